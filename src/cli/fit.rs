@@ -1,0 +1,86 @@
+//! `meshcap fit` and `meshcap show`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use meshcap::model::{self, FitSettings, Term};
+use meshcap::series::Series;
+
+use super::{emit, json_bytes, shown, Format};
+
+/// Arguments of `meshcap fit`.
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// Measurement series (CSV or JSON).
+    data: PathBuf,
+    /// Predictor terms, comma-separated; `col^k` builds powers (default: revisions, plus
+    /// ports/services when they vary independently).
+    #[arg(long, value_name = "TERMS")]
+    x: Option<String>,
+    /// Response column.
+    #[arg(long, value_name = "COLUMN", default_value = "memory")]
+    y: String,
+    /// Fit without an intercept.
+    #[arg(long)]
+    no_intercept: bool,
+    /// Confidence level of the intervals.
+    #[arg(long, default_value_t = 0.95)]
+    level: f64,
+    /// Endpoint ports per Knative revision (8 before Knative 1.21, 7 from 1.21).
+    #[arg(long, default_value_t = model::DEFAULT_PORTS_PER_REVISION)]
+    ports_per_revision: f64,
+    /// Write the model file here (atomically) instead of printing a summary only.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+/// Arguments of `meshcap show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Model file written by `meshcap fit -o`.
+    model: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+pub fn run_fit(args: FitArgs) -> Result<()> {
+    let terms = args.x.as_deref().map(Term::parse_list).transpose()?;
+    let settings = FitSettings {
+        terms,
+        response: args.y.clone(),
+        intercept: !args.no_intercept,
+        level: args.level,
+        ports_per_revision: args.ports_per_revision,
+        source_label: Some(shown(&args.data)),
+    };
+    settings.validate()?;
+    let bytes = std::fs::read(&args.data).map_err(|source| meshcap::Error::Read { path: args.data.clone(), source })?;
+    let series = Series::load(&args.data)?;
+    let fitted = model::fit(&series, &settings, &bytes)?;
+    if let Some(out) = &args.output {
+        model::store::save(&fitted, out).with_context(|| format!("saving the model to {}", shown(out)))?;
+    }
+    match args.format {
+        Format::Json => emit(None, &model::store::to_json(&fitted)),
+        Format::Table => {
+            let mut text = model::summary::render(&fitted);
+            if let Some(out) = &args.output {
+                text.push_str(&format!("wrote {}\n", shown(out)));
+            }
+            emit(None, text.as_bytes())
+        }
+    }
+}
+
+pub fn run_show(args: ShowArgs) -> Result<()> {
+    let fitted = model::store::load(&args.model)?;
+    match args.format {
+        Format::Json => emit(None, &json_bytes(&fitted)),
+        Format::Table => emit(None, model::summary::render(&fitted).as_bytes()),
+    }
+}

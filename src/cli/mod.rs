@@ -1,0 +1,91 @@
+//! Command-line interface: clap definitions and the glue from arguments to the library.
+//!
+//! Arguments are parsed here into validated, clap-free settings; the library never sees clap.
+//! Every command writes either a human table (default) or JSON (`--format json`) to stdout, or
+//! atomically to the file named by `-o`.
+
+mod fit;
+mod project;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Offline capacity model for Istio sidecar memory under Knative revisions.
+#[derive(Debug, Parser)]
+#[command(name = "meshcap", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Fit a linear memory model to a measurement series.
+    Fit(fit::FitArgs),
+    /// Print the summary of a model file.
+    Show(fit::ShowArgs),
+    /// Safe revision counts and crossings for proxy limits.
+    Safe(project::SafeArgs),
+    /// Predicted memory at a revision, port or service count.
+    Whatif(project::WhatIfArgs),
+    /// The smallest proxy limit that keeps a revision count safe.
+    Limit(project::LimitArgs),
+}
+
+/// Output format shared by the commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// Human-readable text.
+    #[default]
+    Table,
+    /// JSON, one document.
+    Json,
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Fit(args) => fit::run_fit(args),
+        Command::Show(args) => fit::run_show(args),
+        Command::Safe(args) => project::run_safe(args),
+        Command::Whatif(args) => project::run_whatif(args),
+        Command::Limit(args) => project::run_limit(args),
+    }
+}
+
+/// Write bytes to `-o FILE` atomically, or to stdout.
+pub(crate) fn emit(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    match out {
+        Some(path) => meshcap::output::write_atomic(path, bytes)?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a message.
+            if let Err(e) = stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Pretty JSON with a trailing newline.
+pub(crate) fn json_bytes<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("results always serialize");
+    bytes.push(b'\n');
+    bytes
+}
+
+/// The path as the user wrote it, for messages and model provenance.
+pub(crate) fn shown(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Default seed data bundled with meshcap.
+pub(crate) fn default_data() -> PathBuf {
+    PathBuf::from("data/knative-1.11-istio-1.18.csv")
+}

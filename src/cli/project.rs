@@ -1,0 +1,299 @@
+//! `meshcap safe`, `whatif` and `limit`: projections from a model file.
+
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use meshcap::model::{self, FittedModel};
+use meshcap::project::{self, Bounds, Caution, RevisionPath};
+use meshcap::quantity::{format_bytes, parse_quantity};
+
+use super::{emit, json_bytes, Format};
+
+/// Model and caution flags shared by the projection commands.
+#[derive(Debug, Args)]
+pub struct CautionArgs {
+    /// Model file (from `meshcap fit -o`).
+    #[arg(long, default_value = "models/knative-1.11-istio-1.18.json")]
+    pub model: PathBuf,
+    /// Confidence level of intervals and one-sided bounds (default: the model's).
+    #[arg(long)]
+    pub level: Option<f64>,
+    /// Share of the limit kept free: `10%` or `0.1`.
+    #[arg(long, default_value = "0", value_parser = parse_fraction)]
+    pub headroom: f64,
+    /// Multiplier on steady-state memory for config-push peaks (1.5 is cautious).
+    #[arg(long, default_value_t = 1.0)]
+    pub transient: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+impl CautionArgs {
+    /// Load the model and validate the caution settings.
+    pub fn load(&self) -> Result<(FittedModel, Caution)> {
+        let model = model::store::load(&self.model)?;
+        let caution = Caution { level: self.level.unwrap_or(model.level), headroom: self.headroom, transient: self.transient };
+        caution.validate()?;
+        Ok((model, caution))
+    }
+}
+
+/// `10%`, `0.1` -> 0.1.
+pub fn parse_fraction(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let v = match t.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
+        None => t.parse::<f64>(),
+    }
+    .map_err(|_| format!("\"{s}\" is not a fraction like 10% or 0.1"))?;
+    if !(v.is_finite() && (0.0..1.0).contains(&v)) {
+        return Err(format!("\"{s}\" lies outside [0, 100%)"));
+    }
+    Ok(v)
+}
+
+/// A memory quantity flag.
+pub fn parse_limit(s: &str) -> Result<f64, String> {
+    let v = parse_quantity(s)?;
+    if v <= 0.0 {
+        return Err(format!("a memory limit must be positive, but \"{s}\" is not"));
+    }
+    Ok(v)
+}
+
+/// A revision (or port, service) count flag.
+pub fn parse_count(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("a count must be a non-negative number, but \"{s}\" is not")),
+    }
+}
+
+/// Arguments of `meshcap safe`.
+#[derive(Debug, Args)]
+pub struct SafeArgs {
+    #[command(flatten)]
+    caution: CautionArgs,
+    /// Proxy memory limit(s), e.g. `1Gi`; repeat for several.
+    #[arg(long = "limit", required = true, value_parser = parse_limit)]
+    limits: Vec<f64>,
+    /// Retained revisions per Knative service (20 non-active kept by GC + 1 active).
+    #[arg(long, default_value_t = 21.0, value_parser = parse_positive)]
+    revisions_per_service: f64,
+}
+
+fn parse_positive(s: &str) -> Result<f64, String> {
+    parse_count(s).and_then(|v| if v > 0.0 { Ok(v) } else { Err(format!("\"{s}\" must be positive")) })
+}
+
+#[derive(serde::Serialize)]
+struct SafeOutput<'a> {
+    model: String,
+    level: f64,
+    headroom: f64,
+    transient: f64,
+    limits: &'a [project::SafeAnswer],
+}
+
+pub fn run_safe(args: SafeArgs) -> Result<()> {
+    let (model, caution) = args.caution.load()?;
+    let bounds = Bounds::new(&model, RevisionPath::new(&model), caution);
+    let oom_bounds = Bounds::new(&model, RevisionPath::new(&model), Caution { transient: 1.0, headroom: 0.0, ..caution });
+    let checks = project::oom_consistency(&oom_bounds, &model.oom);
+    let answers: Vec<project::SafeAnswer> = args
+        .limits
+        .iter()
+        .map(|&l| {
+            let mut a = project::safe_for_limit(&bounds, l, args.revisions_per_service);
+            a.oom_check = checks.iter().filter(|c| c.limit_bytes == l).cloned().collect();
+            a
+        })
+        .collect();
+    match args.caution.format {
+        Format::Json => emit(
+            None,
+            &json_bytes(&SafeOutput {
+                model: args.caution.model.display().to_string(),
+                level: caution.level,
+                headroom: caution.headroom,
+                transient: caution.transient,
+                limits: &answers,
+            }),
+        ),
+        Format::Table => emit(None, render_safe(&model, &caution, &answers).as_bytes()),
+    }
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or_else(|| "unbounded".into(), |v| format!("{v:.0}"))
+}
+
+fn render_safe(model: &FittedModel, c: &Caution, answers: &[project::SafeAnswer]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "model {} | level {} | headroom {}% | transient x{}",
+        model.name(),
+        c.level,
+        c.headroom * 100.0,
+        c.transient
+    );
+    let _ = writeln!(
+        s,
+        "{:>8}  {:>10}  {:>22}  {:>14}  {:>10}  {:>12}",
+        "limit", "crossing", "crossing interval", "safe revisions", "safe ports", "safe ksvcs"
+    );
+    for a in answers {
+        let _ = writeln!(
+            s,
+            "{:>8}  {:>10}  {:>22}  {:>14}  {:>10}  {:>12}",
+            format_bytes(a.limit_bytes),
+            a.crossing_revisions.map_or_else(|| "none".into(), |v| format!("{v:.0}")),
+            format!("[{}, {}]", opt(a.crossing_interval[0]), opt(a.crossing_interval[1])),
+            a.safe_revisions.map_or_else(|| "none".into(), |v| v.to_string()),
+            a.safe_ports.map_or_else(|| "none".into(), |v| format!("{v:.0}")),
+            a.safe_services.map_or_else(|| "none".into(), |v| format!("{v} (x{})", a.revisions_per_service)),
+        );
+        if let Some(n) = &a.note {
+            let _ = writeln!(s, "          note: {n}");
+        }
+        for o in &a.oom_check {
+            let _ = writeln!(
+                s,
+                "          OOMKill seen between {} and {} revisions at {}: crossing interval [{}, {}] {}",
+                opt(o.bracket_low),
+                opt(o.bracket_high),
+                format_bytes(o.limit_bytes),
+                opt(o.crossing_interval[0]),
+                opt(o.crossing_interval[1]),
+                if o.consistent { "overlaps it: consistent" } else { "does NOT overlap it: the model disagrees with the OOM" }
+            );
+        }
+    }
+    s
+}
+
+/// Arguments of `meshcap whatif`.
+#[derive(Debug, Args)]
+pub struct WhatIfArgs {
+    #[command(flatten)]
+    caution: CautionArgs,
+    /// Knative revisions visible to the proxy.
+    #[arg(long, value_parser = parse_count, conflicts_with_all = ["ports", "services"])]
+    revisions: Option<f64>,
+    /// Endpoint ports (Envoy outbound clusters) visible to the proxy.
+    #[arg(long, value_parser = parse_count, conflicts_with = "services")]
+    ports: Option<f64>,
+    /// Kubernetes Services visible to the proxy.
+    #[arg(long, value_parser = parse_count)]
+    services: Option<f64>,
+    /// Hold any predictor column at a value: `col=v` (repeatable).
+    #[arg(long = "set", value_name = "COL=V")]
+    set: Vec<String>,
+    /// Proxy memory limit to compare with.
+    #[arg(long, value_parser = parse_limit)]
+    limit: Option<f64>,
+}
+
+pub fn run_whatif(args: WhatIfArgs) -> Result<()> {
+    let (model, caution) = args.caution.load()?;
+    let mut path = RevisionPath::new(&model);
+    let mut revisions = args.revisions;
+    if let Some(p) = args.ports {
+        revisions = Some(p / model.ports_per_revision);
+    }
+    if let Some(s) = args.services {
+        revisions = Some(s / model.services_per_revision);
+    }
+    for item in &args.set {
+        let (col, v) = item
+            .split_once('=')
+            .ok_or_else(|| meshcap::Error::invalid(format!("--set takes col=value, but \"{item}\" has no '='")))?;
+        let col = col.trim();
+        if !model.terms.iter().any(|t| t.column == col) {
+            return Err(meshcap::Error::invalid(format!(
+                "--set {item}: the model has no predictor \"{col}\" (it has: {})",
+                model.terms.iter().map(|t| t.column.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+            .into());
+        }
+        let v = parse_count(v).map_err(|e| meshcap::Error::invalid(format!("--set {item}: {e}")))?;
+        if col == meshcap::series::REVISIONS {
+            revisions = Some(v);
+        } else {
+            path.hold(col, v);
+        }
+    }
+    let r = revisions.or_else(|| (!args.set.is_empty()).then_some(0.0)).ok_or_else(|| {
+        meshcap::Error::invalid("say where to look: --revisions N, --ports N, --services N or --set col=v")
+    })?;
+    let bounds = Bounds::new(&model, path, caution);
+    let answer = project::whatif(&bounds, r, args.limit);
+    match args.caution.format {
+        Format::Json => emit(None, &json_bytes(&answer)),
+        Format::Table => {
+            let mut s = String::new();
+            let lvl = caution.level * 100.0;
+            let _ = writeln!(s, "at {:.0} revisions ({:.0} endpoint ports), model {}", answer.revisions, answer.ports, model.name());
+            let _ = writeln!(s, "predicted memory      {}", format_bytes(answer.predicted_bytes));
+            let _ = writeln!(
+                s,
+                "{lvl}% CI of the mean  [{}, {}]",
+                format_bytes(answer.mean_interval[0]),
+                format_bytes(answer.mean_interval[1])
+            );
+            let _ = writeln!(
+                s,
+                "{lvl}% prediction      [{}, {}]",
+                format_bytes(answer.prediction_interval[0]),
+                format_bytes(answer.prediction_interval[1])
+            );
+            let _ = writeln!(s, "one-sided {lvl}% upper {}", format_bytes(answer.upper_bound));
+            if let (Some(l), Some(p)) = (answer.limit_bytes, answer.p_exceed) {
+                let _ = writeln!(s, "P(exceeds {})     {:.3e}", format_bytes(l), p);
+            }
+            let _ = writeln!(s, "verdict               {:?}", answer.verdict);
+            if answer.extrapolated {
+                let _ = writeln!(s, "note: outside the fitted range: an extrapolation");
+            }
+            emit(None, s.as_bytes())
+        }
+    }
+}
+
+/// Arguments of `meshcap limit`.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    #[command(flatten)]
+    caution: CautionArgs,
+    /// Revisions the proxy must hold safely.
+    #[arg(long, value_parser = parse_count)]
+    revisions: f64,
+}
+
+pub fn run_limit(args: LimitArgs) -> Result<()> {
+    let (model, caution) = args.caution.load()?;
+    let bounds = Bounds::new(&model, RevisionPath::new(&model), caution);
+    let answer = project::required_limit(&bounds, args.revisions);
+    match args.caution.format {
+        Format::Json => emit(None, &json_bytes(&answer)),
+        Format::Table => {
+            let mut s = String::new();
+            let _ = writeln!(
+                s,
+                "{:.0} revisions need a limit of {} (upper bound {} at level {}, headroom {}%, transient x{})",
+                answer.revisions,
+                format_bytes(answer.limit_bytes),
+                format_bytes(answer.upper_bound_bytes),
+                caution.level,
+                caution.headroom * 100.0,
+                caution.transient
+            );
+            let _ = writeln!(s, "pod annotations:\n  {}\n  {}", answer.annotation, answer.request_annotation);
+            emit(None, s.as_bytes())
+        }
+    }
+}

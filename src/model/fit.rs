@@ -1,0 +1,306 @@
+//! Fitting: from a measurement series and settings to a [`FittedModel`].
+//!
+//! Chooses the predictors (by default `revisions`, plus `ports`/`services` when they vary
+//! independently of it), keeps OOM rows out, refuses data that cannot support a fit (too few
+//! rows, a constant or collinear predictor) with a message naming the columns, and computes the
+//! inference statsmodels' OLS reports.
+
+use statrs::distribution::{ContinuousCDF, FisherSnedecor};
+
+use super::fitted::{Coefficient, ColumnRange, FittedModel, Source, SCHEMA_VERSION};
+use super::solve::{least_squares, DesignColumn};
+use super::term::Term;
+use crate::error::{Error, Result};
+use crate::series::{Series, MEMORY, PORTS, REVISIONS, SERVICES};
+
+/// Endpoint ports per Knative revision before Knative 1.21: private 8012, 8022, 9090, 9091,
+/// 80, 443 and public 80, 443.
+pub const DEFAULT_PORTS_PER_REVISION: f64 = 8.0;
+/// Kubernetes Services per Knative revision: public and private.
+pub const SERVICES_PER_REVISION: f64 = 2.0;
+
+/// What to fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitSettings {
+    /// Predictor terms; `None` picks the defaults described in the module docs.
+    pub terms: Option<Vec<Term>>,
+    /// Response column.
+    pub response: String,
+    /// Fit an intercept (the idle baseline).
+    pub intercept: bool,
+    /// Confidence level of the reported intervals, in (0, 1).
+    pub level: f64,
+    /// Endpoint ports per revision, to derive per-port memory.
+    pub ports_per_revision: f64,
+    /// Path recorded in the model (as the user gave it).
+    pub source_label: Option<String>,
+}
+
+impl Default for FitSettings {
+    fn default() -> Self {
+        FitSettings {
+            terms: None,
+            response: MEMORY.to_string(),
+            intercept: true,
+            level: 0.95,
+            ports_per_revision: DEFAULT_PORTS_PER_REVISION,
+            source_label: None,
+        }
+    }
+}
+
+impl FitSettings {
+    /// Check ranges; the error names the bad value.
+    pub fn validate(&self) -> Result<()> {
+        check_level(self.level)?;
+        if !(self.ports_per_revision.is_finite() && self.ports_per_revision > 0.0) {
+            return Err(Error::invalid(format!(
+                "ports per revision must be a positive number, but {} is not",
+                self.ports_per_revision
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A confidence level must lie strictly between 0 and 1.
+pub fn check_level(level: f64) -> Result<()> {
+    if level.is_finite() && level > 0.0 && level < 1.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!("level must lie strictly between 0 and 1 (e.g. 0.95), but {level} does not")))
+    }
+}
+
+/// Fit a model to a series. `bytes` are the data file's contents, hashed into the model.
+pub fn fit(series: &Series, settings: &FitSettings, bytes: &[u8]) -> Result<FittedModel> {
+    settings.validate()?;
+    let rows = series.fit_rows();
+    let y = series.numbers(&settings.response, &rows)?;
+    let mut notes = Vec::new();
+    let terms = match &settings.terms {
+        Some(t) => t.clone(),
+        None => default_terms(series, &rows, settings, &mut notes)?,
+    };
+    let p = terms.len() + usize::from(settings.intercept);
+    if p == 0 {
+        return Err(Error::invalid("nothing to fit: no predictors and no intercept"));
+    }
+    if rows.len() <= p {
+        return Err(Error::data(
+            format!(
+                "{} usable row{} for {p} parameter{}: a fit with intervals needs at least {} (OOM rows do not count)",
+                rows.len(),
+                if rows.len() == 1 { "" } else { "s" },
+                if p == 1 { "" } else { "s" },
+                p + 1
+            ),
+            &series.path,
+        ));
+    }
+    let mut bases = Vec::new();
+    for term in &terms {
+        bases.push(series.numbers(&term.column, &rows)?);
+    }
+    for (term, base) in terms.iter().zip(&bases) {
+        if settings.intercept && base.iter().all(|v| *v == base[0]) {
+            return Err(Error::data(
+                format!("predictor {} is constant (every row is {}): its slope cannot be fitted", term.column, base[0]),
+                &series.path,
+            ));
+        }
+    }
+    let mut design: Vec<DesignColumn> = Vec::new();
+    if settings.intercept {
+        design.push(DesignColumn { base: &[], power: 0 });
+    }
+    design.extend(terms.iter().zip(&bases).map(|(t, b)| DesignColumn { base: b, power: t.power }));
+    let names: Vec<String> = settings
+        .intercept
+        .then(|| "intercept".to_string())
+        .into_iter()
+        .chain(terms.iter().map(Term::to_string))
+        .collect();
+    let solution = least_squares(&design, &y).map_err(|d| {
+        let mut columns: Vec<String> = d.depends_on.iter().map(|&i| names[i].clone()).collect();
+        columns.insert(0, names[d.column].clone());
+        Error::Collinear { columns, hint: collinear_hint(&names[d.column]) }
+    })?;
+
+    let n = rows.len();
+    let dof = n - p;
+    let sigma2 = solution.rss / dof as f64;
+    let sigma = sigma2.sqrt();
+    let cov: Vec<Vec<f64>> = solution.cov_unscaled.chunks(p).map(<[f64]>::to_vec).collect();
+    let tdist = statrs::distribution::StudentsT::new(0.0, 1.0, dof as f64).expect("dof >= 1");
+    let tq = tdist.inverse_cdf(0.5 + settings.level / 2.0);
+    let coefficients = names
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let estimate = solution.coefficients[k];
+            let std_error = (sigma2 * cov[k][k]).max(0.0).sqrt();
+            let t = (std_error > 0.0).then(|| estimate / std_error);
+            let p_value = t.map(|t| 2.0 * tdist.sf(t.abs()));
+            Coefficient {
+                name: name.clone(),
+                estimate,
+                std_error,
+                t,
+                p: p_value,
+                ci_low: estimate - tq * std_error,
+                ci_high: estimate + tq * std_error,
+            }
+        })
+        .collect::<Vec<_>>();
+
+    let tss = if settings.intercept { super::dd::sum_sq_dev(&y) } else { super::dd::sum_sq(&y) };
+    let r_squared = 1.0 - solution.rss / tss;
+    let k_const = usize::from(settings.intercept);
+    let adj_r_squared = 1.0 - (n - k_const) as f64 / dof as f64 * (1.0 - r_squared);
+    let df_model = p - k_const;
+    let (f_statistic, f_p_value) = if df_model > 0 && solution.rss > 0.0 {
+        let f = ((tss - solution.rss) / df_model as f64) / sigma2;
+        let p = FisherSnedecor::new(df_model as f64, dof as f64).ok().map(|d| d.sf(f));
+        (Some(f), p)
+    } else {
+        (None, None)
+    };
+
+    let ranges = terms
+        .iter()
+        .zip(&bases)
+        .filter(|(t, _)| t.power == 1)
+        .map(|(t, b)| ColumnRange {
+            column: t.column.clone(),
+            min: b.iter().copied().fold(f64::INFINITY, f64::min),
+            max: b.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            mean: b.iter().sum::<f64>() / b.len() as f64,
+        })
+        .collect();
+
+    let mut model = FittedModel {
+        schema_version: SCHEMA_VERSION,
+        meshcap_version: env!("CARGO_PKG_VERSION").to_string(),
+        response: settings.response.clone(),
+        intercept: settings.intercept,
+        terms,
+        coefficients,
+        cov_unscaled: cov,
+        residual_std_error: sigma,
+        n,
+        dof,
+        level: settings.level,
+        r_squared,
+        adj_r_squared,
+        f_statistic,
+        f_p_value,
+        condition_number: solution.condition_number,
+        method: solution.method,
+        per_revision_bytes: None,
+        per_port_bytes: None,
+        per_port_derived: false,
+        ports_per_revision: settings.ports_per_revision,
+        services_per_revision: SERVICES_PER_REVISION,
+        ranges,
+        oom: series.oom_observations(),
+        source: Source {
+            path: settings.source_label.clone().unwrap_or_else(|| series.path.display().to_string()),
+            sha256: sha256_hex(bytes),
+            rows: series.rows.len(),
+            oom_rows: series.rows.len() - n,
+        },
+        notes,
+    };
+    set_per_unit(&mut model);
+    Ok(model)
+}
+
+/// `revisions`, plus `ports` and `services` when present and not collinear with what is chosen.
+fn default_terms(series: &Series, rows: &[usize], settings: &FitSettings, notes: &mut Vec<String>) -> Result<Vec<Term>> {
+    let y = series.numbers(&settings.response, rows)?;
+    let candidates = [REVISIONS, PORTS, SERVICES];
+    let mut chosen: Vec<Term> = Vec::new();
+    let mut bases: Vec<Vec<f64>> = Vec::new();
+    for name in candidates.iter().filter(|n| series.column(n).is_some()) {
+        let base = series.numbers(name, rows)?;
+        if settings.intercept && base.iter().all(|v| *v == base[0]) {
+            notes.push(format!("{name} left out of the default predictors: it is constant"));
+            continue;
+        }
+        let mut design: Vec<DesignColumn> = Vec::new();
+        if settings.intercept {
+            design.push(DesignColumn { base: &[], power: 0 });
+        }
+        design.extend(bases.iter().map(|b| DesignColumn { base: b, power: 1 }));
+        design.push(DesignColumn { base: &base, power: 1 });
+        if rows.len() > design.len() && least_squares(&design, &y).is_err() {
+            notes.push(format!(
+                "{name} left out of the default predictors: it is collinear with {}",
+                chosen.iter().map(Term::to_string).collect::<Vec<_>>().join(", ")
+            ));
+            continue;
+        }
+        chosen.push(Term::linear(name));
+        bases.push(base);
+    }
+    if chosen.is_empty() {
+        return Err(Error::data(
+            format!(
+                "no default predictor: the series needs a varying revisions, ports or services column, or choose columns with --x (numeric columns: {})",
+                series.predictor_names().join(", ")
+            ),
+            &series.path,
+        ));
+    }
+    Ok(chosen)
+}
+
+fn collinear_hint(column: &str) -> String {
+    if column == PORTS || column == SERVICES {
+        format!(
+            "drop {column} from --x: when it is a fixed multiple of revisions, per-port memory is derived from --ports-per-revision"
+        )
+    } else {
+        format!("drop {column} (or the columns it depends on) from --x, or measure with it varying independently")
+    }
+}
+
+/// Per-revision and per-port memory, from whichever of the two the model fitted.
+fn set_per_unit(model: &mut FittedModel) {
+    let polynomial = model.terms.iter().any(|t| t.power > 1 && (t.column == REVISIONS || t.column == PORTS));
+    let rev = model.linear_coefficient(REVISIONS);
+    let port = model.linear_coefficient(PORTS);
+    let ppr = model.ports_per_revision;
+    if polynomial {
+        model.notes.push("per-revision memory is not constant: the model has polynomial terms".into());
+        return;
+    }
+    match (rev, port) {
+        (Some(r), Some(p)) => {
+            // A revision adds its own overhead and ppr ports.
+            model.per_revision_bytes = Some(r + ppr * p);
+            model.per_port_bytes = Some(p);
+            model.per_port_derived = false;
+        }
+        (Some(r), None) => {
+            model.per_revision_bytes = Some(r);
+            model.per_port_bytes = Some(r / ppr);
+            model.per_port_derived = true;
+            model.notes.push(format!("per-port memory derived: per-revision / {ppr} ports per revision"));
+        }
+        (None, Some(p)) => {
+            model.per_revision_bytes = Some(ppr * p);
+            model.per_port_bytes = Some(p);
+            model.per_port_derived = false;
+            model.notes.push(format!("per-revision memory derived: per-port x {ppr} ports per revision"));
+        }
+        (None, None) => {}
+    }
+}
+
+/// Lower-case hex SHA-256 of some bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,206 @@
+//! The fitted model: a plain serde struct that is both the model file and the `--format json`
+//! schema of `meshcap fit`.
+//!
+//! It carries everything later stages need without the data: coefficients, the unscaled
+//! covariance (X'X)^-1 and sigma for intervals, the revision -> ports mapping, the OOM
+//! observations and where the data came from.
+
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+use super::solve::Method;
+use super::term::Term;
+use crate::series::OomObservation;
+
+/// Version of the model file layout; a file of another version is refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One estimated coefficient with its inference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Coefficient {
+    /// `intercept` or the term (`revisions`, `revisions^2`).
+    pub name: String,
+    /// Estimate in the data's units (bytes per unit of the term).
+    pub estimate: f64,
+    /// Standard error.
+    pub std_error: f64,
+    /// t statistic (null when the standard error is 0).
+    pub t: Option<f64>,
+    /// Two-sided p-value of t against Student t with the residual dof.
+    pub p: Option<f64>,
+    /// Lower end of the confidence interval at the model's level.
+    pub ci_low: f64,
+    /// Upper end of the confidence interval at the model's level.
+    pub ci_high: f64,
+}
+
+/// Observed range of one predictor column, for extrapolation warnings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnRange {
+    /// Column name.
+    pub column: String,
+    /// Smallest value fitted.
+    pub min: f64,
+    /// Largest value fitted.
+    pub max: f64,
+    /// Mean of the fitted values (used to hold a column fixed in projections).
+    pub mean: f64,
+}
+
+/// Where the data came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    /// Data path as given to `meshcap fit`.
+    pub path: String,
+    /// SHA-256 of the data file's bytes.
+    pub sha256: String,
+    /// Rows in the file.
+    pub rows: usize,
+    /// Rows left out of the fit because they record an OOMKill.
+    pub oom_rows: usize,
+}
+
+/// A fitted linear memory model `memory = b0 + sum(bk * termk)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FittedModel {
+    /// Model file layout version ([`SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// meshcap version that wrote the model.
+    pub meshcap_version: String,
+    /// Response column (`memory`, bytes).
+    pub response: String,
+    /// Whether the model has an intercept (the idle baseline).
+    pub intercept: bool,
+    /// Predictor terms, in coefficient order after the intercept.
+    pub terms: Vec<Term>,
+    /// Coefficients: intercept first when present, then one per term.
+    pub coefficients: Vec<Coefficient>,
+    /// (X'X)^-1 of the unscaled design, p x p; multiply by sigma^2 for the covariance.
+    pub cov_unscaled: Vec<Vec<f64>>,
+    /// Residual standard error (sigma), bytes.
+    pub residual_std_error: f64,
+    /// Observations fitted.
+    pub n: usize,
+    /// Residual degrees of freedom, n - p.
+    pub dof: usize,
+    /// Confidence level of the intervals.
+    pub level: f64,
+    /// R-squared (uncentered when there is no intercept, as statsmodels and NIST do).
+    pub r_squared: f64,
+    /// Adjusted R-squared.
+    pub adj_r_squared: f64,
+    /// F statistic of the regression against the intercept-only (or zero) model.
+    pub f_statistic: Option<f64>,
+    /// p-value of the F statistic.
+    pub f_p_value: Option<f64>,
+    /// 2-norm condition number of the unscaled design.
+    pub condition_number: f64,
+    /// Arithmetic the solver used.
+    pub method: Method,
+    /// Memory per Knative revision, bytes (null when it is not constant, e.g. polynomial terms).
+    pub per_revision_bytes: Option<f64>,
+    /// Memory per endpoint port (Envoy outbound cluster), bytes.
+    pub per_port_bytes: Option<f64>,
+    /// True when the per-port figure is derived from `ports_per_revision`, not fitted.
+    pub per_port_derived: bool,
+    /// Endpoint ports per Knative revision (8 before Knative 1.21, 7 after).
+    pub ports_per_revision: f64,
+    /// Kubernetes Services per Knative revision (public and private).
+    pub services_per_revision: f64,
+    /// Observed range of each predictor column.
+    pub ranges: Vec<ColumnRange>,
+    /// OOMKills in the data, kept out of the fit.
+    pub oom: Vec<OomObservation>,
+    /// The data the model was fitted on.
+    pub source: Source,
+    /// Things a reader should know (dropped default predictors, derived figures).
+    pub notes: Vec<String>,
+}
+
+/// Point prediction with its intervals.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Prediction {
+    /// Fitted mean, bytes.
+    pub mean: f64,
+    /// Standard error of the mean.
+    pub se_mean: f64,
+    /// Standard error of one new observation (mean uncertainty plus residual).
+    pub se_obs: f64,
+}
+
+impl FittedModel {
+    /// Number of coefficients.
+    pub fn params(&self) -> usize {
+        self.coefficients.len()
+    }
+
+    /// Coefficient estimates in design order.
+    pub fn estimates(&self) -> Vec<f64> {
+        self.coefficients.iter().map(|c| c.estimate).collect()
+    }
+
+    /// The design row (intercept first) for given column values, looked up by `value(column)`.
+    pub fn design_row(&self, value: impl Fn(&str) -> f64) -> Vec<f64> {
+        let mut row = Vec::with_capacity(self.params());
+        if self.intercept {
+            row.push(1.0);
+        }
+        row.extend(self.terms.iter().map(|t| t.eval(value(&t.column))));
+        row
+    }
+
+    /// Prediction at a design row.
+    pub fn predict_row(&self, row: &[f64]) -> Prediction {
+        let mean: f64 = row.iter().zip(&self.coefficients).map(|(x, c)| x * c.estimate).sum();
+        let mut h = 0.0;
+        for (i, xi) in row.iter().enumerate() {
+            for (j, xj) in row.iter().enumerate() {
+                h += xi * self.cov_unscaled[i][j] * xj;
+            }
+        }
+        let s = self.residual_std_error;
+        let h = h.max(0.0);
+        Prediction { mean, se_mean: s * h.sqrt(), se_obs: s * (1.0 + h).sqrt() }
+    }
+
+    /// Student t distribution with the residual degrees of freedom.
+    pub fn student_t(&self) -> StudentsT {
+        StudentsT::new(0.0, 1.0, self.dof.max(1) as f64).expect("dof >= 1 and finite")
+    }
+
+    /// Two-sided t quantile for a confidence level, e.g. 0.975 quantile for 0.95.
+    pub fn t_two_sided(&self, level: f64) -> f64 {
+        self.student_t().inverse_cdf(0.5 + level / 2.0)
+    }
+
+    /// One-sided t quantile, e.g. the 0.95 quantile for level 0.95.
+    pub fn t_one_sided(&self, level: f64) -> f64 {
+        self.student_t().inverse_cdf(level)
+    }
+
+    /// The idle baseline: predicted memory with no revisions, ports or services.
+    pub fn baseline_bytes(&self) -> f64 {
+        self.predict_row(&self.design_row(|_| 0.0)).mean
+    }
+
+    /// The coefficient of a linear term on `column`, if the model has one.
+    pub fn linear_coefficient(&self, column: &str) -> Option<f64> {
+        let offset = usize::from(self.intercept);
+        self.terms
+            .iter()
+            .position(|t| t.column == column && t.power == 1)
+            .map(|i| self.coefficients[offset + i].estimate)
+    }
+
+    /// Range of a predictor column, if fitted.
+    pub fn range(&self, column: &str) -> Option<&ColumnRange> {
+        self.ranges.iter().find(|r| r.column == column)
+    }
+
+    /// A short human name: the data file's stem.
+    pub fn name(&self) -> String {
+        std::path::Path::new(&self.source.path)
+            .file_stem()
+            .map_or_else(|| self.source.path.clone(), |s| s.to_string_lossy().into_owned())
+    }
+}

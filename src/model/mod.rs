@@ -1,0 +1,17 @@
+//! The fitted linear memory model: terms, the least-squares fit, inference and model files.
+//!
+//! [`FitSettings`] are validated, [`fit`] turns a [`crate::series::Series`] into a
+//! [`FittedModel`], and [`store`] reads and writes model files. The solver ([`solve`]) works in
+//! double-double arithmetic where the design's conditioning needs it.
+
+pub mod dd;
+mod fit;
+mod fitted;
+pub mod solve;
+pub mod store;
+pub mod summary;
+pub mod term;
+
+pub use fit::{check_level, fit, sha256_hex, FitSettings, DEFAULT_PORTS_PER_REVISION, SERVICES_PER_REVISION};
+pub use fitted::{Coefficient, ColumnRange, FittedModel, Prediction, Source, SCHEMA_VERSION};
+pub use term::Term;

@@ -1,0 +1,45 @@
+//! Model files: `models/*.json`, self-describing and versioned.
+//!
+//! A model file is the serde form of [`FittedModel`], pretty-printed with a trailing newline so
+//! it diffs well in review. Reading checks the schema version before anything else, so a file
+//! from another meshcap is refused with a message rather than misread.
+
+use std::path::Path;
+
+use super::fitted::{FittedModel, SCHEMA_VERSION};
+use crate::error::{Error, Location, Result};
+
+/// Serialize a model as it is written to disk.
+pub fn to_json(model: &FittedModel) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(model).expect("a fitted model always serializes");
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Write a model file atomically.
+pub fn save(model: &FittedModel, path: &Path) -> Result<()> {
+    crate::output::write_atomic(path, &to_json(model))
+}
+
+/// Read a model file, refusing other schema versions.
+pub fn load(path: &Path) -> Result<FittedModel> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::parse(format!("model file is not valid JSON: {e}"), Location::new(path, e.line())))?;
+    let version = value.get("schema_version").and_then(serde_json::Value::as_u64).ok_or_else(|| {
+        Error::data("not a meshcap model file: it has no schema_version (make one with `meshcap fit DATA -o FILE`)", path)
+    })?;
+    if version != u64::from(SCHEMA_VERSION) {
+        return Err(Error::Schema { path: path.to_path_buf(), found: version as u32, expected: SCHEMA_VERSION });
+    }
+    let model: FittedModel = serde_json::from_value(value)
+        .map_err(|e| Error::data(format!("model file does not match schema version {SCHEMA_VERSION}: {e}"), path))?;
+    let p = model.coefficients.len();
+    if p == 0 || model.cov_unscaled.len() != p || model.cov_unscaled.iter().any(|r| r.len() != p) {
+        return Err(Error::data(format!("model file is inconsistent: {p} coefficients but a covariance of another shape"), path));
+    }
+    if model.terms.len() + usize::from(model.intercept) != p || model.dof == 0 {
+        return Err(Error::data("model file is inconsistent: terms, intercept and coefficients disagree", path));
+    }
+    Ok(model)
+}

@@ -1,0 +1,42 @@
+//! The smallest proxy limit that keeps a revision count safe.
+
+use serde::Serialize;
+
+use super::Bounds;
+use crate::quantity::{ceil_mib, MIB};
+
+/// The limit a target needs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LimitAnswer {
+    /// The revision count to keep safe.
+    pub revisions: f64,
+    /// The smallest limit, rounded up to a whole Mi, bytes.
+    pub limit_bytes: f64,
+    /// The pod annotation that sets it.
+    pub annotation: String,
+    /// A request from the idle baseline's upper bound, rounded up to a whole Mi, bytes.
+    pub request_bytes: f64,
+    /// The pod annotation that sets the request.
+    pub request_annotation: String,
+    /// The one-sided upper bound of peak memory at `revisions`, before headroom.
+    pub upper_bound_bytes: f64,
+}
+
+/// Smallest whole-Mi limit whose `limit x (1 - headroom)` covers the upper bound at `r`.
+pub fn required_limit(bounds: &Bounds, r: f64) -> LimitAnswer {
+    let upper = bounds.upper(r);
+    let mut mib = ceil_mib(upper / (1.0 - bounds.caution.headroom)).max(1);
+    // Guard the rounding: the limit must satisfy the inequality it is derived from.
+    while (mib as f64) * MIB * (1.0 - bounds.caution.headroom) < upper {
+        mib += 1;
+    }
+    let request_mib = ceil_mib(bounds.upper(0.0) / bounds.caution.transient).max(1);
+    LimitAnswer {
+        revisions: r,
+        limit_bytes: mib as f64 * MIB,
+        annotation: format!("sidecar.istio.io/proxyMemoryLimit: \"{mib}Mi\""),
+        request_bytes: request_mib as f64 * MIB,
+        request_annotation: format!("sidecar.istio.io/proxyMemory: \"{request_mib}Mi\""),
+        upper_bound_bytes: upper,
+    }
+}

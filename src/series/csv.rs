@@ -1,0 +1,68 @@
+//! The canonical CSV form of a measurement series.
+//!
+//! A header line names the columns; `#` lines are comments; cells may be quoted. Rows must have
+//! as many cells as the header (a ragged row is an error naming its line).
+
+use std::path::Path;
+
+use super::{check_unique, parse_cell, parse_event, parse_time, Column, Field, Row, Series};
+use crate::error::{Error, Location, Result};
+
+/// Parse CSV text read from `path`.
+pub fn parse(path: &Path, text: &str) -> Result<Series> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .comment(Some(b'#'))
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut records = reader.records();
+    let csv_err = |e: csv::Error| {
+        let line = e.position().map_or(0, |p| p.line() as usize);
+        Error::parse(format!("malformed CSV: {e}"), Location::new(path, line))
+    };
+    let header = match records.next() {
+        Some(r) => r.map_err(csv_err)?,
+        None => return Err(Error::data("file has no header line (only comments or blank lines)", path)),
+    };
+    let header_line = header.position().map_or(1, |p| p.line() as usize);
+    let names: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
+    check_unique(&names, || Location::new(path, header_line))?;
+    let fields: Vec<Field> = names.iter().map(|n| Field::of(n)).collect();
+
+    let mut rows = Vec::new();
+    let mut columns: Vec<Column> = names
+        .iter()
+        .filter(|n| !super::is_descriptive(n))
+        .map(|n| Column { name: n.clone(), cells: Vec::new() })
+        .collect();
+    for record in records {
+        let record = record.map_err(csv_err)?;
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        if record.len() == 1 && record[0].is_empty() {
+            continue; // blank line
+        }
+        if record.len() != names.len() {
+            return Err(Error::parse(
+                format!("row has {} cells but the header has {} columns", record.len(), names.len()),
+                Location::new(path, line),
+            ));
+        }
+        let mut row = Row { line, event: None, time: None, note: None };
+        let mut col = 0;
+        for ((name, field), raw) in names.iter().zip(&fields).zip(record.iter()) {
+            let loc = || Location::new(path, line).with_column(name);
+            match field {
+                Field::Event => row.event = parse_event(raw, loc)?,
+                Field::Time => row.time = parse_time(raw, loc)?,
+                Field::Note => row.note = Some(raw.to_string()).filter(|s| !s.is_empty()),
+                _ => {
+                    columns[col].cells.push(parse_cell(field, name, raw, loc)?);
+                    col += 1;
+                }
+            }
+        }
+        rows.push(row);
+    }
+    Ok(Series { path: path.to_path_buf(), rows, columns, json: false })
+}

@@ -1,0 +1,274 @@
+//! Measurement series: what a proxy's memory was at a given number of revisions.
+//!
+//! A series is a table with one row per observation. `revisions` and `memory` are the heart of
+//! it; `ports`, `services`, `endpoints` and any other numeric column may serve as predictors;
+//! `limit` (the proxy memory limit in force), `event` (`oom` marks an OOMKill, not a usable
+//! reading), `time` and `note` describe the row. The canonical form is CSV ([`csv`]); the same
+//! content as JSON is accepted ([`json`]). Every cell remembers its source line so a bad value
+//! can be reported where it is.
+
+pub mod csv;
+pub mod json;
+mod oom;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Location, Result};
+
+pub use oom::OomObservation;
+
+/// Column holding the istio-proxy working set.
+pub const MEMORY: &str = "memory";
+/// Column holding the Knative revisions visible to the proxy.
+pub const REVISIONS: &str = "revisions";
+/// Column holding endpoint ports (Envoy outbound clusters).
+pub const PORTS: &str = "ports";
+/// Column holding Kubernetes Services.
+pub const SERVICES: &str = "services";
+/// Column holding the memory limit in force.
+pub const LIMIT: &str = "limit";
+/// Descriptive columns that are never predictors.
+const DESCRIPTIVE: &[&str] = &["event", "time", "note"];
+
+/// What happened at an observation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The proxy was OOMKilled: the row records the count, not a usable memory reading.
+    Oom,
+}
+
+/// One cell of a numeric column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// No value given.
+    Empty,
+    /// A finite number (bytes for memory and limit).
+    Number(f64),
+    /// Text that is not a finite number, kept to name it in an error if the column is used.
+    Text(String),
+}
+
+/// A named column of cells, one per row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    /// Header name.
+    pub name: String,
+    /// One cell per row.
+    pub cells: Vec<Cell>,
+}
+
+/// Per-row description.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// 1-based source line (CSV) or 1-based observation index (JSON).
+    pub line: usize,
+    /// `Some(Event::Oom)` for an OOMKill row.
+    pub event: Option<Event>,
+    /// Unix seconds, when the row carries a time.
+    pub time: Option<f64>,
+    /// Free text.
+    pub note: Option<String>,
+}
+
+/// A measurement series as read from one file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Row descriptions, in file order.
+    pub rows: Vec<Row>,
+    /// Numeric columns (memory, limit and all predictors), in header order.
+    pub columns: Vec<Column>,
+    /// Row numbers are JSON observation indexes, not lines.
+    pub json: bool,
+}
+
+impl Series {
+    /// Read a series, choosing CSV or JSON by content (a file starting with `{` or `[` is JSON).
+    pub fn load(path: &Path) -> Result<Series> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            Error::data(format!("file is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()), path)
+        })?;
+        if text.trim().is_empty() {
+            return Err(Error::data("file is empty: expected a header line with revisions,memory", path));
+        }
+        let series = if text.trim_start().starts_with(['{', '[']) {
+            json::parse(path, &text)?
+        } else {
+            csv::parse(path, &text)?
+        };
+        series.validate()?;
+        Ok(series)
+    }
+
+    /// The column of that name, if any.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Names of columns that can serve as predictors (numeric, not memory or limit).
+    pub fn predictor_names(&self) -> Vec<&str> {
+        self.columns
+            .iter()
+            .map(|c| c.name.as_str())
+            .filter(|n| *n != MEMORY && *n != LIMIT)
+            .collect()
+    }
+
+    /// Indexes of rows usable for fitting: every row that is not an OOM event.
+    pub fn fit_rows(&self) -> Vec<usize> {
+        (0..self.rows.len()).filter(|&i| self.rows[i].event.is_none()).collect()
+    }
+
+    /// Where row `i`'s cell of `column` sits in the source, for error messages.
+    pub fn location(&self, i: usize, column: &str) -> Location {
+        let line = self.rows.get(i).map_or(0, |r| r.line);
+        let loc = Location::new(&self.path, line).with_column(column);
+        if self.json {
+            Location { column: Some(format!("observation {line}, key {column}")), line: 0, ..loc }
+        } else {
+            loc
+        }
+    }
+
+    /// Values of `column` on `rows`, each a finite number, or an error naming the first bad cell.
+    pub fn numbers(&self, column: &str, rows: &[usize]) -> Result<Vec<f64>> {
+        let col = self.column(column).ok_or_else(|| {
+            Error::data(
+                format!("no column named \"{column}\"; columns are: {}", self.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")),
+                &self.path,
+            )
+        })?;
+        rows.iter()
+            .map(|&i| match &col.cells[i] {
+                Cell::Number(v) => Ok(*v),
+                Cell::Empty => Err(Error::parse(format!("{column} is empty"), self.location(i, column))),
+                Cell::Text(t) => Err(Error::parse(
+                    format!("{column} must be a finite number, but \"{t}\" is not"),
+                    self.location(i, column),
+                )),
+            })
+            .collect()
+    }
+
+    /// The OOM observations of this series (see [`OomObservation`]).
+    pub fn oom_observations(&self) -> Vec<OomObservation> {
+        oom::collect(self)
+    }
+
+    /// Structural checks shared by the CSV and JSON readers.
+    fn validate(&self) -> Result<()> {
+        if self.column(MEMORY).is_none() {
+            return Err(Error::data(
+                format!(
+                    "no \"memory\" column (the istio-proxy working set); columns are: {}",
+                    self.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                &self.path,
+            ));
+        }
+        if self.rows.is_empty() {
+            return Err(Error::data("no observations: the file has a header but no rows", &self.path));
+        }
+        let memory = self.column(MEMORY).expect("checked above");
+        for (i, row) in self.rows.iter().enumerate() {
+            if row.event.is_some() {
+                continue;
+            }
+            match &memory.cells[i] {
+                Cell::Number(_) => {}
+                Cell::Empty => {
+                    return Err(Error::parse("memory is empty on a row that is not an OOM event", self.location(i, MEMORY)))
+                }
+                Cell::Text(t) => {
+                    return Err(Error::parse(format!("memory must be a quantity, but \"{t}\" is not"), self.location(i, MEMORY)))
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How a header cell is interpreted.
+pub(crate) enum Field {
+    Event,
+    Time,
+    Note,
+    /// A quantity column (memory, limit): parsed to bytes.
+    Quantity,
+    /// A plain numeric column.
+    Number,
+}
+
+impl Field {
+    pub(crate) fn of(name: &str) -> Field {
+        match name {
+            "event" => Field::Event,
+            "time" => Field::Time,
+            "note" => Field::Note,
+            MEMORY | LIMIT => Field::Quantity,
+            _ => Field::Number,
+        }
+    }
+}
+
+/// Parse one numeric or quantity cell; quantity errors (a wrong unit, a negative value) are
+/// errors at once, a non-number in a plain column is kept as text until the column is used.
+pub(crate) fn parse_cell(field: &Field, name: &str, raw: &str, loc: impl Fn() -> Location) -> Result<Cell> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(Cell::Empty);
+    }
+    match field {
+        Field::Quantity => crate::quantity::parse_quantity(raw)
+            .map(Cell::Number)
+            .map_err(|m| Error::parse(format!("{name}: {m}"), loc())),
+        _ => Ok(match raw.parse::<f64>() {
+            Ok(v) if v.is_finite() => Cell::Number(v),
+            _ => Cell::Text(raw.to_string()),
+        }),
+    }
+}
+
+/// Parse an `event` cell.
+pub(crate) fn parse_event(raw: &str, loc: impl Fn() -> Location) -> Result<Option<Event>> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "" => Ok(None),
+        "oom" | "oomkilled" => Ok(Some(Event::Oom)),
+        _ => Err(Error::parse(format!("event must be empty or \"oom\", but \"{}\" is not", raw.trim()), loc())),
+    }
+}
+
+/// Parse a `time` cell: RFC 3339 or unix seconds.
+pub(crate) fn parse_time(raw: &str, loc: impl Fn() -> Location) -> Result<Option<f64>> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(v) = raw.parse::<f64>() {
+        if v.is_finite() {
+            return Ok(Some(v));
+        }
+    }
+    time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .map(|t| Some(t.unix_timestamp_nanos() as f64 / 1e9))
+        .map_err(|_| Error::parse(format!("time must be RFC 3339 or unix seconds, but \"{raw}\" is neither"), loc()))
+}
+
+/// Reject a header naming the same column twice.
+pub(crate) fn check_unique(names: &[String], loc: impl Fn() -> Location) -> Result<()> {
+    for (i, n) in names.iter().enumerate() {
+        if n.is_empty() {
+            return Err(Error::parse(format!("header column {} has no name", i + 1), loc()));
+        }
+        if names[..i].contains(n) {
+            return Err(Error::parse(format!("header names column \"{n}\" twice"), loc()));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn is_descriptive(name: &str) -> bool {
+    DESCRIPTIVE.contains(&name)
+}

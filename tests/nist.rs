@@ -1,0 +1,180 @@
+//! NIST StRD linear regression: every certified coefficient and standard error to at least 9
+//! correct digits (log relative error, LRE), read straight from NIST's own files.
+//!
+//! The files live in `../shared/reference/nist-strd/` next to the crate; without that folder
+//! the test says so and passes.
+
+use std::path::{Path, PathBuf};
+
+use meshcap::model::solve::{least_squares, DesignColumn};
+
+const DATASETS: [&str; 11] = [
+    "Norris", "Pontius", "NoInt1", "NoInt2", "Filip", "Longley", "Wampler1", "Wampler2",
+    "Wampler3", "Wampler4", "Wampler5",
+];
+
+/// Required LRE for every coefficient and standard error.
+const MIN_LRE: f64 = 9.0;
+
+/// One parsed StRD file.
+struct Dataset {
+    /// Certified coefficients, in order, with the index of the first one (0 for B0, 1 for B1).
+    first_index: usize,
+    estimates: Vec<f64>,
+    std_devs: Vec<f64>,
+    residual_sd: f64,
+    y: Vec<f64>,
+    /// Predictor columns (one for the polynomial files).
+    x: Vec<Vec<f64>>,
+}
+
+fn reference_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/nist-strd")
+}
+
+/// The two line numbers in a header line like `Data  (lines 61 to 142)`.
+fn line_range(lines: &[&str], label: &str) -> (usize, usize) {
+    let line = lines
+        .iter()
+        .find(|l| l.contains(label) && l.contains("(lines"))
+        .unwrap_or_else(|| panic!("no '{label}' line range in header"));
+    let inside = &line[line.find("(lines").unwrap() + 6..line.find(')').unwrap()];
+    let nums: Vec<usize> = inside
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (nums[0], nums[1])
+}
+
+fn parse(name: &str, text: &str) -> Dataset {
+    let lines: Vec<&str> = text.split('\n').map(|l| l.trim_end_matches('\r')).collect();
+    let (cert_start, _) = line_range(&lines, "Certified Values");
+    let (data_start, data_end) = line_range(&lines, "Data");
+    let mut first_index = None;
+    let (mut estimates, mut std_devs) = (Vec::new(), Vec::new());
+    let mut residual_sd = None;
+    for line in &lines[cert_start - 1..data_start - 1] {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            [b, est, sd] if b.starts_with('B') => {
+                let k: usize = b[1..].parse().expect("parameter index");
+                first_index.get_or_insert(k);
+                assert_eq!(k, first_index.unwrap() + estimates.len(), "{name}: {line}");
+                estimates.push(est.parse().expect("estimate"));
+                std_devs.push(sd.parse().expect("standard deviation"));
+            }
+            ["Standard", "Deviation", sd] if residual_sd.is_none() => {
+                residual_sd = Some(sd.parse().expect("residual SD"));
+            }
+            _ => {}
+        }
+    }
+    let mut y = Vec::new();
+    let mut x: Vec<Vec<f64>> = Vec::new();
+    for line in &lines[data_start - 1..data_end] {
+        let row: Vec<f64> = line
+            .split_whitespace()
+            .map(|w| w.parse().expect("data value"))
+            .collect();
+        assert!(row.len() >= 2, "{name}: short data row '{line}'");
+        x.resize(row.len() - 1, Vec::new());
+        y.push(row[0]);
+        for (col, v) in x.iter_mut().zip(&row[1..]) {
+            col.push(*v);
+        }
+    }
+    Dataset {
+        first_index: first_index.expect("certified coefficients"),
+        estimates,
+        std_devs,
+        residual_sd: residual_sd.expect("certified residual SD"),
+        y,
+        x,
+    }
+}
+
+/// Log relative error, capped at 15 (and 0 when nothing is right).
+fn lre(estimate: f64, certified: f64) -> f64 {
+    let err = if certified == 0.0 {
+        estimate.abs()
+    } else {
+        (estimate - certified).abs() / certified.abs()
+    };
+    let v = -err.log10();
+    if v.is_nan() {
+        0.0
+    } else {
+        v.clamp(0.0, 15.0)
+    }
+}
+
+/// (min coefficient LRE, min SE LRE, residual SD LRE) for one dataset.
+fn check(name: &str, ds: &Dataset) -> (f64, f64, f64) {
+    let p = ds.estimates.len();
+    // One predictor: a polynomial in x (B0 + B1 x + ..., or B1 x + ... without intercept);
+    // several: intercept plus each predictor linearly.
+    let columns: Vec<DesignColumn> = if ds.x.len() == 1 {
+        (0..p)
+            .map(|k| DesignColumn {
+                base: &ds.x[0],
+                power: (ds.first_index + k) as u32,
+            })
+            .collect()
+    } else {
+        assert_eq!(ds.first_index, 0);
+        std::iter::once(DesignColumn {
+            base: &ds.x[0],
+            power: 0,
+        })
+        .chain(ds.x.iter().map(|c| DesignColumn { base: c, power: 1 }))
+        .collect()
+    };
+    assert_eq!(columns.len(), p, "{name}: design width");
+    let sol = least_squares(&columns, &ds.y).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    let dof = (ds.y.len() - p) as f64;
+    let sigma = (sol.rss / dof).sqrt();
+    let coef = (0..p)
+        .map(|k| lre(sol.coefficients[k], ds.estimates[k]))
+        .fold(f64::INFINITY, f64::min);
+    let se = (0..p)
+        .map(|k| lre(sigma * sol.cov_unscaled[k * p + k].sqrt(), ds.std_devs[k]))
+        .fold(f64::INFINITY, f64::min);
+    (coef, se, lre(sigma, ds.residual_sd))
+}
+
+#[test]
+fn nist_strd_linear_regression() {
+    let dir = reference_dir();
+    if !dir.is_dir() {
+        println!(
+            "skipped: NIST StRD reference folder not found at {}",
+            dir.display()
+        );
+        return;
+    }
+    println!(
+        "{:<10} {:>9} {:>9} {:>9}",
+        "dataset", "coef LRE", "SE LRE", "resSD LRE"
+    );
+    let mut failures = Vec::new();
+    for name in DATASETS {
+        let path = dir.join(format!("{name}.dat"));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let (coef, se, sd) = check(name, &parse(name, &text));
+        println!("{name:<10} {coef:>9.2} {se:>9.2} {sd:>9.2}");
+        if coef < MIN_LRE || se < MIN_LRE {
+            failures.push(format!("{name}: coefficient LRE {coef:.2}, SE LRE {se:.2}"));
+        }
+    }
+    assert!(failures.is_empty(), "below LRE {MIN_LRE}: {failures:?}");
+}
+
+#[test]
+fn lre_definition() {
+    assert_eq!(lre(1.0, 1.0), 15.0);
+    assert!((lre(1.001, 1.0) - 3.0).abs() < 1e-9);
+    assert!((lre(1e-7, 0.0) - 7.0).abs() < 1e-9);
+    assert_eq!(lre(0.0, 0.0), 15.0);
+    assert_eq!(lre(f64::NAN, 1.0), 0.0);
+}
