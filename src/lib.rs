@@ -25,3 +25,5 @@ pub mod series;
 pub use error::{Error, Location, Result};
 pub mod mesh;
 pub mod project;
+pub mod plot;
+pub mod scenario;

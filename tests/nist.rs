@@ -6,11 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
-use meshcap::model::solve::{least_squares, DesignColumn};
+use meshcap::model::solve::{least_squares, DesignColumn, Method, FAST_PATH_MIN_CELLS};
 
 const DATASETS: [&str; 11] = [
-    "Norris", "Pontius", "NoInt1", "NoInt2", "Filip", "Longley", "Wampler1", "Wampler2",
-    "Wampler3", "Wampler4", "Wampler5",
+    "Norris", "Pontius", "NoInt1", "NoInt2", "Filip", "Longley", "Wampler1", "Wampler2", "Wampler3", "Wampler4",
+    "Wampler5",
 ];
 
 /// Required LRE for every coefficient and standard error.
@@ -39,10 +39,7 @@ fn line_range(lines: &[&str], label: &str) -> (usize, usize) {
         .find(|l| l.contains(label) && l.contains("(lines"))
         .unwrap_or_else(|| panic!("no '{label}' line range in header"));
     let inside = &line[line.find("(lines").unwrap() + 6..line.find(')').unwrap()];
-    let nums: Vec<usize> = inside
-        .split_whitespace()
-        .filter_map(|w| w.parse().ok())
-        .collect();
+    let nums: Vec<usize> = inside.split_whitespace().filter_map(|w| w.parse().ok()).collect();
     (nums[0], nums[1])
 }
 
@@ -72,10 +69,7 @@ fn parse(name: &str, text: &str) -> Dataset {
     let mut y = Vec::new();
     let mut x: Vec<Vec<f64>> = Vec::new();
     for line in &lines[data_start - 1..data_end] {
-        let row: Vec<f64> = line
-            .split_whitespace()
-            .map(|w| w.parse().expect("data value"))
-            .collect();
+        let row: Vec<f64> = line.split_whitespace().map(|w| w.parse().expect("data value")).collect();
         assert!(row.len() >= 2, "{name}: short data row '{line}'");
         x.resize(row.len() - 1, Vec::new());
         y.push(row[0]);
@@ -95,11 +89,7 @@ fn parse(name: &str, text: &str) -> Dataset {
 
 /// Log relative error, capped at 15 (and 0 when nothing is right).
 fn lre(estimate: f64, certified: f64) -> f64 {
-    let err = if certified == 0.0 {
-        estimate.abs()
-    } else {
-        (estimate - certified).abs() / certified.abs()
-    };
+    let err = if certified == 0.0 { estimate.abs() } else { (estimate - certified).abs() / certified.abs() };
     let v = -err.log10();
     if v.is_nan() {
         0.0
@@ -108,66 +98,79 @@ fn lre(estimate: f64, certified: f64) -> f64 {
     }
 }
 
-/// (min coefficient LRE, min SE LRE, residual SD LRE) for one dataset.
-fn check(name: &str, ds: &Dataset) -> (f64, f64, f64) {
+/// (min coefficient LRE, min SE LRE, residual SD LRE, method) for one dataset with every row
+/// repeated `reps` times (same coefficients; standard errors and residual SD rescale exactly).
+fn check(name: &str, ds: &Dataset, reps: usize) -> (f64, f64, f64, Method) {
     let p = ds.estimates.len();
+    let n = ds.y.len();
+    let y = ds.y.repeat(reps);
+    let x: Vec<Vec<f64>> = ds.x.iter().map(|c| c.repeat(reps)).collect();
     // One predictor: a polynomial in x (B0 + B1 x + ..., or B1 x + ... without intercept);
     // several: intercept plus each predictor linearly.
-    let columns: Vec<DesignColumn> = if ds.x.len() == 1 {
-        (0..p)
-            .map(|k| DesignColumn {
-                base: &ds.x[0],
-                power: (ds.first_index + k) as u32,
-            })
-            .collect()
+    let columns: Vec<DesignColumn> = if x.len() == 1 {
+        (0..p).map(|k| DesignColumn { base: &x[0], power: (ds.first_index + k) as u32 }).collect()
     } else {
         assert_eq!(ds.first_index, 0);
-        std::iter::once(DesignColumn {
-            base: &ds.x[0],
-            power: 0,
-        })
-        .chain(ds.x.iter().map(|c| DesignColumn { base: c, power: 1 }))
-        .collect()
+        std::iter::once(DesignColumn { base: &[], power: 0 })
+            .chain(x.iter().map(|c| DesignColumn { base: c, power: 1 }))
+            .collect()
     };
     assert_eq!(columns.len(), p, "{name}: design width");
-    let sol = least_squares(&columns, &ds.y).unwrap_or_else(|e| panic!("{name}: {e:?}"));
-    let dof = (ds.y.len() - p) as f64;
-    let sigma = (sol.rss / dof).sqrt();
-    let coef = (0..p)
-        .map(|k| lre(sol.coefficients[k], ds.estimates[k]))
-        .fold(f64::INFINITY, f64::min);
+    let sol = least_squares(&columns, &y).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    let sigma = (sol.rss / (y.len() - p) as f64).sqrt();
+    // RSS grows by reps, (X'X)^-1 shrinks by reps, the degrees of freedom go to reps n - p.
+    let sd_factor = ((reps * (n - p)) as f64 / (reps * n - p) as f64).sqrt();
+    let se_factor = ((n - p) as f64 / (reps * n - p) as f64).sqrt();
+    let coef = (0..p).map(|k| lre(sol.coefficients[k], ds.estimates[k])).fold(f64::INFINITY, f64::min);
     let se = (0..p)
-        .map(|k| lre(sigma * sol.cov_unscaled[k * p + k].sqrt(), ds.std_devs[k]))
+        .map(|k| lre(sigma * sol.cov_unscaled[k * p + k].sqrt(), ds.std_devs[k] * se_factor))
         .fold(f64::INFINITY, f64::min);
-    (coef, se, lre(sigma, ds.residual_sd))
+    (coef, se, lre(sigma, ds.residual_sd * sd_factor), sol.method)
 }
 
-#[test]
-fn nist_strd_linear_regression() {
+/// Reads every dataset, or `None` (after saying so) when the reference folder is absent.
+fn datasets() -> Option<Vec<(&'static str, Dataset)>> {
     let dir = reference_dir();
     if !dir.is_dir() {
-        println!(
-            "skipped: NIST StRD reference folder not found at {}",
-            dir.display()
-        );
-        return;
+        println!("skipped: NIST StRD reference folder not found at {}", dir.display());
+        return None;
     }
-    println!(
-        "{:<10} {:>9} {:>9} {:>9}",
-        "dataset", "coef LRE", "SE LRE", "resSD LRE"
-    );
-    let mut failures = Vec::new();
-    for name in DATASETS {
+    let read = |name: &'static str| {
         let path = dir.join(format!("{name}.dat"));
-        let text =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let (coef, se, sd) = check(name, &parse(name, &text));
-        println!("{name:<10} {coef:>9.2} {se:>9.2} {sd:>9.2}");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        (name, parse(name, &text))
+    };
+    Some(DATASETS.into_iter().map(read).collect())
+}
+
+/// Checks every dataset with its rows repeated `reps(n, p)` times; prints the LRE table.
+fn check_all(reps: impl Fn(usize, usize) -> usize) {
+    let Some(all) = datasets() else {
+        return;
+    };
+    println!("{:<10} {:>6} {:>9} {:>9} {:>9}  method", "dataset", "rows", "coef LRE", "SE LRE", "resSD LRE");
+    let mut failures = Vec::new();
+    for (name, ds) in &all {
+        let reps = reps(ds.y.len(), ds.estimates.len());
+        let (coef, se, sd, method) = check(name, ds, reps);
+        println!("{name:<10} {:>6} {coef:>9.2} {se:>9.2} {sd:>9.2}  {method:?}", ds.y.len() * reps);
         if coef < MIN_LRE || se < MIN_LRE {
             failures.push(format!("{name}: coefficient LRE {coef:.2}, SE LRE {se:.2}"));
         }
     }
     assert!(failures.is_empty(), "below LRE {MIN_LRE}: {failures:?}");
+}
+
+#[test]
+fn nist_strd_linear_regression() {
+    check_all(|_, _| 1);
+}
+
+/// The same data repeated until `n * p` reaches the solver's f64 fast-path size, so the f64
+/// path (or its fallback to double-double) meets the same bar.
+#[test]
+fn nist_strd_replicated_to_fast_path_size() {
+    check_all(|n, p| FAST_PATH_MIN_CELLS.div_ceil(n * p));
 }
 
 #[test]

@@ -6,6 +6,8 @@
 
 mod fit;
 mod project;
+mod scope;
+mod sweep;
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +34,12 @@ enum Command {
     Whatif(project::WhatIfArgs),
     /// The smallest proxy limit that keeps a revision count safe.
     Limit(project::LimitArgs),
+    /// Compare Sidecar scopes on a mesh topology.
+    Scope(scope::ScopeArgs),
+    /// Evaluate a grid of scenarios (limits, scopes, GC policies, growth) analytically.
+    Sweep(sweep::SweepArgs),
+    /// Join sweep shard outputs into the bytes of the unsharded run.
+    Merge(sweep::MergeArgs),
 }
 
 /// Output format shared by the commands.
@@ -52,6 +60,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Safe(args) => project::run_safe(args),
         Command::Whatif(args) => project::run_whatif(args),
         Command::Limit(args) => project::run_limit(args),
+        Command::Scope(args) => scope::run_scope(args),
+        Command::Sweep(args) => sweep::run_sweep(args),
+        Command::Merge(args) => sweep::run_merge(args),
     }
 }
 

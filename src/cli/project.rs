@@ -41,19 +41,7 @@ impl CautionArgs {
     }
 }
 
-/// `10%`, `0.1` -> 0.1.
-pub fn parse_fraction(s: &str) -> Result<f64, String> {
-    let t = s.trim();
-    let v = match t.strip_suffix('%') {
-        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
-        None => t.parse::<f64>(),
-    }
-    .map_err(|_| format!("\"{s}\" is not a fraction like 10% or 0.1"))?;
-    if !(v.is_finite() && (0.0..1.0).contains(&v)) {
-        return Err(format!("\"{s}\" lies outside [0, 100%)"));
-    }
-    Ok(v)
-}
+pub use meshcap::project::parse_fraction;
 
 /// A memory quantity flag.
 pub fn parse_limit(s: &str) -> Result<f64, String> {

@@ -7,10 +7,12 @@
 //! proxy then holds. Gateways are reported under every scope because Sidecar resources do not
 //! scope them.
 
+pub mod gc;
 mod scope;
 mod topology;
-mod visibility;
+pub mod visibility;
 
+pub use gc::GcPolicy;
 pub use scope::{HostPattern, Scope};
 pub use topology::{Gateway, KnativeService, Namespace, PlainService, Topology};
 pub use visibility::{visibility, ProxyKind, Visible};

@@ -115,7 +115,7 @@ impl Topology {
     /// Parse topology TOML; `path` is for messages.
     pub fn parse(path: &Path, text: &str) -> Result<Topology> {
         let topo: Topology = toml::from_str(text).map_err(|e| {
-            let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].lines().count().max(1));
+            let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
             Error::parse(format!("bad topology: {}", e.message()), Location::new(path, line))
         })?;
         topo.check(path)?;

@@ -87,11 +87,7 @@ impl Dd {
     /// Square root, correct to about 2^-104 relative; NaN for negative input.
     pub fn sqrt(self) -> Dd {
         if self.hi <= 0.0 {
-            return if self.hi == 0.0 {
-                Dd::ZERO
-            } else {
-                Dd::from_f64(f64::NAN)
-            };
+            return if self.hi == 0.0 { Dd::ZERO } else { Dd::from_f64(f64::NAN) };
         }
         // One Newton step from the f64 root doubles the correct bits.
         let s = self.hi.sqrt();
@@ -112,13 +108,14 @@ impl Dd {
 
     /// `x^k` carried in double-double from the exact f64 `x` (binary powering; relative error
     /// about `2 log2(k)` units of 2^-106).
+    #[inline(always)]
     pub fn powi(x: f64, k: u32) -> Dd {
         let mut result = Dd::ONE;
         let mut base = Dd::from_f64(x);
         let mut k = k;
         while k > 0 {
             if k & 1 == 1 {
-                result = result * base;
+                result *= base;
             }
             k >>= 1;
             if k > 0 {
@@ -147,10 +144,7 @@ impl Neg for Dd {
     type Output = Dd;
     #[inline(always)]
     fn neg(self) -> Dd {
-        Dd {
-            hi: -self.hi,
-            lo: -self.lo,
-        }
+        Dd { hi: -self.hi, lo: -self.lo }
     }
 }
 
@@ -244,10 +238,7 @@ pub fn sum_sq_dev(values: &[f64]) -> f64 {
 /// Uncentred sum of squares, `sum x^2`, accumulated in double-double (the total sum of
 /// squares behind R-squared for a model without intercept).
 pub fn sum_sq(values: &[f64]) -> f64 {
-    values
-        .iter()
-        .fold(Dd::ZERO, |acc, &v| acc + Dd::two_prod(v, v))
-        .to_f64()
+    values.iter().fold(Dd::ZERO, |acc, &v| acc + Dd::two_prod(v, v)).to_f64()
 }
 
 #[cfg(test)]
@@ -305,10 +296,7 @@ mod tests {
         // 3^40 = 12157665459056928801 needs 64 bits: f64 rounds it, double-double does not.
         let p = Dd::powi(3.0, 40);
         assert_eq!(p.hi, 12157665459056928801u64 as f64);
-        assert_eq!(
-            p.hi as u128 as i128 + p.lo as i128,
-            12157665459056928801i128
-        );
+        assert_eq!(p.hi as u128 as i128 + p.lo as i128, 12157665459056928801i128);
         assert_eq!(Dd::powi(-2.0, 3).to_f64(), -8.0);
         assert_eq!(Dd::powi(5.0, 0), Dd::ONE);
     }

@@ -217,32 +217,35 @@ pub fn fit(series: &Series, settings: &FitSettings, bytes: &[u8]) -> Result<Fitt
 }
 
 /// `revisions`, plus `ports` and `services` when present and not collinear with what is chosen.
+///
+/// One solve with every candidate; a column the solver flags as dependent on earlier ones is
+/// dropped (with a note) and the rest solved again, so the common case costs a single fit.
 fn default_terms(series: &Series, rows: &[usize], settings: &FitSettings, notes: &mut Vec<String>) -> Result<Vec<Term>> {
     let y = series.numbers(&settings.response, rows)?;
-    let candidates = [REVISIONS, PORTS, SERVICES];
-    let mut chosen: Vec<Term> = Vec::new();
-    let mut bases: Vec<Vec<f64>> = Vec::new();
-    for name in candidates.iter().filter(|n| series.column(n).is_some()) {
+    let mut chosen: Vec<(Term, Vec<f64>)> = Vec::new();
+    for name in [REVISIONS, PORTS, SERVICES].iter().filter(|n| series.column(n).is_some()) {
         let base = series.numbers(name, rows)?;
-        if settings.intercept && base.iter().all(|v| *v == base[0]) {
+        if settings.intercept && rows.len() > 1 && base.iter().all(|v| *v == base[0]) {
             notes.push(format!("{name} left out of the default predictors: it is constant"));
             continue;
         }
+        chosen.push((Term::linear(name), base));
+    }
+    let offset = usize::from(settings.intercept);
+    while chosen.len() > 1 && rows.len() > chosen.len() + offset {
         let mut design: Vec<DesignColumn> = Vec::new();
         if settings.intercept {
             design.push(DesignColumn { base: &[], power: 0 });
         }
-        design.extend(bases.iter().map(|b| DesignColumn { base: b, power: 1 }));
-        design.push(DesignColumn { base: &base, power: 1 });
-        if rows.len() > design.len() && least_squares(&design, &y).is_err() {
-            notes.push(format!(
-                "{name} left out of the default predictors: it is collinear with {}",
-                chosen.iter().map(Term::to_string).collect::<Vec<_>>().join(", ")
-            ));
-            continue;
-        }
-        chosen.push(Term::linear(name));
-        bases.push(base);
+        design.extend(chosen.iter().map(|(_, b)| DesignColumn { base: b, power: 1 }));
+        let Err(d) = least_squares(&design, &y) else { break };
+        let Some(k) = d.column.checked_sub(offset) else { break };
+        let dropped = chosen.remove(k).0;
+        let others: Vec<String> = d.depends_on.iter().filter_map(|&j| j.checked_sub(offset)).map(|j| chosen[j].0.to_string()).collect();
+        notes.push(format!(
+            "{dropped} left out of the default predictors: it is collinear with {}",
+            if others.is_empty() { "the intercept".to_string() } else { others.join(", ") }
+        ));
     }
     if chosen.is_empty() {
         return Err(Error::data(
@@ -253,7 +256,7 @@ fn default_terms(series: &Series, rows: &[usize], settings: &FitSettings, notes:
             &series.path,
         ));
     }
-    Ok(chosen)
+    Ok(chosen.into_iter().map(|(t, _)| t).collect())
 }
 
 fn collinear_hint(column: &str) -> String {

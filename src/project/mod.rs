@@ -11,11 +11,13 @@ mod crossing;
 mod limit;
 mod path;
 mod safe;
+mod scope;
 mod whatif;
 
 pub use crossing::{first_crossing, last_safe_integer, Crossing, MAX_REVISIONS};
 pub use limit::{required_limit, LimitAnswer};
 pub use path::RevisionPath;
+pub use scope::{compare_scopes, sidecar_yaml, ProxyProjection, ScopeProjection};
 pub use safe::{oom_consistency, safe_for_limit, OomCheck, SafeAnswer};
 pub use whatif::{whatif, Verdict, WhatIf};
 
@@ -112,4 +114,18 @@ impl<'a> Bounds<'a> {
     pub fn ports(&self, r: f64) -> f64 {
         self.path.ports(r)
     }
+}
+
+/// Parse a fraction in [0, 1): `10%` or `0.1`.
+pub fn parse_fraction(s: &str) -> std::result::Result<f64, String> {
+    let t = s.trim();
+    let v = match t.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
+        None => t.parse::<f64>(),
+    }
+    .map_err(|_| format!("\"{s}\" is not a fraction like 10% or 0.1"))?;
+    if !(v.is_finite() && (0.0..1.0).contains(&v)) {
+        return Err(format!("\"{s}\" lies outside [0, 100%)"));
+    }
+    Ok(v)
 }

@@ -135,10 +135,9 @@ impl Series {
     /// Values of `column` on `rows`, each a finite number, or an error naming the first bad cell.
     pub fn numbers(&self, column: &str, rows: &[usize]) -> Result<Vec<f64>> {
         let col = self.column(column).ok_or_else(|| {
-            Error::data(
-                format!("no column named \"{column}\"; columns are: {}", self.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")),
-                &self.path,
-            )
+            let names = self.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
+            let what = if column == MEMORY { " (the istio-proxy working set)" } else { "" };
+            Error::data(format!("no column named \"{column}\"{what}; columns are: {names}"), &self.path)
         })?;
         rows.iter()
             .map(|&i| match &col.cells[i] {
@@ -159,32 +158,8 @@ impl Series {
 
     /// Structural checks shared by the CSV and JSON readers.
     fn validate(&self) -> Result<()> {
-        if self.column(MEMORY).is_none() {
-            return Err(Error::data(
-                format!(
-                    "no \"memory\" column (the istio-proxy working set); columns are: {}",
-                    self.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
-                ),
-                &self.path,
-            ));
-        }
         if self.rows.is_empty() {
             return Err(Error::data("no observations: the file has a header but no rows", &self.path));
-        }
-        let memory = self.column(MEMORY).expect("checked above");
-        for (i, row) in self.rows.iter().enumerate() {
-            if row.event.is_some() {
-                continue;
-            }
-            match &memory.cells[i] {
-                Cell::Number(_) => {}
-                Cell::Empty => {
-                    return Err(Error::parse("memory is empty on a row that is not an OOM event", self.location(i, MEMORY)))
-                }
-                Cell::Text(t) => {
-                    return Err(Error::parse(format!("memory must be a quantity, but \"{t}\" is not"), self.location(i, MEMORY)))
-                }
-            }
         }
         Ok(())
     }
@@ -271,4 +246,24 @@ pub(crate) fn check_unique(names: &[String], loc: impl Fn() -> Location) -> Resu
 
 pub(crate) fn is_descriptive(name: &str) -> bool {
     DESCRIPTIVE.contains(&name)
+}
+
+impl Series {
+    /// A series built in memory from numeric columns (all rows usable, no events), for
+    /// benchmarks and library users who already hold their data.
+    pub fn from_columns(path: &Path, columns: Vec<(String, Vec<f64>)>) -> Result<Series> {
+        let rows = columns.first().map_or(0, |c| c.1.len());
+        if let Some((name, _)) = columns.iter().find(|c| c.1.len() != rows) {
+            return Err(Error::data(format!("column {name} has another length than the first column"), path));
+        }
+        Ok(Series {
+            path: path.to_path_buf(),
+            rows: (1..=rows).map(|line| Row { line, event: None, time: None, note: None }).collect(),
+            columns: columns
+                .into_iter()
+                .map(|(name, v)| Column { name, cells: v.into_iter().map(Cell::Number).collect() })
+                .collect(),
+            json: false,
+        })
+    }
 }

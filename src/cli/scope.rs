@@ -1,0 +1,99 @@
+//! `meshcap scope`: Sidecar scopes compared on a topology.
+
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use meshcap::mesh::{Scope, Topology};
+use meshcap::project::{self, ScopeProjection};
+use meshcap::quantity::format_bytes;
+
+use super::project::{parse_limit, CautionArgs};
+use super::{emit, json_bytes, Format};
+
+/// Arguments of `meshcap scope`.
+#[derive(Debug, Args)]
+pub struct ScopeArgs {
+    #[command(flatten)]
+    caution: CautionArgs,
+    /// Mesh topology (TOML).
+    #[arg(long, default_value = "data/topology-example.toml")]
+    topology: PathBuf,
+    /// Scope(s) to compare: `mesh`, `namespace`, `hosts=ns/*,ns/svc`; the first is the baseline.
+    #[arg(long = "scope", default_values = ["mesh", "namespace"])]
+    scopes: Vec<String>,
+    /// Proxy memory limit.
+    #[arg(long, default_value = "1Gi", value_parser = parse_limit)]
+    limit: f64,
+    /// Print the Sidecar CR YAML realizing the last scope instead of the comparison.
+    #[arg(long)]
+    emit_sidecar: bool,
+}
+
+pub fn run_scope(args: ScopeArgs) -> Result<()> {
+    let scopes = args.scopes.iter().map(|s| Scope::parse(s)).collect::<meshcap::Result<Vec<_>>>()?;
+    let (model, caution) = args.caution.load()?;
+    let topology = Topology::load(&args.topology)?;
+    let projections = project::compare_scopes(&model, &topology, &scopes, caution, args.limit)?;
+    if args.emit_sidecar {
+        let last = scopes.last().expect("clap gives at least one scope");
+        let yaml = project::sidecar_yaml(&topology, last).ok_or_else(|| {
+            meshcap::Error::invalid("scope mesh needs no Sidecar resource: pass --scope namespace or --scope hosts=...")
+        })?;
+        return emit(None, yaml.as_bytes());
+    }
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        limit_bytes: f64,
+        scopes: &'a [ScopeProjection],
+    }
+    match args.caution.format {
+        Format::Json => emit(None, &json_bytes(&Out { limit_bytes: args.limit, scopes: &projections })),
+        Format::Table => emit(None, render(&projections, args.limit, &caution).as_bytes()),
+    }
+}
+
+fn render(projections: &[ScopeProjection], limit: f64, c: &project::Caution) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "limit {} | level {} | headroom {}% | transient x{}",
+        format_bytes(limit),
+        c.level,
+        c.headroom * 100.0,
+        c.transient
+    );
+    for p in projections {
+        let _ = writeln!(s, "\nscope {}", p.scope);
+        let _ = writeln!(
+            s,
+            "  {:<32} {:>9} {:>7} {:>10} {:>24} {:>11} {:>9} {:>16}",
+            "proxy", "revisions", "ports", "predicted", "prediction interval", "margin", "budget", "saving"
+        );
+        for n in &p.namespaces {
+            let kind = if n.kind == meshcap::mesh::ProxyKind::Gateway { " (gateway)" } else { "" };
+            let _ = writeln!(
+                s,
+                "  {:<32} {:>9.0} {:>7.0} {:>10} {:>24} {:>11} {:>9} {:>16}",
+                format!("{}{kind}", n.namespace),
+                n.visible_revisions,
+                n.visible_ports,
+                format_bytes(n.predicted_bytes),
+                format!("[{}, {}]", format_bytes(n.prediction_interval[0]), format_bytes(n.prediction_interval[1])),
+                format_bytes(n.margin_bytes),
+                n.revision_budget.map_or_else(|| "unbounded".into(), |b| format!("{b:.0}")),
+                if std::ptr::eq(p, &projections[0]) {
+                    "-".to_string()
+                } else {
+                    format!("{} ({:.0}%)", format_bytes(n.saving_bytes), n.saving_percent)
+                },
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\ngateways are not scoped by Sidecar resources: they keep every revision unless istiod runs with PILOT_FILTER_GATEWAY_CLUSTER_CONFIG=true"
+    );
+    s
+}

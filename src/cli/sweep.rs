@@ -1,0 +1,144 @@
+//! `meshcap sweep` and `meshcap merge`: scenario grids, streamed or summarized, sharded.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use meshcap::scenario::{self, sweep, Grid, RowFormat, Shard, Spec};
+
+use super::emit;
+
+/// Row format of `sweep`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum RowsFormat {
+    /// CSV with a header.
+    #[default]
+    Csv,
+    /// JSON Lines.
+    Jsonl,
+}
+
+/// Arguments of `meshcap sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Scenario spec (TOML).
+    spec: PathBuf,
+    /// Write here (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Row format.
+    #[arg(long, value_enum, default_value_t)]
+    format: RowsFormat,
+    /// Aggregate (worst scenarios, frontier) instead of writing every row; JSON.
+    #[arg(long)]
+    summary: bool,
+    /// Evaluate shard K of N (0-based): `--shard 0/4`.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+    /// Refuse grids with more scenarios than this.
+    #[arg(long, default_value_t = 1_000_000_000)]
+    max_scenarios: u64,
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// A progress bar on stderr that shows itself only after a second, only on a terminal.
+pub struct Progress {
+    bar: ProgressBar,
+    start: Instant,
+    visible: bool,
+}
+
+impl Progress {
+    /// A bar for `total` units.
+    pub fn new(total: u64, quiet: bool) -> Progress {
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+        bar.set_style(
+            ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        Progress { bar, start: Instant::now(), visible: !quiet && std::io::stderr().is_terminal() }
+    }
+
+    /// Report progress: `done` units so far.
+    pub fn set(&self, done: u64) {
+        if self.visible && self.start.elapsed().as_secs_f64() > 1.0 && self.bar.is_hidden() {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        self.bar.set_position(done);
+    }
+
+    /// Clear the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+pub fn run_sweep(args: SweepArgs) -> Result<()> {
+    let spec = Spec::load(&args.spec)?;
+    let model = meshcap::model::store::load(&spec.model)?;
+    let grid = Grid::new(spec, model, args.max_scenarios)?;
+    let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
+    let range = shard.map_or(0..grid.size, |s| s.range(grid.size));
+    let progress = Progress::new(range.end - range.start, args.quiet);
+    if args.summary {
+        let summary = sweep::summarize(&grid, range, &|n| progress.set(n));
+        progress.finish();
+        let mut bytes = serde_json::to_vec_pretty(&summary).expect("serializes");
+        bytes.push(b'\n');
+        return match &args.output {
+            Some(p) => Ok(meshcap::output::write_atomic(p, &bytes)?),
+            None => emit(None, &bytes),
+        };
+    }
+    let format = match args.format {
+        RowsFormat::Csv => RowFormat::Csv,
+        RowsFormat::Jsonl => RowFormat::Jsonl,
+    };
+    let done = std::cell::Cell::new(0u64);
+    let report = |n: u64| {
+        done.set(done.get() + n);
+        progress.set(done.get());
+    };
+    match &args.output {
+        Some(p) => {
+            let mut file = meshcap::output::AtomicFile::create(p)?;
+            sweep::write_rows(&grid, range, format, true, &mut file, &report)
+                .map_err(|source| meshcap::Error::Write { path: p.clone(), source })?;
+            file.commit()?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            let result = sweep::write_rows(&grid, range, format, true, &mut out, &report).and_then(|()| out.flush());
+            if let Err(e) = result {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+    progress.finish();
+    Ok(())
+}
+
+/// Arguments of `meshcap merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Shard outputs, in shard order (0/N first).
+    #[arg(required = true)]
+    shards: Vec<PathBuf>,
+    /// Write here (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+pub fn run_merge(args: MergeArgs) -> Result<()> {
+    let bytes = scenario::merge::merge(&args.shards)?;
+    emit(args.output.as_deref(), &bytes)
+}

@@ -1,0 +1,138 @@
+//! Predicted memory per proxy (a namespace's sidecars or a gateway) under each Sidecar scope,
+//! as grouped bars with interval whiskers and the proxy limit: which proxies a scope saves.
+
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::axis::{axis, byte_ticks, bytes_label, bytes_short, draw_mesh, AxisText, Extent};
+use super::data::ScopeChart;
+use super::layout::{centred_note, legend_strip, side_labels, text_width, title_block, to_area, LegendItem, Swatch};
+use super::render::render_png;
+use super::style::{bold, de, ensure_fonts, series_color, text, Fonts, INK, TEXT, VERMILLION};
+use crate::quantity::format_bytes;
+
+/// Render `chart` to a PNG at `path` of `size` pixels (see [`super::DEFAULT_SIZE`]).
+pub fn render_scope(chart: &ScopeChart, path: &Path, size: (u32, u32)) -> crate::Result<()> {
+    render_png(path, size, |area| draw_scope(area, chart))
+}
+
+/// Draw `chart` onto `area`; bars with a non-finite prediction are left out.
+pub fn draw_scope<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &ScopeChart) -> Result<(), String> {
+    ensure_fonts();
+    let fonts = Fonts::for_size(area.dim_in_pixel());
+    area.fill(&WHITE).map_err(de)?;
+    let body = title_block(area, &chart.title, "", &fonts)?;
+
+    let bars: Vec<_> = chart.bars.iter().filter(|b| b.predicted.is_finite()).collect();
+    let mut proxies: Vec<&str> = Vec::new();
+    let mut scopes: Vec<&str> = Vec::new();
+    for b in &bars {
+        if !proxies.contains(&b.proxy.as_str()) {
+            proxies.push(&b.proxy);
+        }
+        if !scopes.contains(&b.scope.as_str()) {
+            scopes.push(&b.scope);
+        }
+    }
+    let limit = Some(chart.limit_bytes).filter(|l| l.is_finite());
+
+    let mut legend: Vec<LegendItem> = scopes
+        .iter()
+        .enumerate()
+        .map(|(i, s)| LegendItem::new(Swatch::Fill(series_color(i), 1.0), s.to_string()))
+        .collect();
+    if bars.iter().any(|b| b.low.is_finite() && b.high.is_finite()) {
+        legend.push(LegendItem::new(Swatch::Line(INK, 2), "prediction interval"));
+    }
+    if limit.is_some() {
+        legend.push(LegendItem::new(Swatch::Dashed(VERMILLION), "proxy memory limit"));
+    }
+    let body = legend_strip(&body, &legend, &fonts)?;
+
+    let mut ys = Extent::new();
+    ys.extend(bars.iter().flat_map(|b| [b.predicted, b.low, b.high]));
+    ys.extend(limit);
+    ys.add(0.0);
+    let y_range = ys.range(0.08, 0.0..1024.0 * 1024.0 * 1024.0, true);
+    let groups = proxies.len().max(1);
+    let x_range = 0.0..groups as f64;
+    let limit_label = limit.map(|l| format!("limit {}", format_bytes(l)));
+    let label_w = limit_label.as_ref().map_or(0, |l| text_width(&body, l, &bold(fonts.tick, VERMILLION)));
+
+    let mut ctx = ChartBuilder::on(&body)
+        .margin_left(fonts.px(10.0))
+        .margin_right(label_w + fonts.px(24.0))
+        .margin_top(fonts.px(16.0))
+        .margin_bottom(fonts.px(8.0))
+        .x_label_area_size(fonts.px(62.0))
+        .y_label_area_size(fonts.px(110.0))
+        .build_cartesian_2d(
+            axis(x_range.clone(), (0..groups).map(|i| i as f64 + 0.5).collect()),
+            axis(y_range.clone(), byte_ticks(&y_range, 10)),
+        )
+        .map_err(de)?;
+    // Proxy names are shortened to what fits under their group.
+    let group_px = (ctx.plotting_area().dim_in_pixel().0 as usize / groups).saturating_sub(8);
+    let max_chars = (group_px as f64 / (fonts.tick * 0.6)).max(3.0) as usize;
+    let names: Vec<String> = proxies.iter().map(|p| shorten(p, max_chars)).collect();
+    let proxy_fmt = |v: &f64| names.get(v.floor().max(0.0) as usize).cloned().unwrap_or_default();
+    let bytes_fmt = |v: &f64| bytes_label(*v);
+    draw_mesh(
+        &mut ctx,
+        &fonts,
+        AxisText { desc: "proxy (namespace sidecars or gateway)", format: &proxy_fmt },
+        AxisText { desc: "predicted istio-proxy memory", format: &bytes_fmt },
+    )?;
+    let plot = ctx.plotting_area();
+    if bars.is_empty() {
+        centred_note(&plot.strip_coord_spec(), "no predictions to draw", &fonts)?;
+    }
+
+    let slot = 0.8 / scopes.len().max(1) as f64;
+    let value_style = text(fonts.note, TEXT).pos(Pos::new(HPos::Center, VPos::Bottom));
+    let show_values = bars.len() <= 16 && group_px as f64 / scopes.len().max(1) as f64 > fonts.note * 3.5;
+    let cap = fonts.px(8.0);
+    for b in &bars {
+        let g = proxies.iter().position(|p| *p == b.proxy).unwrap_or(0) as f64;
+        let s = scopes.iter().position(|s| *s == b.scope).unwrap_or(0);
+        let left = g + 0.1 + s as f64 * slot + slot * 0.06;
+        let right = g + 0.1 + (s + 1) as f64 * slot - slot * 0.06;
+        let mid = (left + right) / 2.0;
+        let color = series_color(s);
+        plot.draw(&Rectangle::new([(left, 0.0), (right, b.predicted)], color.filled())).map_err(de)?;
+        plot.draw(&Rectangle::new([(left, 0.0), (right, b.predicted)], INK.stroke_width(1))).map_err(de)?;
+        let mut top = b.predicted;
+        if b.low.is_finite() && b.high.is_finite() {
+            let w = INK.stroke_width(2);
+            plot.draw(&PathElement::new(vec![(mid, b.low), (mid, b.high)], w)).map_err(de)?;
+            for y in [b.low, b.high] {
+                plot.draw(&(EmptyElement::at((mid, y)) + PathElement::new(vec![(-cap, 0), (cap, 0)], w))).map_err(de)?;
+            }
+            top = top.max(b.high);
+        }
+        if show_values {
+            let label = Text::new(bytes_short(b.predicted), (0, -fonts.px(6.0)), value_style.clone());
+            plot.draw(&(EmptyElement::at((mid, top)) + label)).map_err(de)?;
+        }
+    }
+    if let (Some(l), Some(label)) = (limit, limit_label) {
+        let line = [(x_range.start, l), (x_range.end, l)];
+        plot.draw(&DashedPathElement::new(line, fonts.px(14.0), fonts.px(8.0), VERMILLION.stroke_width(3)))
+            .map_err(de)?;
+        let (x, y) = to_area(&body, ctx.backend_coord(&(x_range.end, l)));
+        side_labels(&body, x + fonts.px(10.0), &[(y, label, VERMILLION)], &fonts)?;
+    }
+    Ok(())
+}
+
+/// `s` cut to `max` characters with an ellipsis.
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    s.chars().take(max.saturating_sub(1)).collect::<String>() + "…"
+}

@@ -1,0 +1,121 @@
+//! Scope comparison: predicted memory of every proxy under each Sidecar scope.
+
+use serde::Serialize;
+
+use super::crossing::{first_crossing, last_safe_integer, Crossing};
+use super::{Bounds, Caution, RevisionPath};
+use crate::error::Result;
+use crate::mesh::{visibility, ProxyKind, Scope, Topology};
+use crate::model::FittedModel;
+
+/// One proxy under one scope.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProxyProjection {
+    /// Namespace (sidecars) or gateway name; kept under the key `namespace` for sidecars.
+    pub namespace: String,
+    /// Sidecar or gateway.
+    pub kind: ProxyKind,
+    /// Knative revisions visible.
+    pub visible_revisions: f64,
+    /// Endpoint ports visible (Envoy outbound clusters).
+    pub visible_ports: f64,
+    /// Predicted peak memory (mean x transient), bytes.
+    pub predicted_bytes: f64,
+    /// Two-sided prediction interval at the level.
+    pub prediction_interval: [f64; 2],
+    /// One-sided upper prediction bound.
+    pub upper_bytes: f64,
+    /// limit x (1 - headroom) minus the upper bound (negative: over).
+    pub margin_bytes: f64,
+    /// Revisions that can still be added before the safe count (negative: over by that many;
+    /// null: unbounded).
+    pub revision_budget: Option<f64>,
+    /// Saving against the first scope listed, bytes of predicted memory.
+    pub saving_bytes: f64,
+    /// Saving against the first scope listed, percent.
+    pub saving_percent: f64,
+}
+
+/// All proxies under one scope.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScopeProjection {
+    /// The scope, as written (`mesh`, `namespace`, `hosts=...`).
+    pub scope: String,
+    /// Sidecar namespaces, then gateways.
+    pub namespaces: Vec<ProxyProjection>,
+}
+
+/// Project every proxy of `topology` under each scope at `limit_bytes`.
+pub fn compare_scopes(
+    model: &FittedModel,
+    topology: &Topology,
+    scopes: &[Scope],
+    caution: Caution,
+    limit_bytes: f64,
+) -> Result<Vec<ScopeProjection>> {
+    let mut out: Vec<ScopeProjection> = Vec::new();
+    for scope in scopes {
+        let seen = visibility(topology, scope, model.ports_per_revision)?;
+        let namespaces = seen
+            .iter()
+            .map(|v| {
+                // Ports that do not follow ports_per_revision (plain Services, ExternalName
+                // Services, revisions with another port count) ride along as fixed ports.
+                let fixed = v.ports() - model.ports_per_revision * v.revisions;
+                let fixed_services = v.services - model.services_per_revision * v.revisions;
+                let path = RevisionPath::with_fixed(model, fixed, fixed_services);
+                let bounds = Bounds::new(model, path, caution);
+                let p = bounds.mean(v.revisions);
+                let band = bounds.band(v.revisions);
+                let upper = bounds.upper(v.revisions);
+                let target = limit_bytes * (1.0 - caution.headroom);
+                let crossing = first_crossing(|r| bounds.upper(r), target);
+                let budget = match crossing {
+                    Crossing::Never => None,
+                    Crossing::AtZero => Some(-v.revisions),
+                    Crossing::At(_) => last_safe_integer(|r| bounds.upper(r), target, crossing)
+                        .map(|s| s as f64 - v.revisions)
+                        .or(Some(-v.revisions)),
+                };
+                ProxyProjection {
+                    namespace: v.proxy.clone(),
+                    kind: v.kind,
+                    visible_revisions: v.revisions,
+                    visible_ports: v.ports(),
+                    predicted_bytes: p,
+                    prediction_interval: [band.0, band.1],
+                    upper_bytes: upper,
+                    margin_bytes: target - upper,
+                    revision_budget: budget,
+                    saving_bytes: 0.0,
+                    saving_percent: 0.0,
+                }
+            })
+            .collect();
+        out.push(ScopeProjection { scope: scope.to_string(), namespaces });
+    }
+    if let Some((first, rest)) = out.split_first_mut() {
+        for s in rest {
+            for (p, base) in s.namespaces.iter_mut().zip(&first.namespaces) {
+                p.saving_bytes = base.predicted_bytes - p.predicted_bytes;
+                p.saving_percent =
+                    if base.predicted_bytes > 0.0 { 100.0 * p.saving_bytes / base.predicted_bytes } else { 0.0 };
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Sidecar CR YAML (`networking.istio.io/v1`) realizing `scope`, one per sidecar namespace.
+pub fn sidecar_yaml(topology: &Topology, scope: &Scope) -> Option<String> {
+    let hosts = scope.egress_hosts()?;
+    let mut s = String::new();
+    for ns in topology.namespaces.iter().filter(|n| n.sidecars) {
+        s.push_str("---\napiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: default\n");
+        s.push_str(&format!("  namespace: {}\nspec:\n  egress:\n  - hosts:\n", ns.name));
+        for h in &hosts {
+            s.push_str(&format!("    - \"{h}\"\n"));
+        }
+    }
+    Some(s)
+}

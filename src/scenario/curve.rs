@@ -1,0 +1,167 @@
+//! Memory as a function of revisions per service, for one proxy shape: the sweep's hot path.
+//!
+//! A proxy sees `revisions(R) = rev0 + rev1 R` Knative revisions, `ports(R)` endpoint ports and
+//! `services(R)` Services when every Knative service it sees retains `R` revisions. For a model
+//! linear in its predictors the design row is `a + R b`, so the mean is `mu0 + mu1 R` and the
+//! leverage `x'(X'X)^-1 x` is the quadratic `h0 + h1 R + h2 R^2`: a scenario costs a few
+//! multiplications and one square root, with no allocation.
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::model::FittedModel;
+use crate::series::{PORTS, REVISIONS, SERVICES};
+
+/// What one proxy sees as a function of retained revisions per Knative service `R`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Shape {
+    /// Revisions seen at R = 0 (gateways that keep only routed revisions).
+    pub rev0: f64,
+    /// Revisions seen per unit of R (the Knative services visible).
+    pub rev1: f64,
+    /// Ports not tied to revisions (plain and ExternalName Services, platform Services).
+    pub ports0: f64,
+    /// Ports per unit of R.
+    pub ports1: f64,
+    /// Services not tied to revisions.
+    pub services0: f64,
+    /// Services per unit of R.
+    pub services1: f64,
+}
+
+impl Shape {
+    /// Revisions seen at R.
+    pub fn revisions(&self, r: f64) -> f64 {
+        self.rev0 + self.rev1 * r
+    }
+
+    /// Endpoint ports seen at R.
+    pub fn ports(&self, r: f64) -> f64 {
+        self.ports0 + self.ports1 * r
+    }
+}
+
+/// Mean and leverage of a model along a shape, as polynomials in R.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Curve {
+    /// The shape.
+    pub shape: Shape,
+    mu0: f64,
+    mu1: f64,
+    h0: f64,
+    h1: f64,
+    h2: f64,
+    sigma: f64,
+}
+
+impl Curve {
+    /// Build the curve; models with polynomial terms are refused (the sweep needs linearity).
+    pub fn new(model: &FittedModel, shape: Shape) -> Result<Curve> {
+        let has_ports = model.terms.iter().any(|t| t.column == PORTS);
+        let mut a = Vec::with_capacity(model.params());
+        let mut b = Vec::with_capacity(model.params());
+        if model.intercept {
+            a.push(1.0);
+            b.push(0.0);
+        }
+        for t in &model.terms {
+            if t.power != 1 {
+                return Err(Error::invalid(format!(
+                    "scenario sweeps need a model linear in its predictors, but it has the term {t}; refit without powers"
+                )));
+            }
+            let (x0, x1) = match t.column.as_str() {
+                // A revisions-only model counts every port as a revision equivalent.
+                REVISIONS if !has_ports => (shape.ports0 / model.ports_per_revision, shape.ports1 / model.ports_per_revision),
+                REVISIONS => (shape.rev0, shape.rev1),
+                PORTS => (shape.ports0, shape.ports1),
+                SERVICES => (shape.services0, shape.services1),
+                other => (model.range(other).map_or(0.0, |r| r.mean), 0.0),
+            };
+            a.push(x0);
+            b.push(x1);
+        }
+        let beta = model.estimates();
+        let dot = |x: &[f64]| x.iter().zip(&beta).map(|(x, b)| x * b).sum::<f64>();
+        let quad = |x: &[f64], y: &[f64]| {
+            let mut s = 0.0;
+            for (i, xi) in x.iter().enumerate() {
+                for (j, yj) in y.iter().enumerate() {
+                    s += xi * model.cov_unscaled[i][j] * yj;
+                }
+            }
+            s
+        };
+        Ok(Curve {
+            shape,
+            mu0: dot(&a),
+            mu1: dot(&b),
+            h0: quad(&a, &a),
+            h1: 2.0 * quad(&a, &b),
+            h2: quad(&b, &b),
+            sigma: model.residual_std_error,
+        })
+    }
+
+    /// Steady-state mean memory at R.
+    #[inline]
+    pub fn mean(&self, r: f64) -> f64 {
+        self.mu0 + self.mu1 * r
+    }
+
+    /// Standard error of one observation at R.
+    #[inline]
+    pub fn se_obs(&self, r: f64) -> f64 {
+        self.sigma * (1.0 + self.h0 + r * (self.h1 + r * self.h2)).max(0.0).sqrt()
+    }
+
+    /// One-sided upper bound of peak memory: `transient (mean + t se_obs)`.
+    #[inline]
+    pub fn upper(&self, r: f64, t: f64, transient: f64) -> f64 {
+        transient * (self.mean(r) + t * self.se_obs(r))
+    }
+
+    /// Smallest R in `[lo, hi]` where the upper bound reaches `target`, given that it is below
+    /// at `lo` and at or above at `hi`. Solves the quadratic, with bisection as a fallback.
+    pub fn crossing(&self, target: f64, t: f64, transient: f64, lo: f64, hi: f64) -> f64 {
+        let goal = target / transient;
+        let g = goal - self.mu0;
+        let ts2 = (t * self.sigma).powi(2);
+        let qa = self.mu1 * self.mu1 - ts2 * self.h2;
+        let qb = -2.0 * g * self.mu1 - ts2 * self.h1;
+        let qc = g * g - ts2 * (1.0 + self.h0);
+        let mut best = f64::INFINITY;
+        let mut consider = |r: f64| {
+            if r.is_finite() && r >= lo && r <= hi && r < best && goal - self.mean(r) >= -1e-9 * goal.abs() {
+                best = r;
+            }
+        };
+        if qa.abs() > 1e-300 {
+            let disc = qb * qb - 4.0 * qa * qc;
+            if disc >= 0.0 {
+                // Citardauq form for the small root keeps precision.
+                let sq = disc.sqrt();
+                let q = -0.5 * (qb + qb.signum() * sq);
+                consider(q / qa);
+                if q != 0.0 {
+                    consider(qc / q);
+                }
+            }
+        } else if qb != 0.0 {
+            consider(-qc / qb);
+        }
+        if best.is_finite() && (self.upper(best, t, transient) - target).abs() <= 1e-6 * target.abs().max(1.0) {
+            return best;
+        }
+        let (mut a, mut b) = (lo, hi.min(1e12));
+        for _ in 0..200 {
+            let m = 0.5 * (a + b);
+            if self.upper(m, t, transient) >= target {
+                b = m;
+            } else {
+                a = m;
+            }
+        }
+        b
+    }
+}

@@ -1,0 +1,311 @@
+//! The scenario grid: the Cartesian product of the axes, prepared for fast evaluation.
+//!
+//! Scenario ids run from 0 in mixed radix over [`AXES`](super::spec::AXES) with `limit`
+//! varying fastest, so the order is stable and documented. Everything that does not depend on
+//! every axis is computed once here: GC steady states per (updates, GC settings) combination,
+//! proxy curves per (mesh, scope) combination, t quantiles per level.
+
+use serde::Serialize;
+
+use super::curve::{Curve, Shape};
+use super::spec::{MeshSource, Spec, AXES};
+use crate::error::{Error, Result};
+use crate::mesh::visibility::EXTERNAL_NAME_PORTS;
+use crate::mesh::{visibility, GcPolicy, ProxyKind, Scope, Topology};
+use crate::model::FittedModel;
+
+/// Number of axes.
+pub const N_AXES: usize = AXES.len();
+
+/// Proxies of one (mesh, scope) combination.
+#[derive(Debug, Clone)]
+pub struct Proxies {
+    /// Sidecar curves (one per sidecar namespace of a topology; one for a generated mesh).
+    pub sidecars: Vec<Curve>,
+    /// The gateway curve (every gateway sees the same), if the mesh has gateways.
+    pub gateway: Option<Curve>,
+}
+
+/// A grid ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct Grid {
+    /// The spec.
+    pub spec: Spec,
+    /// Axis lengths, in grid order.
+    pub lengths: [usize; N_AXES],
+    /// Number of scenarios.
+    pub size: u64,
+    /// Proxies per (mesh combination x scope).
+    pub proxies: Vec<Proxies>,
+    /// Steady-state revisions per service per (updates, GC) combination.
+    pub retained: Vec<f64>,
+    /// GC policy per GC combination (updates axis excluded).
+    pub policies: Vec<GcPolicy>,
+    /// One-sided t quantile per level.
+    pub t_one: Vec<f64>,
+    /// The model.
+    pub model: FittedModel,
+}
+
+/// Decode a scenario id into axis indexes.
+pub fn decode(mut id: u64, lengths: &[usize; N_AXES]) -> [usize; N_AXES] {
+    let mut digits = [0; N_AXES];
+    for a in (0..N_AXES).rev() {
+        let len = lengths[a] as u64;
+        digits[a] = (id % len) as usize;
+        id /= len;
+    }
+    digits
+}
+
+/// Advance axis indexes to the next scenario (odometer); cheaper than [`decode`] per step.
+#[inline]
+pub fn advance(digits: &mut [usize; N_AXES], lengths: &[usize; N_AXES]) {
+    for a in (0..N_AXES).rev() {
+        digits[a] += 1;
+        if digits[a] < lengths[a] {
+            return;
+        }
+        digits[a] = 0;
+    }
+}
+
+impl Grid {
+    /// Prepare a grid, refusing one larger than `max_scenarios`.
+    pub fn new(spec: Spec, model: FittedModel, max_scenarios: u64) -> Result<Grid> {
+        let lengths = spec.axes.lengths();
+        let size = lengths.iter().try_fold(1u64, |acc, &l| acc.checked_mul(l as u64)).unwrap_or(u64::MAX);
+        if size > max_scenarios {
+            return Err(Error::invalid(format!(
+                "the grid of {} has {size} scenarios ({}), more than --max-scenarios {max_scenarios}",
+                spec.path.display(),
+                lengths.iter().map(ToString::to_string).collect::<Vec<_>>().join(" x ")
+            )));
+        }
+        let a = &spec.axes;
+        let mut policies = Vec::new();
+        for &c in &a.retain_since_create_h {
+            for &l in &a.retain_since_last_active_h {
+                for &mi in &a.min_non_active {
+                    for &ma in &a.max_non_active {
+                        policies.push(GcPolicy {
+                            retain_since_create_h: c,
+                            retain_since_last_active_h: l,
+                            min_non_active: mi,
+                            max_non_active: ma,
+                        });
+                    }
+                }
+            }
+        }
+        let mut retained = Vec::new();
+        for &u in &a.updates_per_day {
+            for p in &policies {
+                retained.push(p.steady_revisions(u));
+            }
+        }
+        let mut proxies = Vec::new();
+        for &n in &a.namespaces {
+            for &k in &a.knative_services {
+                for &pl in &a.plain_services {
+                    for scope in &a.scope {
+                        proxies.push(build_proxies(&spec.mesh, &model, scope, n, k, pl)?);
+                    }
+                }
+            }
+        }
+        let t_one = a.level.iter().map(|&l| model.t_one_sided(l)).collect();
+        Ok(Grid { spec, lengths, size, proxies, retained, policies, t_one, model })
+    }
+
+    /// Index into `proxies` for a scenario.
+    #[inline]
+    pub fn proxies_index(&self, d: &[usize; N_AXES]) -> usize {
+        let l = &self.lengths;
+        ((d[0] * l[1] + d[1]) * l[2] + d[2]) * l[8] + d[8]
+    }
+
+    /// Index of the GC policy for a scenario (updates excluded).
+    #[inline]
+    pub fn policy_index(&self, d: &[usize; N_AXES]) -> usize {
+        let l = &self.lengths;
+        ((d[4] * l[5] + d[5]) * l[6] + d[6]) * l[7] + d[7]
+    }
+
+    /// Index into `retained` for a scenario.
+    #[inline]
+    pub fn retained_index(&self, d: &[usize; N_AXES]) -> usize {
+        d[3] * self.policies.len() + self.policy_index(d)
+    }
+}
+
+/// Proxy curves of a generated mesh or a topology under one scope.
+fn build_proxies(mesh: &MeshSource, model: &FittedModel, scope: &Scope, n: u32, k: u32, pl: u32) -> Result<Proxies> {
+    let ppr = model.ports_per_revision;
+    match mesh {
+        MeshSource::Generated { gateways, plain_ports, infra_ports, filter_gateway_cluster_config } => {
+            let (n, k, pl) = (f64::from(n), f64::from(k), f64::from(pl));
+            let infra = f64::from(*infra_ports);
+            let per_ns_fixed = pl * f64::from(*plain_ports) + k * EXTERNAL_NAME_PORTS;
+            let all = |visible_ns: f64| Shape {
+                rev0: 0.0,
+                rev1: visible_ns * k,
+                ports0: visible_ns * per_ns_fixed + infra,
+                ports1: visible_ns * k * ppr,
+                services0: visible_ns * (pl + k) + infra,
+                services1: 2.0 * visible_ns * k,
+            };
+            let sidecar = match scope {
+                Scope::Mesh => all(n),
+                Scope::Namespace => all(1.0_f64.min(n)),
+                Scope::Hosts(_) => unreachable!("refused when the spec is parsed"),
+            };
+            let gateway = (*gateways > 0).then(|| {
+                let mut g = all(n);
+                if *filter_gateway_cluster_config {
+                    // Only routed revisions: one per Knative service, whatever GC retains.
+                    g.rev0 = g.rev1;
+                    g.ports0 += g.ports1;
+                    g.services0 += g.services1;
+                    g.rev1 = 0.0;
+                    g.ports1 = 0.0;
+                    g.services1 = 0.0;
+                }
+                g
+            });
+            Ok(Proxies {
+                sidecars: vec![Curve::new(model, sidecar)?],
+                gateway: gateway.map(|g| Curve::new(model, g)).transpose()?,
+            })
+        }
+        MeshSource::Topology(topology) => {
+            // Visibility is linear in revisions per service: two evaluations give the shape.
+            let with = |r: u32| -> Result<Vec<crate::mesh::Visible>> {
+                let mut t: Topology = (**topology).clone();
+                for ns in &mut t.namespaces {
+                    for ks in &mut ns.knative {
+                        ks.revisions = r;
+                    }
+                }
+                visibility(&t, scope, ppr)
+            };
+            let (v1, v2) = (with(1)?, with(2)?);
+            let mut sidecars = Vec::new();
+            let mut gateway = None;
+            for (a, b) in v1.iter().zip(&v2) {
+                let shape = Shape {
+                    rev1: b.revisions - a.revisions,
+                    rev0: 2.0 * a.revisions - b.revisions,
+                    ports1: b.ports() - a.ports(),
+                    ports0: 2.0 * a.ports() - b.ports(),
+                    services1: b.services - a.services,
+                    services0: 2.0 * a.services - b.services,
+                };
+                let curve = Curve::new(model, shape)?;
+                match a.kind {
+                    ProxyKind::Sidecar => sidecars.push(curve),
+                    ProxyKind::Gateway => gateway = gateway.or(Some(curve)),
+                }
+            }
+            Ok(Proxies { sidecars, gateway })
+        }
+    }
+}
+
+/// The analytic answer for one scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// Scenario id.
+    pub id: u64,
+    /// Revisions per Knative service in steady state (active + retained non-active).
+    pub retained: f64,
+    /// Revisions seen by the most exposed sidecar.
+    pub sidecar_revisions: f64,
+    /// Endpoint ports seen by the most exposed sidecar.
+    pub sidecar_ports: f64,
+    /// Predicted peak memory of that sidecar (mean x transient).
+    pub sidecar_mean: f64,
+    /// Its one-sided upper prediction bound.
+    pub sidecar_upper: f64,
+    /// limit x (1 - headroom) minus that bound.
+    pub sidecar_margin: f64,
+    /// Revisions seen by the gateways (NaN without gateways).
+    pub gateway_revisions: f64,
+    /// Upper bound of gateway memory (NaN without gateways).
+    pub gateway_upper: f64,
+    /// Gateway margin (NaN without gateways).
+    pub gateway_margin: f64,
+    /// Every proxy within its margin in steady state.
+    pub safe: bool,
+    /// Days from the start until the first proxy's bound crosses the limit (inf: never).
+    pub days_to_limit: f64,
+    /// The limit that would make this scenario safe: worst upper bound / (1 - headroom).
+    pub required_limit: f64,
+}
+
+impl Grid {
+    /// Evaluate one scenario from its axis indexes.
+    #[inline]
+    pub fn evaluate(&self, id: u64, d: &[usize; N_AXES]) -> Evaluation {
+        let a = &self.spec.axes;
+        let r = self.retained[self.retained_index(d)];
+        let proxies = &self.proxies[self.proxies_index(d)];
+        let transient = a.transient[d[9]];
+        let headroom = a.headroom[d[10]];
+        let t = self.t_one[d[11]];
+        let target = a.limit[d[12]] * (1.0 - headroom);
+        let mut worst = &proxies.sidecars[0];
+        let mut worst_upper = worst.upper(r, t, transient);
+        for c in &proxies.sidecars[1..] {
+            let u = c.upper(r, t, transient);
+            if u > worst_upper {
+                worst = c;
+                worst_upper = u;
+            }
+        }
+        let (g_rev, g_upper) = match &proxies.gateway {
+            Some(g) => (g.shape.revisions(r), g.upper(r, t, transient)),
+            None => (f64::NAN, f64::NAN),
+        };
+        let sidecar_safe = worst_upper <= target;
+        let gateway_safe = !(g_upper > target);
+        let safe = sidecar_safe && gateway_safe;
+        let days_to_limit = if safe {
+            f64::INFINITY
+        } else {
+            let rate = a.updates_per_day[d[3]] * (5.0 + 2.0 * self.spec.simulate.weekend_factor) / 7.0;
+            let start = self.spec.start_revisions.min(r);
+            let mut days = f64::INFINITY;
+            for c in std::iter::once(worst).chain(proxies.gateway.iter()) {
+                if c.upper(r, t, transient) <= target {
+                    continue;
+                }
+                let d = if c.upper(start, t, transient) >= target {
+                    0.0
+                } else if rate > 0.0 {
+                    (c.crossing(target, t, transient, start, r) - start) / rate
+                } else {
+                    f64::INFINITY
+                };
+                days = days.min(d);
+            }
+            days
+        };
+        let upper_max = if g_upper > worst_upper { g_upper } else { worst_upper };
+        Evaluation {
+            id,
+            retained: r,
+            sidecar_revisions: worst.shape.revisions(r),
+            sidecar_ports: worst.shape.ports(r),
+            sidecar_mean: transient * worst.mean(r),
+            sidecar_upper: worst_upper,
+            sidecar_margin: target - worst_upper,
+            gateway_revisions: g_rev,
+            gateway_upper: g_upper,
+            gateway_margin: target - g_upper,
+            safe,
+            days_to_limit,
+            required_limit: upper_max / (1.0 - headroom),
+        }
+    }
+}

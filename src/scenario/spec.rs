@@ -1,0 +1,412 @@
+//! Scenario specs: a TOML file naming a model, a mesh and the axes of a grid of futures.
+//!
+//! ```toml
+//! model = "models/knative-1.11-istio-1.18.json"   # relative to the current directory
+//! # topology = "data/topology-example.toml"       # or a generated mesh:
+//! [mesh]
+//! gateways = 2              # gateway proxies (see every revision; not scoped by Sidecars)
+//! plain_ports = 1           # ports per plain Service
+//! infra_ports = 20          # istio-system / knative-serving ports every proxy sees
+//! filter_gateway_cluster_config = false
+//! start = "empty"           # or revisions per service at day 0
+//! [axes]                    # each a non-empty list; absent axes take one default value
+//! namespaces = [4, 8]
+//! knative_services = [10, 25]          # per namespace
+//! plain_services = [5]                 # per namespace
+//! updates_per_day = [0.5, 1, 5, 20]    # per Knative service
+//! retain_since_create_time = ["48h"]   # or "disabled"
+//! retain_since_last_active_time = ["15h"]
+//! min_non_active_revisions = [20]
+//! max_non_active_revisions = [1000, "disabled"]
+//! scope = ["mesh", "namespace"]
+//! transient = [1.0, 1.5]
+//! headroom = ["10%"]
+//! level = [0.95]
+//! limit = ["512Mi", "1Gi", "2Gi"]
+//! [simulate]
+//! horizon_days = 90
+//! paths = 1000
+//! weekend_factor = 1.0      # update rate on Saturdays and Sundays relative to weekdays
+//! high_water_mark = true    # memory stays at its peak since the last restart
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Location, Result};
+use crate::mesh::gc::parse_duration_h;
+use crate::mesh::{Scope, Topology};
+
+/// The axes, in grid order (outermost first; `limit` varies fastest).
+pub const AXES: [&str; 13] = [
+    "namespaces",
+    "knative_services",
+    "plain_services",
+    "updates_per_day",
+    "retain_since_create_time",
+    "retain_since_last_active_time",
+    "min_non_active_revisions",
+    "max_non_active_revisions",
+    "scope",
+    "transient",
+    "headroom",
+    "level",
+    "limit",
+];
+
+/// Values of every axis, parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axes {
+    /// Namespaces with sidecars (generated mesh).
+    pub namespaces: Vec<u32>,
+    /// Knative services per namespace (generated mesh).
+    pub knative_services: Vec<u32>,
+    /// Plain Services per namespace (generated mesh).
+    pub plain_services: Vec<u32>,
+    /// Updates per Knative service per day.
+    pub updates_per_day: Vec<f64>,
+    /// `retain-since-create-time`, hours (`None` = disabled).
+    pub retain_since_create_h: Vec<Option<f64>>,
+    /// `retain-since-last-active-time`, hours.
+    pub retain_since_last_active_h: Vec<Option<f64>>,
+    /// `min-non-active-revisions`.
+    pub min_non_active: Vec<Option<u32>>,
+    /// `max-non-active-revisions`.
+    pub max_non_active: Vec<Option<u32>>,
+    /// Sidecar scopes.
+    pub scope: Vec<Scope>,
+    /// Transient factors.
+    pub transient: Vec<f64>,
+    /// Headroom fractions.
+    pub headroom: Vec<f64>,
+    /// Confidence levels.
+    pub level: Vec<f64>,
+    /// Proxy limits, bytes.
+    pub limit: Vec<f64>,
+}
+
+impl Axes {
+    /// Length of each axis, in grid order.
+    pub fn lengths(&self) -> [usize; 13] {
+        [
+            self.namespaces.len(),
+            self.knative_services.len(),
+            self.plain_services.len(),
+            self.updates_per_day.len(),
+            self.retain_since_create_h.len(),
+            self.retain_since_last_active_h.len(),
+            self.min_non_active.len(),
+            self.max_non_active.len(),
+            self.scope.len(),
+            self.transient.len(),
+            self.headroom.len(),
+            self.level.len(),
+            self.limit.len(),
+        ]
+    }
+
+    /// Value of axis `axis` at index `i`, as text (for output rows).
+    pub fn label(&self, axis: usize, i: usize) -> String {
+        let h = |v: Option<f64>| v.map_or_else(|| "disabled".to_string(), |v| format!("{v}h"));
+        let n = |v: Option<u32>| v.map_or_else(|| "disabled".to_string(), |v| v.to_string());
+        match axis {
+            0 => self.namespaces[i].to_string(),
+            1 => self.knative_services[i].to_string(),
+            2 => self.plain_services[i].to_string(),
+            3 => self.updates_per_day[i].to_string(),
+            4 => h(self.retain_since_create_h[i]),
+            5 => h(self.retain_since_last_active_h[i]),
+            6 => n(self.min_non_active[i]),
+            7 => n(self.max_non_active[i]),
+            8 => self.scope[i].to_string(),
+            9 => self.transient[i].to_string(),
+            10 => self.headroom[i].to_string(),
+            11 => self.level[i].to_string(),
+            _ => crate::quantity::format_bytes(self.limit[i]),
+        }
+    }
+}
+
+/// Where the mesh comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MeshSource {
+    /// A generated mesh: `namespaces` x (`knative_services` + `plain_services`), all with
+    /// sidecars.
+    Generated {
+        /// Gateway proxies.
+        gateways: u32,
+        /// Ports per plain Service.
+        plain_ports: u32,
+        /// Ports of platform Services every proxy sees.
+        infra_ports: u32,
+        /// istiod's `PILOT_FILTER_GATEWAY_CLUSTER_CONFIG`.
+        filter_gateway_cluster_config: bool,
+    },
+    /// A topology file; its Knative services' revisions follow the GC axes.
+    Topology(Box<Topology>),
+}
+
+/// Monte Carlo settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SimSettings {
+    /// Days simulated.
+    pub horizon_days: u32,
+    /// Paths per scenario.
+    pub paths: u32,
+    /// Weekend update rate relative to weekdays (1.0: no pattern).
+    pub weekend_factor: f64,
+    /// Memory stays at its peak since the last restart.
+    pub high_water_mark: bool,
+}
+
+/// A parsed, validated scenario spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    /// The spec file.
+    pub path: PathBuf,
+    /// The model file.
+    pub model: PathBuf,
+    /// The mesh.
+    pub mesh: MeshSource,
+    /// Revisions per Knative service at day 0 (1: a new service with its first revision).
+    pub start_revisions: f64,
+    /// The axes.
+    pub axes: Axes,
+    /// Monte Carlo settings.
+    pub simulate: SimSettings,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    model: String,
+    topology: Option<String>,
+    mesh: Option<RawMesh>,
+    axes: Option<toml::Table>,
+    simulate: Option<RawSim>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMesh {
+    gateways: Option<u32>,
+    plain_ports: Option<u32>,
+    infra_ports: Option<u32>,
+    filter_gateway_cluster_config: Option<bool>,
+    start: Option<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSim {
+    horizon_days: Option<u32>,
+    paths: Option<u32>,
+    weekend_factor: Option<f64>,
+    high_water_mark: Option<bool>,
+}
+
+impl Spec {
+    /// Read and validate a spec file.
+    pub fn load(path: &Path) -> Result<Spec> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+        Spec::parse(path, &text)
+    }
+
+    /// Parse spec TOML; `path` is for messages and resolving nothing else.
+    pub fn parse(path: &Path, text: &str) -> Result<Spec> {
+        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let raw: RawSpec = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(0, |s| line_of(s.start));
+            Error::parse(format!("bad scenario spec: {}", e.message().trim()), Location::new(path, line))
+        })?;
+        let axis_line = |key: &str| {
+            let needle = format!("\n{key}");
+            text.find(&needle).map_or(0, |o| line_of(o + 1))
+        };
+        let bad = |key: &str, msg: String| Error::parse(format!("axes.{key}: {msg}"), Location::new(path, axis_line(key)));
+        let mut table = raw.axes.unwrap_or_default();
+        for key in table.keys() {
+            if !AXES.contains(&key.as_str()) {
+                return Err(bad(key, format!("unknown axis; axes are: {}", AXES.join(", "))));
+            }
+        }
+        let mut take = |key: &str, default: toml::Value| -> Result<Vec<toml::Value>> {
+            match table.remove(key) {
+                None => Ok(vec![default]),
+                Some(toml::Value::Array(a)) if a.is_empty() => Err(bad(key, "the list is empty; give at least one value".into())),
+                Some(toml::Value::Array(a)) => Ok(a),
+                Some(other) => Ok(vec![other]),
+            }
+        };
+        let count = |key: &str, v: &toml::Value| -> Result<u32> {
+            match v {
+                toml::Value::Integer(i) if *i >= 0 && *i <= i64::from(u32::MAX) => Ok(*i as u32),
+                other => Err(bad(key, format!("{other} is not a whole number of at least 0"))),
+            }
+        };
+        let number = |key: &str, v: &toml::Value| -> Result<f64> {
+            let x = match v {
+                toml::Value::Integer(i) => *i as f64,
+                toml::Value::Float(f) => *f,
+                other => return Err(bad(key, format!("{other} is not a number"))),
+            };
+            if !x.is_finite() || x < 0.0 {
+                return Err(bad(key, format!("{x} is negative or not finite")));
+            }
+            Ok(x)
+        };
+        let duration = |key: &str, v: &toml::Value| -> Result<Option<f64>> {
+            match v {
+                toml::Value::String(s) => parse_duration_h(s).map_err(|e| bad(key, e.to_string())),
+                other => Err(bad(key, format!("{other} must be a duration like \"48h\" or \"disabled\""))),
+            }
+        };
+        let count_or_disabled = |key: &str, v: &toml::Value| -> Result<Option<u32>> {
+            match v {
+                toml::Value::String(s) if s == "disabled" => Ok(None),
+                other => count(key, other).map(Some),
+            }
+        };
+        let text_of = |v: &toml::Value| match v {
+            toml::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        use toml::Value as V;
+        let axes = Axes {
+            namespaces: take("namespaces", V::Integer(10))?.iter().map(|v| count("namespaces", v)).collect::<Result<_>>()?,
+            knative_services: take("knative_services", V::Integer(20))?
+                .iter()
+                .map(|v| count("knative_services", v))
+                .collect::<Result<_>>()?,
+            plain_services: take("plain_services", V::Integer(5))?
+                .iter()
+                .map(|v| count("plain_services", v))
+                .collect::<Result<_>>()?,
+            updates_per_day: take("updates_per_day", V::Float(1.0))?
+                .iter()
+                .map(|v| number("updates_per_day", v))
+                .collect::<Result<_>>()?,
+            retain_since_create_h: take("retain_since_create_time", V::String("48h".into()))?
+                .iter()
+                .map(|v| duration("retain_since_create_time", v))
+                .collect::<Result<_>>()?,
+            retain_since_last_active_h: take("retain_since_last_active_time", V::String("15h".into()))?
+                .iter()
+                .map(|v| duration("retain_since_last_active_time", v))
+                .collect::<Result<_>>()?,
+            min_non_active: take("min_non_active_revisions", V::Integer(20))?
+                .iter()
+                .map(|v| count_or_disabled("min_non_active_revisions", v))
+                .collect::<Result<_>>()?,
+            max_non_active: take("max_non_active_revisions", V::Integer(1000))?
+                .iter()
+                .map(|v| count_or_disabled("max_non_active_revisions", v))
+                .collect::<Result<_>>()?,
+            scope: take("scope", V::String("mesh".into()))?
+                .iter()
+                .map(|v| Scope::parse(&text_of(v)).map_err(|e| bad("scope", e.to_string())))
+                .collect::<Result<_>>()?,
+            transient: take("transient", V::Float(1.0))?
+                .iter()
+                .map(|v| {
+                    let x = number("transient", v)?;
+                    if x < 1.0 {
+                        return Err(bad("transient", format!("{x} is below 1.0 (1.0 = no transient, 1.5 cautious)")));
+                    }
+                    Ok(x)
+                })
+                .collect::<Result<_>>()?,
+            headroom: take("headroom", V::Float(0.0))?
+                .iter()
+                .map(|v| {
+                    let x = match v {
+                        V::String(s) => crate::project::parse_fraction(s).map_err(|e| bad("headroom", e))?,
+                        other => number("headroom", other)?,
+                    };
+                    if x >= 1.0 {
+                        return Err(bad("headroom", format!("{x} lies outside [0, 100%)")));
+                    }
+                    Ok(x)
+                })
+                .collect::<Result<_>>()?,
+            level: take("level", V::Float(0.95))?
+                .iter()
+                .map(|v| {
+                    let x = number("level", v)?;
+                    crate::model::check_level(x).map_err(|e| bad("level", e.to_string()))?;
+                    Ok(x)
+                })
+                .collect::<Result<_>>()?,
+            limit: take("limit", V::String("1Gi".into()))?
+                .iter()
+                .map(|v| {
+                    let q = crate::quantity::parse_quantity(&text_of(v)).map_err(|e| bad("limit", e))?;
+                    if q <= 0.0 {
+                        return Err(bad("limit", "a limit must be positive".into()));
+                    }
+                    Ok(q)
+                })
+                .collect::<Result<_>>()?,
+        };
+        let mesh_raw = raw.mesh.unwrap_or(RawMesh {
+            gateways: None,
+            plain_ports: None,
+            infra_ports: None,
+            filter_gateway_cluster_config: None,
+            start: None,
+        });
+        let start_revisions = match &mesh_raw.start {
+            None => 1.0,
+            Some(V::String(s)) if s == "empty" => 1.0,
+            Some(v) => {
+                let x = number("start", v).map_err(|e| Error::invalid(e.to_string().replace("axes.", "mesh.")))?;
+                x.max(1.0)
+            }
+        };
+        let mesh = match raw.topology {
+            Some(t) => {
+                for key in ["namespaces", "knative_services", "plain_services"] {
+                    if text.contains(&format!("\n{key}")) {
+                        return Err(bad(key, "a topology file fixes the mesh: drop this axis or the topology".into()));
+                    }
+                }
+                if mesh_raw.gateways.is_some() || mesh_raw.plain_ports.is_some() || mesh_raw.infra_ports.is_some() {
+                    return Err(Error::parse(
+                        "[mesh] gateways/plain_ports/infra_ports describe a generated mesh; the topology file gives them",
+                        Location::new(path, 0),
+                    ));
+                }
+                MeshSource::Topology(Box::new(Topology::load(Path::new(&t))?))
+            }
+            None => MeshSource::Generated {
+                gateways: mesh_raw.gateways.unwrap_or(2),
+                plain_ports: mesh_raw.plain_ports.unwrap_or(1),
+                infra_ports: mesh_raw.infra_ports.unwrap_or(20),
+                filter_gateway_cluster_config: mesh_raw.filter_gateway_cluster_config.unwrap_or(false),
+            },
+        };
+        if let MeshSource::Generated { .. } = mesh {
+            if let Some(s) = axes.scope.iter().find(|s| matches!(s, Scope::Hosts(_))) {
+                return Err(bad("scope", format!("scope {s} needs named namespaces: use a topology file")));
+            }
+        }
+        let sim = raw.simulate.unwrap_or(RawSim { horizon_days: None, paths: None, weekend_factor: None, high_water_mark: None });
+        let simulate = SimSettings {
+            horizon_days: sim.horizon_days.unwrap_or(90),
+            paths: sim.paths.unwrap_or(1000),
+            weekend_factor: sim.weekend_factor.unwrap_or(1.0),
+            high_water_mark: sim.high_water_mark.unwrap_or(true),
+        };
+        if simulate.horizon_days == 0 || simulate.paths == 0 {
+            return Err(Error::parse("simulate.horizon_days and simulate.paths must be at least 1", Location::new(path, 0)));
+        }
+        if !(simulate.weekend_factor.is_finite() && simulate.weekend_factor >= 0.0) {
+            return Err(Error::parse(
+                format!("simulate.weekend_factor must be a non-negative number, but {} is not", simulate.weekend_factor),
+                Location::new(path, 0),
+            ));
+        }
+        Ok(Spec { path: path.to_path_buf(), model: PathBuf::from(raw.model), mesh, start_revisions, axes, simulate })
+    }
+}

@@ -1,0 +1,125 @@
+//! The sweep driver: rayon over chunks of scenario ids, streamed in id order.
+//!
+//! Rows are produced a window of chunks at a time and written in order, so memory stays
+//! bounded whatever the grid size and the bytes do not depend on the thread count. Summaries
+//! fold chunk accumulators with an order-independent merge. `--shard K/N` evaluates ids
+//! `[K*size/N, (K+1)*size/N)`.
+
+use std::io::Write;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+use super::grid::{advance, decode, Grid};
+use super::rows::{header, write_row, Labels, RowFormat};
+use super::summary::{Accumulator, Summary};
+use crate::error::{Error, Result};
+
+/// Scenarios per work item.
+const CHUNK: u64 = 8192;
+/// Chunks in flight when streaming rows (bounds memory to about WINDOW x CHUNK rows).
+const WINDOW: u64 = 32;
+
+/// A deterministic slice of the grid: shard `index` of `count` (0-based index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which shard, 0-based.
+    pub index: u64,
+    /// How many shards.
+    pub count: u64,
+}
+
+impl Shard {
+    /// Parse `K/N` (K from 0 to N-1).
+    pub fn parse(text: &str) -> Result<Shard> {
+        let bad = || Error::invalid(format!("shard must be K/N with 0 <= K < N (e.g. 0/4), but \"{text}\" is not"));
+        let (k, n) = text.split_once('/').ok_or_else(bad)?;
+        let index: u64 = k.trim().parse().map_err(|_| bad())?;
+        let count: u64 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The ids of this shard in a grid of `size`.
+    pub fn range(&self, size: u64) -> Range<u64> {
+        let at = |k: u64| ((size as u128 * k as u128) / self.count as u128) as u64;
+        at(self.index)..at(self.index + 1)
+    }
+}
+
+fn chunks(range: &Range<u64>) -> u64 {
+    (range.end - range.start).div_ceil(CHUNK)
+}
+
+fn chunk_range(range: &Range<u64>, c: u64) -> Range<u64> {
+    let start = range.start + c * CHUNK;
+    start..(start + CHUNK).min(range.end)
+}
+
+/// Evaluate `range` and write rows (with a CSV header when `with_header`).
+pub fn write_rows(
+    grid: &Grid,
+    range: Range<u64>,
+    format: RowFormat,
+    with_header: bool,
+    out: &mut dyn Write,
+    progress: &dyn Fn(u64),
+) -> std::io::Result<()> {
+    let labels = Labels::new(grid);
+    if with_header && format == RowFormat::Csv {
+        out.write_all(header().as_bytes())?;
+    }
+    let n = chunks(&range);
+    let mut c = 0;
+    while c < n {
+        let end = (c + WINDOW).min(n);
+        let buffers: Vec<Vec<u8>> = (c..end)
+            .into_par_iter()
+            .map(|k| {
+                let ids = chunk_range(&range, k);
+                let mut buf = Vec::with_capacity((ids.end - ids.start) as usize * 200);
+                let mut d = decode(ids.start, &grid.lengths);
+                for id in ids {
+                    let e = grid.evaluate(id, &d);
+                    write_row(&mut buf, format, &labels, &d, &e);
+                    advance(&mut d, &grid.lengths);
+                }
+                buf
+            })
+            .collect();
+        for b in &buffers {
+            out.write_all(b)?;
+        }
+        progress((end - c) * CHUNK);
+        c = end;
+    }
+    Ok(())
+}
+
+/// Evaluate `range` and summarize it.
+pub fn summarize(grid: &Grid, range: Range<u64>, progress: &(dyn Fn(u64) + Sync)) -> Summary {
+    let done = AtomicU64::new(0);
+    let acc = (0..chunks(&range))
+        .into_par_iter()
+        .map(|k| {
+            let ids = chunk_range(&range, k);
+            let mut acc = Accumulator::new(grid);
+            let mut d = decode(ids.start, &grid.lengths);
+            let len = ids.end - ids.start;
+            for id in ids {
+                let e = grid.evaluate(id, &d);
+                acc.add(&d, &e);
+                advance(&mut d, &grid.lengths);
+            }
+            let total = done.fetch_add(len, Ordering::Relaxed) + len;
+            if total % (CHUNK * 64) < len {
+                progress(total);
+            }
+            acc
+        })
+        .reduce(|| Accumulator::new(grid), Accumulator::merge);
+    acc.finish(grid)
+}

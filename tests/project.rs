@@ -1,0 +1,236 @@
+//! `safe`, `whatif`, `limit` and `scope` end to end, checked against statsmodels, a brute-force
+//! scan of the prediction band, and hand-worked cases.
+
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+use crate::util::{close, json, meshcap, seed_model, tempdir, write};
+
+const MI: f64 = 1024.0 * 1024.0;
+const GI: f64 = 1024.0 * MI;
+
+fn safe(extra: &[&str]) -> serde_json::Value {
+    json(meshcap().arg("safe").arg("--model").arg(seed_model()).args(extra).args(["--format", "json"]))
+}
+
+#[test]
+fn seed_crossing_at_1gi_falls_inside_the_observed_oom_bracket() {
+    let v = safe(&["--limit", "1Gi", "--limit", "2Gi"]);
+    let l = &v["limits"][0];
+    assert_eq!(l["limit_bytes"], GI);
+    let crossing = l["crossing_revisions"].as_f64().unwrap();
+    assert!((1200.0..=1400.0).contains(&crossing), "crossing {crossing}");
+    let [lo, hi] = [l["crossing_interval"][0].as_f64().unwrap(), l["crossing_interval"][1].as_f64().unwrap()];
+    assert!(lo < crossing && crossing < hi && lo >= 1200.0 && hi <= 1400.0, "[{lo}, {hi}]");
+    let safe = l["safe_revisions"].as_u64().unwrap() as f64;
+    assert!(safe < crossing && safe > 1100.0, "safe {safe}");
+    assert_eq!(l["safe_ports"].as_f64().unwrap(), safe * 8.0);
+    assert_eq!(l["oom_check"][0]["consistent"], true);
+    let l2 = &v["limits"][1];
+    assert!(l2["crossing_revisions"].as_f64().unwrap() > 2 as f64 * crossing * 0.95);
+    assert_eq!(l2["extrapolated"], true);
+}
+
+/// The model's band at r, computed here from the model file alone.
+fn band(model: &serde_json::Value, r: f64, q: f64) -> (f64, f64, f64, f64) {
+    let b0 = model["coefficients"][0]["estimate"].as_f64().unwrap();
+    let b1 = model["coefficients"][1]["estimate"].as_f64().unwrap();
+    let c = &model["cov_unscaled"];
+    let cij = |i: usize, j: usize| c[i][j].as_f64().unwrap();
+    let s = model["residual_std_error"].as_f64().unwrap();
+    let dof = model["dof"].as_f64().unwrap();
+    let h = cij(0, 0) + 2.0 * r * cij(0, 1) + r * r * cij(1, 1);
+    let t = StudentsT::new(0.0, 1.0, dof).unwrap().inverse_cdf(q);
+    let mean = b0 + b1 * r;
+    (mean, s * h.sqrt(), s * (1.0 + h).sqrt(), t)
+}
+
+#[test]
+fn crossing_interval_and_safe_count_match_a_brute_force_scan() {
+    let model: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(seed_model()).unwrap()).unwrap();
+    for (limit, headroom) in [(GI, 0.0), (512.0 * MI, 0.2), (2.0 * GI, 0.1)] {
+        let v = safe(&["--limit", &format!("{}", limit as u64), "--headroom", &format!("{headroom}")]);
+        let l = &v["limits"][0];
+        let (mut first_hi, mut first_lo, mut last_safe) = (None, None, None);
+        let mut i: u64 = 0;
+        while i < 400_000 && (first_lo.is_none() || last_safe.is_none()) {
+            let r = i as f64 / 100.0;
+            let (m, _, se, t2) = band(&model, r, 0.975);
+            let (_, _, _, t1) = band(&model, r, 0.95);
+            if first_hi.is_none() && m + t2 * se >= limit {
+                first_hi = Some(r);
+            }
+            if first_lo.is_none() && m - t2 * se >= limit {
+                first_lo = Some(r);
+            }
+            if last_safe.is_none() && i % 100 == 0 && m + t1 * se > limit * (1.0 - headroom) {
+                last_safe = Some(r - 1.0);
+            }
+            i += 1;
+        }
+        let got_lo = l["crossing_interval"][0].as_f64().unwrap();
+        let got_hi = l["crossing_interval"][1].as_f64().unwrap();
+        assert!((got_lo - first_hi.unwrap()).abs() <= 0.011, "{limit}: lo {got_lo} vs scan {first_hi:?}");
+        assert!((got_hi - first_lo.unwrap()).abs() <= 0.011, "{limit}: hi {got_hi} vs scan {first_lo:?}");
+        assert_eq!(l["safe_revisions"].as_f64().unwrap(), last_safe.unwrap(), "{limit} headroom {headroom}");
+    }
+}
+
+#[test]
+fn whatif_matches_statsmodels_get_prediction() {
+    // statsmodels 0.15 OLS(...).get_prediction(...).summary_frame(alpha=0.05) on the seed data,
+    // p_exceed = scipy t.sf((1Gi - mean) / sqrt(mean_se^2 + scale), df_resid)
+    // (benches/ref/statsmodels_reference.py, section 2).
+    let cases = [
+        (500.0, [446097594.1818181, 443438916.5303303, 448756271.83330595, 438686971.5966025, 453508216.76703376, 7.31089795215345e-18]),
+        (1300.0, [1074823763.781818, 1072515385.1437941, 1077132142.4198418, 1067531482.096195, 1082116045.4674408, 0.6275797681278228]),
+    ];
+    for (rev, want) in cases {
+        let v = json(meshcap().args(["whatif", "--revisions", &rev.to_string(), "--limit", "1Gi", "--format", "json"]));
+        close("mean", v["predicted_bytes"].as_f64().unwrap(), want[0], 1e-12);
+        close("mean ci lo", v["mean_interval"][0].as_f64().unwrap(), want[1], 1e-10);
+        close("mean ci hi", v["mean_interval"][1].as_f64().unwrap(), want[2], 1e-10);
+        close("obs ci lo", v["prediction_interval"][0].as_f64().unwrap(), want[3], 1e-10);
+        close("obs ci hi", v["prediction_interval"][1].as_f64().unwrap(), want[4], 1e-10);
+        close("p_exceed", v["p_exceed"].as_f64().unwrap(), want[5], 1e-6);
+    }
+    let over = json(meshcap().args(["whatif", "--revisions", "1300", "--limit", "1Gi", "--format", "json"]));
+    assert_eq!(over["verdict"], "over-limit");
+    let fine = json(meshcap().args(["whatif", "--ports", "4000", "--limit", "1Gi", "--format", "json"]));
+    assert_eq!(fine["revisions"], 500.0, "4000 ports are 500 revisions at 8 ports each");
+    assert_eq!(fine["verdict"], "safe");
+}
+
+#[test]
+fn limit_is_the_smallest_whole_mi_that_is_safe() {
+    let v = json(meshcap().args(["limit", "--revisions", "1000", "--headroom", "10%", "--format", "json"]));
+    let limit = v["limit_bytes"].as_f64().unwrap();
+    assert_eq!(limit % MI, 0.0);
+    let mib = (limit / MI) as u64;
+    assert_eq!(v["annotation"], format!("sidecar.istio.io/proxyMemoryLimit: \"{mib}Mi\""));
+    let at = safe(&["--limit", &format!("{mib}Mi"), "--headroom", "10%"]);
+    assert!(at["limits"][0]["safe_revisions"].as_u64().unwrap() >= 1000);
+    let below = safe(&["--limit", &format!("{}Mi", mib - 1), "--headroom", "10%"]);
+    assert!(below["limits"][0]["safe_revisions"].as_u64().unwrap() < 1000);
+}
+
+#[test]
+fn headroom_is_the_same_as_a_smaller_limit() {
+    let h = safe(&["--limit", "1Gi", "--headroom", "20%"]);
+    let l = safe(&["--limit", &format!("{}", (0.8 * GI) as u64)]);
+    let h0 = safe(&["--limit", "1Gi"]);
+    assert_eq!(h["limits"][0]["safe_revisions"], l["limits"][0]["safe_revisions"]);
+    assert!(h["limits"][0]["safe_revisions"].as_u64() < h0["limits"][0]["safe_revisions"].as_u64());
+    // Transient 1.5 shrinks the safe count too.
+    let t = safe(&["--limit", "1Gi", "--transient", "1.5"]);
+    assert!(t["limits"][0]["safe_revisions"].as_u64().unwrap() < 900);
+}
+
+#[test]
+fn limit_below_the_idle_baseline_is_never_safe() {
+    let v = safe(&["--limit", "32Mi"]);
+    let l = &v["limits"][0];
+    assert!(l["safe_revisions"].is_null());
+    assert!(l["crossing_revisions"].is_null());
+    assert!(l["note"].as_str().unwrap().contains("never safe"), "{}", l["note"]);
+}
+
+#[test]
+fn a_flat_or_falling_series_never_crosses() {
+    let dir = tempdir();
+    let data = write(dir.path(), "falling.csv", "revisions,memory\n0,300Mi\n100,290Mi\n200,281Mi\n300,270Mi\n400,262Mi\n");
+    let model = dir.path().join("m.json");
+    meshcap().arg("fit").arg(&data).arg("-o").arg(&model).assert().success();
+    let v = json(meshcap().arg("safe").arg("--model").arg(&model).args(["--limit", "1Gi", "--format", "json"]));
+    let l = &v["limits"][0];
+    assert!(l["crossing_revisions"].is_null() && l["safe_revisions"].is_null());
+    assert!(l["note"].as_str().unwrap().contains("never reaches"), "{}", l["note"]);
+    assert!(l["crossing_interval"][1].is_null());
+}
+
+#[test]
+fn an_insignificant_slope_gives_an_unbounded_interval() {
+    let dir = tempdir();
+    // Slope tiny against the scatter: the lower band never reaches the limit.
+    let data = write(dir.path(), "noisy.csv", "revisions,memory\n0,100Mi\n10,300Mi\n20,90Mi\n30,310Mi\n40,105Mi\n");
+    let model = dir.path().join("m.json");
+    meshcap().arg("fit").arg(&data).arg("-o").arg(&model).assert().success();
+    let v = json(meshcap().arg("safe").arg("--model").arg(&model).args(["--limit", "1Gi", "--format", "json"]));
+    assert!(v["limits"][0]["crossing_interval"][1].is_null());
+    assert!(v["limits"][0]["note"].as_str().unwrap().contains("unbounded"));
+}
+
+#[test]
+fn namespace_scope_saves_memory_but_not_on_gateways() {
+    let v = json(meshcap().args(["scope", "--scope", "mesh", "--scope", "namespace", "--limit", "512Mi", "--format", "json"]));
+    let mesh = &v["scopes"][0]["namespaces"];
+    let ns = &v["scopes"][1]["namespaces"];
+    assert_eq!(v["scopes"][1]["scope"], "namespace");
+    let mut gateways = 0;
+    for (m, n) in mesh.as_array().unwrap().iter().zip(ns.as_array().unwrap()) {
+        assert_eq!(m["namespace"], n["namespace"]);
+        if n["kind"] == "gateway" {
+            gateways += 1;
+            assert_eq!(m["visible_revisions"], n["visible_revisions"], "Sidecar CRs do not scope gateways");
+        } else {
+            assert!(n["visible_revisions"].as_f64() < m["visible_revisions"].as_f64());
+            assert!(n["saving_percent"].as_f64().unwrap() > 10.0);
+        }
+        for key in ["visible_ports", "predicted_bytes", "margin_bytes", "revision_budget"] {
+            assert!(!n[key].is_null(), "{key}");
+        }
+    }
+    assert_eq!(gateways, 2);
+    // ml exports only to itself: under mesh scope it sees every revision, others do not see its 252.
+    let ml = mesh.as_array().unwrap().iter().find(|n| n["namespace"] == "ml").unwrap();
+    let shop = mesh.as_array().unwrap().iter().find(|n| n["namespace"] == "shop").unwrap();
+    assert_eq!(ml["visible_revisions"].as_f64().unwrap() - shop["visible_revisions"].as_f64().unwrap(), 252.0);
+    assert!(ml["margin_bytes"].as_f64().unwrap() < 0.0, "ml is over 512Mi unscoped");
+}
+
+#[test]
+fn emit_sidecar_writes_one_cr_per_sidecar_namespace() {
+    let out = meshcap().args(["scope", "--scope", "namespace", "--emit-sidecar"]).assert().success().get_output().stdout.clone();
+    let yaml = String::from_utf8(out).unwrap();
+    assert_eq!(yaml.matches("apiVersion: networking.istio.io/v1\nkind: Sidecar").count(), 4);
+    assert!(yaml.contains("namespace: ml") && yaml.contains("- \"./*\"") && yaml.contains("- \"istio-system/*\""));
+}
+
+#[test]
+fn projection_bad_input_exits_2_with_one_line() {
+    let dir = tempdir();
+    let model = std::fs::read_to_string(seed_model()).unwrap().replacen("\"schema_version\": 1", "\"schema_version\": 2", 1);
+    let old = write(dir.path(), "old.json", &model);
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["safe".into(), "--limit".into(), "1GB".into()], "\"1GB\""),
+        (vec!["safe".into(), "--limit".into(), "1Gi".into(), "--headroom".into(), "100%".into()], "100%"),
+        (vec!["safe".into(), "--limit".into(), "1Gi".into(), "--headroom=-5%".into()], "-5%"),
+        (vec!["safe".into(), "--limit".into(), "1Gi".into(), "--level".into(), "1".into()], "level"),
+        (vec!["safe".into(), "--limit".into(), "1Gi".into(), "--model".into(), old.display().to_string()], "schema version 2"),
+        (vec!["whatif".into(), "--revisions=-3".into()], "\"-3\""),
+        (vec!["whatif".into(), "--revisions".into(), "lots".into()], "\"lots\""),
+        (vec!["whatif".into(), "--set".into(), "pods=3".into()], "no predictor \"pods\""),
+        (vec!["limit".into(), "--revisions".into(), "NaN".into()], "\"NaN\""),
+        (vec!["scope".into(), "--scope".into(), "hosts=nowhere/*".into()], "namespace \"nowhere\""),
+        (vec!["scope".into(), "--scope".into(), "everything".into()], "\"everything\""),
+    ];
+    for (args, want) in cases {
+        let out = meshcap().args(&args).assert().code(2).get_output().clone();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(want), "{args:?}: {want:?} not in {err}");
+        assert!(!err.contains("panicked"));
+        let lines = err.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("Usage") && !l.starts_with("For more")).count();
+        assert_eq!(lines, 1, "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn bad_topology_names_file_and_line() {
+    let dir = tempdir();
+    let t = write(dir.path(), "t.toml", "[[namespaces]]\nname = \"a\"\nsidecars = true\nknative = [{ name = \"x\", revisions = -1 }]\n");
+    let out = meshcap().arg("scope").arg("--topology").arg(&t).assert().code(2).get_output().clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("t.toml:4"), "{err}");
+    let t = write(dir.path(), "u.toml", "[[namespaces]]\nname = \"a\"\ncolour = \"red\"\n");
+    let err = String::from_utf8(meshcap().arg("scope").arg("--topology").arg(&t).assert().code(2).get_output().stderr.clone()).unwrap();
+    assert!(err.contains("colour") && err.contains("u.toml:3"), "{err}");
+}
