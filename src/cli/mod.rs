@@ -7,6 +7,7 @@
 mod fit;
 mod project;
 mod scope;
+mod simulate;
 mod sweep;
 
 use std::path::{Path, PathBuf};
@@ -38,6 +39,8 @@ enum Command {
     Scope(scope::ScopeArgs),
     /// Evaluate a grid of scenarios (limits, scopes, GC policies, growth) analytically.
     Sweep(sweep::SweepArgs),
+    /// Monte Carlo time simulation of a scenario grid: OOM probability, days to first OOM.
+    Simulate(simulate::SimulateArgs),
     /// Join sweep shard outputs into the bytes of the unsharded run.
     Merge(sweep::MergeArgs),
 }
@@ -63,6 +66,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Scope(args) => scope::run_scope(args),
         Command::Sweep(args) => sweep::run_sweep(args),
         Command::Merge(args) => sweep::run_merge(args),
+        Command::Simulate(args) => simulate::run_simulate(args),
     }
 }
 

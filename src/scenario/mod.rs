@@ -6,6 +6,7 @@
 //! [`Summary`]); [`merge`] joins shard outputs back into the bytes of an unsharded run.
 
 pub mod curve;
+pub mod simulate;
 pub mod grid;
 pub mod merge;
 pub mod rows;

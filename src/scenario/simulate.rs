@@ -1,0 +1,1 @@
+//! Monte Carlo time simulation (to be written).
