@@ -24,6 +24,6 @@ pub mod series;
 
 pub use error::{Error, Location, Result};
 pub mod mesh;
-pub mod project;
 pub mod plot;
+pub mod project;
 pub mod scenario;

@@ -45,17 +45,17 @@ pub fn parse_quantity(text: &str) -> Result<f64, String> {
     if s.is_empty() {
         return Err("memory quantity is empty".to_string());
     }
-    let split = s
-        .char_indices()
-        .find(|&(i, c)| c.is_ascii_alphabetic() && !is_exponent(s, i))
-        .map_or(s.len(), |(i, _)| i);
+    let split =
+        s.char_indices().find(|&(i, c)| c.is_ascii_alphabetic() && !is_exponent(s, i)).map_or(s.len(), |(i, _)| i);
     let (number, suffix) = s.split_at(split);
     let scale = if suffix.is_empty() {
         1.0
     } else {
-        SUFFIXES.iter().find(|(name, _)| *name == suffix).map(|&(_, f)| f).ok_or_else(|| {
-            format!("memory quantity must end in Ki/Mi/Gi/Ti/K/M/G/T, but \"{s}\" does not")
-        })?
+        SUFFIXES
+            .iter()
+            .find(|(name, _)| *name == suffix)
+            .map(|&(_, f)| f)
+            .ok_or_else(|| format!("memory quantity must end in Ki/Mi/Gi/Ti/K/M/G/T, but \"{s}\" does not"))?
     };
     if number.is_empty() {
         return Err(format!("memory quantity \"{s}\" has no number before its unit"));
@@ -66,9 +66,7 @@ pub fn parse_quantity(text: &str) -> Result<f64, String> {
         && number.starts_with(|c: char| c.is_ascii_digit() || c == '.');
     let value: f64 = match number.parse() {
         Ok(v) if valid => v,
-        _ if number.starts_with('-') => {
-            return Err(format!("memory quantity must not be negative, but \"{s}\" is"))
-        }
+        _ if number.starts_with('-') => return Err(format!("memory quantity must not be negative, but \"{s}\" is")),
         _ => return Err(format!("memory quantity \"{s}\" is not a number with an optional unit")),
     };
     let bytes = value * scale;

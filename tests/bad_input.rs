@@ -35,19 +35,54 @@ const CASES: &[(&str, &str, &[&str], &[&str])] = &[
     ("text.csv", "revisions,memory\n0,50Mi\nmany,60Mi\n20,70Mi\n", &[], &["text.csv:3:revisions", "\"many\""]),
     ("nanx.csv", "revisions,memory\n0,50Mi\nNaN,60Mi\n20,70Mi\n", &[], &["nanx.csv:3:revisions", "\"NaN\""]),
     ("one.csv", "revisions,memory\n0,50Mi\n", &[], &["one.csv", "1 usable row for 2 parameters"]),
-    ("few.csv", "revisions,ports,memory\n0,1,50Mi\n10,3,60Mi\n20,2,70Mi\n", &["--x", "revisions,ports"], &["few.csv", "3 usable rows for 3 parameters"]),
-    ("same.csv", "revisions,memory\n5,50Mi\n5,60Mi\n5,70Mi\n", &["--x", "revisions"], &["same.csv", "revisions is constant", "5"]),
-    ("col.csv", "revisions,ports,memory\n0,0,50Mi\n10,80,60Mi\n20,160,70Mi\n30,240,81Mi\n", &["--x", "revisions,ports"], &["collinear", "ports, revisions", "--ports-per-revision"]),
+    (
+        "few.csv",
+        "revisions,ports,memory\n0,1,50Mi\n10,3,60Mi\n20,2,70Mi\n",
+        &["--x", "revisions,ports"],
+        &["few.csv", "3 usable rows for 3 parameters"],
+    ),
+    (
+        "same.csv",
+        "revisions,memory\n5,50Mi\n5,60Mi\n5,70Mi\n",
+        &["--x", "revisions"],
+        &["same.csv", "revisions is constant", "5"],
+    ),
+    (
+        "col.csv",
+        "revisions,ports,memory\n0,0,50Mi\n10,80,60Mi\n20,160,70Mi\n30,240,81Mi\n",
+        &["--x", "revisions,ports"],
+        &["collinear", "ports, revisions", "--ports-per-revision"],
+    ),
     ("dup.csv", "revisions,memory,revisions\n0,50Mi,0\n", &[], &["dup.csv:1", "\"revisions\" twice"]),
-    ("ragged.csv", "revisions,memory\n0,50Mi\n10,60Mi,extra\n20,70Mi\n", &[], &["ragged.csv:3", "3 cells", "2 columns"]),
+    (
+        "ragged.csv",
+        "revisions,memory\n0,50Mi\n10,60Mi,extra\n20,70Mi\n",
+        &[],
+        &["ragged.csv:3", "3 cells", "2 columns"],
+    ),
     ("event.csv", "revisions,memory,event\n0,50Mi,\n10,60Mi,boom\n20,70Mi,\n", &[], &["event.csv:3:event", "\"boom\""]),
     ("empty-mem.csv", "revisions,memory\n0,50Mi\n10,\n20,70Mi\n", &[], &["empty-mem.csv:3:memory", "empty"]),
     ("time.csv", "revisions,memory,time\n0,50Mi,yesterday\n", &[], &["time.csv:2:time", "\"yesterday\""]),
     ("badjson.json", "{\"observations\": [ {\"revisions\": 1,, } ]}", &[], &["badjson.json:1", "malformed JSON"]),
-    ("jsonval.json", "[{\"revisions\": 0, \"memory\": \"50Mi\"}, {\"revisions\": 1, \"memory\": \"5XB\"}]", &[], &["jsonval.json", "observation 2, key memory", "\"5XB\""]),
+    (
+        "jsonval.json",
+        "[{\"revisions\": 0, \"memory\": \"50Mi\"}, {\"revisions\": 1, \"memory\": \"5XB\"}]",
+        &[],
+        &["jsonval.json", "observation 2, key memory", "\"5XB\""],
+    ),
     ("level.csv", "revisions,memory\n0,50Mi\n10,60Mi\n20,70Mi\n", &["--level", "1.5"], &["level", "1.5"]),
-    ("badterm.csv", "revisions,memory\n0,50Mi\n10,60Mi\n20,70Mi\n", &["--x", "revisions^0"], &["revisions^0", "powers go from 1 to 10"]),
-    ("nocol.csv", "revisions,memory\n0,50Mi\n10,60Mi\n20,70Mi\n", &["--x", "pods"], &["nocol.csv", "no column named \"pods\""]),
+    (
+        "badterm.csv",
+        "revisions,memory\n0,50Mi\n10,60Mi\n20,70Mi\n",
+        &["--x", "revisions^0"],
+        &["revisions^0", "powers go from 1 to 10"],
+    ),
+    (
+        "nocol.csv",
+        "revisions,memory\n0,50Mi\n10,60Mi\n20,70Mi\n",
+        &["--x", "pods"],
+        &["nocol.csv", "no column named \"pods\""],
+    ),
 ];
 
 #[test]
@@ -97,7 +132,11 @@ fn a_failed_write_leaves_no_file_and_inputs_untouched() {
     std::fs::write(&good, "old").unwrap();
     meshcap().arg("fit").arg(&data).arg("-o").arg(&good).assert().success();
     assert!(std::fs::read_to_string(&good).unwrap().contains("schema_version"));
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 

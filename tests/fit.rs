@@ -77,21 +77,21 @@ fn mixed_fit_matches_statsmodels() {
 fn committed_seed_model_equals_a_fresh_fit() {
     let dir = tempdir();
     let out = dir.path().join("fresh.json");
-    meshcap()
-        .args(["fit", "data/knative-1.11-istio-1.18.csv", "-o"])
-        .arg(&out)
-        .assert()
-        .success();
+    meshcap().args(["fit", "data/knative-1.11-istio-1.18.csv", "-o"]).arg(&out).assert().success();
     let fresh = std::fs::read_to_string(&out).unwrap();
     let committed = std::fs::read_to_string(seed_model()).unwrap();
-    assert_eq!(fresh, committed, "refit with: meshcap fit data/knative-1.11-istio-1.18.csv -o models/knative-1.11-istio-1.18.json");
+    assert_eq!(
+        fresh, committed,
+        "refit with: meshcap fit data/knative-1.11-istio-1.18.csv -o models/knative-1.11-istio-1.18.json"
+    );
 }
 
 #[test]
 fn show_prints_the_summary_and_oom() {
     let out = meshcap().arg("show").arg(seed_model()).assert().success().get_output().stdout.clone();
     let text = String::from_utf8(out).unwrap();
-    for want in ["OLS: memory ~ 1 + revisions", "per endpoint port", "derived: 8 ports per revision", "OOMKilled", "R²"] {
+    for want in ["OLS: memory ~ 1 + revisions", "per endpoint port", "derived: 8 ports per revision", "OOMKilled", "R²"]
+    {
         assert!(text.contains(want), "missing {want:?} in\n{text}");
     }
 }

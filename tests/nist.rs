@@ -181,3 +181,53 @@ fn lre_definition() {
     assert_eq!(lre(0.0, 0.0), 15.0);
     assert_eq!(lre(f64::NAN, 1.0), 0.0);
 }
+
+/// The same bar through the CLI: each dataset written as CSV, fitted by `meshcap fit` with the
+/// CLI's own `x^k` terms and `--no-intercept`, estimates and standard errors read back from
+/// `--format json` (serde_json prints f64 round-trip exact).
+#[test]
+fn nist_strd_through_the_cli() {
+    let Some(all) = datasets() else {
+        return;
+    };
+    let dir = crate::util::tempdir();
+    println!("{:<10} {:>9} {:>9}  (meshcap fit --format json)", "dataset", "coef LRE", "SE LRE");
+    let mut failures = Vec::new();
+    for (name, ds) in &all {
+        let names: Vec<String> =
+            if ds.x.len() == 1 { vec!["x".into()] } else { (1..=ds.x.len()).map(|k| format!("x{k}")).collect() };
+        let mut csv = format!("y,{}\n", names.join(","));
+        for i in 0..ds.y.len() {
+            let row: Vec<String> = ds.x.iter().map(|c| c[i].to_string()).collect();
+            csv.push_str(&format!("{},{}\n", ds.y[i], row.join(",")));
+        }
+        let path = crate::util::write(dir.path(), &format!("{name}.csv"), &csv);
+        let p = ds.estimates.len();
+        let terms: Vec<String> = if ds.x.len() == 1 {
+            (0..p)
+                .map(|k| ds.first_index + k)
+                .filter(|&k| k > 0)
+                .map(|k| if k == 1 { "x".into() } else { format!("x^{k}") })
+                .collect()
+        } else {
+            names.clone()
+        };
+        let mut cmd = crate::util::meshcap();
+        cmd.arg("fit").arg(&path).args(["--x", &terms.join(","), "--y", "y", "--format", "json"]);
+        if ds.first_index == 1 {
+            cmd.arg("--no-intercept");
+        }
+        let v = crate::util::json(&mut cmd);
+        let coefs = v["coefficients"].as_array().expect("coefficients");
+        assert_eq!(coefs.len(), p, "{name}");
+        let coef =
+            (0..p).map(|k| lre(coefs[k]["estimate"].as_f64().unwrap(), ds.estimates[k])).fold(f64::INFINITY, f64::min);
+        let se =
+            (0..p).map(|k| lre(coefs[k]["std_error"].as_f64().unwrap(), ds.std_devs[k])).fold(f64::INFINITY, f64::min);
+        println!("{name:<10} {coef:>9.2} {se:>9.2}");
+        if coef < MIN_LRE || se < MIN_LRE {
+            failures.push(format!("{name}: coefficient LRE {coef:.2}, SE LRE {se:.2}"));
+        }
+    }
+    assert!(failures.is_empty(), "below LRE {MIN_LRE}: {failures:?}");
+}

@@ -81,8 +81,28 @@ fn whatif_matches_statsmodels_get_prediction() {
     // p_exceed = scipy t.sf((1Gi - mean) / sqrt(mean_se^2 + scale), df_resid)
     // (benches/ref/statsmodels_reference.py, section 2).
     let cases = [
-        (500.0, [446097594.1818181, 443438916.5303303, 448756271.83330595, 438686971.5966025, 453508216.76703376, 7.31089795215345e-18]),
-        (1300.0, [1074823763.781818, 1072515385.1437941, 1077132142.4198418, 1067531482.096195, 1082116045.4674408, 0.6275797681278228]),
+        (
+            500.0,
+            [
+                446097594.1818181,
+                443438916.5303303,
+                448756271.83330595,
+                438686971.5966025,
+                453508216.76703376,
+                7.31089795215345e-18,
+            ],
+        ),
+        (
+            1300.0,
+            [
+                1074823763.781818,
+                1072515385.1437941,
+                1077132142.4198418,
+                1067531482.096195,
+                1082116045.4674408,
+                0.6275797681278228,
+            ],
+        ),
     ];
     for (rev, want) in cases {
         let v = json(meshcap().args(["whatif", "--revisions", &rev.to_string(), "--limit", "1Gi", "--format", "json"]));
@@ -137,7 +157,8 @@ fn limit_below_the_idle_baseline_is_never_safe() {
 #[test]
 fn a_flat_or_falling_series_never_crosses() {
     let dir = tempdir();
-    let data = write(dir.path(), "falling.csv", "revisions,memory\n0,300Mi\n100,290Mi\n200,281Mi\n300,270Mi\n400,262Mi\n");
+    let data =
+        write(dir.path(), "falling.csv", "revisions,memory\n0,300Mi\n100,290Mi\n200,281Mi\n300,270Mi\n400,262Mi\n");
     let model = dir.path().join("m.json");
     meshcap().arg("fit").arg(&data).arg("-o").arg(&model).assert().success();
     let v = json(meshcap().arg("safe").arg("--model").arg(&model).args(["--limit", "1Gi", "--format", "json"]));
@@ -161,7 +182,17 @@ fn an_insignificant_slope_gives_an_unbounded_interval() {
 
 #[test]
 fn namespace_scope_saves_memory_but_not_on_gateways() {
-    let v = json(meshcap().args(["scope", "--scope", "mesh", "--scope", "namespace", "--limit", "512Mi", "--format", "json"]));
+    let v = json(meshcap().args([
+        "scope",
+        "--scope",
+        "mesh",
+        "--scope",
+        "namespace",
+        "--limit",
+        "512Mi",
+        "--format",
+        "json",
+    ]));
     let mesh = &v["scopes"][0]["namespaces"];
     let ns = &v["scopes"][1]["namespaces"];
     assert_eq!(v["scopes"][1]["scope"], "namespace");
@@ -189,7 +220,13 @@ fn namespace_scope_saves_memory_but_not_on_gateways() {
 
 #[test]
 fn emit_sidecar_writes_one_cr_per_sidecar_namespace() {
-    let out = meshcap().args(["scope", "--scope", "namespace", "--emit-sidecar"]).assert().success().get_output().stdout.clone();
+    let out = meshcap()
+        .args(["scope", "--scope", "namespace", "--emit-sidecar"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let yaml = String::from_utf8(out).unwrap();
     assert_eq!(yaml.matches("apiVersion: networking.istio.io/v1\nkind: Sidecar").count(), 4);
     assert!(yaml.contains("namespace: ml") && yaml.contains("- \"./*\"") && yaml.contains("- \"istio-system/*\""));
@@ -198,14 +235,18 @@ fn emit_sidecar_writes_one_cr_per_sidecar_namespace() {
 #[test]
 fn projection_bad_input_exits_2_with_one_line() {
     let dir = tempdir();
-    let model = std::fs::read_to_string(seed_model()).unwrap().replacen("\"schema_version\": 1", "\"schema_version\": 2", 1);
+    let model =
+        std::fs::read_to_string(seed_model()).unwrap().replacen("\"schema_version\": 1", "\"schema_version\": 2", 1);
     let old = write(dir.path(), "old.json", &model);
     let cases: Vec<(Vec<String>, &str)> = vec![
         (vec!["safe".into(), "--limit".into(), "1GB".into()], "\"1GB\""),
         (vec!["safe".into(), "--limit".into(), "1Gi".into(), "--headroom".into(), "100%".into()], "100%"),
         (vec!["safe".into(), "--limit".into(), "1Gi".into(), "--headroom=-5%".into()], "-5%"),
         (vec!["safe".into(), "--limit".into(), "1Gi".into(), "--level".into(), "1".into()], "level"),
-        (vec!["safe".into(), "--limit".into(), "1Gi".into(), "--model".into(), old.display().to_string()], "schema version 2"),
+        (
+            vec!["safe".into(), "--limit".into(), "1Gi".into(), "--model".into(), old.display().to_string()],
+            "schema version 2",
+        ),
         (vec!["whatif".into(), "--revisions=-3".into()], "\"-3\""),
         (vec!["whatif".into(), "--revisions".into(), "lots".into()], "\"lots\""),
         (vec!["whatif".into(), "--set".into(), "pods=3".into()], "no predictor \"pods\""),
@@ -218,7 +259,10 @@ fn projection_bad_input_exits_2_with_one_line() {
         let err = String::from_utf8(out.stderr).unwrap();
         assert!(err.contains(want), "{args:?}: {want:?} not in {err}");
         assert!(!err.contains("panicked"));
-        let lines = err.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("Usage") && !l.starts_with("For more")).count();
+        let lines = err
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with("Usage") && !l.starts_with("For more"))
+            .count();
         assert_eq!(lines, 1, "{args:?}: {err}");
     }
 }
@@ -226,11 +270,18 @@ fn projection_bad_input_exits_2_with_one_line() {
 #[test]
 fn bad_topology_names_file_and_line() {
     let dir = tempdir();
-    let t = write(dir.path(), "t.toml", "[[namespaces]]\nname = \"a\"\nsidecars = true\nknative = [{ name = \"x\", revisions = -1 }]\n");
+    let t = write(
+        dir.path(),
+        "t.toml",
+        "[[namespaces]]\nname = \"a\"\nsidecars = true\nknative = [{ name = \"x\", revisions = -1 }]\n",
+    );
     let out = meshcap().arg("scope").arg("--topology").arg(&t).assert().code(2).get_output().clone();
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("t.toml:4"), "{err}");
     let t = write(dir.path(), "u.toml", "[[namespaces]]\nname = \"a\"\ncolour = \"red\"\n");
-    let err = String::from_utf8(meshcap().arg("scope").arg("--topology").arg(&t).assert().code(2).get_output().stderr.clone()).unwrap();
+    let err = String::from_utf8(
+        meshcap().arg("scope").arg("--topology").arg(&t).assert().code(2).get_output().stderr.clone(),
+    )
+    .unwrap();
     assert!(err.contains("colour") && err.contains("u.toml:3"), "{err}");
 }

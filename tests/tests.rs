@@ -4,4 +4,5 @@ mod bad_input;
 mod fit;
 mod nist;
 mod project;
+mod sweep;
 mod util;

@@ -35,7 +35,8 @@ impl CautionArgs {
     /// Load the model and validate the caution settings.
     pub fn load(&self) -> Result<(FittedModel, Caution)> {
         let model = model::store::load(&self.model)?;
-        let caution = Caution { level: self.level.unwrap_or(model.level), headroom: self.headroom, transient: self.transient };
+        let caution =
+            Caution { level: self.level.unwrap_or(model.level), headroom: self.headroom, transient: self.transient };
         caution.validate()?;
         Ok((model, caution))
     }
@@ -89,7 +90,8 @@ struct SafeOutput<'a> {
 pub fn run_safe(args: SafeArgs) -> Result<()> {
     let (model, caution) = args.caution.load()?;
     let bounds = Bounds::new(&model, RevisionPath::new(&model), caution);
-    let oom_bounds = Bounds::new(&model, RevisionPath::new(&model), Caution { transient: 1.0, headroom: 0.0, ..caution });
+    let oom_bounds =
+        Bounds::new(&model, RevisionPath::new(&model), Caution { transient: 1.0, headroom: 0.0, ..caution });
     let checks = project::oom_consistency(&oom_bounds, &model.oom);
     let answers: Vec<project::SafeAnswer> = args
         .limits
@@ -157,7 +159,11 @@ fn render_safe(model: &FittedModel, c: &Caution, answers: &[project::SafeAnswer]
                 format_bytes(o.limit_bytes),
                 opt(o.crossing_interval[0]),
                 opt(o.crossing_interval[1]),
-                if o.consistent { "overlaps it: consistent" } else { "does NOT overlap it: the model disagrees with the OOM" }
+                if o.consistent {
+                    "overlaps it: consistent"
+                } else {
+                    "does NOT overlap it: the model disagrees with the OOM"
+                }
             );
         }
     }
@@ -225,7 +231,13 @@ pub fn run_whatif(args: WhatIfArgs) -> Result<()> {
         Format::Table => {
             let mut s = String::new();
             let lvl = caution.level * 100.0;
-            let _ = writeln!(s, "at {:.0} revisions ({:.0} endpoint ports), model {}", answer.revisions, answer.ports, model.name());
+            let _ = writeln!(
+                s,
+                "at {:.0} revisions ({:.0} endpoint ports), model {}",
+                answer.revisions,
+                answer.ports,
+                model.name()
+            );
             let _ = writeln!(s, "predicted memory      {}", format_bytes(answer.predicted_bytes));
             let _ = writeln!(
                 s,

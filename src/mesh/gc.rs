@@ -111,7 +111,7 @@ impl GcPolicy {
     pub fn is_stale(&self, created_ago_h: f64, active_ago_h: f64) -> bool {
         match (self.retain_since_create_h, self.retain_since_last_active_h) {
             (None, None) => false,
-            (c, a) => c.map_or(true, |c| created_ago_h >= c) && a.map_or(true, |a| active_ago_h >= a),
+            (c, a) => c.is_none_or(|c| created_ago_h >= c) && a.is_none_or(|a| active_ago_h >= a),
         }
     }
 

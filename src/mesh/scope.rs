@@ -33,13 +33,17 @@ impl Scope {
             "namespace" => Ok(Scope::Namespace),
             t => {
                 let list = t.strip_prefix("hosts=").ok_or_else(|| {
-                    Error::invalid(format!("scope must be mesh, namespace or hosts=ns/svc,..., but \"{t}\" is none of them"))
+                    Error::invalid(format!(
+                        "scope must be mesh, namespace or hosts=ns/svc,..., but \"{t}\" is none of them"
+                    ))
                 })?;
                 let hosts = list
                     .split(',')
                     .map(|h| {
                         let (ns, host) = h.trim().split_once('/').ok_or_else(|| {
-                            Error::invalid(format!("egress host \"{h}\" must be namespace/host (e.g. ./* or shop/cart)"))
+                            Error::invalid(format!(
+                                "egress host \"{h}\" must be namespace/host (e.g. ./* or shop/cart)"
+                            ))
                         })?;
                         if ns.is_empty() || host.is_empty() {
                             return Err(Error::invalid(format!("egress host \"{h}\" has an empty namespace or host")));
@@ -67,7 +71,8 @@ impl Scope {
             Scope::Mesh => true,
             Scope::Namespace => service_ns == proxy_ns || service_ns == "istio-system",
             Scope::Hosts(patterns) => patterns.iter().any(|p| {
-                let ns_ok = p.namespace == "*" || (p.namespace == "." && service_ns == proxy_ns) || p.namespace == service_ns;
+                let ns_ok =
+                    p.namespace == "*" || (p.namespace == "." && service_ns == proxy_ns) || p.namespace == service_ns;
                 ns_ok && (p.host == "*" || p.host == host)
             }),
         }

@@ -133,7 +133,10 @@ impl Topology {
             for e in &ns.export_to {
                 if e != "*" && e != "." && e != "~" && self.namespace(e).is_none() {
                     return Err(Error::data(
-                        format!("namespace \"{}\" exports to \"{e}\", which is not a namespace of the topology", ns.name),
+                        format!(
+                            "namespace \"{}\" exports to \"{e}\", which is not a namespace of the topology",
+                            ns.name
+                        ),
                         path,
                     ));
                 }
@@ -141,7 +144,10 @@ impl Topology {
             for k in &ns.knative {
                 if let Some(p) = k.ports_per_revision {
                     if !(p.is_finite() && p > 0.0) {
-                        return Err(Error::data(format!("knative service \"{}\" has ports_per_revision {p}", k.name), path));
+                        return Err(Error::data(
+                            format!("knative service \"{}\" has ports_per_revision {p}", k.name),
+                            path,
+                        ));
                     }
                 }
             }
@@ -154,7 +160,10 @@ impl Topology {
         for g in &self.gateways {
             if self.namespace(&g.namespace).is_none() {
                 return Err(Error::data(
-                    format!("gateway \"{}\" is in namespace \"{}\", which the topology does not list", g.name, g.namespace),
+                    format!(
+                        "gateway \"{}\" is in namespace \"{}\", which the topology does not list",
+                        g.name, g.namespace
+                    ),
                     path,
                 ));
             }

@@ -220,7 +220,12 @@ pub fn fit(series: &Series, settings: &FitSettings, bytes: &[u8]) -> Result<Fitt
 ///
 /// One solve with every candidate; a column the solver flags as dependent on earlier ones is
 /// dropped (with a note) and the rest solved again, so the common case costs a single fit.
-fn default_terms(series: &Series, rows: &[usize], settings: &FitSettings, notes: &mut Vec<String>) -> Result<Vec<Term>> {
+fn default_terms(
+    series: &Series,
+    rows: &[usize],
+    settings: &FitSettings,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Term>> {
     let y = series.numbers(&settings.response, rows)?;
     let mut chosen: Vec<(Term, Vec<f64>)> = Vec::new();
     for name in [REVISIONS, PORTS, SERVICES].iter().filter(|n| series.column(n).is_some()) {
@@ -241,7 +246,8 @@ fn default_terms(series: &Series, rows: &[usize], settings: &FitSettings, notes:
         let Err(d) = least_squares(&design, &y) else { break };
         let Some(k) = d.column.checked_sub(offset) else { break };
         let dropped = chosen.remove(k).0;
-        let others: Vec<String> = d.depends_on.iter().filter_map(|&j| j.checked_sub(offset)).map(|j| chosen[j].0.to_string()).collect();
+        let others: Vec<String> =
+            d.depends_on.iter().filter_map(|&j| j.checked_sub(offset)).map(|j| chosen[j].0.to_string()).collect();
         notes.push(format!(
             "{dropped} left out of the default predictors: it is collinear with {}",
             if others.is_empty() { "the intercept".to_string() } else { others.join(", ") }

@@ -27,7 +27,10 @@ pub fn load(path: &Path) -> Result<FittedModel> {
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::parse(format!("model file is not valid JSON: {e}"), Location::new(path, e.line())))?;
     let version = value.get("schema_version").and_then(serde_json::Value::as_u64).ok_or_else(|| {
-        Error::data("not a meshcap model file: it has no schema_version (make one with `meshcap fit DATA -o FILE`)", path)
+        Error::data(
+            "not a meshcap model file: it has no schema_version (make one with `meshcap fit DATA -o FILE`)",
+            path,
+        )
     })?;
     if version != u64::from(SCHEMA_VERSION) {
         return Err(Error::Schema { path: path.to_path_buf(), found: version as u32, expected: SCHEMA_VERSION });
@@ -36,7 +39,10 @@ pub fn load(path: &Path) -> Result<FittedModel> {
         .map_err(|e| Error::data(format!("model file does not match schema version {SCHEMA_VERSION}: {e}"), path))?;
     let p = model.coefficients.len();
     if p == 0 || model.cov_unscaled.len() != p || model.cov_unscaled.iter().any(|r| r.len() != p) {
-        return Err(Error::data(format!("model file is inconsistent: {p} coefficients but a covariance of another shape"), path));
+        return Err(Error::data(
+            format!("model file is inconsistent: {p} coefficients but a covariance of another shape"),
+            path,
+        ));
     }
     if model.terms.len() + usize::from(model.intercept) != p || model.dof == 0 {
         return Err(Error::data("model file is inconsistent: terms, intercept and coefficients disagree", path));

@@ -12,7 +12,12 @@ pub fn render(model: &FittedModel) -> String {
     let thin = "-".repeat(86);
     let _ = writeln!(s, "{rule}");
     let _ = writeln!(s, "OLS: {} ~ {}", model.response, predictors(model));
-    let _ = writeln!(s, "data: {} (sha256 {}…)", model.source.path, &model.source.sha256[..12.min(model.source.sha256.len())]);
+    let _ = writeln!(
+        s,
+        "data: {} (sha256 {}…)",
+        model.source.path,
+        &model.source.sha256[..12.min(model.source.sha256.len())]
+    );
     let _ = writeln!(s, "{thin}");
     let fmt_opt = |v: Option<f64>, p: usize| v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.p$}"));
     let _ = writeln!(
@@ -34,7 +39,13 @@ pub fn render(model: &FittedModel) -> String {
     let _ = writeln!(
         s,
         "{:<16} {:>15} {:>13} {:>9} {:>9} {:>15} {:>15}",
-        "", "estimate", "std err", "t", "P>|t|", ci + " low", "high]"
+        "",
+        "estimate",
+        "std err",
+        "t",
+        "P>|t|",
+        ci + " low",
+        "high]"
     );
     for c in &model.coefficients {
         let _ = writeln!(

@@ -35,7 +35,9 @@ impl Term {
             None => (text, 1),
             Some((c, p)) => {
                 let power: u32 = p.trim().parse().map_err(|_| {
-                    Error::invalid(format!("term \"{text}\" has power \"{p}\", which is not a whole number from 1 to {MAX_POWER}"))
+                    Error::invalid(format!(
+                        "term \"{text}\" has power \"{p}\", which is not a whole number from 1 to {MAX_POWER}"
+                    ))
                 })?;
                 (c.trim(), power)
             }

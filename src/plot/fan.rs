@@ -1,6 +1,7 @@
 //! Simulated memory over time as a fan (5–95% and 25–75% bands around the median) against the
 //! proxy limit, beside a histogram of the day each run first hit an OOMKill.
 
+use std::ops::Range;
 use std::path::Path;
 
 use plotters::coord::Shift;
@@ -30,7 +31,11 @@ pub fn draw_fan<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &FanCh
     let fonts = Fonts::for_size(area.dim_in_pixel());
     area.fill(&WHITE).map_err(de)?;
     let ooms: Vec<f64> = chart.first_oom_days.iter().copied().filter(|d| d.is_finite()).collect();
-    let subtitle = format!("{} simulated runs reached an OOMKill", count_label(ooms.len() as f64));
+    let subtitle = match ooms.len() {
+        0 => "no simulated run reached an OOMKill".to_string(),
+        1 => "1 simulated run reached an OOMKill".to_string(),
+        n => format!("{} simulated runs reached an OOMKill", count_label(n as f64)),
+    };
     let body = title_block(area, &chart.title, &subtitle, &fonts)?;
     let limit = Some(chart.limit_bytes).filter(|l| l.is_finite());
     let mut legend = vec![
@@ -45,8 +50,8 @@ pub fn draw_fan<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &FanCh
     let body = legend_strip(&body, &legend, &fonts)?;
     let (w, _) = body.dim_in_pixel();
     let (left, right) = body.split_horizontally((w as f64 * 0.62) as i32);
-    draw_bands(&left, chart, limit, &fonts)?;
-    draw_histogram(&right, &ooms, &fonts)
+    let days = draw_bands(&left, chart, limit, &ooms, &fonts)?;
+    draw_histogram(&right, &ooms, days, &fonts)
 }
 
 /// The fan: bands as single polygons, the median line and the limit.
@@ -54,8 +59,9 @@ fn draw_bands<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     chart: &FanChart,
     limit: Option<f64>,
+    ooms: &[f64],
     fonts: &Fonts,
-) -> Result<(), String> {
+) -> Result<Range<f64>, String> {
     // Rows of (day, p5, p25, p50, p75, p95) where every value is finite.
     let rows: Vec<[f64; 6]> = (0..chart.days.len())
         .filter_map(|i| {
@@ -76,6 +82,8 @@ fn draw_bands<DB: DrawingBackend>(
         ys.extend(r[1..].iter().copied());
     }
     ys.extend(limit);
+    // Both panels share the day axis, so a first-OOM day lines up with the fan above it.
+    xs.extend(ooms.iter().copied());
     let x_range = xs.range(0.0, 0.0..30.0, true);
     let y_range = ys.range(0.06, 0.0..1024.0 * 1024.0 * 1024.0, true);
     let label = limit.map(|l| format!("limit {}", format_bytes(l)));
@@ -87,7 +95,10 @@ fn draw_bands<DB: DrawingBackend>(
         .margin_bottom(fonts.px(8.0))
         .x_label_area_size(fonts.px(62.0))
         .y_label_area_size(fonts.px(110.0))
-        .build_cartesian_2d(axis(x_range.clone(), count_ticks(&x_range, 8)), axis(y_range.clone(), byte_ticks(&y_range, 10)))
+        .build_cartesian_2d(
+            axis(x_range.clone(), count_ticks(&x_range, 8)),
+            axis(y_range.clone(), byte_ticks(&y_range, 10)),
+        )
         .map_err(de)?;
     let (count_fmt, bytes_fmt) = (|v: &f64| count_label(*v), |v: &f64| bytes_label(*v));
     draw_mesh(
@@ -116,20 +127,22 @@ fn draw_bands<DB: DrawingBackend>(
         let (x, y) = to_area(area, ctx.backend_coord(&(x_range.end, l)));
         side_labels(area, x + fonts.px(10.0), &[(y, label, VERMILLION)], fonts)?;
     }
-    Ok(())
+    Ok(x_range)
 }
 
 /// Histogram of the first-OOM day; a note instead when no run hit one.
-fn draw_histogram<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, days: &[f64], fonts: &Fonts) -> Result<(), String> {
-    let mut xs = Extent::new();
-    xs.extend(days.iter().copied());
-    let x_range = xs.range(0.02, 0.0..30.0, false);
-    // About √n bins, between 5 and 30, over the observed days.
-    let bins = ((days.len() as f64).sqrt().round() as usize).clamp(5, 30);
+fn draw_histogram<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    days: &[f64],
+    x_range: Range<f64>,
+    fonts: &Fonts,
+) -> Result<(), String> {
+    // About 2√n bins over the shared day axis, between 10 and 45.
+    let bins = ((2.0 * (days.len() as f64).sqrt()).round() as usize).clamp(10, 45);
     let width = (x_range.end - x_range.start) / bins as f64;
     let mut counts = vec![0usize; bins];
     for d in days {
-        counts[(((d - x_range.start) / width) as usize).min(bins - 1)] += 1;
+        counts[(((d - x_range.start) / width).max(0.0) as usize).min(bins - 1)] += 1;
     }
     let top = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
     let y_range = 0.0..top * 1.1;
@@ -141,7 +154,7 @@ fn draw_histogram<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, days: &[f64
         .x_label_area_size(fonts.px(62.0))
         .y_label_area_size(fonts.px(80.0))
         .build_cartesian_2d(
-            axis(x_range.clone(), count_ticks(&x_range, 5)),
+            axis(x_range.clone(), count_ticks(&x_range, 6)),
             axis(y_range.clone(), count_ticks(&y_range, 8).into_iter().filter(|v| v.fract() == 0.0).collect()),
         )
         .map_err(de)?;

@@ -14,12 +14,12 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axis::{axis, byte_ticks, bytes_label, count_label, count_ticks, draw_mesh, AxisText, Extent};
 use super::data::{CurvePoint, FitChart, OomBracket};
-use super::layout::{legend_strip, side_labels, text_width, title_block, to_area, LegendItem, Swatch};
+use super::layout::{centred_note, legend_strip, side_labels, text_width, title_block, to_area, LegendItem, Swatch};
 use super::reduce::{reduce_if_large, REDUCE_ABOVE};
 use super::render::render_png;
 use super::style::{
-    bold, de, draw_marker, ensure_fonts, text, Fonts, Marker, BLUE, CI_ALPHA, GREEN, INK, ORANGE, PI_ALPHA, POINTS, SKY_BLUE,
-    TEXT, VERMILLION,
+    bold, de, draw_marker, ensure_fonts, text, Fonts, Marker, BLUE, CI_ALPHA, GREEN, INK, ORANGE, PI_ALPHA, POINTS,
+    SKY_BLUE, TEXT, VERMILLION,
 };
 use crate::quantity::format_bytes;
 
@@ -82,9 +82,9 @@ pub fn draw_fit<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &FitCh
         .margin_right(label_w + fonts.px(24.0))
         .margin_top(fonts.px(if secondary { 4.0 } else { 16.0 }))
         .margin_bottom(fonts.px(8.0))
-        .x_label_area_size(fonts.px(72.0))
+        .x_label_area_size(fonts.px(64.0))
         .y_label_area_size(fonts.px(110.0))
-        .top_x_label_area_size(if secondary { fonts.px(72.0) } else { 0 })
+        .top_x_label_area_size(if secondary { fonts.px(64.0) } else { 0 })
         .build_cartesian_2d(
             axis(x_range.clone(), count_ticks(&x_range, 10)),
             axis(y_range.clone(), byte_ticks(&y_range, 10)),
@@ -110,6 +110,9 @@ pub fn draw_fit<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &FitCh
     }
     let plot = ctx.plotting_area();
     let (y0, y1) = (y_range.start, y_range.end);
+    if observations.is_empty() && curve.is_empty() {
+        centred_note(&plot.strip_coord_spec(), "no observations or fitted curve to draw", &fonts)?;
+    }
 
     // OOM spans: where between two observations the proxy was killed, and at which limit.
     let oom_style = bold(fonts.note, VERMILLION).pos(Pos::new(HPos::Center, VPos::Top));
@@ -193,7 +196,10 @@ pub fn draw_fit<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &FitCh
 fn legend(chart: &FitChart, n: usize, ooms: &[OomBracket], limits: &[&super::data::LimitMarker]) -> Vec<LegendItem> {
     let mut items = Vec::new();
     if n > 0 {
-        items.push(LegendItem::new(Swatch::Point(POINTS, Marker::Circle), format!("measured (n = {})", count_label(n as f64))));
+        items.push(LegendItem::new(
+            Swatch::Point(POINTS, Marker::Circle),
+            format!("measured (n = {})", count_label(n as f64)),
+        ));
     }
     if chart.curve.iter().any(|c| c.mean.is_finite()) {
         items.push(LegendItem::new(Swatch::Line(BLUE, 3), "fitted mean"));

@@ -67,10 +67,12 @@ pub fn draw_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &H
         .map_err(de)?;
     let x_fmt = |v: &f64| chart.x_values.get(v.floor().max(0.0) as usize).cloned().unwrap_or_default();
     let y_fmt = |v: &f64| y_names.get(v.floor().max(0.0) as usize).cloned().unwrap_or_default();
-    draw_mesh(&mut ctx, &fonts, AxisText { desc: &chart.x_label, format: &x_fmt }, AxisText {
-        desc: &chart.y_label,
-        format: &y_fmt,
-    })?;
+    draw_mesh(
+        &mut ctx,
+        &fonts,
+        AxisText { desc: &chart.x_label, format: &x_fmt },
+        AxisText { desc: &chart.y_label, format: &y_fmt },
+    )?;
     let plot = ctx.plotting_area();
     let (pw, ph) = plot.dim_in_pixel();
     let (cell_w, cell_h) = (pw as i32 / nx as i32, ph as i32 / ny as i32);

@@ -44,7 +44,12 @@ pub(crate) fn text_width<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &
 }
 
 /// `s`, shortened with an ellipsis until it fits in `max_w` pixels.
-pub(crate) fn fit_text<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &str, style: &TextStyle, max_w: i32) -> String {
+pub(crate) fn fit_text<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    s: &str,
+    style: &TextStyle,
+    max_w: i32,
+) -> String {
     if text_width(area, s, style) <= max_w {
         return s.to_string();
     }
@@ -179,7 +184,11 @@ pub(crate) fn side_labels<DB: DrawingBackend>(
 }
 
 /// A centred note in an otherwise empty area (e.g. "no OOM in any run").
-pub(crate) fn centred_note<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, note: &str, fonts: &Fonts) -> Result<(), String> {
+pub(crate) fn centred_note<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    note: &str,
+    fonts: &Fonts,
+) -> Result<(), String> {
     let (w, h) = area.dim_in_pixel();
     let style = text(fonts.label, MUTED).pos(Pos::new(HPos::Center, VPos::Center));
     area.draw_text(note, &style, (w as i32 / 2, h as i32 / 2)).map_err(de)

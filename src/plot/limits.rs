@@ -9,9 +9,11 @@ use plotters::prelude::*;
 
 use super::axis::{axis, byte_ticks, bytes_label, count_label, count_ticks, draw_mesh, AxisText, Extent};
 use super::data::SafeLimitChart;
-use super::layout::{centred_note, legend_strip, title_block, LegendItem, Swatch};
+use super::layout::{centred_note, legend_strip, text_width, title_block, LegendItem, Swatch};
 use super::render::render_png;
-use super::style::{de, draw_marker, ensure_fonts, series_color, series_marker, Fonts, Marker, INK, VERMILLION};
+use super::style::{
+    de, draw_marker, ensure_fonts, series_color, series_marker, text, Fonts, Marker, INK, TEXT, VERMILLION,
+};
 use crate::quantity::format_bytes;
 
 /// 1 GiB.
@@ -24,7 +26,10 @@ pub fn render_safe_limits(chart: &SafeLimitChart, path: &Path, size: (u32, u32))
 
 /// Draw `chart` onto `area`. A `None` safe count (no revision count is safe at that limit)
 /// breaks the line and is marked with a cross on the x axis.
-pub fn draw_safe_limits<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &SafeLimitChart) -> Result<(), String> {
+pub fn draw_safe_limits<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &SafeLimitChart,
+) -> Result<(), String> {
     ensure_fonts();
     let fonts = Fonts::for_size(area.dim_in_pixel());
     area.fill(&WHITE).map_err(de)?;
@@ -75,6 +80,7 @@ pub fn draw_safe_limits<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart
     let x_range = x_range.start.max(0.0)..x_range.end;
     let y_range = ys.range(0.08, 0.0..1000.0, true);
 
+    let x_ticks = limit_ticks(&body, &series, &x_range, &fonts);
     let mut ctx = ChartBuilder::on(&body)
         .margin_left(fonts.px(10.0))
         .margin_right(fonts.px(40.0))
@@ -82,7 +88,7 @@ pub fn draw_safe_limits<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart
         .margin_bottom(fonts.px(8.0))
         .x_label_area_size(fonts.px(62.0))
         .y_label_area_size(fonts.px(110.0))
-        .build_cartesian_2d(axis(x_range.clone(), byte_ticks(&x_range, 9)), axis(y_range.clone(), count_ticks(&y_range, 10)))
+        .build_cartesian_2d(axis(x_range.clone(), x_ticks), axis(y_range.clone(), count_ticks(&y_range, 10)))
         .map_err(de)?;
     let (bytes_fmt, count_fmt) = (|v: &f64| bytes_label(*v), |v: &f64| count_label(*v));
     draw_mesh(
@@ -100,6 +106,9 @@ pub fn draw_safe_limits<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart
         let (lo, hi, x) = (b.low.min(b.high), b.low.max(b.high), b.limit_bytes);
         let s = VERMILLION.stroke_width(4);
         let cap = fonts.px(12.0);
+        let (top, bottom) = (ctx.backend_coord(&(x, hi)).1, ctx.backend_coord(&(x, lo)).1);
+        let shade = Rectangle::new([(-cap, 0), (cap, bottom - top)], VERMILLION.mix(0.25).filled());
+        plot.draw(&(EmptyElement::at((x, hi)) + shade)).map_err(de)?;
         plot.draw(&PathElement::new(vec![(x, lo), (x, hi)], s)).map_err(de)?;
         for y in [lo, hi] {
             plot.draw(&(EmptyElement::at((x, y)) + PathElement::new(vec![(-cap, 0), (cap, 0)], s))).map_err(de)?;
@@ -121,4 +130,27 @@ pub fn draw_safe_limits<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart
         }
     }
     Ok(())
+}
+
+/// Ticks at the limits the series were computed for, when they fit side by side (the usual
+/// 256Mi, 512Mi, 1Gi...); otherwise evenly spaced binary steps.
+fn limit_ticks<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    series: &[(String, Vec<(f64, Option<f64>)>)],
+    x_range: &std::ops::Range<f64>,
+    fonts: &Fonts,
+) -> Vec<f64> {
+    let mut limits: Vec<f64> = series.iter().flat_map(|(_, pts)| pts.iter().map(|p| p.0)).collect();
+    limits.sort_by(f64::total_cmp);
+    limits.dedup();
+    let style = text(fonts.tick, TEXT);
+    let label_w = limits.iter().map(|l| text_width(area, &bytes_label(*l), &style)).max().unwrap_or(0);
+    let plot_w = area.dim_in_pixel().0 as f64 - fonts.px(160.0) as f64;
+    let px_per_byte = plot_w / (x_range.end - x_range.start);
+    let tightest = limits.windows(2).map(|w| (w[1] - w[0]) * px_per_byte).fold(f64::INFINITY, f64::min);
+    if (2..=12).contains(&limits.len()) && tightest > (label_w + fonts.px(12.0)) as f64 {
+        limits
+    } else {
+        byte_ticks(x_range, 9)
+    }
 }

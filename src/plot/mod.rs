@@ -28,8 +28,8 @@ mod style;
 mod table;
 
 pub use data::{
-    CurvePoint, FanChart, FitChart, HeatmapChart, LimitMarker, OomBracket, ResidualChart, ResidualPoint, SafeLimitChart,
-    SafeSeries, ScopeBar, ScopeChart, Table,
+    CurvePoint, FanChart, FitChart, HeatmapChart, LimitMarker, OomBracket, ResidualChart, ResidualPoint,
+    SafeLimitChart, SafeSeries, ScopeBar, ScopeChart, Table,
 };
 pub use fan::{draw_fan, render_fan};
 pub use fit::{draw_fit, render_fit};

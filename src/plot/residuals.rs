@@ -34,8 +34,10 @@ pub fn draw_residuals<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: 
     if let Some(s) = sigma {
         let outside = points.iter().filter(|p| p.residual.abs() > 2.0 * s).count();
         let share = if points.is_empty() { 0.0 } else { 100.0 * outside as f64 / points.len() as f64 };
-        subtitle +=
-            &format!("; {} ({share:.1}%) beyond ±2σ, about 5% expected with normal errors", count_label(outside as f64));
+        subtitle += &format!(
+            "; {} ({share:.1}%) beyond ±2σ, about 5% expected with normal errors",
+            count_label(outside as f64)
+        );
     }
     let body = title_block(area, &chart.title, &subtitle, &fonts)?;
     let mut legend = vec![
@@ -58,7 +60,13 @@ pub fn draw_residuals<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: 
     let bytes_fmt = |v: &f64| bytes_label(*v);
     let count_fmt = |v: &f64| count_label(*v);
     let panel = Panel { y_range: y_range.clone(), sigma, fonts: &fonts };
-    panel.draw(&panels[0], by_fitted, "vs fitted memory", AxisText { desc: "fitted memory", format: &bytes_fmt }, true)?;
+    panel.draw(
+        &panels[0],
+        by_fitted,
+        "vs fitted memory",
+        AxisText { desc: "fitted memory", format: &bytes_fmt },
+        true,
+    )?;
     panel.draw(
         &panels[1],
         by_revisions,
@@ -89,7 +97,7 @@ impl Panel<'_> {
         let mut xs = Extent::new();
         xs.extend(points.iter().filter(|p| p.1.is_finite()).map(|p| p.0));
         let x_range = xs.range(0.04, 0.0..1.0, !x_is_bytes);
-        let x_ticks = if x_is_bytes { byte_ticks(&x_range, 6) } else { count_ticks(&x_range, 6) };
+        let x_ticks = if x_is_bytes { byte_ticks(&x_range, 8) } else { count_ticks(&x_range, 8) };
         let label_w = text_width(area, "+2σ", &bold(fonts.tick, VERMILLION));
         let mut ctx = ChartBuilder::on(area)
             .caption(caption, bold(fonts.label, TEXT))
@@ -98,7 +106,10 @@ impl Panel<'_> {
             .margin_bottom(fonts.px(8.0))
             .x_label_area_size(fonts.px(62.0))
             .y_label_area_size(fonts.px(100.0))
-            .build_cartesian_2d(axis(x_range.clone(), x_ticks), axis(self.y_range.clone(), byte_ticks(&self.y_range, 8)))
+            .build_cartesian_2d(
+                axis(x_range.clone(), x_ticks),
+                axis(self.y_range.clone(), byte_ticks(&self.y_range, 8)),
+            )
             .map_err(de)?;
         let bytes_fmt = |v: &f64| bytes_label(*v);
         draw_mesh(&mut ctx, fonts, x, AxisText { desc: "residual", format: &bytes_fmt })?;

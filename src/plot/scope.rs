@@ -110,7 +110,8 @@ pub fn draw_scope<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Sco
             let w = INK.stroke_width(2);
             plot.draw(&PathElement::new(vec![(mid, b.low), (mid, b.high)], w)).map_err(de)?;
             for y in [b.low, b.high] {
-                plot.draw(&(EmptyElement::at((mid, y)) + PathElement::new(vec![(-cap, 0), (cap, 0)], w))).map_err(de)?;
+                plot.draw(&(EmptyElement::at((mid, y)) + PathElement::new(vec![(-cap, 0), (cap, 0)], w)))
+                    .map_err(de)?;
             }
             top = top.max(b.high);
         }

@@ -17,8 +17,8 @@ mod whatif;
 pub use crossing::{first_crossing, last_safe_integer, Crossing, MAX_REVISIONS};
 pub use limit::{required_limit, LimitAnswer};
 pub use path::RevisionPath;
-pub use scope::{compare_scopes, sidecar_yaml, ProxyProjection, ScopeProjection};
 pub use safe::{oom_consistency, safe_for_limit, OomCheck, SafeAnswer};
+pub use scope::{compare_scopes, sidecar_yaml, ProxyProjection, ScopeProjection};
 pub use whatif::{whatif, Verdict, WhatIf};
 
 use crate::error::{Error, Result};
@@ -77,7 +77,13 @@ pub struct Bounds<'a> {
 impl<'a> Bounds<'a> {
     /// Curves for a model along a path.
     pub fn new(model: &'a FittedModel, path: RevisionPath, caution: Caution) -> Self {
-        Bounds { model, path, caution, t_two: model.t_two_sided(caution.level), t_one: model.t_one_sided(caution.level) }
+        Bounds {
+            model,
+            path,
+            caution,
+            t_two: model.t_two_sided(caution.level),
+            t_one: model.t_one_sided(caution.level),
+        }
     }
 
     /// Mean and standard errors at `r` revisions, steady state (no transient).

@@ -71,13 +71,10 @@ impl RevisionPath {
 
     /// Value of a column at `r` revisions.
     pub fn value(&self, column: &str, r: f64) -> f64 {
-        self.columns
-            .iter()
-            .find(|c| c.0 == column)
-            .map_or(0.0, |&(ref name, at_zero, slope)| {
-                let r = if name == REVISIONS { r + self.revision_offset } else { r };
-                at_zero + slope * r
-            })
+        self.columns.iter().find(|c| c.0 == column).map_or(0.0, |&(ref name, at_zero, slope)| {
+            let r = if name == REVISIONS { r + self.revision_offset } else { r };
+            at_zero + slope * r
+        })
     }
 
     /// Endpoint ports seen at `r` revisions.

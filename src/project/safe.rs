@@ -123,7 +123,7 @@ pub fn oom_consistency(bounds: &Bounds, oom: &[OomObservation]) -> Vec<OomCheck>
             let hi = first_crossing(|r| bounds.band(r).0, limit).value();
             let b_lo = o.last_good_revisions.unwrap_or(0.0);
             let b_hi = o.revisions.unwrap_or(f64::INFINITY);
-            let consistent = lo.is_some_and(|lo| lo <= b_hi) && hi.map_or(true, |hi| hi >= b_lo);
+            let consistent = lo.is_some_and(|lo| lo <= b_hi) && hi.is_none_or(|hi| hi >= b_lo);
             Some(OomCheck {
                 limit_bytes: limit,
                 bracket_low: o.last_good_revisions,

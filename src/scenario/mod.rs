@@ -6,10 +6,10 @@
 //! [`Summary`]); [`merge`] joins shard outputs back into the bytes of an unsharded run.
 
 pub mod curve;
-pub mod simulate;
 pub mod grid;
 pub mod merge;
 pub mod rows;
+pub mod simulate;
 pub mod spec;
 pub mod summary;
 pub mod sweep;

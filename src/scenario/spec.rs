@@ -224,7 +224,8 @@ impl Spec {
             let needle = format!("\n{key}");
             text.find(&needle).map_or(0, |o| line_of(o + 1))
         };
-        let bad = |key: &str, msg: String| Error::parse(format!("axes.{key}: {msg}"), Location::new(path, axis_line(key)));
+        let bad =
+            |key: &str, msg: String| Error::parse(format!("axes.{key}: {msg}"), Location::new(path, axis_line(key)));
         let mut table = raw.axes.unwrap_or_default();
         for key in table.keys() {
             if !AXES.contains(&key.as_str()) {
@@ -234,7 +235,9 @@ impl Spec {
         let mut take = |key: &str, default: toml::Value| -> Result<Vec<toml::Value>> {
             match table.remove(key) {
                 None => Ok(vec![default]),
-                Some(toml::Value::Array(a)) if a.is_empty() => Err(bad(key, "the list is empty; give at least one value".into())),
+                Some(toml::Value::Array(a)) if a.is_empty() => {
+                    Err(bad(key, "the list is empty; give at least one value".into()))
+                }
                 Some(toml::Value::Array(a)) => Ok(a),
                 Some(other) => Ok(vec![other]),
             }
@@ -274,7 +277,10 @@ impl Spec {
         };
         use toml::Value as V;
         let axes = Axes {
-            namespaces: take("namespaces", V::Integer(10))?.iter().map(|v| count("namespaces", v)).collect::<Result<_>>()?,
+            namespaces: take("namespaces", V::Integer(10))?
+                .iter()
+                .map(|v| count("namespaces", v))
+                .collect::<Result<_>>()?,
             knative_services: take("knative_services", V::Integer(20))?
                 .iter()
                 .map(|v| count("knative_services", v))
@@ -391,7 +397,12 @@ impl Spec {
                 return Err(bad("scope", format!("scope {s} needs named namespaces: use a topology file")));
             }
         }
-        let sim = raw.simulate.unwrap_or(RawSim { horizon_days: None, paths: None, weekend_factor: None, high_water_mark: None });
+        let sim = raw.simulate.unwrap_or(RawSim {
+            horizon_days: None,
+            paths: None,
+            weekend_factor: None,
+            high_water_mark: None,
+        });
         let simulate = SimSettings {
             horizon_days: sim.horizon_days.unwrap_or(90),
             paths: sim.paths.unwrap_or(1000),
@@ -399,11 +410,17 @@ impl Spec {
             high_water_mark: sim.high_water_mark.unwrap_or(true),
         };
         if simulate.horizon_days == 0 || simulate.paths == 0 {
-            return Err(Error::parse("simulate.horizon_days and simulate.paths must be at least 1", Location::new(path, 0)));
+            return Err(Error::parse(
+                "simulate.horizon_days and simulate.paths must be at least 1",
+                Location::new(path, 0),
+            ));
         }
         if !(simulate.weekend_factor.is_finite() && simulate.weekend_factor >= 0.0) {
             return Err(Error::parse(
-                format!("simulate.weekend_factor must be a non-negative number, but {} is not", simulate.weekend_factor),
+                format!(
+                    "simulate.weekend_factor must be a non-negative number, but {} is not",
+                    simulate.weekend_factor
+                ),
                 Location::new(path, 0),
             ));
         }

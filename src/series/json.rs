@@ -26,9 +26,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Series> {
     };
     let mut names: Vec<String> = Vec::new();
     for (k, item) in items.iter().enumerate() {
-        let obj = item.as_object().ok_or_else(|| {
-            Error::parse(format!("observation {} is not an object", k + 1), Location::new(path, 0))
-        })?;
+        let obj = item
+            .as_object()
+            .ok_or_else(|| Error::parse(format!("observation {} is not an object", k + 1), Location::new(path, 0)))?;
         for key in obj.keys() {
             if !names.contains(key) {
                 names.push(key.clone());
@@ -58,7 +58,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Series> {
                 Some(Value::String(s)) => s.clone(),
                 Some(Value::Number(n)) => n.to_string(),
                 Some(other) => {
-                    return Err(Error::parse(format!("{name} must be a number or a string, but {other} is neither"), loc()))
+                    return Err(Error::parse(
+                        format!("{name} must be a number or a string, but {other} is neither"),
+                        loc(),
+                    ))
                 }
             };
             match Field::of(name) {
@@ -74,6 +77,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Series> {
         }
         rows.push(row);
     }
-    debug_assert!(columns.iter().all(|c| c.cells.len() == rows.len() || matches!(c.cells.first(), Some(Cell::Empty) | None)));
+    debug_assert!(columns
+        .iter()
+        .all(|c| c.cells.len() == rows.len() || matches!(c.cells.first(), Some(Cell::Empty) | None)));
     Ok(Series { path: path.to_path_buf(), rows, columns, json: true })
 }

@@ -88,7 +88,10 @@ impl Series {
     pub fn load(path: &Path) -> Result<Series> {
         let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
         let text = String::from_utf8(bytes).map_err(|e| {
-            Error::data(format!("file is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()), path)
+            Error::data(
+                format!("file is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+                path,
+            )
         })?;
         if text.trim().is_empty() {
             return Err(Error::data("file is empty: expected a header line with revisions,memory", path));
@@ -109,11 +112,7 @@ impl Series {
 
     /// Names of columns that can serve as predictors (numeric, not memory or limit).
     pub fn predictor_names(&self) -> Vec<&str> {
-        self.columns
-            .iter()
-            .map(|c| c.name.as_str())
-            .filter(|n| *n != MEMORY && *n != LIMIT)
-            .collect()
+        self.columns.iter().map(|c| c.name.as_str()).filter(|n| *n != MEMORY && *n != LIMIT).collect()
     }
 
     /// Indexes of rows usable for fitting: every row that is not an OOM event.

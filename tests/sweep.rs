@@ -1,0 +1,138 @@
+//! `meshcap sweep` and `merge`: GC steady states, determinism, shards, bad specs.
+
+use crate::util::{meshcap, root, tempdir, write};
+
+const SPEC: &str = "data/scenarios/gc-policies.toml";
+
+fn run(args: &[&str], threads: &str) -> Vec<u8> {
+    meshcap().args(args).env("RAYON_NUM_THREADS", threads).assert().success().get_output().stdout.clone()
+}
+
+#[test]
+fn gc_steady_state_through_the_cli() {
+    let dir = tempdir();
+    let model = root().join("models/knative-1.11-istio-1.18.json");
+    let spec = write(
+        dir.path(),
+        "gc.toml",
+        &format!(
+            "model = {:?}\n[axes]\nnamespaces = [1]\nknative_services = [1]\nupdates_per_day = [1, 100, 1000]\nmax_non_active_revisions = [1000, \"disabled\"]\n",
+            model.display().to_string()
+        ),
+    );
+    let out = String::from_utf8(run(&["sweep", spec.to_str().unwrap()], "2")).unwrap();
+    let col = out.lines().next().unwrap().split(',').position(|c| c == "retained_per_service").unwrap();
+    let retained: Vec<&str> = out.lines().skip(1).map(|l| l.split(',').nth(col).unwrap()).collect();
+    // Defaults: 1/day keeps the minimum 20 non-active + the active one; 100/day keeps those
+    // created within 48h (199 + 1); 1000/day hits max-non-active 1000 (+1), or 1999 + 1 when
+    // max is disabled.
+    assert_eq!(retained, ["21", "21", "200", "200", "1001", "2000"]);
+}
+
+#[test]
+fn rows_and_summary_are_identical_at_any_thread_count() {
+    for args in [vec!["sweep", SPEC], vec!["sweep", SPEC, "--format", "jsonl"], vec!["sweep", SPEC, "--summary"]] {
+        let one = run(&args, "1");
+        let two = run(&args, "2");
+        assert!(!one.is_empty());
+        assert!(one == two, "{args:?} differs between 1 and 2 threads");
+    }
+}
+
+#[test]
+fn sharded_and_merged_equals_unsharded() {
+    let dir = tempdir();
+    for (extra, ext) in [(vec![], "csv"), (vec!["--format", "jsonl"], "jsonl"), (vec!["--summary"], "json")] {
+        let whole = run(&[&["sweep", SPEC][..], &extra[..]].concat(), "2");
+        let mut parts = Vec::new();
+        for k in 0..3 {
+            let p = dir.path().join(format!("part{k}.{ext}"));
+            let shard = format!("{k}/3");
+            let mut args = vec!["sweep", SPEC, "--shard", &shard, "-o", p.to_str().unwrap()];
+            args.extend(&extra);
+            meshcap().args(&args).assert().success();
+            parts.push(p);
+        }
+        let merged = meshcap().arg("merge").args(&parts).assert().success().get_output().stdout.clone();
+        assert!(merged == whole, "{ext}: merged shards differ from the unsharded run");
+        // Out of order: rows refuse, naming the file.
+        if ext != "json" {
+            let err = meshcap().arg("merge").arg(&parts[1]).arg(&parts[0]).assert().code(2).get_output().stderr.clone();
+            assert!(String::from_utf8(err).unwrap().contains("part0"));
+        }
+    }
+}
+
+#[test]
+fn summary_names_the_frontier_and_worst() {
+    let v: serde_json::Value = serde_json::from_slice(&run(&["sweep", SPEC, "--summary"], "2")).unwrap();
+    assert_eq!(v["grid_size"], 2304);
+    assert_eq!(v["scenarios"].as_u64().unwrap(), v["safe"].as_u64().unwrap() + v["unsafe_scenarios"].as_u64().unwrap());
+    let worst = v["worst"].as_array().unwrap();
+    assert_eq!(worst.len(), 10);
+    let margins: Vec<f64> = worst.iter().map(|w| w["margin_bytes"].as_f64().unwrap()).collect();
+    assert!(margins.windows(2).all(|w| w[0] <= w[1]), "worst first: {margins:?}");
+    let upd = v["frontier"].as_array().unwrap().iter().find(|f| f["axis"] == "updates_per_day").unwrap();
+    let req: Vec<f64> =
+        upd["values"].as_array().unwrap().iter().map(|x| x["required_limit_bytes"].as_f64().unwrap()).collect();
+    assert!(req.windows(2).all(|w| w[0] <= w[1]), "more updates never need less memory: {req:?}");
+}
+
+#[test]
+fn namespace_scope_does_not_help_gateways() {
+    let out = String::from_utf8(run(&["sweep", SPEC], "2")).unwrap();
+    let header: Vec<&str> = out.lines().next().unwrap().split(',').collect();
+    let col = |n: &str| header.iter().position(|c| *c == n).unwrap();
+    let (scope, sc, gw) = (col("scope"), col("sidecar_revisions"), col("gateway_revisions"));
+    let mut seen = 0;
+    for l in out.lines().skip(1) {
+        let f: Vec<&str> = l.split(',').collect();
+        if f[scope] == "namespace" {
+            let (s, g): (f64, f64) = (f[sc].parse().unwrap(), f[gw].parse().unwrap());
+            assert!(s <= g, "{l}");
+            seen += 1;
+        }
+    }
+    assert!(seen > 0);
+}
+
+#[test]
+fn topology_spec_runs_with_hosts_scope() {
+    let out =
+        String::from_utf8(run(&["sweep", "data/scenarios/example-topology.toml", "--format", "jsonl"], "2")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(first["id"], 0);
+    assert!(out.contains("hosts=./*,istio-system/*,knative-serving/*"));
+}
+
+#[test]
+fn bad_specs_name_the_key_and_exit_2() {
+    let dir = tempdir();
+    let model = root().join("models/knative-1.11-istio-1.18.json").display().to_string();
+    let cases = [
+        ("unknown.toml", format!("model = {model:?}\ncolour = 1\n"), "colour"),
+        ("axis.toml", format!("model = {model:?}\n[axes]\nlimits = [\"1Gi\"]\n"), "axes.limits"),
+        ("empty.toml", format!("model = {model:?}\n[axes]\nlimit = []\n"), "axes.limit: the list is empty"),
+        ("neg.toml", format!("model = {model:?}\n[axes]\nupdates_per_day = [1, -2]\n"), "axes.updates_per_day: -2"),
+        ("scope.toml", format!("model = {model:?}\n[axes]\nscope = [\"galaxy\"]\n"), "\"galaxy\""),
+        ("dur.toml", format!("model = {model:?}\n[axes]\nretain_since_create_time = [\"2 days\"]\n"), "\"2 days\""),
+        (
+            "gcmax.toml",
+            format!("model = {model:?}\n[axes]\nmax_non_active_revisions = [\"none\"]\n"),
+            "max_non_active_revisions",
+        ),
+        ("nomodel.toml", "[axes]\nlimit = [\"1Gi\"]\n".to_string(), "model"),
+    ];
+    for (name, text, want) in cases {
+        let p = write(dir.path(), name, &text);
+        let err = meshcap().arg("sweep").arg(&p).assert().code(2).get_output().stderr.clone();
+        let err = String::from_utf8(err).unwrap();
+        assert!(err.contains(want), "{name}: {want:?} not in {err}");
+        assert!(err.contains(name), "{name}: file not named in {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+    let err = meshcap().args(["sweep", SPEC, "--max-scenarios", "1000"]).assert().code(2).get_output().stderr.clone();
+    let err = String::from_utf8(err).unwrap();
+    assert!(err.contains("2304 scenarios") && err.contains("--max-scenarios 1000"), "{err}");
+    meshcap().args(["sweep", SPEC, "--shard", "3/3"]).assert().code(2);
+}
