@@ -27,3 +27,4 @@ pub mod mesh;
 pub mod plot;
 pub mod project;
 pub mod scenario;
+pub mod report;

@@ -3,6 +3,8 @@
 mod bad_input;
 mod fit;
 mod nist;
+mod plot;
 mod project;
+mod report;
 mod sweep;
 mod util;

@@ -68,7 +68,7 @@ pub fn run_fit(args: FitArgs) -> Result<()> {
     match args.format {
         Format::Json => emit(None, &model::store::to_json(&fitted)),
         Format::Table => {
-            let mut text = model::summary::render(&fitted);
+            let mut text = model::summary::render(&fitted) + &oom_lines(&fitted);
             if let Some(out) = &args.output {
                 text.push_str(&format!("wrote {}\n", shown(out)));
             }
@@ -81,6 +81,28 @@ pub fn run_show(args: ShowArgs) -> Result<()> {
     let fitted = model::store::load(&args.model)?;
     match args.format {
         Format::Json => emit(None, &json_bytes(&fitted)),
-        Format::Table => emit(None, model::summary::render(&fitted).as_bytes()),
+        Format::Table => emit(None, (model::summary::render(&fitted) + &oom_lines(&fitted)).as_bytes()),
     }
+}
+
+/// Whether the model's crossing interval agrees with each observed OOMKill.
+fn oom_lines(fitted: &model::FittedModel) -> String {
+    use meshcap::project::{oom_consistency, Bounds, Caution, RevisionPath};
+    let caution = Caution { level: fitted.level, ..Caution::default() };
+    let bounds = Bounds::new(fitted, RevisionPath::new(fitted), caution);
+    let opt = |v: Option<f64>| v.map_or_else(|| "unbounded".to_string(), |v| format!("{v:.0}"));
+    oom_consistency(&bounds, &fitted.oom)
+        .iter()
+        .map(|c| {
+            format!(
+                "OOM check: at {} the crossing interval [{}, {}] {} the observed bracket [{}, {}]\n",
+                meshcap::quantity::format_bytes(c.limit_bytes),
+                opt(c.crossing_interval[0]),
+                opt(c.crossing_interval[1]),
+                if c.consistent { "overlaps" } else { "does NOT overlap" },
+                opt(c.bracket_low),
+                opt(c.bracket_high)
+            )
+        })
+        .collect()
 }

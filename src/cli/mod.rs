@@ -6,11 +6,12 @@
 
 mod fit;
 mod project;
+mod report;
 mod scope;
 mod simulate;
 mod sweep;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -25,6 +26,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The main job: fit, project, compare scopes and write plots/report.png + report.md.
+    Report(report::ReportArgs),
+    /// Render one chart to a PNG.
+    Plot(report::PlotArgs),
     /// Fit a linear memory model to a measurement series.
     Fit(fit::FitArgs),
     /// Print the summary of a model file.
@@ -58,6 +63,8 @@ pub enum Format {
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Report(args) => report::run_report(args),
+        Command::Plot(args) => report::run_plot(args),
         Command::Fit(args) => fit::run_fit(args),
         Command::Show(args) => fit::run_show(args),
         Command::Safe(args) => project::run_safe(args),
@@ -98,9 +105,4 @@ pub(crate) fn json_bytes<T: serde::Serialize>(value: &T) -> Vec<u8> {
 /// The path as the user wrote it, for messages and model provenance.
 pub(crate) fn shown(path: &Path) -> String {
     path.display().to_string()
-}
-
-/// Default seed data bundled with meshcap.
-pub(crate) fn default_data() -> PathBuf {
-    PathBuf::from("data/knative-1.11-istio-1.18.csv")
 }

@@ -1,17 +1,95 @@
-//! `meshcap simulate`: Monte Carlo over a scenario grid (to be written).
+//! `meshcap simulate`: Monte Carlo over a scenario grid, rows streamed or summarized, sharded.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
+use meshcap::scenario::simulate::{self, SimOptions, Simulation};
+use meshcap::scenario::{Grid, RowFormat, Shard, Spec};
+
+use super::sweep::{Progress, RowsFormat};
+use super::{emit, json_bytes};
 
 /// Arguments of `meshcap simulate`.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// Scenario spec (TOML).
     spec: PathBuf,
+    /// Write here (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Row format.
+    #[arg(long, value_enum, default_value_t)]
+    format: RowsFormat,
+    /// Aggregate (worst scenarios, P(OOM) per axis value) instead of writing every row; JSON.
+    #[arg(long)]
+    summary: bool,
+    /// Simulate shard K of N (0-based): `--shard 0/4`.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+    /// Refuse grids with more scenarios than this.
+    #[arg(long, default_value_t = 1_000_000)]
+    max_scenarios: u64,
+    /// Paths per scenario (default: the spec's `[simulate] paths`).
+    #[arg(long, value_name = "N")]
+    paths: Option<u32>,
+    /// Days simulated (default: the spec's `[simulate] horizon_days`).
+    #[arg(long, value_name = "N")]
+    horizon_days: Option<u32>,
+    /// Seed of the random streams; the same seed gives the same bytes.
+    #[arg(long, default_value_t = simulate::DEFAULT_SEED)]
+    seed: u64,
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
-pub fn run_simulate(_args: SimulateArgs) -> Result<()> {
-    Err(meshcap::Error::invalid("simulate is not implemented yet").into())
+pub fn run_simulate(args: SimulateArgs) -> Result<()> {
+    // Cheap checks first, so a bad flag is reported before the spec and model are read.
+    let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
+    let spec = Spec::load(&args.spec)?;
+    let mut options = SimOptions::from_spec(&spec);
+    options.seed = args.seed;
+    if let Some(p) = args.paths {
+        options.settings.paths = p;
+    }
+    if let Some(h) = args.horizon_days {
+        options.settings.horizon_days = h;
+    }
+    let model = meshcap::model::store::load(&spec.model)?;
+    let grid = Grid::new(spec, model, args.max_scenarios)?;
+    let sim = Simulation::new(&grid, options)?;
+    let range = shard.map_or(0..grid.size, |s| s.range(grid.size));
+    let progress = Progress::new(range.end - range.start, args.quiet);
+    if args.summary {
+        let summary = simulate::summarize(&sim, range, &|n| progress.set(n));
+        progress.finish();
+        return emit(args.output.as_deref(), &json_bytes(&summary));
+    }
+    let format = match args.format {
+        RowsFormat::Csv => RowFormat::Csv,
+        RowsFormat::Jsonl => RowFormat::Jsonl,
+    };
+    let report = |n: u64| progress.set(n);
+    match &args.output {
+        Some(p) => {
+            let mut file = meshcap::output::AtomicFile::create(p)?;
+            simulate::write_rows(&sim, range, format, true, &mut file, &report)
+                .map_err(|source| meshcap::Error::Write { path: p.clone(), source })?;
+            file.commit()?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            let result = simulate::write_rows(&sim, range, format, true, &mut out, &report).and_then(|()| out.flush());
+            if let Err(e) = result {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+    progress.finish();
+    Ok(())
 }

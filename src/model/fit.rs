@@ -8,7 +8,7 @@
 use statrs::distribution::{ContinuousCDF, FisherSnedecor};
 
 use super::fitted::{Coefficient, ColumnRange, FittedModel, Source, SCHEMA_VERSION};
-use super::solve::{least_squares, DesignColumn};
+use super::solve::{least_squares, DesignColumn, Solution};
 use super::term::Term;
 use crate::error::{Error, Result};
 use crate::series::{Series, MEMORY, PORTS, REVISIONS, SERVICES};
@@ -78,8 +78,8 @@ pub fn fit(series: &Series, settings: &FitSettings, bytes: &[u8]) -> Result<Fitt
     let rows = series.fit_rows();
     let y = series.numbers(&settings.response, &rows)?;
     let mut notes = Vec::new();
-    let terms = match &settings.terms {
-        Some(t) => t.clone(),
+    let (terms, solved) = match &settings.terms {
+        Some(t) => (t.clone(), None),
         None => default_terms(series, &rows, settings, &mut notes)?,
     };
     let p = terms.len() + usize::from(settings.intercept);
@@ -121,7 +121,7 @@ pub fn fit(series: &Series, settings: &FitSettings, bytes: &[u8]) -> Result<Fitt
         .into_iter()
         .chain(terms.iter().map(Term::to_string))
         .collect();
-    let solution = least_squares(&design, &y).map_err(|d| {
+    let solution = solved.map_or_else(|| least_squares(&design, &y), Ok).map_err(|d| {
         let mut columns: Vec<String> = d.depends_on.iter().map(|&i| names[i].clone()).collect();
         columns.insert(0, names[d.column].clone());
         Error::Collinear { columns, hint: collinear_hint(&names[d.column]) }
@@ -154,7 +154,7 @@ pub fn fit(series: &Series, settings: &FitSettings, bytes: &[u8]) -> Result<Fitt
         })
         .collect::<Vec<_>>();
 
-    let tss = if settings.intercept { super::dd::sum_sq_dev(&y) } else { super::dd::sum_sq(&y) };
+    let tss = total_sum_of_squares(&y, settings.intercept);
     let r_squared = 1.0 - solution.rss / tss;
     let k_const = usize::from(settings.intercept);
     let adj_r_squared = 1.0 - (n - k_const) as f64 / dof as f64 * (1.0 - r_squared);
@@ -220,14 +220,14 @@ pub fn fit(series: &Series, settings: &FitSettings, bytes: &[u8]) -> Result<Fitt
 ///
 /// One solve with every candidate; a column the solver flags as dependent on earlier ones is
 /// dropped (with a note) and the rest solved again, so the common case costs a single fit.
-fn default_terms(
-    series: &Series,
+fn default_terms<'s>(
+    series: &'s Series,
     rows: &[usize],
     settings: &FitSettings,
     notes: &mut Vec<String>,
-) -> Result<Vec<Term>> {
+) -> Result<(Vec<Term>, Option<Solution>)> {
     let y = series.numbers(&settings.response, rows)?;
-    let mut chosen: Vec<(Term, Vec<f64>)> = Vec::new();
+    let mut chosen: Vec<(Term, std::borrow::Cow<[f64]>)> = Vec::new();
     for name in [REVISIONS, PORTS, SERVICES].iter().filter(|n| series.column(n).is_some()) {
         let base = series.numbers(name, rows)?;
         if settings.intercept && rows.len() > 1 && base.iter().all(|v| *v == base[0]) {
@@ -237,13 +237,20 @@ fn default_terms(
         chosen.push((Term::linear(name), base));
     }
     let offset = usize::from(settings.intercept);
+    let mut solved = None;
     while chosen.len() > 1 && rows.len() > chosen.len() + offset {
         let mut design: Vec<DesignColumn> = Vec::new();
         if settings.intercept {
             design.push(DesignColumn { base: &[], power: 0 });
         }
         design.extend(chosen.iter().map(|(_, b)| DesignColumn { base: b, power: 1 }));
-        let Err(d) = least_squares(&design, &y) else { break };
+        let d = match least_squares(&design, &y) {
+            Ok(solution) => {
+                solved = Some(solution);
+                break;
+            }
+            Err(d) => d,
+        };
         let Some(k) = d.column.checked_sub(offset) else { break };
         let dropped = chosen.remove(k).0;
         let others: Vec<String> =
@@ -262,7 +269,7 @@ fn default_terms(
             &series.path,
         ));
     }
-    Ok(chosen.into_iter().map(|(t, _)| t).collect())
+    Ok((chosen.into_iter().map(|(t, _)| t).collect(), solved))
 }
 
 fn collinear_hint(column: &str) -> String {
@@ -312,4 +319,22 @@ fn set_per_unit(model: &mut FittedModel) {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Total sum of squares, centered (with an intercept) or not, with compensated sums: R-squared
+/// needs about 1e-15 relative accuracy, not double-double, and this runs at memory speed.
+fn total_sum_of_squares(y: &[f64], centered: bool) -> f64 {
+    let mean = if centered { kahan(y.iter().copied()) / y.len() as f64 } else { 0.0 };
+    kahan(y.iter().map(|v| (v - mean) * (v - mean)))
+}
+
+/// Kahan-Babuska (Neumaier) summation.
+fn kahan(values: impl Iterator<Item = f64>) -> f64 {
+    let (mut sum, mut comp) = (0.0f64, 0.0f64);
+    for v in values {
+        let t = sum + v;
+        comp += if sum.abs() >= v.abs() { (sum - t) + v } else { (v - t) + sum };
+        sum = t;
+    }
+    sum + comp
 }

@@ -8,8 +8,8 @@ use crate::quantity::format_bytes;
 /// Render the model summary shown by `meshcap fit` and `meshcap show`.
 pub fn render(model: &FittedModel) -> String {
     let mut s = String::new();
-    let rule = "=".repeat(86);
-    let thin = "-".repeat(86);
+    let rule = "=".repeat(100);
+    let thin = "-".repeat(100);
     let _ = writeln!(s, "{rule}");
     let _ = writeln!(s, "OLS: {} ~ {}", model.response, predictors(model));
     let _ = writeln!(
@@ -38,26 +38,28 @@ pub fn render(model: &FittedModel) -> String {
     let ci = format!("[{:.1}%", model.level * 100.0);
     let _ = writeln!(
         s,
-        "{:<16} {:>15} {:>13} {:>9} {:>9} {:>15} {:>15}",
+        "{:<16} {:>15} {:>13} {:>9} {:>9} {:>15} {:>15}  {}",
         "",
         "estimate",
         "std err",
         "t",
         "P>|t|",
         ci + " low",
-        "high]"
+        "high]",
+        "as memory"
     );
     for c in &model.coefficients {
         let _ = writeln!(
             s,
-            "{:<16} {:>15.6e} {:>13.4e} {:>9} {:>9} {:>15.6e} {:>15.6e}",
+            "{:<16} {:>15.6e} {:>13.4e} {:>9} {:>9} {:>15.6e} {:>15.6e}  {}",
             c.name,
             c.estimate,
             c.std_error,
             c.t.map_or_else(|| "inf".into(), |t| format!("{t:.3}")),
             c.p.map_or_else(|| "0".into(), |p| format!("{p:.3}")),
             c.ci_low,
-            c.ci_high
+            c.ci_high,
+            if model.response == crate::series::MEMORY { format_bytes(c.estimate) } else { String::new() }
         );
     }
     let _ = writeln!(s, "{thin}");

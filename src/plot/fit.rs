@@ -196,10 +196,9 @@ pub fn draw_fit<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &FitCh
 fn legend(chart: &FitChart, n: usize, ooms: &[OomBracket], limits: &[&super::data::LimitMarker]) -> Vec<LegendItem> {
     let mut items = Vec::new();
     if n > 0 {
-        items.push(LegendItem::new(
-            Swatch::Point(POINTS, Marker::Circle),
-            format!("measured (n = {})", count_label(n as f64)),
-        ));
+        let thinned = if n > REDUCE_ABOVE { "; extremes per pixel column shown" } else { "" };
+        let label = format!("measured (n = {}{thinned})", count_label(n as f64));
+        items.push(LegendItem::new(Swatch::Point(POINTS, Marker::Circle), label));
     }
     if chart.curve.iter().any(|c| c.mean.is_finite()) {
         items.push(LegendItem::new(Swatch::Line(BLUE, 3), "fitted mean"));

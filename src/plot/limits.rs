@@ -16,6 +16,9 @@ use super::style::{
 };
 use crate::quantity::format_bytes;
 
+/// A series' label and its (limit bytes, safe revisions) points.
+type Series = (String, Vec<(f64, Option<f64>)>);
+
 /// 1 GiB.
 const GI: f64 = 1024.0 * 1024.0 * 1024.0;
 
@@ -36,7 +39,7 @@ pub fn draw_safe_limits<DB: DrawingBackend>(
     let body = title_block(area, &chart.title, "", &fonts)?;
 
     // Each series sorted by limit, keeping only finite limits and finite (or absent) counts.
-    let series: Vec<(String, Vec<(f64, Option<f64>)>)> = chart
+    let series: Vec<Series> = chart
         .series
         .iter()
         .map(|s| {
@@ -136,7 +139,7 @@ pub fn draw_safe_limits<DB: DrawingBackend>(
 /// 256Mi, 512Mi, 1Gi...); otherwise evenly spaced binary steps.
 fn limit_ticks<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    series: &[(String, Vec<(f64, Option<f64>)>)],
+    series: &[Series],
     x_range: &std::ops::Range<f64>,
     fonts: &Fonts,
 ) -> Vec<f64> {

@@ -40,8 +40,12 @@ pub fn draw_residuals<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: 
         );
     }
     let body = title_block(area, &chart.title, &subtitle, &fonts)?;
+    let residual_label = match points.len() > REDUCE_ABOVE {
+        true => "residual (observed − fitted; extremes per pixel column shown)",
+        false => "residual (observed − fitted)",
+    };
     let mut legend = vec![
-        LegendItem::new(Swatch::Point(POINTS, Marker::Circle), "residual (observed − fitted)"),
+        LegendItem::new(Swatch::Point(POINTS, Marker::Circle), residual_label),
         LegendItem::new(Swatch::Line(INK, 2), "zero"),
     ];
     if let Some(s) = sigma {

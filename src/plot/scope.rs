@@ -7,10 +7,13 @@ use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::FontTransform;
 
 use super::axis::{axis, byte_ticks, bytes_label, bytes_short, draw_mesh, AxisText, Extent};
 use super::data::ScopeChart;
-use super::layout::{centred_note, legend_strip, side_labels, text_width, title_block, to_area, LegendItem, Swatch};
+use super::layout::{
+    centred_note, fit_text, legend_strip, side_labels, text_width, title_block, to_area, LegendItem, Swatch,
+};
 use super::render::render_png;
 use super::style::{bold, de, ensure_fonts, series_color, text, Fonts, INK, TEXT, VERMILLION};
 use crate::quantity::format_bytes;
@@ -63,23 +66,36 @@ pub fn draw_scope<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Sco
     let limit_label = limit.map(|l| format!("limit {}", format_bytes(l)));
     let label_w = limit_label.as_ref().map_or(0, |l| text_width(&body, l, &bold(fonts.tick, VERMILLION)));
 
+    // Proxy names sit under their group; when one is wider than a group they turn vertical,
+    // cut to at most a third of the chart's height.
+    let (body_w, body_h) = body.dim_in_pixel();
+    let (y_area, margins) = (fonts.px(110.0), label_w + fonts.px(34.0));
+    let group_px = ((body_w as i32 - y_area - margins) / groups as i32 - fonts.px(8.0)).max(1);
+    let tick = text(fonts.tick, TEXT);
+    let widest = proxies.iter().map(|p| text_width(&body, p, &tick)).max().unwrap_or(0);
+    let vertical = widest > group_px;
+    let max_vertical = body_h as i32 / 3;
+    let names: Vec<String> = proxies.iter().map(|p| fit_text(&body, p, &tick, max_vertical)).collect();
+    let x_area = match vertical {
+        true => widest.min(max_vertical) + fonts.px(62.0),
+        false => fonts.px(62.0),
+    };
     let mut ctx = ChartBuilder::on(&body)
         .margin_left(fonts.px(10.0))
-        .margin_right(label_w + fonts.px(24.0))
+        .margin_right(margins - fonts.px(10.0))
         .margin_top(fonts.px(16.0))
         .margin_bottom(fonts.px(8.0))
-        .x_label_area_size(fonts.px(62.0))
-        .y_label_area_size(fonts.px(110.0))
+        .x_label_area_size(x_area)
+        .y_label_area_size(y_area)
         .build_cartesian_2d(
             axis(x_range.clone(), (0..groups).map(|i| i as f64 + 0.5).collect()),
             axis(y_range.clone(), byte_ticks(&y_range, 10)),
         )
         .map_err(de)?;
-    // Proxy names are shortened to what fits under their group.
-    let group_px = (ctx.plotting_area().dim_in_pixel().0 as usize / groups).saturating_sub(8);
-    let max_chars = (group_px as f64 / (fonts.tick * 0.6)).max(3.0) as usize;
-    let names: Vec<String> = proxies.iter().map(|p| shorten(p, max_chars)).collect();
-    let proxy_fmt = |v: &f64| names.get(v.floor().max(0.0) as usize).cloned().unwrap_or_default();
+    let proxy_fmt = |v: &f64| match vertical {
+        true => String::new(),
+        false => names.get(v.floor().max(0.0) as usize).cloned().unwrap_or_default(),
+    };
     let bytes_fmt = |v: &f64| bytes_label(*v);
     draw_mesh(
         &mut ctx,
@@ -88,6 +104,15 @@ pub fn draw_scope<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Sco
         AxisText { desc: "predicted istio-proxy memory", format: &bytes_fmt },
     )?;
     let plot = ctx.plotting_area();
+    if vertical {
+        let style = tick.transform(FontTransform::Rotate90).pos(Pos::new(HPos::Left, VPos::Center));
+        for (i, name) in names.iter().enumerate() {
+            let (x, y) = to_area(&body, ctx.backend_coord(&(i as f64 + 0.5, y_range.start)));
+            // plotters anchors rotated text before turning it: centre the column by hand.
+            let x = x - (fonts.tick * 0.6) as i32;
+            body.draw_text(name, &style, (x, y + fonts.px(10.0))).map_err(de)?;
+        }
+    }
     if bars.is_empty() {
         centred_note(&plot.strip_coord_spec(), "no predictions to draw", &fonts)?;
     }
@@ -128,12 +153,4 @@ pub fn draw_scope<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Sco
         side_labels(&body, x + fonts.px(10.0), &[(y, label, VERMILLION)], &fonts)?;
     }
     Ok(())
-}
-
-/// `s` cut to `max` characters with an ellipsis.
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    s.chars().take(max.saturating_sub(1)).collect::<String>() + "…"
 }

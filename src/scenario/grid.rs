@@ -273,23 +273,10 @@ impl Grid {
         let days_to_limit = if safe {
             f64::INFINITY
         } else {
-            let rate = a.updates_per_day[d[3]] * (5.0 + 2.0 * self.spec.simulate.weekend_factor) / 7.0;
+            let rate = self.rate(d[3]);
             let start = self.spec.start_revisions.min(r);
-            let mut days = f64::INFINITY;
-            for c in std::iter::once(worst).chain(proxies.gateway.iter()) {
-                if c.upper(r, t, transient) <= target {
-                    continue;
-                }
-                let d = if c.upper(start, t, transient) >= target {
-                    0.0
-                } else if rate > 0.0 {
-                    (c.crossing(target, t, transient, start, r) - start) / rate
-                } else {
-                    f64::INFINITY
-                };
-                days = days.min(d);
-            }
-            days
+            let gateway = proxies.gateway.as_ref().map(|g| (g, g_upper));
+            days_to_limit(worst, worst_upper, gateway, r, start, rate, t, transient, target)
         };
         let upper_max = if g_upper > worst_upper { g_upper } else { worst_upper };
         Evaluation {
@@ -307,5 +294,125 @@ impl Grid {
             days_to_limit,
             required_limit: upper_max / (1.0 - headroom),
         }
+    }
+}
+
+/// Days from the start until the first of `worst` (the most exposed sidecar) and `gateway`
+/// crosses `target`, given their upper bounds at `r`; shared by [`Grid::evaluate`] and the
+/// summary's block path so both give the same bits.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn days_to_limit(
+    worst: &Curve,
+    worst_upper: f64,
+    gateway: Option<(&Curve, f64)>,
+    r: f64,
+    start: f64,
+    rate: f64,
+    t: f64,
+    transient: f64,
+    target: f64,
+) -> f64 {
+    let mut days = f64::INFINITY;
+    for (c, upper) in std::iter::once((worst, worst_upper)).chain(gateway) {
+        if upper <= target {
+            continue;
+        }
+        let d = if c.upper(start, t, transient) >= target {
+            0.0
+        } else if rate > 0.0 {
+            (c.crossing(target, t, transient, start, r) - start) / rate
+        } else {
+            f64::INFINITY
+        };
+        days = days.min(d);
+    }
+    days
+}
+
+/// Index of the first inner axis (`transient`): the axes before it fix the steady state and
+/// the proxies, the inner ones (transient, headroom, level, limit) only scale and compare.
+pub const FIRST_INNER: usize = 9;
+
+/// Upper bounds of an outer combination at one (transient, level) pair; they do not depend on
+/// headroom or the limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bounds {
+    /// Index of the most exposed sidecar (first of the largest bounds).
+    pub worst: usize,
+    /// Its upper bound.
+    pub sidecar_upper: f64,
+    /// The gateways' upper bound (NaN without gateways).
+    pub gateway_upper: f64,
+    /// The larger of the two (the sidecar's when there are no gateways).
+    pub upper_max: f64,
+}
+
+/// What every scenario of one outer combination (axes before `transient` fixed) shares,
+/// computed once for its whole block of inner scenarios.
+#[derive(Debug, Clone, Default)]
+pub struct Outer {
+    /// Index into [`Grid::proxies`].
+    pub proxies: usize,
+    /// Steady-state revisions per service.
+    pub retained: f64,
+    /// Revisions per service at day 0.
+    pub start: f64,
+    /// Updates per day, weekends weighted.
+    pub rate: f64,
+    /// Per (transient, level), level varying fastest.
+    pub bounds: Vec<Bounds>,
+    /// Scratch: (mean, se_obs) at `retained` per sidecar.
+    moments: Vec<(f64, f64)>,
+}
+
+impl Grid {
+    /// Updates per day of updates-axis value `i`, weekends weighted.
+    #[inline]
+    pub fn rate(&self, i: usize) -> f64 {
+        self.spec.axes.updates_per_day[i] * (5.0 + 2.0 * self.spec.simulate.weekend_factor) / 7.0
+    }
+
+    /// Fill `outer` for the outer combination of `d` (its inner digits are ignored).
+    pub fn prepare_outer(&self, d: &[usize; N_AXES], outer: &mut Outer) {
+        let a = &self.spec.axes;
+        let r = self.retained[self.retained_index(d)];
+        outer.proxies = self.proxies_index(d);
+        outer.retained = r;
+        outer.start = self.spec.start_revisions.min(r);
+        outer.rate = self.rate(d[3]);
+        let proxies = &self.proxies[outer.proxies];
+        outer.moments.clear();
+        outer.moments.extend(proxies.sidecars.iter().map(|c| (c.mean(r), c.se_obs(r))));
+        let gateway = proxies.gateway.as_ref().map(|g| (g.mean(r), g.se_obs(r)));
+        outer.bounds.clear();
+        for &transient in &a.transient {
+            for &t in &self.t_one {
+                // Same operations as `Curve::upper`, so the same bits as `evaluate`.
+                let upper = |(m, s): (f64, f64)| transient * (m + t * s);
+                let mut worst = 0;
+                let mut sidecar_upper = upper(outer.moments[0]);
+                for (i, &ms) in outer.moments.iter().enumerate().skip(1) {
+                    let u = upper(ms);
+                    if u > sidecar_upper {
+                        worst = i;
+                        sidecar_upper = u;
+                    }
+                }
+                let gateway_upper = gateway.map_or(f64::NAN, upper);
+                let upper_max = if gateway_upper > sidecar_upper { gateway_upper } else { sidecar_upper };
+                outer.bounds.push(Bounds { worst, sidecar_upper, gateway_upper, upper_max });
+            }
+        }
+    }
+
+    /// Days to the limit of an unsafe scenario of `outer` with bounds `b` (from `outer.bounds`
+    /// at transient index `j`, level index `k`) and target `target`; as [`Grid::evaluate`].
+    pub fn outer_days(&self, outer: &Outer, b: &Bounds, j: usize, k: usize, target: f64) -> f64 {
+        let proxies = &self.proxies[outer.proxies];
+        let gateway = proxies.gateway.as_ref().map(|g| (g, b.gateway_upper));
+        let (r, start, rate) = (outer.retained, outer.start, outer.rate);
+        let (t, transient) = (self.t_one[k], self.spec.axes.transient[j]);
+        days_to_limit(&proxies.sidecars[b.worst], b.sidecar_upper, gateway, r, start, rate, t, transient, target)
     }
 }

@@ -1,1 +1,402 @@
-//! Monte Carlo time simulation (to be written).
+//! Monte Carlo time simulation: how likely a proxy is to be OOMKilled within a horizon, and when,
+//! as teams keep deploying and Knative's GC keeps up (or not).
+//!
+//! For every scenario of a [`Grid`], each path runs day by day. Every Knative service seen by
+//! the most exposed sidecar or the gateway gets updates as a Poisson process at the scenario's
+//! `updates_per_day` (times `weekend_factor` on days 5 and 6 of each week); Knative's GC runs at
+//! each update and at a daily resync, and the proxies' memory is sampled after each resync
+//! ([`retention`] explains why counts per part of a day then suffice). Memory follows the
+//! model with its uncertainty: the coefficients are drawn once per path from the fit's sampling
+//! distribution (multivariate t, dof = residual dof, scale sigma^2 (X'X)^-1), plus residual
+//! noise N(0, sigma^2) each day. With `high_water_mark` a proxy keeps its peak since the last
+//! restart (Envoy seldom returns heap). A proxy is OOMKilled when memory x transient exceeds
+//! the limit (at most once a day), which restarts it and resets its high-water mark.
+//!
+//! Scenarios that differ only in transient, headroom, level or limit form a group and share
+//! their random paths (common random numbers): the paths are simulated once per group, and
+//! comparisons across limits are not blurred by sampling noise. Path `k` of a group uses
+//! `ChaCha8Rng` seeded from (seed, the group's first scenario id) on stream `k`, so the output
+//! depends on neither the thread count, nor the sharding, nor the order work finishes in.
+
+mod kernel;
+mod output;
+mod plan;
+pub mod retention;
+mod sampling;
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use self::kernel::{run_path, stride, Recorder, Scratch, FIXED, PER_SCENARIO};
+use self::plan::{check_shape, Plan};
+use self::sampling::{quantile, CoefSampler, MAX_MEAN};
+use super::grid::{decode, Evaluation, Grid};
+use super::spec::{SimSettings, Spec};
+use crate::error::{Error, Result};
+use crate::mesh::ProxyKind;
+
+pub use self::output::{header, summarize, write_rows, AxisOom, SimSummary, ValueOom, WorstSim, RESULT_COLUMNS};
+pub use self::retention::kept_after_gc;
+
+/// Seed used when none is given.
+pub const DEFAULT_SEED: u64 = 1;
+/// Paths per work item.
+const PATH_CHUNK: u64 = 32;
+/// Bytes of per-path records in flight (bounds memory whatever the grid size).
+const WINDOW_BYTES: u64 = 64 << 20;
+/// Largest per-path record set of one group, in values (8 bytes each).
+const MAX_GROUP_VALUES: u64 = 100_000_000;
+
+/// Validated simulation settings: the spec's `[simulate]` with command-line overrides, and a
+/// seed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SimOptions {
+    /// Horizon, paths, weekend factor, high-water mark.
+    pub settings: SimSettings,
+    /// Seed of every random stream.
+    pub seed: u64,
+}
+
+impl SimOptions {
+    /// The spec's settings with the default seed.
+    pub fn from_spec(spec: &Spec) -> SimOptions {
+        SimOptions { settings: spec.simulate, seed: DEFAULT_SEED }
+    }
+}
+
+/// What the paths say about one proxy of one scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ProxyOutcome {
+    /// Share of paths with at least one OOMKill within the horizon.
+    pub p_oom: f64,
+    /// Median day of the first OOMKill (null: beyond the horizon).
+    pub days_to_oom_p50: Option<f64>,
+    /// Median over paths of the peak memory x transient, bytes (what the proxy asks for; the
+    /// kernel stops it at the limit).
+    pub peak_p50_bytes: f64,
+    /// 95th percentile of that peak, bytes.
+    pub peak_p95_bytes: f64,
+    /// Mean OOMKills per proxy per 30 days.
+    pub ooms_per_month: f64,
+}
+
+/// The simulated answer for one scenario, with the analytic one beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SimOutcome {
+    /// Scenario id.
+    pub id: u64,
+    /// Share of paths where the sidecar or the gateway is OOMKilled within the horizon.
+    pub p_oom: f64,
+    /// Day of the first OOMKill of either proxy, 5th percentile over paths (null: beyond the
+    /// horizon; paths without one count as beyond it).
+    pub days_to_oom_p5: Option<f64>,
+    /// Median of that day.
+    pub days_to_oom_p50: Option<f64>,
+    /// 95th percentile of that day.
+    pub days_to_oom_p95: Option<f64>,
+    /// The most exposed sidecar.
+    pub sidecar: ProxyOutcome,
+    /// One gateway replica (null without gateways).
+    pub gateway: Option<ProxyOutcome>,
+    /// Mean revisions per Knative service at the end of the horizon.
+    pub simulated_retained: f64,
+    /// The analytic steady state ([`Grid::evaluate`]).
+    pub analytic: Evaluation,
+}
+
+/// One scenario's simulated memory per day, for a fan chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fan {
+    /// Days since the start, 0 to the horizon.
+    pub days: Vec<f64>,
+    /// 5th percentile over paths of memory x transient per day, bytes.
+    pub p5: Vec<f64>,
+    /// 25th percentile.
+    pub p25: Vec<f64>,
+    /// Median.
+    pub p50: Vec<f64>,
+    /// 75th percentile.
+    pub p75: Vec<f64>,
+    /// 95th percentile.
+    pub p95: Vec<f64>,
+    /// Mean over paths.
+    pub mean: Vec<f64>,
+    /// The scenario's limit, bytes.
+    pub limit_bytes: f64,
+    /// Day of the first OOMKill of each path that had one, in path order.
+    pub first_oom_days: Vec<f64>,
+}
+
+/// A grid ready to simulate.
+#[derive(Debug)]
+pub struct Simulation<'g> {
+    grid: &'g Grid,
+    options: SimOptions,
+    coef: CoefSampler,
+    group_size: u64,
+}
+
+impl<'g> Simulation<'g> {
+    /// Check the options against the grid and prepare the coefficient sampler.
+    pub fn new(grid: &'g Grid, options: SimOptions) -> Result<Simulation<'g>> {
+        let s = &options.settings;
+        if s.paths == 0 {
+            return Err(Error::invalid("paths must be at least 1 (--paths or [simulate] paths), but it is 0"));
+        }
+        if s.horizon_days == 0 {
+            return Err(Error::invalid(
+                "horizon_days must be at least 1 (--horizon-days or [simulate] horizon_days), but it is 0",
+            ));
+        }
+        if !(s.weekend_factor.is_finite() && s.weekend_factor >= 0.0) {
+            return Err(Error::invalid(format!("weekend_factor must be a non-negative number, not {}", s.weekend_factor)));
+        }
+        for &rate in &grid.spec.axes.updates_per_day {
+            let peak = rate * s.weekend_factor.max(1.0);
+            if peak > MAX_MEAN {
+                return Err(Error::invalid(format!(
+                    "updates_per_day {rate} (x weekend_factor) is above the {MAX_MEAN} a day the simulation handles"
+                )));
+            }
+            if peak * f64::from(s.horizon_days) > 2e9 {
+                return Err(Error::invalid(format!(
+                    "{rate} updates a day over {} days is more than 2 x 10^9 revisions per service; shorten the horizon",
+                    s.horizon_days
+                )));
+            }
+        }
+        for p in &grid.proxies {
+            for c in p.sidecars.iter().chain(p.gateway.iter()) {
+                check_shape(&c.shape)?;
+            }
+        }
+        let group_size: u64 = grid.lengths[9..].iter().map(|&l| l as u64).product();
+        let values = u64::from(s.paths) * stride(group_size as usize) as u64;
+        if values > MAX_GROUP_VALUES {
+            return Err(Error::invalid(format!(
+                "{} paths x {group_size} scenarios per group (transient x headroom x level x limit) need more than {MAX_GROUP_VALUES} values in memory; use fewer paths or split the limit axis",
+                s.paths
+            )));
+        }
+        Ok(Simulation { grid, options, coef: CoefSampler::new(&grid.model)?, group_size })
+    }
+
+    /// The grid.
+    pub fn grid(&self) -> &Grid {
+        self.grid
+    }
+
+    /// The options.
+    pub fn options(&self) -> &SimOptions {
+        &self.options
+    }
+
+    /// Scenarios per group (sharing their random paths).
+    pub fn group_size(&self) -> u64 {
+        self.group_size
+    }
+
+    fn plan(&self, group: u64) -> Plan {
+        Plan::new(self.grid, group * self.group_size, self.group_size, &self.options.settings, self.options.seed)
+    }
+
+    /// Run paths `paths` of a group; returns their records (and per-day memory when recording).
+    fn chunk(&self, plan: &Plan, paths: Range<u64>, scratch: &mut Scratch, record: Option<(usize, bool)>) -> Chunk {
+        let s = &self.options.settings;
+        let width = stride(self.group_size as usize);
+        let days = s.horizon_days as usize + 1;
+        let n = (paths.end - paths.start) as usize;
+        let mut records = vec![0.0; n * width];
+        let mut memory = if record.is_some() { vec![0.0; n * days] } else { Vec::new() };
+        for (k, path) in paths.enumerate() {
+            let recorder = record.map(|(scenario, gateway)| Recorder {
+                scenario,
+                gateway,
+                days: &mut memory[k * days..(k + 1) * days],
+            });
+            run_path(
+                plan,
+                &self.coef,
+                self.grid.model.residual_std_error,
+                s.horizon_days as usize,
+                s.high_water_mark,
+                path,
+                scratch,
+                &mut records[k * width..(k + 1) * width],
+                recorder,
+            );
+        }
+        Chunk { records, memory }
+    }
+
+    /// Simulate the scenarios in `range` and hand each outcome to `sink`, in id order.
+    /// `progress` gets the number of scenarios done so far.
+    pub fn run<E>(
+        &self,
+        range: Range<u64>,
+        progress: &dyn Fn(u64),
+        sink: &mut dyn FnMut(&SimOutcome) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        if range.is_empty() {
+            return Ok(());
+        }
+        let g = self.group_size;
+        let paths = u64::from(self.options.settings.paths);
+        let chunks = paths.div_ceil(PATH_CHUNK);
+        let group_bytes = paths * stride(g as usize) as u64 * 8;
+        let window = (WINDOW_BYTES / group_bytes.max(1)).clamp(1, 256);
+        let (first, end) = (range.start / g, (range.end - 1) / g + 1);
+        let mut group = first;
+        while group < end {
+            let stop = (group + window).min(end);
+            let plans: Vec<Plan> = (group..stop).into_par_iter().map(|k| self.plan(k)).collect();
+            let results: Vec<Chunk> = (0..(stop - group) * chunks)
+                .into_par_iter()
+                .map_init(Scratch::default, |scratch, item| {
+                    let (w, c) = (item / chunks, item % chunks);
+                    let paths = c * PATH_CHUNK..((c + 1) * PATH_CHUNK).min(paths);
+                    self.chunk(&plans[w as usize], paths, scratch, None)
+                })
+                .collect();
+            for (w, k) in (group..stop).enumerate() {
+                let parts = &results[w * chunks as usize..(w + 1) * chunks as usize];
+                let ids = (k * g).max(range.start)..((k + 1) * g).min(range.end);
+                self.outcomes(k * g, parts, ids, sink)?;
+            }
+            progress((stop * g).min(range.end) - range.start);
+            group = stop;
+        }
+        Ok(())
+    }
+
+    /// Turn a group's path records into outcomes for `ids`.
+    fn outcomes<E>(
+        &self,
+        first: u64,
+        parts: &[Chunk],
+        ids: Range<u64>,
+        sink: &mut dyn FnMut(&SimOutcome) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let width = stride(self.group_size as usize);
+        let rows = || parts.iter().flat_map(|c| c.records.chunks_exact(width));
+        let paths = f64::from(self.options.settings.paths);
+        let months = f64::from(self.options.settings.horizon_days) / 30.0;
+        let sorted = |column: usize| {
+            let mut v: Vec<f64> = rows().map(|r| r[column]).collect();
+            v.sort_by(f64::total_cmp);
+            v
+        };
+        let (peak_sc, peak_gw) = (sorted(0), sorted(1));
+        let retained = rows().map(|r| r[2]).sum::<f64>() / paths;
+        let has_gateway = self.grid.proxies[self.grid.proxies_index(&decode(first, &self.grid.lengths))].gateway.is_some();
+        let days = |v: f64| v.is_finite().then_some(v);
+        for id in ids {
+            let v = (id - first) as usize;
+            let d = decode(id, &self.grid.lengths);
+            let transient = self.grid.spec.axes.transient[d[9]];
+            let at = FIXED + PER_SCENARIO * v;
+            let proxy = |offset: usize, peaks: &[f64]| {
+                let firsts = sorted(at + offset);
+                let ooms = rows().map(|r| r[at + offset + 1]).sum::<f64>();
+                ProxyOutcome {
+                    p_oom: firsts.iter().filter(|x| x.is_finite()).count() as f64 / paths,
+                    days_to_oom_p50: days(quantile(&firsts, 0.5)),
+                    peak_p50_bytes: transient * quantile(peaks, 0.5),
+                    peak_p95_bytes: transient * quantile(peaks, 0.95),
+                    ooms_per_month: ooms / paths / months,
+                }
+            };
+            let mut any: Vec<f64> = rows().map(|r| r[at].min(r[at + 2])).collect();
+            any.sort_by(f64::total_cmp);
+            let outcome = SimOutcome {
+                id,
+                p_oom: any.iter().filter(|x| x.is_finite()).count() as f64 / paths,
+                days_to_oom_p5: days(quantile(&any, 0.05)),
+                days_to_oom_p50: days(quantile(&any, 0.5)),
+                days_to_oom_p95: days(quantile(&any, 0.95)),
+                sidecar: proxy(0, &peak_sc),
+                gateway: has_gateway.then(|| proxy(2, &peak_gw)),
+                simulated_retained: retained,
+                analytic: self.grid.evaluate(id, &d),
+            };
+            sink(&outcome)?;
+        }
+        Ok(())
+    }
+
+    /// The outcome of one scenario.
+    pub fn scenario(&self, id: u64) -> Result<SimOutcome> {
+        self.check_id(id)?;
+        let mut found = None;
+        self.run::<Error>(id..id + 1, &|_| {}, &mut |o| {
+            found = Some(*o);
+            Ok(())
+        })?;
+        Ok(found.expect("one scenario in range"))
+    }
+
+    fn check_id(&self, id: u64) -> Result<()> {
+        if id >= self.grid.size {
+            return Err(Error::invalid(format!("scenario {id} is not in the grid of {} scenarios", self.grid.size)));
+        }
+        Ok(())
+    }
+
+    /// Per-day memory quantiles over the paths of one scenario, for one proxy, and the days of
+    /// first OOMKills. The same paths as [`Simulation::run`]'s.
+    pub fn fan(&self, id: u64, proxy: ProxyKind) -> Result<Fan> {
+        self.check_id(id)?;
+        let group = id / self.group_size;
+        let plan = self.plan(group);
+        let gateway = proxy == ProxyKind::Gateway;
+        if gateway && plan.gateway.is_none() {
+            return Err(Error::invalid(format!("scenario {id} has no gateways to simulate")));
+        }
+        let v = (id - group * self.group_size) as usize;
+        let paths = u64::from(self.options.settings.paths);
+        let parts: Vec<Chunk> = (0..paths.div_ceil(PATH_CHUNK))
+            .into_par_iter()
+            .map_init(Scratch::default, |scratch, c| {
+                let range = c * PATH_CHUNK..((c + 1) * PATH_CHUNK).min(paths);
+                self.chunk(&plan, range, scratch, Some((v, gateway)))
+            })
+            .collect();
+        let horizon = self.options.settings.horizon_days as usize;
+        let width = stride(self.group_size as usize);
+        let at = FIXED + PER_SCENARIO * v + if gateway { 2 } else { 0 };
+        let first_oom_days =
+            parts.iter().flat_map(|c| c.records.chunks_exact(width)).map(|r| r[at]).filter(|x| x.is_finite()).collect();
+        let d = decode(id, &self.grid.lengths);
+        let mut fan = Fan {
+            days: (0..=horizon).map(|t| t as f64).collect(),
+            p5: Vec::new(),
+            p25: Vec::new(),
+            p50: Vec::new(),
+            p75: Vec::new(),
+            p95: Vec::new(),
+            mean: Vec::new(),
+            limit_bytes: self.grid.spec.axes.limit[d[12]],
+            first_oom_days,
+        };
+        let mut day = Vec::with_capacity(paths as usize);
+        for t in 0..=horizon {
+            day.clear();
+            day.extend(parts.iter().flat_map(|c| c.memory.chunks_exact(horizon + 1)).map(|m| m[t]));
+            fan.mean.push(day.iter().sum::<f64>() / day.len() as f64);
+            day.sort_by(f64::total_cmp);
+            for (q, out) in [(0.05, &mut fan.p5), (0.25, &mut fan.p25), (0.5, &mut fan.p50), (0.75, &mut fan.p75)] {
+                out.push(quantile(&day, q));
+            }
+            fan.p95.push(quantile(&day, 0.95));
+        }
+        Ok(fan)
+    }
+}
+
+/// Path records of a work item.
+struct Chunk {
+    records: Vec<f64>,
+    memory: Vec<f64>,
+}

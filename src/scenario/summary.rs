@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::grid::{Evaluation, Grid, N_AXES};
+use std::ops::Range;
+
+use super::grid::{decode, Bounds, Evaluation, Grid, Outer, FIRST_INNER, N_AXES};
 use super::spec::AXES;
 use crate::quantity::format_bytes;
 
@@ -136,6 +138,135 @@ impl Accumulator {
         }
     }
 
+    /// Evaluate the scenarios `ids` and add them: the same totals as [`evaluate`](Grid::evaluate)
+    /// and [`add`](Self::add) per scenario, faster.
+    ///
+    /// Scenarios come in blocks sharing an outer combination (the axes before `transient`):
+    /// bounds are computed once per block and per (transient, level) pair, the limit axis runs
+    /// in a tight loop, and frontier cells are updated once per run of limits (inner axes) or
+    /// per block (outer axes). Days to the limit are needed only for the minimum and for the
+    /// worst scenarios: they are never negative, so once the minimum is 0 only newcomers to
+    /// the worst list pay for a crossing.
+    pub fn add_range(&mut self, grid: &Grid, ids: Range<u64>) {
+        let l = grid.lengths;
+        let block: u64 = l[FIRST_INNER..].iter().map(|&n| n as u64).product();
+        let mut run = Run::new(grid);
+        let mut d = decode(ids.start, &l);
+        let mut id = ids.start;
+        while id < ids.end {
+            let lo = id % block;
+            let hi = block.min(lo + (ids.end - id));
+            let block_start = id - lo;
+            grid.prepare_outer(&d, &mut run.outer);
+            let mut totals = Cell { scenarios: 0, unsafe_scenarios: 0, required: 0.0 };
+            let mut i = lo;
+            while i < hi {
+                let limits = l[N_AXES - 1] as u64;
+                let q = i / limits;
+                let first = (i % limits) as usize;
+                let last = (limits.min(first as u64 + (hi - i))) as usize;
+                let q_ = q as usize;
+                d[9] = q_ / (l[10] * l[11]);
+                d[10] = q_ / l[11] % l[10];
+                d[11] = q_ % l[11];
+                let cell = self.add_limits(grid, &run, &d, block_start + q * limits, first..last);
+                totals.scenarios += cell.scenarios;
+                totals.unsafe_scenarios += cell.unsafe_scenarios;
+                if cell.required > totals.required {
+                    totals.required = cell.required;
+                }
+                i += (last - first) as u64;
+            }
+            for a in 0..FIRST_INNER {
+                self.add_cell(a, d[a], &totals);
+            }
+            self.scenarios += totals.scenarios;
+            self.safe += totals.scenarios - totals.unsafe_scenarios;
+            id = block_start + hi;
+            advance_outer(&mut d, &l);
+        }
+    }
+
+    /// Scenarios `limits` of the run whose first scenario (limit index 0) is `run_id`, digits
+    /// `d` (limit digit ignored); updates the cells of the inner axes, returns the run's totals.
+    #[inline]
+    fn add_limits(&mut self, grid: &Grid, run: &Run, d: &[usize; N_AXES], run_id: u64, limits: Range<usize>) -> Cell {
+        let (j, h, k) = (d[9], d[10], d[11]);
+        let b: Bounds = run.outer.bounds[j * grid.lengths[11] + k];
+        let targets = &run.targets[h][limits.clone()];
+        // As in `evaluate`, operation for operation.
+        let required = b.upper_max / (1.0 - grid.spec.axes.headroom[h]);
+        let is_safe = |target: f64| b.sidecar_upper <= target && !(b.gateway_upper > target);
+        let margin_at = |target: f64| {
+            let sidecar_margin = target - b.sidecar_upper;
+            let gateway_margin = target - b.gateway_upper;
+            if gateway_margin < sidecar_margin {
+                gateway_margin
+            } else {
+                sidecar_margin
+            }
+        };
+        let unsafe_scenarios = targets.iter().map(|&t| u64::from(!is_safe(t))).sum::<u64>();
+        if unsafe_scenarios > 0 && self.min_days > 0.0 {
+            // Days are never negative: once the fewest is 0 no scenario can lower it.
+            for &target in targets {
+                if !is_safe(target) {
+                    let days = grid.outer_days(&run.outer, &b, j, k, target);
+                    if days < self.min_days {
+                        self.min_days = days;
+                    }
+                }
+            }
+        }
+        // Margins only grow with the target (rounding is monotone), so when the smallest target
+        // of the run does not make the worst list, no scenario of the run does.
+        let lowest = if limits.len() == grid.lengths[N_AXES - 1] {
+            run.lowest[h]
+        } else {
+            targets.iter().copied().fold(f64::INFINITY, f64::min)
+        };
+        let hopeless =
+            self.worst.len() == WORST && margin_at(lowest).total_cmp(&self.worst[WORST - 1].0).is_gt();
+        if !hopeless {
+            for (li, &target) in limits.clone().zip(targets) {
+                let margin = margin_at(target);
+                let id = run_id + li as u64;
+                if self.worst.len() < WORST || worse(margin, id, &self.worst[self.worst.len() - 1]) {
+                    let days = if is_safe(target) {
+                        f64::INFINITY
+                    } else {
+                        grid.outer_days(&run.outer, &b, j, k, target)
+                    };
+                    self.insert_worst(margin, id, d, li, days, required);
+                }
+            }
+        }
+        let cell = Cell { scenarios: limits.len() as u64, unsafe_scenarios, required };
+        for axis in FIRST_INNER..N_AXES - 1 {
+            self.add_cell(axis, d[axis], &cell);
+        }
+        cell
+    }
+
+    #[inline]
+    fn add_cell(&mut self, axis: usize, value: usize, add: &Cell) {
+        let c = &mut self.cells[self.offsets[axis] + value];
+        c.scenarios += add.scenarios;
+        c.unsafe_scenarios += add.unsafe_scenarios;
+        if add.required > c.required {
+            c.required = add.required;
+        }
+    }
+
+    #[cold]
+    fn insert_worst(&mut self, margin: f64, id: u64, d: &[usize; N_AXES], limit: usize, days: f64, required: f64) {
+        let mut d = *d;
+        d[N_AXES - 1] = limit;
+        let pos = self.worst.iter().position(|w| worse(margin, id, w)).unwrap_or(self.worst.len());
+        self.worst.insert(pos, (margin, id, d, days, required));
+        self.worst.truncate(WORST);
+    }
+
     /// Combine two accumulators (any order gives the same result).
     pub fn merge(mut self, other: Accumulator) -> Accumulator {
         self.scenarios += other.scenarios;
@@ -195,6 +326,38 @@ impl Accumulator {
         };
         s.name_safe_limits();
         s
+    }
+}
+
+/// Per-block state of [`Accumulator::add_range`].
+struct Run {
+    /// The current outer combination.
+    outer: Outer,
+    /// `limit x (1 - headroom)` per headroom, per limit.
+    targets: Vec<Vec<f64>>,
+    /// The smallest target per headroom.
+    lowest: Vec<f64>,
+}
+
+impl Run {
+    fn new(grid: &Grid) -> Run {
+        let a = &grid.spec.axes;
+        let targets: Vec<Vec<f64>> =
+            a.headroom.iter().map(|&h| a.limit.iter().map(|&l| l * (1.0 - h)).collect()).collect();
+        let lowest = targets.iter().map(|t| t.iter().copied().fold(f64::INFINITY, f64::min)).collect();
+        Run { outer: Outer::default(), targets, lowest }
+    }
+}
+
+/// Next outer combination: the odometer over the axes before `transient`.
+#[inline]
+fn advance_outer(d: &mut [usize; N_AXES], lengths: &[usize; N_AXES]) {
+    for a in (0..FIRST_INNER).rev() {
+        d[a] += 1;
+        if d[a] < lengths[a] {
+            return;
+        }
+        d[a] = 0;
     }
 }
 

@@ -34,7 +34,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Series> {
     let mut columns: Vec<Column> = names
         .iter()
         .filter(|n| !super::is_descriptive(n))
-        .map(|n| Column { name: n.clone(), cells: Vec::new() })
+        .map(|n| Column::new(n))
         .collect();
     for record in records {
         let record = record.map_err(csv_err)?;
@@ -57,7 +57,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Series> {
                 Field::Time => row.time = parse_time(raw, loc)?,
                 Field::Note => row.note = Some(raw.to_string()).filter(|s| !s.is_empty()),
                 _ => {
-                    columns[col].cells.push(parse_cell(field, name, raw, loc)?);
+                    columns[col].push(parse_cell(field, name, raw, loc)?);
                     col += 1;
                 }
             }

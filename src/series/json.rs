@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{check_unique, parse_cell, parse_event, parse_time, Cell, Column, Field, Row, Series};
+use super::{check_unique, parse_cell, parse_event, parse_time, Column, Field, Row, Series};
 use crate::error::{Error, Location, Result};
 
 /// Parse JSON text read from `path`.
@@ -39,7 +39,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Series> {
     let mut columns: Vec<Column> = names
         .iter()
         .filter(|n| !super::is_descriptive(n))
-        .map(|n| Column { name: n.clone(), cells: Vec::new() })
+        .map(|n| Column::new(n))
         .collect();
     let mut rows = Vec::new();
     for (k, item) in items.iter().enumerate() {
@@ -70,15 +70,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Series> {
                 Field::Note => row.note = Some(raw).filter(|s| !s.is_empty()),
                 field => {
                     let cell = parse_cell(&field, name, &raw, loc)?;
-                    columns[col].cells.push(cell);
+                    columns[col].push(cell);
                     col += 1;
                 }
             }
         }
         rows.push(row);
     }
-    debug_assert!(columns
-        .iter()
-        .all(|c| c.cells.len() == rows.len() || matches!(c.cells.first(), Some(Cell::Empty) | None)));
+    debug_assert!(columns.iter().all(|c| c.len() == rows.len()));
     Ok(Series { path: path.to_path_buf(), rows, columns, json: true })
 }

@@ -11,6 +11,7 @@ pub mod csv;
 pub mod json;
 mod oom;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Location, Result};
@@ -48,13 +49,61 @@ pub enum Cell {
     Text(String),
 }
 
-/// A named column of cells, one per row.
+/// A named column of cells, one per row, stored as plain numbers (NaN where a cell is empty or
+/// text) so large series stay compact and fast to read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
     /// Header name.
     pub name: String,
-    /// One cell per row.
-    pub cells: Vec<Cell>,
+    values: Vec<f64>,
+    /// Rows whose cell is text, with the text, in row order.
+    text: Vec<(usize, String)>,
+}
+
+impl Column {
+    /// An empty column.
+    pub fn new(name: &str) -> Column {
+        Column { name: name.to_string(), values: Vec::new(), text: Vec::new() }
+    }
+
+    /// Append a cell.
+    pub fn push(&mut self, cell: Cell) {
+        match cell {
+            Cell::Number(v) => self.values.push(v),
+            Cell::Empty => self.values.push(f64::NAN),
+            Cell::Text(t) => {
+                self.text.push((self.values.len(), t));
+                self.values.push(f64::NAN);
+            }
+        }
+    }
+
+    /// The cell of row `i`.
+    pub fn get(&self, i: usize) -> Cell {
+        let v = self.values[i];
+        if !v.is_nan() {
+            return Cell::Number(v);
+        }
+        match self.text.binary_search_by_key(&i, |(r, _)| *r) {
+            Ok(k) => Cell::Text(self.text[k].1.clone()),
+            Err(_) => Cell::Empty,
+        }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// True when the column has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The numbers, NaN where a cell is empty or text.
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
 }
 
 /// Per-row description.
@@ -132,22 +181,29 @@ impl Series {
     }
 
     /// Values of `column` on `rows`, each a finite number, or an error naming the first bad cell.
-    pub fn numbers(&self, column: &str, rows: &[usize]) -> Result<Vec<f64>> {
+    /// Borrowed without a copy when `rows` is every row in order.
+    pub fn numbers(&self, column: &str, rows: &[usize]) -> Result<Cow<'_, [f64]>> {
         let col = self.column(column).ok_or_else(|| {
             let names = self.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
             let what = if column == MEMORY { " (the istio-proxy working set)" } else { "" };
             Error::data(format!("no column named \"{column}\"{what}; columns are: {names}"), &self.path)
         })?;
-        rows.iter()
-            .map(|&i| match &col.cells[i] {
-                Cell::Number(v) => Ok(*v),
-                Cell::Empty => Err(Error::parse(format!("{column} is empty"), self.location(i, column))),
-                Cell::Text(t) => Err(Error::parse(
+        let values = col.values();
+        let all = rows.len() == values.len() && rows.last().is_none_or(|&l| l + 1 == rows.len());
+        let out: Cow<'_, [f64]> =
+            if all { Cow::Borrowed(values) } else { Cow::Owned(rows.iter().map(|&i| values[i]).collect()) };
+        if out.iter().any(|v| v.is_nan()) {
+            let k = out.iter().position(|v| v.is_nan()).expect("one is NaN");
+            let i = rows[k];
+            return Err(match col.get(i) {
+                Cell::Text(t) => Error::parse(
                     format!("{column} must be a finite number, but \"{t}\" is not"),
                     self.location(i, column),
-                )),
-            })
-            .collect()
+                ),
+                _ => Error::parse(format!("{column} is empty"), self.location(i, column)),
+            });
+        }
+        Ok(out)
     }
 
     /// The OOM observations of this series (see [`OomObservation`]).
@@ -260,7 +316,7 @@ impl Series {
             rows: (1..=rows).map(|line| Row { line, event: None, time: None, note: None }).collect(),
             columns: columns
                 .into_iter()
-                .map(|(name, v)| Column { name, cells: v.into_iter().map(Cell::Number).collect() })
+                .map(|(name, values)| Column { name, values, text: Vec::new() })
                 .collect(),
             json: false,
         })

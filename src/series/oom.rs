@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Cell, Event, Series, LIMIT, REVISIONS};
+use super::{Event, Series, LIMIT, REVISIONS};
 
 /// One OOMKill seen in a series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,24 +22,22 @@ pub struct OomObservation {
 }
 
 pub(super) fn collect(series: &Series) -> Vec<OomObservation> {
-    let num = |name: &str, i: usize| match series.column(name).map(|c| &c.cells[i]) {
-        Some(Cell::Number(v)) => Some(*v),
-        _ => None,
-    };
+    let (revisions, limits) = (series.column(REVISIONS), series.column(LIMIT));
+    let num = |col: Option<&super::Column>, i: usize| col.map(|c| c.values()[i]).filter(|v| !v.is_nan());
     let mut out = Vec::new();
     let mut last_limit = None;
     let mut last_good = None;
     for (i, row) in series.rows.iter().enumerate() {
-        let limit = num(LIMIT, i).or(last_limit);
+        let limit = num(limits, i).or(last_limit);
         if row.event == Some(Event::Oom) {
             out.push(OomObservation {
-                revisions: num(REVISIONS, i),
+                revisions: num(revisions, i),
                 limit_bytes: limit,
                 last_good_revisions: last_good,
                 line: row.line,
             });
         } else {
-            last_good = num(REVISIONS, i);
+            last_good = num(revisions, i);
         }
         last_limit = limit;
     }

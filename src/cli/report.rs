@@ -1,0 +1,187 @@
+//! `meshcap report` (the main job) and `meshcap plot KIND` (one chart, for scripting).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use meshcap::mesh::{Scope, Topology};
+use meshcap::model::{self, FitSettings, FittedModel};
+use meshcap::plot;
+use meshcap::project::Caution;
+use meshcap::report::{charts, write_report, ReportInput, REPORT_LIMITS};
+use meshcap::series::Series;
+
+use super::project::{parse_fraction, parse_limit};
+use super::shown;
+
+/// `WxH`, e.g. `1600x1000`.
+pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("size must be WxH in pixels (e.g. 1600x1000), but \"{s}\" is not");
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
+    let (w, h): (u32, u32) = (w.trim().parse().map_err(|_| bad())?, h.trim().parse().map_err(|_| bad())?);
+    plot::check_size((w, h)).map_err(|e| e.to_string())?;
+    Ok((w, h))
+}
+
+/// Inputs shared by `report` and `plot`.
+#[derive(Debug, Args)]
+pub struct Inputs {
+    /// Measurement series to fit (ignored for the model when --model is given, but used for
+    /// observations and residuals).
+    #[arg(long, default_value = "data/knative-1.11-istio-1.18.csv")]
+    data: PathBuf,
+    /// Use this model file instead of fitting --data.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Mesh topology for the scope charts (`none` to leave them out).
+    #[arg(long, default_value = "data/topology-example.toml")]
+    topology: String,
+    /// Scopes to compare (the first is the baseline).
+    #[arg(long = "scope", default_values = ["mesh", "namespace"])]
+    scopes: Vec<String>,
+    /// Limits to project for (repeatable).
+    #[arg(long = "limit", value_parser = parse_limit)]
+    limits: Vec<f64>,
+    /// Limit the scope comparison is drawn against.
+    #[arg(long, default_value = "1Gi", value_parser = parse_limit)]
+    scope_limit: f64,
+    /// Confidence level (default: the model's).
+    #[arg(long)]
+    level: Option<f64>,
+    /// Share of the limit kept free: `10%` or `0.1`.
+    #[arg(long, default_value = "0", value_parser = parse_fraction)]
+    headroom: f64,
+    /// Multiplier for config-push peaks.
+    #[arg(long, default_value_t = 1.0)]
+    transient: f64,
+    /// Size of single charts, WxH.
+    #[arg(long, default_value = "1600x1000", value_parser = parse_size)]
+    size: (u32, u32),
+}
+
+struct Loaded {
+    model: FittedModel,
+    series: Option<Series>,
+    topology: Option<(Topology, String)>,
+    scopes: Vec<Scope>,
+    caution: Caution,
+}
+
+impl Inputs {
+    fn load(&self) -> Result<Loaded> {
+        let scopes = self.scopes.iter().map(|s| Scope::parse(s)).collect::<meshcap::Result<Vec<_>>>()?;
+        let (model, series) = match &self.model {
+            Some(p) => {
+                let model = model::store::load(p)?;
+                // The model's own data, when it is still there, for observations and residuals.
+                let series = if self.data.exists() { Some(Series::load(&self.data)?) } else { None };
+                (model, series)
+            }
+            None => {
+                let bytes =
+                    std::fs::read(&self.data).map_err(|source| meshcap::Error::Read { path: self.data.clone(), source })?;
+                let series = Series::load(&self.data)?;
+                let settings = FitSettings { source_label: Some(shown(&self.data)), ..FitSettings::default() };
+                (model::fit(&series, &settings, &bytes)?, Some(series))
+            }
+        };
+        let topology = if self.topology == "none" {
+            None
+        } else {
+            let p = Path::new(&self.topology);
+            Some((Topology::load(p)?, p.file_name().map_or_else(|| self.topology.clone(), |n| n.to_string_lossy().into())))
+        };
+        let caution = Caution { level: self.level.unwrap_or(model.level), headroom: self.headroom, transient: self.transient };
+        caution.validate()?;
+        Ok(Loaded { model, series, topology, scopes, caution })
+    }
+
+    fn limits(&self) -> Vec<f64> {
+        if self.limits.is_empty() {
+            REPORT_LIMITS.to_vec()
+        } else {
+            self.limits.clone()
+        }
+    }
+}
+
+/// Arguments of `meshcap report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    inputs: Inputs,
+    /// Folder to write into (created if missing).
+    #[arg(long, default_value = "plots")]
+    out: PathBuf,
+}
+
+pub fn run_report(args: ReportArgs) -> Result<()> {
+    let l = args.inputs.load()?;
+    std::fs::create_dir_all(&args.out).map_err(|source| meshcap::Error::Write { path: args.out.clone(), source })?;
+    let input = ReportInput {
+        model: &l.model,
+        series: l.series.as_ref(),
+        topology: l.topology.as_ref().map(|(t, n)| (t, n.clone())),
+        scopes: l.scopes.clone(),
+        limits: args.inputs.limits(),
+        scope_limit: args.inputs.scope_limit,
+        caution: l.caution,
+    };
+    let written = write_report(&input, &args.out, args.inputs.size)?;
+    for p in written {
+        println!("wrote {}", p.display());
+    }
+    Ok(())
+}
+
+/// Single charts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Kind {
+    /// Observations, fit, bands, limits, OOM brackets.
+    Fit,
+    /// Residuals against fitted values and revisions.
+    Residuals,
+    /// Safe revisions against the proxy limit per scope.
+    SafeLimits,
+    /// Predicted memory per namespace under each scope.
+    Scope,
+}
+
+/// Arguments of `meshcap plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// Which chart.
+    #[arg(value_enum)]
+    kind: Kind,
+    #[command(flatten)]
+    inputs: Inputs,
+    /// Output PNG.
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+pub fn run_plot(args: PlotArgs) -> Result<()> {
+    let l = args.inputs.load()?;
+    let size = args.inputs.size;
+    match args.kind {
+        Kind::Fit => plot::render_fit(&charts::fit_chart(&l.model, l.series.as_ref(), &args.inputs.limits(), l.caution), &args.output, size)?,
+        Kind::Residuals => {
+            let series = l.series.as_ref().ok_or_else(|| meshcap::Error::invalid("residuals need the data: pass --data"))?;
+            let chart = charts::residual_chart(&l.model, series)
+                .ok_or_else(|| meshcap::Error::invalid("the data lack the model's columns: pass the data it was fitted on"))?;
+            plot::render_residuals(&chart, &args.output, size)?;
+        }
+        Kind::SafeLimits => plot::render_safe_limits(
+            &charts::safe_limit_chart(&l.model, l.topology.as_ref().map(|t| &t.0), &l.scopes, l.caution)?,
+            &args.output,
+            size,
+        )?,
+        Kind::Scope => {
+            let (t, name) =
+                l.topology.as_ref().ok_or_else(|| meshcap::Error::invalid("the scope chart needs --topology FILE"))?;
+            plot::render_scope(&charts::scope_chart(&l.model, t, name, &l.scopes, l.caution, args.inputs.scope_limit)?, &args.output, size)?;
+        }
+    }
+    println!("wrote {}", args.output.display());
+    Ok(())
+}

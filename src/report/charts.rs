@@ -1,0 +1,226 @@
+//! Chart data from a fitted model: what the plot room draws, computed here from the model,
+//! its series, a topology and the projections.
+
+use crate::mesh::{visibility, ProxyKind, Scope, Topology};
+use crate::model::FittedModel;
+use crate::plot::{
+    CurvePoint, FitChart, LimitMarker, OomBracket, ResidualChart, ResidualPoint, SafeLimitChart, SafeSeries, ScopeBar,
+    ScopeChart,
+};
+use crate::project::{
+    compare_scopes, first_crossing, last_safe_integer, safe_for_limit, Bounds, Caution, Crossing, RevisionPath,
+};
+use crate::quantity::{format_bytes, MIB};
+use crate::series::{Series, REVISIONS};
+
+/// Points on the fitted curve and bands.
+const CURVE_POINTS: usize = 200;
+
+/// The predictor on the x axis: `revisions` when the model has it, else its first term.
+pub fn x_column(model: &FittedModel) -> String {
+    if model.terms.iter().any(|t| t.column == REVISIONS) {
+        REVISIONS.to_string()
+    } else {
+        model.terms.first().map_or_else(|| REVISIONS.to_string(), |t| t.column.clone())
+    }
+}
+
+/// The fit chart: observations, fitted line, bands, limits, OOM brackets, crossings and safe
+/// counts.
+pub fn fit_chart(model: &FittedModel, series: Option<&Series>, limits: &[f64], caution: Caution) -> FitChart {
+    let bounds = Bounds::new(model, RevisionPath::new(model), caution);
+    let xcol = x_column(model);
+    let observations: Vec<(f64, f64)> = series
+        .and_then(|s| {
+            let rows = s.fit_rows();
+            let x = s.numbers(&xcol, &rows).ok()?;
+            let y = s.numbers(&model.response, &rows).ok()?;
+            Some(x.iter().copied().zip(y.iter().copied()).collect())
+        })
+        .unwrap_or_default();
+    let data_max = model.range(&xcol).map_or(1.0, |r| r.max).max(1.0);
+    let answers: Vec<_> = limits.iter().map(|&l| safe_for_limit(&bounds, l, 21.0)).collect();
+    // Show the data and the crossings of the limits up to twice the data range.
+    let reach = answers
+        .iter()
+        .filter_map(|a| a.crossing_revisions)
+        .filter(|&c| c <= 2.5 * data_max)
+        .fold(data_max, f64::max);
+    let x_max = reach * 1.08;
+    let curve = (0..=CURVE_POINTS)
+        .map(|i| {
+            let x = x_max * i as f64 / CURVE_POINTS as f64;
+            let (ci_low, ci_high) = bounds.mean_band(x);
+            let (pi_low, pi_high) = bounds.band(x);
+            CurvePoint { x, mean: bounds.mean(x), ci_low, ci_high, pi_low, pi_high }
+        })
+        .collect();
+    let y_max = bounds.band(x_max).1;
+    let limits = answers
+        .iter()
+        .filter(|a| a.limit_bytes <= y_max * 1.15)
+        .map(|a| LimitMarker {
+            limit_bytes: a.limit_bytes,
+            label: format!("limit {}", format_bytes(a.limit_bytes)),
+            crossing: a.crossing_revisions,
+            safe: a.safe_revisions.map(|s| s as f64),
+        })
+        .collect();
+    let oom = model
+        .oom
+        .iter()
+        .filter_map(|o| {
+            Some(OomBracket { low: o.last_good_revisions.unwrap_or(0.0), high: o.revisions?, limit_bytes: o.limit_bytes? })
+        })
+        .collect();
+    FitChart {
+        title: format!("istio-proxy memory vs {xcol}: {}", model.name()),
+        subtitle: format!(
+            "OLS n={} R²={:.5}, {:.0}% bands (CI of mean, prediction); data {}",
+            model.n,
+            model.r_squared,
+            caution.level * 100.0,
+            model.source.path
+        ),
+        observations,
+        oom,
+        curve,
+        limits,
+        ports_per_revision: model.ports_per_revision,
+    }
+}
+
+/// Residuals against fitted values and against the x column.
+pub fn residual_chart(model: &FittedModel, series: &Series) -> Option<ResidualChart> {
+    let rows = series.fit_rows();
+    let y = series.numbers(&model.response, &rows).ok()?;
+    let xcol = x_column(model);
+    let x = series.numbers(&xcol, &rows).ok()?;
+    let mut columns = Vec::new();
+    for t in &model.terms {
+        columns.push((t.column.clone(), series.numbers(&t.column, &rows).ok()?));
+    }
+    let points = (0..rows.len())
+        .map(|i| {
+            let row = model.design_row(|c| columns.iter().find(|(n, _)| n == c).map_or(0.0, |(_, v)| v[i]));
+            let fitted = model.predict_row(&row).mean;
+            ResidualPoint { revisions: x[i], fitted, residual: y[i] - fitted }
+        })
+        .collect();
+    Some(ResidualChart {
+        title: format!("Residuals: {} (sigma {})", model.name(), format_bytes(model.residual_std_error)),
+        points,
+        sigma: model.residual_std_error,
+    })
+}
+
+/// Limits from 256Mi to 4Gi, 64Mi apart below 1Gi and 128Mi above.
+pub fn limit_grid() -> Vec<f64> {
+    let mut v: Vec<f64> = (4..16).map(|k| k as f64 * 64.0 * MIB).collect();
+    v.extend((8..=32).map(|k| k as f64 * 128.0 * MIB));
+    v
+}
+
+/// Safe mesh-wide revisions against the proxy limit, one line per scope (and the gateways).
+///
+/// Without a topology: the revisions one unscoped proxy can hold. With one: the topology's
+/// revisions are scaled uniformly, and the line gives the most the whole mesh can hold before
+/// its most exposed sidecar is no longer safe.
+pub fn safe_limit_chart(
+    model: &FittedModel,
+    topology: Option<&Topology>,
+    scopes: &[Scope],
+    caution: Caution,
+) -> crate::Result<SafeLimitChart> {
+    let limits = limit_grid();
+    let mut series = Vec::new();
+    match topology {
+        None => {
+            let bounds = Bounds::new(model, RevisionPath::new(model), caution);
+            let points = limits
+                .iter()
+                .map(|&l| (l, safe_for_limit(&bounds, l, 21.0).safe_revisions.map(|s| s as f64)))
+                .collect();
+            series.push(SafeSeries { label: "one proxy, no Sidecar scoping".into(), points });
+        }
+        Some(t) => {
+            let total: f64 =
+                t.namespaces.iter().flat_map(|n| &n.knative).map(|k| f64::from(k.count) * f64::from(k.revisions)).sum();
+            let mut gateway_line = None;
+            for scope in scopes {
+                let seen = visibility(t, scope, model.ports_per_revision)?;
+                let mut sidecar_pts = Vec::new();
+                let mut gateway_pts = Vec::new();
+                for &l in &limits {
+                    let mut worst_sidecar: Option<f64> = None;
+                    let mut worst_gateway: Option<f64> = None;
+                    for v in &seen {
+                        let fixed = v.ports() - model.ports_per_revision * v.revisions;
+                        let fixed_services = v.services - model.services_per_revision * v.revisions;
+                        let path = RevisionPath::with_fixed(model, fixed, fixed_services);
+                        let b = Bounds::new(model, path, caution);
+                        let target = l * (1.0 - caution.headroom);
+                        let c = first_crossing(|r| b.upper(r), target);
+                        let scale = match c {
+                            Crossing::Never => f64::INFINITY,
+                            _ => last_safe_integer(|r| b.upper(r), target, c).map_or(0.0, |s| s as f64)
+                                / v.revisions.max(1.0),
+                        };
+                        let slot = if v.kind == ProxyKind::Gateway { &mut worst_gateway } else { &mut worst_sidecar };
+                        *slot = Some(slot.map_or(scale, |w: f64| w.min(scale)));
+                    }
+                    sidecar_pts.push((l, worst_sidecar.filter(|s| s.is_finite()).map(|s| (s * total).floor())));
+                    gateway_pts.push((l, worst_gateway.filter(|s| s.is_finite()).map(|s| (s * total).floor())));
+                }
+                series.push(SafeSeries { label: format!("sidecars, scope {scope}"), points: sidecar_pts });
+                if gateway_line.is_none() && gateway_pts.iter().any(|p| p.1.is_some()) {
+                    gateway_line = Some(SafeSeries { label: "gateways (any scope)".into(), points: gateway_pts });
+                }
+            }
+            series.extend(gateway_line);
+        }
+    }
+    let oom_bracket = model.oom.iter().find_map(|o| {
+        Some(OomBracket { low: o.last_good_revisions.unwrap_or(0.0), high: o.revisions?, limit_bytes: o.limit_bytes? })
+    });
+    Ok(SafeLimitChart {
+        title: format!(
+            "Safe revisions vs limit: {} ({:.0}% bound, headroom {:.0}%, x{})",
+            model.name(),
+            caution.level * 100.0,
+            caution.headroom * 100.0,
+            caution.transient
+        ),
+        series,
+        oom_bracket,
+    })
+}
+
+/// Predicted memory per proxy under each scope.
+pub fn scope_chart(
+    model: &FittedModel,
+    topology: &Topology,
+    topology_name: &str,
+    scopes: &[Scope],
+    caution: Caution,
+    limit: f64,
+) -> crate::Result<ScopeChart> {
+    let projections = compare_scopes(model, topology, scopes, caution, limit)?;
+    let bars = projections
+        .iter()
+        .flat_map(|p| {
+            p.namespaces.iter().map(move |n| ScopeBar {
+                proxy: if n.kind == ProxyKind::Gateway { format!("{} (gw)", n.namespace) } else { n.namespace.clone() },
+                scope: p.scope.clone(),
+                predicted: n.predicted_bytes,
+                low: n.prediction_interval[0],
+                high: n.prediction_interval[1],
+            })
+        })
+        .collect();
+    Ok(ScopeChart {
+        title: format!("Memory per proxy by Sidecar scope: {topology_name} ({})", model.name()),
+        limit_bytes: limit,
+        bars,
+    })
+}

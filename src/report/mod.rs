@@ -1,0 +1,146 @@
+//! The report: one composite PNG, the single charts, and a Markdown page with the key numbers.
+//!
+//! `meshcap report` with no arguments fits the bundled seed series, projects for 512Mi, 1Gi,
+//! 2Gi and 4Gi, compares Sidecar scopes on the example topology and writes everything under
+//! `plots/`. The room only assembles: numbers come from `model` and `project`, pictures from
+//! `plot`.
+
+pub mod charts;
+mod markdown;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::Result;
+use crate::mesh::{Scope, Topology};
+use crate::model::FittedModel;
+use crate::plot::{self, Table};
+use crate::project::{safe_for_limit, Bounds, Caution, RevisionPath};
+use crate::quantity::format_bytes;
+use crate::series::Series;
+
+/// The limits a report projects for.
+pub const REPORT_LIMITS: [f64; 4] =
+    [512.0 * crate::quantity::MIB, crate::quantity::GIB, 2.0 * crate::quantity::GIB, 4.0 * crate::quantity::GIB];
+
+/// What a report is made from.
+#[derive(Debug, Clone)]
+pub struct ReportInput<'a> {
+    /// The fitted model.
+    pub model: &'a FittedModel,
+    /// The series it was fitted on (for observations and residuals), when available.
+    pub series: Option<&'a Series>,
+    /// A topology for the scope comparison, with its display name.
+    pub topology: Option<(&'a Topology, String)>,
+    /// Scopes compared (the first is the baseline).
+    pub scopes: Vec<Scope>,
+    /// Limits projected.
+    pub limits: Vec<f64>,
+    /// The limit the scope comparison is drawn against.
+    pub scope_limit: f64,
+    /// Caution settings.
+    pub caution: Caution,
+}
+
+/// Write the report into `dir`; returns the files written, in order.
+pub fn write_report(input: &ReportInput, dir: &Path, size: (u32, u32)) -> Result<Vec<PathBuf>> {
+    plot::check_size(size)?;
+    let m = input.model;
+    let fit = charts::fit_chart(m, input.series, &input.limits, input.caution);
+    let residuals = input.series.and_then(|s| charts::residual_chart(m, s));
+    let safe = charts::safe_limit_chart(m, input.topology.as_ref().map(|t| t.0), &input.scopes, input.caution)?;
+    let scope = match &input.topology {
+        Some((t, name)) => Some(charts::scope_chart(m, t, name, &input.scopes, input.caution, input.scope_limit)?),
+        None => None,
+    };
+    let table = key_numbers(input);
+    let mut written = Vec::new();
+    let report_png = dir.join("report.png");
+    let empty_residuals = plot::ResidualChart {
+        title: format!("Residuals: {} (no data given)", m.name()),
+        points: Vec::new(),
+        sigma: m.residual_std_error,
+    };
+    plot::render_report(
+        &format!("meshcap capacity report: {}", m.name()),
+        &table,
+        &fit,
+        residuals.as_ref().unwrap_or(&empty_residuals),
+        &safe,
+        scope.as_ref(),
+        &report_png,
+        plot::REPORT_SIZE,
+    )?;
+    written.push(report_png);
+    let fit_png = dir.join("fit.png");
+    plot::render_fit(&fit, &fit_png, size)?;
+    written.push(fit_png);
+    if let Some(r) = &residuals {
+        let p = dir.join("residuals.png");
+        plot::render_residuals(r, &p, size)?;
+        written.push(p);
+    }
+    let safe_png = dir.join("safe-limits.png");
+    plot::render_safe_limits(&safe, &safe_png, size)?;
+    written.push(safe_png);
+    if let Some(s) = &scope {
+        let p = dir.join("scope.png");
+        plot::render_scope(s, &p, size)?;
+        written.push(p);
+    }
+    let md = dir.join("report.md");
+    let names: Vec<String> =
+        written.iter().filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).collect();
+    crate::output::write_atomic(&md, markdown::render(input, &table, &names)?.as_bytes())?;
+    written.push(md);
+    Ok(written)
+}
+
+/// The key numbers shown in the composite's table and at the top of the Markdown.
+pub fn key_numbers(input: &ReportInput) -> Table {
+    let m = input.model;
+    let bounds = Bounds::new(m, RevisionPath::new(m), input.caution);
+    let mut rows = vec![
+        ("idle baseline".to_string(), format_bytes(m.baseline_bytes())),
+        ("per revision".to_string(), m.per_revision_bytes.map_or_else(|| "n/a".into(), format_bytes)),
+        (
+            format!("per endpoint port{}", if m.per_port_derived { " (derived)" } else { "" }),
+            m.per_port_bytes.map_or_else(|| "n/a".into(), format_bytes),
+        ),
+        ("fit".to_string(), format!("n={} R²={:.5} σ={}", m.n, m.r_squared, format_bytes(m.residual_std_error))),
+    ];
+    for &l in &input.limits {
+        let a = safe_for_limit(&bounds, l, 21.0);
+        let opt = |v: Option<f64>| v.map_or_else(|| "unbounded".into(), |v| format!("{v:.0}"));
+        rows.push((
+            format!("at {}", format_bytes(l)),
+            format!(
+                "crossing {} [{}, {}], safe {}",
+                a.crossing_revisions.map_or_else(|| "none".into(), |c| format!("{c:.0}")),
+                opt(a.crossing_interval[0]),
+                opt(a.crossing_interval[1]),
+                a.safe_revisions.map_or_else(|| "none".into(), |s| s.to_string())
+            ),
+        ));
+    }
+    let oom_bounds = Bounds::new(m, RevisionPath::new(m), Caution { headroom: 0.0, transient: 1.0, ..input.caution });
+    for c in crate::project::oom_consistency(&oom_bounds, &m.oom) {
+        rows.push((
+            format!("OOM at {}", format_bytes(c.limit_bytes)),
+            format!(
+                "seen {}–{}, model {}",
+                c.bracket_low.map_or_else(|| "?".into(), |v| format!("{v:.0}")),
+                c.bracket_high.map_or_else(|| "?".into(), |v| format!("{v:.0}")),
+                if c.consistent { "consistent" } else { "INCONSISTENT" }
+            ),
+        ));
+    }
+    Table {
+        title: format!(
+            "Key numbers ({:.0}% level, headroom {:.0}%, transient x{})",
+            input.caution.level * 100.0,
+            input.caution.headroom * 100.0,
+            input.caution.transient
+        ),
+        rows,
+    }
+}

@@ -1,0 +1,188 @@
+//! One simulated path: a day loop over the services' revision counts, the proxies' memory and
+//! every scenario's OOMs. Nothing here allocates; the scratch buffers live across paths.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+use super::plan::{Lag, Plan, ProxyPlan};
+use super::retention::kept;
+use super::sampling::CoefSampler;
+
+/// Per-path values before the per-scenario ones: sidecar peak, gateway peak (raw bytes, before
+/// the transient), mean revisions per service at the horizon.
+pub(super) const FIXED: usize = 3;
+/// Per-path values per scenario: sidecar first OOM day, sidecar OOMs, gateway first OOM day,
+/// gateway OOMs.
+pub(super) const PER_SCENARIO: usize = 4;
+
+/// Length of one path's record for a group of `scenarios`.
+pub(super) fn stride(scenarios: usize) -> usize {
+    FIXED + PER_SCENARIO * scenarios
+}
+
+/// Buffers reused across paths.
+#[derive(Debug, Default)]
+pub(super) struct Scratch {
+    /// Per service, per day of history, per cut: revisions created before the cut.
+    ring: Vec<u32>,
+    /// Per service: revisions created since day 0.
+    created: Vec<u32>,
+    /// Per proxy and scenario: memory high-water mark since the last restart.
+    high: Vec<f64>,
+    z: Vec<f64>,
+    beta: Vec<f64>,
+}
+
+/// Records one scenario's memory (after the transient) for one proxy, per day.
+pub(super) struct Recorder<'a> {
+    /// Scenario index within the group.
+    pub scenario: usize,
+    /// Record the gateway instead of the sidecar.
+    pub gateway: bool,
+    /// One value per day, 0..=horizon.
+    pub days: &'a mut [f64],
+}
+
+/// How to count revisions created at or before a cut on a given day.
+#[derive(Clone, Copy)]
+enum Count {
+    /// The cut is before day 0: a count of start revisions.
+    Start(u64),
+    /// The cut is now: every revision.
+    All,
+    /// From the history at this offset within a service's ring.
+    Ring(usize),
+}
+
+fn count_mode(lag: &Option<Lag>, t: usize, ring_days: usize, segments: usize) -> Count {
+    match lag {
+        None => Count::All,
+        Some(l) if t < l.offset => Count::Start(u64::from(l.start_le[t])),
+        Some(l) if l.offset == 0 => Count::All,
+        Some(l) => Count::Ring(((t - l.offset) % ring_days) * segments + l.cut),
+    }
+}
+
+fn mean_coefficients(p: &ProxyPlan, beta: &[f64]) -> (f64, f64) {
+    let dot = |x: &[f64]| x.iter().zip(beta).map(|(x, b)| x * b).sum::<f64>();
+    (dot(&p.a), dot(&p.b_per_rev))
+}
+
+/// Simulate path `path` of `plan` over `horizon` days; write its record into `out`
+/// ([`stride`] values).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn run_path(
+    plan: &Plan,
+    coef: &CoefSampler,
+    sigma: f64,
+    horizon: usize,
+    high_water_mark: bool,
+    path: u64,
+    scratch: &mut Scratch,
+    out: &mut [f64],
+    mut recorder: Option<Recorder<'_>>,
+) {
+    let mut rng = ChaCha8Rng::seed_from_u64(plan.key);
+    rng.set_stream(path);
+    let p = coef.params();
+    let scenarios = plan.thresholds.len();
+    let (services, m, ring_days) = (plan.services, plan.segments, plan.ring_days);
+    let per_service = ring_days * m;
+    scratch.ring.clear();
+    scratch.ring.resize(services * per_service, 0);
+    scratch.created.clear();
+    scratch.created.resize(services, 0);
+    scratch.high.clear();
+    scratch.high.resize(2 * scenarios, f64::NEG_INFINITY);
+    scratch.z.resize(p, 0.0);
+    scratch.beta.resize(p, 0.0);
+
+    coef.draw(&mut rng, &mut scratch.z, &mut scratch.beta);
+    let (sc0, sc1) = mean_coefficients(&plan.sidecar, &scratch.beta);
+    let gw = plan.gateway.as_ref().map(|g| mean_coefficients(g, &scratch.beta));
+    let (s_sc, s_gw) = (plan.sidecar.services, plan.gateway.as_ref().map_or(0, |g| g.services));
+
+    out.fill(0.0);
+    out[0] = f64::NEG_INFINITY;
+    out[1] = if gw.is_some() { f64::NEG_INFINITY } else { f64::NAN };
+    for v in 0..scenarios {
+        out[FIXED + PER_SCENARIO * v] = f64::INFINITY;
+        out[FIXED + PER_SCENARIO * v + 2] = f64::INFINITY;
+    }
+    let n_start = u64::from(plan.n_start);
+    let (ring, created) = (&mut scratch.ring[..], &mut scratch.created[..]);
+
+    for t in 0..=horizon {
+        let write_at = if t > 0 { ((t - 1) % ring_days) * m } else { 0 };
+        let weekend = t > 0 && (t - 1) % 7 >= 5;
+        let tables = &plan.tables[usize::from(weekend)];
+        let by_create = count_mode(&plan.create, t, ring_days, m);
+        let by_active = count_mode(&plan.active, t, ring_days, m);
+        let (mut sum, mut sum_sc, mut sum_gw) = (0u64, 0u64, 0u64);
+        for s in 0..services {
+            let hist = &mut ring[s * per_service..(s + 1) * per_service];
+            let mut n = created[s];
+            if t > 0 {
+                // Day t - 1: note the count at each cut, then draw the updates up to the next.
+                for (j, table) in tables.iter().enumerate() {
+                    hist[write_at + j] = n;
+                    if let Some(table) = table {
+                        n += table.sample(rng.gen::<f64>());
+                    }
+                }
+                created[s] = n;
+            }
+            let total = n_start + u64::from(n);
+            let count = |c: Count| match c {
+                Count::Start(x) => x,
+                Count::All => total,
+                Count::Ring(k) => n_start + u64::from(hist[k]),
+            };
+            sum += kept(plan.rule, plan.min, plan.max, total, count(by_create), count(by_active));
+            if s + 1 == s_sc {
+                sum_sc = sum;
+            }
+            if s + 1 == s_gw {
+                sum_gw = sum;
+            }
+        }
+        if t == horizon {
+            out[2] = if services > 0 { sum as f64 / services as f64 } else { f64::NAN };
+        }
+
+        let raw_sc = sc0 + sc1 * sum_sc as f64 + sigma * rng.sample::<f64, _>(StandardNormal);
+        let raw_gw = gw.map(|(g0, g1)| g0 + g1 * sum_gw as f64 + sigma * rng.sample::<f64, _>(StandardNormal));
+        for (proxy, raw) in [(0, Some(raw_sc)), (1, raw_gw)] {
+            let Some(raw) = raw else { continue };
+            if raw > out[proxy] {
+                out[proxy] = raw;
+            }
+            let high = &mut scratch.high[proxy * scenarios..(proxy + 1) * scenarios];
+            for v in 0..scenarios {
+                let memory = if high_water_mark {
+                    if raw > high[v] {
+                        high[v] = raw;
+                    }
+                    high[v]
+                } else {
+                    raw
+                };
+                if let Some(r) = recorder.as_mut() {
+                    if r.scenario == v && r.gateway == (proxy == 1) {
+                        r.days[t] = plan.transients[v] * memory;
+                    }
+                }
+                if memory > plan.thresholds[v] {
+                    // OOMKilled: the restarted proxy starts from its current config.
+                    let at = FIXED + PER_SCENARIO * v + 2 * proxy;
+                    if out[at].is_infinite() {
+                        out[at] = t as f64;
+                    }
+                    out[at + 1] += 1.0;
+                    high[v] = f64::NEG_INFINITY;
+                }
+            }
+        }
+    }
+}
