@@ -428,6 +428,8 @@ fn non_finite_and_constant_data_never_panic() {
     fit.limits.push(LimitMarker { limit_bytes: nan, label: "nan".into(), crossing: Some(inf), safe: Some(nan) });
     fit.oom.push(OomBracket { low: nan, high: 10.0, limit_bytes: inf });
     fit.ports_per_revision = nan;
+    // A crossing far beyond the data (a nearly flat fit) must not squash the chart.
+    fit.limits[1].crossing = Some(1e9);
     render_fit(&fit, &p("fit.png"), DEFAULT_SIZE).unwrap();
     let band = Image::open(&p("fit.png")).count_near_in((0.2, 1.0), PI_BAND, 3);
     assert!(band > 600, "finite data lost among the NaNs: {band} band pixels");

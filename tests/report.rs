@@ -116,3 +116,54 @@ fn bad_size_and_unwritable_folder() {
     let out = meshcap().args(["plot", "fit", "-o"]).arg(file.join("x.png")).assert().code(1).get_output().clone();
     assert!(!String::from_utf8(out.stderr).unwrap().contains("panicked"));
 }
+
+#[test]
+fn heatmap_cells_are_the_worst_case_of_the_sweep_rows() {
+    use meshcap::report::sweep_charts::{sweep_heatmap, HeatValue};
+    let spec_path = crate::util::root().join("data/scenarios/gc-policies.toml");
+    let spec = meshcap::scenario::Spec::load(&spec_path).unwrap();
+    let model = meshcap::model::store::load(&crate::util::root().join(&spec.model)).unwrap();
+    let grid = meshcap::scenario::Grid::new(spec, model, 1_000_000).unwrap();
+    let fixed = vec![("limit".to_string(), "2Gi".to_string()), ("scope".to_string(), "namespace".to_string())];
+    let chart = sweep_heatmap(&grid, "updates_per_day", "retain_since_create_time", HeatValue::Margin, &fixed).unwrap();
+    // Independently: the CSV rows of `meshcap sweep`, filtered and reduced by hand.
+    let out = meshcap().args(["sweep", "data/scenarios/gc-policies.toml"]).assert().success().get_output().stdout.clone();
+    let text = String::from_utf8(out).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let col = |n: &str| header.iter().position(|c| *c == n).unwrap();
+    for (yi, y) in chart.y_values.iter().enumerate() {
+        for (xi, x) in chart.x_values.iter().enumerate() {
+            let worst = text
+                .lines()
+                .skip(1)
+                .map(|l| l.split(',').collect::<Vec<_>>())
+                .filter(|f| f[col("limit")] == "2Gi" && f[col("scope")] == "namespace")
+                .filter(|f| f[col("updates_per_day")] == x && f[col("retain_since_create_time")] == y)
+                .map(|f| {
+                    let s: f64 = f[col("sidecar_margin_bytes")].parse().unwrap();
+                    let g: f64 = f[col("gateway_margin_bytes")].parse().unwrap();
+                    s.min(g) / 1048576.0
+                })
+                .fold(f64::INFINITY, f64::min);
+            let got = chart.cells[yi * chart.x_values.len() + xi].unwrap();
+            assert!((got - worst).abs() <= 1e-6 * worst.abs().max(1.0), "cell {x},{y}: {got} vs {worst}");
+        }
+    }
+    let dir = tempdir();
+    let p = dir.path().join("h.png");
+    meshcap()
+        .args(["plot", "heatmap", "--spec", "data/scenarios/gc-policies.toml", "--where", "limit=2Gi", "-o"])
+        .arg(&p)
+        .assert()
+        .success();
+    assert_eq!(decode(&p).0, 1600);
+    let err = meshcap()
+        .args(["plot", "heatmap", "--spec", "data/scenarios/gc-policies.toml", "--where", "limit=3Gi", "-o"])
+        .arg(&p)
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8(err).unwrap().contains("no value \"3Gi\""));
+}

@@ -66,7 +66,7 @@ fn sharded_and_merged_equals_unsharded() {
 #[test]
 fn summary_names_the_frontier_and_worst() {
     let v: serde_json::Value = serde_json::from_slice(&run(&["sweep", SPEC, "--summary"], "2")).unwrap();
-    assert_eq!(v["grid_size"], 2304);
+    assert_eq!(v["grid_size"], 3456);
     assert_eq!(v["scenarios"].as_u64().unwrap(), v["safe"].as_u64().unwrap() + v["unsafe_scenarios"].as_u64().unwrap());
     let worst = v["worst"].as_array().unwrap();
     assert_eq!(worst.len(), 10);
@@ -133,6 +133,6 @@ fn bad_specs_name_the_key_and_exit_2() {
     }
     let err = meshcap().args(["sweep", SPEC, "--max-scenarios", "1000"]).assert().code(2).get_output().stderr.clone();
     let err = String::from_utf8(err).unwrap();
-    assert!(err.contains("2304 scenarios") && err.contains("--max-scenarios 1000"), "{err}");
+    assert!(err.contains("3456 scenarios") && err.contains("--max-scenarios 1000"), "{err}");
     meshcap().args(["sweep", SPEC, "--shard", "3/3"]).assert().code(2);
 }

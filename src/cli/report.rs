@@ -145,6 +145,17 @@ pub enum Kind {
     SafeLimits,
     /// Predicted memory per namespace under each scope.
     Scope,
+    /// A sweep's worst case over two axes (needs --spec, --x-axis, --y-axis).
+    Heatmap,
+}
+
+/// What the heatmap colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HeatArg {
+    /// Days until the limit is crossed.
+    Days,
+    /// Margin to the limit.
+    Margin,
 }
 
 /// Arguments of `meshcap plot`.
@@ -158,12 +169,52 @@ pub struct PlotArgs {
     /// Output PNG.
     #[arg(short, long)]
     output: PathBuf,
+    /// Scenario spec (heatmap).
+    #[arg(long)]
+    spec: Option<PathBuf>,
+    /// Heatmap x axis (a spec axis name).
+    #[arg(long, default_value = "updates_per_day")]
+    x_axis: String,
+    /// Heatmap y axis.
+    #[arg(long, default_value = "max_non_active_revisions")]
+    y_axis: String,
+    /// Heatmap value.
+    #[arg(long, value_enum, default_value = "days")]
+    value: HeatArg,
+    /// Heatmap: keep only scenarios with this axis value, `axis=value` (repeatable), e.g.
+    /// `--where limit=1Gi --where scope=namespace`.
+    #[arg(long = "where", value_name = "AXIS=VALUE")]
+    fixed: Vec<String>,
 }
 
 pub fn run_plot(args: PlotArgs) -> Result<()> {
-    let l = args.inputs.load()?;
     let size = args.inputs.size;
+    if args.kind == Kind::Heatmap {
+        let spec_path = args.spec.as_ref().ok_or_else(|| meshcap::Error::invalid("the heatmap needs --spec FILE"))?;
+        let spec = meshcap::scenario::Spec::load(spec_path)?;
+        let model = model::store::load(&spec.model)?;
+        let grid = meshcap::scenario::Grid::new(spec, model, meshcap::report::sweep_charts::MAX_HEATMAP_SCENARIOS)?;
+        let value = match args.value {
+            HeatArg::Days => meshcap::report::sweep_charts::HeatValue::Days,
+            HeatArg::Margin => meshcap::report::sweep_charts::HeatValue::Margin,
+        };
+        let fixed = args
+            .fixed
+            .iter()
+            .map(|w| {
+                w.split_once('=')
+                    .map(|(a, v)| (a.trim().to_string(), v.trim().to_string()))
+                    .ok_or_else(|| meshcap::Error::invalid(format!("--where takes axis=value, but \"{w}\" has no '='")))
+            })
+            .collect::<meshcap::Result<Vec<_>>>()?;
+        let chart = meshcap::report::sweep_charts::sweep_heatmap(&grid, &args.x_axis, &args.y_axis, value, &fixed)?;
+        plot::render_heatmap(&chart, &args.output, size)?;
+        println!("wrote {}", args.output.display());
+        return Ok(());
+    }
+    let l = args.inputs.load()?;
     match args.kind {
+        Kind::Heatmap => unreachable!("handled above"),
         Kind::Fit => plot::render_fit(&charts::fit_chart(&l.model, l.series.as_ref(), &args.inputs.limits(), l.caution), &args.output, size)?,
         Kind::Residuals => {
             let series = l.series.as_ref().ok_or_else(|| meshcap::Error::invalid("residuals need the data: pass --data"))?;

@@ -49,9 +49,6 @@ pub fn draw_fit<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &FitCh
         .map(|o| OomBracket { low: o.low.min(o.high), high: o.low.max(o.high), limit_bytes: o.limit_bytes })
         .collect();
     let limits: Vec<_> = chart.limits.iter().filter(|l| l.limit_bytes.is_finite()).collect();
-    let finite = |v: &Option<f64>| v.filter(|v| v.is_finite());
-
-    let body = legend_strip(&body, &legend(chart, observations.len(), &ooms, &limits), &fonts)?;
 
     let (mut xs, mut ys) = (Extent::new(), Extent::new());
     xs.extend(observations.iter().map(|p| p.0));
@@ -64,11 +61,24 @@ pub fn draw_fit<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &FitCh
         xs.extend([o.low, o.high]);
         ys.add(o.limit_bytes);
     }
+    // Crossings and safe counts widen the x axis up to three times the data's extent; one far
+    // beyond (a nearly flat fit) would squash everything else, so its marker is left out.
+    let reach = match xs.is_empty() {
+        true => f64::INFINITY,
+        false => {
+            let r = xs.range(0.0, 0.0..100.0, true);
+            r.end + 2.0 * (r.end - r.start)
+        }
+    };
+    let finite = |v: &Option<f64>| v.filter(|v| v.is_finite() && *v <= reach);
     for l in &limits {
         ys.add(l.limit_bytes);
         xs.extend(finite(&l.crossing).into_iter().chain(finite(&l.safe)));
     }
     let x_range = xs.range(0.02, 0.0..100.0, true);
+    let shown = |v: &Option<f64>| finite(v).is_some();
+    let markers = (limits.iter().any(|l| shown(&l.crossing)), limits.iter().any(|l| shown(&l.safe)));
+    let body = legend_strip(&body, &legend(chart, observations.len(), &ooms, !limits.is_empty(), markers), &fonts)?;
     let y_range = ys.range(0.06, 0.0..GI, true);
 
     let label_style = bold(fonts.tick, VERMILLION);
@@ -193,7 +203,8 @@ pub fn draw_fit<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &FitCh
 }
 
 /// Legend entries for what the chart actually contains.
-fn legend(chart: &FitChart, n: usize, ooms: &[OomBracket], limits: &[&super::data::LimitMarker]) -> Vec<LegendItem> {
+/// `markers` says whether any crossing and any safe-count marker is drawn.
+fn legend(chart: &FitChart, n: usize, ooms: &[OomBracket], limits: bool, markers: (bool, bool)) -> Vec<LegendItem> {
     let mut items = Vec::new();
     if n > 0 {
         let thinned = if n > REDUCE_ABOVE { "; extremes per pixel column shown" } else { "" };
@@ -205,16 +216,16 @@ fn legend(chart: &FitChart, n: usize, ooms: &[OomBracket], limits: &[&super::dat
         items.push(LegendItem::new(Swatch::Fill(BLUE, CI_ALPHA), "confidence band of the mean"));
         items.push(LegendItem::new(Swatch::Fill(SKY_BLUE, PI_ALPHA), "prediction band"));
     }
-    if !limits.is_empty() {
+    if limits {
         items.push(LegendItem::new(Swatch::Dashed(VERMILLION), "proxy memory limit"));
     }
     if !ooms.is_empty() {
         items.push(LegendItem::new(Swatch::Fill(VERMILLION, 0.12), "OOMKilled between these revision counts"));
     }
-    if limits.iter().any(|l| l.crossing.is_some_and(f64::is_finite)) {
+    if markers.0 {
         items.push(LegendItem::new(Swatch::Point(ORANGE, Marker::Diamond), "mean reaches the limit"));
     }
-    if limits.iter().any(|l| l.safe.is_some_and(f64::is_finite)) {
+    if markers.1 {
         items.push(LegendItem::new(Swatch::Tick(GREEN), "safe revisions (prediction band under the limit)"));
     }
     items

@@ -7,6 +7,7 @@
 
 pub mod charts;
 mod markdown;
+pub mod sweep_charts;
 
 use std::path::{Path, PathBuf};
 

@@ -275,8 +275,11 @@ impl Grid {
         } else {
             let rate = self.rate(d[3]);
             let start = self.spec.start_revisions.min(r);
-            let gateway = proxies.gateway.as_ref().map(|g| (g, g_upper));
-            days_to_limit(worst, worst_upper, gateway, r, start, rate, t, transient, target)
+            let days = |c: &Curve, upper: f64| {
+                days_to_cross(c, upper, || c.upper(start, t, transient), r, start, rate, t, transient, target)
+            };
+            let sidecar = days(worst, worst_upper);
+            proxies.gateway.as_ref().map_or(sidecar, |g| sidecar.min(days(g, g_upper)))
         };
         let upper_max = if g_upper > worst_upper { g_upper } else { worst_upper };
         Evaluation {
@@ -297,15 +300,15 @@ impl Grid {
     }
 }
 
-/// Days from the start until the first of `worst` (the most exposed sidecar) and `gateway`
-/// crosses `target`, given their upper bounds at `r`; shared by [`Grid::evaluate`] and the
-/// summary's block path so both give the same bits.
+/// Days from the start until a proxy's bound crosses `target`, given its bound `upper` at the
+/// steady state `r` (infinite when that is within the target) and, on demand, at `start`.
+/// Shared by [`Grid::evaluate`] and the summary's block path so both give the same bits.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-pub(crate) fn days_to_limit(
-    worst: &Curve,
-    worst_upper: f64,
-    gateway: Option<(&Curve, f64)>,
+pub(crate) fn days_to_cross(
+    c: &Curve,
+    upper: f64,
+    upper_start: impl FnOnce() -> f64,
     r: f64,
     start: f64,
     rate: f64,
@@ -313,21 +316,15 @@ pub(crate) fn days_to_limit(
     transient: f64,
     target: f64,
 ) -> f64 {
-    let mut days = f64::INFINITY;
-    for (c, upper) in std::iter::once((worst, worst_upper)).chain(gateway) {
-        if upper <= target {
-            continue;
-        }
-        let d = if c.upper(start, t, transient) >= target {
-            0.0
-        } else if rate > 0.0 {
-            (c.crossing(target, t, transient, start, r) - start) / rate
-        } else {
-            f64::INFINITY
-        };
-        days = days.min(d);
+    if upper <= target {
+        f64::INFINITY
+    } else if upper_start() >= target {
+        0.0
+    } else if rate > 0.0 {
+        (c.crossing(target, t, transient, start, r) - start) / rate
+    } else {
+        f64::INFINITY
     }
-    days
 }
 
 /// Index of the first inner axis (`transient`): the axes before it fix the steady state and
@@ -346,6 +343,10 @@ pub struct Bounds {
     pub gateway_upper: f64,
     /// The larger of the two (the sidecar's when there are no gateways).
     pub upper_max: f64,
+    /// The most exposed sidecar's bound at the start.
+    pub sidecar_upper_start: f64,
+    /// The gateways' bound at the start (NaN without gateways).
+    pub gateway_upper_start: f64,
 }
 
 /// What every scenario of one outer combination (axes before `transient` fixed) shares,
@@ -364,9 +365,42 @@ pub struct Outer {
     pub bounds: Vec<Bounds>,
     /// Scratch: (mean, se_obs) at `retained` per sidecar.
     moments: Vec<(f64, f64)>,
+    /// Scratch: (mean, se_obs) at `start` per sidecar.
+    moments_start: Vec<(f64, f64)>,
+}
+
+/// What an outer combination's scenarios depend on: the proxies index, the steady state's
+/// bits and the updates index. Outer combinations with equal keys evaluate the same.
+pub type OuterKey = (usize, u64, usize);
+
+impl Bounds {
+    /// Whether every proxy is within `target`, as in [`Grid::evaluate`].
+    #[inline]
+    pub fn safe(&self, target: f64) -> bool {
+        self.sidecar_upper <= target && !(self.gateway_upper > target)
+    }
+
+    /// The smaller of the sidecar and gateway margins to `target` (the sidecar's when the
+    /// gateway's is NaN), as the summary ranks scenarios.
+    #[inline]
+    pub fn margin(&self, target: f64) -> f64 {
+        let sidecar_margin = target - self.sidecar_upper;
+        let gateway_margin = target - self.gateway_upper;
+        if gateway_margin < sidecar_margin {
+            gateway_margin
+        } else {
+            sidecar_margin
+        }
+    }
 }
 
 impl Grid {
+    /// The key of the outer combination of `d`.
+    #[inline]
+    pub fn outer_key(&self, d: &[usize; N_AXES]) -> OuterKey {
+        (self.proxies_index(d), self.retained[self.retained_index(d)].to_bits(), d[3])
+    }
+
     /// Updates per day of updates-axis value `i`, weekends weighted.
     #[inline]
     pub fn rate(&self, i: usize) -> f64 {
@@ -385,6 +419,10 @@ impl Grid {
         outer.moments.clear();
         outer.moments.extend(proxies.sidecars.iter().map(|c| (c.mean(r), c.se_obs(r))));
         let gateway = proxies.gateway.as_ref().map(|g| (g.mean(r), g.se_obs(r)));
+        let start = outer.start;
+        outer.moments_start.clear();
+        outer.moments_start.extend(proxies.sidecars.iter().map(|c| (c.mean(start), c.se_obs(start))));
+        let gateway_start = proxies.gateway.as_ref().map(|g| (g.mean(start), g.se_obs(start)));
         outer.bounds.clear();
         for &transient in &a.transient {
             for &t in &self.t_one {
@@ -401,18 +439,28 @@ impl Grid {
                 }
                 let gateway_upper = gateway.map_or(f64::NAN, upper);
                 let upper_max = if gateway_upper > sidecar_upper { gateway_upper } else { sidecar_upper };
-                outer.bounds.push(Bounds { worst, sidecar_upper, gateway_upper, upper_max });
+                outer.bounds.push(Bounds {
+                    worst,
+                    sidecar_upper,
+                    gateway_upper,
+                    upper_max,
+                    sidecar_upper_start: upper(outer.moments_start[worst]),
+                    gateway_upper_start: gateway_start.map_or(f64::NAN, upper),
+                });
             }
         }
     }
 
-    /// Days to the limit of an unsafe scenario of `outer` with bounds `b` (from `outer.bounds`
-    /// at transient index `j`, level index `k`) and target `target`; as [`Grid::evaluate`].
+    /// Days to the limit of a scenario of `outer` with bounds `b` (from `outer.bounds` at
+    /// transient index `j`, level index `k`) and target `target`; as [`Grid::evaluate`].
     pub fn outer_days(&self, outer: &Outer, b: &Bounds, j: usize, k: usize, target: f64) -> f64 {
         let proxies = &self.proxies[outer.proxies];
-        let gateway = proxies.gateway.as_ref().map(|g| (g, b.gateway_upper));
         let (r, start, rate) = (outer.retained, outer.start, outer.rate);
         let (t, transient) = (self.t_one[k], self.spec.axes.transient[j]);
-        days_to_limit(&proxies.sidecars[b.worst], b.sidecar_upper, gateway, r, start, rate, t, transient, target)
+        let days = |c: &Curve, upper: f64, upper_start: f64| {
+            days_to_cross(c, upper, || upper_start, r, start, rate, t, transient, target)
+        };
+        let sidecar = days(&proxies.sidecars[b.worst], b.sidecar_upper, b.sidecar_upper_start);
+        proxies.gateway.as_ref().map_or(sidecar, |g| sidecar.min(days(g, b.gateway_upper, b.gateway_upper_start)))
     }
 }

@@ -8,8 +8,9 @@
 use serde::{Deserialize, Serialize};
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::grid::{decode, Bounds, Evaluation, Grid, Outer, FIRST_INNER, N_AXES};
+use super::grid::{decode, Evaluation, Grid, Outer, OuterKey, FIRST_INNER, N_AXES};
 use super::spec::AXES;
 use crate::quantity::format_bytes;
 
@@ -76,7 +77,7 @@ pub struct Summary {
     pub frontier: Vec<AxisFrontier>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Cell {
     scenarios: u64,
     unsafe_scenarios: u64,
@@ -144,108 +145,184 @@ impl Accumulator {
     /// Scenarios come in blocks sharing an outer combination (the axes before `transient`):
     /// bounds are computed once per block and per (transient, level) pair, the limit axis runs
     /// in a tight loop, and frontier cells are updated once per run of limits (inner axes) or
-    /// per block (outer axes). Days to the limit are needed only for the minimum and for the
-    /// worst scenarios: they are never negative, so once the minimum is 0 only newcomers to
-    /// the worst list pay for a crossing.
-    pub fn add_range(&mut self, grid: &Grid, ids: Range<u64>) {
+    /// per block (outer axes). A block depends on its outer axes only through the proxies,
+    /// the steady state and the update rate, and GC policies often share a steady state: a
+    /// small cache replays such blocks from their totals. Days to the limit are needed only
+    /// for the minimum and for the worst scenarios: they are never negative, so once the
+    /// minimum is 0 only newcomers to the worst list pay for a crossing.
+    ///
+    /// `zero_days` is shared by accumulators that will be merged: set once any of them has
+    /// seen a scenario at 0 days, after which none needs days for its minimum (the merged
+    /// minimum is 0 whatever they would find).
+    pub fn add_range(&mut self, grid: &Grid, ids: Range<u64>, zero_days: &AtomicBool) {
         let l = grid.lengths;
+        let limits = l[N_AXES - 1] as u64;
         let block: u64 = l[FIRST_INNER..].iter().map(|&n| n as u64).product();
-        let mut run = Run::new(grid);
+        let Blocks { targets, memo } = &mut Blocks::new(grid);
         let mut d = decode(ids.start, &l);
         let mut id = ids.start;
         while id < ids.end {
             let lo = id % block;
             let hi = block.min(lo + (ids.end - id));
             let block_start = id - lo;
-            grid.prepare_outer(&d, &mut run.outer);
-            let mut totals = Cell { scenarios: 0, unsafe_scenarios: 0, required: 0.0 };
-            let mut i = lo;
-            while i < hi {
-                let limits = l[N_AXES - 1] as u64;
-                let q = i / limits;
-                let first = (i % limits) as usize;
-                let last = (limits.min(first as u64 + (hi - i))) as usize;
-                let q_ = q as usize;
-                d[9] = q_ / (l[10] * l[11]);
-                d[10] = q_ / l[11] % l[10];
-                d[11] = q_ % l[11];
-                let cell = self.add_limits(grid, &run, &d, block_start + q * limits, first..last);
-                totals.scenarios += cell.scenarios;
-                totals.unsafe_scenarios += cell.unsafe_scenarios;
-                if cell.required > totals.required {
-                    totals.required = cell.required;
+            let whole = lo == 0 && hi == block;
+            let need_days = self.min_days > 0.0 && !zero_days.load(Ordering::Relaxed);
+            let key = grid.outer_key(&d);
+            // Partial blocks (at the ends of the range) use the last slot and are not replayed.
+            let slot = if whole { slot(key) } else { MEMO };
+            if whole && memo[slot].key == Some(key) {
+                self.replay(grid, targets, &memo[slot], &mut d, block_start);
+            } else {
+                let entry = &mut memo[slot];
+                entry.key = None;
+                grid.prepare_outer(&d, &mut entry.outer);
+                entry.runs.clear();
+                entry.totals = Cell { scenarios: 0, unsafe_scenarios: 0, required: 0.0 };
+                entry.min_days = f64::INFINITY;
+                entry.min_margin = f64::INFINITY;
+                let mut i = lo;
+                while i < hi {
+                    let q = i / limits;
+                    let first = (i % limits) as usize;
+                    let last = (limits.min(first as u64 + (hi - i))) as usize;
+                    set_inner(&mut d, &l, q as usize);
+                    let run_id = block_start + q * limits;
+                    let (cell, days, margin) =
+                        self.add_limits(grid, targets, &entry.outer, &d, run_id, first..last, need_days);
+                    entry.runs.push(cell);
+                    entry.totals.scenarios += cell.scenarios;
+                    entry.totals.unsafe_scenarios += cell.unsafe_scenarios;
+                    if cell.required > entry.totals.required {
+                        entry.totals.required = cell.required;
+                    }
+                    entry.min_days = entry.min_days.min(days);
+                    if margin.total_cmp(&entry.min_margin).is_lt() {
+                        entry.min_margin = margin;
+                    }
+                    i += (last - first) as u64;
                 }
-                i += (last - first) as u64;
+                self.add_outer(&d, &entry.totals);
+                if whole {
+                    entry.key = Some(key);
+                }
             }
-            for a in 0..FIRST_INNER {
-                self.add_cell(a, d[a], &totals);
+            if need_days && self.min_days <= 0.0 {
+                zero_days.store(true, Ordering::Relaxed);
             }
-            self.scenarios += totals.scenarios;
-            self.safe += totals.scenarios - totals.unsafe_scenarios;
             id = block_start + hi;
             advance_outer(&mut d, &l);
         }
     }
 
+    /// Add a whole block from the totals of an earlier block whose outer combination evaluates
+    /// the same: identical counts, required limits and days; only ids (hence the worst list)
+    /// differ.
+    fn replay(&mut self, grid: &Grid, targets: &Targets, entry: &Block, d: &mut [usize; N_AXES], block_start: u64) {
+        let limits = grid.lengths[N_AXES - 1];
+        let contender =
+            self.worst.len() < WORST || !entry.min_margin.total_cmp(&self.worst[WORST - 1].0).is_gt();
+        for (q, cell) in entry.runs.iter().enumerate() {
+            set_inner(d, &grid.lengths, q);
+            for axis in FIRST_INNER..N_AXES - 1 {
+                self.add_cell(axis, d[axis], cell);
+            }
+            if contender {
+                let run_id = block_start + (q * limits) as u64;
+                self.add_worst(grid, targets, &entry.outer, d, run_id, 0..limits);
+            }
+        }
+        if entry.min_days < self.min_days {
+            self.min_days = entry.min_days;
+        }
+        self.add_outer(d, &entry.totals);
+    }
+
+    /// Totals of a block into the cells of the outer axes and the counts.
+    fn add_outer(&mut self, d: &[usize; N_AXES], totals: &Cell) {
+        for (a, &i) in d.iter().enumerate().take(FIRST_INNER) {
+            self.add_cell(a, i, totals);
+        }
+        self.scenarios += totals.scenarios;
+        self.safe += totals.scenarios - totals.unsafe_scenarios;
+    }
+
     /// Scenarios `limits` of the run whose first scenario (limit index 0) is `run_id`, digits
-    /// `d` (limit digit ignored); updates the cells of the inner axes, returns the run's totals.
+    /// `d` (limit digit ignored). Updates the cells of the inner axes; returns the run's
+    /// totals, the fewest days it computed (none unless `need_days`) and its smallest margin.
+    #[allow(clippy::too_many_arguments)]
     #[inline]
-    fn add_limits(&mut self, grid: &Grid, run: &Run, d: &[usize; N_AXES], run_id: u64, limits: Range<usize>) -> Cell {
+    fn add_limits(
+        &mut self,
+        grid: &Grid,
+        targets: &Targets,
+        outer: &Outer,
+        d: &[usize; N_AXES],
+        run_id: u64,
+        limits: Range<usize>,
+        need_days: bool,
+    ) -> (Cell, f64, f64) {
         let (j, h, k) = (d[9], d[10], d[11]);
-        let b: Bounds = run.outer.bounds[j * grid.lengths[11] + k];
-        let targets = &run.targets[h][limits.clone()];
+        let b = outer.bounds[j * grid.lengths[11] + k];
+        let run_targets = &targets.bytes[h][limits.clone()];
         // As in `evaluate`, operation for operation.
         let required = b.upper_max / (1.0 - grid.spec.axes.headroom[h]);
-        let is_safe = |target: f64| b.sidecar_upper <= target && !(b.gateway_upper > target);
-        let margin_at = |target: f64| {
-            let sidecar_margin = target - b.sidecar_upper;
-            let gateway_margin = target - b.gateway_upper;
-            if gateway_margin < sidecar_margin {
-                gateway_margin
-            } else {
-                sidecar_margin
-            }
-        };
-        let unsafe_scenarios = targets.iter().map(|&t| u64::from(!is_safe(t))).sum::<u64>();
-        if unsafe_scenarios > 0 && self.min_days > 0.0 {
+        let unsafe_scenarios = run_targets.iter().map(|&t| u64::from(!b.safe(t))).sum::<u64>();
+        let mut min_days = f64::INFINITY;
+        if unsafe_scenarios > 0 && need_days && self.min_days > 0.0 {
             // Days are never negative: once the fewest is 0 no scenario can lower it.
-            for &target in targets {
-                if !is_safe(target) {
-                    let days = grid.outer_days(&run.outer, &b, j, k, target);
-                    if days < self.min_days {
-                        self.min_days = days;
-                    }
+            for &target in run_targets {
+                if !b.safe(target) {
+                    min_days = min_days.min(grid.outer_days(outer, &b, j, k, target));
                 }
             }
-        }
-        // Margins only grow with the target (rounding is monotone), so when the smallest target
-        // of the run does not make the worst list, no scenario of the run does.
-        let lowest = if limits.len() == grid.lengths[N_AXES - 1] {
-            run.lowest[h]
-        } else {
-            targets.iter().copied().fold(f64::INFINITY, f64::min)
-        };
-        let hopeless =
-            self.worst.len() == WORST && margin_at(lowest).total_cmp(&self.worst[WORST - 1].0).is_gt();
-        if !hopeless {
-            for (li, &target) in limits.clone().zip(targets) {
-                let margin = margin_at(target);
-                let id = run_id + li as u64;
-                if self.worst.len() < WORST || worse(margin, id, &self.worst[self.worst.len() - 1]) {
-                    let days = if is_safe(target) {
-                        f64::INFINITY
-                    } else {
-                        grid.outer_days(&run.outer, &b, j, k, target)
-                    };
-                    self.insert_worst(margin, id, d, li, days, required);
-                }
+            if min_days < self.min_days {
+                self.min_days = min_days;
             }
         }
+        let min_margin = self.add_worst(grid, targets, outer, d, run_id, limits.clone());
         let cell = Cell { scenarios: limits.len() as u64, unsafe_scenarios, required };
         for axis in FIRST_INNER..N_AXES - 1 {
             self.add_cell(axis, d[axis], &cell);
         }
-        cell
+        (cell, min_days, min_margin)
+    }
+
+    /// Offer the scenarios `limits` of a run to the worst list; returns the run's smallest
+    /// margin.
+    #[inline]
+    fn add_worst(
+        &mut self,
+        grid: &Grid,
+        targets: &Targets,
+        outer: &Outer,
+        d: &[usize; N_AXES],
+        run_id: u64,
+        limits: Range<usize>,
+    ) -> f64 {
+        let (j, h, k) = (d[9], d[10], d[11]);
+        let b = outer.bounds[j * grid.lengths[11] + k];
+        let run_targets = &targets.bytes[h][limits.clone()];
+        // Margins only grow with the target (rounding is monotone): the smallest target of the
+        // run has the smallest margin, and when it does not make the worst list, none does.
+        let lowest = if limits.len() == grid.lengths[N_AXES - 1] {
+            targets.lowest[h]
+        } else {
+            run_targets.iter().copied().fold(f64::INFINITY, f64::min)
+        };
+        let min_margin = b.margin(lowest);
+        if self.worst.len() == WORST && min_margin.total_cmp(&self.worst[WORST - 1].0).is_gt() {
+            return min_margin;
+        }
+        let required = b.upper_max / (1.0 - grid.spec.axes.headroom[h]);
+        for (li, &target) in limits.zip(run_targets) {
+            let margin = b.margin(target);
+            let id = run_id + li as u64;
+            if self.worst.len() < WORST || worse(margin, id, &self.worst[self.worst.len() - 1]) {
+                let days = if b.safe(target) { f64::INFINITY } else { grid.outer_days(outer, &b, j, k, target) };
+                self.insert_worst(margin, id, d, li, days, required);
+            }
+        }
+        min_margin
     }
 
     #[inline]
@@ -329,24 +406,62 @@ impl Accumulator {
     }
 }
 
-/// Per-block state of [`Accumulator::add_range`].
-struct Run {
-    /// The current outer combination.
-    outer: Outer,
-    /// `limit x (1 - headroom)` per headroom, per limit.
-    targets: Vec<Vec<f64>>,
-    /// The smallest target per headroom.
+/// Blocks kept for replay by [`Accumulator::add_range`] (direct-mapped by outer key)...
+const MEMO: usize = 64;
+
+/// `limit x (1 - headroom)` per headroom and limit, as `evaluate` computes it.
+struct Targets {
+    bytes: Vec<Vec<f64>>,
+    /// The smallest per headroom.
     lowest: Vec<f64>,
 }
 
-impl Run {
-    fn new(grid: &Grid) -> Run {
+/// What a block added, to add it again for another block with the same outer key.
+#[derive(Default)]
+struct Block {
+    /// Set once the block is complete (whole, not a range end).
+    key: Option<OuterKey>,
+    outer: Outer,
+    /// Per run of the limit axis, in order.
+    runs: Vec<Cell>,
+    totals: Cell,
+    /// Fewest days computed (exact while days were needed: the block then computed them all).
+    min_days: f64,
+    /// Smallest margin, in the total order.
+    min_margin: f64,
+}
+
+/// Scratch of [`Accumulator::add_range`].
+struct Blocks {
+    targets: Targets,
+    /// `MEMO` slots plus one for partial blocks.
+    memo: Vec<Block>,
+}
+
+impl Blocks {
+    fn new(grid: &Grid) -> Blocks {
         let a = &grid.spec.axes;
-        let targets: Vec<Vec<f64>> =
+        let bytes: Vec<Vec<f64>> =
             a.headroom.iter().map(|&h| a.limit.iter().map(|&l| l * (1.0 - h)).collect()).collect();
-        let lowest = targets.iter().map(|t| t.iter().copied().fold(f64::INFINITY, f64::min)).collect();
-        Run { outer: Outer::default(), targets, lowest }
+        let lowest = bytes.iter().map(|t| t.iter().copied().fold(f64::INFINITY, f64::min)).collect();
+        Blocks { targets: Targets { bytes, lowest }, memo: (0..=MEMO).map(|_| Block::default()).collect() }
     }
+}
+
+fn slot(key: OuterKey) -> usize {
+    let (p, r, u) = key;
+    let h = (p as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ r.wrapping_mul(0xC2B2_AE3D_27D4_EB4F)
+        ^ (u as u64).wrapping_mul(0x1656_67B1_9E37_79F9);
+    (h >> 32) as usize % MEMO
+}
+
+/// Set the inner digits (transient, headroom, level) of run `q` of a block.
+#[inline]
+fn set_inner(d: &mut [usize; N_AXES], l: &[usize; N_AXES], q: usize) {
+    d[9] = q / (l[10] * l[11]);
+    d[10] = q / l[11] % l[10];
+    d[11] = q % l[11];
 }
 
 /// Next outer combination: the odometer over the axes before `transient`.

@@ -7,7 +7,7 @@
 
 use std::io::Write;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
@@ -110,6 +110,7 @@ pub fn summarize(grid: &Grid, range: Range<u64>, progress: &(dyn Fn(u64) + Sync)
     let len = range.end - range.start;
     let chunk = (len / SUMMARY_CHUNKS).clamp(CHUNK, MAX_SUMMARY_CHUNK);
     let done = AtomicU64::new(0);
+    let zero_days = AtomicBool::new(false);
     let acc = (0..len.div_ceil(chunk))
         .into_par_iter()
         .map(|k| {
@@ -117,7 +118,7 @@ pub fn summarize(grid: &Grid, range: Range<u64>, progress: &(dyn Fn(u64) + Sync)
             let ids = start..(start + chunk).min(range.end);
             let n = ids.end - ids.start;
             let mut acc = Accumulator::new(grid);
-            acc.add_range(grid, ids);
+            acc.add_range(grid, ids, &zero_days);
             progress(done.fetch_add(n, Ordering::Relaxed) + n);
             acc
         })
