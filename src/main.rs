@@ -13,7 +13,12 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            let bad_input = err.downcast_ref::<meshcap::Error>().map_or(true, meshcap::Error::is_bad_input);
+            // Library errors know whether the input caused them; a bare I/O error (stdout closed,
+            // disk full) is the environment's fault.
+            let bad_input = match err.downcast_ref::<meshcap::Error>() {
+                Some(e) => e.is_bad_input(),
+                None => err.downcast_ref::<std::io::Error>().is_none(),
+            };
             let prefix = if std::io::stderr().is_terminal() { "\x1b[1;31merror\x1b[0m" } else { "error" };
             // One line: the context chain joined, as the brief asks.
             let message = format!("{err:#}").replace('\n', " ");

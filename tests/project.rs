@@ -26,7 +26,7 @@ fn seed_crossing_at_1gi_falls_inside_the_observed_oom_bracket() {
     assert_eq!(l["safe_ports"].as_f64().unwrap(), safe * 8.0);
     assert_eq!(l["oom_check"][0]["consistent"], true);
     let l2 = &v["limits"][1];
-    assert!(l2["crossing_revisions"].as_f64().unwrap() > 2 as f64 * crossing * 0.95);
+    assert!(l2["crossing_revisions"].as_f64().unwrap() > 2.0 * crossing * 0.95);
     assert_eq!(l2["extrapolated"], true);
 }
 
@@ -62,7 +62,7 @@ fn crossing_interval_and_safe_count_match_a_brute_force_scan() {
             if first_lo.is_none() && m - t2 * se >= limit {
                 first_lo = Some(r);
             }
-            if last_safe.is_none() && i % 100 == 0 && m + t1 * se > limit * (1.0 - headroom) {
+            if last_safe.is_none() && i.is_multiple_of(100) && m + t1 * se > limit * (1.0 - headroom) {
                 last_safe = Some(r - 1.0);
             }
             i += 1;

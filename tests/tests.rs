@@ -6,5 +6,6 @@ mod nist;
 mod plot;
 mod project;
 mod report;
+mod simulate;
 mod sweep;
 mod util;

@@ -110,6 +110,18 @@ impl Inputs {
 pub struct ReportArgs {
     #[command(flatten)]
     inputs: Inputs,
+    /// Also chart a scenario grid: a heatmap and a Monte Carlo fan.
+    #[arg(long)]
+    spec: Option<PathBuf>,
+    /// Heatmap x axis.
+    #[arg(long, default_value = "updates_per_day")]
+    heatmap_x: String,
+    /// Heatmap y axis.
+    #[arg(long, default_value = "retain_since_create_time")]
+    heatmap_y: String,
+    /// Heatmap: fix an axis, `axis=value` (repeatable).
+    #[arg(long = "heatmap-where", value_name = "AXIS=VALUE")]
+    heatmap_where: Vec<String>,
     /// Folder to write into (created if missing).
     #[arg(long, default_value = "plots")]
     out: PathBuf,
@@ -118,7 +130,23 @@ pub struct ReportArgs {
 pub fn run_report(args: ReportArgs) -> Result<()> {
     let l = args.inputs.load()?;
     std::fs::create_dir_all(&args.out).map_err(|source| meshcap::Error::Write { path: args.out.clone(), source })?;
+    let grid = match &args.spec {
+        Some(p) => {
+            let spec = meshcap::scenario::Spec::load(p)?;
+            let model = model::store::load(&spec.model)?;
+            Some(meshcap::scenario::Grid::new(spec, model, meshcap::report::sweep_charts::MAX_HEATMAP_SCENARIOS)?)
+        }
+        None => None,
+    };
     let input = ReportInput {
+        sweep: grid.as_ref().map(|g| -> Result<_> {
+            Ok(meshcap::report::SweepInput {
+                grid: g,
+                x_axis: args.heatmap_x.clone(),
+                y_axis: args.heatmap_y.clone(),
+                fixed: parse_where(&args.heatmap_where)?,
+            })
+        }).transpose()?,
         model: &l.model,
         series: l.series.as_ref(),
         topology: l.topology.as_ref().map(|(t, n)| (t, n.clone())),
@@ -147,6 +175,8 @@ pub enum Kind {
     Scope,
     /// A sweep's worst case over two axes (needs --spec, --x-axis, --y-axis).
     Heatmap,
+    /// Monte Carlo memory bands over days and first-OOM days of one scenario (needs --spec).
+    Fan,
 }
 
 /// What the heatmap colours.
@@ -185,6 +215,21 @@ pub struct PlotArgs {
     /// `--where limit=1Gi --where scope=namespace`.
     #[arg(long = "where", value_name = "AXIS=VALUE")]
     fixed: Vec<String>,
+    /// Fan: the scenario id (see `meshcap sweep` rows).
+    #[arg(long, default_value_t = 0)]
+    scenario: u64,
+    /// Fan: which proxy.
+    #[arg(long, value_enum, default_value = "sidecar")]
+    proxy: ProxyArg,
+}
+
+/// Which proxy a fan chart follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProxyArg {
+    /// The most exposed sidecar.
+    Sidecar,
+    /// The gateways.
+    Gateway,
 }
 
 pub fn run_plot(args: PlotArgs) -> Result<()> {
@@ -198,23 +243,29 @@ pub fn run_plot(args: PlotArgs) -> Result<()> {
             HeatArg::Days => meshcap::report::sweep_charts::HeatValue::Days,
             HeatArg::Margin => meshcap::report::sweep_charts::HeatValue::Margin,
         };
-        let fixed = args
-            .fixed
-            .iter()
-            .map(|w| {
-                w.split_once('=')
-                    .map(|(a, v)| (a.trim().to_string(), v.trim().to_string()))
-                    .ok_or_else(|| meshcap::Error::invalid(format!("--where takes axis=value, but \"{w}\" has no '='")))
-            })
-            .collect::<meshcap::Result<Vec<_>>>()?;
+        let fixed = parse_where(&args.fixed)?;
         let chart = meshcap::report::sweep_charts::sweep_heatmap(&grid, &args.x_axis, &args.y_axis, value, &fixed)?;
         plot::render_heatmap(&chart, &args.output, size)?;
         println!("wrote {}", args.output.display());
         return Ok(());
     }
+    if args.kind == Kind::Fan {
+        let spec_path = args.spec.as_ref().ok_or_else(|| meshcap::Error::invalid("the fan chart needs --spec FILE"))?;
+        let spec = meshcap::scenario::Spec::load(spec_path)?;
+        let model = model::store::load(&spec.model)?;
+        let grid = meshcap::scenario::Grid::new(spec, model, u64::MAX)?;
+        let proxy = match args.proxy {
+            ProxyArg::Sidecar => meshcap::mesh::ProxyKind::Sidecar,
+            ProxyArg::Gateway => meshcap::mesh::ProxyKind::Gateway,
+        };
+        let chart = meshcap::report::sweep_charts::fan_chart(&grid, args.scenario, proxy)?;
+        plot::render_fan(&chart, &args.output, size)?;
+        println!("wrote {}", args.output.display());
+        return Ok(());
+    }
     let l = args.inputs.load()?;
     match args.kind {
-        Kind::Heatmap => unreachable!("handled above"),
+        Kind::Heatmap | Kind::Fan => unreachable!("handled above"),
         Kind::Fit => plot::render_fit(&charts::fit_chart(&l.model, l.series.as_ref(), &args.inputs.limits(), l.caution), &args.output, size)?,
         Kind::Residuals => {
             let series = l.series.as_ref().ok_or_else(|| meshcap::Error::invalid("residuals need the data: pass --data"))?;
@@ -235,4 +286,16 @@ pub fn run_plot(args: PlotArgs) -> Result<()> {
     }
     println!("wrote {}", args.output.display());
     Ok(())
+}
+
+/// `axis=value` pairs.
+fn parse_where(items: &[String]) -> meshcap::Result<Vec<(String, String)>> {
+    items
+        .iter()
+        .map(|w| {
+            w.split_once('=')
+                .map(|(a, v)| (a.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| meshcap::Error::invalid(format!("--where takes axis=value, but \"{w}\" has no '='")))
+        })
+        .collect()
 }

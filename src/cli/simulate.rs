@@ -15,34 +15,34 @@ use super::{emit, json_bytes};
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// Scenario spec (TOML).
-    spec: PathBuf,
+    pub(crate) spec: PathBuf,
     /// Write here (atomically) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
-    output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     /// Row format.
     #[arg(long, value_enum, default_value_t)]
-    format: RowsFormat,
+    pub(crate) format: RowsFormat,
     /// Aggregate (worst scenarios, P(OOM) per axis value) instead of writing every row; JSON.
     #[arg(long)]
-    summary: bool,
+    pub(crate) summary: bool,
     /// Simulate shard K of N (0-based): `--shard 0/4`.
     #[arg(long, value_name = "K/N")]
-    shard: Option<String>,
+    pub(crate) shard: Option<String>,
     /// Refuse grids with more scenarios than this.
     #[arg(long, default_value_t = 1_000_000)]
-    max_scenarios: u64,
+    pub(crate) max_scenarios: u64,
     /// Paths per scenario (default: the spec's `[simulate] paths`).
     #[arg(long, value_name = "N")]
-    paths: Option<u32>,
+    pub(crate) paths: Option<u32>,
     /// Days simulated (default: the spec's `[simulate] horizon_days`).
     #[arg(long, value_name = "N")]
-    horizon_days: Option<u32>,
+    pub(crate) horizon_days: Option<u32>,
     /// Seed of the random streams; the same seed gives the same bytes.
     #[arg(long, default_value_t = simulate::DEFAULT_SEED)]
-    seed: u64,
+    pub(crate) seed: u64,
     /// No progress bar.
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 pub fn run_simulate(args: SimulateArgs) -> Result<()> {

@@ -44,6 +44,10 @@ pub struct SweepArgs {
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
+    /// Run the Monte Carlo time simulation instead (as `meshcap simulate`, with the spec's
+    /// [simulate] settings and seed 1).
+    #[arg(long)]
+    simulate: bool,
 }
 
 /// A progress bar on stderr that shows itself only after a second, only on a terminal.
@@ -80,6 +84,20 @@ impl Progress {
 }
 
 pub fn run_sweep(args: SweepArgs) -> Result<()> {
+    if args.simulate {
+        return super::simulate::run_simulate(super::simulate::SimulateArgs {
+            spec: args.spec,
+            output: args.output,
+            format: args.format,
+            summary: args.summary,
+            shard: args.shard,
+            max_scenarios: args.max_scenarios,
+            paths: None,
+            horizon_days: None,
+            seed: meshcap::scenario::simulate::DEFAULT_SEED,
+            quiet: args.quiet,
+        });
+    }
     let spec = Spec::load(&args.spec)?;
     let model = meshcap::model::store::load(&spec.model)?;
     let grid = Grid::new(spec, model, args.max_scenarios)?;

@@ -220,8 +220,8 @@ pub fn fit(series: &Series, settings: &FitSettings, bytes: &[u8]) -> Result<Fitt
 ///
 /// One solve with every candidate; a column the solver flags as dependent on earlier ones is
 /// dropped (with a note) and the rest solved again, so the common case costs a single fit.
-fn default_terms<'s>(
-    series: &'s Series,
+fn default_terms(
+    series: &Series,
     rows: &[usize],
     settings: &FitSettings,
     notes: &mut Vec<String>,

@@ -523,29 +523,4 @@ mod tests {
         let e = least_squares(&cols(&[(&x, 0), (&x, 1), (&twice, 1)]), &y).unwrap_err();
         assert_eq!(e, RankDeficiency { column: 2, depends_on: vec![1] });
     }
-
-    #[test]
-    #[ignore = "timing, run with --release -- --ignored --nocapture"]
-    fn timing_million_rows() {
-        let (x, y) = random_problem(1_000_000);
-        let design = cols(&[(&x[0], 0), (&x[0], 1), (&x[1], 1), (&x[2], 1)]);
-        for _ in 0..5 {
-            let t = std::time::Instant::now();
-            let s = least_squares(&design, &y).unwrap();
-            println!("{:?} {:?} {:?}", t.elapsed(), s.method, s.coefficients);
-        }
-        let t = std::time::Instant::now();
-        let d = Design::new(&design, &y);
-        let _ = factor::<f64>(&d);
-        println!("factor {:?}", t.elapsed());
-        let t = std::time::Instant::now();
-        let (mut r, _) = residual_pass(&d, &[Dd::ONE; 4], true);
-        println!("residual pass {:?}", t.elapsed());
-        let t = std::time::Instant::now();
-        let _ = update_pass(&d, &[1e-9; 4], &mut r);
-        println!("update pass {:?}", t.elapsed());
-        let t = std::time::Instant::now();
-        let s = dd_path(&d).unwrap();
-        println!("dd path {:?} {:?}", t.elapsed(), s.coefficients);
-    }
 }

@@ -38,15 +38,14 @@ pub fn render(model: &FittedModel) -> String {
     let ci = format!("[{:.1}%", model.level * 100.0);
     let _ = writeln!(
         s,
-        "{:<16} {:>15} {:>13} {:>9} {:>9} {:>15} {:>15}  {}",
+        "{:<16} {:>15} {:>13} {:>9} {:>9} {:>15} {:>15}  as memory",
         "",
         "estimate",
         "std err",
         "t",
         "P>|t|",
         ci + " low",
-        "high]",
-        "as memory"
+        "high]"
     );
     for c in &model.coefficients {
         let _ = writeln!(

@@ -40,6 +40,37 @@ pub struct ReportInput<'a> {
     pub scope_limit: f64,
     /// Caution settings.
     pub caution: Caution,
+    /// A scenario grid for the heatmap and fan charts.
+    pub sweep: Option<SweepInput<'a>>,
+}
+
+/// The sweep part of a report.
+#[derive(Debug, Clone)]
+pub struct SweepInput<'a> {
+    /// The grid.
+    pub grid: &'a crate::scenario::Grid,
+    /// Heatmap x axis.
+    pub x_axis: String,
+    /// Heatmap y axis.
+    pub y_axis: String,
+    /// Axes fixed for the heatmap (`axis`, value label).
+    pub fixed: Vec<(String, String)>,
+}
+
+/// The scenario the report's fan follows: the one whose bound crosses the limit latest within
+/// the simulation horizon (the most informative growth curve), else scenario 0.
+pub fn fan_scenario(grid: &crate::scenario::Grid) -> u64 {
+    let horizon = f64::from(grid.spec.simulate.horizon_days);
+    let mut d = [0usize; crate::scenario::grid::N_AXES];
+    let mut best = (0u64, f64::NEG_INFINITY);
+    for id in 0..grid.size.min(sweep_charts::MAX_HEATMAP_SCENARIOS) {
+        let e = grid.evaluate(id, &d);
+        if e.days_to_limit > 0.0 && e.days_to_limit <= horizon && e.days_to_limit > best.1 {
+            best = (id, e.days_to_limit);
+        }
+        crate::scenario::grid::advance(&mut d, &grid.lengths);
+    }
+    best.0
 }
 
 /// Write the report into `dir`; returns the files written, in order.
@@ -86,6 +117,22 @@ pub fn write_report(input: &ReportInput, dir: &Path, size: (u32, u32)) -> Result
     if let Some(s) = &scope {
         let p = dir.join("scope.png");
         plot::render_scope(s, &p, size)?;
+        written.push(p);
+    }
+    if let Some(sw) = &input.sweep {
+        let heat = sweep_charts::sweep_heatmap(
+            sw.grid,
+            &sw.x_axis,
+            &sw.y_axis,
+            sweep_charts::HeatValue::Days,
+            &sw.fixed,
+        )?;
+        let p = dir.join("heatmap.png");
+        plot::render_heatmap(&heat, &p, size)?;
+        written.push(p);
+        let fan = sweep_charts::fan_chart(sw.grid, fan_scenario(sw.grid), crate::mesh::ProxyKind::Sidecar)?;
+        let p = dir.join("fan.png");
+        plot::render_fan(&fan, &p, size)?;
         written.push(p);
     }
     let md = dir.join("report.md");

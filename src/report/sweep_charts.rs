@@ -1,7 +1,9 @@
 //! Chart data from scenario grids: the sweep heatmap.
 
 use crate::error::{Error, Result};
-use crate::plot::HeatmapChart;
+use crate::mesh::ProxyKind;
+use crate::plot::{FanChart, HeatmapChart};
+use crate::scenario::simulate::{SimOptions, Simulation};
 use crate::quantity::MIB;
 use crate::scenario::grid::{advance, N_AXES};
 use crate::scenario::{Grid, AXES};
@@ -94,5 +96,33 @@ pub fn sweep_heatmap(
         y_values: label(ya, ny),
         cells: cells.into_iter().map(|c| c.filter(|v| v.is_finite())).collect(),
         value_label: value_label.to_string(),
+    })
+}
+
+/// The Monte Carlo fan of one scenario: memory percentile bands per day and first-OOM days.
+pub fn fan_chart(grid: &Grid, id: u64, proxy: ProxyKind) -> Result<FanChart> {
+    if id >= grid.size {
+        return Err(Error::invalid(format!("scenario {id} is not in the grid (ids 0 to {})", grid.size - 1)));
+    }
+    let sim = Simulation::new(grid, SimOptions::from_spec(&grid.spec))?;
+    let fan = sim.fan(id, proxy)?;
+    let d = crate::scenario::grid::decode(id, &grid.lengths);
+    let axes: Vec<String> = (0..N_AXES).map(|a| format!("{}={}", AXES[a], grid.spec.axes.label(a, d[a]))).collect();
+    let who = if proxy == ProxyKind::Gateway { "gateway" } else { "most exposed sidecar" };
+    Ok(FanChart {
+        title: format!(
+            "Simulated {who} memory, scenario {id} of {} ({} paths): {}",
+            grid.spec.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            grid.spec.simulate.paths,
+            [&axes[3], &axes[7], &axes[8], &axes[9], &axes[12]].map(|s| s.as_str()).join(", ")
+        ),
+        days: fan.days,
+        p5: fan.p5,
+        p25: fan.p25,
+        p50: fan.p50,
+        p75: fan.p75,
+        p95: fan.p95,
+        limit_bytes: fan.limit_bytes,
+        first_oom_days: fan.first_oom_days,
     })
 }

@@ -166,4 +166,32 @@ impl Curve {
         }
         b
     }
+
+    /// Days from the start until this proxy's bound crosses `target`, given the bound `upper` at
+    /// the steady state `r` (infinite when that is within the target) and, on demand, at
+    /// `start`; updates arrive at `rate` a day. [`Grid::evaluate`](super::Grid::evaluate) and
+    /// the summary's block path both call this, so they give the same bits.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn days_to_cross(
+        &self,
+        upper: f64,
+        upper_start: impl FnOnce() -> f64,
+        r: f64,
+        start: f64,
+        rate: f64,
+        t: f64,
+        transient: f64,
+        target: f64,
+    ) -> f64 {
+        if upper <= target {
+            f64::INFINITY
+        } else if upper_start() >= target {
+            0.0
+        } else if rate > 0.0 {
+            (self.crossing(target, t, transient, start, r) - start) / rate
+        } else {
+            f64::INFINITY
+        }
+    }
 }

@@ -244,6 +244,12 @@ pub struct Evaluation {
 }
 
 impl Grid {
+    /// Updates per day of updates-axis value `i`, weekends weighted.
+    #[inline]
+    pub fn rate(&self, i: usize) -> f64 {
+        self.spec.axes.updates_per_day[i] * (5.0 + 2.0 * self.spec.simulate.weekend_factor) / 7.0
+    }
+
     /// Evaluate one scenario from its axis indexes.
     #[inline]
     pub fn evaluate(&self, id: u64, d: &[usize; N_AXES]) -> Evaluation {
@@ -268,7 +274,8 @@ impl Grid {
             None => (f64::NAN, f64::NAN),
         };
         let sidecar_safe = worst_upper <= target;
-        let gateway_safe = !(g_upper > target);
+        // No gateways (NaN) is safe.
+        let gateway_safe = g_upper.partial_cmp(&target) != Some(std::cmp::Ordering::Greater);
         let safe = sidecar_safe && gateway_safe;
         let days_to_limit = if safe {
             f64::INFINITY
@@ -276,7 +283,7 @@ impl Grid {
             let rate = self.rate(d[3]);
             let start = self.spec.start_revisions.min(r);
             let days = |c: &Curve, upper: f64| {
-                days_to_cross(c, upper, || c.upper(start, t, transient), r, start, rate, t, transient, target)
+                c.days_to_cross(upper, || c.upper(start, t, transient), r, start, rate, t, transient, target)
             };
             let sidecar = days(worst, worst_upper);
             proxies.gateway.as_ref().map_or(sidecar, |g| sidecar.min(days(g, g_upper)))
@@ -297,170 +304,5 @@ impl Grid {
             days_to_limit,
             required_limit: upper_max / (1.0 - headroom),
         }
-    }
-}
-
-/// Days from the start until a proxy's bound crosses `target`, given its bound `upper` at the
-/// steady state `r` (infinite when that is within the target) and, on demand, at `start`.
-/// Shared by [`Grid::evaluate`] and the summary's block path so both give the same bits.
-#[allow(clippy::too_many_arguments)]
-#[inline]
-pub(crate) fn days_to_cross(
-    c: &Curve,
-    upper: f64,
-    upper_start: impl FnOnce() -> f64,
-    r: f64,
-    start: f64,
-    rate: f64,
-    t: f64,
-    transient: f64,
-    target: f64,
-) -> f64 {
-    if upper <= target {
-        f64::INFINITY
-    } else if upper_start() >= target {
-        0.0
-    } else if rate > 0.0 {
-        (c.crossing(target, t, transient, start, r) - start) / rate
-    } else {
-        f64::INFINITY
-    }
-}
-
-/// Index of the first inner axis (`transient`): the axes before it fix the steady state and
-/// the proxies, the inner ones (transient, headroom, level, limit) only scale and compare.
-pub const FIRST_INNER: usize = 9;
-
-/// Upper bounds of an outer combination at one (transient, level) pair; they do not depend on
-/// headroom or the limit.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bounds {
-    /// Index of the most exposed sidecar (first of the largest bounds).
-    pub worst: usize,
-    /// Its upper bound.
-    pub sidecar_upper: f64,
-    /// The gateways' upper bound (NaN without gateways).
-    pub gateway_upper: f64,
-    /// The larger of the two (the sidecar's when there are no gateways).
-    pub upper_max: f64,
-    /// The most exposed sidecar's bound at the start.
-    pub sidecar_upper_start: f64,
-    /// The gateways' bound at the start (NaN without gateways).
-    pub gateway_upper_start: f64,
-}
-
-/// What every scenario of one outer combination (axes before `transient` fixed) shares,
-/// computed once for its whole block of inner scenarios.
-#[derive(Debug, Clone, Default)]
-pub struct Outer {
-    /// Index into [`Grid::proxies`].
-    pub proxies: usize,
-    /// Steady-state revisions per service.
-    pub retained: f64,
-    /// Revisions per service at day 0.
-    pub start: f64,
-    /// Updates per day, weekends weighted.
-    pub rate: f64,
-    /// Per (transient, level), level varying fastest.
-    pub bounds: Vec<Bounds>,
-    /// Scratch: (mean, se_obs) at `retained` per sidecar.
-    moments: Vec<(f64, f64)>,
-    /// Scratch: (mean, se_obs) at `start` per sidecar.
-    moments_start: Vec<(f64, f64)>,
-}
-
-/// What an outer combination's scenarios depend on: the proxies index, the steady state's
-/// bits and the updates index. Outer combinations with equal keys evaluate the same.
-pub type OuterKey = (usize, u64, usize);
-
-impl Bounds {
-    /// Whether every proxy is within `target`, as in [`Grid::evaluate`].
-    #[inline]
-    pub fn safe(&self, target: f64) -> bool {
-        self.sidecar_upper <= target && !(self.gateway_upper > target)
-    }
-
-    /// The smaller of the sidecar and gateway margins to `target` (the sidecar's when the
-    /// gateway's is NaN), as the summary ranks scenarios.
-    #[inline]
-    pub fn margin(&self, target: f64) -> f64 {
-        let sidecar_margin = target - self.sidecar_upper;
-        let gateway_margin = target - self.gateway_upper;
-        if gateway_margin < sidecar_margin {
-            gateway_margin
-        } else {
-            sidecar_margin
-        }
-    }
-}
-
-impl Grid {
-    /// The key of the outer combination of `d`.
-    #[inline]
-    pub fn outer_key(&self, d: &[usize; N_AXES]) -> OuterKey {
-        (self.proxies_index(d), self.retained[self.retained_index(d)].to_bits(), d[3])
-    }
-
-    /// Updates per day of updates-axis value `i`, weekends weighted.
-    #[inline]
-    pub fn rate(&self, i: usize) -> f64 {
-        self.spec.axes.updates_per_day[i] * (5.0 + 2.0 * self.spec.simulate.weekend_factor) / 7.0
-    }
-
-    /// Fill `outer` for the outer combination of `d` (its inner digits are ignored).
-    pub fn prepare_outer(&self, d: &[usize; N_AXES], outer: &mut Outer) {
-        let a = &self.spec.axes;
-        let r = self.retained[self.retained_index(d)];
-        outer.proxies = self.proxies_index(d);
-        outer.retained = r;
-        outer.start = self.spec.start_revisions.min(r);
-        outer.rate = self.rate(d[3]);
-        let proxies = &self.proxies[outer.proxies];
-        outer.moments.clear();
-        outer.moments.extend(proxies.sidecars.iter().map(|c| (c.mean(r), c.se_obs(r))));
-        let gateway = proxies.gateway.as_ref().map(|g| (g.mean(r), g.se_obs(r)));
-        let start = outer.start;
-        outer.moments_start.clear();
-        outer.moments_start.extend(proxies.sidecars.iter().map(|c| (c.mean(start), c.se_obs(start))));
-        let gateway_start = proxies.gateway.as_ref().map(|g| (g.mean(start), g.se_obs(start)));
-        outer.bounds.clear();
-        for &transient in &a.transient {
-            for &t in &self.t_one {
-                // Same operations as `Curve::upper`, so the same bits as `evaluate`.
-                let upper = |(m, s): (f64, f64)| transient * (m + t * s);
-                let mut worst = 0;
-                let mut sidecar_upper = upper(outer.moments[0]);
-                for (i, &ms) in outer.moments.iter().enumerate().skip(1) {
-                    let u = upper(ms);
-                    if u > sidecar_upper {
-                        worst = i;
-                        sidecar_upper = u;
-                    }
-                }
-                let gateway_upper = gateway.map_or(f64::NAN, upper);
-                let upper_max = if gateway_upper > sidecar_upper { gateway_upper } else { sidecar_upper };
-                outer.bounds.push(Bounds {
-                    worst,
-                    sidecar_upper,
-                    gateway_upper,
-                    upper_max,
-                    sidecar_upper_start: upper(outer.moments_start[worst]),
-                    gateway_upper_start: gateway_start.map_or(f64::NAN, upper),
-                });
-            }
-        }
-    }
-
-    /// Days to the limit of a scenario of `outer` with bounds `b` (from `outer.bounds` at
-    /// transient index `j`, level index `k`) and target `target`; as [`Grid::evaluate`].
-    pub fn outer_days(&self, outer: &Outer, b: &Bounds, j: usize, k: usize, target: f64) -> f64 {
-        let proxies = &self.proxies[outer.proxies];
-        let (r, start, rate) = (outer.retained, outer.start, outer.rate);
-        let (t, transient) = (self.t_one[k], self.spec.axes.transient[j]);
-        let days = |c: &Curve, upper: f64, upper_start: f64| {
-            days_to_cross(c, upper, || upper_start, r, start, rate, t, transient, target)
-        };
-        let sidecar = days(&proxies.sidecars[b.worst], b.sidecar_upper, b.sidecar_upper_start);
-        proxies.gateway.as_ref().map_or(sidecar, |g| sidecar.min(days(g, b.gateway_upper, b.gateway_upper_start)))
     }
 }

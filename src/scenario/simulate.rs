@@ -14,10 +14,17 @@
 //!
 //! Scenarios that differ only in transient, headroom, level or limit form a group and share
 //! their random paths (common random numbers): the paths are simulated once per group, and
-//! comparisons across limits are not blurred by sampling noise. Path `k` of a group uses
-//! `ChaCha8Rng` seeded from (seed, the group's first scenario id) on stream `k`, so the output
-//! depends on neither the thread count, nor the sharding, nor the order work finishes in.
+//! comparisons across limits are not blurred by sampling noise. Path `k` of a group draws from
+//! a xoshiro256++ generator seeded by `ChaCha8Rng` stream `k` of (seed, the group's first
+//! scenario id), so the output depends on neither the thread count, nor the sharding, nor the
+//! order work finishes in.
+//!
+//! Day `t` is the sample at `24 t` hours: day 0 is the start (after GC of the start revisions),
+//! day `horizon_days` the end. [`Simulation::run`] gives a [`SimOutcome`] per scenario in id
+//! order ([`write_rows`], [`summarize`] on top of it); [`Simulation::fan`] gives one
+//! scenario's memory per day over its paths.
 
+mod fan;
 mod kernel;
 mod output;
 mod plan;
@@ -35,8 +42,8 @@ use self::sampling::{quantile, CoefSampler, MAX_MEAN};
 use super::grid::{decode, Evaluation, Grid};
 use super::spec::{SimSettings, Spec};
 use crate::error::{Error, Result};
-use crate::mesh::ProxyKind;
 
+pub use self::fan::Fan;
 pub use self::output::{header, summarize, write_rows, AxisOom, SimSummary, ValueOom, WorstSim, RESULT_COLUMNS};
 pub use self::retention::kept_after_gc;
 
@@ -44,6 +51,8 @@ pub use self::retention::kept_after_gc;
 pub const DEFAULT_SEED: u64 = 1;
 /// Paths per work item.
 const PATH_CHUNK: u64 = 32;
+/// Work items (path chunks) per window of groups.
+const WINDOW_ITEMS: u64 = 256;
 /// Bytes of per-path records in flight (bounds memory whatever the grid size).
 const WINDOW_BYTES: u64 = 64 << 20;
 /// Largest per-path record set of one group, in values (8 bytes each).
@@ -78,7 +87,8 @@ pub struct ProxyOutcome {
     pub peak_p50_bytes: f64,
     /// 95th percentile of that peak, bytes.
     pub peak_p95_bytes: f64,
-    /// Mean OOMKills per proxy per 30 days.
+    /// Mean OOMKills per proxy per 30 days. Days 0 through the horizon are checked, each at
+    /// most once, so a proxy in a crash loop counts 30.
     pub ooms_per_month: f64,
 }
 
@@ -106,29 +116,6 @@ pub struct SimOutcome {
     pub analytic: Evaluation,
 }
 
-/// One scenario's simulated memory per day, for a fan chart.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Fan {
-    /// Days since the start, 0 to the horizon.
-    pub days: Vec<f64>,
-    /// 5th percentile over paths of memory x transient per day, bytes.
-    pub p5: Vec<f64>,
-    /// 25th percentile.
-    pub p25: Vec<f64>,
-    /// Median.
-    pub p50: Vec<f64>,
-    /// 75th percentile.
-    pub p75: Vec<f64>,
-    /// 95th percentile.
-    pub p95: Vec<f64>,
-    /// Mean over paths.
-    pub mean: Vec<f64>,
-    /// The scenario's limit, bytes.
-    pub limit_bytes: f64,
-    /// Day of the first OOMKill of each path that had one, in path order.
-    pub first_oom_days: Vec<f64>,
-}
-
 /// A grid ready to simulate.
 #[derive(Debug)]
 pub struct Simulation<'g> {
@@ -151,7 +138,10 @@ impl<'g> Simulation<'g> {
             ));
         }
         if !(s.weekend_factor.is_finite() && s.weekend_factor >= 0.0) {
-            return Err(Error::invalid(format!("weekend_factor must be a non-negative number, not {}", s.weekend_factor)));
+            return Err(Error::invalid(format!(
+                "weekend_factor must be a non-negative number, not {}",
+                s.weekend_factor
+            )));
         }
         for &rate in &grid.spec.axes.updates_per_day {
             let peak = rate * s.weekend_factor.max(1.0);
@@ -245,8 +235,10 @@ impl<'g> Simulation<'g> {
         let g = self.group_size;
         let paths = u64::from(self.options.settings.paths);
         let chunks = paths.div_ceil(PATH_CHUNK);
+        // Enough work items per window to keep every thread busy and report progress often,
+        // few enough groups to bound the records in memory.
         let group_bytes = paths * stride(g as usize) as u64 * 8;
-        let window = (WINDOW_BYTES / group_bytes.max(1)).clamp(1, 256);
+        let window = (WINDOW_ITEMS / chunks).clamp(1, (WINDOW_BYTES / group_bytes.max(1)).max(1));
         let (first, end) = (range.start / g, (range.end - 1) / g + 1);
         let mut group = first;
         while group < end {
@@ -282,7 +274,7 @@ impl<'g> Simulation<'g> {
         let width = stride(self.group_size as usize);
         let rows = || parts.iter().flat_map(|c| c.records.chunks_exact(width));
         let paths = f64::from(self.options.settings.paths);
-        let months = f64::from(self.options.settings.horizon_days) / 30.0;
+        let months = f64::from(self.options.settings.horizon_days + 1) / 30.0;
         let sorted = |column: usize| {
             let mut v: Vec<f64> = rows().map(|r| r[column]).collect();
             v.sort_by(f64::total_cmp);
@@ -290,7 +282,8 @@ impl<'g> Simulation<'g> {
         };
         let (peak_sc, peak_gw) = (sorted(0), sorted(1));
         let retained = rows().map(|r| r[2]).sum::<f64>() / paths;
-        let has_gateway = self.grid.proxies[self.grid.proxies_index(&decode(first, &self.grid.lengths))].gateway.is_some();
+        let has_gateway =
+            self.grid.proxies[self.grid.proxies_index(&decode(first, &self.grid.lengths))].gateway.is_some();
         let days = |v: f64| v.is_finite().then_some(v);
         for id in ids {
             let v = (id - first) as usize;
@@ -343,60 +336,12 @@ impl<'g> Simulation<'g> {
         }
         Ok(())
     }
-
-    /// Per-day memory quantiles over the paths of one scenario, for one proxy, and the days of
-    /// first OOMKills. The same paths as [`Simulation::run`]'s.
-    pub fn fan(&self, id: u64, proxy: ProxyKind) -> Result<Fan> {
-        self.check_id(id)?;
-        let group = id / self.group_size;
-        let plan = self.plan(group);
-        let gateway = proxy == ProxyKind::Gateway;
-        if gateway && plan.gateway.is_none() {
-            return Err(Error::invalid(format!("scenario {id} has no gateways to simulate")));
-        }
-        let v = (id - group * self.group_size) as usize;
-        let paths = u64::from(self.options.settings.paths);
-        let parts: Vec<Chunk> = (0..paths.div_ceil(PATH_CHUNK))
-            .into_par_iter()
-            .map_init(Scratch::default, |scratch, c| {
-                let range = c * PATH_CHUNK..((c + 1) * PATH_CHUNK).min(paths);
-                self.chunk(&plan, range, scratch, Some((v, gateway)))
-            })
-            .collect();
-        let horizon = self.options.settings.horizon_days as usize;
-        let width = stride(self.group_size as usize);
-        let at = FIXED + PER_SCENARIO * v + if gateway { 2 } else { 0 };
-        let first_oom_days =
-            parts.iter().flat_map(|c| c.records.chunks_exact(width)).map(|r| r[at]).filter(|x| x.is_finite()).collect();
-        let d = decode(id, &self.grid.lengths);
-        let mut fan = Fan {
-            days: (0..=horizon).map(|t| t as f64).collect(),
-            p5: Vec::new(),
-            p25: Vec::new(),
-            p50: Vec::new(),
-            p75: Vec::new(),
-            p95: Vec::new(),
-            mean: Vec::new(),
-            limit_bytes: self.grid.spec.axes.limit[d[12]],
-            first_oom_days,
-        };
-        let mut day = Vec::with_capacity(paths as usize);
-        for t in 0..=horizon {
-            day.clear();
-            day.extend(parts.iter().flat_map(|c| c.memory.chunks_exact(horizon + 1)).map(|m| m[t]));
-            fan.mean.push(day.iter().sum::<f64>() / day.len() as f64);
-            day.sort_by(f64::total_cmp);
-            for (q, out) in [(0.05, &mut fan.p5), (0.25, &mut fan.p25), (0.5, &mut fan.p50), (0.75, &mut fan.p75)] {
-                out.push(quantile(&day, q));
-            }
-            fan.p95.push(quantile(&day, 0.95));
-        }
-        Ok(fan)
-    }
 }
 
 /// Path records of a work item.
 struct Chunk {
+    /// [`stride`] values per path.
     records: Vec<f64>,
+    /// Per path, memory per day when recording.
     memory: Vec<f64>,
 }

@@ -2,7 +2,8 @@
 //!
 //! Rows are produced a window of chunks at a time and written in order, so memory stays
 //! bounded whatever the grid size and the bytes do not depend on the thread count. Summaries
-//! fold chunk accumulators with an order-independent merge. `--shard K/N` evaluates ids
+//! fold chunk accumulators with an order-independent merge; within a chunk, scenarios are
+//! evaluated a block at a time ([`Accumulator::add_range`]). `--shard K/N` evaluates ids
 //! `[K*size/N, (K+1)*size/N)`.
 
 use std::io::Write;
@@ -16,11 +17,11 @@ use super::rows::{header, write_row, Labels, RowFormat};
 use super::summary::{Accumulator, Summary};
 use crate::error::{Error, Result};
 
-/// Scenarios per work item.
+/// Scenarios per work item (rows; the smallest summary chunk).
 const CHUNK: u64 = 8192;
-/// Summaries aim at this many chunks (for load balance on any core count)...
+/// Summaries aim at this many chunks, for load balance on any core count...
 const SUMMARY_CHUNKS: u64 = 256;
-/// ...of at most this many scenarios.
+/// ...of at most this many scenarios (larger chunks replay more blocks from their cache).
 const MAX_SUMMARY_CHUNK: u64 = 1 << 20;
 /// Chunks in flight when streaming rows (bounds memory to about WINDOW x CHUNK rows).
 const WINDOW: u64 = 32;
@@ -77,24 +78,24 @@ pub fn write_rows(
         out.write_all(header().as_bytes())?;
     }
     let n = chunks(&range);
+    // Buffers are reused from window to window: fresh ones cost a page fault per 4 KiB.
+    let mut buffers: Vec<Vec<u8>> = (0..WINDOW.min(n)).map(|_| Vec::new()).collect();
     let mut c = 0;
     while c < n {
         let end = (c + WINDOW).min(n);
-        let buffers: Vec<Vec<u8>> = (c..end)
-            .into_par_iter()
-            .map(|k| {
-                let ids = chunk_range(&range, k);
-                let mut buf = Vec::with_capacity((ids.end - ids.start) as usize * 200);
-                let mut d = decode(ids.start, &grid.lengths);
-                for id in ids {
-                    let e = grid.evaluate(id, &d);
-                    write_row(&mut buf, format, &labels, &d, &e);
-                    advance(&mut d, &grid.lengths);
-                }
-                buf
-            })
-            .collect();
-        for b in &buffers {
+        let window = &mut buffers[..(end - c) as usize];
+        window.par_iter_mut().enumerate().for_each(|(i, buf)| {
+            let ids = chunk_range(&range, c + i as u64);
+            buf.clear();
+            buf.reserve((ids.end - ids.start) as usize * 200);
+            let mut d = decode(ids.start, &grid.lengths);
+            for id in ids {
+                let e = grid.evaluate(id, &d);
+                write_row(buf, format, &labels, &d, &e);
+                advance(&mut d, &grid.lengths);
+            }
+        });
+        for b in window.iter() {
             out.write_all(b)?;
         }
         progress((end - c) * CHUNK);

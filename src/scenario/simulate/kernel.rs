@@ -1,13 +1,13 @@
 //! One simulated path: a day loop over the services' revision counts, the proxies' memory and
 //! every scenario's OOMs. Nothing here allocates; the scratch buffers live across paths.
 
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
 use super::plan::{Lag, Plan, ProxyPlan};
 use super::retention::kept;
-use super::sampling::CoefSampler;
+use super::sampling::{CoefSampler, Xoshiro256};
 
 /// Per-path values before the per-scenario ones: sidecar peak, gateway peak (raw bytes, before
 /// the transient), mean revisions per service at the horizon.
@@ -83,8 +83,9 @@ pub(super) fn run_path(
     out: &mut [f64],
     mut recorder: Option<Recorder<'_>>,
 ) {
-    let mut rng = ChaCha8Rng::seed_from_u64(plan.key);
-    rng.set_stream(path);
+    let mut seeder = ChaCha8Rng::seed_from_u64(plan.key);
+    seeder.set_stream(path);
+    let mut rng = Xoshiro256::from_rng(&mut seeder);
     let p = coef.params();
     let scenarios = plan.thresholds.len();
     let (services, m, ring_days) = (plan.services, plan.segments, plan.ring_days);
@@ -128,7 +129,7 @@ pub(super) fn run_path(
                 for (j, table) in tables.iter().enumerate() {
                     hist[write_at + j] = n;
                     if let Some(table) = table {
-                        n += table.sample(rng.gen::<f64>());
+                        n += table.sample(rng.next_u64());
                     }
                 }
                 created[s] = n;
@@ -159,12 +160,12 @@ pub(super) fn run_path(
                 out[proxy] = raw;
             }
             let high = &mut scratch.high[proxy * scenarios..(proxy + 1) * scenarios];
-            for v in 0..scenarios {
+            for (v, high) in high.iter_mut().enumerate() {
                 let memory = if high_water_mark {
-                    if raw > high[v] {
-                        high[v] = raw;
+                    if raw > *high {
+                        *high = raw;
                     }
-                    high[v]
+                    *high
                 } else {
                     raw
                 };
@@ -180,7 +181,7 @@ pub(super) fn run_path(
                         out[at] = t as f64;
                     }
                     out[at + 1] += 1.0;
-                    high[v] = f64::NEG_INFINITY;
+                    *high = f64::NEG_INFINITY;
                 }
             }
         }

@@ -98,7 +98,9 @@ impl Labels {
         for (a, &len) in grid.lengths.iter().enumerate() {
             let values: Vec<String> = (0..len).map(|i| grid.spec.axes.label(a, i)).collect();
             labels.json.push(values.iter().map(|v| serde_json::to_string(v).expect("string")).collect());
-            labels.csv.push(values.iter().map(|v| if v.contains(',') { format!("\"{v}\"") } else { v.clone() }).collect());
+            labels
+                .csv
+                .push(values.iter().map(|v| if v.contains(',') { format!("\"{v}\"") } else { v.clone() }).collect());
         }
         labels
     }
@@ -179,6 +181,10 @@ pub struct WorstSim {
     pub axes: Vec<String>,
     /// P(OOM of the sidecar or the gateway within the horizon).
     pub p_oom: f64,
+    /// P(OOM) of the sidecar alone.
+    pub sidecar_p_oom: f64,
+    /// P(OOM) of a gateway alone (null without gateways).
+    pub gateway_p_oom: Option<f64>,
     /// Median day of the first OOMKill (null: beyond the horizon).
     pub days_to_oom_p50: Option<f64>,
     /// 95th percentile of the sidecar's peak memory x transient, bytes.
@@ -204,6 +210,9 @@ pub struct ValueOom {
     pub scenarios_with_oom: u64,
     /// The largest P(OOM) among them.
     pub max_p_oom: f64,
+    /// The largest P(OOM) of the sidecar alone (gateways are not scoped by Sidecars, so they
+    /// can hide what a scope does for the sidecars).
+    pub max_sidecar_p_oom: f64,
 }
 
 /// P(OOM) per value of one axis.
@@ -267,7 +276,13 @@ pub fn summarize(sim: &Simulation, range: Range<u64>, progress: &dyn Fn(u64)) ->
             .map(|a| AxisOom {
                 axis: AXES[a].to_string(),
                 values: (0..grid.lengths[a])
-                    .map(|i| ValueOom { value: axes.label(a, i), scenarios: 0, scenarios_with_oom: 0, max_p_oom: 0.0 })
+                    .map(|i| ValueOom {
+                        value: axes.label(a, i),
+                        scenarios: 0,
+                        scenarios_with_oom: 0,
+                        max_p_oom: 0.0,
+                        max_sidecar_p_oom: 0.0,
+                    })
                     .collect(),
             })
             .collect(),
@@ -284,11 +299,14 @@ pub fn summarize(sim: &Simulation, range: Range<u64>, progress: &dyn Fn(u64)) ->
             v.scenarios += 1;
             v.scenarios_with_oom += u64::from(oom);
             v.max_p_oom = v.max_p_oom.max(o.p_oom);
+            v.max_sidecar_p_oom = v.max_sidecar_p_oom.max(o.sidecar.p_oom);
         }
         let w = WorstSim {
             id: o.id,
             axes: (0..N_AXES).map(|a| axes.label(a, d[a])).collect(),
             p_oom: o.p_oom,
+            sidecar_p_oom: o.sidecar.p_oom,
+            gateway_p_oom: o.gateway.map(|g| g.p_oom),
             days_to_oom_p50: o.days_to_oom_p50,
             sidecar_peak_p95_bytes: o.sidecar.peak_p95_bytes,
             gateway_peak_p95_bytes: o.gateway.map(|g| g.peak_p95_bytes),

@@ -82,7 +82,9 @@ pub(super) fn design(model: &FittedModel, shape: &Shape) -> (Vec<f64>, Vec<f64>)
     }
     for t in &model.terms {
         let (x0, x1) = match t.column.as_str() {
-            REVISIONS if !has_ports => (shape.ports0 / model.ports_per_revision, shape.ports1 / model.ports_per_revision),
+            REVISIONS if !has_ports => {
+                (shape.ports0 / model.ports_per_revision, shape.ports1 / model.ports_per_revision)
+            }
             REVISIONS => (shape.rev0, shape.rev1),
             PORTS => (shape.ports0, shape.ports1),
             SERVICES => (shape.services0, shape.services1),
@@ -178,9 +180,8 @@ impl Plan {
         let lag = |part: Option<(usize, f64)>, hours: Option<f64>| {
             let ((offset, frac), l) = (part?, hours?);
             let cut = cuts.iter().position(|&c| (c - frac).abs() < 1e-12).expect("cut was added");
-            let start_le = (0..offset.min(horizon + 1))
-                .map(|t| start_at_least(n_start, spacing, 24.0 * t as f64, l))
-                .collect();
+            let start_le =
+                (0..offset.min(horizon + 1)).map(|t| start_at_least(n_start, spacing, 24.0 * t as f64, l)).collect();
             Some(Lag { offset, cut, start_le })
         };
         let create = lag(lag_parts[0], policy.retain_since_create_h);

@@ -2,20 +2,20 @@
 //! their sampling distribution, stream keys, and quantiles of the results.
 
 use nalgebra::DMatrix;
-use rand::Rng;
+use rand::{Rng, RngCore};
 use rand_distr::{ChiSquared, Distribution, StandardNormal};
 
 use crate::error::{Error, Result};
 use crate::model::FittedModel;
 
-/// Poisson counts by Walker's alias method (Vose's construction) over the support up to mean
-/// + 12 sd + 30: one uniform and no data-dependent branch per draw, whatever the mean (an
-/// inversion search mispredicts about once per draw, which doubled the simulation's time).
+/// Poisson counts by Walker's alias method (Vose's construction) over the support up to the
+/// mean plus 12 sd plus 30: one 64-bit random word, integer arithmetic and no data-dependent
+/// branch per draw, whatever the mean (an inversion search mispredicts about once per draw, which doubled
+/// the simulation's time). Column probabilities are kept to 2^-32.
 #[derive(Debug, Clone)]
 pub struct PoissonTable {
-    /// Probability of keeping column i rather than taking its alias.
-    keep: Vec<f64>,
-    alias: Vec<u32>,
+    /// Per column: keep the column when the low 32 bits are below this, else take the alias.
+    columns: Vec<(u32, u32)>,
 }
 
 /// Largest Poisson mean per table (per service, per day segment); beyond it the table would be
@@ -55,20 +55,72 @@ impl PoissonTable {
             }
         }
         // Leftovers are 1 up to rounding: they keep their own column.
-        PoissonTable { keep, alias }
+        let threshold = |k: f64| (k * 4_294_967_296.0).round().min(f64::from(u32::MAX)) as u32;
+        PoissonTable { columns: keep.iter().zip(&alias).map(|(&k, &a)| (threshold(k), a)).collect() }
     }
 
-    /// The count for a uniform `u` in [0, 1).
+    /// The count for 64 random bits: the high half picks a column, the low half decides
+    /// between it and its alias.
     #[inline]
-    pub fn sample(&self, u: f64) -> u32 {
-        let x = u * self.keep.len() as f64;
-        let i = (x as usize).min(self.keep.len() - 1);
-        let frac = x - i as f64;
-        if frac < self.keep[i] {
-            i as u32
-        } else {
-            self.alias[i]
+    pub fn sample(&self, bits: u64) -> u32 {
+        let i = (((bits >> 32) * self.columns.len() as u64) >> 32) as usize;
+        let (keep, alias) = self.columns[i];
+        // The outcome is random: a branch would mispredict, so ask for a conditional move.
+        std::hint::select_unpredictable((bits as u32) < keep, i as u32, alias)
+    }
+}
+
+/// xoshiro256++ (Blackman and Vigna): the per-path generator, about three times faster than
+/// ChaCha8 here. Each path seeds it from its own ChaCha8 stream.
+#[derive(Debug, Clone)]
+pub struct Xoshiro256 {
+    s: [u64; 4],
+}
+
+impl Xoshiro256 {
+    /// Seed from four words of `seeder`.
+    pub fn from_rng<R: RngCore>(seeder: &mut R) -> Xoshiro256 {
+        let mut s = [0u64; 4];
+        for w in &mut s {
+            *w = seeder.next_u64();
         }
+        if s == [0; 4] {
+            s[0] = 1;
+        }
+        Xoshiro256 { s }
+    }
+}
+
+impl RngCore for Xoshiro256 {
+    #[inline]
+    fn next_u64(&mut self) -> u64 {
+        let s = &mut self.s;
+        let out = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        out
+    }
+
+    #[inline]
+    fn next_u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for chunk in dest.chunks_mut(8) {
+            let word = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&word[..chunk.len()]);
+        }
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> std::result::Result<(), rand::Error> {
+        self.fill_bytes(dest);
+        Ok(())
     }
 }
 
@@ -127,9 +179,9 @@ impl CoefSampler {
             Some(c) => 1.0 / (c.sample(rng) / self.dof).sqrt(),
             None => 1.0,
         };
-        for i in 0..p {
-            let lz: f64 = (0..=i).map(|j| self.chol[i * p + j] * z[j]).sum();
-            beta[i] = self.estimates[i] + lz * scale;
+        for (i, (b, e)) in beta.iter_mut().zip(&self.estimates).enumerate() {
+            let lz: f64 = self.chol[i * p..=i * p + i].iter().zip(z.iter()).map(|(l, z)| l * z).sum();
+            *b = e + lz * scale;
         }
     }
 }
@@ -172,13 +224,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn poisson_table_matches_the_pmf() {
-        for lambda in [0.01, 0.7, 3.0, 40.0, 900.0] {
+    fn alias_table_reproduces_the_poisson_pmf() {
+        for lambda in [0.01, 0.375, 3.0, 40.0, 900.0] {
             let t = PoissonTable::new(lambda);
-            // Inversion on a fine grid of uniforms reproduces the mean.
-            let n = 200_000;
-            let mean: f64 = (0..n).map(|i| f64::from(t.sample((i as f64 + 0.5) / n as f64))).sum::<f64>() / n as f64;
-            assert!((mean - lambda).abs() < 1e-3 * lambda.max(1.0), "{lambda}: {mean}");
+            let n = t.columns.len() as f64;
+            let mut prob = vec![0.0; t.columns.len()];
+            for (i, &(keep, alias)) in t.columns.iter().enumerate() {
+                let k = f64::from(keep) / 4_294_967_296.0;
+                prob[i] += k / n;
+                prob[alias as usize] += (1.0 - k) / n;
+            }
+            let mut ln_p = -lambda;
+            for (k, p) in prob.iter().enumerate() {
+                if k > 0 {
+                    ln_p += lambda.ln() - (k as f64).ln();
+                }
+                // Column probabilities are quantized to 2^-32.
+                assert!((p - ln_p.exp()).abs() < 1e-9, "lambda {lambda}, k {k}: {p} vs {}", ln_p.exp());
+            }
+            let mean: f64 = prob.iter().enumerate().map(|(k, p)| k as f64 * p).sum();
+            assert!((mean - lambda).abs() < 1e-6 * lambda.max(1.0), "{lambda}: {mean}");
         }
     }
 
