@@ -167,3 +167,52 @@ fn heatmap_cells_are_the_worst_case_of_the_sweep_rows() {
         .clone();
     assert!(String::from_utf8(err).unwrap().contains("no value \"3Gi\""));
 }
+
+#[test]
+fn report_with_a_spec_adds_heatmap_and_fan() {
+    let dir = tempdir();
+    meshcap()
+        .args(["report", "--spec", "data/scenarios/gc-policies.toml", "--heatmap-where", "limit=2Gi", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    for name in ["heatmap.png", "fan.png"] {
+        let img = decode(&dir.path().join(name));
+        assert_eq!((img.0, img.1), (1600, 1000), "{name}");
+        let (colours, _) = region_stats(&img, 0.1, 0.9, 0.15, 0.85);
+        assert!(colours > 20, "{name}: blank plot area");
+    }
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("(fan.png)") && md.contains("(heatmap.png)"));
+    // The fan follows the scenario whose bound crosses latest within the horizon.
+    let spec = meshcap::scenario::Spec::load(&crate::util::root().join("data/scenarios/gc-policies.toml")).unwrap();
+    let model = meshcap::model::store::load(&crate::util::root().join(&spec.model)).unwrap();
+    let grid = meshcap::scenario::Grid::new(spec, model, 1_000_000).unwrap();
+    let id = meshcap::report::fan_scenario(&grid);
+    let e = grid.evaluate(id, &meshcap::scenario::grid::decode(id, &grid.lengths));
+    assert!(e.days_to_limit > 0.0 && e.days_to_limit <= 90.0, "{e:?}");
+}
+
+#[test]
+fn fan_plot_and_sweep_simulate() {
+    let dir = tempdir();
+    let p = dir.path().join("fan.png");
+    meshcap()
+        .args(["plot", "fan", "--spec", "data/scenarios/gc-policies.toml", "--scenario", "1831", "--proxy", "gateway", "-o"])
+        .arg(&p)
+        .assert()
+        .success();
+    assert_eq!(decode(&p).0, 1600);
+    let err = meshcap()
+        .args(["plot", "fan", "--spec", "data/scenarios/gc-policies.toml", "--scenario", "99999", "-o"])
+        .arg(&p)
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8(err).unwrap().contains("scenario 99999"));
+    let a = meshcap().args(["sweep", "data/scenarios/example-topology.toml", "--simulate", "--summary", "-q"]).assert().success().get_output().stdout.clone();
+    let b = meshcap().args(["simulate", "data/scenarios/example-topology.toml", "--summary", "-q"]).assert().success().get_output().stdout.clone();
+    assert!(!a.is_empty() && a == b, "sweep --simulate is simulate");
+}
