@@ -64,5 +64,6 @@ pub fn parse(path: &Path, text: &str) -> Result<Series> {
         }
         rows.push(row);
     }
-    Ok(Series { path: path.to_path_buf(), rows, columns, json: false })
+    let oom_rows = Series::index_events(&rows);
+    Ok(Series { path: path.to_path_buf(), rows, columns, json: false, oom_rows })
 }

@@ -130,6 +130,9 @@ pub struct Series {
     pub columns: Vec<Column>,
     /// Row numbers are JSON observation indexes, not lines.
     pub json: bool,
+    /// Indexes of the rows that record an OOMKill, in order (kept apart so large series without
+    /// events never scan their rows).
+    pub oom_rows: Vec<usize>,
 }
 
 impl Series {
@@ -166,7 +169,12 @@ impl Series {
 
     /// Indexes of rows usable for fitting: every row that is not an OOM event.
     pub fn fit_rows(&self) -> Vec<usize> {
-        (0..self.rows.len()).filter(|&i| self.rows[i].event.is_none()).collect()
+        if self.oom_rows.is_empty() {
+            return (0..self.rows.len()).collect();
+        }
+        let mut rows = Vec::with_capacity(self.rows.len() - self.oom_rows.len());
+        rows.extend((0..self.rows.len()).filter(|&i| self.rows[i].event.is_none()));
+        rows
     }
 
     /// Where row `i`'s cell of `column` sits in the source, for error messages.
@@ -319,6 +327,12 @@ impl Series {
                 .map(|(name, values)| Column { name, values, text: Vec::new() })
                 .collect(),
             json: false,
+            oom_rows: Vec::new(),
         })
+    }
+
+    /// Indexes of OOM rows, for the readers to fill in.
+    pub(crate) fn index_events(rows: &[Row]) -> Vec<usize> {
+        rows.iter().enumerate().filter(|(_, r)| r.event == Some(Event::Oom)).map(|(i, _)| i).collect()
     }
 }

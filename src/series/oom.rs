@@ -22,6 +22,9 @@ pub struct OomObservation {
 }
 
 pub(super) fn collect(series: &Series) -> Vec<OomObservation> {
+    if series.oom_rows.is_empty() {
+        return Vec::new();
+    }
     let (revisions, limits) = (series.column(REVISIONS), series.column(LIMIT));
     let num = |col: Option<&super::Column>, i: usize| col.map(|c| c.values()[i]).filter(|v| !v.is_nan());
     let mut out = Vec::new();
