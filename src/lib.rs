@@ -26,5 +26,5 @@ pub use error::{Error, Location, Result};
 pub mod mesh;
 pub mod plot;
 pub mod project;
-pub mod scenario;
 pub mod report;
+pub mod scenario;

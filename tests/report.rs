@@ -64,7 +64,9 @@ fn report_writes_decodable_pngs_and_markdown_without_system_fonts() {
         assert!(dark > 200, "{name}: no title text ({dark} dark pixels)");
     }
     let md = std::fs::read_to_string(dir.path().join("plots/report.md")).unwrap();
-    for want in ["# meshcap capacity report", "![report](report.png)", "| 1Gi |", "per endpoint port", "scope", "(gateway)"] {
+    for want in
+        ["# meshcap capacity report", "![report](report.png)", "| 1Gi |", "per endpoint port", "scope", "(gateway)"]
+    {
         assert!(md.contains(want), "{want:?} not in report.md");
     }
 }
@@ -104,7 +106,8 @@ fn model_without_oom_data_and_without_topology() {
 fn bad_size_and_unwritable_folder() {
     let dir = tempdir();
     for size in ["0x100", "100", "axb", "100000x100"] {
-        let err = meshcap().args(["plot", "fit", "-o"]).arg(dir.path().join("x.png")).args(["--size", size]).assert().code(2);
+        let err =
+            meshcap().args(["plot", "fit", "-o"]).arg(dir.path().join("x.png")).args(["--size", size]).assert().code(2);
         let err = String::from_utf8(err.get_output().stderr.clone()).unwrap();
         assert!(err.contains(size), "{size}: {err}");
     }
@@ -127,7 +130,8 @@ fn heatmap_cells_are_the_worst_case_of_the_sweep_rows() {
     let fixed = vec![("limit".to_string(), "2Gi".to_string()), ("scope".to_string(), "namespace".to_string())];
     let chart = sweep_heatmap(&grid, "updates_per_day", "retain_since_create_time", HeatValue::Margin, &fixed).unwrap();
     // Independently: the CSV rows of `meshcap sweep`, filtered and reduced by hand.
-    let out = meshcap().args(["sweep", "data/scenarios/gc-policies.toml"]).assert().success().get_output().stdout.clone();
+    let out =
+        meshcap().args(["sweep", "data/scenarios/gc-policies.toml"]).assert().success().get_output().stdout.clone();
     let text = String::from_utf8(out).unwrap();
     let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
     let col = |n: &str| header.iter().position(|c| *c == n).unwrap();
@@ -198,7 +202,17 @@ fn fan_plot_and_sweep_simulate() {
     let dir = tempdir();
     let p = dir.path().join("fan.png");
     meshcap()
-        .args(["plot", "fan", "--spec", "data/scenarios/gc-policies.toml", "--scenario", "1831", "--proxy", "gateway", "-o"])
+        .args([
+            "plot",
+            "fan",
+            "--spec",
+            "data/scenarios/gc-policies.toml",
+            "--scenario",
+            "1831",
+            "--proxy",
+            "gateway",
+            "-o",
+        ])
         .arg(&p)
         .assert()
         .success();
@@ -212,7 +226,19 @@ fn fan_plot_and_sweep_simulate() {
         .stderr
         .clone();
     assert!(String::from_utf8(err).unwrap().contains("scenario 99999"));
-    let a = meshcap().args(["sweep", "data/scenarios/example-topology.toml", "--simulate", "--summary", "-q"]).assert().success().get_output().stdout.clone();
-    let b = meshcap().args(["simulate", "data/scenarios/example-topology.toml", "--summary", "-q"]).assert().success().get_output().stdout.clone();
+    let a = meshcap()
+        .args(["sweep", "data/scenarios/example-topology.toml", "--simulate", "--summary", "-q"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let b = meshcap()
+        .args(["simulate", "data/scenarios/example-topology.toml", "--summary", "-q"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     assert!(!a.is_empty() && a == b, "sweep --simulate is simulate");
 }

@@ -78,8 +78,8 @@ impl Inputs {
                 (model, series)
             }
             None => {
-                let bytes =
-                    std::fs::read(&self.data).map_err(|source| meshcap::Error::Read { path: self.data.clone(), source })?;
+                let bytes = std::fs::read(&self.data)
+                    .map_err(|source| meshcap::Error::Read { path: self.data.clone(), source })?;
                 let series = Series::load(&self.data)?;
                 let settings = FitSettings { source_label: Some(shown(&self.data)), ..FitSettings::default() };
                 (model::fit(&series, &settings, &bytes)?, Some(series))
@@ -89,9 +89,13 @@ impl Inputs {
             None
         } else {
             let p = Path::new(&self.topology);
-            Some((Topology::load(p)?, p.file_name().map_or_else(|| self.topology.clone(), |n| n.to_string_lossy().into())))
+            Some((
+                Topology::load(p)?,
+                p.file_name().map_or_else(|| self.topology.clone(), |n| n.to_string_lossy().into()),
+            ))
         };
-        let caution = Caution { level: self.level.unwrap_or(model.level), headroom: self.headroom, transient: self.transient };
+        let caution =
+            Caution { level: self.level.unwrap_or(model.level), headroom: self.headroom, transient: self.transient };
         caution.validate()?;
         Ok(Loaded { model, series, topology, scopes, caution })
     }
@@ -139,14 +143,17 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
         None => None,
     };
     let input = ReportInput {
-        sweep: grid.as_ref().map(|g| -> Result<_> {
-            Ok(meshcap::report::SweepInput {
-                grid: g,
-                x_axis: args.heatmap_x.clone(),
-                y_axis: args.heatmap_y.clone(),
-                fixed: parse_where(&args.heatmap_where)?,
+        sweep: grid
+            .as_ref()
+            .map(|g| -> Result<_> {
+                Ok(meshcap::report::SweepInput {
+                    grid: g,
+                    x_axis: args.heatmap_x.clone(),
+                    y_axis: args.heatmap_y.clone(),
+                    fixed: parse_where(&args.heatmap_where)?,
+                })
             })
-        }).transpose()?,
+            .transpose()?,
         model: &l.model,
         series: l.series.as_ref(),
         topology: l.topology.as_ref().map(|(t, n)| (t, n.clone())),
@@ -266,11 +273,17 @@ pub fn run_plot(args: PlotArgs) -> Result<()> {
     let l = args.inputs.load()?;
     match args.kind {
         Kind::Heatmap | Kind::Fan => unreachable!("handled above"),
-        Kind::Fit => plot::render_fit(&charts::fit_chart(&l.model, l.series.as_ref(), &args.inputs.limits(), l.caution), &args.output, size)?,
+        Kind::Fit => plot::render_fit(
+            &charts::fit_chart(&l.model, l.series.as_ref(), &args.inputs.limits(), l.caution),
+            &args.output,
+            size,
+        )?,
         Kind::Residuals => {
-            let series = l.series.as_ref().ok_or_else(|| meshcap::Error::invalid("residuals need the data: pass --data"))?;
-            let chart = charts::residual_chart(&l.model, series)
-                .ok_or_else(|| meshcap::Error::invalid("the data lack the model's columns: pass the data it was fitted on"))?;
+            let series =
+                l.series.as_ref().ok_or_else(|| meshcap::Error::invalid("residuals need the data: pass --data"))?;
+            let chart = charts::residual_chart(&l.model, series).ok_or_else(|| {
+                meshcap::Error::invalid("the data lack the model's columns: pass the data it was fitted on")
+            })?;
             plot::render_residuals(&chart, &args.output, size)?;
         }
         Kind::SafeLimits => plot::render_safe_limits(
@@ -281,7 +294,11 @@ pub fn run_plot(args: PlotArgs) -> Result<()> {
         Kind::Scope => {
             let (t, name) =
                 l.topology.as_ref().ok_or_else(|| meshcap::Error::invalid("the scope chart needs --topology FILE"))?;
-            plot::render_scope(&charts::scope_chart(&l.model, t, name, &l.scopes, l.caution, args.inputs.scope_limit)?, &args.output, size)?;
+            plot::render_scope(
+                &charts::scope_chart(&l.model, t, name, &l.scopes, l.caution, args.inputs.scope_limit)?,
+                &args.output,
+                size,
+            )?;
         }
     }
     println!("wrote {}", args.output.display());

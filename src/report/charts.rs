@@ -41,11 +41,8 @@ pub fn fit_chart(model: &FittedModel, series: Option<&Series>, limits: &[f64], c
     let data_max = model.range(&xcol).map_or(1.0, |r| r.max).max(1.0);
     let answers: Vec<_> = limits.iter().map(|&l| safe_for_limit(&bounds, l, 21.0)).collect();
     // Show the data and the crossings of the limits up to twice the data range.
-    let reach = answers
-        .iter()
-        .filter_map(|a| a.crossing_revisions)
-        .filter(|&c| c <= 2.5 * data_max)
-        .fold(data_max, f64::max);
+    let reach =
+        answers.iter().filter_map(|a| a.crossing_revisions).filter(|&c| c <= 2.5 * data_max).fold(data_max, f64::max);
     let x_max = reach * 1.08;
     let curve = (0..=CURVE_POINTS)
         .map(|i| {
@@ -70,7 +67,11 @@ pub fn fit_chart(model: &FittedModel, series: Option<&Series>, limits: &[f64], c
         .oom
         .iter()
         .filter_map(|o| {
-            Some(OomBracket { low: o.last_good_revisions.unwrap_or(0.0), high: o.revisions?, limit_bytes: o.limit_bytes? })
+            Some(OomBracket {
+                low: o.last_good_revisions.unwrap_or(0.0),
+                high: o.revisions?,
+                limit_bytes: o.limit_bytes?,
+            })
         })
         .collect();
     FitChart {
@@ -163,8 +164,10 @@ pub fn safe_limit_chart(
                         let c = first_crossing(|r| b.upper(r), target);
                         let scale = match c {
                             Crossing::Never => f64::INFINITY,
-                            _ => last_safe_integer(|r| b.upper(r), target, c).map_or(0.0, |s| s as f64)
-                                / v.revisions.max(1.0),
+                            _ => {
+                                last_safe_integer(|r| b.upper(r), target, c).map_or(0.0, |s| s as f64)
+                                    / v.revisions.max(1.0)
+                            }
                         };
                         let slot = if v.kind == ProxyKind::Gateway { &mut worst_gateway } else { &mut worst_sidecar };
                         *slot = Some(slot.map_or(scale, |w: f64| w.min(scale)));

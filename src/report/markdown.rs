@@ -21,7 +21,10 @@ pub fn render(input: &ReportInput, table: &Table, pngs: &[String]) -> Result<Str
     for (k, v) in &table.rows {
         let _ = writeln!(s, "| {k} | {v} |");
     }
-    let _ = writeln!(s, "\n## Fit\n\n| term | estimate | std error | t | p | CI low | CI high |\n|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "\n## Fit\n\n| term | estimate | std error | t | p | CI low | CI high |\n|---|---|---|---|---|---|---|"
+    );
     for c in &m.coefficients {
         let _ = writeln!(
             s,
@@ -68,7 +71,10 @@ pub fn render(input: &ReportInput, table: &Table, pngs: &[String]) -> Result<Str
     if let Some((t, name)) = &input.topology {
         let _ = writeln!(s, "\n## Sidecar scopes on `{name}` at {}\n", format_bytes(input.scope_limit));
         let projections = compare_scopes(m, t, &input.scopes, input.caution, input.scope_limit)?;
-        let _ = writeln!(s, "| scope | proxy | revisions | ports | predicted | margin | saving |\n|---|---|---|---|---|---|---|");
+        let _ = writeln!(
+            s,
+            "| scope | proxy | revisions | ports | predicted | margin | saving |\n|---|---|---|---|---|---|---|"
+        );
         for p in &projections {
             for n in &p.namespaces {
                 let _ = writeln!(

@@ -120,13 +120,8 @@ pub fn write_report(input: &ReportInput, dir: &Path, size: (u32, u32)) -> Result
         written.push(p);
     }
     if let Some(sw) = &input.sweep {
-        let heat = sweep_charts::sweep_heatmap(
-            sw.grid,
-            &sw.x_axis,
-            &sw.y_axis,
-            sweep_charts::HeatValue::Days,
-            &sw.fixed,
-        )?;
+        let heat =
+            sweep_charts::sweep_heatmap(sw.grid, &sw.x_axis, &sw.y_axis, sweep_charts::HeatValue::Days, &sw.fixed)?;
         let p = dir.join("heatmap.png");
         plot::render_heatmap(&heat, &p, size)?;
         written.push(p);

@@ -3,9 +3,9 @@
 use crate::error::{Error, Result};
 use crate::mesh::ProxyKind;
 use crate::plot::{FanChart, HeatmapChart};
-use crate::scenario::simulate::{SimOptions, Simulation};
 use crate::quantity::MIB;
 use crate::scenario::grid::{advance, N_AXES};
+use crate::scenario::simulate::{SimOptions, Simulation};
 use crate::scenario::{Grid, AXES};
 
 /// What a heatmap cell shows.

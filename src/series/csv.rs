@@ -31,11 +31,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Series> {
     let fields: Vec<Field> = names.iter().map(|n| Field::of(n)).collect();
 
     let mut rows = Vec::new();
-    let mut columns: Vec<Column> = names
-        .iter()
-        .filter(|n| !super::is_descriptive(n))
-        .map(|n| Column::new(n))
-        .collect();
+    let mut columns: Vec<Column> = names.iter().filter(|n| !super::is_descriptive(n)).map(|n| Column::new(n)).collect();
     for record in records {
         let record = record.map_err(csv_err)?;
         let line = record.position().map_or(0, |p| p.line() as usize);

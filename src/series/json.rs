@@ -36,11 +36,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Series> {
         }
     }
     check_unique(&names, || Location::new(path, 0))?;
-    let mut columns: Vec<Column> = names
-        .iter()
-        .filter(|n| !super::is_descriptive(n))
-        .map(|n| Column::new(n))
-        .collect();
+    let mut columns: Vec<Column> = names.iter().filter(|n| !super::is_descriptive(n)).map(|n| Column::new(n)).collect();
     let mut rows = Vec::new();
     for (k, item) in items.iter().enumerate() {
         let obj = item.as_object().expect("checked above");

@@ -322,10 +322,7 @@ impl Series {
         Ok(Series {
             path: path.to_path_buf(),
             rows: (1..=rows).map(|line| Row { line, event: None, time: None, note: None }).collect(),
-            columns: columns
-                .into_iter()
-                .map(|(name, values)| Column { name, values, text: Vec::new() })
-                .collect(),
+            columns: columns.into_iter().map(|(name, values)| Column { name, values, text: Vec::new() }).collect(),
             json: false,
             oom_rows: Vec::new(),
         })
