@@ -57,32 +57,7 @@ pub struct Curve {
 impl Curve {
     /// Build the curve; models with polynomial terms are refused (the sweep needs linearity).
     pub fn new(model: &FittedModel, shape: Shape) -> Result<Curve> {
-        let has_ports = model.terms.iter().any(|t| t.column == PORTS);
-        let mut a = Vec::with_capacity(model.params());
-        let mut b = Vec::with_capacity(model.params());
-        if model.intercept {
-            a.push(1.0);
-            b.push(0.0);
-        }
-        for t in &model.terms {
-            if t.power != 1 {
-                return Err(Error::invalid(format!(
-                    "scenario sweeps need a model linear in its predictors, but it has the term {t}; refit without powers"
-                )));
-            }
-            let (x0, x1) = match t.column.as_str() {
-                // A revisions-only model counts every port as a revision equivalent.
-                REVISIONS if !has_ports => {
-                    (shape.ports0 / model.ports_per_revision, shape.ports1 / model.ports_per_revision)
-                }
-                REVISIONS => (shape.rev0, shape.rev1),
-                PORTS => (shape.ports0, shape.ports1),
-                SERVICES => (shape.services0, shape.services1),
-                other => (model.range(other).map_or(0.0, |r| r.mean), 0.0),
-            };
-            a.push(x0);
-            b.push(x1);
-        }
+        let (a, b) = design_line(model, &shape)?;
         let beta = model.estimates();
         let dot = |x: &[f64]| x.iter().zip(&beta).map(|(x, b)| x * b).sum::<f64>();
         let quad = |x: &[f64], y: &[f64]| {
@@ -194,4 +169,34 @@ impl Curve {
             f64::INFINITY
         }
     }
+}
+
+/// The model's design rows along a shape, `a + R b` (intercept first). A revisions-only model
+/// counts every port as a revision equivalent (ports / ports-per-revision), since its per-port
+/// memory is derived from per-revision memory. Models with polynomial terms are refused.
+pub fn design_line(model: &FittedModel, shape: &Shape) -> Result<(Vec<f64>, Vec<f64>)> {
+    let has_ports = model.terms.iter().any(|t| t.column == PORTS);
+    let mut a = Vec::with_capacity(model.params());
+    let mut b = Vec::with_capacity(model.params());
+    if model.intercept {
+        a.push(1.0);
+        b.push(0.0);
+    }
+    for t in &model.terms {
+        if t.power != 1 {
+            return Err(Error::invalid(format!(
+                "scenario sweeps need a model linear in its predictors, but it has the term {t}; refit without powers"
+            )));
+        }
+        let (x0, x1) = match t.column.as_str() {
+            REVISIONS if !has_ports => (shape.ports0 / model.ports_per_revision, shape.ports1 / model.ports_per_revision),
+            REVISIONS => (shape.rev0, shape.rev1),
+            PORTS => (shape.ports0, shape.ports1),
+            SERVICES => (shape.services0, shape.services1),
+            other => (model.range(other).map_or(0.0, |r| r.mean), 0.0),
+        };
+        a.push(x0);
+        b.push(x1);
+    }
+    Ok((a, b))
 }

@@ -6,10 +6,9 @@ use super::retention::StaleRule;
 use super::sampling::{stream_key, PoissonTable};
 use crate::error::{Error, Result};
 use crate::model::FittedModel;
-use crate::scenario::curve::Shape;
+use crate::scenario::curve::{design_line, Shape};
 use crate::scenario::grid::{decode, Grid};
 use crate::scenario::spec::SimSettings;
-use crate::series::{PORTS, REVISIONS, SERVICES};
 
 /// A GC age threshold as seen from the daily sample at `T = 24 t` hours: the cut `T - L`
 /// falls `offset` days back, at fraction `cuts[cut]` of that day.
@@ -70,32 +69,6 @@ pub(super) struct Plan {
     pub transients: Vec<f64>,
 }
 
-/// Design rows `a + R b` of the model along a shape, built as [`crate::scenario::curve::Curve`]
-/// builds them (a revisions-only model counts every port as a revision equivalent).
-pub(super) fn design(model: &FittedModel, shape: &Shape) -> (Vec<f64>, Vec<f64>) {
-    let has_ports = model.terms.iter().any(|t| t.column == PORTS);
-    let mut a = Vec::with_capacity(model.params());
-    let mut b = Vec::with_capacity(model.params());
-    if model.intercept {
-        a.push(1.0);
-        b.push(0.0);
-    }
-    for t in &model.terms {
-        let (x0, x1) = match t.column.as_str() {
-            REVISIONS if !has_ports => {
-                (shape.ports0 / model.ports_per_revision, shape.ports1 / model.ports_per_revision)
-            }
-            REVISIONS => (shape.rev0, shape.rev1),
-            PORTS => (shape.ports0, shape.ports1),
-            SERVICES => (shape.services0, shape.services1),
-            other => (model.range(other).map_or(0.0, |r| r.mean), 0.0),
-        };
-        a.push(x0);
-        b.push(x1);
-    }
-    (a, b)
-}
-
 /// Refuse a proxy shape the simulation cannot split into whole Knative services.
 pub(super) fn check_shape(shape: &Shape) -> Result<()> {
     let services = shape.rev1.round();
@@ -109,7 +82,8 @@ pub(super) fn check_shape(shape: &Shape) -> Result<()> {
 }
 
 fn proxy_plan(model: &FittedModel, shape: &Shape) -> ProxyPlan {
-    let (a, b) = design(model, shape);
+    // The grid built a `Curve` from this model and shape, which refuses what `design_line` does.
+    let (a, b) = design_line(model, shape).expect("the grid's curves accept this model");
     let inv = if shape.rev1 > 0.0 { 1.0 / shape.rev1 } else { 0.0 };
     ProxyPlan { a, b_per_rev: b.iter().map(|x| x * inv).collect(), services: shape.rev1.round() as usize }
 }
