@@ -4,6 +4,7 @@ mod bad_input;
 mod fit;
 mod nist;
 mod plot;
+mod plot_edge;
 mod project;
 mod report;
 mod simulate;

@@ -189,7 +189,9 @@ pub fn design_line(model: &FittedModel, shape: &Shape) -> Result<(Vec<f64>, Vec<
             )));
         }
         let (x0, x1) = match t.column.as_str() {
-            REVISIONS if !has_ports => (shape.ports0 / model.ports_per_revision, shape.ports1 / model.ports_per_revision),
+            REVISIONS if !has_ports => {
+                (shape.ports0 / model.ports_per_revision, shape.ports1 / model.ports_per_revision)
+            }
             REVISIONS => (shape.rev0, shape.rev1),
             PORTS => (shape.ports0, shape.ports1),
             SERVICES => (shape.services0, shape.services1),
