@@ -53,7 +53,7 @@ impl fmt::Display for Location {
 #[non_exhaustive]
 pub enum Error {
     /// An input file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
@@ -61,7 +61,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// An output file could not be written.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Write {
         /// The file.
         path: PathBuf,

@@ -148,3 +148,28 @@ fn json_series_gives_the_same_fit_as_csv() {
     assert_eq!(vj["coefficients"], vc["coefficients"]);
     assert_eq!(vj["oom"][0]["revisions"], 700.0);
 }
+
+#[test]
+fn per_revision_memory_counts_every_predictor_a_revision_moves() {
+    // Revisions, ports and services vary independently; a revision adds 8 ports and 2 Services.
+    let dir = tempdir();
+    let mut csv = String::from("revisions,ports,services,memory\n");
+    for i in 0..30u32 {
+        let (r, p, s) = (f64::from(i * 37 % 101), f64::from(i * 53 % 89) * 9.0, f64::from(i * 29 % 83) * 3.0);
+        let noise = f64::from(i % 5) * 1000.0 - 2000.0;
+        csv.push_str(&format!("{r},{p},{s},{}\n", 5e7 + 1e5 * r + 9e4 * p + 2e4 * s + noise));
+    }
+    let data = crate::util::write(dir.path(), "three.csv", &csv);
+    let model = dir.path().join("m.json");
+    let v = json(meshcap().arg("fit").arg(&data).args(["--format", "json", "-o"]).arg(&model));
+    let b = |k: usize| v["coefficients"][k]["estimate"].as_f64().unwrap();
+    let per_rev = v["per_revision_bytes"].as_f64().unwrap();
+    close("per revision", per_rev, b(1) + 8.0 * b(2) + 2.0 * b(3), 1e-12);
+    // The projections move along the same path: whatif's slope is the per-revision figure.
+    let at = |r: &str| {
+        json(meshcap().args(["whatif", "--format", "json", "--revisions", r, "--model"]).arg(&model))["predicted_bytes"]
+            .as_f64()
+            .unwrap()
+    };
+    close("whatif slope", (at("1000") - at("0")) / 1000.0, per_rev, 1e-9);
+}

@@ -285,3 +285,34 @@ fn bad_topology_names_file_and_line() {
     .unwrap();
     assert!(err.contains("colour") && err.contains("u.toml:3"), "{err}");
 }
+
+#[test]
+fn extreme_values_are_refused_not_panicked_or_hung() {
+    let dir = tempdir();
+    let model = std::fs::read_to_string(seed_model()).unwrap();
+    let negative =
+        write(dir.path(), "neg.json", &model.replacen("\"residual_std_error\": ", "\"residual_std_error\": -", 1));
+    let no_ports =
+        write(dir.path(), "ppr.json", &model.replacen("\"ports_per_revision\": 8.0", "\"ports_per_revision\": 0.0", 1));
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["safe".into(), "--limit".into(), "1Gi".into(), "--level".into(), "0.05".into()], "not an alpha"),
+        (vec!["safe".into(), "--limit".into(), "1Gi".into(), "--level".into(), "1e-300".into()], "level"),
+        (vec!["whatif".into(), "--revisions".into(), "1e308".into(), "--limit".into(), "1Gi".into()], "10^12"),
+        (vec!["limit".into(), "--revisions".into(), "1e20".into()], "10^12"),
+        (
+            vec!["limit".into(), "--revisions".into(), "100".into(), "--model".into(), negative.display().to_string()],
+            "residual_std_error",
+        ),
+        (vec!["scope".into(), "--model".into(), no_ports.display().to_string()], "ports_per_revision"),
+    ];
+    for (args, want) in cases {
+        let out =
+            meshcap().args(&args).timeout(std::time::Duration::from_secs(20)).assert().code(2).get_output().clone();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(want) && !err.contains("panicked"), "{args:?}: {want:?} not in {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    }
+    // A huge limit crosses beyond the search range: said so, not blamed on the slope.
+    let v = safe(&["--limit", "1Ei"]);
+    assert!(v["limits"][0]["note"].as_str().unwrap().contains("search range"));
+}

@@ -136,3 +136,49 @@ fn bad_specs_name_the_key_and_exit_2() {
     assert!(err.contains("3456 scenarios") && err.contains("--max-scenarios 1000"), "{err}");
     meshcap().args(["sweep", SPEC, "--shard", "3/3"]).assert().code(2);
 }
+
+#[test]
+fn no_updates_keep_what_gc_leaves_of_the_start() {
+    let dir = tempdir();
+    let model = root().join("models/knative-1.11-istio-1.18.json");
+    let spec = write(
+        dir.path(),
+        "idle.toml",
+        &format!(
+            "model = {:?}\n[mesh]\nstart = 40\n[axes]\nnamespaces = [1]\nknative_services = [10]\nupdates_per_day = [0]\n",
+            model.display().to_string()
+        ),
+    );
+    let out = String::from_utf8(run(&["sweep", spec.to_str().unwrap()], "2")).unwrap();
+    let header: Vec<&str> = out.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = out.lines().nth(1).unwrap().split(',').collect();
+    let col = |n: &str| header.iter().position(|c| *c == n).unwrap();
+    // 40 at the start; with no updates every non-active revision ages past 48h and GC keeps
+    // the minimum 20 plus the active one.
+    assert_eq!(row[col("retained_per_service")], "21");
+    assert_eq!(row[col("sidecar_revisions")], "210");
+}
+
+#[test]
+fn merge_refuses_repeated_missing_and_simulate_summaries() {
+    let dir = tempdir();
+    let mut parts = Vec::new();
+    for k in 0..3 {
+        let p = dir.path().join(format!("s{k}.json"));
+        meshcap().args(["sweep", SPEC, "--summary", "--shard", &format!("{k}/3"), "-o"]).arg(&p).assert().success();
+        parts.push(p);
+    }
+    let err = |files: &[&std::path::PathBuf]| {
+        let out = meshcap().arg("merge").args(files).assert().code(2).get_output().stderr.clone();
+        String::from_utf8(out).unwrap()
+    };
+    assert!(err(&[&parts[0], &parts[0], &parts[2]]).contains("s0.json"), "repeated shard");
+    assert!(err(&[&parts[0], &parts[1]]).contains("missing"), "missing last shard");
+    let sim = dir.path().join("sim.json");
+    meshcap()
+        .args(["simulate", "data/scenarios/example-topology.toml", "--summary", "-q", "--paths", "10", "-o"])
+        .arg(&sim)
+        .assert()
+        .success();
+    assert!(err(&[&sim]).contains("simulate summary cannot be merged"));
+}

@@ -56,8 +56,8 @@ pub fn parse_limit(s: &str) -> Result<f64, String> {
 /// A revision (or port, service) count flag.
 pub fn parse_count(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
-        _ => Err(format!("a count must be a non-negative number, but \"{s}\" is not")),
+        Ok(v) if v.is_finite() && (0.0..=1e12).contains(&v) => Ok(v),
+        _ => Err(format!("a count must be a number from 0 to 10^12, but \"{s}\" is not")),
     }
 }
 

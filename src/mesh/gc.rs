@@ -84,11 +84,14 @@ impl GcPolicy {
             return 0.0;
         }
         let d = 24.0 / updates_per_day;
+        // Exact multiples (48h at 47 a day is 94 intervals) must not round up: ceil with a
+        // relative tolerance far below any real spacing.
+        let ceil = |x: f64| (x - 1e-9 * x.abs()).ceil();
         let protected = match (self.retain_since_create_h, self.retain_since_last_active_h) {
             (None, None) => f64::INFINITY,
             (c, a) => {
-                let by_create = c.map_or(0.0, |c| ((c / d).ceil() - 1.0).max(0.0));
-                let by_active = a.map_or(0.0, |a| (a / d).ceil());
+                let by_create = c.map_or(0.0, |c| (ceil(c / d) - 1.0).max(0.0));
+                let by_active = a.map_or(0.0, |a| ceil(a / d));
                 by_create.max(by_active)
             }
         };
@@ -103,6 +106,21 @@ impl GcPolicy {
     /// Revisions per service in steady state: the retained non-active ones plus the active one.
     pub fn steady_revisions(&self, updates_per_day: f64) -> f64 {
         1.0 + self.steady_non_active(updates_per_day)
+    }
+
+    /// Revisions per service in the long run for a service that starts with `start` revisions
+    /// (1 = only the active one): with updates, the steady state; without, what GC leaves of the
+    /// start once every non-active revision has aged past the time rules.
+    pub fn long_run_revisions(&self, updates_per_day: f64, start: f64) -> f64 {
+        if updates_per_day > 0.0 {
+            return self.steady_revisions(updates_per_day);
+        }
+        let non_active = (start - 1.0).max(0.0);
+        let kept = match (self.retain_since_create_h, self.retain_since_last_active_h) {
+            (None, None) => non_active,
+            _ => non_active.min(f64::from(self.min_non_active.unwrap_or(0))),
+        };
+        1.0 + self.max_non_active.map_or(kept, |m| kept.min(f64::from(m)))
     }
 
     /// Whether a non-active revision created `created_ago_h` ago and last active
@@ -199,6 +217,32 @@ mod tests {
             }
             assert_eq!((revs.len() - 1) as f64, gc.steady_non_active(per_day), "{per_day}/day");
         }
+    }
+
+    #[test]
+    fn exact_multiples_do_not_round_up() {
+        // 47 a day: 48h is exactly 94 intervals, so revisions 1..=93 are younger than 48h.
+        assert_eq!(GcPolicy::default().steady_non_active(47.0), 93.0);
+        let gc = GcPolicy::default();
+        let mut revs = VecDeque::new();
+        let d = 24.0 / 47.0;
+        for i in 0..2000 {
+            let t = f64::from(i) * d;
+            revs.push_back(t);
+            gc.collect(&mut revs, t);
+        }
+        assert_eq!((revs.len() - 1) as f64, 93.0);
+    }
+
+    #[test]
+    fn no_updates_keep_what_gc_leaves_of_the_start() {
+        let gc = GcPolicy::default();
+        assert_eq!(gc.long_run_revisions(0.0, 40.0), 21.0, "min 20 non-active + active");
+        assert_eq!(gc.long_run_revisions(0.0, 5.0), 5.0);
+        assert_eq!(gc.long_run_revisions(0.0, 1.0), 1.0);
+        let none = GcPolicy { retain_since_create_h: None, retain_since_last_active_h: None, ..gc };
+        assert_eq!(none.long_run_revisions(0.0, 1500.0), 1001.0, "only max collects");
+        assert_eq!(gc.long_run_revisions(100.0, 40.0), gc.steady_revisions(100.0));
     }
 
     #[test]

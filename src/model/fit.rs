@@ -65,10 +65,14 @@ impl FitSettings {
 
 /// A confidence level must lie strictly between 0 and 1.
 pub fn check_level(level: f64) -> Result<()> {
-    if level.is_finite() && level > 0.0 && level < 1.0 {
+    // Below 0.5 a one-sided "upper bound" lies under the mean: almost always an alpha (0.05)
+    // given where a level (0.95) was meant.
+    if level.is_finite() && (0.5..1.0).contains(&level) {
         Ok(())
     } else {
-        Err(Error::invalid(format!("level must lie strictly between 0 and 1 (e.g. 0.95), but {level} does not")))
+        Err(Error::invalid(format!(
+            "level is a confidence level from 0.5 up to (not including) 1, e.g. 0.95 (not an alpha like 0.05), but {level} is not"
+        )))
     }
 }
 
@@ -132,8 +136,7 @@ pub fn fit(series: &Series, settings: &FitSettings, bytes: &[u8]) -> Result<Fitt
     let sigma2 = solution.rss / dof as f64;
     let sigma = sigma2.sqrt();
     let cov: Vec<Vec<f64>> = solution.cov_unscaled.chunks(p).map(<[f64]>::to_vec).collect();
-    let tdist = statrs::distribution::StudentsT::new(0.0, 1.0, dof as f64).expect("dof >= 1");
-    let tq = tdist.inverse_cdf(0.5 + settings.level / 2.0);
+    let tq = super::tdist::quantile(dof as f64, 0.5 + settings.level / 2.0);
     let coefficients = names
         .iter()
         .enumerate()
@@ -141,7 +144,7 @@ pub fn fit(series: &Series, settings: &FitSettings, bytes: &[u8]) -> Result<Fitt
             let estimate = solution.coefficients[k];
             let std_error = (sigma2 * cov[k][k]).max(0.0).sqrt();
             let t = (std_error > 0.0).then(|| estimate / std_error);
-            let p_value = t.map(|t| 2.0 * tdist.sf(t.abs()));
+            let p_value = t.map(|t| 2.0 * super::tdist::sf(dof as f64, t.abs()));
             Coefficient {
                 name: name.clone(),
                 estimate,
@@ -282,36 +285,51 @@ fn collinear_hint(column: &str) -> String {
     }
 }
 
-/// Per-revision and per-port memory, from whichever of the two the model fitted.
+/// Per-revision and per-port memory, from whichever predictors the model fitted.
+///
+/// A Knative revision adds one to `revisions`, `ports_per_revision` endpoint ports and
+/// `services_per_revision` Services, so its memory is `b_revisions + ppr * b_ports +
+/// spr * b_services` over the linear terms present. Per-port memory is `b_ports` when ports were
+/// fitted, otherwise per-revision memory / ppr (derived).
 fn set_per_unit(model: &mut FittedModel) {
-    let polynomial = model.terms.iter().any(|t| t.power > 1 && (t.column == REVISIONS || t.column == PORTS));
-    let rev = model.linear_coefficient(REVISIONS);
-    let port = model.linear_coefficient(PORTS);
-    let ppr = model.ports_per_revision;
+    let polynomial =
+        model.terms.iter().any(|t| t.power > 1 && [REVISIONS, PORTS, SERVICES].contains(&t.column.as_str()));
     if polynomial {
         model.notes.push("per-revision memory is not constant: the model has polynomial terms".into());
         return;
     }
-    match (rev, port) {
-        (Some(r), Some(p)) => {
-            // A revision adds its own overhead and ppr ports.
-            model.per_revision_bytes = Some(r + ppr * p);
+    let rev = model.linear_coefficient(REVISIONS);
+    let port = model.linear_coefficient(PORTS);
+    let service = model.linear_coefficient(SERVICES);
+    if rev.is_none() && port.is_none() && service.is_none() {
+        return;
+    }
+    let (ppr, spr) = (model.ports_per_revision, model.services_per_revision);
+    let per_revision = rev.unwrap_or(0.0) + ppr * port.unwrap_or(0.0) + spr * service.unwrap_or(0.0);
+    model.per_revision_bytes = Some(per_revision);
+    let mut parts = Vec::new();
+    if rev.is_some() {
+        parts.push("b_revisions".to_string());
+    }
+    if port.is_some() {
+        parts.push(format!("{ppr} x b_ports"));
+    }
+    if service.is_some() {
+        parts.push(format!("{spr} x b_services"));
+    }
+    if parts.len() > 1 || rev.is_none() {
+        model.notes.push(format!("per-revision memory = {}", parts.join(" + ")));
+    }
+    match port {
+        Some(p) => {
             model.per_port_bytes = Some(p);
             model.per_port_derived = false;
         }
-        (Some(r), None) => {
-            model.per_revision_bytes = Some(r);
-            model.per_port_bytes = Some(r / ppr);
+        None => {
+            model.per_port_bytes = Some(per_revision / ppr);
             model.per_port_derived = true;
             model.notes.push(format!("per-port memory derived: per-revision / {ppr} ports per revision"));
         }
-        (None, Some(p)) => {
-            model.per_revision_bytes = Some(ppr * p);
-            model.per_port_bytes = Some(p);
-            model.per_port_derived = false;
-            model.notes.push(format!("per-revision memory derived: per-port x {ppr} ports per revision"));
-        }
-        (None, None) => {}
     }
 }
 

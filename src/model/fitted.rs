@@ -6,7 +6,6 @@
 //! observations and where the data came from.
 
 use serde::{Deserialize, Serialize};
-use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::solve::Method;
 use super::term::Term;
@@ -163,19 +162,19 @@ impl FittedModel {
         Prediction { mean, se_mean: s * h.sqrt(), se_obs: s * (1.0 + h).sqrt() }
     }
 
-    /// Student t distribution with the residual degrees of freedom.
-    pub fn student_t(&self) -> StudentsT {
-        StudentsT::new(0.0, 1.0, self.dof.max(1) as f64).expect("dof >= 1 and finite")
-    }
-
     /// Two-sided t quantile for a confidence level, e.g. 0.975 quantile for 0.95.
     pub fn t_two_sided(&self, level: f64) -> f64 {
-        self.student_t().inverse_cdf(0.5 + level / 2.0)
+        super::tdist::quantile(self.dof as f64, 0.5 + level / 2.0)
     }
 
     /// One-sided t quantile, e.g. the 0.95 quantile for level 0.95.
     pub fn t_one_sided(&self, level: f64) -> f64 {
-        self.student_t().inverse_cdf(level)
+        super::tdist::quantile(self.dof as f64, level)
+    }
+
+    /// P(T > x) for Student t with the residual degrees of freedom.
+    pub fn t_sf(&self, x: f64) -> f64 {
+        super::tdist::sf(self.dof as f64, x)
     }
 
     /// The idle baseline: predicted memory with no revisions, ports or services.

@@ -10,6 +10,7 @@ mod fitted;
 pub mod solve;
 pub mod store;
 pub mod summary;
+pub mod tdist;
 pub mod term;
 
 pub use fit::{check_level, fit, sha256_hex, FitSettings, DEFAULT_PORTS_PER_REVISION, SERVICES_PER_REVISION};

@@ -47,5 +47,29 @@ pub fn load(path: &Path) -> Result<FittedModel> {
     if model.terms.len() + usize::from(model.intercept) != p || model.dof == 0 {
         return Err(Error::data("model file is inconsistent: terms, intercept and coefficients disagree", path));
     }
+    super::check_level(model.level).map_err(|e| Error::data(format!("model file: {e}"), path))?;
+    let positive =
+        [("ports_per_revision", model.ports_per_revision), ("services_per_revision", model.services_per_revision)];
+    for (name, v) in positive {
+        if !(v.is_finite() && v > 0.0) {
+            return Err(Error::data(format!("model file: {name} must be a positive number, but {v} is not"), path));
+        }
+    }
+    let s = model.residual_std_error;
+    if !(s.is_finite() && s >= 0.0) {
+        return Err(Error::data(
+            format!("model file: residual_std_error must be finite and not negative, but {s} is not"),
+            path,
+        ));
+    }
+    let finite = model.coefficients.iter().all(|c| c.estimate.is_finite())
+        && model.cov_unscaled.iter().flatten().all(|v| v.is_finite())
+        && (0..p).all(|k| model.cov_unscaled[k][k] >= 0.0);
+    if !finite {
+        return Err(Error::data(
+            "model file: coefficients and covariance must be finite, with a non-negative diagonal",
+            path,
+        ));
+    }
     Ok(model)
 }

@@ -26,9 +26,13 @@ pub struct LimitAnswer {
 pub fn required_limit(bounds: &Bounds, r: f64) -> LimitAnswer {
     let upper = bounds.upper(r);
     let mut mib = ceil_mib(upper / (1.0 - bounds.caution.headroom)).max(1);
-    // Guard the rounding: the limit must satisfy the inequality it is derived from.
-    while (mib as f64) * MIB * (1.0 - bounds.caution.headroom) < upper {
-        mib += 1;
+    // Guard the rounding: the limit must satisfy the inequality it is derived from (a few
+    // steps at most; bounded so a non-finite bound cannot loop).
+    for _ in 0..4 {
+        if (mib as f64) * MIB * (1.0 - bounds.caution.headroom) >= upper {
+            break;
+        }
+        mib = mib.saturating_add(1);
     }
     let request_mib = ceil_mib(bounds.upper(0.0) / bounds.caution.transient).max(1);
     LimitAnswer {

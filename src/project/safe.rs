@@ -62,6 +62,10 @@ pub fn safe_for_limit(bounds: &Bounds, limit_bytes: f64, revisions_per_service: 
             "the limit {} is at or below the idle baseline: no revision count fits",
             format_bytes(limit_bytes)
         )),
+        Crossing::Never if bounds.mean(super::MAX_REVISIONS) > bounds.mean(0.0) => notes.push(format!(
+            "the fitted mean does not reach the limit within {:e} revisions (the search range)",
+            super::MAX_REVISIONS
+        )),
         Crossing::Never => notes.push("the fitted mean never reaches the limit (slope not positive)".into()),
         Crossing::At(_) => {}
     }

@@ -107,14 +107,51 @@ pub fn compare_scopes(
 }
 
 /// Sidecar CR YAML (`networking.istio.io/v1`) realizing `scope`, one per sidecar namespace.
+///
+/// Istio wants egress hosts as `namespace/FQDN`, so a Service name `shop/redis` is written
+/// `shop/redis.shop.svc.cluster.local`. A Knative service's revisions live in Services named
+/// `<revision>` and `<revision>-private` that cannot be listed ahead of time, so a Knative
+/// service name is written as its route's host with a comment saying so: to keep its revisions
+/// reachable, use `ns/*`.
 pub fn sidecar_yaml(topology: &Topology, scope: &Scope) -> Option<String> {
-    let hosts = scope.egress_hosts()?;
+    let hosts: Vec<(String, String)> = match scope {
+        Scope::Mesh => return None,
+        Scope::Namespace => vec![("./*".into(), String::new()), ("istio-system/*".into(), String::new())],
+        Scope::Hosts(patterns) => patterns.iter().map(|p| (p.namespace.clone(), p.host.clone())).collect(),
+    };
     let mut s = String::new();
     for ns in topology.namespaces.iter().filter(|n| n.sidecars) {
         s.push_str("---\napiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: default\n");
         s.push_str(&format!("  namespace: {}\nspec:\n  egress:\n  - hosts:\n", ns.name));
-        for h in &hosts {
-            s.push_str(&format!("    - \"{h}\"\n"));
+        for (namespace, host) in &hosts {
+            if host.is_empty() {
+                s.push_str(&format!("    - \"{namespace}\"\n"));
+                continue;
+            }
+            if host == "*" || host.contains('.') {
+                s.push_str(&format!("    - \"{namespace}/{host}\"\n"));
+                continue;
+            }
+            let owner = match namespace.as_str() {
+                "." => Some(ns.name.as_str()),
+                "*" => None,
+                other => Some(other),
+            };
+            let knative =
+                owner.and_then(|o| topology.namespace(o)).is_some_and(|o| o.knative.iter().any(|k| k.name == *host));
+            match owner {
+                Some(o) => {
+                    if knative {
+                        s.push_str(&format!(
+                            "    # {host} is a Knative service: its revision Services ({host}-00001, ...-private) cannot be listed ahead of time; use {o}/* to keep them visible\n"
+                        ));
+                    }
+                    s.push_str(&format!("    - \"{namespace}/{host}.{o}.svc.cluster.local\"\n"));
+                }
+                None => s.push_str(&format!(
+                    "    # {host} in any namespace: Istio needs a FQDN per namespace here; list them one by one\n    - \"*/{host}\"\n"
+                )),
+            }
         }
     }
     Some(s)

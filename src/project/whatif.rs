@@ -1,7 +1,6 @@
 //! What-if: memory at a given number of revisions, ports or services.
 
 use serde::Serialize;
-use statrs::distribution::ContinuousCDF;
 
 use super::Bounds;
 
@@ -53,7 +52,7 @@ pub fn whatif(bounds: &Bounds, r: f64, limit: Option<f64>) -> WhatIf {
     let upper = bounds.upper(r);
     let p_exceed = limit.map(|l| {
         if p.se_obs > 0.0 {
-            bounds.model.student_t().sf((l / k - p.mean) / p.se_obs)
+            bounds.model.t_sf((l / k - p.mean) / p.se_obs)
         } else if p.mean * k > l {
             1.0
         } else {

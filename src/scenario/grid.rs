@@ -101,7 +101,7 @@ impl Grid {
         let mut retained = Vec::new();
         for &u in &a.updates_per_day {
             for p in &policies {
-                retained.push(p.steady_revisions(u));
+                retained.push(p.long_run_revisions(u, spec.start_revisions));
             }
         }
         let mut proxies = Vec::new();

@@ -22,6 +22,12 @@ pub fn merge(paths: &[PathBuf]) -> Result<Vec<u8>> {
     if first.trim_start().starts_with("{\"id\"") || first.is_empty() {
         merge_rows(&texts, false)
     } else if first.trim_start().starts_with('{') {
+        if let Some((p, _)) = texts.iter().find(|(_, t)| t.contains("\"paths\":")) {
+            return Err(Error::data(
+                "a simulate summary cannot be merged (its percentiles need every path): shard `meshcap simulate` as rows (CSV or JSON Lines) and merge those",
+                p,
+            ));
+        }
         let parts = texts
             .iter()
             .map(|(p, t)| {
@@ -33,7 +39,21 @@ pub fn merge(paths: &[PathBuf]) -> Result<Vec<u8>> {
         if let Some((p, s)) = texts.iter().zip(&parts).find(|(_, s)| s.grid_size != grid).map(|(pt, s)| (pt.0, s)) {
             return Err(Error::data(format!("summary of a grid of {} scenarios, not {grid}", s.grid_size), p));
         }
-        let merged = Summary::merge(parts).expect("at least one part");
+        let merged = Summary::merge(parts).map_err(|k| {
+            Error::data(
+                "shard does not continue the previous one's scenario ids: give the shards in order, none missing or repeated",
+                texts[k].0,
+            )
+        })?;
+        if merged.ids != [0, grid] {
+            return Err(Error::data(
+                format!(
+                    "the shards cover scenario ids {}..{} of 0..{grid}: some shards are missing",
+                    merged.ids[0], merged.ids[1]
+                ),
+                texts[0].0,
+            ));
+        }
         let mut bytes = serde_json::to_vec_pretty(&merged).expect("serializes");
         bytes.push(b'\n');
         Ok(bytes)

@@ -1,7 +1,7 @@
 //! Row output of a sweep: CSV or JSON Lines, one line per scenario, byte-stable.
 //!
-//! Numbers are printed with fixed rules (bytes and counts as whole numbers, days with one
-//! decimal, `inf` for never), so the same grid gives the same bytes at any thread count and
+//! Numbers are printed with fixed rules (bytes and counts as whole numbers, days with three
+//! decimals, `inf` for never), so the same grid gives the same bytes at any thread count and
 //! sharded runs concatenate to exactly the unsharded output.
 
 use std::io::Write;
@@ -139,7 +139,7 @@ pub fn write_row(out: &mut Vec<u8>, format: RowFormat, labels: &Labels, d: &[usi
         (e.gateway_upper, 0),
         (e.gateway_margin, 0),
         (f64::NAN, 0),
-        (e.days_to_limit, 1),
+        (e.days_to_limit, 3),
         (e.required_limit, 0),
     ];
     match format {

@@ -62,6 +62,8 @@ pub struct Summary {
     pub grid_size: u64,
     /// Scenarios evaluated (the grid, or a shard of it).
     pub scenarios: u64,
+    /// The ids evaluated, `[first, end)`: a shard's slice, or `[0, grid_size)`.
+    pub ids: [u64; 2],
     /// Safe scenarios.
     pub safe: u64,
     /// Unsafe scenarios.
@@ -207,6 +209,7 @@ impl Accumulator {
         let mut s = Summary {
             grid_size: grid.size,
             scenarios: self.scenarios,
+            ids: [0, grid.size],
             safe: self.safe,
             unsafe_scenarios: self.scenarios - self.safe,
             min_days_to_limit: self.min_days.is_finite().then_some(self.min_days),
@@ -236,11 +239,16 @@ impl Summary {
         }
     }
 
-    /// Merge shard summaries (in any order) into the summary of their union.
-    pub fn merge(parts: Vec<Summary>) -> Option<Summary> {
-        let mut it = parts.into_iter();
-        let mut acc = it.next()?;
-        for p in it {
+    /// Merge shard summaries, given in shard order, into the summary of their union; `Err`
+    /// names the index of the first part that does not continue the previous one's ids.
+    pub fn merge(parts: Vec<Summary>) -> Result<Summary, usize> {
+        let mut it = parts.into_iter().enumerate();
+        let Some((_, mut acc)) = it.next() else { return Err(0) };
+        for (k, p) in it {
+            if p.ids[0] != acc.ids[1] || p.grid_size != acc.grid_size {
+                return Err(k);
+            }
+            acc.ids[1] = p.ids[1];
             acc.scenarios += p.scenarios;
             acc.safe += p.safe;
             acc.unsafe_scenarios += p.unsafe_scenarios;
@@ -260,6 +268,6 @@ impl Summary {
         acc.worst.sort_by(|a, b| a.margin_bytes.total_cmp(&b.margin_bytes).then(a.id.cmp(&b.id)));
         acc.worst.truncate(WORST);
         acc.name_safe_limits();
-        Some(acc)
+        Ok(acc)
     }
 }

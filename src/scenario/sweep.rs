@@ -124,5 +124,7 @@ pub fn summarize(grid: &Grid, range: Range<u64>, progress: &(dyn Fn(u64) + Sync)
             acc
         })
         .reduce(|| Accumulator::new(grid), Accumulator::merge);
-    acc.finish(grid)
+    let mut summary = acc.finish(grid);
+    summary.ids = [range.start, range.end];
+    summary
 }
