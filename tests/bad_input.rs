@@ -146,3 +146,39 @@ fn bad_flags_exit_2() {
     meshcap().args(["fit", "x.csv", "--level", "abc"]).assert().code(2);
     meshcap().args(["nonsense"]).assert().code(2);
 }
+
+/// Regression: `-o /dev/null` once renamed a temp file over the device, leaving a plain file
+/// that broke every later program on the machine. Devices and pipes are written in place.
+#[test]
+fn outputs_to_a_pipe_are_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempdir();
+    let fifo = dir.path().join("pipe");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["sweep", "data/scenarios/example-topology.toml", "--summary"],
+        vec!["sweep", "data/scenarios/example-topology.toml"],
+        vec!["fit", "data/knative-1.11-istio-1.18.csv"],
+        vec!["plot", "fit"],
+    ];
+    for args in cases {
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        meshcap().args(&args).arg("-o").arg(&fifo).assert().success();
+        let got = reader.join().unwrap();
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo(), "{args:?} replaced the pipe");
+        assert!(!got.is_empty(), "{args:?} wrote nothing into the pipe");
+        if args[0] == "sweep" {
+            let direct = meshcap().args(&args).assert().success().get_output().stdout.clone();
+            assert!(got == direct, "{args:?}: pipe bytes differ from stdout");
+        }
+        if args[0] == "plot" {
+            assert_eq!(&got[1..4], b"PNG");
+        }
+    }
+    let leftovers: Vec<_> =
+        std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name() != "pipe").collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

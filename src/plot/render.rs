@@ -45,14 +45,30 @@ where
     check_size(size)?;
     ensure_fonts();
     let write_error = |source| Error::Write { path: path.to_path_buf(), source };
-    let tmp = temp_path(path).map_err(write_error)?;
+    // A device or pipe (`-o /dev/stdout`) is written in place, from a temporary file elsewhere:
+    // renaming over it would replace the device with a plain file.
+    let special = crate::output::is_special(path);
+    let tmp = if special {
+        let n = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+        std::env::temp_dir().join(format!(".meshcap-{}-{n}.tmp.png", std::process::id()))
+    } else {
+        temp_path(path).map_err(write_error)?
+    };
     File::create(&tmp).map_err(write_error)?;
 
     let drawn = draw_to(&tmp, size, draw);
     let finished = drawn
         .map_err(|message| Error::Render { path: path.to_path_buf(), message })
         .and_then(|()| File::open(&tmp).and_then(|f| f.sync_all()).map_err(write_error))
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(write_error));
+        .and_then(|()| {
+            if special {
+                let bytes = std::fs::read(&tmp).map_err(write_error)?;
+                crate::output::write_atomic(path, &bytes)?;
+                std::fs::remove_file(&tmp).map_err(write_error)
+            } else {
+                std::fs::rename(&tmp, path).map_err(write_error)
+            }
+        });
     if finished.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
