@@ -155,21 +155,8 @@ fn heatmap_cells_are_the_worst_case_of_the_sweep_rows() {
     }
     let dir = tempdir();
     let p = dir.path().join("h.png");
-    meshcap()
-        .args(["plot", "heatmap", "--spec", "data/scenarios/gc-policies.toml", "--where", "limit=2Gi", "-o"])
-        .arg(&p)
-        .assert()
-        .success();
-    assert_eq!(decode(&p).0, 1600);
-    let err = meshcap()
-        .args(["plot", "heatmap", "--spec", "data/scenarios/gc-policies.toml", "--where", "limit=3Gi", "-o"])
-        .arg(&p)
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
-    assert!(String::from_utf8(err).unwrap().contains("no value \"3Gi\""));
+    plot_ok(&["heatmap", "--where", "limit=2Gi"], &p);
+    assert!(plot_err(&["heatmap", "--where", "limit=3Gi"], &p).contains("no value \"3Gi\""));
 }
 
 #[test]
@@ -201,31 +188,8 @@ fn report_with_a_spec_adds_heatmap_and_fan() {
 fn fan_plot_and_sweep_simulate() {
     let dir = tempdir();
     let p = dir.path().join("fan.png");
-    meshcap()
-        .args([
-            "plot",
-            "fan",
-            "--spec",
-            "data/scenarios/gc-policies.toml",
-            "--scenario",
-            "1831",
-            "--proxy",
-            "gateway",
-            "-o",
-        ])
-        .arg(&p)
-        .assert()
-        .success();
-    assert_eq!(decode(&p).0, 1600);
-    let err = meshcap()
-        .args(["plot", "fan", "--spec", "data/scenarios/gc-policies.toml", "--scenario", "99999", "-o"])
-        .arg(&p)
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
-    assert!(String::from_utf8(err).unwrap().contains("scenario 99999"));
+    plot_ok(&["fan", "--scenario", "1831", "--proxy", "gateway"], &p);
+    assert!(plot_err(&["fan", "--scenario", "99999"], &p).contains("scenario 99999"));
     let a = meshcap()
         .args(["sweep", "data/scenarios/example-topology.toml", "--simulate", "--summary", "-q"])
         .assert()
@@ -241,4 +205,32 @@ fn fan_plot_and_sweep_simulate() {
         .stdout
         .clone();
     assert!(!a.is_empty() && a == b, "sweep --simulate is simulate");
+}
+
+/// `meshcap plot KIND --spec gc-policies.toml ARGS -o OUT` succeeds with a 1600-wide PNG.
+fn plot_ok(args: &[&str], out: &Path) {
+    meshcap()
+        .arg("plot")
+        .args(&args[..1])
+        .args(["--spec", "data/scenarios/gc-policies.toml"])
+        .args(&args[1..])
+        .arg("-o")
+        .arg(out)
+        .assert()
+        .success();
+    assert_eq!(decode(out).0, 1600, "{args:?}");
+}
+
+/// The same, failing with exit 2; returns stderr.
+fn plot_err(args: &[&str], out: &Path) -> String {
+    let assert = meshcap()
+        .arg("plot")
+        .args(&args[..1])
+        .args(["--spec", "data/scenarios/gc-policies.toml"])
+        .args(&args[1..])
+        .arg("-o")
+        .arg(out)
+        .assert()
+        .code(2);
+    String::from_utf8(assert.get_output().stderr.clone()).unwrap()
 }
