@@ -105,6 +105,10 @@ pub enum Error {
     /// A setting is out of range or inconsistent (bad flag value, unknown name...).
     #[error("{0}")]
     Invalid(String),
+    /// A server (Prometheus) could not be reached or answered with an error that is not the
+    /// query's fault. The message never holds credentials.
+    #[error("{0}")]
+    Remote(String),
     /// Rendering a chart failed.
     #[error("cannot render {}: {message}", path.display())]
     Render {
@@ -134,6 +138,6 @@ impl Error {
     /// True when the user's input or flags caused the error (exit code 2), false when the
     /// environment did (exit code 1).
     pub fn is_bad_input(&self) -> bool {
-        !matches!(self, Error::Write { .. } | Error::Render { .. })
+        !matches!(self, Error::Write { .. } | Error::Render { .. } | Error::Remote(_))
     }
 }

@@ -17,6 +17,7 @@
 //! Data flows one way: series -> model -> projections, scenarios -> plots and reports.
 
 pub mod error;
+pub mod import;
 pub mod model;
 pub mod output;
 pub mod quantity;

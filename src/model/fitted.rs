@@ -55,7 +55,7 @@ pub struct Source {
     pub sha256: String,
     /// Rows in the file.
     pub rows: usize,
-    /// Rows left out of the fit because they record an OOMKill.
+    /// Rows left out of the fit because they carry an event (OOMKill, restart, double count).
     pub oom_rows: usize,
 }
 

@@ -60,6 +60,6 @@ pub fn parse(path: &Path, text: &str) -> Result<Series> {
         }
         rows.push(row);
     }
-    let oom_rows = Series::index_events(&rows);
-    Ok(Series { path: path.to_path_buf(), rows, columns, json: false, oom_rows })
+    let event_rows = Series::index_events(&rows);
+    Ok(Series { path: path.to_path_buf(), rows, columns, json: false, event_rows })
 }

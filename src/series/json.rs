@@ -74,6 +74,6 @@ pub fn parse(path: &Path, text: &str) -> Result<Series> {
         rows.push(row);
     }
     debug_assert!(columns.iter().all(|c| c.len() == rows.len()));
-    let oom_rows = Series::index_events(&rows);
-    Ok(Series { path: path.to_path_buf(), rows, columns, json: true, oom_rows })
+    let event_rows = Series::index_events(&rows);
+    Ok(Series { path: path.to_path_buf(), rows, columns, json: true, event_rows })
 }

@@ -7,9 +7,11 @@
 //! content as JSON is accepted ([`json`]). Every cell remembers its source line so a bad value
 //! can be reported where it is.
 
+pub mod clean;
 pub mod csv;
 pub mod json;
 mod oom;
+pub mod write;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -36,6 +38,23 @@ const DESCRIPTIVE: &[&str] = &["event", "time", "note"];
 pub enum Event {
     /// The proxy was OOMKilled: the row records the count, not a usable memory reading.
     Oom,
+    /// The first reading of a restarted container (still loading its config): kept out of
+    /// fits.
+    Restart,
+    /// A reading inflated by double counting (old and new container summed during a
+    /// restart): kept out of fits.
+    DoubleCount,
+}
+
+impl Event {
+    /// The `event` cell that stands for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Oom => "oom",
+            Event::Restart => "restart",
+            Event::DoubleCount => "double-count",
+        }
+    }
 }
 
 /// One cell of a numeric column.
@@ -130,9 +149,10 @@ pub struct Series {
     pub columns: Vec<Column>,
     /// Row numbers are JSON observation indexes, not lines.
     pub json: bool,
-    /// Indexes of the rows that record an OOMKill, in order (kept apart so large series without
-    /// events never scan their rows).
-    pub oom_rows: Vec<usize>,
+    /// Indexes of the rows that carry an event (OOMKill, restart, double count), in order:
+    /// none of them is fitted (kept apart so large series without events never scan their
+    /// rows).
+    pub event_rows: Vec<usize>,
 }
 
 impl Series {
@@ -167,12 +187,12 @@ impl Series {
         self.columns.iter().map(|c| c.name.as_str()).filter(|n| *n != MEMORY && *n != LIMIT).collect()
     }
 
-    /// Indexes of rows usable for fitting: every row that is not an OOM event.
+    /// Indexes of rows usable for fitting: every row without an event.
     pub fn fit_rows(&self) -> Vec<usize> {
-        if self.oom_rows.is_empty() {
+        if self.event_rows.is_empty() {
             return (0..self.rows.len()).collect();
         }
-        let mut rows = Vec::with_capacity(self.rows.len() - self.oom_rows.len());
+        let mut rows = Vec::with_capacity(self.rows.len() - self.event_rows.len());
         rows.extend((0..self.rows.len()).filter(|&i| self.rows[i].event.is_none()));
         rows
     }
@@ -274,7 +294,12 @@ pub(crate) fn parse_event(raw: &str, loc: impl Fn() -> Location) -> Result<Optio
     match raw.trim().to_ascii_lowercase().as_str() {
         "" => Ok(None),
         "oom" | "oomkilled" => Ok(Some(Event::Oom)),
-        _ => Err(Error::parse(format!("event must be empty or \"oom\", but \"{}\" is not", raw.trim()), loc())),
+        "restart" => Ok(Some(Event::Restart)),
+        "double-count" => Ok(Some(Event::DoubleCount)),
+        _ => Err(Error::parse(
+            format!("event must be empty, \"oom\", \"restart\" or \"double-count\", but \"{}\" is not", raw.trim()),
+            loc(),
+        )),
     }
 }
 
@@ -324,12 +349,12 @@ impl Series {
             rows: (1..=rows).map(|line| Row { line, event: None, time: None, note: None }).collect(),
             columns: columns.into_iter().map(|(name, values)| Column { name, values, text: Vec::new() }).collect(),
             json: false,
-            oom_rows: Vec::new(),
+            event_rows: Vec::new(),
         })
     }
 
-    /// Indexes of OOM rows, for the readers to fill in.
+    /// Indexes of rows with an event, for the readers to fill in.
     pub(crate) fn index_events(rows: &[Row]) -> Vec<usize> {
-        rows.iter().enumerate().filter(|(_, r)| r.event == Some(Event::Oom)).map(|(i, _)| i).collect()
+        rows.iter().enumerate().filter(|(_, r)| r.event.is_some()).map(|(i, _)| i).collect()
     }
 }

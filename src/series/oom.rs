@@ -22,7 +22,7 @@ pub struct OomObservation {
 }
 
 pub(super) fn collect(series: &Series) -> Vec<OomObservation> {
-    if series.oom_rows.is_empty() {
+    if series.event_rows.is_empty() {
         return Vec::new();
     }
     let (revisions, limits) = (series.column(REVISIONS), series.column(LIMIT));

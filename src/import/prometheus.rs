@@ -1,0 +1,355 @@
+//! `meshcap import prometheus`: query_range responses to a canonical series.
+//!
+//! Each column (memory, and revisions or ports, optionally restarts and the limit) comes from
+//! one PromQL query, answered live by [`http::Client`](super::http::Client) or read from a
+//! saved response: both land in [`import`] as bytes, so a saved file and a live server go
+//! through the same code. Long ranges are split into requests of at most
+//! [`MAX_POINTS_PER_REQUEST`] steps (Prometheus refuses more than 11,000 points per series).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::align::{align, infer_step};
+use super::promjson::{self, QueryResult};
+use super::select::{select, Selection};
+use super::TimeSeries;
+use crate::error::{Error, Result};
+use crate::series::{Cell, Column, Row, Series, MEMORY};
+
+/// Steps per request (Prometheus' own cap is 11,000 points per series).
+pub const MAX_POINTS_PER_REQUEST: f64 = 10_000.0;
+
+/// The columns an import can fill, in the order they are written.
+pub const COLUMNS: &[&str] = &["revisions", "ports", "restarts", "limit", MEMORY];
+
+/// One query's answer: where it came from and the response bodies (several when a long range
+/// was split).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The canonical column it fills (`memory`, `revisions`, `ports`, `restarts`, `limit`).
+    pub column: &'static str,
+    /// What to call it in messages: the file, or `ports query`.
+    pub origin: String,
+    /// The PromQL, when known (recorded in the output's comments).
+    pub query: Option<String>,
+    /// Response bodies, in time order.
+    pub bodies: Vec<Vec<u8>>,
+}
+
+/// Import settings.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Which series to use when a response has several.
+    pub selection: Selection,
+    /// Step in seconds; inferred from the memory timestamps when absent.
+    pub step: Option<f64>,
+    /// A constant limit for every row (bytes), when no limit query is given.
+    pub limit_bytes: Option<f64>,
+}
+
+/// What the import did, for the user and for `--format json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Rows written.
+    pub rows: usize,
+    /// The alignment step, seconds.
+    pub step_seconds: f64,
+    /// Memory samples dropped because a column had no sample within half a step, by column.
+    pub dropped_misaligned: BTreeMap<String, usize>,
+    /// Rows dropped in all for misalignment.
+    pub dropped_rows: usize,
+    /// `NaN` / `±Inf` points dropped, by column.
+    pub non_finite: BTreeMap<String, usize>,
+    /// The label set each column was read from.
+    pub series: BTreeMap<String, String>,
+    /// Server warnings, prefixed with the column.
+    pub warnings: Vec<String>,
+}
+
+/// Turn the answers into a canonical series (path `out` for messages) and the comments that
+/// record its provenance.
+pub fn import(answers: Vec<Answer>, settings: &Settings, provenance: &str) -> Result<(Series, Vec<String>, Report)> {
+    if !answers.iter().any(|a| a.column == MEMORY) {
+        return Err(Error::invalid("a memory query or --memory-file is required"));
+    }
+    if !answers.iter().any(|a| a.column == "revisions" || a.column == "ports") {
+        return Err(Error::invalid("a revisions or ports query (or file) is required: memory alone cannot be fitted"));
+    }
+    let mut picked: BTreeMap<&'static str, TimeSeries> = BTreeMap::new();
+    let mut report = Report {
+        rows: 0,
+        step_seconds: 0.0,
+        dropped_misaligned: BTreeMap::new(),
+        dropped_rows: 0,
+        non_finite: BTreeMap::new(),
+        series: BTreeMap::new(),
+        warnings: Vec::new(),
+    };
+    let mut comments = vec![provenance.to_string()];
+    for a in &answers {
+        if picked.contains_key(a.column) {
+            return Err(Error::invalid(format!("two inputs fill the {} column", a.column)));
+        }
+        let result = merge_bodies(a)?;
+        for w in &result.warnings {
+            report.warnings.push(format!("{}: {w}", a.origin));
+        }
+        if result.non_finite > 0 {
+            report.non_finite.insert(a.column.to_string(), result.non_finite);
+        }
+        let ts = select(&a.origin, result.series, &settings.selection).map_err(Error::Invalid)?;
+        if a.column == MEMORY && ts.values.iter().any(|v| *v < 0.0) {
+            return Err(Error::invalid(format!(
+                "{}: memory is negative in {}: not a working set in bytes",
+                a.origin,
+                ts.label_set()
+            )));
+        }
+        report.series.insert(a.column.to_string(), ts.label_set());
+        let what = match &a.query {
+            Some(q) => format!("{}: {q}", a.column),
+            None => format!("{}: {}", a.column, a.origin),
+        };
+        comments.push(format!("{what} -> {} ({} samples)", ts.label_set(), ts.len()));
+        picked.insert(a.column, ts);
+    }
+    let memory = picked.remove(MEMORY).expect("checked");
+    let step = match settings.step {
+        Some(s) => s,
+        None => infer_step(&memory.times).unwrap_or(1.0),
+    };
+    report.step_seconds = step;
+    let names: Vec<&'static str> = COLUMNS.iter().copied().filter(|c| picked.contains_key(c)).collect();
+    let others: Vec<&TimeSeries> = names.iter().map(|n| &picked[n]).collect();
+    let aligned = align(&memory, &others, step);
+    for (n, d) in names.iter().zip(&aligned.dropped) {
+        if *d > 0 {
+            report.dropped_misaligned.insert(n.to_string(), *d);
+            comments.push(format!("dropped {d} memory samples with no {n} sample within {} s", step / 2.0));
+        }
+    }
+    report.dropped_rows = aligned.dropped_rows;
+    for (col, n) in &report.non_finite {
+        comments.push(format!("dropped {n} NaN/Inf points of {col}"));
+    }
+    if aligned.times.is_empty() {
+        return Err(Error::invalid(format!(
+            "no memory sample has a sample of every other column within {} s: the series do not overlap in time",
+            step / 2.0
+        )));
+    }
+    report.rows = aligned.times.len();
+
+    let mut columns: Vec<Column> = Vec::new();
+    for (n, values) in names.iter().zip(&aligned.columns) {
+        columns.push(number_column(n, values));
+    }
+    if let (Some(l), false) = (settings.limit_bytes, names.contains(&"limit")) {
+        columns.push(number_column("limit", &vec![l; aligned.times.len()]));
+    }
+    columns.push(number_column(MEMORY, &aligned.memory));
+    // Memory last among the numbers reads like the seed file: predictors, then the response.
+    let limit_last = columns.iter().position(|c| c.name == "limit");
+    if let Some(i) = limit_last {
+        let c = columns.remove(i);
+        columns.push(c);
+    }
+    let rows: Vec<Row> = aligned
+        .times
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| Row { line: i + 1, event: None, time: Some(t), note: None })
+        .collect();
+    let series = Series { path: "prometheus".into(), rows, columns, json: false, event_rows: Vec::new() };
+    Ok((series, comments, report))
+}
+
+fn number_column(name: &str, values: &[f64]) -> Column {
+    let mut c = Column::new(name);
+    for &v in values {
+        c.push(Cell::Number(v));
+    }
+    c
+}
+
+/// Parse every body of an answer and join the series of the same label set.
+fn merge_bodies(a: &Answer) -> Result<QueryResult> {
+    let mut merged = QueryResult::default();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    for body in &a.bodies {
+        let r = promjson::parse(body).map_err(|e| match e {
+            promjson::ResponseError::Api { error_type, error } if error_type == "bad_data" => {
+                Error::Invalid(format!("{}: Prometheus answered {error_type}: {error}", a.origin))
+            }
+            promjson::ResponseError::Api { error_type, error } => {
+                Error::Remote(format!("{}: Prometheus answered {error_type}: {error}", a.origin))
+            }
+            promjson::ResponseError::Malformed(m) => Error::invalid(format!("{}: {m}", a.origin)),
+        })?;
+        merged.non_finite += r.non_finite;
+        merged.warnings.extend(r.warnings);
+        merged.result_type = r.result_type;
+        for s in r.series {
+            let key = s.label_set();
+            match index.get(&key) {
+                Some(&k) => {
+                    let dst = &mut merged.series[k];
+                    for (t, v) in s.times.into_iter().zip(s.values) {
+                        // Chunks share their boundary step.
+                        if dst.times.last().is_none_or(|&last| t > last) {
+                            dst.times.push(t);
+                            dst.values.push(v);
+                        }
+                    }
+                }
+                None => {
+                    index.insert(key, merged.series.len());
+                    merged.series.push(s);
+                }
+            }
+        }
+    }
+    for s in &merged.series {
+        if s.times.windows(2).any(|w| w[1] < w[0]) {
+            return Err(Error::invalid(format!("{}: samples of {} are not in time order", a.origin, s.label_set())));
+        }
+    }
+    Ok(merged)
+}
+
+/// The `(start, end)` windows of at most [`MAX_POINTS_PER_REQUEST`] steps covering a range.
+pub fn windows(start: f64, end: f64, step: f64) -> Vec<(f64, f64)> {
+    let span = MAX_POINTS_PER_REQUEST * step;
+    let mut out = Vec::new();
+    let mut s = start;
+    loop {
+        let e = (s + span).min(end);
+        out.push((s, e));
+        if e >= end {
+            break;
+        }
+        s = e;
+    }
+    out
+}
+
+/// Parse a time flag: RFC 3339, unix seconds, `now` or `now-6h`.
+pub fn parse_time_flag(text: &str, now: f64) -> Result<f64> {
+    let t = text.trim();
+    if t == "now" {
+        return Ok(now);
+    }
+    if let Some(rest) = t.strip_prefix("now-") {
+        return Ok(now - parse_duration(rest)?);
+    }
+    if let Ok(v) = t.parse::<f64>() {
+        if v.is_finite() {
+            return Ok(v);
+        }
+    }
+    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+        .map(|d| d.unix_timestamp_nanos() as f64 / 1e9)
+        .map_err(|_| {
+            Error::invalid(format!(
+                "time must be RFC 3339, unix seconds, now or now-DURATION, but \"{t}\" is none of them"
+            ))
+        })
+}
+
+/// Parse a Prometheus duration (`30s`, `5m`, `1h30m`, `2d`) or plain seconds.
+pub fn parse_duration(text: &str) -> Result<f64> {
+    let t = text.trim();
+    if let Ok(v) = t.parse::<f64>() {
+        if v.is_finite() && v > 0.0 {
+            return Ok(v);
+        }
+    }
+    let bad = || Error::invalid(format!("duration must look like 30s, 5m, 1h30m or 2d, but \"{t}\" does not"));
+    let mut total = 0.0;
+    let mut num = String::new();
+    let mut chars = t.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let unit = if c == 'm' && chars.peek() == Some(&'s') {
+            chars.next();
+            0.001
+        } else {
+            match c {
+                's' => 1.0,
+                'm' => 60.0,
+                'h' => 3600.0,
+                'd' => 86400.0,
+                'w' => 604800.0,
+                'y' => 31536000.0,
+                _ => return Err(bad()),
+            }
+        };
+        let n: f64 = num.parse().map_err(|_| bad())?;
+        total += n * unit;
+        num.clear();
+        any = true;
+    }
+    if !num.is_empty() || !any || !(total > 0.0 && total.is_finite()) {
+        return Err(bad());
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_times_and_windows() {
+        assert_eq!(parse_duration("1h30m").unwrap(), 5400.0);
+        assert_eq!(parse_duration("500ms").unwrap(), 0.5);
+        assert_eq!(parse_duration("15").unwrap(), 15.0);
+        assert!(parse_duration("10x").is_err() && parse_duration("0").is_err() && parse_duration("m").is_err());
+        assert_eq!(parse_time_flag("now-1h", 10_000.0).unwrap(), 6400.0);
+        assert_eq!(parse_time_flag("2026-01-01T00:00:00Z", 0.0).unwrap(), 1767225600.0);
+        let w = windows(0.0, 25_000.0, 1.0);
+        assert_eq!(w, vec![(0.0, 10_000.0), (10_000.0, 20_000.0), (20_000.0, 25_000.0)]);
+    }
+
+    fn body(series: &[(&str, &[(f64, &str)])]) -> Vec<u8> {
+        let result: Vec<String> = series
+            .iter()
+            .map(|(pod, pts)| {
+                let vals: Vec<String> = pts.iter().map(|(t, v)| format!("[{t},\"{v}\"]")).collect();
+                format!("{{\"metric\":{{\"pod\":\"{pod}\"}},\"values\":[{}]}}", vals.join(","))
+            })
+            .collect();
+        format!("{{\"status\":\"success\",\"data\":{{\"resultType\":\"matrix\",\"result\":[{}]}}}}", result.join(","))
+            .into_bytes()
+    }
+
+    #[test]
+    fn joins_chunks_and_aligns() {
+        let mem = Answer {
+            column: MEMORY,
+            origin: "memory query".into(),
+            query: Some("max(x)".into()),
+            bodies: vec![
+                body(&[("a", &[(0.0, "100"), (30.0, "110")])]),
+                body(&[("a", &[(30.0, "110"), (60.0, "NaN"), (90.0, "130")])]),
+            ],
+        };
+        let ports = Answer {
+            column: "ports",
+            origin: "p.json".into(),
+            query: None,
+            bodies: vec![body(&[("a", &[(0.0, "8"), (30.0, "16"), (90.0, "24")])])],
+        };
+        let (s, comments, rep) = import(vec![mem, ports], &Settings::default(), "test").unwrap();
+        assert_eq!(s.column("memory").unwrap().values(), &[100.0, 110.0, 130.0]);
+        assert_eq!(s.column("ports").unwrap().values(), &[8.0, 16.0, 24.0]);
+        assert_eq!(rep.non_finite["memory"], 1);
+        assert_eq!(rep.step_seconds, 30.0);
+        assert!(comments[1].contains("max(x) -> {pod=\"a\"} (3 samples)"), "{comments:?}");
+    }
+}

@@ -1,0 +1,269 @@
+//! Prometheus HTTP API responses (`/api/v1/query_range`, `/api/v1/query`).
+//!
+//! The JSON is `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{...},
+//! "values":[[t,"v"],...]}]},"warnings":[...]}`; errors are `{"status":"error","errorType":
+//! "bad_data","error":"..."}`. Sample values are strings and may be `NaN`, `+Inf` or `-Inf`:
+//! such points are dropped and counted, never fitted. Samples are decoded straight from the
+//! borrowed text (no string allocation per sample) because a week of 30 s samples for a few
+//! hundred pods is millions of them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use super::TimeSeries;
+
+/// A successful response, decoded.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QueryResult {
+    /// The series, in response order.
+    pub series: Vec<TimeSeries>,
+    /// `warnings` (and `infos`) the server attached.
+    pub warnings: Vec<String>,
+    /// Points dropped because their value was `NaN`, `+Inf` or `-Inf`.
+    pub non_finite: usize,
+    /// `matrix` or `vector`.
+    pub result_type: String,
+}
+
+/// Why a response could not be used.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResponseError {
+    /// Not JSON, or not of the API's shape: the message names the byte offset.
+    Malformed(String),
+    /// `status: error`: Prometheus' errorType and error.
+    Api {
+        /// `bad_data`, `execution`, `timeout`, ...
+        error_type: String,
+        /// The server's message.
+        error: String,
+    },
+}
+
+impl fmt::Display for ResponseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResponseError::Malformed(m) => f.write_str(m),
+            ResponseError::Api { error_type, error } => write!(f, "Prometheus answered {error_type}: {error}"),
+        }
+    }
+}
+
+/// Decode a response body.
+pub fn parse(body: &[u8]) -> Result<QueryResult, ResponseError> {
+    let raw: RawResponse = serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() {
+            // A shape error: still name the byte.
+            ResponseError::Malformed(format!(
+                "not a Prometheus API response {}",
+                super::json_error_message(body, &e).trim_start_matches("malformed JSON ")
+            ))
+        } else {
+            ResponseError::Malformed(super::json_error_message(body, &e))
+        }
+    })?;
+    match raw.status.as_deref() {
+        Some("success") => {}
+        Some("error") => {
+            return Err(ResponseError::Api {
+                error_type: raw.error_type.unwrap_or_else(|| "error".into()),
+                error: raw.error.unwrap_or_default(),
+            })
+        }
+        Some(other) => {
+            return Err(ResponseError::Malformed(format!(
+                "not a Prometheus API response: status is \"{other}\", not \"success\" or \"error\""
+            )))
+        }
+        None => return Err(ResponseError::Malformed("not a Prometheus API response: no \"status\" key".into())),
+    }
+    let data = raw.data.ok_or_else(|| ResponseError::Malformed("status is success but there is no \"data\"".into()))?;
+    let result_type = data.result_type.unwrap_or_default();
+    if result_type != "matrix" && result_type != "vector" {
+        return Err(ResponseError::Malformed(format!(
+            "resultType is \"{result_type}\"; meshcap reads \"matrix\" (query_range) or \"vector\" (query)"
+        )));
+    }
+    let mut out = QueryResult { result_type, ..QueryResult::default() };
+    out.warnings = raw.warnings;
+    out.warnings.extend(raw.infos);
+    for s in data.result.unwrap_or_default() {
+        let mut ts = TimeSeries { labels: s.metric, times: Vec::with_capacity(s.values.len()), values: Vec::new() };
+        ts.values.reserve(s.values.len());
+        let mut points = s.values;
+        if let Some(v) = s.value {
+            points.push(v);
+        }
+        for Sample(t, v) in points {
+            if v.is_finite() {
+                ts.times.push(t);
+                ts.values.push(v);
+            } else {
+                out.non_finite += 1;
+            }
+        }
+        out.series.push(ts);
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct RawResponse {
+    status: Option<String>,
+    data: Option<RawData>,
+    #[serde(rename = "errorType")]
+    error_type: Option<String>,
+    error: Option<String>,
+    #[serde(default)]
+    warnings: Vec<String>,
+    #[serde(default)]
+    infos: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawData {
+    #[serde(rename = "resultType")]
+    result_type: Option<String>,
+    result: Option<Vec<RawSeries>>,
+}
+
+#[derive(Deserialize)]
+struct RawSeries {
+    #[serde(default)]
+    metric: BTreeMap<String, String>,
+    #[serde(default)]
+    values: Vec<Sample>,
+    value: Option<Sample>,
+}
+
+/// `[unix_seconds, "value"]`, the value parsed from the borrowed string.
+struct Sample(f64, f64);
+
+impl<'de> Deserialize<'de> for Sample {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_seq(SampleVisitor)
+    }
+}
+
+struct SampleVisitor;
+
+impl<'de> Visitor<'de> for SampleVisitor {
+    type Value = Sample;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a sample [unix_seconds, \"value\"]")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Sample, A::Error> {
+        let t: f64 = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
+        let v = seq.next_element::<Value>()?.ok_or_else(|| de::Error::invalid_length(1, &self))?.0;
+        if seq.next_element::<IgnoredAny>()?.is_some() {
+            return Err(de::Error::invalid_length(3, &self));
+        }
+        if !t.is_finite() {
+            return Err(de::Error::custom(format!("sample time {t} is not finite")));
+        }
+        Ok(Sample(t, v))
+    }
+}
+
+/// A sample value: a string (`"812"`, `"NaN"`, `"+Inf"`) or, leniently, a number.
+struct Value(f64);
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a sample value string such as \"812\", \"NaN\" or \"+Inf\"")
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
+        parse_value(s).map(Value).ok_or_else(|| E::custom(format!("sample value \"{s}\" is not a number")))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(Value(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(Value(v as f64))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value(v as f64))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        // A native histogram sample: not a gauge meshcap can use; treated as missing.
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Value(f64::NAN))
+    }
+}
+
+/// Prometheus' value strings: Go's `strconv.FormatFloat(v, 'f', -1, 64)` plus `NaN`, `+Inf`,
+/// `-Inf`.
+fn parse_value(s: &str) -> Option<f64> {
+    match s {
+        "NaN" => Some(f64::NAN),
+        "+Inf" | "Inf" => Some(f64::INFINITY),
+        "-Inf" => Some(f64::NEG_INFINITY),
+        _ => {
+            let b = s.as_bytes();
+            // Reject what Rust accepts but Go never prints ("inf", "infinity", "nan").
+            if b.iter().any(|c| c.is_ascii_alphabetic() && *c != b'e' && *c != b'E') {
+                return None;
+            }
+            s.parse().ok()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_and_non_finite_points() {
+        let body = br#"{"status":"success","warnings":["w1"],"data":{"resultType":"matrix","result":[
+            {"metric":{"pod":"a"},"values":[[1.5,"10"],[2.5,"NaN"],[3.5,"+Inf"],[4.5,"-Inf"],[5.5,"1e3"]]}]}}"#;
+        let r = parse(body).unwrap();
+        assert_eq!(r.series.len(), 1);
+        assert_eq!(r.series[0].times, vec![1.5, 5.5]);
+        assert_eq!(r.series[0].values, vec![10.0, 1000.0]);
+        assert_eq!(r.non_finite, 3);
+        assert_eq!(r.warnings, vec!["w1".to_string()]);
+    }
+
+    #[test]
+    fn api_error_and_malformed() {
+        let e = parse(br#"{"status":"error","errorType":"bad_data","error":"parse error at char 4"}"#).unwrap_err();
+        assert_eq!(e.to_string(), "Prometheus answered bad_data: parse error at char 4");
+        let e = parse(br#"{"status":"success","data":{"resultType":"matrix","result":[{"values":[[1,"x"]]}]}}"#)
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("response at byte 76 (line 1, column 77): sample value \"x\" is not a number"),
+            "{e}"
+        );
+        let e = parse(b"{\"status\":").unwrap_err();
+        assert!(e.to_string().starts_with("malformed JSON at byte 9 (line 1, column 10): EOF"), "{e}");
+        assert!(parse_value("inf").is_none() && parse_value("nan").is_none());
+    }
+
+    #[test]
+    fn vector_results() {
+        let r =
+            parse(br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[7,"3"]}]}}"#)
+                .unwrap();
+        assert_eq!((r.series[0].times[0], r.series[0].values[0]), (7.0, 3.0));
+    }
+}

@@ -1,0 +1,302 @@
+//! Cleaning a measurement series: container restarts, OOMKills and double counting.
+//!
+//! Prometheus series of `istio-proxy` memory carry three artifacts that a fit must not eat:
+//!
+//! - **Restarts.** A drop of more than 40% after a rise (or an increase of a restart-count
+//!   column such as `kube_pod_container_status_restarts_total`) is a new container. Its first
+//!   reading is marked `restart` and kept out of fits: the proxy is still loading config.
+//! - **OOMKills.** When the reading before a restart was within 10% of the limit in force, the
+//!   restart was the kernel's doing: that reading is marked `oom`, which the model keeps as an
+//!   OOM observation (the crossing check) instead of a memory reading.
+//! - **Double counting.** During a restart cAdvisor reports the old and the new container
+//!   together for a while, so a `sum` over containers shows a short plateau near twice the
+//!   memory (kubernetes-mixin#585: >2.6GiB for a 1Gi pod). A run of readings at 1.6x to 2.5x
+//!   the reading before, falling back within `max_spike_rows`, is marked `double-count`, kept
+//!   out of fits, and the fix is named: `max by (namespace, pod)` instead of `sum`.
+//!
+//! Rows that already carry an event are left as they are, so cleaning twice changes nothing.
+
+use serde::Serialize;
+
+use super::{Event, Series, LIMIT, MEMORY};
+use crate::error::{Error, Result};
+
+/// What counts as an artifact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CleanSettings {
+    /// The proxy limit in bytes, overriding the series' `limit` column.
+    pub limit_bytes: Option<f64>,
+    /// The restart-count column (`restarts` when present and none is named).
+    pub restarts_column: Option<String>,
+    /// A fall to below `1 - drop_fraction` of the reading before is a restart (0.4).
+    pub drop_fraction: f64,
+    /// A reading at or above `1 - near_limit` of the limit before a restart is an OOM (0.1).
+    pub near_limit: f64,
+    /// A plateau between these ratios to the reading before is double counting (1.6, 2.5).
+    pub double_count_ratio: (f64, f64),
+    /// Longest double-counting plateau, in rows (30: the 5 minute lookback at a 10 s step).
+    pub max_spike_rows: usize,
+}
+
+impl Default for CleanSettings {
+    fn default() -> Self {
+        CleanSettings {
+            limit_bytes: None,
+            restarts_column: None,
+            drop_fraction: 0.4,
+            near_limit: 0.1,
+            double_count_ratio: (1.6, 2.5),
+            max_spike_rows: 30,
+        }
+    }
+}
+
+/// One row the cleaning marked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    /// Source line (CSV) or observation index (JSON).
+    pub line: usize,
+    /// The event now on the row: `oom`, `restart` or `double-count`.
+    pub event: &'static str,
+    /// Memory of the row, bytes.
+    pub memory_bytes: f64,
+    /// Why.
+    pub reason: String,
+}
+
+/// What the cleaning found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CleanReport {
+    /// Rows marked, in row order.
+    pub changes: Vec<Change>,
+    /// Restarts found (each double-counting plateau is one).
+    pub restarts: usize,
+    /// Restarts whose reading before was near the limit.
+    pub ooms: usize,
+    /// Rows marked as double counted.
+    pub double_counted_rows: usize,
+    /// The query fix, when double counting was seen.
+    pub fix: Option<String>,
+}
+
+/// The fix for double counting, named in reports.
+pub const DOUBLE_COUNT_FIX: &str = "read max by (namespace, pod) (container_memory_working_set_bytes{container=\"istio-proxy\"}) instead of sum: during a restart cAdvisor reports the old and the new container together";
+
+/// Mark restarts, OOMs and double counting; returns the new series and what changed.
+pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, CleanReport)> {
+    check_settings(settings)?;
+    let memory = series
+        .column(MEMORY)
+        .ok_or_else(|| Error::data("no column named \"memory\" (the istio-proxy working set) to clean", &series.path))?
+        .values()
+        .to_vec();
+    if let Some(w) = series.rows.windows(2).find(|w| matches!((w[0].time, w[1].time), (Some(a), Some(b)) if b < a)) {
+        return Err(Error::parse(
+            "rows are not in time order: this row is earlier than the one before; sort the series first",
+            crate::error::Location::new(&series.path, w[1].line),
+        ));
+    }
+    let restarts = restart_counts(series, settings)?;
+    let limits = limits(series, settings);
+    let n = series.rows.len();
+    let mut events: Vec<Option<Event>> = series.rows.iter().map(|r| r.event).collect();
+    let candidates: Vec<usize> = (0..n).filter(|&i| events[i].is_none() && memory[i].is_finite()).collect();
+    let mut report = CleanReport { changes: Vec::new(), restarts: 0, ooms: 0, double_counted_rows: 0, fix: None };
+    let mut reasons: Vec<Option<String>> = vec![None; n];
+
+    // Pass 1: double counting, judged against the last plain reading before the plateau.
+    let (lo, hi) = settings.double_count_ratio;
+    let mut restart_before: Vec<usize> = Vec::new(); // reading before each restart
+    let mut prev: Option<usize> = None;
+    let mut k = 0;
+    while k < candidates.len() {
+        let i = candidates[k];
+        if let Some(p) = prev {
+            let base = memory[p];
+            if base > 0.0 && memory[i] >= lo * base {
+                let run_end = (k..candidates.len()).find(|&e| memory[candidates[e]] < 0.75 * lo * base);
+                if let Some(e) = run_end.filter(|&e| e - k <= settings.max_spike_rows) {
+                    let peak = candidates[k..e].iter().map(|&r| memory[r]).fold(0.0, f64::max);
+                    if peak <= hi * base {
+                        for &r in &candidates[k..e] {
+                            events[r] = Some(Event::DoubleCount);
+                            reasons[r] = Some(format!(
+                                "{:.2}x the reading before (line {}): old and new container summed",
+                                memory[r] / base,
+                                series.rows[p].line
+                            ));
+                            report.double_counted_rows += 1;
+                        }
+                        restart_before.push(p);
+                        k = e;
+                        continue;
+                    }
+                }
+            }
+        }
+        prev = Some(i);
+        k += 1;
+    }
+
+    // Pass 2: restarts among the plain readings, from drops and from the restart counter.
+    let plain: Vec<usize> = candidates.iter().copied().filter(|&i| events[i].is_none()).collect();
+    let mut low_since_restart = f64::INFINITY;
+    let mut prev: Option<usize> = None;
+    for &i in &plain {
+        let dropped = prev
+            .is_some_and(|p| memory[i] < (1.0 - settings.drop_fraction) * memory[p] && low_since_restart < memory[p]);
+        let counted = restarts.as_ref().is_some_and(|r| {
+            let before = prev.map_or(f64::NAN, |p| r[p]);
+            r[i].is_finite() && before.is_finite() && r[i] > before
+        });
+        if let (true, Some(p)) = (dropped || counted, prev) {
+            events[i] = Some(Event::Restart);
+            reasons[i] = Some(if dropped {
+                format!(
+                    "first reading after a restart: {:.0}% below the reading before (line {})",
+                    100.0 * (1.0 - memory[i] / memory[p]),
+                    series.rows[p].line
+                )
+            } else {
+                "first reading after a restart: the restart count went up".to_string()
+            });
+            restart_before.push(p);
+            low_since_restart = memory[i];
+        } else {
+            low_since_restart = low_since_restart.min(memory[i]);
+        }
+        prev = Some(i);
+    }
+    report.restarts = restart_before.len();
+
+    // Pass 3: a restart right after a reading near the limit was an OOMKill.
+    restart_before.sort_unstable();
+    restart_before.dedup();
+    for p in restart_before {
+        if let Some(limit) = limits[p] {
+            if events[p].is_none() && memory[p] >= (1.0 - settings.near_limit) * limit {
+                events[p] = Some(Event::Oom);
+                reasons[p] = Some(format!(
+                    "OOMKilled: {:.1}% of the {} limit just before a restart",
+                    100.0 * memory[p] / limit,
+                    crate::quantity::Bytes(limit)
+                ));
+                report.ooms += 1;
+            }
+        }
+    }
+
+    let mut out = series.clone();
+    for (i, row) in out.rows.iter_mut().enumerate() {
+        if let Some(reason) = reasons[i].take() {
+            let event = events[i].expect("marked rows have an event");
+            row.event = Some(event);
+            report.changes.push(Change { line: row.line, event: event.as_str(), memory_bytes: memory[i], reason });
+        }
+    }
+    out.event_rows = Series::index_events(&out.rows);
+    if report.double_counted_rows > 0 {
+        report.fix = Some(DOUBLE_COUNT_FIX.to_string());
+    }
+    Ok((out, report))
+}
+
+fn check_settings(s: &CleanSettings) -> Result<()> {
+    let ok = (0.0..1.0).contains(&s.drop_fraction)
+        && (0.0..1.0).contains(&s.near_limit)
+        && s.double_count_ratio.0 > 1.0
+        && s.double_count_ratio.1 > s.double_count_ratio.0
+        && s.limit_bytes.is_none_or(|l| l.is_finite() && l > 0.0);
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!("clean settings out of range: {s:?}")))
+    }
+}
+
+/// The restart counter per row (NaN where empty), when there is one.
+fn restart_counts(series: &Series, s: &CleanSettings) -> Result<Option<Vec<f64>>> {
+    match &s.restarts_column {
+        Some(name) => series.column(name).map(|c| Some(c.values().to_vec())).ok_or_else(|| {
+            Error::data(format!("no column named \"{name}\" holds restart counts (--restarts)"), &series.path)
+        }),
+        None => Ok(series.column("restarts").map(|c| c.values().to_vec())),
+    }
+}
+
+/// The limit in force per row: the setting, or the `limit` column carried forward.
+fn limits(series: &Series, s: &CleanSettings) -> Vec<Option<f64>> {
+    let n = series.rows.len();
+    if let Some(l) = s.limit_bytes {
+        return vec![Some(l); n];
+    }
+    let col = series.column(LIMIT).map(|c| c.values());
+    let mut last = None;
+    (0..n)
+        .map(|i| {
+            if let Some(v) = col.map(|c| c[i]).filter(|v| v.is_finite()) {
+                last = Some(v);
+            }
+            last
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn series(memory: &[f64], limit: Option<f64>) -> Series {
+        let mut cols = vec![("revisions".to_string(), (0..memory.len()).map(|i| i as f64).collect::<Vec<_>>())];
+        cols.push(("memory".to_string(), memory.to_vec()));
+        if let Some(l) = limit {
+            cols.push(("limit".to_string(), vec![l; memory.len()]));
+        }
+        Series::from_columns(Path::new("t.csv"), cols).unwrap()
+    }
+
+    fn events(s: &Series) -> Vec<Option<&'static str>> {
+        s.rows.iter().map(|r| r.event.map(Event::as_str)).collect()
+    }
+
+    #[test]
+    fn double_count_plateau_then_restart_near_limit() {
+        let m = [100.0, 110.0, 120.0, 235.0, 240.0, 121.0, 125.0];
+        let (out, rep) = clean(&series(&m, Some(130.0)), &CleanSettings::default()).unwrap();
+        assert_eq!(events(&out), vec![None, None, Some("oom"), Some("double-count"), Some("double-count"), None, None]);
+        assert_eq!((rep.restarts, rep.ooms, rep.double_counted_rows), (1, 1, 2));
+        assert!(rep.fix.as_deref().unwrap().contains("max by (namespace, pod)"));
+        // Idempotent.
+        let (again, rep2) = clean(&out, &CleanSettings::default()).unwrap();
+        assert_eq!(events(&again), events(&out));
+        assert!(rep2.changes.is_empty());
+    }
+
+    #[test]
+    fn drop_after_a_rise_is_a_restart_and_far_from_the_limit_no_oom() {
+        let m = [100.0, 150.0, 200.0, 90.0, 100.0, 110.0];
+        let (out, rep) = clean(&series(&m, Some(1000.0)), &CleanSettings::default()).unwrap();
+        assert_eq!(events(&out), vec![None, None, None, Some("restart"), None, None]);
+        assert_eq!((rep.restarts, rep.ooms), (1, 0));
+        // A 39% drop is not a restart; a lasting doubling is growth, not double counting.
+        let m = [100.0, 61.0, 62.0, 130.0, 131.0];
+        let (out, _) = clean(&series(&m, None), &CleanSettings::default()).unwrap();
+        assert!(events(&out).iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn restart_counter_column() {
+        let mut s = series(&[100.0, 101.0, 102.0, 103.0], Some(105.0));
+        s.columns.push({
+            let mut c = crate::series::Column::new("restarts");
+            for v in [0.0, 0.0, 1.0, 1.0] {
+                c.push(crate::series::Cell::Number(v));
+            }
+            c
+        });
+        let (out, rep) = clean(&s, &CleanSettings::default()).unwrap();
+        assert_eq!(events(&out), vec![None, Some("oom"), Some("restart"), None]);
+        assert_eq!(rep.ooms, 1);
+    }
+}
