@@ -4,7 +4,10 @@
 //! Every command writes either a human table (default) or JSON (`--format json`) to stdout, or
 //! atomically to the file named by `-o`.
 
+mod clean;
 mod fit;
+mod import;
+mod import_files;
 mod project;
 mod report;
 mod scope;
@@ -48,6 +51,10 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Join sweep shard outputs into the bytes of the unsharded run.
     Merge(sweep::MergeArgs),
+    /// Import measurements or topology from Prometheus, Grafana, kubectl or istioctl.
+    Import(import::ImportArgs),
+    /// Mark restarts, OOMKills and double counting in a series (kept out of fits).
+    Clean(clean::CleanArgs),
 }
 
 /// Output format shared by the commands.
@@ -74,6 +81,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sweep(args) => sweep::run_sweep(args),
         Command::Merge(args) => sweep::run_merge(args),
         Command::Simulate(args) => simulate::run_simulate(args),
+        Command::Import(args) => import::run_import(args),
+        Command::Clean(args) => clean::run_clean(args),
     }
 }
 

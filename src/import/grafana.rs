@@ -1,1 +1,355 @@
-//! TODO
+//! CSV downloaded from a Grafana panel (Inspect > Data > Download CSV).
+//!
+//! Two layouts: **series joined by time** (`"Time","<series A>","<series B>"`, one row per
+//! timestamp) and **one series per block** (what the default per-series view downloads: a
+//! `"Time","<series>"` header and rows, one block per series, blocks separated by blank lines
+//! or a repeated header, or in separate files). Grafana 6's "series as rows"
+//! (`Series,Time,Value`) is read too. With "Formatted data" on, times are the browser's local
+//! `2024-01-01 10:00:00` (meshcap assumes UTC unless `--utc-offset` says otherwise) and values
+//! carry units: `1.2 GiB`, `800 MiB`, `52.4 MB`, `1.20 K`. A "Download for Excel" file starts
+//! with `sep=,`; a UTF-8 byte-order mark is skipped.
+
+use std::path::Path;
+
+use super::TimeSeries;
+use crate::error::{Error, Location, Result};
+
+/// One column of a Grafana export: its header and samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrafanaSeries {
+    /// Header (the series' display name, often its label set).
+    pub name: String,
+    /// Where it came from, for messages.
+    pub origin: String,
+    /// Samples.
+    pub series: TimeSeries,
+}
+
+/// Parse one exported file; `utc_offset_s` is added back to local times (`+02:00` = 7200).
+pub fn parse(path: &Path, text: &str, utc_offset_s: f64) -> Result<Vec<GrafanaSeries>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines: Vec<(usize, &str)> = text.lines().enumerate().map(|(i, l)| (i + 1, l)).collect();
+    let mut delimiter = b',';
+    if let Some((_, first)) = lines.first() {
+        if let Some(sep) = first.trim().strip_prefix("sep=") {
+            delimiter = *sep.as_bytes().first().unwrap_or(&b',');
+            lines.remove(0);
+        }
+    }
+    if lines.iter().all(|(_, l)| l.trim().is_empty()) {
+        return Err(Error::data("file is empty: expected a Grafana CSV with a Time column", path));
+    }
+    if lines
+        .iter()
+        .find(|(_, l)| !l.trim().is_empty())
+        .is_some_and(|(_, l)| !l.contains(delimiter as char) && l.contains(';'))
+    {
+        delimiter = b';';
+    }
+    // Split into blocks at blank lines and at repeated headers.
+    let mut blocks: Vec<Vec<(usize, Vec<String>)>> = Vec::new();
+    let mut current: Vec<(usize, Vec<String>)> = Vec::new();
+    for (line, raw) in lines {
+        if raw.trim().is_empty() {
+            if !current.is_empty() {
+                blocks.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        let cells = split(path, line, raw, delimiter)?;
+        let is_header = cells.first().is_some_and(|c| is_time_header(c) || c.eq_ignore_ascii_case("series"));
+        if is_header && !current.is_empty() {
+            blocks.push(std::mem::take(&mut current));
+        }
+        current.push((line, cells));
+    }
+    if !current.is_empty() {
+        blocks.push(current);
+    }
+    let mut out = Vec::new();
+    for block in blocks {
+        let (header_line, header) = &block[0];
+        let origin = |name: &str| format!("{}:{header_line} column \"{name}\"", path.display());
+        if header.len() == 3 && header[0].eq_ignore_ascii_case("series") && is_time_header(&header[1]) {
+            // Series as rows.
+            for (line, cells) in &block[1..] {
+                check_width(path, *line, cells, 3)?;
+                let t =
+                    parse_time(&cells[1], utc_offset_s).ok_or_else(|| bad_time(path, *line, &header[1], &cells[1]))?;
+                let v = parse_value(&cells[2])
+                    .map_err(|m| Error::parse(m, Location::new(path, *line).with_column(&header[2])))?;
+                let name = cells[0].clone();
+                let k = match out.iter().position(|s: &GrafanaSeries| s.name == name) {
+                    Some(k) => k,
+                    None => {
+                        out.push(GrafanaSeries { origin: origin(&name), name, series: TimeSeries::default() });
+                        out.len() - 1
+                    }
+                };
+                if let Some(v) = v {
+                    out[k].series.times.push(t);
+                    out[k].series.values.push(v);
+                }
+            }
+            continue;
+        }
+        if header.is_empty() || !is_time_header(&header[0]) {
+            return Err(Error::parse(
+                format!(
+                    "expected a header starting with \"Time\", but it starts with \"{}\"",
+                    header.first().map_or("", String::as_str)
+                ),
+                Location::new(path, *header_line),
+            ));
+        }
+        if header.len() < 2 {
+            return Err(Error::parse(
+                "header has a Time column but no series column",
+                Location::new(path, *header_line),
+            ));
+        }
+        let first = out.len();
+        for name in &header[1..] {
+            out.push(GrafanaSeries { name: name.clone(), origin: origin(name), series: TimeSeries::default() });
+        }
+        for (line, cells) in &block[1..] {
+            check_width(path, *line, cells, header.len())?;
+            let t = parse_time(&cells[0], utc_offset_s).ok_or_else(|| bad_time(path, *line, &header[0], &cells[0]))?;
+            for (k, cell) in cells[1..].iter().enumerate() {
+                let v = parse_value(cell)
+                    .map_err(|m| Error::parse(m, Location::new(path, *line).with_column(&header[k + 1])))?;
+                if let Some(v) = v {
+                    out[first + k].series.times.push(t);
+                    out[first + k].series.values.push(v);
+                }
+            }
+        }
+    }
+    for s in &mut out {
+        sort_by_time(&mut s.series);
+    }
+    Ok(out)
+}
+
+fn is_time_header(c: &str) -> bool {
+    matches!(c.trim().to_ascii_lowercase().as_str(), "time" | "timestamp" | "date")
+}
+
+fn split(path: &Path, line: usize, raw: &str, delimiter: u8) -> Result<Vec<String>> {
+    let mut r =
+        csv::ReaderBuilder::new().has_headers(false).delimiter(delimiter).flexible(true).from_reader(raw.as_bytes());
+    match r.records().next() {
+        Some(Ok(rec)) => Ok(rec.iter().map(|c| c.trim().to_string()).collect()),
+        Some(Err(e)) => Err(Error::parse(format!("malformed CSV: {e}"), Location::new(path, line))),
+        None => Ok(Vec::new()),
+    }
+}
+
+fn check_width(path: &Path, line: usize, cells: &[String], want: usize) -> Result<()> {
+    if cells.len() == want {
+        Ok(())
+    } else {
+        Err(Error::parse(format!("row has {} cells but the header has {want}", cells.len()), Location::new(path, line)))
+    }
+}
+
+fn bad_time(path: &Path, line: usize, column: &str, cell: &str) -> Error {
+    Error::parse(
+        format!("time \"{cell}\" is not epoch milliseconds, epoch seconds, RFC 3339 or YYYY-MM-DD HH:MM:SS"),
+        Location::new(path, line).with_column(column),
+    )
+}
+
+fn sort_by_time(s: &mut TimeSeries) {
+    if s.times.windows(2).all(|w| w[0] <= w[1]) {
+        return;
+    }
+    let mut idx: Vec<usize> = (0..s.times.len()).collect();
+    idx.sort_by(|&a, &b| s.times[a].total_cmp(&s.times[b]));
+    s.times = idx.iter().map(|&i| s.times[i]).collect();
+    s.values = idx.iter().map(|&i| s.values[i]).collect();
+}
+
+/// A Grafana time cell as unix seconds.
+pub fn parse_time(cell: &str, utc_offset_s: f64) -> Option<f64> {
+    let c = cell.trim();
+    if let Ok(v) = c.parse::<f64>() {
+        // Grafana exports epoch milliseconds; 1e11 ms is 1973, 1e11 s is year 5138.
+        return v.is_finite().then(|| if v.abs() >= 1e11 { v / 1000.0 } else { v });
+    }
+    let rfc = time::format_description::well_known::Rfc3339;
+    if let Ok(t) = time::OffsetDateTime::parse(c, &rfc) {
+        return Some(t.unix_timestamp_nanos() as f64 / 1e9);
+    }
+    // `2024-01-01 10:00:00` or `2024-01-01 10:00:00.123`, local time.
+    let (date, clock) = c.split_once([' ', 'T'])?;
+    let d: Vec<&str> = date.split('-').collect();
+    let (hms, frac) = clock.split_once('.').map_or((clock, ""), |(a, b)| (a, b));
+    let h: Vec<&str> = hms.split(':').collect();
+    if d.len() != 3 || !(2..=3).contains(&h.len()) {
+        return None;
+    }
+    let month = time::Month::try_from(d[1].parse::<u8>().ok()?).ok()?;
+    let date = time::Date::from_calendar_date(d[0].parse().ok()?, month, d[2].parse().ok()?).ok()?;
+    let sec = if h.len() == 3 { h[2].parse().ok()? } else { 0 };
+    let tod = time::Time::from_hms(h[0].parse().ok()?, h[1].parse().ok()?, sec).ok()?;
+    let frac: f64 = if frac.is_empty() { 0.0 } else { format!("0.{frac}").parse().ok()? };
+    let base = time::PrimitiveDateTime::new(date, tod).assume_utc().unix_timestamp() as f64;
+    Some(base + frac - utc_offset_s)
+}
+
+/// A Grafana value cell: a number, or a number with a unit (`1.2 GiB`, `800 MiB`, `52.4 MB`,
+/// `1.20 K`, `12 Mil`); empty, `null`, `undefined`, `NaN` and `-` are missing (`Ok(None)`).
+pub fn parse_value(cell: &str) -> std::result::Result<Option<f64>, String> {
+    let c = cell.trim();
+    if c.is_empty() || matches!(c, "null" | "undefined" | "NaN" | "-" | "No data") {
+        return Ok(None);
+    }
+    if let Ok(v) = c.parse::<f64>() {
+        return if v.is_finite() { Ok(Some(v)) } else { Ok(None) };
+    }
+    let split = c
+        .find(|ch: char| !(ch.is_ascii_digit() || ch == '.' || ch == '-' || ch == '+' || ch == 'e' || ch == 'E'))
+        .unwrap_or(c.len());
+    let (num, unit) = c.split_at(split);
+    let unit = unit.trim();
+    let scale = match unit {
+        "B" | "b" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "TiB" => 1024.0f64.powi(4),
+        "PiB" => 1024.0f64.powi(5),
+        "kB" | "KB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "TB" => 1e12,
+        "PB" => 1e15,
+        "K" | "k" => 1e3,
+        "Mil" | "M" => 1e6,
+        "Bil" => 1e9,
+        "Tri" => 1e12,
+        _ => {
+            return Err(format!(
+                "value \"{c}\" has a unit meshcap does not know (B, KiB..PiB, kB..PB, K, Mil, Bil, Tri)"
+            ))
+        }
+    };
+    let v: f64 = num.trim().parse().map_err(|_| format!("value \"{c}\" is not a number with a unit"))?;
+    if !v.is_finite() {
+        return Ok(None);
+    }
+    Ok(Some(v * scale))
+}
+
+/// The series whose name is `pattern` exactly, or else the only one containing it.
+pub fn find<'a>(series: &'a [GrafanaSeries], pattern: &str, flag: &str) -> Result<&'a GrafanaSeries> {
+    if let Some(s) = series.iter().find(|s| s.name == pattern) {
+        return Ok(s);
+    }
+    let hits: Vec<&GrafanaSeries> = series.iter().filter(|s| s.name.contains(pattern)).collect();
+    let names = || series.iter().map(|s| format!("\"{}\"", s.name)).collect::<Vec<_>>().join(", ");
+    match hits.len() {
+        1 => Ok(hits[0]),
+        0 => Err(Error::invalid(format!("{flag} \"{pattern}\" matches no column; the columns are {}", names()))),
+        n => Err(Error::invalid(format!(
+            "{flag} \"{pattern}\" matches {n} columns: {}; give more of the name",
+            hits.iter().map(|s| format!("\"{}\"", s.name)).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+/// Parse `+02:00`, `-05:30`, `Z` into seconds east of UTC.
+pub fn parse_utc_offset(text: &str) -> Result<f64> {
+    let t = text.trim();
+    if t == "Z" || t == "UTC" || t == "0" {
+        return Ok(0.0);
+    }
+    let bad = || Error::invalid(format!("--utc-offset must look like +02:00 or -05:30, but \"{t}\" does not"));
+    let (sign, rest) = match t.as_bytes().first() {
+        Some(b'+') => (1.0, &t[1..]),
+        Some(b'-') => (-1.0, &t[1..]),
+        _ => return Err(bad()),
+    };
+    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+    let (h, m): (f64, f64) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if !(0.0..=14.0).contains(&h) || !(0.0..60.0).contains(&m) {
+        return Err(bad());
+    }
+    Ok(sign * (h * 3600.0 + m * 60.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formatted_values() {
+        assert_eq!(parse_value("1.2 GiB").unwrap(), Some(1.2 * 1024.0 * 1024.0 * 1024.0));
+        assert_eq!(parse_value("800 MiB").unwrap(), Some(800.0 * 1048576.0));
+        assert_eq!(parse_value("52.4 MB").unwrap(), Some(52.4e6));
+        assert_eq!(parse_value("1.20 K").unwrap(), Some(1200.0));
+        assert_eq!(parse_value("").unwrap(), None);
+        assert_eq!(parse_value("null").unwrap(), None);
+        assert!(parse_value("3 parsecs").unwrap_err().contains("\"3 parsecs\""));
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_time("1704067200000", 0.0), Some(1704067200.0));
+        assert_eq!(parse_time("2024-01-01 00:00:00", 0.0), Some(1704067200.0));
+        assert_eq!(parse_time("2024-01-01 02:00:00", 7200.0), Some(1704067200.0));
+        assert_eq!(parse_time("2024-01-01T00:00:00Z", 0.0), Some(1704067200.0));
+        assert_eq!(parse_time("yesterday", 0.0), None);
+        assert_eq!(parse_utc_offset("+05:30").unwrap(), 19800.0);
+    }
+
+    #[test]
+    fn layouts() {
+        let joined =
+            "\"Time\",\"{pod=\"\"a\"\"}\",\"clusters\"\n2024-01-01 00:00:00,52 MiB,0\n2024-01-01 00:00:30,60 MiB,80\n";
+        let s = parse(Path::new("j.csv"), joined, 0.0).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].name, "{pod=\"a\"}");
+        assert_eq!(s[1].series.values, vec![0.0, 80.0]);
+        let blocks = "sep=,\n\"Time\",\"memory\"\n1704067200000,52 MiB\n\n\"Time\",\"clusters\"\n1704067200000,0\n";
+        let s = parse(Path::new("b.csv"), blocks, 0.0).unwrap();
+        assert_eq!((s[0].name.as_str(), s[1].name.as_str()), ("memory", "clusters"));
+        let rows = "Series;Time;Value\nmem;2024-01-01 00:00:00;1 GiB\nmem;2024-01-01 00:00:30;2 GiB\n";
+        let s = parse(Path::new("r.csv"), rows, 0.0).unwrap();
+        assert_eq!(s[0].series.values.len(), 2);
+        let e = parse(Path::new("x.csv"), "Time,mem\n2024-01-01 00:00:00,12 furlongs\n", 0.0).unwrap_err();
+        assert!(e.to_string().contains("x.csv:2:mem"), "{e}");
+    }
+}
+
+/// Build the canonical series from the exported columns: `mapping` pairs a canonical column
+/// (`memory`, `revisions`, `ports`, `restarts`, `limit`) with the pattern naming its export
+/// column.
+pub fn to_series(
+    all: &[GrafanaSeries],
+    mapping: &[(&'static str, String)],
+    settings: &super::prometheus::Settings,
+    provenance: &str,
+) -> Result<(crate::series::Series, Vec<String>, super::prometheus::Report)> {
+    if !mapping.iter().any(|m| m.0 == crate::series::MEMORY) {
+        return Err(Error::invalid("--memory COLUMN is required"));
+    }
+    if !mapping.iter().any(|m| m.0 == "revisions" || m.0 == "ports") {
+        return Err(Error::invalid("--revisions COLUMN or --ports COLUMN is required: memory alone cannot be fitted"));
+    }
+    let mut picked = std::collections::BTreeMap::new();
+    let mut comments = vec![provenance.to_string()];
+    let mut report = super::prometheus::Report::default();
+    for (column, pattern) in mapping {
+        let flag = format!("--{column}");
+        let s = find(all, pattern, &flag)?;
+        if s.series.is_empty() {
+            return Err(Error::invalid(format!("{} has no values", s.origin)));
+        }
+        comments.push(format!("{column}: {} ({} samples)", s.origin, s.series.len()));
+        report.series.insert(column.to_string(), s.name.clone());
+        picked.insert(*column, s.series.clone());
+    }
+    super::prometheus::assemble(picked, settings, report, comments)
+}

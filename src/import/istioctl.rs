@@ -1,1 +1,450 @@
-//! TODO
+//! `istioctl proxy-config cluster POD -o json` and Envoy `/config_dump`: what one proxy holds.
+//!
+//! The array form is protobuf-JSON in lowerCamelCase; a `/config_dump` wraps the same
+//! clusters (snake_case) as `static_clusters[].cluster` and `dynamic_active_clusters[].cluster`
+//! of the `ClustersConfigDump` entry, whatever its `@type` version says. Cluster names tell
+//! what each is:
+//!
+//! - `outbound|PORT|SUBSET|FQDN`: one Envoy cluster per Service port (and per subset): the
+//!   unit sidecar memory grows by. Namespaces come from FQDNs ending in
+//!   `.svc.<cluster domain>` only: ServiceEntry hosts such as `deb.debian.org` or
+//!   `myhost.tcp.svc` are counted as external, not as namespaces `debian` or `tcp`.
+//! - Knative revision Services are `NAME-0000N` (public) and `NAME-0000N-private`: counted
+//!   per Knative service and revision.
+//! - `outbound_.PORT_.SUBSET_.FQDN` are a gateway's SNI-DNAT twins of the outbound clusters:
+//!   counted apart so a gateway's services are not counted twice.
+//! - `inbound|...`, `inbound-vip|...`, and the rest (`BlackHoleCluster`, `xds-grpc`, ...).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// What a cluster is, from its name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    /// `outbound|...`: a Service port seen by the proxy.
+    Outbound,
+    /// `inbound|...` or `inbound-vip|...`: the proxy's own workload.
+    Inbound,
+    /// `outbound_.`: a gateway's SNI-DNAT cluster.
+    SniDnat,
+    /// Static and special clusters.
+    Other,
+}
+
+/// One Envoy cluster.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cluster {
+    /// Full name.
+    pub name: String,
+    /// Classified from the name.
+    pub direction: Direction,
+    /// Service port, for outbound and inbound clusters.
+    pub port: Option<u32>,
+    /// DestinationRule subset (empty when none) or, for inbound, the port name.
+    pub subset: String,
+    /// Service FQDN (empty for special clusters).
+    pub host: String,
+    /// Discovery type: EDS, STATIC, STRICT_DNS, ORIGINAL_DST, ...
+    pub discovery: String,
+}
+
+/// The proxy a dump came from, when the dump says.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Node {
+    /// Proxy type: `sidecar`, `router` (gateway), `waypoint`.
+    pub kind: Option<String>,
+    /// Pod name.
+    pub pod: Option<String>,
+    /// Pod namespace.
+    pub namespace: Option<String>,
+}
+
+/// Clusters of one namespace.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct NamespaceCounts {
+    /// Outbound clusters (one per Service port and subset).
+    pub outbound_clusters: usize,
+    /// Distinct Services (hosts).
+    pub services: usize,
+    /// Outbound clusters of Knative revision Services.
+    pub knative_clusters: usize,
+    /// Distinct Knative services.
+    pub knative_services: usize,
+    /// Distinct Knative revisions.
+    pub knative_revisions: usize,
+}
+
+/// What one proxy holds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Counts {
+    /// The proxy, from a `/config_dump`'s bootstrap.
+    pub node: Node,
+    /// All clusters.
+    pub clusters: usize,
+    /// `outbound|` clusters.
+    pub outbound: usize,
+    /// Outbound clusters with a subset.
+    pub outbound_with_subset: usize,
+    /// `inbound|` and `inbound-vip|` clusters.
+    pub inbound: usize,
+    /// `outbound_.` SNI-DNAT clusters (gateways).
+    pub sni_dnat: usize,
+    /// Static and special clusters.
+    pub other: usize,
+    /// Distinct outbound Service hosts in the cluster domain.
+    pub services: usize,
+    /// Distinct Knative revisions among them.
+    pub knative_revisions: usize,
+    /// Outbound clusters whose host is outside the cluster domain (ServiceEntry hosts).
+    pub external_clusters: usize,
+    /// Those hosts.
+    pub external_hosts: Vec<String>,
+    /// Outbound clusters by discovery type.
+    pub outbound_types: BTreeMap<String, usize>,
+    /// Outbound clusters by namespace (cluster-domain hosts only).
+    pub by_namespace: BTreeMap<String, NamespaceCounts>,
+    /// Outbound clusters per Knative service, keyed `namespace/name`.
+    pub knative: BTreeMap<String, KnativeCounts>,
+}
+
+/// One Knative service as a proxy sees it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct KnativeCounts {
+    /// Distinct revisions.
+    pub revisions: usize,
+    /// Outbound clusters of their Services (public and private).
+    pub clusters: usize,
+}
+
+/// Read clusters from `istioctl proxy-config cluster -o json` (an array) or a `/config_dump`.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<(Vec<Cluster>, Node)> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| Error::data(super::json_error_message(bytes, &e), path))?;
+    let (raw, node): (Vec<&Value>, Node) = match &value {
+        Value::Array(items) => (items.iter().collect(), Node::default()),
+        Value::Object(map) => match map.get("configs") {
+            Some(Value::Array(configs)) => dump_clusters(path, configs)?,
+            _ => {
+                return Err(Error::data(
+                    "expected istioctl proxy-config cluster -o json (an array of clusters) or an Envoy /config_dump ({\"configs\": [...]})",
+                    path,
+                ))
+            }
+        },
+        _ => return Err(Error::data("expected a JSON array of clusters or a /config_dump object", path)),
+    };
+    let mut clusters = Vec::with_capacity(raw.len());
+    for (i, c) in raw.into_iter().enumerate() {
+        let name = c
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::data(format!("cluster {} has no \"name\" string", i + 1), path))?;
+        let discovery = match c.get("type").and_then(Value::as_str) {
+            Some(t) => t.to_string(),
+            None => match c.get("cluster_type").or_else(|| c.get("clusterType")) {
+                Some(ct) => ct.get("name").and_then(Value::as_str).unwrap_or("CUSTOM").to_string(),
+                // protobuf-JSON omits the default enum value, STATIC.
+                None => "STATIC".to_string(),
+            },
+        };
+        clusters.push(classify(name, discovery));
+    }
+    Ok((clusters, node))
+}
+
+fn dump_clusters<'a>(path: &Path, configs: &'a [Value]) -> Result<(Vec<&'a Value>, Node)> {
+    let type_of = |c: &Value| c.get("@type").and_then(Value::as_str).unwrap_or("").to_string();
+    let dump = configs.iter().find(|c| type_of(c).ends_with("ClustersConfigDump")).ok_or_else(|| {
+        Error::data("the /config_dump has no ClustersConfigDump entry (was it taken with ?resource= or a mask?)", path)
+    })?;
+    let mut out = Vec::new();
+    for key in ["static_clusters", "dynamic_active_clusters", "staticClusters", "dynamicActiveClusters"] {
+        if let Some(Value::Array(items)) = dump.get(key) {
+            for item in items {
+                match item.get("cluster") {
+                    Some(c) if c.is_object() => out.push(c),
+                    _ => return Err(Error::data(format!("an entry of {key} has no \"cluster\" object"), path)),
+                }
+            }
+        }
+    }
+    let node = configs
+        .iter()
+        .find(|c| type_of(c).ends_with("BootstrapConfigDump"))
+        .and_then(|b| b.pointer("/bootstrap/node/id"))
+        .and_then(Value::as_str)
+        .map(parse_node_id)
+        .unwrap_or_default();
+    Ok((out, node))
+}
+
+/// `sidecar~10.0.0.1~POD.NAMESPACE~NAMESPACE.svc.cluster.local`.
+fn parse_node_id(id: &str) -> Node {
+    let parts: Vec<&str> = id.split('~').collect();
+    if parts.len() < 3 {
+        return Node::default();
+    }
+    let (pod, ns) = parts[2].rsplit_once('.').map_or((parts[2], None), |(p, n)| (p, Some(n)));
+    Node { kind: Some(parts[0].to_string()), pod: Some(pod.to_string()), namespace: ns.map(str::to_string) }
+}
+
+/// Classify a cluster by its name.
+pub fn classify(name: &str, discovery: String) -> Cluster {
+    let mut c = Cluster {
+        name: name.to_string(),
+        direction: Direction::Other,
+        port: None,
+        subset: String::new(),
+        host: String::new(),
+        discovery,
+    };
+    let pipe: Vec<&str> = name.split('|').collect();
+    if pipe.len() == 4 {
+        let dir = match pipe[0] {
+            "outbound" => Some(Direction::Outbound),
+            "inbound" | "inbound-vip" => Some(Direction::Inbound),
+            _ => None,
+        };
+        if let (Some(d), Ok(port)) = (dir, pipe[1].parse::<u32>()) {
+            c.direction = d;
+            c.port = Some(port);
+            c.subset = pipe[2].to_string();
+            c.host = pipe[3].to_string();
+        }
+    } else if let Some(rest) = name.strip_prefix("outbound_.") {
+        let parts: Vec<&str> = rest.splitn(3, "_.").collect();
+        if parts.len() == 3 {
+            if let Ok(port) = parts[0].parse::<u32>() {
+                c.direction = Direction::SniDnat;
+                c.port = Some(port);
+                c.subset = if parts[1] == "_" { String::new() } else { parts[1].to_string() };
+                c.host = parts[2].to_string();
+            }
+        }
+    }
+    c
+}
+
+/// `(service, namespace)` of a host in the cluster domain, `None` for external hosts.
+pub fn service_of<'a>(host: &'a str, cluster_domain: &str) -> Option<(&'a str, &'a str)> {
+    let stem = host.strip_suffix(cluster_domain)?.strip_suffix('.')?.strip_suffix(".svc")?;
+    let (svc, ns) = stem.rsplit_once('.')?;
+    (!svc.is_empty() && !ns.is_empty()).then_some((svc, ns))
+}
+
+/// `(knative service, generation)` of a revision Service name: `NAME-0000N[-private]`.
+pub fn knative_revision(service: &str) -> Option<(&str, u32)> {
+    let base = service.strip_suffix("-private").unwrap_or(service);
+    let (name, generation) = base.rsplit_once('-')?;
+    let ok = generation.len() == 5 && generation.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty();
+    ok.then(|| (name, generation.parse().expect("five digits")))
+}
+
+/// Count what a proxy holds; `cluster_domain` is usually `cluster.local`.
+pub fn count(clusters: &[Cluster], node: Node, cluster_domain: &str) -> Counts {
+    let mut counts = Counts { node, clusters: clusters.len(), ..Counts::default() };
+    let mut hosts: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut ksvcs: BTreeMap<(&str, &str), BTreeSet<u32>> = BTreeMap::new();
+    let mut external: BTreeSet<String> = BTreeSet::new();
+    for c in clusters {
+        match c.direction {
+            Direction::Inbound => counts.inbound += 1,
+            Direction::SniDnat => counts.sni_dnat += 1,
+            Direction::Other => counts.other += 1,
+            Direction::Outbound => {
+                counts.outbound += 1;
+                if !c.subset.is_empty() {
+                    counts.outbound_with_subset += 1;
+                }
+                *counts.outbound_types.entry(c.discovery.clone()).or_default() += 1;
+                match service_of(&c.host, cluster_domain) {
+                    Some((svc, ns)) => {
+                        let entry = counts.by_namespace.entry(ns.to_string()).or_default();
+                        entry.outbound_clusters += 1;
+                        hosts.entry(ns).or_default().insert(svc);
+                        if let Some((ksvc, generation)) = knative_revision(svc) {
+                            entry.knative_clusters += 1;
+                            ksvcs.entry((ns, ksvc)).or_default().insert(generation);
+                            counts.knative.entry(format!("{ns}/{ksvc}")).or_default().clusters += 1;
+                        }
+                    }
+                    None => {
+                        counts.external_clusters += 1;
+                        external.insert(c.host.clone());
+                    }
+                }
+            }
+        }
+    }
+    for (ns, svcs) in &hosts {
+        counts.by_namespace.get_mut(*ns).expect("counted").services = svcs.len();
+        counts.services += svcs.len();
+    }
+    for ((ns, ksvc), gens) in &ksvcs {
+        let entry = counts.by_namespace.get_mut(*ns).expect("counted");
+        entry.knative_services += 1;
+        entry.knative_revisions += gens.len();
+        counts.knative_revisions += gens.len();
+        counts.knative.get_mut(&format!("{ns}/{ksvc}")).expect("counted").revisions = gens.len();
+    }
+    counts.external_hosts = external.into_iter().collect();
+    counts
+}
+
+/// The clusters as istioctl's table prints them (`SERVICE FQDN  PORT  SUBSET  DIRECTION  TYPE`).
+pub fn cluster_table(clusters: &[Cluster]) -> String {
+    let rows: Vec<[String; 5]> = clusters
+        .iter()
+        .map(|c| {
+            let dash = |s: &str| if s.is_empty() { "-".to_string() } else { s.to_string() };
+            let (fqdn, port, subset, dir) = match c.direction {
+                Direction::Outbound | Direction::Inbound | Direction::SniDnat => (
+                    c.host.clone(),
+                    c.port.map_or("-".to_string(), |p| p.to_string()),
+                    dash(&c.subset),
+                    match c.direction {
+                        Direction::Outbound => "outbound",
+                        Direction::Inbound => "inbound",
+                        _ => "outbound-sni",
+                    }
+                    .to_string(),
+                ),
+                Direction::Other => (c.name.clone(), "-".into(), "-".into(), "-".into()),
+            };
+            [fqdn, port, subset, dir, c.discovery.clone()]
+        })
+        .collect();
+    let header = ["SERVICE FQDN", "PORT", "SUBSET", "DIRECTION", "TYPE"];
+    // istioctl's tabwriter: minwidth 0, padding 5 after the widest cell of each column.
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r.iter()) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: Vec<&str>, out: &mut String| {
+        for (k, cell) in cells.iter().enumerate() {
+            if k + 1 == cells.len() {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}", w = widths[k] + 5));
+            }
+        }
+        out.push('\n');
+    };
+    line(header.to_vec(), &mut out);
+    for r in &rows {
+        line(r.iter().map(String::as_str).collect(), &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_hosts() {
+        let c = classify("outbound|8012||hello-00003-private.shop.svc.cluster.local", "EDS".into());
+        assert_eq!(
+            (c.direction.clone(), c.port, c.host.as_str()),
+            (Direction::Outbound, Some(8012), "hello-00003-private.shop.svc.cluster.local")
+        );
+        assert_eq!(service_of(&c.host, "cluster.local"), Some(("hello-00003-private", "shop")));
+        assert_eq!(knative_revision("hello-00003-private"), Some(("hello", 3)));
+        assert_eq!(knative_revision("my-app-00012"), Some(("my-app", 12)));
+        assert_eq!(knative_revision("redis"), None);
+        assert_eq!(knative_revision("example-2fvz4"), None);
+        assert_eq!(service_of("deb.debian.org", "cluster.local"), None);
+        assert_eq!(service_of("myhost.tcp.svc", "cluster.local"), None);
+        let s = classify("outbound_.80_._.ff.default.svc.cluster.local", "EDS".into());
+        assert_eq!((s.direction, s.port, s.subset.as_str()), (Direction::SniDnat, Some(80), ""));
+        assert_eq!(classify("BlackHoleCluster", "STATIC".into()).direction, Direction::Other);
+        let n = parse_node_id("sidecar~10.0.0.1~ratings-v1-f745cf57b-vfwcv.bookinfo~bookinfo.svc.cluster.local");
+        assert_eq!((n.pod.as_deref(), n.namespace.as_deref()), (Some("ratings-v1-f745cf57b-vfwcv"), Some("bookinfo")));
+    }
+}
+
+/// One proxy as a canonical series row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Knative revisions seen.
+    pub revisions: usize,
+    /// Outbound clusters.
+    pub ports: usize,
+    /// Distinct Services.
+    pub services: usize,
+    /// The proxy's working set.
+    pub memory_bytes: f64,
+    /// The limit in force, if known.
+    pub limit_bytes: Option<f64>,
+    /// Which proxy.
+    pub note: String,
+}
+
+/// The series text with `row` appended: a new file gets the header
+/// `revisions,ports,services,memory,limit,note`; an existing one keeps its header, comments
+/// and rows, and the row fills the columns it has (it must have `memory` and `ports` or
+/// `revisions`).
+pub fn append_row(path: &Path, existing: Option<&str>, row: &Row) -> Result<String> {
+    let fmt = crate::series::write::format_number;
+    let cell = |name: &str| -> String {
+        match name {
+            "revisions" => row.revisions.to_string(),
+            "ports" => row.ports.to_string(),
+            "services" => row.services.to_string(),
+            "memory" => fmt(row.memory_bytes),
+            "limit" => row.limit_bytes.map(fmt).unwrap_or_default(),
+            "note" => row.note.clone(),
+            _ => String::new(),
+        }
+    };
+    let header_names: Vec<String>;
+    let mut text = match existing {
+        None | Some("") => {
+            header_names = ["revisions", "ports", "services", "memory", "limit", "note"].map(String::from).to_vec();
+            format!(
+                "# proxies imported by meshcap import istioctl: ports = outbound clusters\n{}\n",
+                header_names.join(",")
+            )
+        }
+        Some(t) => {
+            let header = t
+                .lines()
+                .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+                .ok_or_else(|| Error::data("the series has no header line to append to", path))?;
+            let mut r = csv::ReaderBuilder::new().has_headers(false).from_reader(header.as_bytes());
+            header_names = match r.records().next() {
+                Some(Ok(rec)) => rec.iter().map(|c| c.trim().to_string()).collect(),
+                _ => return Err(Error::data("the series header is not CSV", path)),
+            };
+            if !header_names.iter().any(|h| h == "memory")
+                || !header_names.iter().any(|h| h == "ports" || h == "revisions")
+            {
+                return Err(Error::data(
+                    format!(
+                        "cannot append: the header ({}) lacks memory, or both ports and revisions",
+                        header_names.join(",")
+                    ),
+                    path,
+                ));
+            }
+            let mut t = t.to_string();
+            if !t.ends_with('\n') {
+                t.push('\n');
+            }
+            t
+        }
+    };
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    w.write_record(header_names.iter().map(|h| cell(h))).expect("writing to a Vec");
+    text.push_str(&String::from_utf8(w.into_inner().expect("writing to a Vec")).expect("UTF-8 cells"));
+    Ok(text)
+}

@@ -1,1 +1,340 @@
-//! TODO
+//! `kubectl get services,revisions.serving.knative.dev,services.serving.knative.dev -A -o json`
+//! to a topology file.
+//!
+//! The input is a `v1` `List` (or a `ServiceList`, `RevisionList`, a bare object, or several
+//! such files). Revisions are joined to their Knative service through the
+//! `serving.knative.dev/service` label (falling back to `.../configuration`), never through
+//! their names: OpenShift Serverless revisions are called `example-2fvz4`. A revision's
+//! Kubernetes Services (public `REV` and `REV-private`) are found by the
+//! `serving.knative.dev/revision` label or by those names, and their ports become the
+//! revision's endpoint ports. Services that belong to Knative (revision Services, the
+//! ExternalName Service of a Knative service) are not listed as plain Services: the topology
+//! counts them through the Knative services. Revisions that are not Ready are still counted
+//! (GC retains them) and reported.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+const SERVICE_LABEL: &str = "serving.knative.dev/service";
+const CONFIGURATION_LABEL: &str = "serving.knative.dev/configuration";
+const REVISION_LABEL: &str = "serving.knative.dev/revision";
+const GATEWAYS: &[&str] =
+    &["istio-ingressgateway", "knative-local-gateway", "istio-egressgateway", "knative-ingress-gateway"];
+
+/// What the List held, after joining.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Inventory {
+    /// Namespaces, by name.
+    pub namespaces: BTreeMap<String, NamespaceInventory>,
+    /// Gateway Services found (`namespace/name`).
+    pub gateways: Vec<(String, String)>,
+    /// Objects of other kinds, skipped.
+    pub skipped: BTreeMap<String, usize>,
+    /// Findings worth telling the user (failed revisions, services without revisions).
+    pub warnings: Vec<String>,
+}
+
+/// One namespace.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct NamespaceInventory {
+    /// `Some(true)` when a Namespace object says `istio-injection=enabled` or `istio.io/rev`.
+    pub sidecars: Option<bool>,
+    /// Knative services by name.
+    pub knative: BTreeMap<String, KnativeInventory>,
+    /// Plain Services: name to port count.
+    pub services: BTreeMap<String, usize>,
+}
+
+/// One Knative service.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct KnativeInventory {
+    /// Retained revisions (Revision objects), by name, with the ports of their Services when
+    /// the List held them.
+    pub revisions: BTreeMap<String, Option<usize>>,
+    /// The Knative Service object was in the input.
+    pub seen_service: bool,
+    /// Revisions named in `status.traffic`.
+    pub traffic: Vec<String>,
+}
+
+impl KnativeInventory {
+    /// Revisions to count when no Revision object was found: the distinct revisions its
+    /// traffic names (at least 1).
+    pub fn fallback_revisions(&self) -> usize {
+        let mut t: Vec<&String> = self.traffic.iter().collect();
+        t.sort();
+        t.dedup();
+        t.len().max(1)
+    }
+
+    /// Revisions to write: the Revision objects, or the fallback.
+    pub fn revision_count(&self) -> usize {
+        if self.revisions.is_empty() {
+            self.fallback_revisions()
+        } else {
+            self.revisions.len()
+        }
+    }
+}
+
+/// Objects of one file, flattened out of List wrappers.
+fn items<'a>(path: &Path, v: &'a Value, out: &mut Vec<&'a Value>) -> Result<()> {
+    match v {
+        Value::Array(a) => {
+            for x in a {
+                items(path, x, out)?;
+            }
+        }
+        Value::Object(m) => match m.get("items") {
+            Some(Value::Array(a)) if m.get("kind").and_then(Value::as_str).is_none_or(|k| k.ends_with("List")) => {
+                for x in a {
+                    items(path, x, out)?;
+                }
+            }
+            _ if m.contains_key("kind") => out.push(v),
+            _ => {
+                return Err(Error::data(
+                    "expected Kubernetes objects: a List with \"items\" or objects with \"kind\"",
+                    path,
+                ))
+            }
+        },
+        _ => return Err(Error::data("expected a JSON object (a List or a Kubernetes object)", path)),
+    }
+    Ok(())
+}
+
+fn s<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
+    v.pointer(ptr).and_then(Value::as_str)
+}
+
+fn label<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.pointer("/metadata/labels").and_then(|l| l.get(key)).and_then(Value::as_str)
+}
+
+/// Read and join the objects of several files.
+pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
+    let mut values = Vec::new();
+    for (path, bytes) in files {
+        let v: Value =
+            serde_json::from_slice(bytes).map_err(|e| Error::data(super::json_error_message(bytes, &e), path))?;
+        values.push((path, v));
+    }
+    let mut objects: Vec<(&std::path::PathBuf, &Value)> = Vec::new();
+    for (path, v) in &values {
+        let mut out = Vec::new();
+        items(path, v, &mut out)?;
+        objects.extend(out.into_iter().map(|o| (*path, o)));
+    }
+    let mut inv = Inventory::default();
+    let mut k8s_services: Vec<(&Value, &std::path::PathBuf)> = Vec::new();
+    // Revision name -> (namespace, knative service).
+    let mut revision_owner: BTreeMap<(String, String), String> = BTreeMap::new();
+    for (path, o) in &objects {
+        let kind = s(o, "/kind").unwrap_or("");
+        let api = s(o, "/apiVersion").unwrap_or("");
+        let name = s(o, "/metadata/name");
+        let ns = s(o, "/metadata/namespace");
+        let need = |what: &str| Error::data(format!("a {kind} object has no {what}"), path);
+        match (kind, api.split('/').next().unwrap_or("")) {
+            ("Service", "serving.knative.dev") => {
+                let (name, ns) =
+                    (name.ok_or_else(|| need("metadata.name"))?, ns.ok_or_else(|| need("metadata.namespace"))?);
+                let k = inv.namespaces.entry(ns.into()).or_default().knative.entry(name.into()).or_default();
+                k.seen_service = true;
+                if let Some(Value::Array(t)) = o.pointer("/status/traffic") {
+                    k.traffic = t
+                        .iter()
+                        .filter_map(|e| e.get("revisionName").and_then(Value::as_str))
+                        .map(str::to_string)
+                        .collect();
+                }
+                if let Some(reason) = not_ready(o) {
+                    inv.warnings.push(format!("Knative service {ns}/{name} is not Ready: {reason}"));
+                }
+            }
+            ("Revision", "serving.knative.dev") => {
+                let (name, ns) =
+                    (name.ok_or_else(|| need("metadata.name"))?, ns.ok_or_else(|| need("metadata.namespace"))?);
+                let owner = label(o, SERVICE_LABEL).or_else(|| label(o, CONFIGURATION_LABEL)).ok_or_else(|| {
+                    Error::data(
+                        format!("revision {ns}/{name} has neither a {SERVICE_LABEL} nor a {CONFIGURATION_LABEL} label"),
+                        path,
+                    )
+                })?;
+                inv.namespaces
+                    .entry(ns.into())
+                    .or_default()
+                    .knative
+                    .entry(owner.into())
+                    .or_default()
+                    .revisions
+                    .insert(name.into(), None);
+                revision_owner.insert((ns.into(), name.into()), owner.into());
+                if let Some(reason) = not_ready(o) {
+                    inv.warnings
+                        .push(format!("revision {ns}/{name} is not Ready ({reason}): still counted, GC retains it"));
+                }
+            }
+            ("Service", "v1") => k8s_services.push((o, path)),
+            ("Namespace", "v1") => {
+                let name = name.ok_or_else(|| need("metadata.name"))?;
+                let injected = label(o, "istio-injection") == Some("enabled") || label(o, "istio.io/rev").is_some();
+                inv.namespaces.entry(name.into()).or_default().sidecars = Some(injected);
+            }
+            _ => *inv.skipped.entry(format!("{kind} ({api})")).or_default() += 1,
+        }
+    }
+    for (o, path) in k8s_services {
+        let name = s(o, "/metadata/name").ok_or_else(|| Error::data("a Service has no metadata.name", path))?;
+        let ns = s(o, "/metadata/namespace").unwrap_or("default");
+        let ports = match o.pointer("/spec/ports") {
+            Some(Value::Array(p)) => p.len(),
+            _ => 0,
+        };
+        let revision = label(o, REVISION_LABEL).map(str::to_string).or_else(|| {
+            let base = name.strip_suffix("-private").unwrap_or(name);
+            revision_owner.contains_key(&(ns.to_string(), base.to_string())).then(|| base.to_string())
+        });
+        if let Some(rev) = revision {
+            let owner = revision_owner
+                .get(&(ns.to_string(), rev.clone()))
+                .cloned()
+                .or_else(|| label(o, SERVICE_LABEL).map(str::to_string));
+            if let Some(owner) = owner {
+                let k = inv.namespaces.entry(ns.into()).or_default().knative.entry(owner).or_default();
+                let slot = k.revisions.entry(rev).or_insert(None);
+                *slot = Some(slot.unwrap_or(0) + ports);
+            }
+            continue;
+        }
+        if label(o, SERVICE_LABEL).is_some() {
+            continue; // the Knative service's ExternalName Service: the topology counts it
+        }
+        if ns == "istio-system"
+            && (GATEWAYS.contains(&name) || label(o, "istio").is_some_and(|v| v.ends_with("gateway")))
+        {
+            inv.gateways.push((ns.to_string(), name.to_string()));
+        }
+        inv.namespaces.entry(ns.into()).or_default().services.insert(name.into(), ports);
+    }
+    for (ns, n) in &inv.namespaces {
+        for (name, k) in &n.knative {
+            if k.revisions.is_empty() {
+                inv.warnings.push(format!(
+                    "Knative service {ns}/{name} has no Revision objects in the input: add revisions.serving.knative.dev to the kubectl get; counted from status.traffic as {}",
+                    k.fallback_revisions()
+                ));
+            }
+        }
+    }
+    if inv.namespaces.is_empty() {
+        return Err(Error::invalid(format!(
+            "no Services, Knative Services or Revisions in {}",
+            files.iter().map(|f| f.0.display().to_string()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    Ok(inv)
+}
+
+/// The reason a Ready condition is not True, if it is not.
+fn not_ready(o: &Value) -> Option<String> {
+    let conditions = o.pointer("/status/conditions")?.as_array()?;
+    let ready = conditions.iter().find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))?;
+    let status = ready.get("status").and_then(Value::as_str).unwrap_or("Unknown");
+    if status == "True" {
+        return None;
+    }
+    let reason = ready.get("reason").and_then(Value::as_str).unwrap_or("no reason given");
+    Some(format!("Ready={status}, {reason}"))
+}
+
+/// TOML string literal.
+fn q(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// The topology TOML for an inventory; namespaces without a Namespace object get `sidecars`
+/// = `default_sidecars`.
+pub fn topology_toml(inv: &Inventory, default_sidecars: bool, sources: &str) -> String {
+    let mut out = format!(
+        "# Topology written by meshcap import kubectl from {sources}.\n# Knative services list the Revision objects found (all retained revisions, Ready or not);\n# ports_per_revision is the ports of each revision's public and private Services when the\n# input held them (otherwise the model's value, 8 before Knative 1.21). Each Knative service\n# also counts its ExternalName Service. Review `sidecars` where it says \"assumed\".\n"
+    );
+    let total_known: Vec<(usize, usize)> = inv
+        .namespaces
+        .values()
+        .flat_map(|n| n.knative.values())
+        .flat_map(|k| k.revisions.values())
+        .filter_map(|p| p.map(|p| (p, 1)))
+        .collect();
+    if !total_known.is_empty() {
+        let ports: usize = total_known.iter().map(|p| p.0).sum();
+        out.push_str(&format!("ports_per_revision = {}\n", fmt_ports(ports as f64 / total_known.len() as f64)));
+    }
+    out.push_str(
+        "filter_gateway_cluster_config = false  # istiod's PILOT_FILTER_GATEWAY_CLUSTER_CONFIG: check your install\n",
+    );
+    for (ns, name) in &inv.gateways {
+        out.push_str(&format!("\n[[gateways]]\nname = {}\nnamespace = {}\n", q(name), q(ns)));
+    }
+    for (ns, n) in &inv.namespaces {
+        let (sidecars, note) = match n.sidecars {
+            Some(v) => (v, "from the Namespace's istio-injection / istio.io/rev label"),
+            None => (default_sidecars, "assumed: no Namespace object in the input"),
+        };
+        out.push_str(&format!("\n[[namespaces]]\nname = {}\nsidecars = {sidecars}  # {note}\n", q(ns)));
+        if !n.knative.is_empty() {
+            out.push_str("knative = [\n");
+            for (name, k) in &n.knative {
+                let revisions = k.revision_count();
+                let known: Vec<usize> = k.revisions.values().filter_map(|p| *p).collect();
+                let ports = if known.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", ports_per_revision = {}",
+                        fmt_ports(known.iter().sum::<usize>() as f64 / known.len() as f64)
+                    )
+                };
+                out.push_str(&format!("  {{ name = {}, revisions = {revisions}{ports} }},\n", q(name)));
+            }
+            out.push_str("]\n");
+        }
+        if !n.services.is_empty() {
+            out.push_str("services = [\n");
+            for (name, ports) in &n.services {
+                out.push_str(&format!("  {{ name = {}, ports = {ports} }},\n", q(name)));
+            }
+            out.push_str("]\n");
+        }
+    }
+    out
+}
+
+fn fmt_ports(p: f64) -> String {
+    if p == p.trunc() {
+        format!("{p:.0}")
+    } else {
+        format!("{p:.3}")
+    }
+}
+
+/// Counts for the import summary.
+pub fn totals(inv: &Inventory) -> (usize, usize, usize, usize) {
+    let ksvcs = inv.namespaces.values().map(|n| n.knative.len()).sum();
+    let revisions = inv.namespaces.values().flat_map(|n| n.knative.values()).map(|k| k.revisions.len()).sum();
+    let with_ports = inv
+        .namespaces
+        .values()
+        .flat_map(|n| n.knative.values())
+        .flat_map(|k| k.revisions.values())
+        .filter(|p| p.is_some())
+        .count();
+    let plain = inv.namespaces.values().map(|n| n.services.len()).sum();
+    (ksvcs, revisions, with_ports, plain)
+}

@@ -49,7 +49,7 @@ pub struct Settings {
 }
 
 /// What the import did, for the user and for `--format json`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Report {
     /// Rows written.
     pub rows: usize,
@@ -77,15 +77,7 @@ pub fn import(answers: Vec<Answer>, settings: &Settings, provenance: &str) -> Re
         return Err(Error::invalid("a revisions or ports query (or file) is required: memory alone cannot be fitted"));
     }
     let mut picked: BTreeMap<&'static str, TimeSeries> = BTreeMap::new();
-    let mut report = Report {
-        rows: 0,
-        step_seconds: 0.0,
-        dropped_misaligned: BTreeMap::new(),
-        dropped_rows: 0,
-        non_finite: BTreeMap::new(),
-        series: BTreeMap::new(),
-        warnings: Vec::new(),
-    };
+    let mut report = Report::default();
     let mut comments = vec![provenance.to_string()];
     for a in &answers {
         if picked.contains_key(a.column) {
@@ -114,6 +106,17 @@ pub fn import(answers: Vec<Answer>, settings: &Settings, provenance: &str) -> Re
         comments.push(format!("{what} -> {} ({} samples)", ts.label_set(), ts.len()));
         picked.insert(a.column, ts);
     }
+    assemble(picked, settings, report, comments)
+}
+
+/// Align the picked series on memory and build the canonical series (shared with the Grafana
+/// importer).
+pub(crate) fn assemble(
+    mut picked: BTreeMap<&'static str, TimeSeries>,
+    settings: &Settings,
+    mut report: Report,
+    mut comments: Vec<String>,
+) -> Result<(Series, Vec<String>, Report)> {
     let memory = picked.remove(MEMORY).expect("checked");
     let step = match settings.step {
         Some(s) => s,

@@ -1,0 +1,70 @@
+//! `meshcap clean`: mark restarts, OOMKills and double counting in a canonical series.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use meshcap::series::clean::{clean, CleanSettings};
+use meshcap::series::Series;
+
+use super::import::finish;
+use super::Format;
+
+/// Arguments of `meshcap clean`.
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Canonical series (CSV or JSON); never modified.
+    input: PathBuf,
+    /// The proxy memory limit (a quantity), overriding the series' limit column.
+    #[arg(long, value_name = "QUANTITY")]
+    limit: Option<String>,
+    /// Column holding a restart count (default: `restarts` when present).
+    #[arg(long, value_name = "COLUMN")]
+    restarts: Option<String>,
+    /// Write the cleaned CSV here (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Format of the change list.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+pub fn run_clean(args: CleanArgs) -> Result<()> {
+    let settings = CleanSettings {
+        limit_bytes: super::import::parse_limit(args.limit.as_deref())?,
+        restarts_column: args.restarts.clone(),
+        ..CleanSettings::default()
+    };
+    let series = Series::load(&args.input)?;
+    if let Some(out) = &args.output {
+        if out.canonicalize().ok().is_some_and(|o| args.input.canonicalize().ok() == Some(o)) {
+            return Err(meshcap::Error::invalid(format!(
+                "-o {} is the input: meshcap never modifies its inputs; write elsewhere",
+                out.display()
+            ))
+            .into());
+        }
+    }
+    let (cleaned, report) = clean(&series, &settings)?;
+    let comment = format!(
+        "cleaned by meshcap clean from {}: {} restarts, {} OOMKills, {} double-counted rows",
+        super::shown(&args.input),
+        report.restarts,
+        report.ooms,
+        report.double_counted_rows
+    );
+    let csv = meshcap::series::write::to_csv(&cleaned, &[comment]);
+    let mut lines: Vec<String> = report
+        .changes
+        .iter()
+        .map(|c| format!("line {}: {} ({}): {}", c.line, c.event, meshcap::quantity::Bytes(c.memory_bytes), c.reason))
+        .collect();
+    lines.push(format!(
+        "{} restarts, {} OOMKills, {} double-counted rows kept out of fits",
+        report.restarts, report.ooms, report.double_counted_rows
+    ));
+    if let Some(fix) = &report.fix {
+        lines.push(format!("fix: {fix}"));
+    }
+    finish(args.output.as_deref(), &csv, args.format, &report, &lines)
+}

@@ -1,0 +1,275 @@
+//! `meshcap import prometheus|grafana|kubectl|istioctl`: clap glue for [`meshcap::import`].
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use meshcap::import::http::{Auth, Client, RangeQuery};
+use meshcap::import::prometheus::{self, Answer};
+use meshcap::import::select::{Aggregate, Selection};
+use meshcap::Error;
+
+use super::{emit, json_bytes, shown, Format};
+
+/// Arguments of `meshcap import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    source: Source,
+}
+
+#[derive(Debug, Subcommand)]
+enum Source {
+    /// Prometheus query_range (live with --url, or saved responses): a canonical series.
+    Prometheus(PrometheusArgs),
+    /// CSV downloaded from a Grafana panel (Inspect > Data): a canonical series.
+    Grafana(super::import_files::GrafanaArgs),
+    /// `kubectl get services,revisions.serving.knative.dev,services.serving.knative.dev -A -o json`: a topology file.
+    Kubectl(super::import_files::KubectlArgs),
+    /// `istioctl proxy-config cluster POD -o json` or an Envoy /config_dump: outbound cluster counts.
+    Istioctl(super::import_files::IstioctlArgs),
+}
+
+/// Arguments of `meshcap import prometheus`.
+#[derive(Debug, Args)]
+pub struct PrometheusArgs {
+    /// Prometheus base URL, with any path prefix (`http://prometheus:9090`, `https://mimir/prometheus`).
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+    /// PromQL for the istio-proxy working set (use max by (namespace, pod), not sum).
+    #[arg(long, value_name = "PROMQL")]
+    memory: Option<String>,
+    /// PromQL for the Knative revisions the proxy sees.
+    #[arg(long, value_name = "PROMQL")]
+    revisions: Option<String>,
+    /// PromQL for endpoint ports, e.g. envoy_cluster_manager_active_clusters{pod=~"..."}.
+    #[arg(long, value_name = "PROMQL")]
+    ports: Option<String>,
+    /// PromQL for the container restart count (kube_pod_container_status_restarts_total).
+    #[arg(long, value_name = "PROMQL")]
+    restarts: Option<String>,
+    /// PromQL for the memory limit (kube_pod_container_resource_limits{resource="memory"}).
+    #[arg(long, value_name = "PROMQL")]
+    limit_query: Option<String>,
+    /// A saved query_range response for memory (the JSON as the API returns it).
+    #[arg(long, value_name = "FILE")]
+    memory_file: Option<PathBuf>,
+    /// A saved response for revisions.
+    #[arg(long, value_name = "FILE")]
+    revisions_file: Option<PathBuf>,
+    /// A saved response for ports.
+    #[arg(long, value_name = "FILE")]
+    ports_file: Option<PathBuf>,
+    /// A saved response for the restart count.
+    #[arg(long, value_name = "FILE")]
+    restarts_file: Option<PathBuf>,
+    /// A saved response for the limit.
+    #[arg(long, value_name = "FILE")]
+    limit_file: Option<PathBuf>,
+    /// Range start: RFC 3339, unix seconds, now or now-DURATION.
+    #[arg(long, value_name = "TIME")]
+    start: Option<String>,
+    /// Range end.
+    #[arg(long, value_name = "TIME", default_value = "now")]
+    end: String,
+    /// Query resolution step (and the alignment step); inferred from saved files when absent.
+    #[arg(long, value_name = "DURATION")]
+    step: Option<String>,
+    /// Seconds to wait for each answer.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    timeout: String,
+    /// Environment variable holding a bearer token (never printed).
+    #[arg(long, value_name = "VAR")]
+    bearer_token_env: Option<String>,
+    /// Environment variable holding user:password for basic auth (never printed).
+    #[arg(long, value_name = "VAR", conflicts_with = "bearer_token_env")]
+    basic_auth_env: Option<String>,
+    /// Keep only series with this label value (repeatable); ignored for responses without the label.
+    #[arg(long = "select", value_name = "LABEL=VALUE")]
+    select: Vec<String>,
+    /// Combine several series per timestamp: max, sum or mean.
+    #[arg(long, value_name = "HOW")]
+    aggregate: Option<String>,
+    /// The proxy memory limit for every row (a quantity), when there is no limit query.
+    #[arg(long, value_name = "QUANTITY")]
+    limit: Option<String>,
+    /// Write the canonical CSV here (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Format of the import summary.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+pub fn run_import(args: ImportArgs) -> Result<()> {
+    match args.source {
+        Source::Prometheus(a) => run_prometheus(a),
+        Source::Grafana(a) => super::import_files::run_grafana(a),
+        Source::Kubectl(a) => super::import_files::run_kubectl(a),
+        Source::Istioctl(a) => super::import_files::run_istioctl(a),
+    }
+}
+
+/// `LABEL=VALUE` flags.
+pub(crate) fn parse_filters(flags: &[String]) -> Result<Vec<(String, String)>, Error> {
+    flags
+        .iter()
+        .map(|f| {
+            f.split_once('=')
+                .filter(|(k, _)| !k.trim().is_empty())
+                .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
+                .ok_or_else(|| Error::invalid(format!("--select must be LABEL=VALUE, but \"{f}\" is not")))
+        })
+        .collect()
+}
+
+pub(crate) fn parse_aggregate(flag: Option<&str>) -> Result<Option<Aggregate>, Error> {
+    flag.map(|a| {
+        Aggregate::parse(a)
+            .ok_or_else(|| Error::invalid(format!("--aggregate must be max, sum or mean, but \"{a}\" is not")))
+    })
+    .transpose()
+}
+
+pub(crate) fn parse_limit(flag: Option<&str>) -> Result<Option<f64>, Error> {
+    flag.map(|l| {
+        meshcap::quantity::parse_quantity(l).map_err(|m| Error::invalid(format!("--limit: {m}"))).and_then(|b| {
+            if b > 0.0 {
+                Ok(b)
+            } else {
+                Err(Error::invalid(format!("--limit must be positive, but \"{l}\" is not")))
+            }
+        })
+    })
+    .transpose()
+}
+
+fn run_prometheus(args: PrometheusArgs) -> Result<()> {
+    let selection =
+        Selection { filters: parse_filters(&args.select)?, aggregate: parse_aggregate(args.aggregate.as_deref())? };
+    let step = args.step.as_deref().map(prometheus::parse_duration).transpose()?;
+    let timeout = prometheus::parse_duration(&args.timeout)?;
+    let limit_bytes = parse_limit(args.limit.as_deref())?;
+    let columns: [(&'static str, &Option<String>, &Option<PathBuf>); 5] = [
+        ("memory", &args.memory, &args.memory_file),
+        ("revisions", &args.revisions, &args.revisions_file),
+        ("ports", &args.ports, &args.ports_file),
+        ("restarts", &args.restarts, &args.restarts_file),
+        ("limit", &args.limit_query, &args.limit_file),
+    ];
+    let any_query = columns.iter().any(|c| c.1.is_some());
+    let client = match (&args.url, any_query) {
+        (Some(url), _) => {
+            let auth = match (&args.bearer_token_env, &args.basic_auth_env) {
+                (Some(var), _) => Auth::from_env("bearer-token", var)?,
+                (None, Some(var)) => Auth::from_env("basic-auth", var)?,
+                _ => Auth::None,
+            };
+            Some(Client::new(url, auth, Duration::from_secs_f64(timeout))?)
+        }
+        (None, true) => {
+            return Err(Error::invalid("queries need --url; saved responses go in --memory-file and the like").into())
+        }
+        (None, false) => None,
+    };
+    let range = match &client {
+        Some(_) if any_query => {
+            let now =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+            let start = args.start.as_deref().ok_or_else(|| Error::invalid("--start is required with --url"))?;
+            let start = prometheus::parse_time_flag(start, now)?;
+            let end = prometheus::parse_time_flag(&args.end, now)?;
+            if end <= start {
+                return Err(Error::invalid(format!(
+                    "--end ({}) must be after --start ({})",
+                    args.end,
+                    args.start.unwrap_or_default()
+                ))
+                .into());
+            }
+            Some((start, end, step.unwrap_or(30.0)))
+        }
+        _ => None,
+    };
+    let mut answers = Vec::new();
+    for (column, query, file) in columns {
+        match (query, file) {
+            (Some(_), Some(_)) => {
+                return Err(
+                    Error::invalid(format!("{column} is given both as a query and as a file: choose one")).into()
+                )
+            }
+            (Some(q), None) => {
+                let client = client.as_ref().expect("checked above");
+                let (start, end, step) = range.expect("checked above");
+                let mut bodies = Vec::new();
+                for (s, e) in prometheus::windows(start, end, step) {
+                    bodies.push(client.query_range(&RangeQuery { query: q, start: s, end: e, step })?);
+                }
+                answers.push(Answer { column, origin: format!("{column} query"), query: Some(q.clone()), bodies });
+            }
+            (None, Some(f)) => {
+                let bytes = std::fs::read(f).map_err(|source| Error::Read { path: f.clone(), source })?;
+                answers.push(Answer { column, origin: shown(f), query: None, bodies: vec![bytes] });
+            }
+            (None, None) => {}
+        }
+    }
+    let provenance = match &client {
+        Some(c) => format!("imported by meshcap import prometheus from {}", c.base()),
+        None => "imported by meshcap import prometheus from saved query_range responses".to_string(),
+    };
+    let settings = prometheus::Settings { selection, step: step.or(range.map(|r| r.2)), limit_bytes };
+    let (series, comments, report) = prometheus::import(answers, &settings, &provenance)?;
+    let csv = meshcap::series::write::to_csv(&series, &comments);
+    let mut lines = vec![format!("{} rows at a {} s step", report.rows, report.step_seconds)];
+    for (col, set) in &report.series {
+        lines.push(format!("{col}: {set}"));
+    }
+    for (col, n) in &report.dropped_misaligned {
+        lines.push(format!("dropped {n} memory samples with no {col} sample within half a step"));
+    }
+    for (col, n) in &report.non_finite {
+        lines.push(format!("dropped {n} NaN/Inf points of {col}"));
+    }
+    for w in &report.warnings {
+        lines.push(format!("warning: {w}"));
+    }
+    finish(args.output.as_deref(), &csv, args.format, &report, &lines)
+}
+
+/// Write the produced file (or print it) and the summary: the summary goes to stdout when the
+/// file goes to `-o`, to stderr when the file itself goes to stdout.
+pub(crate) fn finish<T: serde::Serialize>(
+    out: Option<&Path>,
+    bytes: &[u8],
+    format: Format,
+    report: &T,
+    lines: &[String],
+) -> Result<()> {
+    let summary = match format {
+        Format::Json => json_bytes(report),
+        Format::Table => {
+            let mut text = lines.join("\n");
+            text.push('\n');
+            if let Some(o) = out {
+                text.push_str(&format!("wrote {}\n", shown(o)));
+            }
+            text.into_bytes()
+        }
+    };
+    match out {
+        Some(path) => {
+            meshcap::output::write_atomic(path, bytes)?;
+            emit(None, &summary)
+        }
+        None => {
+            emit(None, bytes)?;
+            if format == Format::Table {
+                eprint!("{}", String::from_utf8_lossy(&summary));
+            }
+            Ok(())
+        }
+    }
+}
