@@ -6,6 +6,7 @@ mod nist;
 mod plot;
 mod plot_edge;
 mod project;
+mod prometheus_live;
 mod report;
 mod simulate;
 mod sweep;

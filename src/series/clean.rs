@@ -58,6 +58,8 @@ pub struct Change {
     pub line: usize,
     /// The event now on the row: `oom`, `restart` or `double-count`.
     pub event: &'static str,
+    /// The row's time (RFC 3339), when the series has times.
+    pub time: Option<String>,
     /// Memory of the row, bytes.
     pub memory_bytes: f64,
     /// Why.
@@ -167,11 +169,14 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
         }
         prev = Some(i);
     }
-    report.restarts = restart_before.len();
-
-    // Pass 3: a restart right after a reading near the limit was an OOMKill.
+    // One restart can show both ways (the counter goes up, then a double-counting plateau
+    // follows): readings before restarts at most two rows apart are one restart.
     restart_before.sort_unstable();
     restart_before.dedup();
+    report.restarts =
+        restart_before.windows(2).filter(|w| w[1] - w[0] > 2).count() + usize::from(!restart_before.is_empty());
+
+    // Pass 3: a restart right after a reading near the limit was an OOMKill.
     for p in restart_before {
         if let Some(limit) = limits[p] {
             if events[p].is_none() && memory[p] >= (1.0 - settings.near_limit) * limit {
@@ -191,7 +196,13 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
         if let Some(reason) = reasons[i].take() {
             let event = events[i].expect("marked rows have an event");
             row.event = Some(event);
-            report.changes.push(Change { line: row.line, event: event.as_str(), memory_bytes: memory[i], reason });
+            report.changes.push(Change {
+                line: row.line,
+                event: event.as_str(),
+                time: row.time.map(super::write::format_time),
+                memory_bytes: memory[i],
+                reason,
+            });
         }
     }
     out.event_rows = Series::index_events(&out.rows);
