@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod fit;
+mod import;
 mod nist;
 mod plot;
 mod plot_edge;

@@ -22,7 +22,7 @@ pub struct ImportArgs {
 #[derive(Debug, Subcommand)]
 enum Source {
     /// Prometheus query_range (live with --url, or saved responses): a canonical series.
-    Prometheus(PrometheusArgs),
+    Prometheus(Box<PrometheusArgs>),
     /// CSV downloaded from a Grafana panel (Inspect > Data): a canonical series.
     Grafana(super::import_files::GrafanaArgs),
     /// `kubectl get services,revisions.serving.knative.dev,services.serving.knative.dev -A -o json`: a topology file.
@@ -104,7 +104,7 @@ pub struct PrometheusArgs {
 
 pub fn run_import(args: ImportArgs) -> Result<()> {
     match args.source {
-        Source::Prometheus(a) => run_prometheus(a),
+        Source::Prometheus(a) => run_prometheus(*a),
         Source::Grafana(a) => super::import_files::run_grafana(a),
         Source::Kubectl(a) => super::import_files::run_kubectl(a),
         Source::Istioctl(a) => super::import_files::run_istioctl(a),
@@ -223,6 +223,11 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
     let settings = prometheus::Settings { selection, step: step.or(range.map(|r| r.2)), limit_bytes };
     let (series, comments, report) = prometheus::import(answers, &settings, &provenance)?;
     let csv = meshcap::series::write::to_csv(&series, &comments);
+    finish(args.output.as_deref(), &csv, args.format, &report, &summary_lines(&report))
+}
+
+/// The human summary of a series import (Prometheus or Grafana).
+pub(crate) fn summary_lines(report: &prometheus::Report) -> Vec<String> {
     let mut lines = vec![format!("{} rows at a {} s step", report.rows, report.step_seconds)];
     for (col, set) in &report.series {
         lines.push(format!("{col}: {set}"));
@@ -236,7 +241,7 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
     for w in &report.warnings {
         lines.push(format!("warning: {w}"));
     }
-    finish(args.output.as_deref(), &csv, args.format, &report, &lines)
+    lines
 }
 
 /// Write the produced file (or print it) and the summary: the summary goes to stdout when the

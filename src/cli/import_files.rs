@@ -82,14 +82,7 @@ pub fn run_grafana(args: GrafanaArgs) -> Result<()> {
     let (series, comments, report) =
         grafana::to_series(&all, &mapping, &settings, &format!("imported by meshcap import grafana from {sources}"))?;
     let csv = meshcap::series::write::to_csv(&series, &comments);
-    let mut lines = vec![format!("{} rows at a {} s step", report.rows, report.step_seconds)];
-    for (col, name) in &report.series {
-        lines.push(format!("{col}: \"{name}\""));
-    }
-    for (col, n) in &report.dropped_misaligned {
-        lines.push(format!("dropped {n} memory samples with no {col} sample within half a step"));
-    }
-    finish(args.output.as_deref(), &csv, args.format, &report, &lines)
+    finish(args.output.as_deref(), &csv, args.format, &report, &super::import::summary_lines(&report))
 }
 
 /// Arguments of `meshcap import kubectl`.

@@ -279,6 +279,37 @@ pub fn parse_utc_offset(text: &str) -> Result<f64> {
     Ok(sign * (h * 3600.0 + m * 60.0))
 }
 
+/// Build the canonical series from the exported columns: `mapping` pairs a canonical column
+/// (`memory`, `revisions`, `ports`, `restarts`, `limit`) with the pattern naming its export
+/// column.
+pub fn to_series(
+    all: &[GrafanaSeries],
+    mapping: &[(&'static str, String)],
+    settings: &super::prometheus::Settings,
+    provenance: &str,
+) -> Result<(crate::series::Series, Vec<String>, super::prometheus::Report)> {
+    if !mapping.iter().any(|m| m.0 == crate::series::MEMORY) {
+        return Err(Error::invalid("--memory COLUMN is required"));
+    }
+    if !mapping.iter().any(|m| m.0 == "revisions" || m.0 == "ports") {
+        return Err(Error::invalid("--revisions COLUMN or --ports COLUMN is required: memory alone cannot be fitted"));
+    }
+    let mut picked = std::collections::BTreeMap::new();
+    let mut comments = vec![provenance.to_string()];
+    let mut report = super::prometheus::Report::default();
+    for (column, pattern) in mapping {
+        let flag = format!("--{column}");
+        let s = find(all, pattern, &flag)?;
+        if s.series.is_empty() {
+            return Err(Error::invalid(format!("{} has no values", s.origin)));
+        }
+        comments.push(format!("{column}: {} ({} samples)", s.origin, s.series.len()));
+        report.series.insert(column.to_string(), s.name.clone());
+        picked.insert(*column, s.series.clone());
+    }
+    super::prometheus::assemble(picked, settings, report, comments)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,35 +352,4 @@ mod tests {
         let e = parse(Path::new("x.csv"), "Time,mem\n2024-01-01 00:00:00,12 furlongs\n", 0.0).unwrap_err();
         assert!(e.to_string().contains("x.csv:2:mem"), "{e}");
     }
-}
-
-/// Build the canonical series from the exported columns: `mapping` pairs a canonical column
-/// (`memory`, `revisions`, `ports`, `restarts`, `limit`) with the pattern naming its export
-/// column.
-pub fn to_series(
-    all: &[GrafanaSeries],
-    mapping: &[(&'static str, String)],
-    settings: &super::prometheus::Settings,
-    provenance: &str,
-) -> Result<(crate::series::Series, Vec<String>, super::prometheus::Report)> {
-    if !mapping.iter().any(|m| m.0 == crate::series::MEMORY) {
-        return Err(Error::invalid("--memory COLUMN is required"));
-    }
-    if !mapping.iter().any(|m| m.0 == "revisions" || m.0 == "ports") {
-        return Err(Error::invalid("--revisions COLUMN or --ports COLUMN is required: memory alone cannot be fitted"));
-    }
-    let mut picked = std::collections::BTreeMap::new();
-    let mut comments = vec![provenance.to_string()];
-    let mut report = super::prometheus::Report::default();
-    for (column, pattern) in mapping {
-        let flag = format!("--{column}");
-        let s = find(all, pattern, &flag)?;
-        if s.series.is_empty() {
-            return Err(Error::invalid(format!("{} has no values", s.origin)));
-        }
-        comments.push(format!("{column}: {} ({} samples)", s.origin, s.series.len()));
-        report.series.insert(column.to_string(), s.name.clone());
-        picked.insert(*column, s.series.clone());
-    }
-    super::prometheus::assemble(picked, settings, report, comments)
 }

@@ -285,6 +285,10 @@ pub fn topology_toml(inv: &Inventory, default_sidecars: bool, sources: &str) -> 
     for (ns, n) in &inv.namespaces {
         let (sidecars, note) = match n.sidecars {
             Some(v) => (v, "from the Namespace's istio-injection / istio.io/rev label"),
+            // Istio's and Kubernetes' own namespaces are not injected in default installs.
+            None if ns == "istio-system" || ns.starts_with("kube-") => {
+                (false, "assumed: no Namespace object in the input; system namespaces are not injected by default")
+            }
             None => (default_sidecars, "assumed: no Namespace object in the input"),
         };
         out.push_str(&format!("\n[[namespaces]]\nname = {}\nsidecars = {sidecars}  # {note}\n", q(ns)));

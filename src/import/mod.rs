@@ -61,6 +61,9 @@ impl TimeSeries {
 /// The byte offset of a serde_json error (from its 1-based line and column), for messages
 /// that must point into files of one very long line.
 pub(crate) fn json_error_offset(text: &[u8], err: &serde_json::Error) -> usize {
+    if err.is_eof() {
+        return text.len();
+    }
     let (line, column) = (err.line(), err.column());
     if line == 0 {
         return 0;

@@ -297,7 +297,7 @@ pub fn parse_duration(text: &str) -> Result<f64> {
         num.clear();
         any = true;
     }
-    if !num.is_empty() || !any || !(total > 0.0 && total.is_finite()) {
+    if !(num.is_empty() && any && total > 0.0 && total.is_finite()) {
         return Err(bad());
     }
     Ok(total)

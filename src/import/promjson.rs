@@ -255,7 +255,7 @@ mod tests {
             "{e}"
         );
         let e = parse(b"{\"status\":").unwrap_err();
-        assert!(e.to_string().starts_with("malformed JSON at byte 9 (line 1, column 10): EOF"), "{e}");
+        assert!(e.to_string().starts_with("malformed JSON at byte 10 (line 1, column 10): EOF"), "{e}");
         assert!(parse_value("inf").is_none() && parse_value("nan").is_none());
     }
 
