@@ -7,6 +7,7 @@ mod nist;
 mod plot;
 mod plot_edge;
 mod project;
+mod prometheus_files;
 mod prometheus_live;
 mod report;
 mod simulate;

@@ -54,7 +54,12 @@ impl fmt::Display for ResponseError {
 /// Decode a response body.
 pub fn parse(body: &[u8]) -> Result<QueryResult, ResponseError> {
     let raw: RawResponse = serde_json::from_slice(body).map_err(|e| {
-        if e.is_data() {
+        if let Some(other) = e.is_data().then(|| other_result_type(body)).flatten() {
+            // `scalar` and `string` results have another shape: name the type, not the byte.
+            ResponseError::Malformed(format!(
+                "resultType is \"{other}\"; meshcap reads \"matrix\" (query_range) or \"vector\" (query)"
+            ))
+        } else if e.is_data() {
             // A shape error: still name the byte.
             ResponseError::Malformed(format!(
                 "not a Prometheus API response {}",
@@ -107,6 +112,22 @@ pub fn parse(body: &[u8]) -> Result<QueryResult, ResponseError> {
         out.series.push(ts);
     }
     Ok(out)
+}
+
+/// The resultType of a response whose result is neither a matrix nor a vector.
+fn other_result_type(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Outer {
+        data: Inner,
+    }
+    #[derive(Deserialize)]
+    struct Inner {
+        #[serde(rename = "resultType")]
+        result_type: String,
+    }
+    let outer: Outer = serde_json::from_slice(body).ok()?;
+    let t = outer.data.result_type;
+    (t != "matrix" && t != "vector").then_some(t)
 }
 
 #[derive(Deserialize)]
