@@ -3,6 +3,7 @@
 mod bad_input;
 mod fit;
 mod import;
+mod import_fuzz;
 mod nist;
 mod plot;
 mod plot_edge;
