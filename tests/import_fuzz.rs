@@ -133,7 +133,7 @@ proptest! {
 #[test]
 fn damaged_fixtures_give_located_errors() {
     // A deterministic check beside the properties: a JSON fixture cut in half is an error
-    // naming the byte where it ends, from every JSON importer.
+    // naming the byte where it ends, from the importers that read any JSON.
     let files: Vec<_> = fixtures().into_iter().filter(|(p, _)| p.extension().is_some_and(|e| e == "json")).collect();
     assert!(!files.is_empty(), "tests/fixtures holds JSON fixtures");
     for (path, bytes) in files {

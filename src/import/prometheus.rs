@@ -79,11 +79,18 @@ pub fn import(answers: Vec<Answer>, settings: &Settings, provenance: &str) -> Re
     let mut picked: BTreeMap<&'static str, TimeSeries> = BTreeMap::new();
     let mut report = Report::default();
     let mut comments = vec![provenance.to_string()];
-    for a in &answers {
-        if picked.contains_key(a.column) {
+    for (k, a) in answers.iter().enumerate() {
+        if answers[..k].iter().any(|b| b.column == a.column) {
             return Err(Error::invalid(format!("two inputs fill the {} column", a.column)));
         }
-        let result = merge_bodies(a)?;
+    }
+    // Responses are independent: decode them in parallel (the first error, in input order, wins).
+    let decoded: Vec<Result<QueryResult>> = {
+        use rayon::prelude::*;
+        answers.par_iter().map(merge_bodies).collect()
+    };
+    for (a, result) in answers.iter().zip(decoded) {
+        let result = result?;
         for w in &result.warnings {
             report.warnings.push(format!("{}: {w}", a.origin));
         }

@@ -11,10 +11,12 @@ use super::{Cell, Series};
 /// The canonical CSV bytes of `series`, after `#` comment lines (provenance, what an importer
 /// dropped).
 pub fn to_csv(series: &Series, comments: &[String]) -> Vec<u8> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(64 + series.rows.len() * (16 * series.columns.len() + 26));
     for c in comments {
         for line in c.lines() {
-            out.extend_from_slice(format!("# {line}\n").as_bytes());
+            out.extend_from_slice(b"# ");
+            out.extend_from_slice(line.as_bytes());
+            out.push(b'\n');
         }
     }
     let has_time = series.rows.iter().any(|r| r.time.is_some());
@@ -31,52 +33,165 @@ pub fn to_csv(series: &Series, comments: &[String]) -> Vec<u8> {
     if has_note {
         header.push("note");
     }
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(out);
-    w.write_record(&header).expect("writing to a Vec");
-    let mut record: Vec<String> = Vec::with_capacity(header.len());
+    for (k, h) in header.iter().enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        push_text(&mut out, h);
+    }
+    out.push(b'\n');
     for (i, row) in series.rows.iter().enumerate() {
-        record.clear();
+        let mut first = true;
+        let mut sep = |out: &mut Vec<u8>| {
+            if !std::mem::take(&mut first) {
+                out.push(b',');
+            }
+        };
         if has_time {
-            record.push(row.time.map(format_time).unwrap_or_default());
+            sep(&mut out);
+            if let Some(t) = row.time {
+                write_time(&mut out, t);
+            }
         }
         for col in &series.columns {
-            record.push(match col.get(i) {
-                Cell::Empty => String::new(),
-                Cell::Number(v) => format_number(v),
-                Cell::Text(t) => t,
-            });
+            sep(&mut out);
+            let v = col.values()[i];
+            if v.is_nan() {
+                if let Cell::Text(t) = col.get(i) {
+                    push_text(&mut out, &t);
+                }
+            } else {
+                push_number(&mut out, v);
+            }
         }
         if has_event {
-            record.push(row.event.map(|e| e.as_str().to_string()).unwrap_or_default());
+            sep(&mut out);
+            if let Some(e) = row.event {
+                out.extend_from_slice(e.as_str().as_bytes());
+            }
         }
         if has_note {
-            record.push(row.note.clone().unwrap_or_default());
+            sep(&mut out);
+            if let Some(n) = &row.note {
+                push_text(&mut out, n);
+            }
         }
-        w.write_record(&record).expect("writing to a Vec");
+        out.push(b'\n');
     }
-    w.into_inner().expect("writing to a Vec")
+    out
+}
+
+/// A text cell, quoted when it holds a comma, a quote, a line break or edge spaces.
+fn push_text(out: &mut Vec<u8>, t: &str) {
+    let needs = t.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r' | b'#')) || t.trim() != t;
+    if !needs {
+        out.extend_from_slice(t.as_bytes());
+        return;
+    }
+    out.push(b'"');
+    for b in t.bytes() {
+        if b == b'"' {
+            out.push(b'"');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}
+
+fn push_number(out: &mut Vec<u8>, v: f64) {
+    if v == v.trunc() && v.abs() < 1e15 {
+        push_int(out, v as i64);
+    } else {
+        out.extend_from_slice(format!("{v}").as_bytes());
+    }
+}
+
+fn push_int(out: &mut Vec<u8>, v: i64) {
+    if v < 0 {
+        out.push(b'-');
+    }
+    let mut n = v.unsigned_abs();
+    let mut digits = [0u8; 20];
+    let mut k = digits.len();
+    loop {
+        k -= 1;
+        digits[k] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[k..]);
 }
 
 /// Shortest round-trip form; integers without a fraction.
 pub fn format_number(v: f64) -> String {
-    if v == v.trunc() && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v}")
-    }
+    let mut out = Vec::new();
+    push_number(&mut out, v);
+    String::from_utf8(out).expect("ASCII")
 }
 
 /// Unix seconds as RFC 3339 UTC, rounded to the millisecond (`2026-01-01T00:00:30.5Z`).
 pub fn format_time(t: f64) -> String {
+    let mut s = Vec::new();
+    write_time(&mut s, t);
+    String::from_utf8(s).expect("ASCII")
+}
+
+/// Years 0000 to 9999 only; other times are written as unix seconds. Digits are written by
+/// hand: this runs once per row of million-row imports.
+fn write_time(out: &mut Vec<u8>, t: f64) {
     let ms = (t * 1000.0).round();
-    if !ms.is_finite() || ms.abs() > 2.5e14 {
-        return format_number(t);
+    // 0000-01-01 to 9999-12-31, in unix milliseconds.
+    if !(-62_167_219_200_000.0..253_402_300_800_000.0).contains(&ms) {
+        out.extend_from_slice(format_number(t).as_bytes());
+        return;
     }
-    let ms = ms as i128;
-    match time::OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000) {
-        Ok(dt) => dt.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| format_number(t)),
-        Err(_) => format_number(t),
-    }
+    let ms = ms as i64;
+    let (secs, frac) = (ms.div_euclid(1000), ms.rem_euclid(1000));
+    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    let put = |b: &mut [u8; 24], at: usize, v: u32, width: usize| {
+        let mut v = v;
+        for k in (at..at + width).rev() {
+            b[k] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(&mut b, 0, y as u32, 4);
+    put(&mut b, 5, m, 2);
+    put(&mut b, 8, d, 2);
+    put(&mut b, 11, (sod / 3600) as u32, 2);
+    put(&mut b, 14, (sod % 3600 / 60) as u32, 2);
+    put(&mut b, 17, (sod % 60) as u32, 2);
+    let end = if frac == 0 {
+        19
+    } else {
+        put(&mut b, 20, frac as u32, 3);
+        // Trailing zeros of the fraction are dropped, as RFC 3339 writers do.
+        let mut e = 23;
+        while b[e - 1] == b'0' {
+            e -= 1;
+        }
+        e
+    };
+    out.extend_from_slice(&b[..end]);
+    out.push(b'Z');
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 #[cfg(test)]
@@ -84,6 +199,28 @@ mod tests {
     use super::*;
     use crate::series::{Column, Event, Row};
     use std::path::Path;
+
+    #[test]
+    fn times_agree_with_the_time_crate() {
+        let rfc = time::format_description::well_known::Rfc3339;
+        // Leap days, century rules, the epoch, before it, millisecond fractions.
+        for t in [
+            0.0,
+            -1.5,
+            951_782_400.0,
+            4_107_542_399.999,
+            1_767_225_630.781,
+            1_435_781_430.5,
+            -2_208_988_800.0,
+            253_402_300_799.0,
+        ] {
+            let ms = (t * 1000.0_f64).round() as i128;
+            let want = time::OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).unwrap().format(&rfc).unwrap();
+            assert_eq!(format_time(t), want, "{t}");
+        }
+        assert_eq!(format_number(-12.0), "-12");
+        assert_eq!(format_number(0.1), "0.1");
+    }
 
     #[test]
     fn round_trips_through_the_reader() {
@@ -110,6 +247,7 @@ mod tests {
         assert!(text.starts_with("# made by a test\ntime,ports,memory,event,note\n2026-01-01T00:00:00Z,0,54525952,,"));
         assert!(text.contains("2026-01-01T00:00:30.781Z,8,1.5,double-count,"), "{text}");
         let back = crate::series::csv::parse(Path::new("x.csv"), &text).unwrap();
+        assert!(text.contains(",\"a, \"\"quoted\"\"\"\n"), "{text}");
         assert_eq!(format!("{:?}", back.columns), format!("{:?}", s.columns));
         assert_eq!(
             back.rows.iter().map(|r| (r.event, r.time, r.note.clone())).collect::<Vec<_>>(),
