@@ -247,6 +247,7 @@ fn live_import_clean_and_fit_recover_the_fixture_slope() {
     let ports = coef.iter().find(|c| c["name"] == "ports").expect("ports term");
     let (est, lo, hi) =
         (ports["estimate"].as_f64().unwrap(), ports["ci_low"].as_f64().unwrap(), ports["ci_high"].as_f64().unwrap());
+    eprintln!("live fit: {est} bytes per cluster, 95% CI [{lo}, {hi}], fixture slope {SLOPE}");
     assert!(lo <= SLOPE && SLOPE <= hi, "known slope {SLOPE} outside the CI [{lo}, {hi}] (estimate {est})");
     assert!((est - SLOPE).abs() / SLOPE < 0.01, "estimate {est}");
     assert!(hi - lo < 0.02 * SLOPE, "CI too wide to mean anything: [{lo}, {hi}]");
