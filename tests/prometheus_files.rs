@@ -375,6 +375,12 @@ fn server_errors_and_timeouts() {
     let err = stderr_of(live(&url).args(["--timeout", "1s"]).assert().code(1).get_output());
     assert!(err.contains("no answer within 1 s (--timeout)"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(4));
+    // https to a server that speaks plain HTTP: the TLS handshake fails cleanly (rustls, no
+    // system OpenSSL).
+    let (url, _) = serve(Reply::Status(400, "not TLS".into()));
+    let err =
+        stderr_of(live(&url.replace("http://", "https://")).args(["--timeout", "5s"]).assert().code(1).get_output());
+    assert!(err.contains("cannot query https://127.0.0.1:"), "{err}");
     // Nothing listening.
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let err = stderr_of(live(&format!("http://127.0.0.1:{port}")).assert().code(1).get_output());
