@@ -14,9 +14,17 @@ fn main() -> ExitCode {
         Err(e) if e.use_stderr() => {
             // Usage errors on one line, like every other error; `--help` shows the usage.
             let text = e.render().to_string();
-            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("error: bad usage");
+            let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+            let mut first = lines.next().unwrap_or("error: bad usage").trim_start_matches("error:").to_string();
+            // "the following required arguments were not provided:" lists them on the next
+            // lines: keep them on this one.
+            if first.ends_with(':') {
+                let listed: Vec<&str> =
+                    lines.take_while(|l| l.starts_with("  ") && !l.starts_with("Usage")).map(str::trim).collect();
+                first = format!("{} {}", first, listed.join(", "));
+            }
             let prefix = if std::io::stderr().is_terminal() { "\x1b[1;31merror\x1b[0m" } else { "error" };
-            eprintln!("{prefix}:{} (see --help)", first.trim_start_matches("error:"));
+            eprintln!("{prefix}:{first} (see --help)");
             return ExitCode::from(2);
         }
         Err(e) => {

@@ -43,7 +43,7 @@ fn all_importers(bytes: &[u8]) {
     if let Ok(series) = grafana::parse(path, &text, 0.0) {
         if series.len() >= 2 {
             let mapping = vec![("memory", series[0].name.clone()), ("ports", series[1].name.clone())];
-            let _ = grafana::to_series(&series, &mapping, &prometheus::Settings::default(), "fuzz");
+            let _ = grafana::to_series(&series, &mapping, &prometheus::Settings::default(), 0.0, "fuzz");
         }
     }
     let answers = vec![

@@ -182,7 +182,7 @@ fn bad_saved_responses() {
     let f = write(dir.path(), "empty.json", r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#);
     assert!(run(&f).contains("returned no series"));
     let f = write(dir.path(), "neg.json", &body(&[("", pts(3, |_| -1.0))]));
-    assert!(run(&f).contains("memory is negative"));
+    assert!(run(&f).contains("memory is -1 at 2026-01-01T00:00:00Z: memory cannot be negative"));
     // Usage errors.
     let out =
         meshcap().args(["import", "prometheus", "--memory", "x", "--ports", "y"]).assert().code(2).get_output().clone();
@@ -453,7 +453,7 @@ fn clean_marks_and_reports_and_never_touches_its_input() {
     assert_eq!((fit["n"].as_u64(), fit["source"]["oom_rows"].as_u64()), (Some(4), Some(3)));
     // -o the input itself is refused.
     let err = stderr_of(meshcap().arg("clean").arg(&input).arg("-o").arg(&input).assert().code(2).get_output());
-    assert!(err.contains("is the input"), "{err}");
+    assert!(err.contains("is an input: meshcap never modifies its inputs"), "{err}");
     // The seed series has nothing to clean.
     let out = meshcap()
         .arg("clean")

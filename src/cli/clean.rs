@@ -35,16 +35,13 @@ pub fn run_clean(args: CleanArgs) -> Result<()> {
         restarts_column: args.restarts.clone(),
         ..CleanSettings::default()
     };
-    let series = Series::load(&args.input)?;
-    if let Some(out) = &args.output {
-        if out.canonicalize().ok().is_some_and(|o| args.input.canonicalize().ok() == Some(o)) {
-            return Err(meshcap::Error::invalid(format!(
-                "-o {} is the input: meshcap never modifies its inputs; write elsewhere",
-                out.display()
-            ))
-            .into());
-        }
+    super::import::refuse_overwrite(args.output.as_deref(), &[&args.input])?;
+    if args.format == Format::Json && args.output.is_none() {
+        return Err(
+            meshcap::Error::invalid("--format json prints the change list: name the cleaned file with -o").into()
+        );
     }
+    let series = Series::load(&args.input)?;
     let (cleaned, report) = clean(&series, &settings)?;
     let comment = format!(
         "cleaned by meshcap clean from {}: {} restarts, {} OOMKills, {} double-counted rows",
@@ -53,7 +50,17 @@ pub fn run_clean(args: CleanArgs) -> Result<()> {
         report.ooms,
         report.double_counted_rows
     );
-    let csv = meshcap::series::write::to_csv(&cleaned, &[comment]);
+    // Keep the input's own comments (provenance, what an importer dropped) above ours.
+    let mut comments: Vec<String> = std::fs::read_to_string(&args.input)
+        .map(|t| {
+            t.lines()
+                .take_while(|l| l.trim_start().starts_with('#') || l.trim().is_empty())
+                .filter_map(|l| l.trim_start().strip_prefix('#').map(|c| c.strip_prefix(' ').unwrap_or(c).to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    comments.push(comment);
+    let csv = meshcap::series::write::to_csv(&cleaned, &comments);
     let mut lines: Vec<String> = report
         .changes
         .iter()

@@ -135,10 +135,10 @@ pub(crate) fn parse_aggregate(flag: Option<&str>) -> Result<Option<Aggregate>, E
 pub(crate) fn parse_limit(flag: Option<&str>) -> Result<Option<f64>, Error> {
     flag.map(|l| {
         meshcap::quantity::parse_quantity(l).map_err(|m| Error::invalid(format!("--limit: {m}"))).and_then(|b| {
-            if b > 0.0 {
+            if b >= 1_048_576.0 {
                 Ok(b)
             } else {
-                Err(Error::invalid(format!("--limit must be positive, but \"{l}\" is not")))
+                Err(Error::invalid(format!("--limit \"{l}\" is under 1Mi: a proxy limit needs a unit, such as 1Gi")))
             }
         })
     })
@@ -150,6 +150,26 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
         Selection { filters: parse_filters(&args.select)?, aggregate: parse_aggregate(args.aggregate.as_deref())? };
     let step = args.step.as_deref().map(prometheus::parse_duration).transpose()?;
     let timeout = prometheus::parse_duration(&args.timeout)?;
+    if !(0.001..=86_400.0).contains(&timeout) {
+        return Err(
+            Error::invalid(format!("--timeout must be between 1ms and 24h, but \"{}\" is not", args.timeout)).into()
+        );
+    }
+    if args.limit.is_some() && (args.limit_query.is_some() || args.limit_file.is_some()) {
+        return Err(Error::invalid(
+            "--limit sets one limit for every row; it cannot go with --limit-query or --limit-file",
+        )
+        .into());
+    }
+    if args.format == Format::Json && args.output.is_none() {
+        return Err(Error::invalid("--format json prints the import summary: name the series file with -o").into());
+    }
+    let inputs: Vec<&PathBuf> =
+        [&args.memory_file, &args.revisions_file, &args.ports_file, &args.restarts_file, &args.limit_file]
+            .into_iter()
+            .flatten()
+            .collect();
+    refuse_overwrite(args.output.as_deref(), &inputs)?;
     let limit_bytes = parse_limit(args.limit.as_deref())?;
     let columns: [(&'static str, &Option<String>, &Option<PathBuf>); 5] = [
         ("memory", &args.memory, &args.memory_file),
@@ -207,7 +227,8 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
                 for (s, e) in prometheus::windows(start, end, step) {
                     bodies.push(client.query_range(&RangeQuery { query: q, start: s, end: e, step })?);
                 }
-                answers.push(Answer { column, origin: format!("{column} query"), query: Some(q.clone()), bodies });
+                let origin = format!("{column} query to {}", client.base());
+                answers.push(Answer { column, origin, query: Some(q.clone()), bodies });
             }
             (None, Some(f)) => {
                 let bytes = std::fs::read(f).map_err(|source| Error::Read { path: f.clone(), source })?;
@@ -221,7 +242,12 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
         None => "imported by meshcap import prometheus from saved query_range responses".to_string(),
     };
     let settings = prometheus::Settings { selection, step: step.or(range.map(|r| r.2)), limit_bytes };
-    let (series, comments, report) = prometheus::import(answers, &settings, &provenance)?;
+    let scrub = |e: Error| match (&client, e) {
+        (Some(c), Error::Invalid(m)) => Error::Invalid(c.scrub(m)),
+        (Some(c), Error::Remote(m)) => Error::Remote(c.scrub(m)),
+        (_, e) => e,
+    };
+    let (series, comments, report) = prometheus::import(answers, &settings, &provenance).map_err(scrub)?;
     let csv = meshcap::series::write::to_csv(&series, &comments);
     finish(args.output.as_deref(), &csv, args.format, &report, &summary_lines(&report))
 }
@@ -242,6 +268,21 @@ pub(crate) fn summary_lines(report: &prometheus::Report) -> Vec<String> {
         lines.push(format!("warning: {w}"));
     }
     lines
+}
+
+/// Refuse `-o` naming one of the inputs: meshcap never modifies its inputs.
+pub(crate) fn refuse_overwrite(out: Option<&Path>, inputs: &[&PathBuf]) -> Result<(), Error> {
+    let Some(out) = out else { return Ok(()) };
+    let Ok(target) = out.canonicalize() else { return Ok(()) }; // does not exist yet
+    for input in inputs {
+        if input.canonicalize().ok().as_ref() == Some(&target) {
+            return Err(Error::invalid(format!(
+                "-o {} is an input: meshcap never modifies its inputs; write elsewhere",
+                out.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Write the produced file (or print it) and the summary: the summary goes to stdout when the

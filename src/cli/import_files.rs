@@ -53,6 +53,13 @@ pub struct GrafanaArgs {
 }
 
 pub fn run_grafana(args: GrafanaArgs) -> Result<()> {
+    super::import::refuse_overwrite(args.output.as_deref(), &args.files.iter().collect::<Vec<_>>())?;
+    if args.format == Format::Json && args.output.is_none() {
+        return Err(Error::invalid("--format json prints the import summary: name the series file with -o").into());
+    }
+    if args.limit.is_some() && args.limit_column.is_some() {
+        return Err(Error::invalid("--limit sets one limit for every row; it cannot go with --limit-column").into());
+    }
     let offset = grafana::parse_utc_offset(&args.utc_offset)?;
     let mut all = Vec::new();
     for f in &args.files {
@@ -79,8 +86,13 @@ pub fn run_grafana(args: GrafanaArgs) -> Result<()> {
         ..prometheus::Settings::default()
     };
     let sources = args.files.iter().map(|f| shown(f)).collect::<Vec<_>>().join(", ");
-    let (series, comments, report) =
-        grafana::to_series(&all, &mapping, &settings, &format!("imported by meshcap import grafana from {sources}"))?;
+    let (series, comments, report) = grafana::to_series(
+        &all,
+        &mapping,
+        &settings,
+        offset,
+        &format!("imported by meshcap import grafana from {sources}"),
+    )?;
     let csv = meshcap::series::write::to_csv(&series, &comments);
     finish(args.output.as_deref(), &csv, args.format, &report, &super::import::summary_lines(&report))
 }
@@ -103,6 +115,10 @@ pub struct KubectlArgs {
 }
 
 pub fn run_kubectl(args: KubectlArgs) -> Result<()> {
+    super::import::refuse_overwrite(args.output.as_deref(), &args.files.iter().collect::<Vec<_>>())?;
+    if args.format == Format::Json && args.output.is_none() {
+        return Err(Error::invalid("--format json prints the import summary: name the topology file with -o").into());
+    }
     let mut files = Vec::new();
     for f in &args.files {
         files.push((f.clone(), read(f)?));
@@ -155,6 +171,7 @@ pub struct IstioctlArgs {
 }
 
 pub fn run_istioctl(args: IstioctlArgs) -> Result<()> {
+    super::import::refuse_overwrite(args.output.as_deref(), &[&args.file])?;
     let bytes = read(&args.file)?;
     let (clusters, node) = istioctl::parse(&args.file, &bytes)?;
     let counts = istioctl::count(&clusters, node, &args.cluster_domain);

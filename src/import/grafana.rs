@@ -21,6 +21,12 @@ pub struct GrafanaSeries {
     pub name: String,
     /// Where it came from, for messages.
     pub origin: String,
+    /// The file's name (for `FILE:COLUMN` patterns).
+    pub file: String,
+    /// Its times were formatted local times (`2024-01-01 10:00:00`), not epoch or RFC 3339.
+    pub local_times: bool,
+    /// Its values were formatted with units (`1.2 GiB`): about 3 significant digits.
+    pub formatted: bool,
     /// Samples.
     pub series: TimeSeries,
 }
@@ -31,7 +37,7 @@ pub fn parse(path: &Path, text: &str, utc_offset_s: f64) -> Result<Vec<GrafanaSe
     let mut lines: Vec<(usize, &str)> = text.lines().enumerate().map(|(i, l)| (i + 1, l)).collect();
     let mut delimiter = b',';
     if let Some((_, first)) = lines.first() {
-        if let Some(sep) = first.trim().strip_prefix("sep=") {
+        if let Some(sep) = first.trim_end_matches('\r').strip_prefix("sep=") {
             delimiter = *sep.as_bytes().first().unwrap_or(&b',');
             lines.remove(0);
         }
@@ -70,6 +76,15 @@ pub fn parse(path: &Path, text: &str, utc_offset_s: f64) -> Result<Vec<GrafanaSe
     for block in blocks {
         let (header_line, header) = &block[0];
         let origin = |name: &str| format!("{}:{header_line} column \"{name}\"", path.display());
+        let file = path.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+        let new = |name: String| GrafanaSeries {
+            origin: origin(&name),
+            file: file.clone(),
+            name,
+            series: TimeSeries::default(),
+            local_times: false,
+            formatted: false,
+        };
         if header.len() == 3 && header[0].eq_ignore_ascii_case("series") && is_time_header(&header[1]) {
             // Series as rows.
             for (line, cells) in &block[1..] {
@@ -82,10 +97,12 @@ pub fn parse(path: &Path, text: &str, utc_offset_s: f64) -> Result<Vec<GrafanaSe
                 let k = match out.iter().position(|s: &GrafanaSeries| s.name == name) {
                     Some(k) => k,
                     None => {
-                        out.push(GrafanaSeries { origin: origin(&name), name, series: TimeSeries::default() });
+                        out.push(new(name));
                         out.len() - 1
                     }
                 };
+                out[k].local_times |= is_local(&cells[1]);
+                out[k].formatted |= is_formatted(&cells[2]);
                 if let Some(v) = v {
                     out[k].series.times.push(t);
                     out[k].series.values.push(v);
@@ -110,7 +127,7 @@ pub fn parse(path: &Path, text: &str, utc_offset_s: f64) -> Result<Vec<GrafanaSe
         }
         let first = out.len();
         for name in &header[1..] {
-            out.push(GrafanaSeries { name: name.clone(), origin: origin(name), series: TimeSeries::default() });
+            out.push(new(name.clone()));
         }
         for (line, cells) in &block[1..] {
             check_width(path, *line, cells, header.len())?;
@@ -118,17 +135,42 @@ pub fn parse(path: &Path, text: &str, utc_offset_s: f64) -> Result<Vec<GrafanaSe
             for (k, cell) in cells[1..].iter().enumerate() {
                 let v = parse_value(cell)
                     .map_err(|m| Error::parse(m, Location::new(path, *line).with_column(&header[k + 1])))?;
+                let dst = &mut out[first + k];
+                dst.local_times |= is_local(&cells[0]);
+                dst.formatted |= is_formatted(cell);
                 if let Some(v) = v {
-                    out[first + k].series.times.push(t);
-                    out[first + k].series.values.push(v);
+                    dst.series.times.push(t);
+                    dst.series.values.push(v);
                 }
             }
         }
     }
     for s in &mut out {
         sort_by_time(&mut s.series);
+        if let Some(w) = s.series.times.windows(2).find(|w| w[0] == w[1]) {
+            return Err(Error::data(
+                format!(
+                    "{} has two values at {}: one series has one value per time",
+                    s.origin,
+                    crate::series::write::format_time(w[0])
+                ),
+                path,
+            ));
+        }
     }
     Ok(out)
+}
+
+/// A formatted local time, not epoch seconds or milliseconds or RFC 3339 with a zone.
+fn is_local(cell: &str) -> bool {
+    let c = cell.trim();
+    c.parse::<f64>().is_err() && time::OffsetDateTime::parse(c, &time::format_description::well_known::Rfc3339).is_err()
+}
+
+/// A value with a unit (`1.2 GiB`, `3.22 K`).
+fn is_formatted(cell: &str) -> bool {
+    let c = cell.trim();
+    !c.is_empty() && c.parse::<f64>().is_err() && c.bytes().any(|b| b.is_ascii_digit())
 }
 
 fn is_time_header(c: &str) -> bool {
@@ -243,18 +285,28 @@ pub fn parse_value(cell: &str) -> std::result::Result<Option<f64>, String> {
 }
 
 /// The series whose name is `pattern` exactly, or else the only one containing it.
+/// `FILE:COLUMN` picks among the columns of one file (per-series downloads all call their
+/// column `Value`).
 pub fn find<'a>(series: &'a [GrafanaSeries], pattern: &str, flag: &str) -> Result<&'a GrafanaSeries> {
-    if let Some(s) = series.iter().find(|s| s.name == pattern) {
-        return Ok(s);
-    }
-    let hits: Vec<&GrafanaSeries> = series.iter().filter(|s| s.name.contains(pattern)).collect();
-    let names = || series.iter().map(|s| format!("\"{}\"", s.name)).collect::<Vec<_>>().join(", ");
+    let (pool, pattern): (Vec<&GrafanaSeries>, &str) = match pattern.split_once(':') {
+        Some((file, col)) if series.iter().any(|s| s.file == file) => {
+            (series.iter().filter(|s| s.file == file).collect(), col)
+        }
+        _ => (series.iter().collect(), pattern),
+    };
+    let list = |hits: &[&GrafanaSeries]| hits.iter().map(|s| s.origin.clone()).collect::<Vec<_>>().join(", ");
+    let exact: Vec<&GrafanaSeries> = pool.iter().copied().filter(|s| s.name == pattern).collect();
+    let hits: Vec<&GrafanaSeries> =
+        if exact.is_empty() { pool.iter().copied().filter(|s| s.name.contains(pattern)).collect() } else { exact };
     match hits.len() {
         1 => Ok(hits[0]),
-        0 => Err(Error::invalid(format!("{flag} \"{pattern}\" matches no column; the columns are {}", names()))),
+        0 => Err(Error::invalid(format!(
+            "{flag} \"{pattern}\" matches no column; the columns are {}",
+            pool.iter().map(|s| format!("\"{}\"", s.name)).collect::<Vec<_>>().join(", ")
+        ))),
         n => Err(Error::invalid(format!(
-            "{flag} \"{pattern}\" matches {n} columns: {}; give more of the name",
-            hits.iter().map(|s| format!("\"{}\"", s.name)).collect::<Vec<_>>().join(", ")
+            "{flag} \"{pattern}\" matches {n} columns: {}; give more of the name, or FILE:COLUMN",
+            list(&hits)
         ))),
     }
 }
@@ -286,6 +338,7 @@ pub fn to_series(
     all: &[GrafanaSeries],
     mapping: &[(&'static str, String)],
     settings: &super::prometheus::Settings,
+    utc_offset_s: f64,
     provenance: &str,
 ) -> Result<(crate::series::Series, Vec<String>, super::prometheus::Report)> {
     if !mapping.iter().any(|m| m.0 == crate::series::MEMORY) {
@@ -300,12 +353,37 @@ pub fn to_series(
     for (column, pattern) in mapping {
         let flag = format!("--{column}");
         let s = find(all, pattern, &flag)?;
+        if let Some((other, _)) =
+            mapping.iter().find(|(c, p)| c != column && find(all, p, "").is_ok_and(|o| o.origin == s.origin))
+        {
+            return Err(Error::invalid(format!(
+                "--{column} and --{other} both name {}: each column needs its own series",
+                s.origin
+            )));
+        }
         if s.series.is_empty() {
             return Err(Error::invalid(format!("{} has no values", s.origin)));
+        }
+        if let Some(w) = super::prometheus::check_values(column, &s.origin, &s.series)? {
+            report.warnings.push(w);
         }
         comments.push(format!("{column}: {} ({} samples)", s.origin, s.series.len()));
         report.series.insert(column.to_string(), s.name.clone());
         picked.insert(*column, s.series.clone());
+    }
+    let used: Vec<&GrafanaSeries> = mapping.iter().filter_map(|(_, p)| find(all, p, "").ok()).collect();
+    if used.iter().any(|s| s.local_times) {
+        let (sign, m) = if utc_offset_s < 0.0 { ('-', -utc_offset_s / 60.0) } else { ('+', utc_offset_s / 60.0) };
+        report.warnings.push(format!(
+            "times were formatted in the browser's local time, read as UTC{sign}{:02}:{:02}: pass --utc-offset if that is wrong, or export with Formatted data off",
+            (m / 60.0).floor(),
+            m % 60.0
+        ));
+    }
+    if used.iter().any(|s| s.formatted) {
+        report.warnings.push(
+            "values were formatted with units (about 3 significant digits): export with Formatted data off for exact values".to_string(),
+        );
     }
     super::prometheus::assemble(picked, settings, report, comments)
 }

@@ -89,10 +89,19 @@ pub struct RangeQuery<'a> {
 impl Client {
     /// A client for `url` (`http(s)://host:port[/prefix]`).
     pub fn new(url: &str, auth: Auth, timeout: Duration) -> Result<Client> {
-        let base = url.trim_end_matches('/').to_string();
+        let mut base = url.trim().trim_end_matches('/').to_string();
+        // Schemes are case-insensitive.
+        if let Some((scheme, rest)) = base.split_once("://") {
+            base = format!("{}://{rest}", scheme.to_ascii_lowercase());
+        }
         let rest = base.strip_prefix("http://").or_else(|| base.strip_prefix("https://")).ok_or_else(|| {
             Error::invalid(format!("--url must start with http:// or https://, but \"{}\" does not", redact(url)))
         })?;
+        if rest.contains(['?', '#']) {
+            return Err(Error::invalid(
+                "--url takes no query string or fragment: credentials go in --bearer-token-env or --basic-auth-env",
+            ));
+        }
         let authority = rest.split('/').next().unwrap_or("");
         if authority.contains('@') {
             return Err(Error::invalid(
@@ -119,9 +128,33 @@ impl Client {
         &self.base
     }
 
+    /// `message` with every form of the secret replaced: servers echo headers in error pages.
+    pub fn scrub(&self, message: String) -> String {
+        let secrets: Vec<String> = match &self.auth {
+            Auth::None => Vec::new(),
+            Auth::Bearer(t) => vec![t.clone()],
+            Auth::Basic(up) => {
+                let mut v = vec![base64::engine::general_purpose::STANDARD.encode(up), up.clone()];
+                if let Some((_, password)) = up.split_once(':') {
+                    v.push(password.to_string());
+                }
+                v
+            }
+        };
+        secrets.iter().filter(|s| !s.is_empty()).fold(message, |m, s| m.replace(s.as_str(), "<redacted>"))
+    }
+
     /// GET `/api/v1/query_range`; the body of a successful answer, or an error that names the
     /// server (not the credentials) and, for API errors, Prometheus' errorType and error.
     pub fn query_range(&self, q: &RangeQuery<'_>) -> Result<Vec<u8>> {
+        self.query_range_raw(q).map_err(|e| match e {
+            Error::Remote(m) => Error::Remote(self.scrub(m)),
+            Error::Invalid(m) => Error::Invalid(self.scrub(m)),
+            other => other,
+        })
+    }
+
+    fn query_range_raw(&self, q: &RangeQuery<'_>) -> Result<Vec<u8>> {
         let url = format!("{}/api/v1/query_range", self.base);
         let mut req = self
             .agent
@@ -199,16 +232,16 @@ fn fmt_secs(t: f64) -> String {
     }
 }
 
-/// A URL with any `user:password@` removed, for messages.
+/// A URL with any `user:password@` and query string removed, for messages.
 pub fn redact(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            let sep = if path.is_empty() && !rest.contains('/') { "" } else { "/" };
-            format!("{scheme}://{host}{sep}{path}")
-        }
-        None => url.to_string(),
+    let url = url.split(['?', '#']).next().unwrap_or("");
+    let (scheme, rest) = url.split_once("://").map_or(("", url), |(s, r)| (s, r));
+    let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let scheme = if scheme.is_empty() { String::new() } else { format!("{scheme}://") };
+    match path {
+        Some(p) => format!("{scheme}{host}/{p}"),
+        None => format!("{scheme}{host}"),
     }
 }
 
@@ -219,6 +252,17 @@ mod tests {
     #[test]
     fn urls_and_secrets() {
         assert_eq!(redact("https://u:secret@mimir.example/prometheus"), "https://mimir.example/prometheus");
+        assert_eq!(redact("admin:s3cret@prom:9090"), "prom:9090");
+        assert_eq!(redact("http://prom:9090?token=X"), "http://prom:9090");
+        let e = Client::new("admin:s3cret@prom:9090", Auth::None, Duration::from_secs(1)).unwrap_err();
+        assert!(!e.to_string().contains("s3cret"), "{e}");
+        assert!(Client::new("http://prom:9090?token=X", Auth::None, Duration::from_secs(1)).is_err());
+        assert_eq!(Client::new("HTTPS://prom", Auth::None, Duration::from_secs(1)).unwrap().base(), "https://prom");
+        let c = Client::new("http://h", Auth::Basic("u:pw123".into()), Duration::from_secs(1)).unwrap();
+        assert_eq!(
+            c.scrub("got dTpwdzEyMw== and u:pw123 and pw123".into()),
+            "got <redacted> and <redacted> and <redacted>"
+        );
         let e = Client::new("http://u:p@h:9090", Auth::None, Duration::from_secs(1)).unwrap_err();
         assert!(!e.to_string().contains(":p@"));
         assert!(Client::new("ftp://h", Auth::None, Duration::from_secs(1)).is_err());

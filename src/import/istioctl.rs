@@ -446,5 +446,7 @@ pub fn append_row(path: &Path, existing: Option<&str>, row: &Row) -> Result<Stri
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
     w.write_record(header_names.iter().map(|h| cell(h))).expect("writing to a Vec");
     text.push_str(&String::from_utf8(w.into_inner().expect("writing to a Vec")).expect("UTF-8 cells"));
+    // What we write must read back as a series; an existing file that does not is left alone.
+    crate::series::csv::parse(path, &text)?;
     Ok(text)
 }

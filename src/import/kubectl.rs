@@ -82,27 +82,43 @@ impl KnativeInventory {
     }
 }
 
-/// Objects of one file, flattened out of List wrappers.
-fn items<'a>(path: &Path, v: &'a Value, out: &mut Vec<&'a Value>) -> Result<()> {
+/// Objects of one file, flattened out of List wrappers. Items of a typed list without their
+/// own `kind` (what `kubectl get --raw /api/v1/services` returns) take it from the list:
+/// `ServiceList` items are `Service`s of the list's apiVersion.
+fn items(path: &Path, v: &Value, inherited: Option<(&str, &str)>, out: &mut Vec<Value>) -> Result<()> {
     match v {
         Value::Array(a) => {
             for x in a {
-                items(path, x, out)?;
+                items(path, x, inherited, out)?;
             }
         }
         Value::Object(m) => match m.get("items") {
             Some(Value::Array(a)) if m.get("kind").and_then(Value::as_str).is_none_or(|k| k.ends_with("List")) => {
+                let kind = m
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .and_then(|k| k.strip_suffix("List"))
+                    .filter(|k| !k.is_empty());
+                let api = m.get("apiVersion").and_then(Value::as_str).unwrap_or("v1");
                 for x in a {
-                    items(path, x, out)?;
+                    items(path, x, kind.map(|k| (k, api)), out)?;
                 }
             }
-            _ if m.contains_key("kind") => out.push(v),
-            _ => {
-                return Err(Error::data(
-                    "expected Kubernetes objects: a List with \"items\" or objects with \"kind\"",
-                    path,
-                ))
-            }
+            _ if m.contains_key("kind") => out.push(v.clone()),
+            _ => match inherited {
+                Some((kind, api)) if m.contains_key("metadata") => {
+                    let mut o = m.clone();
+                    o.insert("kind".into(), Value::String(kind.into()));
+                    o.entry("apiVersion").or_insert_with(|| Value::String(api.into()));
+                    out.push(Value::Object(o));
+                }
+                _ => {
+                    return Err(Error::data(
+                        "expected Kubernetes objects: a List with \"items\" or objects with \"kind\"",
+                        path,
+                    ))
+                }
+            },
         },
         _ => return Err(Error::data("expected a JSON object (a List or a Kubernetes object)", path)),
     }
@@ -125,13 +141,29 @@ pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
             serde_json::from_slice(bytes).map_err(|e| Error::data(super::json_error_message(bytes, &e), path))?;
         values.push((path, v));
     }
-    let mut objects: Vec<(&std::path::PathBuf, &Value)> = Vec::new();
+    let mut owned: Vec<(&std::path::PathBuf, Value)> = Vec::new();
     for (path, v) in &values {
         let mut out = Vec::new();
-        items(path, v, &mut out)?;
-        objects.extend(out.into_iter().map(|o| (*path, o)));
+        items(path, v, None, &mut out)?;
+        owned.extend(out.into_iter().map(|o| (*path, o)));
     }
     let mut inv = Inventory::default();
+    // The same object twice (two files that overlap, a file given twice) counts once.
+    let mut keys = std::collections::BTreeSet::new();
+    let mut objects: Vec<(&std::path::PathBuf, &Value)> = Vec::new();
+    for (path, o) in &owned {
+        let key = (
+            s(o, "/kind").unwrap_or("").to_string(),
+            s(o, "/apiVersion").unwrap_or("").split('/').next().unwrap_or("").to_string(),
+            s(o, "/metadata/namespace").unwrap_or("").to_string(),
+            s(o, "/metadata/name").unwrap_or("").to_string(),
+        );
+        if keys.insert(key) {
+            objects.push((*path, o));
+        } else {
+            *inv.skipped.entry("duplicate objects".to_string()).or_default() += 1;
+        }
+    }
     let mut k8s_services: Vec<(&Value, &std::path::PathBuf)> = Vec::new();
     // Revision name -> (namespace, knative service).
     let mut revision_owner: BTreeMap<(String, String), String> = BTreeMap::new();

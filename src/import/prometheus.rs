@@ -20,6 +20,9 @@ use crate::series::{Cell, Column, Row, Series, MEMORY};
 /// Steps per request (Prometheus' own cap is 11,000 points per series).
 pub const MAX_POINTS_PER_REQUEST: f64 = 10_000.0;
 
+/// Steps per import: 10^7 (ten years of 30 s steps, 1,000 requests per query).
+pub const MAX_STEPS: f64 = 1e7;
+
 /// The columns an import can fill, in the order they are written.
 pub const COLUMNS: &[&str] = &["revisions", "ports", "restarts", "limit", MEMORY];
 
@@ -89,8 +92,10 @@ pub fn import(answers: Vec<Answer>, settings: &Settings, provenance: &str) -> Re
         use rayon::prelude::*;
         answers.par_iter().map(merge_bodies).collect()
     };
+    let mut labels_seen: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for (a, result) in answers.iter().zip(decoded) {
         let result = result?;
+        labels_seen.extend(result.series.iter().flat_map(|s| s.labels.keys().cloned()));
         for w in &result.warnings {
             report.warnings.push(format!("{}: {w}", a.origin));
         }
@@ -98,12 +103,8 @@ pub fn import(answers: Vec<Answer>, settings: &Settings, provenance: &str) -> Re
             report.non_finite.insert(a.column.to_string(), result.non_finite);
         }
         let ts = select(&a.origin, result.series, &settings.selection).map_err(Error::Invalid)?;
-        if a.column == MEMORY && ts.values.iter().any(|v| *v < 0.0) {
-            return Err(Error::invalid(format!(
-                "{}: memory is negative in {}: not a working set in bytes",
-                a.origin,
-                ts.label_set()
-            )));
+        if let Some(w) = check_values(a.column, &a.origin, &ts)? {
+            report.warnings.push(w);
         }
         report.series.insert(a.column.to_string(), ts.label_set());
         let what = match &a.query {
@@ -112,6 +113,13 @@ pub fn import(answers: Vec<Answer>, settings: &Settings, provenance: &str) -> Re
         };
         comments.push(format!("{what} -> {} ({} samples)", ts.label_set(), ts.len()));
         picked.insert(a.column, ts);
+    }
+    if let Some((k, _)) = settings.selection.filters.iter().find(|(k, _)| !labels_seen.contains(k)) {
+        let seen: Vec<&str> = labels_seen.iter().map(String::as_str).collect();
+        return Err(Error::invalid(format!(
+            "--select {k}=...: no series of any response has the label \"{k}\" (labels seen: {})",
+            if seen.is_empty() { "none".to_string() } else { seen.join(", ") }
+        )));
     }
     assemble(picked, settings, report, comments)
 }
@@ -175,6 +183,23 @@ pub(crate) fn assemble(
     Ok((series, comments, report))
 }
 
+/// Refuse values no such column can hold (naming where and when); warn about implausible units.
+pub(crate) fn check_values(column: &str, origin: &str, ts: &TimeSeries) -> Result<Option<String>> {
+    let at = |k: usize| crate::series::write::format_time(ts.times[k]);
+    let first = |bad: &dyn Fn(f64) -> bool| ts.values.iter().position(|&v| bad(v));
+    let (bad, why): (&dyn Fn(f64) -> bool, &str) = match column {
+        MEMORY => (&|v| v < 0.0, "memory cannot be negative"),
+        "limit" => (&|v| v < 1_048_576.0, "a proxy limit under 1Mi is not plausible: is it in bytes?"),
+        _ => (&|v| v < 0.0 || v > 1e12, "counts are between 0 and 10^12"),
+    };
+    if let Some(k) = first(bad) {
+        return Err(Error::invalid(format!("{origin}: {column} is {} at {}: {why}", ts.values[k], at(k))));
+    }
+    let max = ts.values.iter().copied().fold(0.0, f64::max);
+    Ok((column == MEMORY && max < 1_048_576.0)
+        .then(|| format!("{origin}: memory never reaches 1Mi (at most {max} bytes): is it in MiB rather than bytes?")))
+}
+
 fn number_column(name: &str, values: &[f64]) -> Column {
     let mut c = Column::new(name);
     for &v in values {
@@ -195,6 +220,9 @@ fn merge_bodies(a: &Answer) -> Result<QueryResult> {
             promjson::ResponseError::Api { error_type, error } => {
                 Error::Remote(format!("{}: Prometheus answered {error_type}: {error}", a.origin))
             }
+            // A live server that answers 200 with something else (a login page, a proxy's
+            // error) is the environment's fault, not the user's input.
+            promjson::ResponseError::Malformed(m) if a.query.is_some() => Error::Remote(format!("{}: {m}", a.origin)),
             promjson::ResponseError::Malformed(m) => Error::invalid(format!("{}: {m}", a.origin)),
         })?;
         merged.non_finite += r.non_finite;
@@ -221,14 +249,28 @@ fn merge_bodies(a: &Answer) -> Result<QueryResult> {
         }
     }
     for s in &merged.series {
-        if s.times.windows(2).any(|w| w[1] < w[0]) {
-            return Err(Error::invalid(format!("{}: samples of {} are not in time order", a.origin, s.label_set())));
+        if let Some(w) = s.times.windows(2).find(|w| w[1] <= w[0]) {
+            let what = if w[1] == w[0] { "twice" } else { "out of time order" };
+            return Err(Error::invalid(format!(
+                "{}: {} has a sample at {} {what}: a query_range series has one sample per step",
+                a.origin,
+                s.label_set(),
+                crate::series::write::format_time(w[1])
+            )));
+        }
+        if let Some(&t) = s.times.first().filter(|t| t.abs() >= 1e11) {
+            return Err(Error::invalid(format!(
+                "{}: sample time {t} is in milliseconds (year {:.0}); the Prometheus API gives unix seconds",
+                a.origin,
+                1970.0 + t / 31_557_600.0
+            )));
         }
     }
     Ok(merged)
 }
 
 /// The `(start, end)` windows of at most [`MAX_POINTS_PER_REQUEST`] steps covering a range.
+/// Callers bound the range to [`MAX_STEPS`]; a span too small to move the start ends it.
 pub fn windows(start: f64, end: f64, step: f64) -> Vec<(f64, f64)> {
     let span = MAX_POINTS_PER_REQUEST * step;
     let mut out = Vec::new();
@@ -236,7 +278,7 @@ pub fn windows(start: f64, end: f64, step: f64) -> Vec<(f64, f64)> {
     loop {
         let e = (s + span).min(end);
         out.push((s, e));
-        if e >= end {
+        if e >= end || e <= s {
             break;
         }
         s = e;

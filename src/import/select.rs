@@ -53,6 +53,9 @@ pub fn select(what: &str, series: Vec<TimeSeries>, selection: &Selection) -> Res
         .collect();
     match kept.len() {
         0 if total == 0 => Err(format!("{what} returned no series: check the query and the time range")),
+        0 if applicable.is_empty() => {
+            Err(format!("{what}: its {total} series have no usable samples (all NaN/Inf, or none in the range)"))
+        }
         0 => Err(format!("{what}: no series with samples matches the filters ({total} series in the response)")),
         1 => Ok(kept.into_iter().next().expect("one")),
         n => match selection.aggregate {

@@ -100,14 +100,42 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
     }
     let restarts = restart_counts(series, settings)?;
     let limits = limits(series, settings);
+    if let Some(i) = limits.iter().position(|l| l.is_some_and(|l| l < 1_048_576.0)) {
+        return Err(Error::parse(
+            format!(
+                "limit {} is under 1Mi: a proxy limit needs a unit (such as 256Mi); meshcap reads bare numbers as bytes",
+                limits[i].expect("found")
+            ),
+            series.location(i, LIMIT),
+        ));
+    }
     let n = series.rows.len();
     let mut events: Vec<Option<Event>> = series.rows.iter().map(|r| r.event).collect();
     let candidates: Vec<usize> = (0..n).filter(|&i| events[i].is_none() && memory[i].is_finite()).collect();
     let mut report = CleanReport { changes: Vec::new(), restarts: 0, ooms: 0, double_counted_rows: 0, fix: None };
     let mut reasons: Vec<Option<String>> = vec![None; n];
 
-    // Pass 1: double counting, judged against the last plain reading before the plateau.
+    // Pass 1: double counting. Against the last plain reading before it (the base), a bump is
+    // a run of readings above RUN_RATIO x base that peaks between the double-count ratios and
+    // falls back to near the base (above FALL_BACK x base) within max_spike_rows, and grows
+    // more than GROWTH_MARGIN times what the predictors grew: growth does not explain it.
+    const RUN_RATIO: f64 = 1.35;
+    const GROWTH_MARGIN: f64 = 1.3;
+    const FALL_BACK: f64 = 0.7;
     let (lo, hi) = settings.double_count_ratio;
+    let predictors: Vec<&[f64]> = [super::REVISIONS, super::PORTS, super::SERVICES]
+        .iter()
+        .filter_map(|n| series.column(n))
+        .map(|c| c.values())
+        .collect();
+    // How much the predictors grew from the base to row r (1 when they did not).
+    let growth = |base: usize, r: usize| {
+        predictors
+            .iter()
+            .filter(|col| col[r].is_finite() && col[base].is_finite())
+            .map(|col| (col[r].max(0.0) + 1.0) / (col[base].max(0.0) + 1.0))
+            .fold(1.0, f64::max)
+    };
     let mut restart_before: Vec<usize> = Vec::new(); // reading before each restart
     let mut prev: Option<usize> = None;
     let mut k = 0;
@@ -115,24 +143,30 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
         let i = candidates[k];
         if let Some(p) = prev {
             let base = memory[p];
-            if base > 0.0 && memory[i] >= lo * base {
-                let run_end = (k..candidates.len()).find(|&e| memory[candidates[e]] < 0.75 * lo * base);
-                if let Some(e) = run_end.filter(|&e| e - k <= settings.max_spike_rows) {
-                    let peak = candidates[k..e].iter().map(|&r| memory[r]).fold(0.0, f64::max);
-                    if peak <= hi * base {
-                        for &r in &candidates[k..e] {
-                            events[r] = Some(Event::DoubleCount);
-                            reasons[r] = Some(format!(
-                                "{:.2}x the reading before (line {}): old and new container summed",
-                                memory[r] / base,
-                                series.rows[p].line
-                            ));
-                            report.double_counted_rows += 1;
-                        }
-                        restart_before.push(p);
-                        k = e;
-                        continue;
+            if base > 0.0 && memory[i] >= RUN_RATIO * base {
+                let e = (k..candidates.len())
+                    .find(|&e| memory[candidates[e]] < RUN_RATIO * base)
+                    .unwrap_or(candidates.len());
+                let run = &candidates[k..e];
+                let peak = run.iter().map(|&r| memory[r]).fold(0.0, f64::max);
+                let falls_back = e < candidates.len() && memory[candidates[e]] > FALL_BACK * base;
+                if run.len() <= settings.max_spike_rows
+                    && falls_back
+                    && (lo * base..=hi * base).contains(&peak)
+                    && run.iter().all(|&r| memory[r] / base > GROWTH_MARGIN * growth(p, r))
+                {
+                    for &r in run {
+                        events[r] = Some(Event::DoubleCount);
+                        reasons[r] = Some(format!(
+                            "{:.2}x the reading before (line {}): old and new container summed",
+                            memory[r] / base,
+                            series.rows[p].line
+                        ));
+                        report.double_counted_rows += 1;
                     }
+                    restart_before.push(p);
+                    k = e;
+                    continue;
                 }
             }
         }
@@ -145,8 +179,11 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
     let mut low_since_restart = f64::INFINITY;
     let mut prev: Option<usize> = None;
     for &i in &plain {
-        let dropped = prev
-            .is_some_and(|p| memory[i] < (1.0 - settings.drop_fraction) * memory[p] && low_since_restart < memory[p]);
+        // A fall after a rise, or a fall from near the limit (an OOMKill even at the first row).
+        let dropped = prev.is_some_and(|p| {
+            let near_limit = limits[p].is_some_and(|l| memory[p] >= (1.0 - settings.near_limit) * l);
+            memory[i] < (1.0 - settings.drop_fraction) * memory[p] && (low_since_restart < memory[p] || near_limit)
+        });
         let counted = restarts.as_ref().is_some_and(|r| {
             let before = prev.map_or(f64::NAN, |p| r[p]);
             r[i].is_finite() && before.is_finite() && r[i] > before
@@ -258,11 +295,13 @@ mod tests {
     use super::*;
     use std::path::Path;
 
+    /// Memory and limit in Mi; 20 revisions throughout.
     fn series(memory: &[f64], limit: Option<f64>) -> Series {
-        let mut cols = vec![("revisions".to_string(), (0..memory.len()).map(|i| i as f64).collect::<Vec<_>>())];
-        cols.push(("memory".to_string(), memory.to_vec()));
+        const MI: f64 = 1_048_576.0;
+        let mut cols = vec![("revisions".to_string(), vec![20.0; memory.len()])];
+        cols.push(("memory".to_string(), memory.iter().map(|m| m * MI).collect()));
         if let Some(l) = limit {
-            cols.push(("limit".to_string(), vec![l; memory.len()]));
+            cols.push(("limit".to_string(), vec![l * MI; memory.len()]));
         }
         Series::from_columns(Path::new("t.csv"), cols).unwrap()
     }
@@ -287,13 +326,56 @@ mod tests {
     #[test]
     fn drop_after_a_rise_is_a_restart_and_far_from_the_limit_no_oom() {
         let m = [100.0, 150.0, 200.0, 90.0, 100.0, 110.0];
-        let (out, rep) = clean(&series(&m, Some(1000.0)), &CleanSettings::default()).unwrap();
+        let mut s = series(&m, Some(1000.0));
+        // Growth that the revisions explain.
+        s.columns[0] = {
+            let mut c = crate::series::Column::new("revisions");
+            for v in [100.0, 150.0, 200.0, 200.0, 200.0, 200.0] {
+                c.push(crate::series::Cell::Number(v));
+            }
+            c
+        };
+        let (out, rep) = clean(&s, &CleanSettings::default()).unwrap();
         assert_eq!(events(&out), vec![None, None, None, Some("restart"), None, None]);
         assert_eq!((rep.restarts, rep.ooms), (1, 0));
         // A 39% drop is not a restart; a lasting doubling is growth, not double counting.
         let m = [100.0, 61.0, 62.0, 130.0, 131.0];
         let (out, _) = clean(&series(&m, None), &CleanSettings::default()).unwrap();
         assert!(events(&out).iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn growth_then_oom_is_not_double_counting() {
+        // Real growth (ports 10 -> 22) to near the 200Mi limit, then the restart.
+        let mut s = series(&[100.0, 170.0, 175.0, 185.0, 60.0, 62.0], Some(200.0));
+        s.columns[0] = {
+            let mut c = crate::series::Column::new("ports");
+            for v in [10.0, 22.0, 22.0, 22.0, 22.0, 22.0] {
+                c.push(crate::series::Cell::Number(v));
+            }
+            c
+        };
+        let (out, rep) = clean(&s, &CleanSettings::default()).unwrap();
+        assert_eq!(events(&out), vec![None, None, None, Some("oom"), Some("restart"), None]);
+        assert_eq!((rep.double_counted_rows, rep.ooms), (0, 1));
+    }
+
+    #[test]
+    fn ramping_double_count_and_oom_at_the_first_row() {
+        // The new container loads config while both are summed: the bump ramps up.
+        let m = [100.0, 105.0, 110.0, 150.0, 180.0, 215.0, 108.0, 109.0];
+        let (out, rep) = clean(&series(&m, Some(1000.0)), &CleanSettings::default()).unwrap();
+        let want = [None, None, None, Some("double-count"), Some("double-count"), Some("double-count"), None, None];
+        assert_eq!(events(&out), want.to_vec());
+        assert_eq!(rep.restarts, 1);
+        // No rise before, but the first reading was at the limit.
+        let (out, _) = clean(&series(&[190.0, 60.0, 70.0], Some(200.0)), &CleanSettings::default()).unwrap();
+        assert_eq!(events(&out), vec![Some("oom"), Some("restart"), None]);
+        // A limit without a unit is refused.
+        assert!(clean(&series(&[150.0, 160.0], Some(128.0 / 1_048_576.0)), &CleanSettings::default())
+            .unwrap_err()
+            .to_string()
+            .contains("under 1Mi"));
     }
 
     #[test]

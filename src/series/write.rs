@@ -76,6 +76,10 @@ pub fn to_csv(series: &Series, comments: &[String]) -> Vec<u8> {
                 push_text(&mut out, n);
             }
         }
+        if out.last() == Some(&b'\n') || out.is_empty() {
+            // Every cell empty in a one-column series: a blank line would read back as no row.
+            out.extend_from_slice(b"\"\"");
+        }
         out.push(b'\n');
     }
     out
