@@ -190,7 +190,7 @@ pub(crate) fn check_values(column: &str, origin: &str, ts: &TimeSeries) -> Resul
     let (bad, why): (&dyn Fn(f64) -> bool, &str) = match column {
         MEMORY => (&|v| v < 0.0, "memory cannot be negative"),
         "limit" => (&|v| v < 1_048_576.0, "a proxy limit under 1Mi is not plausible: is it in bytes?"),
-        _ => (&|v| v < 0.0 || v > 1e12, "counts are between 0 and 10^12"),
+        _ => (&|v| !(0.0..=1e12).contains(&v), "counts are between 0 and 10^12"),
     };
     if let Some(k) = first(bad) {
         return Err(Error::invalid(format!("{origin}: {column} is {} at {}: {why}", ts.values[k], at(k))));
