@@ -4,6 +4,7 @@ mod bad_input;
 mod fit;
 mod import;
 mod import_fuzz;
+mod import_regressions;
 mod nist;
 mod plot;
 mod plot_edge;

@@ -208,7 +208,16 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
                 ))
                 .into());
             }
-            Some((start, end, step.unwrap_or(30.0)))
+            let step = step.unwrap_or(30.0);
+            let steps = (end - start) / step;
+            if steps > prometheus::MAX_STEPS {
+                return Err(Error::invalid(format!(
+                    "the range holds {steps:.3e} steps of {step} s; at most {:.0e} (a larger --step or a shorter range)",
+                    prometheus::MAX_STEPS
+                ))
+                .into());
+            }
+            Some((start, end, step))
         }
         _ => None,
     };
