@@ -391,10 +391,7 @@ fn grafana_blocks_and_series_as_rows() {
 
 #[track_caller]
 fn bad(args: &[&str], files: &[&Path], parts: &[&str]) {
-    let out = meshcap().args(args).args(files).assert().code(2).get_output().clone();
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    assert!(!err.contains("panicked"), "{err}");
+    let err = crate::util::fails(meshcap().args(args).args(files), 2);
     for p in parts {
         assert!(err.contains(p), "{p:?} not in {err}");
     }

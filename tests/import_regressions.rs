@@ -3,16 +3,7 @@
 
 use std::path::Path;
 
-use crate::util::{meshcap, root, tempdir, write};
-
-/// Run, expect `code` and a one-line error without a panic; return it.
-fn fails(cmd: &mut assert_cmd::Command, code: i32) -> String {
-    let out = cmd.assert().code(code).get_output().clone();
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
+use crate::util::{fails, meshcap, root, serve, tempdir, write};
 
 fn body(points: &[(f64, &str)]) -> String {
     let vals: Vec<String> = points.iter().map(|(t, v)| format!("[{t},\"{v}\"]")).collect();
@@ -154,30 +145,9 @@ fn credentials_never_reach_messages() {
     );
     assert!(!err.contains("X1") && err.contains("no query string"), "{err}");
     // A server whose error page echoes the Authorization header.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        use std::io::{BufRead, BufReader, Write};
-        for stream in listener.incoming().flatten() {
-            let mut stream = stream;
-            let mut auth = String::new();
-            let reader = BufReader::new(stream.try_clone().unwrap());
-            for line in reader.lines() {
-                let line = line.unwrap_or_default();
-                if line.is_empty() {
-                    break;
-                }
-                if line.to_ascii_lowercase().starts_with("authorization:") {
-                    auth = line;
-                }
-            }
-            let text = format!("denied: {auth}");
-            let _ = write!(
-                stream,
-                "HTTP/1.1 403 Forbidden\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-                text.len()
-            );
-        }
+    let (url, _) = serve(|head| {
+        let auth = head.lines().find(|l| l.to_ascii_lowercase().starts_with("authorization:")).unwrap_or("");
+        Some((403, format!("denied: {auth}")))
     });
     let err = fails(
         meshcap()
@@ -207,22 +177,7 @@ fn credentials_never_reach_messages() {
 
 #[test]
 fn a_live_answer_that_is_not_json_is_the_servers_fault() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        use std::io::{BufRead, BufReader, Write};
-        for stream in listener.incoming().flatten() {
-            let mut stream = stream;
-            for line in BufReader::new(stream.try_clone().unwrap()).lines() {
-                if line.unwrap_or_default().is_empty() {
-                    break;
-                }
-            }
-            let text = "<html>login</html>";
-            let _ =
-                write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}", text.len());
-        }
-    });
+    let (url, _) = serve(|_| Some((200, "<html>login</html>".to_string())));
     let err = fails(
         meshcap().args([
             "import",

@@ -1,13 +1,11 @@
 //! `import prometheus` from saved query_range responses, and against a scripted HTTP server
 //! for what a real Prometheus will not easily do on demand: auth headers, 503s, timeouts.
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::util::{meshcap, root, tempdir, write};
+use crate::util::{meshcap, one_line_error, root, tempdir, write, Heads};
 
 /// A query_range body with one series per `(labels, points)`.
 fn body(series: &[(&str, Vec<(f64, String)>)]) -> String {
@@ -29,13 +27,6 @@ fn files(dir: &Path) -> (PathBuf, PathBuf) {
     let mem = write(dir, "mem.json", &body(&[(r#""pod":"a""#, pts(20, |k| 52428800.0 + 98304.0 * (100 * k) as f64))]));
     let ports = write(dir, "ports.json", &body(&[(r#""pod":"a""#, pts(20, |k| (100 * k) as f64))]));
     (mem, ports)
-}
-
-fn stderr_of(out: &std::process::Output) -> String {
-    let err = String::from_utf8(out.stderr.clone()).unwrap();
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    err
 }
 
 #[test]
@@ -82,7 +73,7 @@ fn several_series_refused_unless_filtered_or_aggregated() {
             .args(extra)
             .assert()
     };
-    let err = stderr_of(run(&[]).code(2).get_output());
+    let err = one_line_error(run(&[]).code(2).get_output());
     assert!(err.contains("returned 2 series: {__name__=\"up\", instance=\"localhost:9090\", job=\"prometheus\"} {__name__=\"up\", instance=\"localhost:9091\", job=\"node\"}"), "{err}");
     assert!(err.contains("--select LABEL=VALUE") && err.contains("--aggregate max|sum|mean"), "{err}");
     let out = run(&["--select", "job=node"]).success().get_output().stdout.clone();
@@ -93,9 +84,9 @@ fn several_series_refused_unless_filtered_or_aggregated() {
     assert!(String::from_utf8(out)
         .unwrap()
         .ends_with(",8,1\n2015-07-01T20:10:45.781Z,16,1\n2015-07-01T20:11:00.781Z,24,2\n"));
-    let err = stderr_of(run(&["--aggregate", "median"]).code(2).get_output());
+    let err = one_line_error(run(&["--aggregate", "median"]).code(2).get_output());
     assert!(err.contains("\"median\""), "{err}");
-    let err = stderr_of(run(&["--select", "job"]).code(2).get_output());
+    let err = one_line_error(run(&["--select", "job"]).code(2).get_output());
     assert!(err.contains("--select must be LABEL=VALUE"), "{err}");
 }
 
@@ -162,7 +153,7 @@ fn bad_saved_responses() {
             .code(2)
             .get_output()
             .clone();
-        stderr_of(&out)
+        one_line_error(&out)
     };
     let f = write(
         dir.path(),
@@ -186,9 +177,9 @@ fn bad_saved_responses() {
     // Usage errors.
     let out =
         meshcap().args(["import", "prometheus", "--memory", "x", "--ports", "y"]).assert().code(2).get_output().clone();
-    assert!(stderr_of(&out).contains("queries need --url"));
+    assert!(one_line_error(&out).contains("queries need --url"));
     let out = meshcap().args(["import", "prometheus", "--memory-file"]).arg(&mem).assert().code(2).get_output().clone();
-    assert!(stderr_of(&out).contains("revisions or ports"));
+    assert!(one_line_error(&out).contains("revisions or ports"));
     let out = meshcap()
         .args([
             "import",
@@ -208,7 +199,7 @@ fn bad_saved_responses() {
         .code(2)
         .get_output()
         .clone();
-    assert!(stderr_of(&out).contains("\"30q\""));
+    assert!(one_line_error(&out).contains("\"30q\""));
     let out = meshcap()
         .args([
             "import",
@@ -226,7 +217,7 @@ fn bad_saved_responses() {
         .code(2)
         .get_output()
         .clone();
-    let err = stderr_of(&out);
+    let err = one_line_error(&out);
     assert!(err.contains("must not hold credentials") && !err.contains("hunter2"), "{err}");
 }
 
@@ -238,38 +229,13 @@ enum Reply {
     Hang,
 }
 
-/// A one-thread HTTP/1.1 server on a free port that records each request's head and answers
-/// from `reply`.
-fn serve(reply: Reply) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut head = String::new();
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                head.push_str(&line);
-            }
-            log.lock().unwrap().push(head);
-            let (code, text) = match &reply {
-                Reply::Ok(b) => (200, b.clone()),
-                Reply::Status(c, b) => (*c, b.clone()),
-                Reply::Hang => {
-                    std::thread::sleep(Duration::from_secs(5));
-                    continue;
-                }
-            };
-            let _ = write!(stream, "HTTP/1.1 {code} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}", text.len());
-        }
-    });
-    (url, seen)
+/// The scripted server answering every request with `reply`.
+fn serve(reply: Reply) -> (String, Heads) {
+    crate::util::serve(move |_| match &reply {
+        Reply::Ok(b) => Some((200, b.clone())),
+        Reply::Status(c, b) => Some((*c, b.clone())),
+        Reply::Hang => None,
+    })
 }
 
 fn live(url: &str) -> assert_cmd::Command {
@@ -324,7 +290,7 @@ fn bearer_token_is_sent_and_never_echoed() {
         .code(1)
         .get_output()
         .clone();
-    let err = stderr_of(&o);
+    let err = one_line_error(&o);
     assert!(err.contains("HTTP 401") && err.contains("--bearer-token-env") && !err.contains("s3cr3t"), "{err}");
     let o = live(&url)
         .args(["--bearer-token-env", "MESHCAP_UNSET_VAR"])
@@ -333,7 +299,7 @@ fn bearer_token_is_sent_and_never_echoed() {
         .code(2)
         .get_output()
         .clone();
-    assert!(stderr_of(&o).contains("MESHCAP_UNSET_VAR (--bearer-token-env) is not set"));
+    assert!(one_line_error(&o).contains("MESHCAP_UNSET_VAR (--bearer-token-env) is not set"));
 }
 
 #[test]
@@ -354,7 +320,7 @@ fn basic_auth_from_the_environment() {
         .code(2)
         .get_output()
         .clone();
-    let err = stderr_of(&o);
+    let err = one_line_error(&o);
     assert!(err.contains("user:password") && !err.contains("nocolon"), "{err}");
 }
 
@@ -362,28 +328,29 @@ fn basic_auth_from_the_environment() {
 fn server_errors_and_timeouts() {
     let (url, _) =
         serve(Reply::Status(503, r#"{"status":"error","errorType":"unavailable","error":"TSDB not ready"}"#.into()));
-    let err = stderr_of(live(&url).assert().code(1).get_output());
+    let err = one_line_error(live(&url).assert().code(1).get_output());
     assert!(err.contains("HTTP 503, unavailable: TSDB not ready"), "{err}");
     let (url, _) = serve(Reply::Status(
         422,
         r#"{"status":"error","errorType":"execution","error":"query processing would load too many samples"}"#.into(),
     ));
-    let err = stderr_of(live(&url).assert().code(1).get_output());
+    let err = one_line_error(live(&url).assert().code(1).get_output());
     assert!(err.contains("execution: query processing would load too many samples"), "{err}");
     let (url, _) = serve(Reply::Hang);
     let started = std::time::Instant::now();
-    let err = stderr_of(live(&url).args(["--timeout", "1s"]).assert().code(1).get_output());
+    let err = one_line_error(live(&url).args(["--timeout", "1s"]).assert().code(1).get_output());
     assert!(err.contains("no answer within 1 s (--timeout)"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(4));
     // https to a server that speaks plain HTTP: the TLS handshake fails cleanly (rustls, no
     // system OpenSSL).
     let (url, _) = serve(Reply::Status(400, "not TLS".into()));
-    let err =
-        stderr_of(live(&url.replace("http://", "https://")).args(["--timeout", "5s"]).assert().code(1).get_output());
+    let err = one_line_error(
+        live(&url.replace("http://", "https://")).args(["--timeout", "5s"]).assert().code(1).get_output(),
+    );
     assert!(err.contains("cannot query https://127.0.0.1:"), "{err}");
     // Nothing listening.
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let err = stderr_of(live(&format!("http://127.0.0.1:{port}")).assert().code(1).get_output());
+    let err = one_line_error(live(&format!("http://127.0.0.1:{port}")).assert().code(1).get_output());
     assert!(err.contains("cannot query http://127.0.0.1:") && err.to_lowercase().contains("connect"), "{err}");
 }
 
@@ -452,7 +419,7 @@ fn clean_marks_and_reports_and_never_touches_its_input() {
     let fit = crate::util::json(meshcap().arg("fit").arg(dir.path().join("out.csv")).args(["--format", "json"]));
     assert_eq!((fit["n"].as_u64(), fit["source"]["oom_rows"].as_u64()), (Some(4), Some(3)));
     // -o the input itself is refused.
-    let err = stderr_of(meshcap().arg("clean").arg(&input).arg("-o").arg(&input).assert().code(2).get_output());
+    let err = one_line_error(meshcap().arg("clean").arg(&input).arg("-o").arg(&input).assert().code(2).get_output());
     assert!(err.contains("is an input: meshcap never modifies its inputs"), "{err}");
     // The seed series has nothing to clean.
     let out = meshcap()
@@ -473,6 +440,6 @@ fn clean_marks_and_reports_and_never_touches_its_input() {
         "unsorted.csv",
         "time,ports,memory\n2026-01-01T00:01:00Z,1,1Mi\n2026-01-01T00:00:00Z,2,2Mi\n",
     );
-    let err = stderr_of(meshcap().arg("clean").arg(&f).assert().code(2).get_output());
+    let err = one_line_error(meshcap().arg("clean").arg(&f).assert().code(2).get_output());
     assert!(err.contains("unsorted.csv:3") && err.contains("not in time order"), "{err}");
 }

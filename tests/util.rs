@@ -58,3 +58,58 @@ pub fn rel(a: f64, b: f64) -> f64 {
 pub fn close(what: &str, got: f64, want: f64, tol: f64) {
     assert!(rel(got, want) <= tol, "{what}: got {got:e}, want {want:e} (rel err {:e} > {tol:e})", rel(got, want));
 }
+
+/// The stderr of a failed run, asserting it is one error line and no panic.
+#[track_caller]
+pub fn one_line_error(out: &std::process::Output) -> String {
+    let err = String::from_utf8(out.stderr.clone()).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+/// Run, expect exit `code` and a one-line error; return the error.
+#[track_caller]
+pub fn fails(cmd: &mut Command, code: i32) -> String {
+    one_line_error(cmd.assert().code(code).get_output())
+}
+
+/// Request heads a scripted server has seen.
+pub type Heads = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A one-thread HTTP/1.1 server on a free loopback port, for what a real server will not do on
+/// demand: it records each request's head and answers `answer(head)`, (status, body), or
+/// holds the connection without answering when that is `None`.
+pub fn serve(answer: impl Fn(&str) -> Option<(u16, String)> + Send + 'static) -> (String, Heads) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen: Heads = Default::default();
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            log.lock().unwrap().push(head.clone());
+            match answer(&head) {
+                Some((code, text)) => {
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 {code} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                        text.len()
+                    );
+                }
+                None => std::thread::sleep(std::time::Duration::from_secs(5)),
+            }
+        }
+    });
+    (url, seen)
+}
