@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::util::{fails, meshcap, root, serve, tempdir, write};
+use crate::util::{fails, live, meshcap, root, serve, tempdir, write};
 
 fn body(points: &[(f64, &str)]) -> String {
     let vals: Vec<String> = points.iter().map(|(t, v)| format!("[{t},\"{v}\"]")).collect();
@@ -150,23 +150,7 @@ fn credentials_never_reach_messages() {
         Some((403, format!("denied: {auth}")))
     });
     let err = fails(
-        meshcap()
-            .args([
-                "import",
-                "prometheus",
-                "--url",
-                &url,
-                "--memory",
-                "m",
-                "--ports",
-                "p",
-                "--start",
-                "0",
-                "--end",
-                "60",
-            ])
-            .args(["--bearer-token-env", "MESHCAP_REVIEW_TOKEN"])
-            .env("MESHCAP_REVIEW_TOKEN", "supersecrettoken"),
+        live(&url).args(["--bearer-token-env", "MESHCAP_REVIEW_TOKEN"]).env("MESHCAP_REVIEW_TOKEN", "supersecrettoken"),
         1,
     );
     assert!(
@@ -178,23 +162,7 @@ fn credentials_never_reach_messages() {
 #[test]
 fn a_live_answer_that_is_not_json_is_the_servers_fault() {
     let (url, _) = serve(|_| Some((200, "<html>login</html>".to_string())));
-    let err = fails(
-        meshcap().args([
-            "import",
-            "prometheus",
-            "--url",
-            &url,
-            "--memory",
-            "m",
-            "--ports",
-            "p",
-            "--start",
-            "0",
-            "--end",
-            "60",
-        ]),
-        1,
-    );
+    let err = fails(&mut live(&url), 1);
     assert!(err.contains(&format!("memory query to {url}")) && err.contains("malformed JSON at byte 0"), "{err}");
 }
 

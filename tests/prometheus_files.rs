@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::util::{meshcap, one_line_error, root, tempdir, write, Heads};
+use crate::util::{live, meshcap, one_line_error, root, tempdir, write, Heads};
 
 /// A query_range body with one series per `(labels, points)`.
 fn body(series: &[(&str, Vec<(f64, String)>)]) -> String {
@@ -236,19 +236,6 @@ fn serve(reply: Reply) -> (String, Heads) {
         Reply::Status(c, b) => Some((*c, b.clone())),
         Reply::Hang => None,
     })
-}
-
-fn live(url: &str) -> assert_cmd::Command {
-    let mut c = meshcap();
-    c.args(["import", "prometheus", "--url", url, "--memory", "max(m)", "--ports", "max(p)"]).args([
-        "--start",
-        "1767225600",
-        "--end",
-        "1767226170",
-        "--step",
-        "30s",
-    ]);
-    c
 }
 
 #[test]

@@ -113,3 +113,17 @@ pub fn serve(answer: impl Fn(&str) -> Option<(u16, String)> + Send + 'static) ->
     });
     (url, seen)
 }
+
+/// `meshcap import prometheus --url URL` with two queries over 20 steps of 30 s.
+pub fn live(url: &str) -> Command {
+    let mut c = meshcap();
+    c.args(["import", "prometheus", "--url", url, "--memory", "max(m)", "--ports", "max(p)"]).args([
+        "--start",
+        "1767225600",
+        "--end",
+        "1767226170",
+        "--step",
+        "30s",
+    ]);
+    c
+}
