@@ -31,7 +31,7 @@ fn huge_timeout_and_tiny_step_are_refused_not_panicked_or_hung() {
     assert!(err.contains("steps of 0.00001 s; at most 1e7"), "{err}");
     assert!(started.elapsed().as_secs() < 5, "refused before building windows");
     let err = fails(meshcap().args(base).args(["--start", "1e20", "--end", "2e20", "--step", "1ms"]), 2);
-    assert!(err.contains("at most 1e7"), "{err}");
+    assert!(err.contains("looks like milliseconds"), "{err}");
 }
 
 #[test]
@@ -218,4 +218,105 @@ fn clean_keeps_provenance_and_refuses_unitless_limits() {
     let f = write(dir.path(), "l.csv", "ports,memory,limit\n1,150Mi,128\n2,151Mi,128\n");
     let err = fails(meshcap().arg("clean").arg(&f), 2);
     assert!(err.contains("l.csv:2:limit") && err.contains("under 1Mi"), "{err}");
+}
+
+// Second review.
+
+#[test]
+fn grafana_overflowing_values_and_file_paths() {
+    let dir = tempdir();
+    let g = write(dir.path(), "g6.csv", "Time,mem,clusters\n0,1e308 GiB,0\n30,51 MiB,8\n");
+    let err = fails(meshcap().args(["import", "grafana", "--memory", "mem", "--ports", "clusters"]).arg(&g), 2);
+    assert!(err.contains("g6.csv:2:mem") && err.contains("beyond any float"), "{err}");
+    // FILE:COLUMN takes the path as given, too.
+    let a = write(dir.path(), "m.csv", "\"Time\",\"Value\"\n0,52 MiB\n30,60 MiB\n60,68 MiB\n");
+    let b = write(dir.path(), "c.csv", "\"Time\",\"Value\"\n0,0\n30,80\n60,160\n");
+    let (pa, pb) = (format!("{}:Value", a.display()), format!("{}:Value", b.display()));
+    meshcap().args(["import", "grafana", "--memory", &pa, "--ports", &pb]).arg(&a).arg(&b).assert().success();
+    let t = write(dir.path(), "t.csv", "Time,mem,clusters\n1e20,1 MiB,1\n");
+    let err = fails(meshcap().args(["import", "grafana", "--memory", "mem", "--ports", "clusters"]).arg(&t), 2);
+    assert!(err.contains("beyond the year 9999"), "{err}");
+}
+
+#[test]
+fn istioctl_append_is_honest_about_what_it_wrote() {
+    let dir = tempdir();
+    let dump = write(dir.path(), "d.json", r#"[{"name":"outbound|80||a.shop.svc.cluster.local","type":"EDS"}]"#);
+    // JSON on stdout stays one document.
+    let out = meshcap()
+        .args(["import", "istioctl", "--memory", "60Mi", "--format", "json", "-o"])
+        .arg(dir.path().join("s.csv"))
+        .arg(&dump)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let _: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert!(String::from_utf8(out.stderr).unwrap().contains("appended revisions=0 ports=1 services=1 memory=62914560"));
+    // An existing series without limit, services or note columns: said, not hidden.
+    let ex = write(dir.path(), "ex.csv", "time,memory,ports,revisions,event\n2026-01-01T00:00:00Z,50Mi,0,0,\n");
+    let out = meshcap()
+        .args(["import", "istioctl", "--memory", "60Mi", "--limit", "1Gi", "-o"])
+        .arg(&ex)
+        .arg(&dump)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("has no column for services, limit, note, time (left empty): not written"), "{stderr}");
+    assert!(String::from_utf8(out.stdout).unwrap().contains("appended memory=62914560 ports=1 revisions=0 to"));
+    // Bytes without a unit are not a proxy's memory.
+    let err = fails(
+        meshcap().args(["import", "istioctl", "--memory", "60", "-o"]).arg(dir.path().join("s.csv")).arg(&dump),
+        2,
+    );
+    assert!(err.contains("needs its unit"), "{err}");
+}
+
+#[test]
+fn kubectl_istio_injection_disabled_wins_over_revision_label() {
+    let dir = tempdir();
+    let list = write(
+        dir.path(),
+        "k1.json",
+        r#"{"kind":"List","items":[
+          {"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop","labels":{"istio-injection":"disabled","istio.io/rev":"1-18"}}},
+          {"apiVersion":"v1","kind":"Service","metadata":{"name":"redis","namespace":"shop"},"spec":{"ports":[{"port":6379}]}}]}"#,
+    );
+    let out = meshcap().args(["import", "kubectl"]).arg(&list).assert().success().get_output().stdout.clone();
+    assert!(String::from_utf8(out).unwrap().contains("name = \"shop\"\nsidecars = false"));
+}
+
+#[test]
+fn provenance_says_where_values_came_from_and_escaped_secrets_are_scrubbed() {
+    let dir = tempdir();
+    let ok = body(&[(0.0, "52428800"), (30.0, "52428801")]);
+    let out =
+        prom(dir.path(), &ok, &ok).args(["--url", "http://127.0.0.1:9"]).assert().success().get_output().stdout.clone();
+    assert!(String::from_utf8(out)
+        .unwrap()
+        .starts_with("# imported by meshcap import prometheus from saved query_range responses\n"));
+    let (url, _) = serve(|_| Some((401, r#"{"message":"token Bearer ab\/cd+ef\/gh rejected"}"#.to_string())));
+    let err = fails(
+        live(&url).args(["--bearer-token-env", "MESHCAP_REVIEW_TOKEN2"]).env("MESHCAP_REVIEW_TOKEN2", "ab/cd+ef/gh"),
+        1,
+    );
+    assert!(!err.contains("cd+ef") && err.contains("<redacted>"), "{err}");
+    let err = fails(
+        meshcap().args([
+            "import",
+            "prometheus",
+            "--url",
+            &url,
+            "--memory",
+            "m",
+            "--ports",
+            "p",
+            "--start",
+            "1767225600000",
+        ]),
+        2,
+    );
+    assert!(err.contains("looks like milliseconds"), "{err}");
 }

@@ -64,7 +64,10 @@ pub fn run_clean(args: CleanArgs) -> Result<()> {
     let mut lines: Vec<String> = report
         .changes
         .iter()
-        .map(|c| format!("line {}: {} ({}): {}", c.line, c.event, meshcap::quantity::Bytes(c.memory_bytes), c.reason))
+        .map(|c| {
+            let at = if series.json { "observation" } else { "line" };
+            format!("{at} {}: {} ({}): {}", c.line, c.event, meshcap::quantity::Bytes(c.memory_bytes), c.reason)
+        })
         .collect();
     lines.push(format!(
         "{} restarts, {} OOMKills, {} double-counted rows kept out of fits",

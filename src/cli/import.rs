@@ -200,6 +200,12 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
             let start = args.start.as_deref().ok_or_else(|| Error::invalid("--start is required with --url"))?;
             let start = prometheus::parse_time_flag(start, now)?;
             let end = prometheus::parse_time_flag(&args.end, now)?;
+            if let Some(t) = [start, end].into_iter().find(|t| t.abs() >= 1e11) {
+                return Err(Error::invalid(format!(
+                    "--start/--end {t} looks like milliseconds: give unix seconds or RFC 3339"
+                ))
+                .into());
+            }
             if end <= start {
                 return Err(Error::invalid(format!(
                     "--end ({}) must be after --start ({})",
@@ -246,9 +252,13 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
             (None, None) => {}
         }
     }
-    let provenance = match &client {
-        Some(c) => format!("imported by meshcap import prometheus from {}", c.base()),
-        None => "imported by meshcap import prometheus from saved query_range responses".to_string(),
+    let any_file = answers.iter().any(|a| a.query.is_none());
+    let provenance = match (&client, any_query, any_file) {
+        (Some(c), true, false) => format!("imported by meshcap import prometheus from {}", c.base()),
+        (Some(c), true, true) => {
+            format!("imported by meshcap import prometheus from {} and saved query_range responses", c.base())
+        }
+        _ => "imported by meshcap import prometheus from saved query_range responses".to_string(),
     };
     let settings = prometheus::Settings { selection, step: step.or(range.map(|r| r.2)), limit_bytes };
     let scrub = |e: Error| match (&client, e) {

@@ -195,6 +195,12 @@ pub fn run_istioctl(args: IstioctlArgs) -> Result<()> {
         .ok_or_else(|| Error::invalid("--memory appends a row to a series: name it with -o FILE"))?;
     let memory_bytes =
         meshcap::quantity::parse_quantity(memory).map_err(|m| Error::invalid(format!("--memory: {m}")))?;
+    if !(1_048_576.0..=1.125_899_906_842_624e15).contains(&memory_bytes) {
+        return Err(Error::invalid(format!(
+            "--memory \"{memory}\" is not a proxy's memory (1Mi to 1Pi): a quantity needs its unit, such as 412Mi"
+        ))
+        .into());
+    }
     let limit_bytes = parse_limit(args.limit.as_deref())?;
     let pod = counts.node.pod.clone().unwrap_or_else(|| shown(&args.file));
     let row = meshcap::import::istioctl::Row {
@@ -210,21 +216,24 @@ pub fn run_istioctl(args: IstioctlArgs) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(source) => return Err(Error::Read { path: out.clone(), source }.into()),
     };
-    let new = meshcap::import::istioctl::append_row(out, existing.as_deref(), &row)?;
+    let (new, written, skipped) = meshcap::import::istioctl::append_row(out, existing.as_deref(), &row)?;
     meshcap::output::write_atomic(out, new.as_bytes())?;
     emit(None, &report)?;
-    emit(
-        None,
-        format!(
-            "appended revisions={} ports={} services={} memory={} to {}\n",
-            row.revisions,
-            row.ports,
-            row.services,
-            memory,
-            shown(out)
-        )
-        .as_bytes(),
-    )
+    let line = format!("appended {} to {}\n", written.join(" "), shown(out));
+    let skipped = if skipped.is_empty() {
+        String::new()
+    } else {
+        format!("warning: {} has no column for {}: not written\n", shown(out), skipped.join(", "))
+    };
+    // JSON on stdout stays one document: the note goes to stderr.
+    eprint!("{skipped}");
+    match args.format {
+        Format::Json => {
+            eprint!("{line}");
+            Ok(())
+        }
+        Format::Table => emit(None, line.as_bytes()),
+    }
 }
 
 fn counts_table(c: &istioctl::Counts, file: &std::path::Path) -> String {

@@ -23,6 +23,8 @@ pub struct GrafanaSeries {
     pub origin: String,
     /// The file's name (for `FILE:COLUMN` patterns).
     pub file: String,
+    /// The file's path as given.
+    pub path: String,
     /// Its times were formatted local times (`2024-01-01 10:00:00`), not epoch or RFC 3339.
     pub local_times: bool,
     /// Its values were formatted with units (`1.2 GiB`): about 3 significant digits.
@@ -80,6 +82,7 @@ pub fn parse(path: &Path, text: &str, utc_offset_s: f64) -> Result<Vec<GrafanaSe
         let new = |name: String| GrafanaSeries {
             origin: origin(&name),
             file: file.clone(),
+            path: path.display().to_string(),
             name,
             series: TimeSeries::default(),
             local_times: false,
@@ -146,6 +149,13 @@ pub fn parse(path: &Path, text: &str, utc_offset_s: f64) -> Result<Vec<GrafanaSe
         }
     }
     for s in &mut out {
+        // 0000 to 9999: a time beyond is a unit mistake, not a date.
+        if let Some(t) = s.series.times.iter().find(|t| !(-62_167_219_200.0..253_402_300_800.0).contains(*t)) {
+            return Err(Error::data(
+                format!("{} has a time {t} beyond the year 9999 (in seconds): not a date", s.origin),
+                path,
+            ));
+        }
         sort_by_time(&mut s.series);
         if let Some(w) = s.series.times.windows(2).find(|w| w[0] == w[1]) {
             return Err(Error::data(
@@ -278,21 +288,26 @@ pub fn parse_value(cell: &str) -> std::result::Result<Option<f64>, String> {
         }
     };
     let v: f64 = num.trim().parse().map_err(|_| format!("value \"{c}\" is not a number with a unit"))?;
+    let v = v * scale;
     if !v.is_finite() {
-        return Ok(None);
+        return Err(format!("value \"{c}\" is beyond any float"));
     }
-    Ok(Some(v * scale))
+    Ok(Some(v))
 }
 
 /// The series whose name is `pattern` exactly, or else the only one containing it.
 /// `FILE:COLUMN` picks among the columns of one file (per-series downloads all call their
 /// column `Value`).
 pub fn find<'a>(series: &'a [GrafanaSeries], pattern: &str, flag: &str) -> Result<&'a GrafanaSeries> {
-    let (pool, pattern): (Vec<&GrafanaSeries>, &str) = match pattern.split_once(':') {
-        Some((file, col)) if series.iter().any(|s| s.file == file) => {
-            (series.iter().filter(|s| s.file == file).collect(), col)
-        }
-        _ => (series.iter().collect(), pattern),
+    // The file part is the file's name or the path as given; column names may hold ':' too.
+    let in_file = |s: &GrafanaSeries, f: &str| s.file == f || s.path == f;
+    let split = pattern
+        .match_indices(':')
+        .map(|(i, _)| (&pattern[..i], &pattern[i + 1..]))
+        .find(|(f, _)| series.iter().any(|s| in_file(s, f)));
+    let (pool, pattern): (Vec<&GrafanaSeries>, &str) = match split {
+        Some((file, col)) => (series.iter().filter(|s| in_file(s, file)).collect(), col),
+        None => (series.iter().collect(), pattern),
     };
     let list = |hits: &[&GrafanaSeries]| hits.iter().map(|s| s.origin.clone()).collect::<Vec<_>>().join(", ");
     let exact: Vec<&GrafanaSeries> = pool.iter().copied().filter(|s| s.name == pattern).collect();

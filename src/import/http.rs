@@ -141,7 +141,16 @@ impl Client {
                 v
             }
         };
-        secrets.iter().filter(|s| !s.is_empty()).fold(message, |m, s| m.replace(s.as_str(), "<redacted>"))
+        // Also as servers echo them inside JSON: escaped, with or without "\/".
+        let forms: Vec<String> = secrets
+            .iter()
+            .filter(|s| !s.is_empty())
+            .flat_map(|s| {
+                let json = serde_json::to_string(s).unwrap_or_default().trim_matches('"').to_string();
+                [s.clone(), json.clone(), json.replace('/', "\\/")]
+            })
+            .collect();
+        forms.iter().fold(message, |m, s| m.replace(s.as_str(), "<redacted>"))
     }
 
     /// GET `/api/v1/query_range`; the body of a successful answer, or an error that names the

@@ -393,7 +393,9 @@ pub struct Row {
 /// `revisions,ports,services,memory,limit,note`; an existing one keeps its header, comments
 /// and rows, and the row fills the columns it has (it must have `memory` and `ports` or
 /// `revisions`).
-pub fn append_row(path: &Path, existing: Option<&str>, row: &Row) -> Result<String> {
+/// Returns the text, the `column=value` cells written, and what the existing header has no
+/// column for.
+pub fn append_row(path: &Path, existing: Option<&str>, row: &Row) -> Result<(String, Vec<String>, Vec<&'static str>)> {
     let fmt = crate::series::write::format_number;
     let cell = |name: &str| -> String {
         match name {
@@ -445,8 +447,21 @@ pub fn append_row(path: &Path, existing: Option<&str>, row: &Row) -> Result<Stri
     };
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
     w.write_record(header_names.iter().map(|h| cell(h))).expect("writing to a Vec");
+    let written: Vec<String> = header_names
+        .iter()
+        .map(|h| (h, cell(h)))
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(h, v)| format!("{h}={v}"))
+        .collect();
+    let mut skipped: Vec<&'static str> = ["revisions", "ports", "services", "memory", "limit", "note"]
+        .into_iter()
+        .filter(|c| !cell(c).is_empty() && !header_names.iter().any(|h| h == c))
+        .collect();
+    if header_names.iter().any(|h| h == "time") {
+        skipped.push("time (left empty)");
+    }
     text.push_str(&String::from_utf8(w.into_inner().expect("writing to a Vec")).expect("UTF-8 cells"));
     // What we write must read back as a series; an existing file that does not is left alone.
     crate::series::csv::parse(path, &text)?;
-    Ok(text)
+    Ok((text, written, skipped))
 }

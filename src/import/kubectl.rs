@@ -216,7 +216,11 @@ pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
             ("Service", "v1") => k8s_services.push((o, path)),
             ("Namespace", "v1") => {
                 let name = name.ok_or_else(|| need("metadata.name"))?;
-                let injected = label(o, "istio-injection") == Some("enabled") || label(o, "istio.io/rev").is_some();
+                // Istio: istio-injection wins over istio.io/rev.
+                let injected = match label(o, "istio-injection") {
+                    Some(v) => v == "enabled",
+                    None => label(o, "istio.io/rev").is_some(),
+                };
                 inv.namespaces.entry(name.into()).or_default().sidecars = Some(injected);
             }
             _ => *inv.skipped.entry(format!("{kind} ({api})")).or_default() += 1,

@@ -2,17 +2,19 @@
 //!
 //! Prometheus series of `istio-proxy` memory carry three artifacts that a fit must not eat:
 //!
-//! - **Restarts.** A drop of more than 40% after a rise (or an increase of a restart-count
-//!   column such as `kube_pod_container_status_restarts_total`) is a new container. Its first
+//! - **Restarts.** A drop of more than 40% from the reading before (or an increase of a
+//!   restart-count column such as `kube_pod_container_status_restarts_total`) is a new
+//!   container. Its first
 //!   reading is marked `restart` and kept out of fits: the proxy is still loading config.
 //! - **OOMKills.** When the reading before a restart was within 10% of the limit in force, the
 //!   restart was the kernel's doing: that reading is marked `oom`, which the model keeps as an
 //!   OOM observation (the crossing check) instead of a memory reading.
 //! - **Double counting.** During a restart cAdvisor reports the old and the new container
 //!   together for a while, so a `sum` over containers shows a short plateau near twice the
-//!   memory (kubernetes-mixin#585: >2.6GiB for a 1Gi pod). A run of readings at 1.6x to 2.5x
-//!   the reading before, falling back within `max_spike_rows`, is marked `double-count`, kept
-//!   out of fits, and the fix is named: `max by (namespace, pod)` instead of `sum`.
+//!   memory (kubernetes-mixin#585: >2.6GiB for a 1Gi pod). A short bump to 1.6x-2.5x the
+//!   reading before that falls back, is not explained by predictor growth and is not a climb
+//!   to the limit (see pass 1), is marked `double-count`, kept out of fits, and the fix is
+//!   named: `max by (namespace, pod)` instead of `sum`.
 //!
 //! Rows that already carry an event are left as they are, so cleaning twice changes nothing.
 
@@ -111,14 +113,21 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
     }
     let n = series.rows.len();
     let mut events: Vec<Option<Event>> = series.rows.iter().map(|r| r.event).collect();
-    let candidates: Vec<usize> = (0..n).filter(|&i| events[i].is_none() && memory[i].is_finite()).collect();
     let mut report = CleanReport { changes: Vec::new(), restarts: 0, ooms: 0, double_counted_rows: 0, fix: None };
     let mut reasons: Vec<Option<String>> = vec![None; n];
+    // Every memory reading but the inflated ones: rows marked by an earlier pass (oom,
+    // restart) still serve as the reading before the next, so cleaning twice changes nothing.
+    let readings: Vec<usize> =
+        (0..n).filter(|&i| memory[i].is_finite() && events[i] != Some(Event::DoubleCount)).collect();
+    // Restarts found: (the reading before, the first reading after).
+    let mut episodes: Vec<(usize, usize)> = Vec::new();
 
-    // Pass 1: double counting. Against the last plain reading before it (the base), a bump is
-    // a run of readings above RUN_RATIO x base that peaks between the double-count ratios and
-    // falls back to near the base (above FALL_BACK x base) within max_spike_rows, and grows
-    // more than GROWTH_MARGIN times what the predictors grew: growth does not explain it.
+    // Pass 1: double counting. Against the reading before it (the base), a bump is a run of
+    // readings above RUN_RATIO x base that peaks between the double-count ratios, falls back
+    // to near the base (above FALL_BACK x base) within max_spike_rows, and grew more than
+    // GROWTH_MARGIN times what the predictors grew. A climb that ends near the limit without
+    // passing it, or after which the restart counter goes up, is memory growing to an OOMKill
+    // instead: real memory stays under the limit, a sum of two containers need not.
     const RUN_RATIO: f64 = 1.35;
     const GROWTH_MARGIN: f64 = 1.3;
     const FALL_BACK: f64 = 0.7;
@@ -136,35 +145,46 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
             .map(|col| (col[r].max(0.0) + 1.0) / (col[base].max(0.0) + 1.0))
             .fold(1.0, f64::max)
     };
-    let mut restart_before: Vec<usize> = Vec::new(); // reading before each restart
+    let counter_up = |a: usize, b: usize| {
+        restarts
+            .as_ref()
+            .map_or(0.0, |r| if r[a].is_finite() && r[b].is_finite() { (r[b] - r[a]).max(0.0) } else { 0.0 })
+    };
     let mut prev: Option<usize> = None;
     let mut k = 0;
-    while k < candidates.len() {
-        let i = candidates[k];
+    while k < readings.len() {
+        let i = readings[k];
         if let Some(p) = prev {
             let base = memory[p];
             if base > 0.0 && memory[i] >= RUN_RATIO * base {
-                let e = (k..candidates.len())
-                    .find(|&e| memory[candidates[e]] < RUN_RATIO * base)
-                    .unwrap_or(candidates.len());
-                let run = &candidates[k..e];
+                let e = (k..readings.len()).find(|&e| memory[readings[e]] < RUN_RATIO * base).unwrap_or(readings.len());
+                let run = &readings[k..e];
+                let last = run[run.len() - 1];
                 let peak = run.iter().map(|&r| memory[r]).fold(0.0, f64::max);
-                let falls_back = e < candidates.len() && memory[candidates[e]] > FALL_BACK * base;
+                let falls_back = e < readings.len() && memory[readings[e]] > FALL_BACK * base;
+                let climb_to_oom = limits[last].is_some_and(|l| {
+                    run.iter().all(|&r| memory[r] <= l) && memory[last] >= (1.0 - settings.near_limit) * l
+                });
+                let restart_after =
+                    e < readings.len() && counter_up(last, readings[e]) > 0.0 && counter_up(p, last) == 0.0;
                 if run.len() <= settings.max_spike_rows
                     && falls_back
+                    && !climb_to_oom
+                    && !restart_after
                     && (lo * base..=hi * base).contains(&peak)
-                    && run.iter().all(|&r| memory[r] / base > GROWTH_MARGIN * growth(p, r))
+                    && run.iter().all(|&r| events[r].is_none() && memory[r] / base > GROWTH_MARGIN * growth(p, r))
                 {
                     for &r in run {
                         events[r] = Some(Event::DoubleCount);
                         reasons[r] = Some(format!(
-                            "{:.2}x the reading before (line {}): old and new container summed",
+                            "{:.2}x the reading before ({} {}): old and new container summed",
                             memory[r] / base,
+                            if series.json { "observation" } else { "line" },
                             series.rows[p].line
                         ));
                         report.double_counted_rows += 1;
                     }
-                    restart_before.push(p);
+                    episodes.push((p, readings[e]));
                     k = e;
                     continue;
                 }
@@ -174,47 +194,49 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
         k += 1;
     }
 
-    // Pass 2: restarts among the plain readings, from drops and from the restart counter.
-    let plain: Vec<usize> = candidates.iter().copied().filter(|&i| events[i].is_none()).collect();
-    let mut low_since_restart = f64::INFINITY;
+    // Pass 2: restarts, from drops of more than drop_fraction and from the restart counter.
+    let mut extra_restarts = 0usize;
     let mut prev: Option<usize> = None;
-    for &i in &plain {
-        // A fall after a rise, or a fall from near the limit (an OOMKill even at the first row).
-        let dropped = prev.is_some_and(|p| {
-            let near_limit = limits[p].is_some_and(|l| memory[p] >= (1.0 - settings.near_limit) * l);
-            memory[i] < (1.0 - settings.drop_fraction) * memory[p] && (low_since_restart < memory[p] || near_limit)
-        });
-        let counted = restarts.as_ref().is_some_and(|r| {
-            let before = prev.map_or(f64::NAN, |p| r[p]);
-            r[i].is_finite() && before.is_finite() && r[i] > before
-        });
-        if let (true, Some(p)) = (dropped || counted, prev) {
-            events[i] = Some(Event::Restart);
-            reasons[i] = Some(if dropped {
-                format!(
-                    "first reading after a restart: {:.0}% below the reading before (line {})",
-                    100.0 * (1.0 - memory[i] / memory[p]),
-                    series.rows[p].line
-                )
-            } else {
-                "first reading after a restart: the restart count went up".to_string()
-            });
-            restart_before.push(p);
-            low_since_restart = memory[i];
-        } else {
-            low_since_restart = low_since_restart.min(memory[i]);
+    let plain: Vec<usize> = readings.iter().copied().filter(|&i| events[i] != Some(Event::DoubleCount)).collect();
+    for i in plain {
+        if let Some(p) = prev {
+            let dropped = memory[i] < (1.0 - settings.drop_fraction) * memory[p];
+            let counted = counter_up(p, i);
+            if (dropped || counted > 0.0) && events[i].is_none() {
+                events[i] = Some(Event::Restart);
+                reasons[i] = Some(if dropped {
+                    format!(
+                        "first reading after a restart: {:.0}% below the reading before ({} {})",
+                        100.0 * (1.0 - memory[i] / memory[p]),
+                        if series.json { "observation" } else { "line" },
+                        series.rows[p].line
+                    )
+                } else {
+                    "first reading after a restart: the restart count went up".to_string()
+                });
+                episodes.push((p, i));
+                // The counter can go up by more than one between two readings.
+                extra_restarts += (counted as usize).saturating_sub(1);
+            }
         }
         prev = Some(i);
     }
-    // One restart can show both ways (the counter goes up, then a double-counting plateau
-    // follows): readings before restarts at most two rows apart are one restart.
-    restart_before.sort_unstable();
-    restart_before.dedup();
-    report.restarts =
-        restart_before.windows(2).filter(|w| w[1] - w[0] > 2).count() + usize::from(!restart_before.is_empty());
+    // One restart can show both ways (the counter goes up, then a double-counting bump
+    // follows): overlapping episodes are one restart.
+    episodes.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    for (b, a) in episodes.iter().copied() {
+        match merged.last_mut() {
+            Some(last) if b <= last.1 => last.1 = last.1.max(a),
+            _ => merged.push((b, a)),
+        }
+    }
+    report.restarts = merged.len() + extra_restarts;
 
     // Pass 3: a restart right after a reading near the limit was an OOMKill.
-    for p in restart_before {
+    let mut before: Vec<usize> = episodes.iter().map(|e| e.0).collect();
+    before.dedup();
+    for p in before {
         if let Some(limit) = limits[p] {
             if events[p].is_none() && memory[p] >= (1.0 - settings.near_limit) * limit {
                 events[p] = Some(Event::Oom);
@@ -376,6 +398,31 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("under 1Mi"));
+    }
+
+    #[test]
+    fn a_fast_climb_to_the_limit_is_an_oom_not_double_counting() {
+        // Review: 140 and 190 of a 200Mi limit were taken for double counting.
+        let m = [100.0, 140.0, 190.0, 100.0, 101.0, 102.0];
+        let (out, rep) = clean(&series(&m, Some(200.0)), &CleanSettings::default()).unwrap();
+        assert_eq!(events(&out), vec![None, None, Some("oom"), Some("restart"), None, None]);
+        assert_eq!((rep.restarts, rep.ooms, rep.double_counted_rows), (1, 1, 0));
+        // An OOM loop: three restarts, three OOMKills.
+        let m = [60.0, 195.0, 60.0, 195.0, 60.0, 195.0, 60.0];
+        let (_, rep) = clean(&series(&m, Some(200.0)), &CleanSettings::default()).unwrap();
+        assert_eq!((rep.restarts, rep.ooms), (3, 3));
+    }
+
+    #[test]
+    fn cleaning_twice_changes_nothing() {
+        let m = [100.0, 150.0, 190.0, 60.0, 62.0, 64.0, 66.0];
+        let (once, _) = clean(&series(&m, Some(200.0)), &CleanSettings::default()).unwrap();
+        let (twice, rep) = clean(&once, &CleanSettings::default()).unwrap();
+        assert_eq!(events(&twice), events(&once));
+        assert!(rep.changes.is_empty(), "{:?}", rep.changes);
+        // A flat series that drops is a restart too.
+        let (out, _) = clean(&series(&[100.0, 100.0, 100.0, 40.0], None), &CleanSettings::default()).unwrap();
+        assert_eq!(events(&out), vec![None, None, None, Some("restart")]);
     }
 
     #[test]
