@@ -430,3 +430,67 @@ fn clean_marks_and_reports_and_never_touches_its_input() {
     let err = one_line_error(meshcap().arg("clean").arg(&f).assert().code(2).get_output());
     assert!(err.contains("unsorted.csv:3") && err.contains("not in time order"), "{err}");
 }
+
+/// A one-connection-at-a-time HTTPS server (rustls) with the test certificate for 127.0.0.1
+/// (`tests/fixtures/tls/`), answering every request with `body`.
+fn serve_tls(body: String) -> String {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use std::io::{BufRead, BufReader, Write};
+    let dir = root().join("tests/fixtures/tls");
+    let certs = vec![CertificateDer::from_pem_file(dir.join("server.pem")).unwrap()];
+    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let config = std::sync::Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            let mut head = String::new();
+            let mut reader = BufReader::new(&mut tls);
+            loop {
+                let mut line = String::new();
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) if line == "\r\n" => break,
+                    Ok(_) => head.push_str(&line),
+                }
+            }
+            if head.is_empty() {
+                continue; // the client refused our certificate
+            }
+            let _ = write!(tls, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+        }
+    });
+    url
+}
+
+#[test]
+fn https_with_a_private_ca() {
+    let url = serve_tls(body(&[("", pts(20, |k| 5e7 + 1e5 * k as f64))]));
+    // Not trusted by the Mozilla roots: refused, exit 1, one line.
+    let err = crate::util::fails(&mut live(&url), 1);
+    assert!(err.contains(&format!("cannot query {url}/api/v1/query_range")), "{err}");
+    assert!(err.contains("UnknownIssuer") && err.contains("--ca-cert"), "{err}");
+    // Trusted with --ca-cert: the same server answers.
+    let ca = root().join("tests/fixtures/tls/ca.pem");
+    let out = live(&url).arg("--ca-cert").arg(&ca).assert().success().get_output().stdout.clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains(&format!("# imported by meshcap import prometheus from {url}")), "{text}");
+    assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 21, "{text}");
+    // A file that is not a certificate.
+    let dir = tempdir();
+    let bad = write(dir.path(), "ca.pem", "not a certificate\n");
+    let err = crate::util::fails(live(&url).arg("--ca-cert").arg(&bad), 2);
+    assert!(err.contains("ca.pem") && err.contains("no -----BEGIN CERTIFICATE-----"), "{err}");
+}

@@ -79,6 +79,9 @@ pub struct PrometheusArgs {
     /// Seconds to wait for each answer.
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     timeout: String,
+    /// PEM file of CA certificates to trust besides the Mozilla roots (a private CA).
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
     /// Environment variable holding a bearer token (never printed).
     #[arg(long, value_name = "VAR")]
     bearer_token_env: Option<String>,
@@ -186,7 +189,7 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
                 (None, Some(var)) => Auth::from_env("basic-auth", var)?,
                 _ => Auth::None,
             };
-            Some(Client::new(url, auth, Duration::from_secs_f64(timeout))?)
+            Some(Client::with_ca(url, auth, Duration::from_secs_f64(timeout), args.ca_cert.as_deref())?)
         }
         (None, true) => {
             return Err(Error::invalid("queries need --url; saved responses go in --memory-file and the like").into())

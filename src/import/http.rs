@@ -1,8 +1,8 @@
 //! Fetching `query_range` from a live Prometheus (or Thanos, Mimir, VictoriaMetrics: the same
 //! API, sometimes under a path prefix such as `/prometheus`).
 //!
-//! Plain HTTP and HTTPS (rustls with the Mozilla roots compiled in: no system OpenSSL), a
-//! timeout per request, and credentials taken from an environment variable, sent as a header
+//! Plain HTTP and HTTPS (rustls with the Mozilla roots compiled in, plus a private CA from
+//! `--ca-cert`: no system OpenSSL), a timeout per request, and credentials taken from an environment variable, sent as a header
 //! and never written into an error, a log line or an output file. Credentials in the URL are
 //! refused for the same reason.
 
@@ -87,8 +87,14 @@ pub struct RangeQuery<'a> {
 }
 
 impl Client {
-    /// A client for `url` (`http(s)://host:port[/prefix]`).
+    /// A client for `url` (`http(s)://host:port[/prefix]`), trusting the Mozilla roots.
     pub fn new(url: &str, auth: Auth, timeout: Duration) -> Result<Client> {
+        Client::with_ca(url, auth, timeout, None)
+    }
+
+    /// The same, trusting also the PEM certificates in `ca` (an in-cluster Prometheus behind a
+    /// private CA).
+    pub fn with_ca(url: &str, auth: Auth, timeout: Duration, ca: Option<&std::path::Path>) -> Result<Client> {
         let mut base = url.trim().trim_end_matches('/').to_string();
         // Schemes are case-insensitive.
         if let Some((scheme, rest)) = base.split_once("://") {
@@ -116,10 +122,11 @@ impl Client {
                 "--url is the server's base address (with any path prefix such as /prometheus), without /api/v1: \"{base}\""
             )));
         }
-        let agent = ureq::AgentBuilder::new()
-            .timeout(timeout)
-            .user_agent(concat!("meshcap/", env!("CARGO_PKG_VERSION")))
-            .build();
+        let mut builder = ureq::AgentBuilder::new();
+        if let Some(path) = ca {
+            builder = builder.tls_config(std::sync::Arc::new(tls_config(path)?));
+        }
+        let agent = builder.timeout(timeout).user_agent(concat!("meshcap/", env!("CARGO_PKG_VERSION"))).build();
         Ok(Client { base, auth, agent, timeout })
     }
 
@@ -212,6 +219,30 @@ impl Client {
     }
 }
 
+/// rustls with the Mozilla roots plus the certificates of `ca`.
+fn tls_config(ca: &std::path::Path) -> Result<rustls::ClientConfig> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    let bytes = std::fs::read(ca).map_err(|source| Error::Read { path: ca.to_path_buf(), source })?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| Error::data(format!("--ca-cert is not PEM: {e}"), ca))?;
+    if certs.is_empty() {
+        return Err(Error::data("--ca-cert holds no -----BEGIN CERTIFICATE----- block", ca));
+    }
+    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    for (k, cert) in certs.into_iter().enumerate() {
+        roots.add(cert).map_err(|e| Error::data(format!("--ca-cert certificate {} is unusable: {e}", k + 1), ca))?;
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Remote(format!("TLS setup failed: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config)
+}
+
 fn read_body(resp: ureq::Response, url: &str) -> Result<Vec<u8>> {
     let mut body = Vec::new();
     resp.into_reader()
@@ -220,16 +251,22 @@ fn read_body(resp: ureq::Response, url: &str) -> Result<Vec<u8>> {
     Ok(body)
 }
 
-/// The transport error without ureq's echo of the URL (which we print ourselves).
+/// The transport error without ureq's echo of the URL (which we print ourselves), with its
+/// cause: "tls connection init failed" alone does not say the certificate was refused.
 fn transport_reason(t: &ureq::Transport) -> String {
-    let kind = t.kind().to_string();
-    match t.message() {
-        Some(m) => format!("{kind}: {m}"),
-        None => match std::error::Error::source(t) {
-            Some(s) => format!("{kind}: {s}"),
-            None => kind,
-        },
+    let mut out = t.kind().to_string();
+    if let Some(m) = t.message() {
+        out.push_str(&format!(": {m}"));
     }
+    let mut source = std::error::Error::source(t);
+    while let Some(s) = source {
+        out.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    if out.contains("UnknownIssuer") {
+        out.push_str(" (a private CA? pass --ca-cert FILE)");
+    }
+    out
 }
 
 /// Seconds as Prometheus reads them: integers plainly, fractions to the millisecond.
