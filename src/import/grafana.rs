@@ -29,6 +29,8 @@ pub struct GrafanaSeries {
     pub local_times: bool,
     /// Its values were formatted with units (`1.2 GiB`): about 3 significant digits.
     pub formatted: bool,
+    /// Cells that held no value (`NaN`, `null`, `undefined`, `-`, `No data`), dropped.
+    pub missing: usize,
     /// Samples.
     pub series: TimeSeries,
 }
@@ -87,6 +89,7 @@ pub fn parse(path: &Path, text: &str, utc_offset_s: f64) -> Result<Vec<GrafanaSe
             series: TimeSeries::default(),
             local_times: false,
             formatted: false,
+            missing: 0,
         };
         if header.len() == 3 && header[0].eq_ignore_ascii_case("series") && is_time_header(&header[1]) {
             // Series as rows.
@@ -106,6 +109,7 @@ pub fn parse(path: &Path, text: &str, utc_offset_s: f64) -> Result<Vec<GrafanaSe
                 };
                 out[k].local_times |= is_local(&cells[1]);
                 out[k].formatted |= is_formatted(&cells[2]);
+                out[k].missing += usize::from(v.is_none() && !cells[2].trim().is_empty());
                 if let Some(v) = v {
                     out[k].series.times.push(t);
                     out[k].series.values.push(v);
@@ -141,6 +145,7 @@ pub fn parse(path: &Path, text: &str, utc_offset_s: f64) -> Result<Vec<GrafanaSe
                 let dst = &mut out[first + k];
                 dst.local_times |= is_local(&cells[0]);
                 dst.formatted |= is_formatted(cell);
+                dst.missing += usize::from(v.is_none() && !cell.trim().is_empty());
                 if let Some(v) = v {
                     dst.series.times.push(t);
                     dst.series.values.push(v);
@@ -384,6 +389,9 @@ pub fn to_series(
         }
         comments.push(format!("{column}: {} ({} samples)", s.origin, s.series.len()));
         report.series.insert(column.to_string(), s.name.clone());
+        if s.missing > 0 {
+            report.non_finite.insert(column.to_string(), s.missing);
+        }
         picked.insert(*column, s.series.clone());
     }
     let used: Vec<&GrafanaSeries> = mapping.iter().filter_map(|(_, p)| find(all, p, "").ok()).collect();
@@ -442,6 +450,8 @@ mod tests {
         let rows = "Series;Time;Value\nmem;2024-01-01 00:00:00;1 GiB\nmem;2024-01-01 00:00:30;2 GiB\n";
         let s = parse(Path::new("r.csv"), rows, 0.0).unwrap();
         assert_eq!(s[0].series.values.len(), 2);
+        let s = parse(Path::new("n.csv"), "Time,mem\n0,NaN\n30,\n60,5 MiB\n90,null\n", 0.0).unwrap();
+        assert_eq!((s[0].series.values.len(), s[0].missing), (1, 2));
         let e = parse(Path::new("x.csv"), "Time,mem\n2024-01-01 00:00:00,12 furlongs\n", 0.0).unwrap_err();
         assert!(e.to_string().contains("x.csv:2:mem"), "{e}");
     }
