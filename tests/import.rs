@@ -455,3 +455,19 @@ fn kubectl_and_istioctl_bad_input() {
     bad(&["import", "istioctl", "--memory", "12 parsecs", "-o", "x.csv"], &[&f], &["--memory", "\"12 parsecs\""]);
     bad(&["import", "istioctl", "--memory", "12Mi"], &[&f], &["-o FILE"]);
 }
+
+#[test]
+fn kubectl_bring_your_own_revision_names_join_by_label() {
+    // Knative allows spec.template.metadata.name = "{service}-{anything}": `cart-v2-blue` belongs
+    // to `cart`, which no split of the name recovers.
+    let list = r#"{"apiVersion":"v1","kind":"List","items":[
+      {"apiVersion":"serving.knative.dev/v1","kind":"Revision","metadata":{"name":"cart-v2-blue","namespace":"shop",
+        "labels":{"serving.knative.dev/service":"cart","serving.knative.dev/configuration":"cart"}}},
+      {"apiVersion":"serving.knative.dev/v1","kind":"Revision","metadata":{"name":"cart-00001","namespace":"shop",
+        "labels":{"serving.knative.dev/service":"cart","serving.knative.dev/configuration":"cart"}}}]}"#;
+    let dir = tempdir();
+    let f = write(dir.path(), "byo.json", list);
+    let (toml, _) = topology(&[f], dir.path());
+    assert!(toml.contains("{ name = \"cart\", revisions = 2 }"), "{toml}");
+    assert!(!toml.contains("cart-v2"), "{toml}");
+}

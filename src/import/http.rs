@@ -309,6 +309,9 @@ mod tests {
             c.scrub("got dTpwdzEyMw== and u:pw123 and pw123".into()),
             "got <redacted> and <redacted> and <redacted>"
         );
+        // Echoed inside JSON: quotes and slashes escaped.
+        let c = Client::new("http://h", Auth::Bearer(r#"a"b/c"#.into()), Duration::from_secs(1)).unwrap();
+        assert_eq!(c.scrub(r#"{"m":"a\"b/c a\"b\/c"}"#.into()), r#"{"m":"<redacted> <redacted>"}"#);
         let e = Client::new("http://u:p@h:9090", Auth::None, Duration::from_secs(1)).unwrap_err();
         assert!(!e.to_string().contains(":p@"));
         assert!(Client::new("ftp://h", Auth::None, Duration::from_secs(1)).is_err());

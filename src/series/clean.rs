@@ -414,6 +414,16 @@ mod tests {
     }
 
     #[test]
+    fn a_bump_that_falls_far_below_its_base_is_a_restart() {
+        // Doubled, then a third of the base: a new container after real memory, not the end of
+        // a sum of two (which falls back to about the base).
+        let m = [100.0, 200.0, 205.0, 30.0, 31.0];
+        let (out, rep) = clean(&series(&m, None), &CleanSettings::default()).unwrap();
+        assert_eq!(events(&out), vec![None, None, None, Some("restart"), None]);
+        assert_eq!(rep.double_counted_rows, 0);
+    }
+
+    #[test]
     fn cleaning_twice_changes_nothing() {
         let m = [100.0, 150.0, 190.0, 60.0, 62.0, 64.0, 66.0];
         let (once, _) = clean(&series(&m, Some(200.0)), &CleanSettings::default()).unwrap();
