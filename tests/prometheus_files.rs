@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::util::{live, meshcap, one_line_error, root, tempdir, write, Heads};
+use crate::util::{fails, live, meshcap, one_line_error, root, tempdir, write, Heads};
 
 /// A query_range body with one series per `(labels, points)`.
 fn body(series: &[(&str, Vec<(f64, String)>)]) -> String {
@@ -144,16 +144,7 @@ fn bad_saved_responses() {
     let dir = tempdir();
     let (mem, ports) = files(dir.path());
     let run = |m: &Path| {
-        let out = meshcap()
-            .args(["import", "prometheus", "--memory-file"])
-            .arg(m)
-            .arg("--ports-file")
-            .arg(&ports)
-            .assert()
-            .code(2)
-            .get_output()
-            .clone();
-        one_line_error(&out)
+        fails(meshcap().args(["import", "prometheus", "--memory-file"]).arg(m).arg("--ports-file").arg(&ports), 2)
     };
     let f = write(
         dir.path(),
@@ -175,13 +166,12 @@ fn bad_saved_responses() {
     let f = write(dir.path(), "neg.json", &body(&[("", pts(3, |_| -1.0))]));
     assert!(run(&f).contains("memory is -1 at 2026-01-01T00:00:00Z: memory cannot be negative"));
     // Usage errors.
-    let out =
-        meshcap().args(["import", "prometheus", "--memory", "x", "--ports", "y"]).assert().code(2).get_output().clone();
-    assert!(one_line_error(&out).contains("queries need --url"));
-    let out = meshcap().args(["import", "prometheus", "--memory-file"]).arg(&mem).assert().code(2).get_output().clone();
-    assert!(one_line_error(&out).contains("revisions or ports"));
-    let out = meshcap()
-        .args([
+    let err = fails(meshcap().args(["import", "prometheus", "--memory", "x", "--ports", "y"]), 2);
+    assert!(err.contains("queries need --url"));
+    let err = fails(meshcap().args(["import", "prometheus", "--memory-file"]).arg(&mem), 2);
+    assert!(err.contains("revisions or ports"));
+    let err = fails(
+        meshcap().args([
             "import",
             "prometheus",
             "--url",
@@ -194,14 +184,12 @@ fn bad_saved_responses() {
             "now-1h",
             "--step",
             "30q",
-        ])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    assert!(one_line_error(&out).contains("\"30q\""));
-    let out = meshcap()
-        .args([
+        ]),
+        2,
+    );
+    assert!(err.contains("\"30q\""));
+    let err = fails(
+        meshcap().args([
             "import",
             "prometheus",
             "--url",
@@ -212,12 +200,9 @@ fn bad_saved_responses() {
             "y",
             "--start",
             "now-1h",
-        ])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let err = one_line_error(&out);
+        ]),
+        2,
+    );
     assert!(err.contains("must not hold credentials") && !err.contains("hunter2"), "{err}");
 }
 
@@ -270,23 +255,13 @@ fn bearer_token_is_sent_and_never_echoed() {
     assert!(!std::fs::read_to_string(&out).unwrap().contains("s3cr3t"));
     // Rejected: the error names the variable's flag, not the token.
     let (url, _) = serve(Reply::Status(401, "Unauthorized".into()));
-    let o = live(&url)
-        .args(["--bearer-token-env", "MESHCAP_TEST_TOKEN"])
-        .env("MESHCAP_TEST_TOKEN", "s3cr3t-token")
-        .assert()
-        .code(1)
-        .get_output()
-        .clone();
-    let err = one_line_error(&o);
+    let err = fails(
+        live(&url).args(["--bearer-token-env", "MESHCAP_TEST_TOKEN"]).env("MESHCAP_TEST_TOKEN", "s3cr3t-token"),
+        1,
+    );
     assert!(err.contains("HTTP 401") && err.contains("--bearer-token-env") && !err.contains("s3cr3t"), "{err}");
-    let o = live(&url)
-        .args(["--bearer-token-env", "MESHCAP_UNSET_VAR"])
-        .env_remove("MESHCAP_UNSET_VAR")
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    assert!(one_line_error(&o).contains("MESHCAP_UNSET_VAR (--bearer-token-env) is not set"));
+    let err = fails(live(&url).args(["--bearer-token-env", "MESHCAP_UNSET_VAR"]).env_remove("MESHCAP_UNSET_VAR"), 2);
+    assert!(err.contains("MESHCAP_UNSET_VAR (--bearer-token-env) is not set"));
 }
 
 #[test]
@@ -300,14 +275,8 @@ fn basic_auth_from_the_environment() {
     let heads = seen.lock().unwrap().clone();
     // base64("grafana:pa55")
     assert!(heads[0].contains("Basic Z3JhZmFuYTpwYTU1"), "{}", heads[0]);
-    let o = live(&url)
-        .args(["--basic-auth-env", "MESHCAP_TEST_BASIC"])
-        .env("MESHCAP_TEST_BASIC", "nocolon")
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let err = one_line_error(&o);
+    let err =
+        fails(live(&url).args(["--basic-auth-env", "MESHCAP_TEST_BASIC"]).env("MESHCAP_TEST_BASIC", "nocolon"), 2);
     assert!(err.contains("user:password") && !err.contains("nocolon"), "{err}");
 }
 
@@ -315,29 +284,27 @@ fn basic_auth_from_the_environment() {
 fn server_errors_and_timeouts() {
     let (url, _) =
         serve(Reply::Status(503, r#"{"status":"error","errorType":"unavailable","error":"TSDB not ready"}"#.into()));
-    let err = one_line_error(live(&url).assert().code(1).get_output());
+    let err = fails(&mut live(&url), 1);
     assert!(err.contains("HTTP 503, unavailable: TSDB not ready"), "{err}");
     let (url, _) = serve(Reply::Status(
         422,
         r#"{"status":"error","errorType":"execution","error":"query processing would load too many samples"}"#.into(),
     ));
-    let err = one_line_error(live(&url).assert().code(1).get_output());
+    let err = fails(&mut live(&url), 1);
     assert!(err.contains("execution: query processing would load too many samples"), "{err}");
     let (url, _) = serve(Reply::Hang);
     let started = std::time::Instant::now();
-    let err = one_line_error(live(&url).args(["--timeout", "1s"]).assert().code(1).get_output());
+    let err = fails(live(&url).args(["--timeout", "1s"]), 1);
     assert!(err.contains("no answer within 1 s (--timeout)"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(4));
     // https to a server that speaks plain HTTP: the TLS handshake fails cleanly (rustls, no
     // system OpenSSL).
     let (url, _) = serve(Reply::Status(400, "not TLS".into()));
-    let err = one_line_error(
-        live(&url.replace("http://", "https://")).args(["--timeout", "5s"]).assert().code(1).get_output(),
-    );
+    let err = fails(live(&url.replace("http://", "https://")).args(["--timeout", "5s"]), 1);
     assert!(err.contains("cannot query https://127.0.0.1:"), "{err}");
     // Nothing listening.
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let err = one_line_error(live(&format!("http://127.0.0.1:{port}")).assert().code(1).get_output());
+    let err = fails(&mut live(&format!("http://127.0.0.1:{port}")), 1);
     assert!(err.contains("cannot query http://127.0.0.1:") && err.to_lowercase().contains("connect"), "{err}");
 }
 
@@ -406,7 +373,7 @@ fn clean_marks_and_reports_and_never_touches_its_input() {
     let fit = crate::util::json(meshcap().arg("fit").arg(dir.path().join("out.csv")).args(["--format", "json"]));
     assert_eq!((fit["n"].as_u64(), fit["source"]["oom_rows"].as_u64()), (Some(4), Some(3)));
     // -o the input itself is refused.
-    let err = one_line_error(meshcap().arg("clean").arg(&input).arg("-o").arg(&input).assert().code(2).get_output());
+    let err = fails(meshcap().arg("clean").arg(&input).arg("-o").arg(&input), 2);
     assert!(err.contains("is an input: meshcap never modifies its inputs"), "{err}");
     // The seed series has nothing to clean.
     let out = meshcap()
@@ -427,7 +394,7 @@ fn clean_marks_and_reports_and_never_touches_its_input() {
         "unsorted.csv",
         "time,ports,memory\n2026-01-01T00:01:00Z,1,1Mi\n2026-01-01T00:00:00Z,2,2Mi\n",
     );
-    let err = one_line_error(meshcap().arg("clean").arg(&f).assert().code(2).get_output());
+    let err = fails(meshcap().arg("clean").arg(&f), 2);
     assert!(err.contains("unsorted.csv:3") && err.contains("not in time order"), "{err}");
 }
 

@@ -35,12 +35,7 @@ pub fn run_clean(args: CleanArgs) -> Result<()> {
         restarts_column: args.restarts.clone(),
         ..CleanSettings::default()
     };
-    super::import::refuse_overwrite(args.output.as_deref(), &[&args.input])?;
-    if args.format == Format::Json && args.output.is_none() {
-        return Err(
-            meshcap::Error::invalid("--format json prints the change list: name the cleaned file with -o").into()
-        );
-    }
+    super::import::check_output(args.output.as_deref(), &[&args.input], args.format, "cleaned")?;
     let series = Series::load(&args.input)?;
     let (cleaned, report) = clean(&series, &settings)?;
     let comment = format!(

@@ -164,15 +164,12 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
         )
         .into());
     }
-    if args.format == Format::Json && args.output.is_none() {
-        return Err(Error::invalid("--format json prints the import summary: name the series file with -o").into());
-    }
     let inputs: Vec<&PathBuf> =
         [&args.memory_file, &args.revisions_file, &args.ports_file, &args.restarts_file, &args.limit_file]
             .into_iter()
             .flatten()
             .collect();
-    refuse_overwrite(args.output.as_deref(), &inputs)?;
+    check_output(args.output.as_deref(), &inputs, args.format, "series")?;
     let limit_bytes = parse_limit(args.limit.as_deref())?;
     let columns: [(&'static str, &Option<String>, &Option<PathBuf>); 5] = [
         ("memory", &args.memory, &args.memory_file),
@@ -290,6 +287,16 @@ pub(crate) fn summary_lines(report: &prometheus::Report) -> Vec<String> {
         lines.push(format!("warning: {w}"));
     }
     lines
+}
+
+/// The checks every importer (and clean) makes on its output before any work: `--format json`
+/// prints the summary, so the file itself (`what`) must go to `-o`; and `-o` never names an
+/// input.
+pub(crate) fn check_output(out: Option<&Path>, inputs: &[&PathBuf], format: Format, what: &str) -> Result<(), Error> {
+    if format == Format::Json && out.is_none() {
+        return Err(Error::invalid(format!("--format json prints the summary: name the {what} file with -o")));
+    }
+    refuse_overwrite(out, inputs)
 }
 
 /// Refuse `-o` naming one of the inputs: meshcap never modifies its inputs.

@@ -7,7 +7,7 @@ use clap::Args;
 use meshcap::import::{grafana, istioctl, kubectl, prometheus};
 use meshcap::Error;
 
-use super::import::{finish, parse_limit};
+use super::import::{check_output, finish, parse_limit};
 use super::{emit, json_bytes, shown, Format};
 
 fn read(path: &PathBuf) -> Result<Vec<u8>, Error> {
@@ -53,10 +53,7 @@ pub struct GrafanaArgs {
 }
 
 pub fn run_grafana(args: GrafanaArgs) -> Result<()> {
-    super::import::refuse_overwrite(args.output.as_deref(), &args.files.iter().collect::<Vec<_>>())?;
-    if args.format == Format::Json && args.output.is_none() {
-        return Err(Error::invalid("--format json prints the import summary: name the series file with -o").into());
-    }
+    check_output(args.output.as_deref(), &args.files.iter().collect::<Vec<_>>(), args.format, "series")?;
     if args.limit.is_some() && args.limit_column.is_some() {
         return Err(Error::invalid("--limit sets one limit for every row; it cannot go with --limit-column").into());
     }
@@ -115,10 +112,7 @@ pub struct KubectlArgs {
 }
 
 pub fn run_kubectl(args: KubectlArgs) -> Result<()> {
-    super::import::refuse_overwrite(args.output.as_deref(), &args.files.iter().collect::<Vec<_>>())?;
-    if args.format == Format::Json && args.output.is_none() {
-        return Err(Error::invalid("--format json prints the import summary: name the topology file with -o").into());
-    }
+    check_output(args.output.as_deref(), &args.files.iter().collect::<Vec<_>>(), args.format, "topology")?;
     let mut files = Vec::new();
     for f in &args.files {
         files.push((f.clone(), read(f)?));
