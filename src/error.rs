@@ -93,7 +93,7 @@ pub enum Error {
         hint: String,
     },
     /// A model file written by another schema version.
-    #[error("model file {} has schema version {found}, but this meshcap reads version {expected}; refit it with `meshcap fit`", path.display())]
+    #[error("model file {} has schema version {found}, but this meshcap reads versions 1 to {expected}; refit it with `meshcap fit`", path.display())]
     Schema {
         /// The model file.
         path: PathBuf,

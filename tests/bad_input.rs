@@ -105,12 +105,12 @@ fn missing_file() {
 fn model_file_of_another_schema_version() {
     let dir = tempdir();
     let model = std::fs::read_to_string(crate::util::seed_model()).unwrap();
-    let other = model.replacen("\"schema_version\": 1", "\"schema_version\": 99", 1);
+    let other = model.replacen("\"schema_version\": 2", "\"schema_version\": 99", 1);
     assert_ne!(model, other);
     let p = write(dir.path(), "old.json", &other);
     let out = meshcap().arg("show").arg(&p).assert().code(2).get_output().clone();
     let err = String::from_utf8(out.stderr).unwrap();
-    has(&err, &["old.json", "schema version 99", "reads version 1", "meshcap fit"]);
+    has(&err, &["old.json", "schema version 99", "reads versions 1 to 2", "meshcap fit"]);
     let p = write(dir.path(), "garbage.json", "{\"hello\": 1}");
     let err = String::from_utf8(meshcap().arg("show").arg(&p).assert().code(2).get_output().stderr.clone()).unwrap();
     has(&err, &["garbage.json", "no schema_version"]);

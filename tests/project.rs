@@ -236,7 +236,7 @@ fn emit_sidecar_writes_one_cr_per_sidecar_namespace() {
 fn projection_bad_input_exits_2_with_one_line() {
     let dir = tempdir();
     let model =
-        std::fs::read_to_string(seed_model()).unwrap().replacen("\"schema_version\": 1", "\"schema_version\": 2", 1);
+        std::fs::read_to_string(seed_model()).unwrap().replacen("\"schema_version\": 2", "\"schema_version\": 3", 1);
     let old = write(dir.path(), "old.json", &model);
     let cases: Vec<(Vec<String>, &str)> = vec![
         (vec!["safe".into(), "--limit".into(), "1GB".into()], "\"1GB\""),
@@ -245,7 +245,7 @@ fn projection_bad_input_exits_2_with_one_line() {
         (vec!["safe".into(), "--limit".into(), "1Gi".into(), "--level".into(), "1".into()], "level"),
         (
             vec!["safe".into(), "--limit".into(), "1Gi".into(), "--model".into(), old.display().to_string()],
-            "schema version 2",
+            "schema version 3",
         ),
         (vec!["whatif".into(), "--revisions=-3".into()], "\"-3\""),
         (vec!["whatif".into(), "--revisions".into(), "lots".into()], "\"lots\""),

@@ -30,6 +30,10 @@ pub struct FitArgs {
     /// Endpoint ports per Knative revision (8 before Knative 1.21, 7 from 1.21).
     #[arg(long, default_value_t = model::DEFAULT_PORTS_PER_REVISION)]
     ports_per_revision: f64,
+    /// Error structure: auto (group=proxy with a proxy column, else levels with a time
+    /// column, else iid), iid, levels, group=COL, hac, cluster[=COL].
+    #[arg(long, value_name = "STRUCTURE", default_value = "auto")]
+    errors: String,
     /// Write the model file here (atomically) instead of printing a summary only.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -57,6 +61,7 @@ pub fn run_fit(args: FitArgs) -> Result<()> {
         level: args.level,
         ports_per_revision: args.ports_per_revision,
         source_label: Some(shown(&args.data)),
+        errors: args.errors.parse()?,
     };
     settings.validate()?;
     let bytes = std::fs::read(&args.data).map_err(|source| meshcap::Error::Read { path: args.data.clone(), source })?;

@@ -7,6 +7,7 @@
 
 use statrs::distribution::{ContinuousCDF, FisherSnedecor};
 
+use super::errors::{infer, ErrorKind, ErrorSpec, FitInput};
 use super::fitted::{Coefficient, ColumnRange, FittedModel, Source, SCHEMA_VERSION};
 use super::solve::{least_squares, DesignColumn, Solution};
 use super::term::Term;
@@ -34,6 +35,8 @@ pub struct FitSettings {
     pub ports_per_revision: f64,
     /// Path recorded in the model (as the user gave it).
     pub source_label: Option<String>,
+    /// What to assume about the errors (`--errors`).
+    pub errors: ErrorSpec,
 }
 
 impl Default for FitSettings {
@@ -45,6 +48,7 @@ impl Default for FitSettings {
             level: 0.95,
             ports_per_revision: DEFAULT_PORTS_PER_REVISION,
             source_label: None,
+            errors: ErrorSpec::Auto,
         }
     }
 }
@@ -132,17 +136,26 @@ pub fn fit(series: &Series, settings: &FitSettings, bytes: &[u8]) -> Result<Fitt
     })?;
 
     let n = rows.len();
-    let dof = n - p;
-    let sigma2 = solution.rss / dof as f64;
-    let sigma = sigma2.sqrt();
-    let cov: Vec<Vec<f64>> = solution.cov_unscaled.chunks(p).map(<[f64]>::to_vec).collect();
+    let input = FitInput {
+        series,
+        rows: &rows,
+        y: &y,
+        design: &design,
+        terms: &terms,
+        intercept: settings.intercept,
+        solution: &solution,
+    };
+    let inference = infer(&settings.errors, &input)?;
+    let dof = inference.dof;
+    let sigma = inference.sigma_obs;
+    let cov: Vec<Vec<f64>> = inference.cov_unscaled.chunks(p).map(<[f64]>::to_vec).collect();
     let tq = super::tdist::quantile(dof as f64, 0.5 + settings.level / 2.0);
     let coefficients = names
         .iter()
         .enumerate()
         .map(|(k, name)| {
-            let estimate = solution.coefficients[k];
-            let std_error = (sigma2 * cov[k][k]).max(0.0).sqrt();
+            let estimate = inference.coefficients[k];
+            let std_error = inference.cov[k * p + k].max(0.0).sqrt();
             let t = (std_error > 0.0).then(|| estimate / std_error);
             let p_value = t.map(|t| 2.0 * super::tdist::sf(dof as f64, t.abs()));
             Coefficient {
@@ -158,17 +171,21 @@ pub fn fit(series: &Series, settings: &FitSettings, bytes: &[u8]) -> Result<Fitt
         .collect::<Vec<_>>();
 
     let tss = total_sum_of_squares(&y, settings.intercept);
-    let r_squared = 1.0 - solution.rss / tss;
+    let r_squared = 1.0 - inference.rss / tss;
     let k_const = usize::from(settings.intercept);
-    let adj_r_squared = 1.0 - (n - k_const) as f64 / dof as f64 * (1.0 - r_squared);
+    let adj_r_squared = 1.0 - (n - k_const) as f64 / (n - p) as f64 * (1.0 - r_squared);
     let df_model = p - k_const;
-    let (f_statistic, f_p_value) = if df_model > 0 && solution.rss > 0.0 {
-        let f = ((tss - solution.rss) / df_model as f64) / sigma2;
+    let (f_statistic, f_p_value) = if df_model == 0 || inference.rss <= 0.0 {
+        (None, None)
+    } else if inference.errors.kind == ErrorKind::Iid {
+        let ols_sigma2 = solution.rss / (n - p) as f64;
+        let f = ((tss - solution.rss) / df_model as f64) / ols_sigma2;
         let p = FisherSnedecor::new(df_model as f64, dof as f64).ok().map(|d| d.sf(f));
         (Some(f), p)
     } else {
-        (None, None)
+        wald_f(&inference.coefficients, &inference.cov, p, k_const, dof)
     };
+    notes.extend(inference.notes.iter().cloned());
 
     let ranges = terms
         .iter()
@@ -214,6 +231,7 @@ pub fn fit(series: &Series, settings: &FitSettings, bytes: &[u8]) -> Result<Fitt
             oom_rows: series.rows.len() - n,
         },
         notes,
+        errors: inference.errors,
     };
     set_per_unit(&mut model);
     Ok(model)
@@ -331,6 +349,17 @@ fn set_per_unit(model: &mut FittedModel) {
             model.notes.push(format!("per-port memory derived: per-revision / {ppr} ports per revision"));
         }
     }
+}
+
+/// Wald F test that every non-intercept coefficient is zero, under covariance `cov`.
+fn wald_f(b: &[f64], cov: &[f64], p: usize, offset: usize, dof: usize) -> (Option<f64>, Option<f64>) {
+    let q = p - offset;
+    let v = nalgebra::DMatrix::from_fn(q, q, |i, j| cov[(i + offset) * p + j + offset]);
+    let bs = nalgebra::DVector::from_fn(q, |i, _| b[i + offset]);
+    let Some(chol) = v.cholesky() else { return (None, None) };
+    let f = bs.dot(&chol.solve(&bs)) / q as f64;
+    let p = FisherSnedecor::new(q as f64, dof as f64).ok().map(|d| d.sf(f));
+    (Some(f), p)
 }
 
 /// Lower-case hex SHA-256 of some bytes.

@@ -7,12 +7,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::errors::{ErrorModel, GroupEffect};
 use super::solve::Method;
 use super::term::Term;
 use crate::series::OomObservation;
 
-/// Version of the model file layout; a file of another version is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the model file layout. Version 2 added the error structure ([`ErrorModel`]);
+/// version 1 files load as `iid`; any other version is refused.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One estimated coefficient with its inference.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,13 +76,18 @@ pub struct FittedModel {
     pub terms: Vec<Term>,
     /// Coefficients: intercept first when present, then one per term.
     pub coefficients: Vec<Coefficient>,
-    /// (X'X)^-1 of the unscaled design, p x p; multiply by sigma^2 for the covariance.
+    /// The coefficient covariance divided by `residual_std_error^2`, p x p: (X'X)^-1 under
+    /// `iid`, the GLS or sandwich covariance over sigma^2 otherwise.
     pub cov_unscaled: Vec<Vec<f64>>,
-    /// Residual standard error (sigma), bytes.
+    /// Standard deviation of one new reading around the fitted mean, bytes: the residual
+    /// standard error under `iid`, `hac` and `cluster`; `sqrt(sigma_within^2 +
+    /// sigma_between^2 + sigma_group^2)` under `levels` and `group` (a new level of a new
+    /// proxy).
     pub residual_std_error: f64,
-    /// Observations fitted.
+    /// Observations (readings) fitted.
     pub n: usize,
-    /// Residual degrees of freedom, n - p.
+    /// Degrees of freedom of t inference: n - p under `iid` and `hac`, levels - p under
+    /// `levels` and `group`, clusters - 1 under `cluster`.
     pub dof: usize,
     /// Confidence level of the intervals.
     pub level: f64,
@@ -114,6 +121,8 @@ pub struct FittedModel {
     pub source: Source,
     /// Things a reader should know (dropped default predictors, derived figures).
     pub notes: Vec<String>,
+    /// The error structure and its variance components.
+    pub errors: ErrorModel,
 }
 
 /// Point prediction with its intervals.
@@ -160,6 +169,25 @@ impl FittedModel {
         let s = self.residual_std_error;
         let h = h.max(0.0);
         Prediction { mean, se_mean: s * h.sqrt(), se_obs: s * (1.0 + h).sqrt() }
+    }
+
+    /// Prediction at a design row for one group of a `group` fit: its own offset (BLUP) and
+    /// that offset's uncertainty replace the spread of a new group.
+    pub fn predict_group(&self, row: &[f64], group: &GroupEffect) -> Prediction {
+        let mean: f64 =
+            row.iter().zip(&self.coefficients).map(|(x, c)| x * c.estimate).sum::<f64>() + group.effect_bytes;
+        let z: Vec<f64> = row.iter().zip(&group.shrink_row).map(|(x, s)| x - s).collect();
+        let mut h = 0.0;
+        for (i, zi) in z.iter().enumerate() {
+            for (j, zj) in z.iter().enumerate() {
+                h += zi * self.cov_unscaled[i][j] * zj;
+            }
+        }
+        let s2 = self.residual_std_error * self.residual_std_error;
+        let var_mean = (h * s2).max(0.0) + group.effect_sd_bytes.powi(2);
+        let e = &self.errors;
+        let var_obs = var_mean + e.sigma_between.powi(2) + e.sigma_within.powi(2);
+        Prediction { mean, se_mean: var_mean.sqrt(), se_obs: var_obs.sqrt() }
     }
 
     /// Two-sided t quantile for a confidence level, e.g. 0.975 quantile for 0.95.

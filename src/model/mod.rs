@@ -5,6 +5,7 @@
 //! double-double arithmetic where the design's conditioning needs it.
 
 pub mod dd;
+pub mod errors;
 mod fit;
 mod fitted;
 pub mod solve;
@@ -13,6 +14,7 @@ pub mod summary;
 pub mod tdist;
 pub mod term;
 
+pub use errors::{ErrorKind, ErrorModel, ErrorSpec, GroupEffect};
 pub use fit::{check_level, fit, sha256_hex, FitSettings, DEFAULT_PORTS_PER_REVISION, SERVICES_PER_REVISION};
 pub use fitted::{Coefficient, ColumnRange, FittedModel, Prediction, Source, SCHEMA_VERSION};
 pub use term::Term;

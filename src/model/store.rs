@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use super::errors::{ErrorKind, ErrorModel};
 use super::fitted::{FittedModel, SCHEMA_VERSION};
 use crate::error::{Error, Location, Result};
 
@@ -32,11 +33,25 @@ pub fn load(path: &Path) -> Result<FittedModel> {
             path,
         )
     })?;
-    if version != u64::from(SCHEMA_VERSION) {
-        return Err(Error::Schema { path: path.to_path_buf(), found: version as u32, expected: SCHEMA_VERSION });
+    let mut value = value;
+    if version == 1 {
+        // Version 1 predates error structures: every such model is an OLS fit.
+        let sigma = value.get("residual_std_error").and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN);
+        let n = value.get("n").and_then(serde_json::Value::as_u64).unwrap_or(0) as usize;
+        let errors = serde_json::to_value(ErrorModel::legacy_iid(sigma, n)).expect("serializable");
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert("errors".into(), errors);
+            obj.insert("schema_version".into(), SCHEMA_VERSION.into());
+        }
+    } else if version != u64::from(SCHEMA_VERSION) {
+        return Err(Error::Schema {
+            path: path.to_path_buf(),
+            found: version.min(u64::from(u32::MAX)) as u32,
+            expected: SCHEMA_VERSION,
+        });
     }
     let model: FittedModel = serde_json::from_value(value)
-        .map_err(|e| Error::data(format!("model file does not match schema version {SCHEMA_VERSION}: {e}"), path))?;
+        .map_err(|e| Error::data(format!("model file does not match schema version {version}: {e}"), path))?;
     let p = model.coefficients.len();
     if p == 0 || model.cov_unscaled.len() != p || model.cov_unscaled.iter().any(|r| r.len() != p) {
         return Err(Error::data(
@@ -71,5 +86,42 @@ pub fn load(path: &Path) -> Result<FittedModel> {
             path,
         ));
     }
+    check_errors(&model).map_err(|m| Error::data(format!("model file: {m}"), path))?;
     Ok(model)
+}
+
+/// The error structure must be one `fit` could have written.
+fn check_errors(model: &FittedModel) -> std::result::Result<(), String> {
+    let e = &model.errors;
+    let sd = [("sigma_between", e.sigma_between), ("sigma_group", e.sigma_group), ("sigma_within", e.sigma_within)];
+    for (name, v) in sd {
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(format!("errors.{name} must be finite and not negative, but {v} is not"));
+        }
+    }
+    if let Some(r) = e.rho {
+        if !(r.is_finite() && (-1.0..=1.0).contains(&r)) {
+            return Err(format!("errors.rho must lie in [-1, 1], but {r} does not"));
+        }
+    }
+    let p = model.coefficients.len();
+    for g in &e.group_effects {
+        let finite = g.effect_bytes.is_finite() && g.effect_sd_bytes.is_finite() && g.effect_sd_bytes >= 0.0;
+        if !finite || g.shrink_row.len() != p || g.shrink_row.iter().any(|v| !v.is_finite()) {
+            return Err(format!(
+                "errors.group_effects: group \"{}\" is not finite or has a row of another length",
+                g.name
+            ));
+        }
+    }
+    if matches!(e.kind, ErrorKind::Levels | ErrorKind::Group) {
+        let total = (e.sigma_within.powi(2) + e.sigma_between.powi(2) + e.sigma_group.powi(2)).sqrt();
+        let s = model.residual_std_error;
+        if (total - s).abs() > 1e-6 * s.max(1.0) {
+            return Err(format!(
+                "residual_std_error {s} disagrees with the variance components (sqrt of their sum is {total})"
+            ));
+        }
+    }
+    Ok(())
 }

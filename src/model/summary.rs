@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::errors::ErrorKind;
 use super::fitted::FittedModel;
 use crate::quantity::format_bytes;
 
@@ -11,7 +12,12 @@ pub fn render(model: &FittedModel) -> String {
     let rule = "=".repeat(100);
     let thin = "-".repeat(100);
     let _ = writeln!(s, "{rule}");
-    let _ = writeln!(s, "OLS: {} ~ {}", model.response, predictors(model));
+    let method = match model.errors.kind {
+        ErrorKind::Iid => "OLS".to_string(),
+        ErrorKind::Levels | ErrorKind::Group => format!("GLS (REML, errors {})", model.errors.label()),
+        ErrorKind::Hac | ErrorKind::Cluster => format!("OLS (errors {})", model.errors.label()),
+    };
+    let _ = writeln!(s, "{method}: {} ~ {}", model.response, predictors(model));
     let _ = writeln!(
         s,
         "data: {} (sha256 {}…)",
@@ -34,6 +40,8 @@ pub fn render(model: &FittedModel) -> String {
         model.f_p_value.map_or_else(|| "n/a".into(), |p| format!("{p:.3e}"))
     );
     let _ = writeln!(s, "condition number = {:.3e}   solver = {:?}", model.condition_number, model.method);
+    let _ = writeln!(s, "{thin}");
+    errors_block(&mut s, model);
     let _ = writeln!(s, "{thin}");
     let ci = format!("[{:.1}%", model.level * 100.0);
     let _ = writeln!(
@@ -100,4 +108,61 @@ fn predictors(model: &FittedModel) -> String {
     }
     parts.extend(model.terms.iter().map(ToString::to_string));
     parts.join(" + ")
+}
+
+/// The error structure, its variance components and the diagnostics.
+fn errors_block(s: &mut String, model: &FittedModel) {
+    let e = &model.errors;
+    let _ = writeln!(s, "errors: {}", e.reason);
+    let mut parts = vec![format!("levels = {}", e.levels)];
+    if e.groups > 0 {
+        let what = if e.kind == ErrorKind::Cluster { "clusters" } else { "groups" };
+        parts.push(format!("{what} = {}", e.groups));
+    }
+    match e.kind {
+        ErrorKind::Levels | ErrorKind::Group => {
+            parts.push(format!("sigma_between = {}", format_bytes(e.sigma_between)));
+            if e.kind == ErrorKind::Group {
+                parts.push(format!("sigma_group = {}", format_bytes(e.sigma_group)));
+            }
+            parts.push(format!("sigma_within = {}", format_bytes(e.sigma_within)));
+        }
+        _ => parts.push(format!("sigma = {}", format_bytes(e.sigma_within))),
+    }
+    if let Some(l) = e.hac_lags {
+        parts.push(format!("Newey-West lags = {l}"));
+    }
+    let _ = writeln!(s, "{}", parts.join("   "));
+    let rho = e.rho.map_or_else(
+        || "n/a (no time column)".to_string(),
+        |r| format!("{r:.3} ({})", if e.rho_fitted { "AR(1), fitted" } else { "moment estimate, not modelled" }),
+    );
+    let _ = writeln!(
+        s,
+        "within-level lag-1 autocorrelation = {rho}   effective n = {:.1} of {} readings   t dof = {}",
+        e.effective_n, model.n, model.dof
+    );
+    match &e.lack_of_fit {
+        Some(l) => {
+            let verdict = if l.p >= 0.05 {
+                "the level means lie on the line within their reading noise"
+            } else if matches!(e.kind, ErrorKind::Levels | ErrorKind::Group) {
+                "level means scatter beyond reading noise: the level offsets (sigma_between) model that"
+            } else {
+                "level means scatter beyond reading noise"
+            };
+            let _ = writeln!(
+                s,
+                "lack of fit: F({}, {}) = {:.3}, p = {:.3e}: {verdict}",
+                l.df_lack_of_fit, l.df_pure_error, l.f, l.p
+            );
+        }
+        None => {
+            let _ = writeln!(s, "lack of fit: not tested (needs replicated readings at more settings than parameters)");
+        }
+    }
+    if let Some(c) = &e.curvature {
+        let verdict = if c.p < 0.01 { "linearity rejected" } else { "no evidence against a straight line" };
+        let _ = writeln!(s, "curvature: {} t = {:.3} on {} dof, p = {:.3e}: {verdict}", c.term, c.t, c.dof, c.p);
+    }
 }

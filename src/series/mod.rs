@@ -353,6 +353,20 @@ impl Series {
         })
     }
 
+    /// The same series with a time (unix seconds) on every row, as a time-series import has.
+    pub fn with_times(mut self, times: &[f64]) -> Result<Series> {
+        if times.len() != self.rows.len() || times.iter().any(|t| !t.is_finite()) {
+            return Err(Error::data(
+                format!("{} times for {} rows, or a time that is not finite", times.len(), self.rows.len()),
+                &self.path,
+            ));
+        }
+        for (row, &t) in self.rows.iter_mut().zip(times) {
+            row.time = Some(t);
+        }
+        Ok(self)
+    }
+
     /// Indexes of rows with an event, for the readers to fill in.
     pub(crate) fn index_events(rows: &[Row]) -> Vec<usize> {
         rows.iter().enumerate().filter(|(_, r)| r.event.is_some()).map(|(i, _)| i).collect()

@@ -1,0 +1,94 @@
+//! What the data say about the fit's assumptions: lack of fit against pure error, and
+//! curvature of the level means.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, FisherSnedecor};
+
+use super::levels::Levels;
+use super::reml::{evaluate, Theta};
+
+/// The classical lack-of-fit F test: the residual sum of squares split into pure error (readings
+/// around their level's mean, from levels with replicated predictor values) and lack of fit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LackOfFit {
+    /// F statistic, (SS_lof / df_lof) / (SS_pe / df_pe).
+    pub f: f64,
+    /// Lack-of-fit degrees of freedom: distinct predictor settings - parameters.
+    pub df_lack_of_fit: usize,
+    /// Pure-error degrees of freedom: readings - distinct predictor settings.
+    pub df_pure_error: usize,
+    /// P(F > f).
+    pub p: f64,
+}
+
+/// A Wald t test of a squared term added to the model under the fitted error structure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Curvature {
+    /// The added term, e.g. `revisions^2`.
+    pub term: String,
+    /// Its t statistic.
+    pub t: f64,
+    /// Degrees of freedom of the test.
+    pub dof: usize,
+    /// Two-sided p-value.
+    pub p: f64,
+}
+
+/// Lack of fit of a model with `params` coefficients and residual sum of squares `rss`
+/// (bytes^2), pooling the levels by predictor values. `y_scale` converts level sums of
+/// squares back to bytes^2. `None` when there is no replication or no spare setting.
+pub(crate) fn lack_of_fit(levels: &Levels, rss: f64, params: usize, y_scale: f64) -> Option<LackOfFit> {
+    // (n, mean, ss) per distinct predictor row, merged with Chan's pairwise update.
+    let mut cells: HashMap<Vec<u64>, (f64, f64, f64)> = HashMap::new();
+    for (l, level) in levels.levels.iter().enumerate() {
+        let key: Vec<u64> = levels.row(l).iter().map(|v| v.to_bits()).collect();
+        let c = cells.entry(key).or_insert((0.0, 0.0, 0.0));
+        let n = level.n as f64;
+        let total = c.0 + n;
+        let delta = level.mean - c.1;
+        c.2 += level.ss + delta * delta * c.0 * n / total;
+        c.1 += delta * n / total;
+        c.0 = total;
+    }
+    let settings = cells.len();
+    let readings = levels.readings;
+    if settings <= params || readings <= settings {
+        return None;
+    }
+    let pure = cells.values().map(|c| c.2).sum::<f64>() * y_scale * y_scale;
+    let (df_lof, df_pe) = (settings - params, readings - settings);
+    let lof = (rss - pure).max(0.0);
+    if pure.is_nan() || pure <= 0.0 {
+        return None;
+    }
+    let f = (lof / df_lof as f64) / (pure / df_pe as f64);
+    let p = FisherSnedecor::new(df_lof as f64, df_pe as f64).ok().map_or(f64::NAN, |d| d.sf(f));
+    Some(LackOfFit { f, df_lack_of_fit: df_lof, df_pure_error: df_pe, p })
+}
+
+/// Add `column^2` (design column `primary`, scaled) to the model at fixed `theta` and test its
+/// coefficient with `dof` degrees of freedom.
+pub(crate) fn curvature(levels: &Levels, theta: Theta, primary: usize, name: &str, dof: usize) -> Option<Curvature> {
+    let extra: Vec<f64> = (0..levels.levels.len()).map(|l| levels.row(l)[primary].powi(2)).collect();
+    // Enough distinct settings of the predictor for a quadratic and a spare.
+    let mut distinct: Vec<u64> = extra.iter().map(|v| v.to_bits()).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < levels.p + 2 || dof < 2 {
+        return None;
+    }
+    let gls = evaluate(levels, theta, Some(&extra))?;
+    let q = levels.p;
+    let p1 = q + 1;
+    let sigma2 = gls.quad / (levels.readings as f64 - p1 as f64);
+    let se = (sigma2 * gls.a_inv[q * p1 + q]).sqrt();
+    if !(se > 0.0 && se.is_finite()) {
+        return None;
+    }
+    let t = gls.b[q] / se;
+    let dof = dof - 1;
+    let p = 2.0 * crate::model::tdist::sf(dof as f64, t.abs());
+    Some(Curvature { term: format!("{name}^2"), t, dof, p })
+}

@@ -1,0 +1,358 @@
+//! From an OLS solution and a series to the inference of the chosen error structure.
+
+use std::collections::HashMap;
+
+use super::diagnostics::{curvature, lack_of_fit};
+use super::levels::{form, Levels, Scaling};
+use super::reml::{effective_n, estimate, Free, Theta};
+use super::sandwich::{cluster, hac, newey_west_lags};
+use super::{ErrorKind, ErrorModel, ErrorSpec, GroupEffect, PROXY};
+use crate::error::{Error, Result};
+use crate::model::solve::{DesignColumn, Solution};
+use crate::model::term::Term;
+use crate::series::{Cell, Series};
+
+/// What the fit hands over.
+pub(crate) struct FitInput<'a> {
+    pub series: &'a Series,
+    /// Fitted rows (indexes into the series).
+    pub rows: &'a [usize],
+    pub y: &'a [f64],
+    pub design: &'a [DesignColumn<'a>],
+    pub terms: &'a [Term],
+    pub intercept: bool,
+    pub solution: &'a Solution,
+}
+
+/// The inference to store in the model.
+pub(crate) struct Inference {
+    /// Coefficient estimates (OLS, or GLS under levels/group).
+    pub coefficients: Vec<f64>,
+    /// Their covariance, p x p row-major, bytes^2.
+    pub cov: Vec<f64>,
+    /// The covariance divided by `sigma_obs^2` ((X'X)^-1 itself under iid).
+    pub cov_unscaled: Vec<f64>,
+    /// Standard deviation of one new reading around the mean (level, group and within noise).
+    pub sigma_obs: f64,
+    /// Degrees of freedom of t inference on the coefficients.
+    pub dof: usize,
+    /// Residual sum of squares at the coefficients.
+    pub rss: f64,
+    pub errors: ErrorModel,
+    pub notes: Vec<String>,
+}
+
+/// Run the inference `spec` asks for.
+pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
+    let s = input.series;
+    let n = input.rows.len();
+    let p = input.design.len();
+    let times: Option<Vec<f64>> = input.rows.iter().map(|&i| s.rows[i].time).collect();
+    let (spec, reason) = resolve(spec, input, times.is_some())?;
+    let group_column = match &spec {
+        ErrorSpec::Group(c) | ErrorSpec::Cluster(Some(c)) => Some(c.clone()),
+        _ => None,
+    };
+    let groups = group_column.as_deref().map(|c| group_ids(s, input.rows, c)).transpose()?;
+    let scaling = scaling(input);
+    let nest =
+        matches!(spec, ErrorSpec::Group(_)).then(|| groups.as_ref().expect("group ids")).map(|g| (&g.0[..], g.1.len()));
+    let levels = form(input.y, input.design, times.as_deref(), nest.map(|g| g.0), nest.map_or(1, |g| g.1), &scaling);
+    let ols_rss = input.solution.rss;
+    // As statsmodels: sigma^2 = RSS / (n - p), then sigma.
+    let ols_sigma2 = if n > p { ols_rss / (n - p) as f64 } else { 0.0 };
+    let ols_sigma = ols_sigma2.sqrt();
+    let bread = &input.solution.cov_unscaled;
+    let mut errors = ErrorModel::legacy_iid(ols_sigma, n);
+    errors.reason = reason;
+    errors.levels = levels.levels.len();
+    errors.rho = levels.lag1_autocorrelation();
+    let iid_cov: Vec<f64> = bread.iter().map(|v| v * ols_sigma2).collect();
+    let mut out = Inference {
+        coefficients: input.solution.coefficients.clone(),
+        cov: iid_cov,
+        cov_unscaled: bread.clone(),
+        sigma_obs: ols_sigma,
+        dof: n - p,
+        rss: ols_rss,
+        errors,
+        notes: Vec::new(),
+    };
+    let mut theta = Theta { gamma_b: 0.0, gamma_g: 0.0, rho: 0.0 };
+    match &spec {
+        ErrorSpec::Auto | ErrorSpec::Iid => {}
+        ErrorSpec::Hac => {
+            out.errors.kind = ErrorKind::Hac;
+            let lags = newey_west_lags(n);
+            let mut order: Vec<usize> = (0..n).collect();
+            if let Some(t) = &times {
+                order.sort_by(|&a, &b| t[a].total_cmp(&t[b]));
+            }
+            out.cov = hac(input.design, &input.solution.residuals, bread, &order, lags);
+            out.errors.hac_lags = Some(lags);
+        }
+        ErrorSpec::Cluster(column) => {
+            out.errors.kind = ErrorKind::Cluster;
+            let (ids, count) = match &groups {
+                Some((ids, names)) => (ids.clone(), names.len()),
+                None => level_ids(input),
+            };
+            out.errors.column = column.clone();
+            out.errors.groups = count;
+            if count < 2 {
+                return Err(Error::data(
+                    format!("--errors {spec}: the data hold {count} cluster, and a cluster-robust covariance needs 2 or more"),
+                    &s.path,
+                ));
+            }
+            out.cov = cluster(input.design, &input.solution.residuals, bread, &ids, count);
+            out.dof = count - 1;
+        }
+        ErrorSpec::Levels | ErrorSpec::Group(_) => {
+            let names = matches!(spec, ErrorSpec::Group(_)).then(|| &groups.as_ref().expect("group ids").1[..]);
+            out.errors.kind = ErrorKind::Levels;
+            if names.is_some() {
+                out.errors.kind = ErrorKind::Group;
+                out.errors.column = group_column.clone();
+                out.errors.groups = levels.groups;
+            }
+            theta = variance_components(&levels, input, &scaling, names, &mut out)?;
+        }
+    }
+    if out.errors.kind != ErrorKind::Iid && out.sigma_obs > 0.0 {
+        let s2 = out.sigma_obs * out.sigma_obs;
+        out.cov_unscaled = out.cov.iter().map(|v| v / s2).collect();
+    }
+    // Diagnostics.
+    if !matches!(spec, ErrorSpec::Group(_)) {
+        out.errors.lack_of_fit = lack_of_fit(&levels, ols_rss, p, scaling.y_scale);
+    }
+    if let Some((j, term)) = primary(input) {
+        let dof = out.dof;
+        let theta = if matches!(out.errors.kind, ErrorKind::Levels | ErrorKind::Group) {
+            theta
+        } else {
+            Theta { gamma_b: 0.0, gamma_g: 0.0, rho: 0.0 }
+        };
+        out.errors.curvature = curvature(&levels, theta, j, &term.column, dof);
+    }
+    if out.errors.kind == ErrorKind::Iid {
+        if let Some(l) = &out.errors.lack_of_fit {
+            if l.p < 0.05 && levels.replicated() {
+                out.notes.push(format!(
+                    "readings repeat at {} settings and the lack-of-fit test rejects (F = {:.3}, p = {:.2e}): the level means scatter more than readings within a level, so OLS intervals are too narrow; use --errors levels, which counts levels, not readings",
+                    out.errors.levels, l.f, l.p
+                ));
+            }
+        }
+    }
+    if let Some(c) = &out.errors.curvature {
+        if c.p < 0.01 {
+            out.notes.push(format!(
+                "linearity rejected: the level means curve ({} t = {:.2} on {} dof, p = {:.2e}); add {} to --x or fit a narrower range",
+                c.term, c.t, c.dof, c.p, c.term
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The concrete structure and why, in one line.
+fn resolve(spec: &ErrorSpec, input: &FitInput, timed: bool) -> Result<(ErrorSpec, String)> {
+    let readings = input.rows.len();
+    Ok(match spec {
+        ErrorSpec::Auto => {
+            let proxies = input.series.column(PROXY).map(|_| group_ids(input.series, input.rows, PROXY)).transpose()?;
+            match proxies {
+                Some((_, names)) if names.len() >= 2 => (
+                    ErrorSpec::Group(PROXY.into()),
+                    format!("group=proxy (auto): the series pools {} proxies in a proxy column", names.len()),
+                ),
+                _ if timed => (
+                    ErrorSpec::Levels,
+                    format!(
+                        "levels (auto): the series has a time column, so its {readings} readings are a time series"
+                    ),
+                ),
+                _ => (ErrorSpec::Iid, "iid (auto): no time or proxy column, readings taken as independent".into()),
+            }
+        }
+        other => (other.clone(), format!("{other}: as asked (--errors {other})")),
+    })
+}
+
+/// Group ids per fitted row from a column's cells, and the names in order of appearance.
+fn group_ids(series: &Series, rows: &[usize], column: &str) -> Result<(Vec<u32>, Vec<String>)> {
+    let col = series.column(column).ok_or_else(|| {
+        let names: Vec<&str> = series.columns.iter().map(|c| c.name.as_str()).collect();
+        Error::data(
+            format!("--errors names column \"{column}\", which the series lacks; columns are: {}", names.join(", ")),
+            &series.path,
+        )
+    })?;
+    let mut index: HashMap<String, u32> = HashMap::new();
+    let mut names = Vec::new();
+    let mut ids = Vec::with_capacity(rows.len());
+    for &i in rows {
+        let name = match col.get(i) {
+            Cell::Number(v) => v.to_string(),
+            Cell::Text(t) => t,
+            Cell::Empty => {
+                return Err(Error::parse(
+                    format!("{column} is empty: every fitted row needs its group"),
+                    series.location(i, column),
+                ))
+            }
+        };
+        let id = *index.entry(name).or_insert_with_key(|k| {
+            names.push(k.clone());
+            names.len() as u32 - 1
+        });
+        ids.push(id);
+    }
+    Ok((ids, names))
+}
+
+fn scaling(input: &FitInput) -> Scaling {
+    let n = input.y.len() as f64;
+    let mean = input.y.iter().sum::<f64>() / n;
+    let y_shift = if input.intercept { mean } else { 0.0 };
+    let var = input.y.iter().map(|v| (v - y_shift).powi(2)).sum::<f64>() / n;
+    let y_scale = if var > 0.0 && var.is_finite() { var.sqrt() } else { 1.0 };
+    let x_scale = input
+        .design
+        .iter()
+        .map(|c| {
+            if c.power == 0 {
+                return 1.0;
+            }
+            let m = c.base.iter().fold(0.0f64, |m, v| m.max(v.abs())).powi(c.power as i32);
+            if m > 0.0 && m.is_finite() {
+                m
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    Scaling { y_shift, y_scale, x_scale }
+}
+
+/// REML variance components, the GLS coefficients and their covariance.
+fn variance_components(
+    levels: &Levels,
+    input: &FitInput,
+    sc: &Scaling,
+    names: Option<&[String]>,
+    out: &mut Inference,
+) -> Result<Theta> {
+    let group = names.is_some();
+    let p = input.design.len();
+    let path = &input.series.path;
+    let l = levels.levels.len();
+    if group && levels.groups < 2 {
+        return Err(Error::data(
+            format!("--errors {}: the column holds one group; a group structure needs 2 or more (use --errors levels for one proxy)", out.errors.label()),
+            path,
+        ));
+    }
+    if l <= p {
+        return Err(Error::data(
+            format!(
+                "{l} level{} for {p} parameter{}: readings at one level are not independent, so a fit needs at least {} levels (configurations); measure more levels, or use --errors iid to treat readings as independent (its intervals will be too narrow)",
+                if l == 1 { "" } else { "s" },
+                if p == 1 { "" } else { "s" },
+                p + 1
+            ),
+            path,
+        ));
+    }
+    out.dof = l - p;
+    let pairs: usize = levels.levels.iter().map(|v| v.n.saturating_sub(1)).sum();
+    let free = Free { between: levels.replicated(), group, rho: levels.ordered && pairs >= 3 };
+    if !free.between && !free.group {
+        out.errors.reason.push_str("; every level holds one reading, so this is the same as iid");
+        return Ok(Theta { gamma_b: 0.0, gamma_g: 0.0, rho: 0.0 });
+    }
+    let start = Theta { gamma_b: 1.0, gamma_g: 1.0, rho: levels.lag1_autocorrelation().unwrap_or(0.0) };
+    let (theta, gls) = estimate(levels, free, start).ok_or_else(|| {
+        Error::data(
+            "the variance components could not be estimated (the level design is singular); use --errors iid",
+            path,
+        )
+    })?;
+    let nr = levels.readings as f64;
+    let sigma2_scaled = gls.quad / (nr - p as f64);
+    let ys2 = sc.y_scale * sc.y_scale;
+    let sigma_w2 = sigma2_scaled * ys2;
+    out.coefficients = (0..p)
+        .map(|j| gls.b[j] * sc.y_scale / sc.x_scale[j] + if input.design[j].power == 0 { sc.y_shift } else { 0.0 })
+        .collect();
+    out.cov = (0..p * p).map(|k| sigma_w2 * gls.a_inv[k] / (sc.x_scale[k / p] * sc.x_scale[k % p])).collect();
+    let (sb2, sg2) = (theta.gamma_b * sigma_w2, theta.gamma_g * sigma_w2);
+    out.sigma_obs = (sigma_w2 + sb2 + sg2).sqrt();
+    // Residual sum of squares of the readings at the GLS coefficients, from level sums.
+    out.rss = levels
+        .levels
+        .iter()
+        .enumerate()
+        .map(|(k, v)| {
+            let fitted: f64 = levels.row(k).iter().zip(&gls.b).map(|(x, b)| x * b).sum();
+            v.ss + v.n as f64 * (v.mean - fitted).powi(2)
+        })
+        .sum::<f64>()
+        * ys2;
+    let e = &mut out.errors;
+    e.sigma_within = sigma_w2.sqrt();
+    e.sigma_between = sb2.sqrt();
+    e.sigma_group = sg2.sqrt();
+    if free.rho {
+        e.rho = Some(theta.rho);
+        e.rho_fitted = true;
+    }
+    e.effective_n = levels.levels.iter().map(|v| effective_n(v.n, theta.rho)).sum();
+    if let Some(names) = names {
+        let mut readings = vec![0usize; levels.groups];
+        for v in &levels.levels {
+            readings[v.group as usize] += v.n;
+        }
+        out.errors.group_effects = gls
+            .group_sums
+            .iter()
+            .zip(names.iter().cloned())
+            .zip(readings)
+            .map(|(((cg, cx, r), name), readings)| {
+                let k = theta.gamma_g / (1.0 + theta.gamma_g * cg);
+                GroupEffect {
+                    name,
+                    effect_bytes: k * r * sc.y_scale,
+                    effect_sd_bytes: (k * sigma_w2).sqrt(),
+                    shrink_row: cx.iter().zip(&sc.x_scale).map(|(c, s)| k * c / s).collect(),
+                    readings,
+                }
+            })
+            .collect();
+    }
+    Ok(theta)
+}
+
+/// Cluster ids by predictor values (one cluster per configuration level).
+fn level_ids(input: &FitInput) -> (Vec<u32>, usize) {
+    let mut index: HashMap<Vec<u64>, u32> = HashMap::new();
+    let ids = (0..input.rows.len())
+        .map(|i| {
+            let key: Vec<u64> = input.design.iter().filter(|c| c.power != 0).map(|c| c.base[i].to_bits()).collect();
+            let next = index.len() as u32;
+            *index.entry(key).or_insert(next)
+        })
+        .collect();
+    (ids, index.len())
+}
+
+/// The main predictor for the curvature check: the first linear term, when the model has no
+/// higher power of it.
+fn primary<'a>(input: &'a FitInput) -> Option<(usize, &'a Term)> {
+    let offset = usize::from(input.intercept);
+    let (k, term) = input.terms.iter().enumerate().find(|(_, t)| t.power == 1)?;
+    let has_power = input.terms.iter().any(|t| t.column == term.column && t.power > 1);
+    (!has_power).then_some((k + offset, term))
+}

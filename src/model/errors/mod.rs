@@ -1,0 +1,226 @@
+//! Error structures: how a fit's inference accounts for readings that are not independent.
+//!
+//! A Prometheus or Grafana import is a time series: hundreds of readings at each configuration
+//! level, neighbours correlated, each level a few Mi off the line (allocator state after each
+//! config push). Ordinary least squares then shrinks its standard errors with the number of
+//! readings instead of the number of levels. [`ErrorSpec`] says what to assume (`fit
+//! --errors`); the fit records what it used as an [`ErrorModel`]: the structure, its variance
+//! components and diagnostics, stored in the model file so every projection downstream uses
+//! the same variance.
+//!
+//! - `iid`: OLS, readings independent (the NIST path).
+//! - `levels`: a random offset per level plus AR(1) noise within a level, by REML ([`reml`]);
+//!   inference on the coefficients counts levels, not readings.
+//! - `group=COL`: a random offset per value of COL (a proxy or pod), levels nested inside.
+//! - `hac`, `cluster[=COL]`: OLS with a sandwich covariance, for comparison ([`sandwich`]).
+
+mod diagnostics;
+mod infer;
+mod levels;
+mod reml;
+mod sandwich;
+mod simplex;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+pub use diagnostics::{Curvature, LackOfFit};
+pub(crate) use infer::{infer, FitInput};
+
+/// Column that `auto` takes as the proxy identity in a pooled series.
+pub const PROXY: &str = "proxy";
+
+/// What the user asks the fit to assume about its errors.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ErrorSpec {
+    /// Choose from the series: `group=proxy`, else `levels` with times, else `iid`.
+    #[default]
+    Auto,
+    /// Independent readings (OLS).
+    Iid,
+    /// Random level offsets plus AR(1) noise within levels.
+    Levels,
+    /// A random offset per value of a column, levels nested inside.
+    Group(String),
+    /// OLS with a Newey-West covariance.
+    Hac,
+    /// OLS with a cluster-robust covariance; `None` clusters by level.
+    Cluster(Option<String>),
+}
+
+impl FromStr for ErrorSpec {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let t = s.trim();
+        let column = |c: &str| {
+            let c = c.trim();
+            if c.is_empty() {
+                Err(Error::invalid(format!("--errors {t}: name the column after '=' (e.g. group=proxy)")))
+            } else {
+                Ok(c.to_string())
+            }
+        };
+        match t.split_once('=') {
+            None => match t {
+                "auto" => Ok(ErrorSpec::Auto),
+                "iid" => Ok(ErrorSpec::Iid),
+                "levels" => Ok(ErrorSpec::Levels),
+                "hac" => Ok(ErrorSpec::Hac),
+                "cluster" => Ok(ErrorSpec::Cluster(None)),
+                "group" => Err(Error::invalid("--errors group needs a column: group=COL (e.g. group=proxy)")),
+                _ => Err(Error::invalid(format!(
+                    "--errors must be auto, iid, levels, group=COL, hac or cluster[=COL], but \"{t}\" is none of them"
+                ))),
+            },
+            Some(("group", c)) => Ok(ErrorSpec::Group(column(c)?)),
+            Some(("cluster", c)) => Ok(ErrorSpec::Cluster(Some(column(c)?))),
+            Some((k, _)) => {
+                Err(Error::invalid(format!("--errors {t}: only group= and cluster= take a column, not \"{k}=\"")))
+            }
+        }
+    }
+}
+
+impl fmt::Display for ErrorSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorSpec::Auto => write!(f, "auto"),
+            ErrorSpec::Iid => write!(f, "iid"),
+            ErrorSpec::Levels => write!(f, "levels"),
+            ErrorSpec::Group(c) => write!(f, "group={c}"),
+            ErrorSpec::Hac => write!(f, "hac"),
+            ErrorSpec::Cluster(None) => write!(f, "cluster"),
+            ErrorSpec::Cluster(Some(c)) => write!(f, "cluster={c}"),
+        }
+    }
+}
+
+/// The structure a fit used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// Independent readings.
+    #[default]
+    Iid,
+    /// Random level offsets, AR(1) within levels.
+    Levels,
+    /// Random group offsets, levels nested inside.
+    Group,
+    /// OLS with Newey-West covariance.
+    Hac,
+    /// OLS with cluster-robust covariance.
+    Cluster,
+}
+
+/// A group's own offset (best linear unbiased predictor) in a `group` fit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupEffect {
+    /// The group's value in the column (a proxy's name).
+    pub name: String,
+    /// Predicted offset from the pooled line, bytes.
+    pub effect_bytes: f64,
+    /// Conditional standard deviation of the offset given the data, bytes.
+    pub effect_sd_bytes: f64,
+    /// The design row the offset is correlated with: a prediction for this group at design
+    /// row x has coefficient variance `(x - shrink_row)' V (x - shrink_row)`.
+    pub shrink_row: Vec<f64>,
+    /// Readings of the group.
+    pub readings: usize,
+}
+
+/// The error structure of a fitted model, its variance components and diagnostics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorModel {
+    /// The structure used.
+    pub kind: ErrorKind,
+    /// The group or cluster column, when there is one.
+    pub column: Option<String>,
+    /// Why this structure, in one line.
+    pub reason: String,
+    /// Configuration levels (runs of readings at one set of predictor values).
+    pub levels: usize,
+    /// Groups (proxies) in a `group` fit, clusters in a `cluster` fit, else 0.
+    pub groups: usize,
+    /// Standard deviation of the level offsets, bytes (0 when not part of the structure).
+    pub sigma_between: f64,
+    /// Standard deviation of the group offsets, bytes.
+    pub sigma_group: f64,
+    /// Marginal standard deviation of a reading around its level, bytes.
+    pub sigma_within: f64,
+    /// Lag-1 autocorrelation of readings within a level (the AR(1) parameter when fitted,
+    /// else the moment estimate; null without times).
+    pub rho: Option<f64>,
+    /// Whether rho is part of the structure (estimated by REML) or only reported.
+    pub rho_fitted: bool,
+    /// Independent readings' worth of within-level information: `sum over levels of
+    /// (n - (n-2) rho) / (1 + rho)`.
+    pub effective_n: f64,
+    /// Newey-West lags (hac only).
+    pub hac_lags: Option<usize>,
+    /// Lack-of-fit F test from replicated settings.
+    pub lack_of_fit: Option<LackOfFit>,
+    /// Curvature test of the main predictor.
+    pub curvature: Option<Curvature>,
+    /// Per-group offsets (group only).
+    pub group_effects: Vec<GroupEffect>,
+}
+
+impl ErrorModel {
+    /// The structure of a schema-1 model file: OLS with its residual standard error.
+    pub fn legacy_iid(sigma: f64, n: usize) -> ErrorModel {
+        ErrorModel {
+            kind: ErrorKind::Iid,
+            column: None,
+            reason: "iid: model file of schema version 1 (fitted as OLS)".into(),
+            levels: 0,
+            groups: 0,
+            sigma_between: 0.0,
+            sigma_group: 0.0,
+            sigma_within: sigma,
+            rho: None,
+            rho_fitted: false,
+            effective_n: n as f64,
+            hac_lags: None,
+            lack_of_fit: None,
+            curvature: None,
+            group_effects: Vec::new(),
+        }
+    }
+
+    /// The name of the structure as `--errors` spells it.
+    pub fn label(&self) -> String {
+        let c = self.column.as_deref().unwrap_or("level");
+        match self.kind {
+            ErrorKind::Iid => "iid".into(),
+            ErrorKind::Levels => "levels".into(),
+            ErrorKind::Group => format!("group={c}"),
+            ErrorKind::Hac => "hac".into(),
+            ErrorKind::Cluster => format!("cluster={c}"),
+        }
+    }
+
+    /// The offset of a group by name.
+    pub fn group(&self, name: &str) -> Option<&GroupEffect> {
+        self.group_effects.iter().find(|g| g.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse_and_print() {
+        for s in ["auto", "iid", "levels", "group=proxy", "hac", "cluster", "cluster=pod"] {
+            assert_eq!(s.parse::<ErrorSpec>().unwrap().to_string(), s);
+        }
+        for bad in ["", "group", "group=", "ar1", "levels=x", "cluster= "] {
+            assert!(bad.parse::<ErrorSpec>().is_err(), "{bad}");
+        }
+    }
+}
