@@ -8,13 +8,7 @@ use crate::util::{json, meshcap, root, tempdir, write};
 
 /// A real-world sample, or `None` after printing that the test skipped.
 fn real(name: &str) -> Option<PathBuf> {
-    let p = root().join("../shared/reference/real-world").join(name);
-    if p.is_file() {
-        Some(p)
-    } else {
-        eprintln!("skipped: {} is absent", p.display());
-        None
-    }
+    crate::util::reference(&format!("real-world/{name}"))
 }
 
 fn fixture(name: &str) -> PathBuf {

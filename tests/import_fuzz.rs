@@ -12,7 +12,7 @@ use crate::util::root;
 
 fn fixtures() -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
-    for dir in [root().join("tests/fixtures"), root().join("../shared/reference/real-world")] {
+    for dir in [Some(root().join("tests/fixtures")), crate::util::reference("real-world")].into_iter().flatten() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             eprintln!("skipped mutations of {}: absent", dir.display());
             continue;

@@ -91,11 +91,7 @@ fn several_series_refused_unless_filtered_or_aggregated() {
 }
 
 fn real(name: &str) -> Option<PathBuf> {
-    let p = root().join("../shared/reference/real-world").join(name);
-    p.is_file().then_some(p).or_else(|| {
-        eprintln!("skipped: {name} is absent from ../shared/reference/real-world");
-        None
-    })
+    crate::util::reference(&format!("real-world/{name}"))
 }
 
 #[test]

@@ -2,6 +2,8 @@
 
 mod bad_input;
 mod coverage;
+mod errors;
+mod errors_downstream;
 mod fit;
 mod import;
 mod import_fuzz;

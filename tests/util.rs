@@ -127,3 +127,17 @@ pub fn live(url: &str) -> Command {
     ]);
     c
 }
+
+/// A path under `../shared/reference/` (NIST StRD, real tool outputs), read in place. Absent,
+/// the test says it skipped, unless `MESHCAP_REQUIRE_REFERENCE=1` (CI), where it fails.
+pub fn reference(relative: &str) -> Option<PathBuf> {
+    let p = root().join("../shared/reference").join(relative);
+    if p.exists() {
+        return Some(p);
+    }
+    if std::env::var("MESHCAP_REQUIRE_REFERENCE").as_deref() == Ok("1") {
+        panic!("MESHCAP_REQUIRE_REFERENCE=1 but {} is absent", p.display());
+    }
+    eprintln!("skipped: {} is absent", p.display());
+    None
+}

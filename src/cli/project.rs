@@ -190,6 +190,10 @@ pub struct WhatIfArgs {
     /// Proxy memory limit to compare with.
     #[arg(long, value_parser = parse_limit)]
     limit: Option<f64>,
+    /// A proxy of a pooled (`--errors group=...`) model: use its own offset (BLUP) and that
+    /// offset's uncertainty instead of the spread of a new proxy.
+    #[arg(long, value_name = "NAME")]
+    proxy: Option<String>,
 }
 
 pub fn run_whatif(args: WhatIfArgs) -> Result<()> {
@@ -224,7 +228,10 @@ pub fn run_whatif(args: WhatIfArgs) -> Result<()> {
     let r = revisions.or_else(|| (!args.set.is_empty()).then_some(0.0)).ok_or_else(|| {
         meshcap::Error::invalid("say where to look: --revisions N, --ports N, --services N or --set col=v")
     })?;
-    let bounds = Bounds::new(&model, path, caution);
+    let mut bounds = Bounds::new(&model, path, caution);
+    if let Some(name) = &args.proxy {
+        bounds = bounds.for_proxy(name)?;
+    }
     let answer = project::whatif(&bounds, r, args.limit);
     match args.caution.format {
         Format::Json => emit(None, &json_bytes(&answer)),
@@ -233,11 +240,13 @@ pub fn run_whatif(args: WhatIfArgs) -> Result<()> {
             let lvl = caution.level * 100.0;
             let _ = writeln!(
                 s,
-                "at {:.0} revisions ({:.0} endpoint ports), model {}",
+                "at {:.0} revisions ({:.0} endpoint ports), model {}{}",
                 answer.revisions,
                 answer.ports,
-                model.name()
+                model.name(),
+                args.proxy.as_deref().map_or_else(String::new, |p| format!(", proxy {p}"))
             );
+            let _ = writeln!(s, "errors                {}", error_line(&model, args.proxy.is_some()));
             let _ = writeln!(s, "predicted memory      {}", format_bytes(answer.predicted_bytes));
             let _ = writeln!(
                 s,
@@ -295,5 +304,33 @@ pub fn run_limit(args: LimitArgs) -> Result<()> {
             let _ = writeln!(s, "pod annotations:\n  {}\n  {}", answer.annotation, answer.request_annotation);
             emit(None, s.as_bytes())
         }
+    }
+}
+
+/// What the prediction's spread is made of, in one line.
+fn error_line(model: &meshcap::model::FittedModel, own_proxy: bool) -> String {
+    use meshcap::model::ErrorKind;
+    let e = &model.errors;
+    match e.kind {
+        ErrorKind::Levels => format!(
+            "levels: a new level's offset (sd {}) + within-level noise (sd {}), t with {} dof",
+            format_bytes(e.sigma_between),
+            format_bytes(e.sigma_within),
+            model.dof
+        ),
+        ErrorKind::Group if own_proxy => format!(
+            "group: this proxy's own offset, a new level (sd {}) + noise (sd {}), t with {} dof",
+            format_bytes(e.sigma_between),
+            format_bytes(e.sigma_within),
+            model.dof
+        ),
+        ErrorKind::Group => format!(
+            "group: a new proxy (sd {}), a new level (sd {}) + noise (sd {}), t with {} dof",
+            format_bytes(e.sigma_group),
+            format_bytes(e.sigma_between),
+            format_bytes(e.sigma_within),
+            model.dof
+        ),
+        _ => format!("{}: residual sd {}, t with {} dof", e.label(), format_bytes(model.residual_std_error), model.dof),
     }
 }

@@ -70,6 +70,8 @@ pub struct Bounds<'a> {
     pub path: RevisionPath,
     /// Caution settings.
     pub caution: Caution,
+    /// A proxy of a `group` fit whose own offset the curves use (else a new proxy's spread).
+    pub proxy: Option<crate::model::GroupEffect>,
     t_two: f64,
     t_one: f64,
 }
@@ -81,14 +83,40 @@ impl<'a> Bounds<'a> {
             model,
             path,
             caution,
+            proxy: None,
             t_two: model.t_two_sided(caution.level),
             t_one: model.t_one_sided(caution.level),
         }
     }
 
+    /// The same curves for one proxy of a `group` fit, by name.
+    pub fn for_proxy(mut self, name: &str) -> Result<Self> {
+        let e = &self.model.errors;
+        let g = e.group(name).ok_or_else(|| {
+            let known: Vec<&str> = e.group_effects.iter().take(5).map(|g| g.name.as_str()).collect();
+            Error::invalid(if e.group_effects.is_empty() {
+                format!(
+                    "--proxy {name}: the model has no proxies (fit a series with a proxy column, --errors group=proxy)"
+                )
+            } else {
+                format!(
+                    "--proxy {name}: the model has no such proxy (it has {}: {}…)",
+                    e.group_effects.len(),
+                    known.join(", ")
+                )
+            })
+        })?;
+        self.proxy = Some(g.clone());
+        Ok(self)
+    }
+
     /// Mean and standard errors at `r` revisions, steady state (no transient).
     pub fn at(&self, r: f64) -> crate::model::Prediction {
-        self.model.predict_row(&self.model.design_row(|c| self.path.value(c, r)))
+        let row = self.model.design_row(|c| self.path.value(c, r));
+        match &self.proxy {
+            Some(g) => self.model.predict_group(&row, g),
+            None => self.model.predict_row(&row),
+        }
     }
 
     /// Fitted mean peak memory (x transient).

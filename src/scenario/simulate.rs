@@ -7,8 +7,11 @@
 //! each update and at a daily resync, and the proxies' memory is sampled after each resync
 //! ([`retention`] explains why counts per part of a day then suffice). Memory follows the
 //! model with its uncertainty: the coefficients are drawn once per path from the fit's sampling
-//! distribution (multivariate t, dof = residual dof, scale sigma^2 (X'X)^-1), plus residual
-//! noise N(0, sigma^2) each day. With `high_water_mark` a proxy keeps its peak since the last
+//! distribution (multivariate t, dof = the fit's inference dof, scale its coefficient
+//! covariance), plus the reading noise of the model's error structure ([`kernel::Noise`]):
+//! under `iid` N(0, sigma^2) each day; under `levels` a level offset N(0, sigma_between^2),
+//! redrawn whenever the proxy's revision count changes, plus N(0, sigma_within^2) each day;
+//! under `group` also a proxy offset N(0, sigma_group^2) drawn once per path. With `high_water_mark` a proxy keeps its peak since the last
 //! restart (Envoy seldom returns heap). A proxy is OOMKilled when memory x transient exceeds
 //! the limit (at most once a day), which restarts it and resets its high-water mark.
 //!
@@ -209,7 +212,7 @@ impl<'g> Simulation<'g> {
             run_path(
                 plan,
                 &self.coef,
-                self.grid.model.residual_std_error,
+                kernel::Noise::of(&self.grid.model),
                 s.horizon_days as usize,
                 s.high_water_mark,
                 path,

@@ -69,13 +69,66 @@ fn mean_coefficients(p: &ProxyPlan, beta: &[f64]) -> (f64, f64) {
     (dot(&p.a), dot(&p.b_per_rev))
 }
 
+/// A reading's noise around the model's mean, by the model's error structure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Noise {
+    /// Standard deviation of a proxy's own offset, drawn once per path (a new proxy of a
+    /// `group` fit).
+    pub group: f64,
+    /// Standard deviation of a level's offset, redrawn whenever the proxy's count changes.
+    pub between: f64,
+    /// Marginal standard deviation of one day's reading around its level (daily readings are
+    /// hours apart, far beyond the within-level correlation of 30 s samples).
+    pub within: f64,
+}
+
+impl Noise {
+    /// The noise of a fitted model.
+    pub(crate) fn of(model: &crate::model::FittedModel) -> Noise {
+        use crate::model::ErrorKind;
+        let e = &model.errors;
+        match e.kind {
+            ErrorKind::Levels | ErrorKind::Group => {
+                Noise { group: e.sigma_group, between: e.sigma_between, within: e.sigma_within }
+            }
+            _ => Noise { group: 0.0, between: 0.0, within: model.residual_std_error },
+        }
+    }
+}
+
+/// One proxy's offsets along a path: its own, and its current level's (with the count the
+/// level belongs to).
+#[derive(Debug, Clone, Copy)]
+struct Offsets {
+    own: f64,
+    level: f64,
+    count: Option<u64>,
+}
+
+impl Offsets {
+    fn new<R: Rng>(rng: &mut R, noise: &Noise) -> Offsets {
+        // No draws when a component is absent, so iid paths keep their random stream.
+        let own = if noise.group > 0.0 { noise.group * rng.sample::<f64, _>(StandardNormal) } else { 0.0 };
+        Offsets { own, level: 0.0, count: None }
+    }
+
+    /// The reading's noise at `count` visible revisions.
+    fn reading<R: Rng>(&mut self, rng: &mut R, noise: &Noise, count: u64) -> f64 {
+        if noise.between > 0.0 && self.count != Some(count) {
+            self.level = noise.between * rng.sample::<f64, _>(StandardNormal);
+            self.count = Some(count);
+        }
+        self.own + self.level + noise.within * rng.sample::<f64, _>(StandardNormal)
+    }
+}
+
 /// Simulate path `path` of `plan` over `horizon` days; write its record into `out`
 /// ([`stride`] values).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn run_path(
     plan: &Plan,
     coef: &CoefSampler,
-    sigma: f64,
+    noise: Noise,
     horizon: usize,
     high_water_mark: bool,
     path: u64,
@@ -100,6 +153,7 @@ pub(super) fn run_path(
     scratch.beta.resize(p, 0.0);
 
     coef.draw(&mut rng, &mut scratch.z, &mut scratch.beta);
+    let mut offsets = [Offsets::new(&mut rng, &noise), Offsets::new(&mut rng, &noise)];
     let (sc0, sc1) = mean_coefficients(&plan.sidecar, &scratch.beta);
     let gw = plan.gateway.as_ref().map(|g| mean_coefficients(g, &scratch.beta));
     let (s_sc, s_gw) = (plan.sidecar.services, plan.gateway.as_ref().map_or(0, |g| g.services));
@@ -152,8 +206,8 @@ pub(super) fn run_path(
             out[2] = if services > 0 { sum as f64 / services as f64 } else { f64::NAN };
         }
 
-        let raw_sc = sc0 + sc1 * sum_sc as f64 + sigma * rng.sample::<f64, _>(StandardNormal);
-        let raw_gw = gw.map(|(g0, g1)| g0 + g1 * sum_gw as f64 + sigma * rng.sample::<f64, _>(StandardNormal));
+        let raw_sc = sc0 + sc1 * sum_sc as f64 + offsets[0].reading(&mut rng, &noise, sum_sc);
+        let raw_gw = gw.map(|(g0, g1)| g0 + g1 * sum_gw as f64 + offsets[1].reading(&mut rng, &noise, sum_gw));
         for (proxy, raw) in [(0, Some(raw_sc)), (1, raw_gw)] {
             let Some(raw) = raw else { continue };
             if raw > out[proxy] {

@@ -1,0 +1,124 @@
+//! The error structure downstream of `fit`: what-ifs for one proxy of a pooled fit, and the
+//! simulation's noise (a level's offset persists while its count does).
+
+use std::path::Path;
+
+use meshcap::scenario::simulate::{SimOptions, Simulation};
+use meshcap::scenario::{Grid, Spec};
+
+use crate::util::{close, json, meshcap, seed_model, tempdir, write};
+
+const MI: f64 = 1024.0 * 1024.0;
+
+/// The seed model with its noise replaced: `levels` (between, within) or `iid` (total), and
+/// a coefficient covariance shrunk so the reading noise dominates.
+fn model_with_noise(dir: &Path, name: &str, levels: Option<(f64, f64)>, total: f64) -> std::path::PathBuf {
+    let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(seed_model()).unwrap()).unwrap();
+    let old = m["residual_std_error"].as_f64().unwrap();
+    let shrink = 0.01 * (old / total).powi(2);
+    for row in m["cov_unscaled"].as_array_mut().unwrap() {
+        for v in row.as_array_mut().unwrap() {
+            *v = (v.as_f64().unwrap() * shrink).into();
+        }
+    }
+    m["residual_std_error"] = total.into();
+    if let Some((between, within)) = levels {
+        m["errors"]["kind"] = "levels".into();
+        m["errors"]["sigma_between"] = between.into();
+        m["errors"]["sigma_within"] = within.into();
+    } else {
+        m["errors"]["sigma_within"] = total.into();
+    }
+    write(dir, name, &serde_json::to_string_pretty(&m).unwrap())
+}
+
+fn p_oom(model: &Path, limit: &str) -> (f64, f64) {
+    let text = format!(
+        "model = {:?}\n[mesh]\ngateways = 0\n[axes]\nnamespaces = [1]\nplain_services = [0]\nknative_services = [10]\nupdates_per_day = [0]\nlimit = [{limit:?}]\n[simulate]\nhorizon_days = 60\npaths = 800\nhigh_water_mark = false\n",
+        model.display().to_string()
+    );
+    let spec = Spec::parse(Path::new("t.toml"), &text).unwrap();
+    let m = meshcap::model::store::load(&spec.model).unwrap();
+    let grid = Grid::new(spec, m, 10).unwrap();
+    let sim = Simulation::new(&grid, SimOptions::from_spec(&grid.spec)).unwrap();
+    let mut out = (0.0, 0.0);
+    sim.run::<()>(0..1, &|_| {}, &mut |o| {
+        out = (o.p_oom, o.analytic.sidecar_mean);
+        Ok(())
+    })
+    .unwrap();
+    out
+}
+
+#[test]
+fn simulate_draws_one_offset_per_level_not_one_per_day() {
+    // Same marginal sd (20.02Mi) both ways; the limit sits 1.645 sd above the mean, so one
+    // reading exceeds it 5% of the time. Nothing is deployed (the count stays put for 60 days):
+    // with iid daily noise a proxy gets 61 independent chances (1 - 0.95^61 = 96%); with a
+    // level offset it gets one draw of the offset, plus small daily noise (sd 1Mi): about
+    // P(Z > (1.645 x 20.02 - 2.5) / 20) = 7%.
+    let dir = tempdir();
+    let total = (20.0f64.powi(2) + 1.0).sqrt() * MI;
+    let levels = model_with_noise(dir.path(), "levels.json", Some((20.0 * MI, MI)), total);
+    let iid = model_with_noise(dir.path(), "iid.json", None, total);
+    let (_, mean) = p_oom(&levels, "1Ti");
+    let limit = format!("{}", (mean + 1.645 * total).round() as u64);
+    let (p_levels, _) = p_oom(&levels, &limit);
+    let (p_iid, _) = p_oom(&iid, &limit);
+    assert!((0.03..0.15).contains(&p_levels), "levels: P(OOM in 60 days) = {p_levels}");
+    assert!(p_iid > 0.85, "iid: P(OOM in 60 days) = {p_iid}");
+}
+
+#[test]
+fn whatif_for_a_pooled_proxy_uses_its_own_offset() {
+    let dir = tempdir();
+    let model = dir.path().join("fleet.json");
+    meshcap().args(["fit", "tests/fixtures/fleet-groups.csv", "-o"]).arg(&model).assert().success();
+    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    let whatif = |proxy: Option<&str>| {
+        let mut cmd = meshcap();
+        cmd.args(["whatif", "--revisions", "500", "--format", "json", "--model"]).arg(&model);
+        if let Some(p) = proxy {
+            cmd.args(["--proxy", p]);
+        }
+        json(&mut cmd)
+    };
+    let pooled = whatif(None);
+    let own = whatif(Some("shop/cart-00005"));
+    let g = m["errors"]["group_effects"].as_array().unwrap().iter().find(|g| g["name"] == "shop/cart-00005").unwrap();
+    // Mean: the pooled line plus the proxy's BLUP (statsmodels: -15325550.33, errors.rs).
+    let effect = g["effect_bytes"].as_f64().unwrap();
+    close(
+        "mean",
+        own["predicted_bytes"].as_f64().unwrap(),
+        pooled["predicted_bytes"].as_f64().unwrap() + effect,
+        1e-12,
+    );
+    // Spread, by hand: (x - shrink)' V (x - shrink) + the offset's conditional variance +
+    // sigma_within^2 (this fit has no level component), against a new proxy's sigma_group^2.
+    let b = |i: usize, j: usize| m["cov_unscaled"][i][j].as_f64().unwrap();
+    let s2 = m["residual_std_error"].as_f64().unwrap().powi(2);
+    let shrink: Vec<f64> = g["shrink_row"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let z = [1.0 - shrink[0], 500.0 - shrink[1]];
+    let h: f64 = (0..2).flat_map(|i| (0..2).map(move |j| (i, j))).map(|(i, j)| z[i] * b(i, j) * z[j]).sum::<f64>() * s2;
+    let var =
+        h + g["effect_sd_bytes"].as_f64().unwrap().powi(2) + m["errors"]["sigma_within"].as_f64().unwrap().powi(2);
+    let t = 1.9896863234569029; // scipy 1.17 stats.t.ppf(0.975, 81)
+    let [lo, hi] = [own["prediction_interval"][0].as_f64().unwrap(), own["prediction_interval"][1].as_f64().unwrap()];
+    close("half width", (hi - lo) / 2.0, t * var.sqrt(), 1e-9);
+    let pooled_width =
+        pooled["prediction_interval"][1].as_f64().unwrap() - pooled["prediction_interval"][0].as_f64().unwrap();
+    assert!(hi - lo < 0.5 * pooled_width, "a known proxy is far better pinned than a new one");
+    // Not a pooled model, or no such proxy: one-line errors.
+    for (m, p, want) in [(seed_model(), "x", "has no proxies"), (model.clone(), "nope", "no such proxy")] {
+        let out = meshcap()
+            .args(["whatif", "--revisions", "5", "--proxy", p, "--model"])
+            .arg(&m)
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(want) && err.trim().lines().count() == 1, "{err}");
+    }
+}
