@@ -38,7 +38,7 @@ def data(n):
     rev_k = np.floor(1500 * frac(k, 0.6180339887498949))
     ports_k = 8 * rev_k + np.floor(3000 * frac(k, 0.4142135623730951))
     svc_k = 2 * rev_k + np.floor(500 * frac(k, 0.7320508075688772))
-    u_k = 6 * MiB * np.sqrt(12.0) * (frac(k, 0.2360679774997898) - 0.5)
+    u_k = 6 * MiB * np.sqrt(12.0) * (frac(k, 0.6457513110645906) - 0.5)  # sqrt(7) - 2: not tied to rev_k
     i = np.arange(n, dtype=np.float64)
     a = 1.5 * MiB * np.sqrt(12.0) * (frac(i, 0.5772156649015329) - 0.5)
     e = scipy.signal.lfilter([1.0], [1.0, -0.9], a)  # e_i = 0.9 e_{i-1} + a_i, e_{-1} = 0

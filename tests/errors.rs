@@ -155,10 +155,27 @@ fn nested_levels_in_groups_equal_mixedlm_variance_components() {
 
 #[test]
 fn curvature_test_equals_the_t_of_a_fitted_square() {
-    // Second code path: the iid curvature check must equal the exact solver's t for
-    // revisions^2 in an explicit quadratic fit.
-    let v = json(meshcap().args(["fit", "data/knative-1.11-istio-1.18.csv", "--format", "json"]));
+    // Second code path: the curvature check on level statistics (levels.csv has replicated
+    // settings, so it runs on levels) must equal the exact solver's t for revisions^2 in an
+    // explicit quadratic fit of the readings.
+    let v = fit_json("levels.csv", "iid");
     let c = &v["errors"]["curvature"];
+    let q = json(meshcap().args([
+        "fit",
+        "tests/fixtures/levels.csv",
+        "--x",
+        "revisions,ports,revisions^2",
+        "--errors",
+        "iid",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(c["term"], "revisions^2");
+    close("t", c["t"].as_f64().unwrap(), q["coefficients"][3]["t"].as_f64().unwrap(), 1e-8);
+    assert_eq!(c["dof"], q["dof"]);
+    close("p", c["p"].as_f64().unwrap(), q["coefficients"][3]["p"].as_f64().unwrap(), 1e-7);
+    // The seed data (every setting once) take the solver path: the same check.
+    let v = json(meshcap().args(["fit", "data/knative-1.11-istio-1.18.csv", "--format", "json"]));
     let q = json(meshcap().args([
         "fit",
         "data/knative-1.11-istio-1.18.csv",
@@ -167,9 +184,12 @@ fn curvature_test_equals_the_t_of_a_fitted_square() {
         "--format",
         "json",
     ]));
-    close("t", c["t"].as_f64().unwrap(), q["coefficients"][2]["t"].as_f64().unwrap(), 1e-8);
-    assert_eq!(c["dof"], q["dof"]);
-    close("p", c["p"].as_f64().unwrap(), q["coefficients"][2]["p"].as_f64().unwrap(), 1e-7);
+    close(
+        "seed t",
+        v["errors"]["curvature"]["t"].as_f64().unwrap(),
+        q["coefficients"][2]["t"].as_f64().unwrap(),
+        1e-12,
+    );
 }
 
 #[test]

@@ -1,12 +1,10 @@
 //! What the data say about the fit's assumptions: lack of fit against pure error, and
 //! curvature of the level means.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, FisherSnedecor};
 
-use super::levels::Levels;
+use super::levels::{mix, Levels, RowIndex};
 use super::reml::{evaluate, Theta};
 
 /// The classical lack-of-fit F test: the residual sum of squares split into pure error (readings
@@ -40,11 +38,27 @@ pub struct Curvature {
 /// (bytes^2), pooling the levels by predictor values. `y_scale` converts level sums of
 /// squares back to bytes^2. `None` when there is no replication or no spare setting.
 pub(crate) fn lack_of_fit(levels: &Levels, rss: f64, params: usize, y_scale: f64) -> Option<LackOfFit> {
+    if !levels.replicated() {
+        return None;
+    }
+    if !levels.ordered && levels.groups == 1 {
+        // Levels formed without times or groups already are the distinct predictor rows.
+        let cells: Vec<(f64, f64, f64)> = levels.levels.iter().map(|l| (l.n as f64, l.mean, l.ss)).collect();
+        return f_test(&cells, levels.readings, rss, params, y_scale);
+    }
     // (n, mean, ss) per distinct predictor row, merged with Chan's pairwise update.
-    let mut cells: HashMap<Vec<u64>, (f64, f64, f64)> = HashMap::new();
+    let same = |a: usize, b: usize| levels.row(a).iter().zip(levels.row(b)).all(|(x, y)| x.to_bits() == y.to_bits());
+    let mut index = RowIndex::new();
+    let mut cells: Vec<(f64, f64, f64)> = Vec::new();
+    let mut first: Vec<usize> = Vec::new();
     for (l, level) in levels.levels.iter().enumerate() {
-        let key: Vec<u64> = levels.row(l).iter().map(|v| v.to_bits()).collect();
-        let c = cells.entry(key).or_insert((0.0, 0.0, 0.0));
+        let hash = levels.row(l).iter().fold(0, |h, v| mix(h, v.to_bits()));
+        let (id, new) = index.find_or_insert(hash, |id| same(first[id as usize], l));
+        if new {
+            cells.push((0.0, 0.0, 0.0));
+            first.push(l);
+        }
+        let c = &mut cells[id as usize];
         let n = level.n as f64;
         let total = c.0 + n;
         let delta = level.mean - c.1;
@@ -52,12 +66,16 @@ pub(crate) fn lack_of_fit(levels: &Levels, rss: f64, params: usize, y_scale: f64
         c.1 += delta * n / total;
         c.0 = total;
     }
+    f_test(&cells, levels.readings, rss, params, y_scale)
+}
+
+/// The F test from (n, mean, ss) per distinct predictor row.
+fn f_test(cells: &[(f64, f64, f64)], readings: usize, rss: f64, params: usize, y_scale: f64) -> Option<LackOfFit> {
     let settings = cells.len();
-    let readings = levels.readings;
     if settings <= params || readings <= settings {
         return None;
     }
-    let pure = cells.values().map(|c| c.2).sum::<f64>() * y_scale * y_scale;
+    let pure = cells.iter().map(|c| c.2).sum::<f64>() * y_scale * y_scale;
     let (df_lof, df_pe) = (settings - params, readings - settings);
     let lof = (rss - pure).max(0.0);
     if pure.is_nan() || pure <= 0.0 {
@@ -73,10 +91,17 @@ pub(crate) fn lack_of_fit(levels: &Levels, rss: f64, params: usize, y_scale: f64
 pub(crate) fn curvature(levels: &Levels, theta: Theta, primary: usize, name: &str, dof: usize) -> Option<Curvature> {
     let extra: Vec<f64> = (0..levels.levels.len()).map(|l| levels.row(l)[primary].powi(2)).collect();
     // Enough distinct settings of the predictor for a quadratic and a spare.
-    let mut distinct: Vec<u64> = extra.iter().map(|v| v.to_bits()).collect();
-    distinct.sort_unstable();
-    distinct.dedup();
-    if distinct.len() < levels.p + 2 || dof < 2 {
+    let need = levels.p + 2;
+    let mut distinct: Vec<u64> = Vec::with_capacity(need);
+    for v in &extra {
+        if distinct.len() == need {
+            break;
+        }
+        if !distinct.contains(&v.to_bits()) {
+            distinct.push(v.to_bits());
+        }
+    }
+    if distinct.len() < need || dof < 2 {
         return None;
     }
     let gls = evaluate(levels, theta, Some(&extra))?;

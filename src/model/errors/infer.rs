@@ -57,7 +57,8 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
     let scaling = scaling(input);
     let nest =
         matches!(spec, ErrorSpec::Group(_)).then(|| groups.as_ref().expect("group ids")).map(|g| (&g.0[..], g.1.len()));
-    let levels = form(input.y, input.design, times.as_deref(), nest.map(|g| g.0), nest.map_or(1, |g| g.1), &scaling);
+    let mixed = matches!(spec, ErrorSpec::Levels | ErrorSpec::Group(_));
+    let levels = form(input.y, input.design, times.as_deref(), nest, &scaling, mixed);
     let ols_rss = input.solution.rss;
     // As statsmodels: sigma^2 = RSS / (n - p), then sigma.
     let ols_sigma2 = if n > p { ols_rss / (n - p) as f64 } else { 0.0 };
@@ -65,7 +66,7 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
     let bread = &input.solution.cov_unscaled;
     let mut errors = ErrorModel::legacy_iid(ols_sigma, n);
     errors.reason = reason;
-    errors.levels = levels.levels.len();
+    errors.levels = levels.count();
     errors.rho = levels.lag1_autocorrelation();
     let iid_cov: Vec<f64> = bread.iter().map(|v| v * ols_sigma2).collect();
     let mut out = Inference {
@@ -134,7 +135,11 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
         } else {
             Theta { gamma_b: 0.0, gamma_g: 0.0, rho: 0.0 }
         };
-        out.errors.curvature = curvature(&levels, theta, j, &term.column, dof);
+        out.errors.curvature = if levels.all_distinct {
+            ols_curvature(input, j, &term.column, dof)
+        } else {
+            curvature(&levels, theta, j, &term.column, dof)
+        };
     }
     if out.errors.kind == ErrorKind::Iid {
         if let Some(l) = &out.errors.lack_of_fit {
@@ -346,6 +351,27 @@ fn level_ids(input: &FitInput) -> (Vec<u32>, usize) {
         })
         .collect();
     (ids, index.len())
+}
+
+/// The curvature check by the exact solver, when the levels were not materialised (every
+/// reading its own setting): OLS with `column^2` appended.
+fn ols_curvature(input: &FitInput, j: usize, name: &str, dof: usize) -> Option<super::Curvature> {
+    let n = input.rows.len();
+    let p1 = input.design.len() + 1;
+    if dof < 2 || n <= p1 {
+        return None;
+    }
+    let mut design = input.design.to_vec();
+    design.push(DesignColumn { base: input.design[j].base, power: 2 });
+    let sol = crate::model::solve::least_squares(&design, input.y).ok()?;
+    let se = (sol.rss / (n - p1) as f64 * sol.cov_unscaled[p1 * p1 - 1]).sqrt();
+    let t = sol.coefficients[p1 - 1] / se;
+    (se > 0.0 && t.is_finite()).then(|| super::Curvature {
+        term: format!("{name}^2"),
+        t,
+        dof: dof - 1,
+        p: 2.0 * crate::model::tdist::sf((dof - 1) as f64, t.abs()),
+    })
 }
 
 /// The main predictor for the curvature check: the first linear term, when the model has no

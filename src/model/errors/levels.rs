@@ -8,8 +8,6 @@
 //! values), which is all the AR(1) random-intercept likelihood needs: fitting then costs one
 //! pass over the readings plus work proportional to the number of levels.
 
-use std::collections::HashMap;
-
 use crate::model::solve::DesignColumn;
 
 /// Affine scaling applied before fitting, so the normal equations are well conditioned:
@@ -55,12 +53,23 @@ pub(crate) struct Levels {
     pub groups: usize,
     /// Total readings.
     pub readings: usize,
+    /// Every reading has its own setting and `levels` was left empty (see [`form`]).
+    pub all_distinct: bool,
 }
 
 impl Levels {
     /// Design row of level `l`.
     pub fn row(&self, l: usize) -> &[f64] {
         &self.x[l * self.p..(l + 1) * self.p]
+    }
+
+    /// Number of levels, also when they were not materialised.
+    pub fn count(&self) -> usize {
+        if self.all_distinct {
+            self.readings
+        } else {
+            self.levels.len()
+        }
     }
 
     /// True when some level has more than one reading.
@@ -81,14 +90,18 @@ impl Levels {
 
 /// Form the levels of `y` under `design`. `times` (one per row) orders readings and makes
 /// levels runs; `groups` (one id per row, ids < `group_count`) nests levels in groups.
+/// Without times, when every reading has its own setting and `singletons` is false, the
+/// levels are not materialised (`all_distinct`): OLS diagnostics need no per-row copy.
 pub(crate) fn form(
     y: &[f64],
     design: &[DesignColumn],
     times: Option<&[f64]>,
-    groups: Option<&[u32]>,
-    group_count: usize,
+    groups: Option<(&[u32], usize)>,
     scaling: &Scaling,
+    singletons: bool,
 ) -> Levels {
+    let group_count = groups.map_or(1, |g| g.1);
+    let groups = groups.map(|g| g.0);
     let n = y.len();
     let p = design.len();
     let value = |j: usize, i: usize| -> f64 {
@@ -127,31 +140,66 @@ pub(crate) fn form(
         }
         None => {
             // Welford accumulation per (group, predictor values), keyed without allocating.
-            let mut index: HashMap<Box<[u64]>, u32> = HashMap::new();
-            let mut key = Vec::with_capacity(p + 1);
+            let key = |i: usize| {
+                design
+                    .iter()
+                    .filter(|c| c.power != 0)
+                    .fold(mix(0, u64::from(group_of(i))), |h, c| mix(h, c.base[i].to_bits()))
+            };
+            // All settings distinct (one reading each) is common and would make the index
+            // large and cache-missing: sorted hashes tell, and then every row is its own level.
+            let mut hashes: Vec<u64> = (0..n).map(key).collect();
+            radix_sort(&mut hashes);
+            if hashes.windows(2).all(|w| w[0] != w[1]) {
+                if !singletons {
+                    return Levels {
+                        levels,
+                        x,
+                        p,
+                        ordered: false,
+                        groups: group_count,
+                        readings: n,
+                        all_distinct: true,
+                    };
+                }
+                levels.reserve_exact(n);
+                x.reserve_exact(n * p);
+                for i in 0..n {
+                    levels.push(Level {
+                        group: group_of(i),
+                        n: 1,
+                        mean: ys(i),
+                        ss: 0.0,
+                        lag: 0.0,
+                        ends: 0.0,
+                        ends_sq: 0.0,
+                        first: i,
+                    });
+                    push_x(i, &mut x);
+                }
+                return Levels { levels, x, p, ordered: false, groups: group_count, readings: n, all_distinct: false };
+            }
+            drop(hashes);
+            let mut index = RowIndex::new();
             for i in 0..n {
-                key.clear();
-                key.push(u64::from(group_of(i)));
-                key.extend(design.iter().filter(|c| c.power != 0).map(|c| c.base[i].to_bits()));
-                let l = match index.get(&key[..]) {
-                    Some(&l) => l as usize,
-                    None => {
-                        index.insert(key.clone().into_boxed_slice(), levels.len() as u32);
-                        levels.push(Level {
-                            group: group_of(i),
-                            n: 0,
-                            mean: 0.0,
-                            ss: 0.0,
-                            lag: 0.0,
-                            ends: 0.0,
-                            ends_sq: 0.0,
-                            first: i,
-                        });
-                        push_x(i, &mut x);
-                        levels.len() - 1
-                    }
-                };
-                let level = &mut levels[l];
+                let (l, new) = index.find_or_insert(key(i), |l| {
+                    let first = levels[l as usize].first;
+                    group_of(first) == group_of(i) && same_x(first, i)
+                });
+                if new {
+                    levels.push(Level {
+                        group: group_of(i),
+                        n: 0,
+                        mean: 0.0,
+                        ss: 0.0,
+                        lag: 0.0,
+                        ends: 0.0,
+                        ends_sq: 0.0,
+                        first: i,
+                    });
+                    push_x(i, &mut x);
+                }
+                let level = &mut levels[l as usize];
                 let v = ys(i);
                 level.n += 1;
                 let delta = v - level.mean;
@@ -160,7 +208,100 @@ pub(crate) fn form(
             }
         }
     }
-    Levels { levels, x, p, ordered: times.is_some(), groups: group_count.max(1), readings: n }
+    Levels { levels, x, p, ordered: times.is_some(), groups: group_count.max(1), readings: n, all_distinct: false }
+}
+
+/// One step of a 64-bit multiplicative hash over words.
+pub(crate) fn mix(h: u64, word: u64) -> u64 {
+    (h ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29)
+}
+
+/// Open-addressing index from hashed rows to dense ids: no allocation per row, the caller
+/// says whether a stored id holds the same row. Slots keep 32 bits of the hash beside the id,
+/// so a probe rarely touches the rows themselves, and the table grows with the ids (it stays
+/// in cache when a long series has few levels).
+pub(crate) struct RowIndex {
+    /// `(hash tag << 32) | id`, or `EMPTY`.
+    slots: Vec<u64>,
+    /// Each id's hash, to re-place it when the table grows.
+    hashes: Vec<u64>,
+    mask: usize,
+}
+
+const EMPTY: u64 = u64::MAX;
+
+/// SplitMix64's finalizer: spreads every input bit over the result.
+fn finalize(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE5_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl RowIndex {
+    /// An empty index.
+    pub(crate) fn new() -> RowIndex {
+        RowIndex { slots: vec![EMPTY; 64], hashes: Vec::new(), mask: 63 }
+    }
+
+    fn place(&mut self, z: u64, id: u32) {
+        let mut k = z as usize & self.mask;
+        while self.slots[k] != EMPTY {
+            k = (k + 1) & self.mask;
+        }
+        self.slots[k] = (z >> 32 << 32) | u64::from(id);
+    }
+
+    /// The id of the row with `hash` for which `same(id)` holds, or the next id (inserted).
+    pub(crate) fn find_or_insert(&mut self, hash: u64, same: impl Fn(u32) -> bool) -> (u32, bool) {
+        let z = finalize(hash);
+        let tag = z >> 32;
+        let mut k = z as usize & self.mask;
+        loop {
+            match self.slots[k] {
+                EMPTY => break,
+                slot if slot >> 32 == tag && same(slot as u32) => return (slot as u32, false),
+                _ => k = (k + 1) & self.mask,
+            }
+        }
+        let id = self.hashes.len() as u32;
+        self.hashes.push(z);
+        if 2 * self.hashes.len() > self.slots.len() {
+            let size = 2 * self.slots.len();
+            self.slots = vec![EMPTY; size];
+            self.mask = size - 1;
+            for (i, h) in std::mem::take(&mut self.hashes).iter().enumerate() {
+                self.place(*h, i as u32);
+                self.hashes.push(*h);
+            }
+        } else {
+            self.place(z, id);
+        }
+        (id, true)
+    }
+}
+
+/// LSD radix sort in four 16-bit passes (several times faster than a comparison sort on
+/// millions of hashes).
+fn radix_sort(v: &mut Vec<u64>) {
+    let mut buf = vec![0u64; v.len()];
+    for shift in [0u32, 16, 32, 48] {
+        let mut counts = vec![0usize; 1 << 16];
+        for &x in v.iter() {
+            counts[(x >> shift) as usize & 0xFFFF] += 1;
+        }
+        let mut total = 0;
+        for c in counts.iter_mut() {
+            let n = *c;
+            *c = total;
+            total += n;
+        }
+        for &x in v.iter() {
+            let d = (x >> shift) as usize & 0xFFFF;
+            buf[counts[d]] = x;
+            counts[d] += 1;
+        }
+        std::mem::swap(v, &mut buf);
+    }
 }
 
 /// Rows in (group, time) order, or `None` when they already are.
@@ -222,16 +363,25 @@ mod tests {
         let y = [1.0, 3.0, 10.0, 14.0, 5.0];
         let design = [DesignColumn { base: &[], power: 0 }, DesignColumn { base: &rev, power: 1 }];
         let t = [0.0, 30.0, 60.0, 90.0, 120.0];
-        let runs = form(&y, &design, Some(&t), None, 1, &scaling(2));
+        let runs = form(&y, &design, Some(&t), None, &scaling(2), true);
         assert_eq!(runs.levels.iter().map(|l| l.n).collect::<Vec<_>>(), [2, 2, 1]);
         assert_eq!(runs.levels[0].mean, 2.0);
         assert_eq!(runs.levels[1].ss, 8.0);
         // Deviations -1, +1: lag product -1, ends 0, ends_sq 2.
         assert_eq!((runs.levels[0].lag, runs.levels[0].ends, runs.levels[0].ends_sq), (-1.0, 0.0, 2.0));
-        let pooled = form(&y, &design, None, None, 1, &scaling(2));
+        let pooled = form(&y, &design, None, None, &scaling(2), true);
         assert_eq!(pooled.levels.iter().map(|l| l.n).collect::<Vec<_>>(), [3, 2]);
         assert_eq!(pooled.levels[0].mean, 3.0);
         assert!((pooled.levels[0].ss - 8.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn radix_sort_sorts() {
+        let mut v: Vec<u64> = (0..5000u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (i << 40)).collect();
+        let mut want = v.clone();
+        want.sort_unstable();
+        radix_sort(&mut v);
+        assert_eq!(v, want);
     }
 
     #[test]
@@ -241,7 +391,7 @@ mod tests {
         let design = [DesignColumn { base: &rev, power: 1 }];
         let t = [40.0, 10.0, 20.0, 30.0];
         let g = [1, 0, 1, 0];
-        let l = form(&y, &design, Some(&t), Some(&g), 2, &scaling(1));
+        let l = form(&y, &design, Some(&t), Some((&g, 2)), &scaling(1), true);
         // group 0: rows 1, 3 (y 1, 3); group 1: rows 2, 0 (y 2, 4).
         assert_eq!(l.levels.len(), 2);
         assert_eq!((l.levels[0].group, l.levels[0].mean), (0, 2.0));

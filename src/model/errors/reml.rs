@@ -75,8 +75,9 @@ pub(crate) fn evaluate(levels: &Levels, theta: Theta, extra: Option<&[f64]>) -> 
             out.push(e[l]);
         }
     };
-    let mut a = DMatrix::<f64>::zeros(p, p);
-    let mut c = DVector::<f64>::zeros(p);
+    // Lower triangle of X'V~^-1 X and X'V~^-1 y, flat (this loop runs once per level).
+    let mut a_flat = vec![0.0; p * p];
+    let mut c_flat = vec![0.0; p];
     let mut logdet_v = 0.0;
     let ln_ar = (1.0 - rho * rho).ln();
     let mut x = Vec::with_capacity(p);
@@ -88,11 +89,17 @@ pub(crate) fn evaluate(levels: &Levels, theta: Theta, extra: Option<&[f64]>) -> 
         let ne = effective_n(level.n, rho);
         let w = ne / (1.0 + gamma_b * ne);
         let ytilde = level.mean + weighted_shift(level.ends, level.n, rho, ne);
-        logdet_v += (level.n as f64 - 1.0) * ln_ar + (1.0 + gamma_b * ne).ln();
+        if level.n > 1 {
+            logdet_v += (level.n as f64 - 1.0) * ln_ar;
+        }
+        if gamma_b > 0.0 {
+            logdet_v += gamma_b.mul_add(ne, 1.0).ln();
+        }
         for i in 0..p {
-            c[i] += w * x[i] * ytilde;
-            for j in 0..=i {
-                a[(i, j)] += w * x[i] * x[j];
+            let wx = w * x[i];
+            c_flat[i] += wx * ytilde;
+            for (aij, xj) in a_flat[i * p..=i * p + i].iter_mut().zip(&x) {
+                *aij += wx * xj;
             }
         }
         let s = &mut sums[level.group as usize];
@@ -102,6 +109,8 @@ pub(crate) fn evaluate(levels: &Levels, theta: Theta, extra: Option<&[f64]>) -> 
         }
         s.2 += w * ytilde;
     }
+    let mut a = DMatrix::<f64>::from_fn(p, p, |i, j| if j <= i { a_flat[i * p + j] } else { 0.0 });
+    let mut c = DVector::<f64>::from_column_slice(&c_flat);
     if gamma_g > 0.0 {
         for (cg, cx, cy) in &sums {
             let k = gamma_g / (1.0 + gamma_g * cg);
@@ -230,7 +239,7 @@ mod tests {
         let t: Vec<f64> = (0..10).map(f64::from).collect();
         let design = [DesignColumn { base: &[], power: 0 }, DesignColumn { base: &x1, power: 1 }];
         let s = Scaling { y_shift: 0.0, y_scale: 1.0, x_scale: vec![1.0, 1.0] };
-        let levels = form(&y, &design, Some(&t), Some(&g), 2, &s);
+        let levels = form(&y, &design, Some(&t), Some((&g, 2)), &s, true);
         let theta = Theta { gamma_b: 0.7, gamma_g: 1.3, rho: 0.4 };
         let fast = evaluate(&levels, theta, None).unwrap();
         // Dense V~: AR(1) within each level, + gamma_b within level, + gamma_g within group.
