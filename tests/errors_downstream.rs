@@ -122,3 +122,41 @@ fn whatif_for_a_pooled_proxy_uses_its_own_offset() {
         assert!(err.contains(want) && err.trim().lines().count() == 1, "{err}");
     }
 }
+
+#[test]
+fn report_of_an_imported_time_series_charts_levels_and_puts_readings_on_the_line() {
+    // data/campaign.csv: 7 levels x 80 readings of ports (simulated, benches/ref/campaign.py).
+    let series = meshcap::series::Series::load(Path::new("data/campaign.csv")).unwrap();
+    let bytes = std::fs::read("data/campaign.csv").unwrap();
+    let model = meshcap::model::fit(&series, &meshcap::model::FitSettings::default(), &bytes).unwrap();
+    let levels = meshcap::report::charts::level_chart(&model, &series).expect("replicated levels");
+    assert_eq!(levels.levels.len(), 7);
+    assert!(levels.levels.iter().all(|l| l.readings == 80 && l.low <= l.mean && l.mean <= l.high));
+    // Level means scatter like level offsets, not like readings (sigma_between 4.5Mi here).
+    let sb = model.errors.sigma_between;
+    assert!(levels.levels.iter().all(|l| l.mean.abs() < 4.0 * sb));
+    // A ports-only model is drawn against revision equivalents (ports / 8): every reading lies
+    // within the data's revision range and near the fitted mean at its x.
+    let chart = meshcap::report::charts::fit_chart(&model, Some(&series), &[512.0 * MI], Default::default());
+    let max_rev = 3220.0 / 8.0;
+    for &(x, y) in &chart.observations {
+        assert!((0.0..=max_rev).contains(&x), "reading drawn at {x} revisions");
+        let near = chart.curve.iter().min_by(|a, b| (a.x - x).abs().total_cmp(&(b.x - x).abs())).unwrap();
+        assert!((y - near.mean).abs() < 6.0 * model.residual_std_error, "reading at ({x}, {y}) far off the line");
+    }
+    // And the report writes levels.png (a real PNG) for it, not for the seed's one reading per level.
+    let dir = tempdir();
+    let out = dir.path().join("plots");
+    meshcap()
+        .args(["report", "--data", "data/campaign.csv", "--topology", "none", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let png = std::fs::read(out.join("levels.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("levels.png") && md.contains("levels: 7 levels"), "{md}");
+    let seed = dir.path().join("seed");
+    meshcap().args(["report", "--topology", "none", "--out"]).arg(&seed).assert().success();
+    assert!(!seed.join("levels.png").exists());
+}

@@ -89,6 +89,36 @@ pub struct ResidualPoint {
     pub residual: f64,
 }
 
+/// Residuals by configuration level ([`super::render_levels`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LevelChart {
+    /// Chart title.
+    pub title: String,
+    /// Subtitle: the error structure and its components.
+    pub subtitle: String,
+    /// X axis description.
+    pub x_label: String,
+    /// One entry per level.
+    pub levels: Vec<LevelPoint>,
+    /// Standard deviation of level offsets, bytes (the ±2σ lines; omitted when not positive).
+    pub sigma_between: f64,
+}
+
+/// One level's residuals.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LevelPoint {
+    /// The level's x value (revisions, or the model's first predictor).
+    pub x: f64,
+    /// Mean residual of its readings, bytes.
+    pub mean: f64,
+    /// Smallest residual.
+    pub low: f64,
+    /// Largest residual.
+    pub high: f64,
+    /// Readings in the level.
+    pub readings: usize,
+}
+
 /// Safe revision counts against the proxy memory limit, one line per scope.
 #[derive(Clone, Debug, Default)]
 pub struct SafeLimitChart {

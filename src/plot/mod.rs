@@ -18,6 +18,7 @@ mod fan;
 mod fit;
 mod heatmap;
 mod layout;
+mod levels;
 mod limits;
 mod reduce;
 mod render;
@@ -28,12 +29,13 @@ mod style;
 mod table;
 
 pub use data::{
-    CurvePoint, FanChart, FitChart, HeatmapChart, LimitMarker, OomBracket, ResidualChart, ResidualPoint,
-    SafeLimitChart, SafeSeries, ScopeBar, ScopeChart, Table,
+    CurvePoint, FanChart, FitChart, HeatmapChart, LevelChart, LevelPoint, LimitMarker, OomBracket, ResidualChart,
+    ResidualPoint, SafeLimitChart, SafeSeries, ScopeBar, ScopeChart, Table,
 };
 pub use fan::{draw_fan, render_fan};
 pub use fit::{draw_fit, render_fit};
 pub use heatmap::{draw_heatmap, render_heatmap};
+pub use levels::{draw_levels, render_levels};
 pub use limits::{draw_safe_limits, render_safe_limits};
 pub use reduce::{minmax_per_column, REDUCE_ABOVE};
 pub use render::{check_size, MAX_DIMENSION, MIN_DIMENSION};

@@ -4,8 +4,8 @@
 use crate::mesh::{visibility, ProxyKind, Scope, Topology};
 use crate::model::FittedModel;
 use crate::plot::{
-    CurvePoint, FitChart, LimitMarker, OomBracket, ResidualChart, ResidualPoint, SafeLimitChart, SafeSeries, ScopeBar,
-    ScopeChart,
+    CurvePoint, FitChart, LevelChart, LevelPoint, LimitMarker, OomBracket, ResidualChart, ResidualPoint,
+    SafeLimitChart, SafeSeries, ScopeBar, ScopeChart,
 };
 use crate::project::{
     compare_scopes, first_crossing, last_safe_integer, safe_for_limit, Bounds, Caution, Crossing, RevisionPath,
@@ -25,20 +25,31 @@ pub fn x_column(model: &FittedModel) -> String {
     }
 }
 
+/// Revisions per unit of `column` on the default revision path: a model fitted on ports
+/// (or Services) alone is drawn against revision equivalents, ports / ports per revision.
+fn revisions_per_unit(model: &FittedModel, column: &str) -> f64 {
+    match column {
+        crate::series::PORTS => 1.0 / model.ports_per_revision,
+        crate::series::SERVICES => 1.0 / model.services_per_revision,
+        _ => 1.0,
+    }
+}
+
 /// The fit chart: observations, fitted line, bands, limits, OOM brackets, crossings and safe
 /// counts.
 pub fn fit_chart(model: &FittedModel, series: Option<&Series>, limits: &[f64], caution: Caution) -> FitChart {
     let bounds = Bounds::new(model, RevisionPath::new(model), caution);
     let xcol = x_column(model);
+    let unit = revisions_per_unit(model, &xcol);
     let observations: Vec<(f64, f64)> = series
         .and_then(|s| {
             let rows = s.fit_rows();
             let x = s.numbers(&xcol, &rows).ok()?;
             let y = s.numbers(&model.response, &rows).ok()?;
-            Some(x.iter().copied().zip(y.iter().copied()).collect())
+            Some(x.iter().map(|x| x * unit).zip(y.iter().copied()).collect())
         })
         .unwrap_or_default();
-    let data_max = model.range(&xcol).map_or(1.0, |r| r.max).max(1.0);
+    let data_max = model.range(&xcol).map_or(1.0, |r| r.max * unit).max(1.0);
     let answers: Vec<_> = limits.iter().map(|&l| safe_for_limit(&bounds, l, 21.0)).collect();
     // Show the data and the crossings of the limits up to twice the data range.
     let reach =
@@ -77,7 +88,11 @@ pub fn fit_chart(model: &FittedModel, series: Option<&Series>, limits: &[f64], c
     FitChart {
         title: format!("istio-proxy memory vs {xcol}: {}", model.name()),
         subtitle: format!(
-            "OLS n={} R²={:.5}, {:.0}% bands (CI of mean, prediction); data {}",
+            "{} n={} R²={:.5}, {:.0}% bands (CI of mean, prediction); data {}",
+            match model.errors.kind {
+                crate::model::ErrorKind::Iid => "OLS".to_string(),
+                _ => format!("errors {} ({} levels, t dof {})", model.errors.label(), model.errors.levels, model.dof),
+            },
             model.n,
             model.r_squared,
             caution.level * 100.0,
@@ -96,6 +111,7 @@ pub fn residual_chart(model: &FittedModel, series: &Series) -> Option<ResidualCh
     let rows = series.fit_rows();
     let y = series.numbers(&model.response, &rows).ok()?;
     let xcol = x_column(model);
+    let unit = revisions_per_unit(model, &xcol);
     let x = series.numbers(&xcol, &rows).ok()?;
     let mut columns = Vec::new();
     for t in &model.terms {
@@ -105,13 +121,82 @@ pub fn residual_chart(model: &FittedModel, series: &Series) -> Option<ResidualCh
         .map(|i| {
             let row = model.design_row(|c| columns.iter().find(|(n, _)| n == c).map_or(0.0, |(_, v)| v[i]));
             let fitted = model.predict_row(&row).mean;
-            ResidualPoint { revisions: x[i], fitted, residual: y[i] - fitted }
+            ResidualPoint { revisions: x[i] * unit, fitted, residual: y[i] - fitted }
         })
         .collect();
     Some(ResidualChart {
         title: format!("Residuals: {} (sigma {})", model.name(), format_bytes(model.residual_std_error)),
         points,
         sigma: model.residual_std_error,
+    })
+}
+
+/// Residuals by level: readings grouped as the fit groups them (runs of one setting in time
+/// order when every row has a time, else all rows of one setting), each level's mean residual
+/// with the range of its readings. `None` when every level holds one reading.
+pub fn level_chart(model: &FittedModel, series: &Series) -> Option<LevelChart> {
+    let rows = series.fit_rows();
+    let y = series.numbers(&model.response, &rows).ok()?;
+    let xcol = x_column(model);
+    let x = series.numbers(&xcol, &rows).ok()?;
+    let mut columns = Vec::new();
+    for t in &model.terms {
+        if !columns.iter().any(|(n, _): &(String, _)| *n == t.column) {
+            columns.push((t.column.clone(), series.numbers(&t.column, &rows).ok()?));
+        }
+    }
+    let residual = |i: usize| {
+        let row = model.design_row(|c| columns.iter().find(|(n, _)| n == c).map_or(0.0, |(_, v)| v[i]));
+        y[i] - model.predict_row(&row).mean
+    };
+    let same = |a: usize, b: usize| columns.iter().all(|(_, v)| v[a].to_bits() == v[b].to_bits());
+    let times: Option<Vec<f64>> = rows.iter().map(|&i| series.rows[i].time).collect();
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    match &times {
+        Some(t) => order.sort_by(|&a, &b| t[a].total_cmp(&t[b])),
+        None => order.sort_by(|&a, &b| {
+            columns.iter().map(|(_, v)| v[a].total_cmp(&v[b])).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+        }),
+    }
+    let mut levels: Vec<LevelPoint> = Vec::new();
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && same(order[start], order[end]) {
+            end += 1;
+        }
+        let r: Vec<f64> = order[start..end].iter().map(|&i| residual(i)).collect();
+        levels.push(LevelPoint {
+            x: x[order[start]],
+            mean: r.iter().sum::<f64>() / r.len() as f64,
+            low: r.iter().copied().fold(f64::INFINITY, f64::min),
+            high: r.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            readings: r.len(),
+        });
+        start = end;
+    }
+    if levels.iter().all(|l| l.readings == 1) {
+        // One reading per level: the chart would repeat the residuals chart.
+        return None;
+    }
+    let e = &model.errors;
+    let rho = e.rho.map_or_else(String::new, |r| format!(", within-level lag-1 autocorrelation {r:.2}"));
+    Some(LevelChart {
+        title: format!("Residuals by level: {} (errors {})", model.name(), e.label()),
+        subtitle: format!(
+            "{} levels of {} readings; σ_between {}, σ_within {}{rho}",
+            levels.len(),
+            rows.len(),
+            format_bytes(e.sigma_between),
+            format_bytes(e.sigma_within)
+        ),
+        x_label: match xcol.as_str() {
+            REVISIONS => "Knative revisions in the mesh".into(),
+            "ports" => "endpoint ports (Envoy outbound clusters)".into(),
+            _ => xcol,
+        },
+        levels,
+        sigma_between: e.sigma_between,
     })
 }
 

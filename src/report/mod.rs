@@ -111,6 +111,11 @@ pub fn write_report(input: &ReportInput, dir: &Path, size: (u32, u32)) -> Result
         plot::render_residuals(r, &p, size)?;
         written.push(p);
     }
+    if let Some(l) = input.series.and_then(|s| charts::level_chart(m, s)) {
+        let p = dir.join("levels.png");
+        plot::render_levels(&l, &p, size)?;
+        written.push(p);
+    }
     let safe_png = dir.join("safe-limits.png");
     plot::render_safe_limits(&safe, &safe_png, size)?;
     written.push(safe_png);
@@ -138,6 +143,24 @@ pub fn write_report(input: &ReportInput, dir: &Path, size: (u32, u32)) -> Result
     Ok(written)
 }
 
+/// The error structure in one cell.
+fn errors_summary(m: &crate::model::FittedModel) -> String {
+    use crate::model::ErrorKind;
+    let e = &m.errors;
+    match e.kind {
+        ErrorKind::Levels | ErrorKind::Group => format!(
+            "{}: {} levels, σ_between {}, σ_within {}{}, t dof {}",
+            e.label(),
+            e.levels,
+            format_bytes(e.sigma_between),
+            format_bytes(e.sigma_within),
+            e.rho.map_or_else(String::new, |r| format!(", ρ {r:.2}")),
+            m.dof
+        ),
+        _ => format!("{}, t dof {}", e.label(), m.dof),
+    }
+}
+
 /// The key numbers shown in the composite's table and at the top of the Markdown.
 pub fn key_numbers(input: &ReportInput) -> Table {
     let m = input.model;
@@ -150,6 +173,7 @@ pub fn key_numbers(input: &ReportInput) -> Table {
             m.per_port_bytes.map_or_else(|| "n/a".into(), format_bytes),
         ),
         ("fit".to_string(), format!("n={} R²={:.5} σ={}", m.n, m.r_squared, format_bytes(m.residual_std_error))),
+        ("errors".to_string(), errors_summary(m)),
     ];
     for &l in &input.limits {
         let a = safe_for_limit(&bounds, l, 21.0);

@@ -40,6 +40,13 @@ pub(crate) struct Level {
     pub first: usize,
 }
 
+impl Level {
+    /// A level with no readings yet, starting at row `first`.
+    fn empty(group: u32, first: usize) -> Level {
+        Level { group, n: 0, mean: 0.0, ss: 0.0, lag: 0.0, ends: 0.0, ends_sq: 0.0, first }
+    }
+}
+
 /// The levels of a fit, with one scaled design row per level.
 #[derive(Debug, Clone)]
 pub(crate) struct Levels {
@@ -165,16 +172,7 @@ pub(crate) fn form(
                 levels.reserve_exact(n);
                 x.reserve_exact(n * p);
                 for i in 0..n {
-                    levels.push(Level {
-                        group: group_of(i),
-                        n: 1,
-                        mean: ys(i),
-                        ss: 0.0,
-                        lag: 0.0,
-                        ends: 0.0,
-                        ends_sq: 0.0,
-                        first: i,
-                    });
+                    levels.push(Level { n: 1, mean: ys(i), ..Level::empty(group_of(i), i) });
                     push_x(i, &mut x);
                 }
                 return Levels { levels, x, p, ordered: false, groups: group_count, readings: n, all_distinct: false };
@@ -187,16 +185,7 @@ pub(crate) fn form(
                     group_of(first) == group_of(i) && same_x(first, i)
                 });
                 if new {
-                    levels.push(Level {
-                        group: group_of(i),
-                        n: 0,
-                        mean: 0.0,
-                        ss: 0.0,
-                        lag: 0.0,
-                        ends: 0.0,
-                        ends_sq: 0.0,
-                        first: i,
-                    });
+                    levels.push(Level::empty(group_of(i), i));
                     push_x(i, &mut x);
                 }
                 let level = &mut levels[l as usize];

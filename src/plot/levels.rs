@@ -1,0 +1,92 @@
+//! Residuals by configuration level: each level's mean residual with the range of its
+//! readings, against revisions. It shows what the error structure is made of: level means
+//! scattered far beyond the spread of readings within a level are level offsets
+//! (`sigma_between`), which OLS would count as hundreds of independent readings; a curve
+//! through the means is non-linearity.
+
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+
+use super::axis::{axis, byte_ticks, bytes_label, count_label, count_ticks, draw_mesh, AxisText, Extent};
+use super::data::LevelChart;
+use super::layout::{centred_note, legend_strip, side_labels, text_width, title_block, to_area, LegendItem, Swatch};
+use super::render::render_png;
+use super::style::{bold, de, ensure_fonts, Fonts, Marker, INK, POINTS, VERMILLION};
+use crate::quantity::format_bytes;
+
+/// Render `chart` to a PNG at `path` of `size` pixels.
+pub fn render_levels(chart: &LevelChart, path: &Path, size: (u32, u32)) -> crate::Result<()> {
+    render_png(path, size, |area| draw_levels(area, chart))
+}
+
+/// Draw `chart` onto `area`.
+pub fn draw_levels<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &LevelChart) -> Result<(), String> {
+    ensure_fonts();
+    let fonts = Fonts::for_size(area.dim_in_pixel());
+    area.fill(&WHITE).map_err(de)?;
+    let levels: Vec<_> =
+        chart.levels.iter().filter(|l| l.mean.is_finite() && l.low.is_finite() && l.high.is_finite()).collect();
+    let body = title_block(area, &chart.title, &chart.subtitle, &fonts)?;
+    let band = Some(chart.sigma_between).filter(|s| s.is_finite() && *s > 0.0);
+    let mut legend = vec![
+        LegendItem::new(Swatch::Point(POINTS, Marker::Circle), "level mean residual"),
+        LegendItem::new(Swatch::Line(POINTS, 2), "range of the level's readings"),
+        LegendItem::new(Swatch::Line(INK, 2), "zero"),
+    ];
+    if let Some(s) = band {
+        legend.push(LegendItem::new(Swatch::Dashed(VERMILLION), format!("±2 σ_between ({})", format_bytes(s))));
+    }
+    let body = legend_strip(&body, &legend, &fonts)?;
+
+    let mut ys = Extent::new();
+    ys.extend(levels.iter().flat_map(|l| [l.low.abs(), l.high.abs()]));
+    let half = ys.range(0.0, 0.0..1.0, true).end.max(band.map_or(0.0, |s| 2.3 * s)) * 1.08;
+    let y_range = -half..half;
+    let mut xs = Extent::new();
+    xs.extend(levels.iter().map(|l| l.x));
+    let x_range = xs.range(0.04, 0.0..1.0, true);
+    let label_w = text_width(area, "+2σ_b", &bold(fonts.tick, VERMILLION));
+    let mut ctx = ChartBuilder::on(&body)
+        .margin_left(fonts.px(10.0))
+        .margin_right(label_w + fonts.px(20.0))
+        .margin_bottom(fonts.px(8.0))
+        .x_label_area_size(fonts.px(62.0))
+        .y_label_area_size(fonts.px(100.0))
+        .build_cartesian_2d(
+            axis(x_range.clone(), count_ticks(&x_range, 8)),
+            axis(y_range.clone(), byte_ticks(&y_range, 8)),
+        )
+        .map_err(de)?;
+    let count_fmt = |v: &f64| count_label(*v);
+    let bytes_fmt = |v: &f64| bytes_label(*v);
+    draw_mesh(
+        &mut ctx,
+        &fonts,
+        AxisText { desc: &chart.x_label, format: &count_fmt },
+        AxisText { desc: "residual (observed − fitted)", format: &bytes_fmt },
+    )?;
+    let plot = ctx.plotting_area();
+    let (x0, x1) = (x_range.start, x_range.end);
+    plot.draw(&PathElement::new(vec![(x0, 0.0), (x1, 0.0)], INK.stroke_width(2))).map_err(de)?;
+    let mut side = Vec::new();
+    if let Some(s) = band {
+        for (y, label) in [(2.0 * s, "+2σ_b"), (-2.0 * s, "−2σ_b")] {
+            let style = VERMILLION.stroke_width(2);
+            plot.draw(&DashedPathElement::new([(x0, y), (x1, y)], fonts.px(12.0), fonts.px(8.0), style)).map_err(de)?;
+            side.push((to_area(&body, ctx.backend_coord(&(x1, y))).1, label.to_string(), VERMILLION));
+        }
+    }
+    if levels.is_empty() {
+        centred_note(&plot.strip_coord_spec(), "no levels to draw", &fonts)?;
+    }
+    let radius = fonts.px(5.0).max(2);
+    for l in &levels {
+        plot.draw(&PathElement::new(vec![(l.x, l.low), (l.x, l.high)], POINTS.mix(0.7).stroke_width(2))).map_err(de)?;
+        plot.draw(&Circle::new((l.x, l.mean), radius, POINTS.filled())).map_err(de)?;
+    }
+    let right = to_area(&body, ctx.backend_coord(&(x1, 0.0))).0 + fonts.px(8.0);
+    side_labels(&body, right, &side, &fonts)
+}
