@@ -174,7 +174,7 @@ fn curvature_test_equals_the_t_of_a_fitted_square() {
     close("t", c["t"].as_f64().unwrap(), q["coefficients"][3]["t"].as_f64().unwrap(), 1e-8);
     assert_eq!(c["dof"], q["dof"]);
     close("p", c["p"].as_f64().unwrap(), q["coefficients"][3]["p"].as_f64().unwrap(), 1e-7);
-    // The seed data (every setting once) take the solver path: the same check.
+    // The seed data (every setting once) take the one-pass Frisch-Waugh path: the same check.
     let v = json(meshcap().args(["fit", "data/knative-1.11-istio-1.18.csv", "--format", "json"]));
     let q = json(meshcap().args([
         "fit",

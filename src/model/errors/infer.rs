@@ -353,19 +353,36 @@ fn level_ids(input: &FitInput) -> (Vec<u32>, usize) {
     (ids, index.len())
 }
 
-/// The curvature check by the exact solver, when the levels were not materialised (every
-/// reading its own setting): OLS with `column^2` appended.
+/// The curvature check when the levels were not materialised (every reading its own
+/// setting), in one pass by Frisch-Waugh-Lovell: with `z = column^2`, `zr = z - X (X'X)^-1 X'z`,
+/// the added coefficient is `zr'r / zr'zr` and the residual sum of squares drops by
+/// `(zr'r)^2 / zr'zr` (`r` the OLS residuals, which are orthogonal to X).
 fn ols_curvature(input: &FitInput, j: usize, name: &str, dof: usize) -> Option<super::Curvature> {
     let n = input.rows.len();
-    let p1 = input.design.len() + 1;
-    if dof < 2 || n <= p1 {
+    let p = input.design.len();
+    if dof < 2 || n <= p + 1 {
         return None;
     }
-    let mut design = input.design.to_vec();
-    design.push(DesignColumn { base: input.design[j].base, power: 2 });
-    let sol = crate::model::solve::least_squares(&design, input.y).ok()?;
-    let se = (sol.rss / (n - p1) as f64 * sol.cov_unscaled[p1 * p1 - 1]).sqrt();
-    let t = sol.coefficients[p1 - 1] / se;
+    let base = input.design[j].base;
+    let (mut xz, mut zz, mut zr) = (vec![0.0; p], 0.0, 0.0);
+    for (i, (&x, &r)) in base.iter().zip(&input.solution.residuals).enumerate() {
+        let z = x * x;
+        zz += z * z;
+        zr += z * r;
+        for (k, c) in input.design.iter().enumerate() {
+            xz[k] += z * if c.power == 0 { 1.0 } else { c.base[i].powi(c.power as i32) };
+        }
+    }
+    let bread = &input.solution.cov_unscaled;
+    let delta: Vec<f64> = (0..p).map(|a| (0..p).map(|b| bread[a * p + b] * xz[b]).sum()).collect();
+    let szz = zz - xz.iter().zip(&delta).map(|(a, b)| a * b).sum::<f64>();
+    if szz.is_nan() || szz <= 1e-12 * zz {
+        return None;
+    }
+    let coef = zr / szz;
+    let rss = (input.solution.rss - zr * zr / szz).max(0.0);
+    let se = (rss / (n - p - 1) as f64 / szz).sqrt();
+    let t = coef / se;
     (se > 0.0 && t.is_finite()).then(|| super::Curvature {
         term: format!("{name}^2"),
         t,

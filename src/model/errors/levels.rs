@@ -8,6 +8,8 @@
 //! values), which is all the AR(1) random-intercept likelihood needs: fitting then costs one
 //! pass over the readings plus work proportional to the number of levels.
 
+use rayon::prelude::*;
+
 use crate::model::solve::DesignColumn;
 
 /// Affine scaling applied before fitting, so the normal equations are well conditioned:
@@ -155,8 +157,8 @@ pub(crate) fn form(
             };
             // All settings distinct (one reading each) is common and would make the index
             // large and cache-missing: sorted hashes tell, and then every row is its own level.
-            let mut hashes: Vec<u64> = (0..n).map(key).collect();
-            radix_sort(&mut hashes);
+            let mut hashes: Vec<u64> = (0..n).into_par_iter().map(key).collect();
+            hashes.par_sort_unstable();
             if hashes.windows(2).all(|w| w[0] != w[1]) {
                 if !singletons {
                     return Levels {
@@ -269,30 +271,6 @@ impl RowIndex {
     }
 }
 
-/// LSD radix sort in four 16-bit passes (several times faster than a comparison sort on
-/// millions of hashes).
-fn radix_sort(v: &mut Vec<u64>) {
-    let mut buf = vec![0u64; v.len()];
-    for shift in [0u32, 16, 32, 48] {
-        let mut counts = vec![0usize; 1 << 16];
-        for &x in v.iter() {
-            counts[(x >> shift) as usize & 0xFFFF] += 1;
-        }
-        let mut total = 0;
-        for c in counts.iter_mut() {
-            let n = *c;
-            *c = total;
-            total += n;
-        }
-        for &x in v.iter() {
-            let d = (x >> shift) as usize & 0xFFFF;
-            buf[counts[d]] = x;
-            counts[d] += 1;
-        }
-        std::mem::swap(v, &mut buf);
-    }
-}
-
 /// Rows in (group, time) order, or `None` when they already are.
 fn time_order(t: &[f64], groups: Option<&[u32]>) -> Option<Vec<u32>> {
     let key = |i: usize| (groups.map_or(0, |g| g[i]), t[i]);
@@ -362,15 +340,6 @@ mod tests {
         assert_eq!(pooled.levels.iter().map(|l| l.n).collect::<Vec<_>>(), [3, 2]);
         assert_eq!(pooled.levels[0].mean, 3.0);
         assert!((pooled.levels[0].ss - 8.0).abs() < 1e-12);
-    }
-
-    #[test]
-    fn radix_sort_sorts() {
-        let mut v: Vec<u64> = (0..5000u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (i << 40)).collect();
-        let mut want = v.clone();
-        want.sort_unstable();
-        radix_sort(&mut v);
-        assert_eq!(v, want);
     }
 
     #[test]
