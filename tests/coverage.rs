@@ -239,3 +239,79 @@ fn replicated_independent_readings_with_times_stay_honest() {
         assert!(m <= 0.05 + 2.0 * e, "levels P(exceed) {m}");
     }
 }
+
+/// A fleet pooled in one fit: proxies with their own offsets, each stepping through levels.
+fn fleet_series(rng: &mut ChaCha8Rng, proxies: usize, truth: &Truth, sigma_group: f64) -> Series {
+    let z = Normal::new(0.0, 1.0).unwrap();
+    let (mut rev, mut mem, mut time, mut proxy) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let innovation = truth.sigma_within * (1.0 - truth.rho * truth.rho).sqrt();
+    for g in 0..proxies {
+        let own = sigma_group * z.sample(rng);
+        let mut e = truth.sigma_within * z.sample(rng);
+        // Each proxy sees its own counts: the fleet's levels are shifted per proxy.
+        let shift = 10.0 * g as f64;
+        for (k, &r) in truth.levels.iter().enumerate() {
+            let u = truth.sigma_between * z.sample(rng);
+            for t in 0..truth.readings {
+                e = truth.rho * e + innovation * z.sample(rng);
+                rev.push(r + shift);
+                mem.push(truth.intercept + truth.per_revision * (r + shift) + own + u + e);
+                time.push(1.7e9 + 30.0 * (k * truth.readings + t) as f64);
+                proxy.push(format!("shop/cart-{g:05}"));
+            }
+        }
+    }
+    let mut csv = String::from("time,proxy,revisions,memory\n");
+    for i in 0..rev.len() {
+        csv.push_str(&format!("{},{},{},{}\n", time[i], proxy[i], rev[i], mem[i]));
+    }
+    meshcap::series::csv::parse(std::path::Path::new("fleet.csv"), &csv).unwrap()
+}
+
+#[test]
+fn pooled_proxies_cover_with_group() {
+    // 8 proxies x 4 levels x 40 readings; proxy offsets sd 8Mi, level offsets sd 4Mi, AR(1) 0.9.
+    let truth = Truth {
+        intercept: 50.0 * MI,
+        per_revision: 760.0 * KI,
+        levels: vec![50.0, 150.0, 250.0, 400.0],
+        readings: 40,
+        sigma_between: 4.0 * MI,
+        sigma_within: 1.5 * MI,
+        rho: 0.9,
+        timed: true,
+    };
+    let sigma_group = 8.0 * MI;
+    let limits = [1024.0 * MI, 2048.0 * MI];
+    let total = (sigma_group.powi(2) + truth.sigma_between.powi(2) + truth.sigma_within.powi(2)).sqrt();
+    let normal = StdNormal::new(0.0, 1.0).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let (mut covered, mut iid_covered, campaigns) = (0, 0, 800);
+    let mut p_exceed = vec![Vec::new(); limits.len()];
+    for _ in 0..campaigns {
+        let series = fleet_series(&mut rng, 8, &truth, sigma_group);
+        let model = fit(&series, &FitSettings::default(), b"").unwrap();
+        assert_eq!(model.errors.kind, meshcap::model::ErrorKind::Group);
+        let c = &model.coefficients[1];
+        covered += usize::from(c.ci_low <= truth.per_revision && truth.per_revision <= c.ci_high);
+        let iid = fit(&series, &FitSettings { errors: ErrorSpec::Iid, ..FitSettings::default() }, b"").unwrap();
+        let c = &iid.coefficients[1];
+        iid_covered += usize::from(c.ci_low <= truth.per_revision && truth.per_revision <= c.ci_high);
+        // A new proxy of the fleet at the safe count.
+        for (k, &limit) in limits.iter().enumerate() {
+            if let Some(r) = safe_count(&model, limit) {
+                let mean = truth.intercept + truth.per_revision * r;
+                p_exceed[k].push(1.0 - normal.cdf((limit - mean) / total));
+            }
+        }
+    }
+    let coverage = covered as f64 / campaigns as f64;
+    println!("\npooled fleet (8 proxies x 4 levels x 40): group slope CI {:.1}%, iid {:.1}%", 100.0 * coverage, 100.0 * iid_covered as f64 / campaigns as f64);
+    for (k, p) in p_exceed.iter().enumerate() {
+        let (m, e) = Score::mean_and_error(p);
+        println!("  new proxy P(exceed) at {}: {:.2}% ± {:.2}", meshcap::quantity::format_bytes(limits[k]), 100.0 * m, 100.0 * e);
+        assert!(p.len() >= campaigns * 9 / 10);
+        assert!(m <= 0.05 + 2.0 * e && m >= 0.02, "P(exceed) {m}");
+    }
+    assert!((0.93..=0.97).contains(&coverage), "group coverage {coverage}");
+}

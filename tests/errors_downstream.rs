@@ -103,7 +103,9 @@ fn whatif_for_a_pooled_proxy_uses_its_own_offset() {
     let h: f64 = (0..2).flat_map(|i| (0..2).map(move |j| (i, j))).map(|(i, j)| z[i] * b(i, j) * z[j]).sum::<f64>() * s2;
     let var =
         h + g["effect_sd_bytes"].as_f64().unwrap().powi(2) + m["errors"]["sigma_within"].as_f64().unwrap().powi(2);
-    let t = 1.9896863234569029; // scipy 1.17 stats.t.ppf(0.975, 81)
+    // 83 readings (each its own level) in 12 proxies: between-within dof 83 - 12 - 1 = 70.
+    assert_eq!(m["dof"], 70);
+    let t = 1.9944371117711854; // scipy 1.17 stats.t.ppf(0.975, 70)
     let [lo, hi] = [own["prediction_interval"][0].as_f64().unwrap(), own["prediction_interval"][1].as_f64().unwrap()];
     close("half width", (hi - lo) / 2.0, t * var.sqrt(), 1e-9);
     let pooled_width =

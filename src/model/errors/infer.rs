@@ -272,6 +272,30 @@ fn variance_components(
         ));
     }
     out.dof = l - p;
+    if group {
+        // Between-within degrees of freedom (SAS DDFM=BETWITHIN): a slope that varies within
+        // proxies is estimated against the level scatter left after each proxy's own offset,
+        // levels - groups - (p - 1); with predictors constant within every proxy only the
+        // proxies inform it, groups - p. The pooled-fleet study in tests/coverage.rs measured
+        // slope coverage 93.5% with levels - p and 93.8% with this (95.2% when the AR noise
+        // restarts at each level: the rest is noise carried across level changes).
+        let mut varies = false;
+        let mut first: Vec<Option<usize>> = vec![None; levels.groups];
+        for (k, v) in levels.levels.iter().enumerate() {
+            match first[v.group as usize] {
+                None => first[v.group as usize] = Some(k),
+                Some(f) => varies |= levels.row(f) != levels.row(k),
+            }
+        }
+        let g = levels.groups;
+        out.dof = if varies { l.saturating_sub(g + p - 1) } else { g.saturating_sub(p) };
+        if out.dof == 0 {
+            return Err(Error::data(
+                format!("{l} levels in {g} groups for {p} parameters leave no degrees of freedom for a group fit; use --errors levels"),
+                path,
+            ));
+        }
+    }
     let pairs: usize = levels.levels.iter().map(|v| v.n.saturating_sub(1)).sum();
     let free = Free { between: levels.replicated(), group, rho: levels.ordered && pairs >= 3 };
     if !free.between && !free.group {
