@@ -306,10 +306,19 @@ fn pooled_proxies_cover_with_group() {
         }
     }
     let coverage = covered as f64 / campaigns as f64;
-    println!("\npooled fleet (8 proxies x 4 levels x 40): group slope CI {:.1}%, iid {:.1}%", 100.0 * coverage, 100.0 * iid_covered as f64 / campaigns as f64);
+    println!(
+        "\npooled fleet (8 proxies x 4 levels x 40): group slope CI {:.1}%, iid {:.1}%",
+        100.0 * coverage,
+        100.0 * iid_covered as f64 / campaigns as f64
+    );
     for (k, p) in p_exceed.iter().enumerate() {
         let (m, e) = Score::mean_and_error(p);
-        println!("  new proxy P(exceed) at {}: {:.2}% ± {:.2}", meshcap::quantity::format_bytes(limits[k]), 100.0 * m, 100.0 * e);
+        println!(
+            "  new proxy P(exceed) at {}: {:.2}% ± {:.2}",
+            meshcap::quantity::format_bytes(limits[k]),
+            100.0 * m,
+            100.0 * e
+        );
         assert!(p.len() >= campaigns * 9 / 10);
         assert!(m <= 0.05 + 2.0 * e && m >= 0.02, "P(exceed) {m}");
     }

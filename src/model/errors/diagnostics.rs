@@ -4,8 +4,10 @@
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, FisherSnedecor};
 
+use super::infer::FitInput;
 use super::levels::{mix, Levels, RowIndex};
 use super::reml::{evaluate, Theta};
+use crate::model::term::Term;
 
 /// The classical lack-of-fit F test: the residual sum of squares split into pure error (readings
 /// around their level's mean, from levels with replicated predictor values) and lack of fit.
@@ -116,4 +118,51 @@ pub(crate) fn curvature(levels: &Levels, theta: Theta, primary: usize, name: &st
     let dof = dof - 1;
     let p = 2.0 * crate::model::tdist::sf(dof as f64, t.abs());
     Some(Curvature { term: format!("{name}^2"), t, dof, p })
+}
+
+/// The curvature check when the levels were not materialised (every reading its own
+/// setting), in one pass by Frisch-Waugh-Lovell: with `z = column^2`, `zr = z - X (X'X)^-1 X'z`,
+/// the added coefficient is `zr'r / zr'zr` and the residual sum of squares drops by
+/// `(zr'r)^2 / zr'zr` (`r` the OLS residuals, which are orthogonal to X).
+pub(crate) fn ols_curvature(input: &FitInput, j: usize, name: &str, dof: usize) -> Option<Curvature> {
+    let n = input.rows.len();
+    let p = input.design.len();
+    if dof < 2 || n <= p + 1 {
+        return None;
+    }
+    let base = input.design[j].base;
+    let (mut xz, mut zz, mut zr) = (vec![0.0; p], 0.0, 0.0);
+    for (i, (&x, &r)) in base.iter().zip(&input.solution.residuals).enumerate() {
+        let z = x * x;
+        zz += z * z;
+        zr += z * r;
+        for (k, c) in input.design.iter().enumerate() {
+            xz[k] += z * if c.power == 0 { 1.0 } else { c.base[i].powi(c.power as i32) };
+        }
+    }
+    let bread = &input.solution.cov_unscaled;
+    let delta: Vec<f64> = (0..p).map(|a| (0..p).map(|b| bread[a * p + b] * xz[b]).sum()).collect();
+    let szz = zz - xz.iter().zip(&delta).map(|(a, b)| a * b).sum::<f64>();
+    if szz.is_nan() || szz <= 1e-12 * zz {
+        return None;
+    }
+    let coef = zr / szz;
+    let rss = (input.solution.rss - zr * zr / szz).max(0.0);
+    let se = (rss / (n - p - 1) as f64 / szz).sqrt();
+    let t = coef / se;
+    (se > 0.0 && t.is_finite()).then(|| Curvature {
+        term: format!("{name}^2"),
+        t,
+        dof: dof - 1,
+        p: 2.0 * crate::model::tdist::sf((dof - 1) as f64, t.abs()),
+    })
+}
+
+/// The main predictor for the curvature check: the first linear term, when the model has no
+/// higher power of it.
+pub(crate) fn primary<'a>(input: &'a FitInput) -> Option<(usize, &'a Term)> {
+    let offset = usize::from(input.intercept);
+    let (k, term) = input.terms.iter().enumerate().find(|(_, t)| t.power == 1)?;
+    let has_power = input.terms.iter().any(|t| t.column == term.column && t.power > 1);
+    (!has_power).then_some((k + offset, term))
 }

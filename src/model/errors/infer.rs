@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::diagnostics::{curvature, lack_of_fit};
+use super::diagnostics::{curvature, lack_of_fit, ols_curvature, primary};
 use super::levels::{form, Levels, Scaling};
 use super::reml::{effective_n, estimate, Free, Theta};
 use super::sandwich::{cluster, hac, newey_west_lags};
@@ -344,12 +344,14 @@ fn variance_components(
         for v in &levels.levels {
             readings[v.group as usize] += v.n;
         }
-        out.errors.group_effects = gls
-            .group_sums
+        let sums = &gls.groups;
+        out.errors.group_effects = names
             .iter()
-            .zip(names.iter().cloned())
+            .cloned()
             .zip(readings)
-            .map(|(((cg, cx, r), name), readings)| {
+            .enumerate()
+            .map(|(g, (name, readings))| {
+                let (cg, r, cx) = (sums.weight[g], sums.residual[g], &sums.x[g * p..(g + 1) * p]);
                 let k = theta.gamma_g / (1.0 + theta.gamma_g * cg);
                 GroupEffect {
                     name,
@@ -375,51 +377,4 @@ fn level_ids(input: &FitInput) -> (Vec<u32>, usize) {
         })
         .collect();
     (ids, index.len())
-}
-
-/// The curvature check when the levels were not materialised (every reading its own
-/// setting), in one pass by Frisch-Waugh-Lovell: with `z = column^2`, `zr = z - X (X'X)^-1 X'z`,
-/// the added coefficient is `zr'r / zr'zr` and the residual sum of squares drops by
-/// `(zr'r)^2 / zr'zr` (`r` the OLS residuals, which are orthogonal to X).
-fn ols_curvature(input: &FitInput, j: usize, name: &str, dof: usize) -> Option<super::Curvature> {
-    let n = input.rows.len();
-    let p = input.design.len();
-    if dof < 2 || n <= p + 1 {
-        return None;
-    }
-    let base = input.design[j].base;
-    let (mut xz, mut zz, mut zr) = (vec![0.0; p], 0.0, 0.0);
-    for (i, (&x, &r)) in base.iter().zip(&input.solution.residuals).enumerate() {
-        let z = x * x;
-        zz += z * z;
-        zr += z * r;
-        for (k, c) in input.design.iter().enumerate() {
-            xz[k] += z * if c.power == 0 { 1.0 } else { c.base[i].powi(c.power as i32) };
-        }
-    }
-    let bread = &input.solution.cov_unscaled;
-    let delta: Vec<f64> = (0..p).map(|a| (0..p).map(|b| bread[a * p + b] * xz[b]).sum()).collect();
-    let szz = zz - xz.iter().zip(&delta).map(|(a, b)| a * b).sum::<f64>();
-    if szz.is_nan() || szz <= 1e-12 * zz {
-        return None;
-    }
-    let coef = zr / szz;
-    let rss = (input.solution.rss - zr * zr / szz).max(0.0);
-    let se = (rss / (n - p - 1) as f64 / szz).sqrt();
-    let t = coef / se;
-    (se > 0.0 && t.is_finite()).then(|| super::Curvature {
-        term: format!("{name}^2"),
-        t,
-        dof: dof - 1,
-        p: 2.0 * crate::model::tdist::sf((dof - 1) as f64, t.abs()),
-    })
-}
-
-/// The main predictor for the curvature check: the first linear term, when the model has no
-/// higher power of it.
-fn primary<'a>(input: &'a FitInput) -> Option<(usize, &'a Term)> {
-    let offset = usize::from(input.intercept);
-    let (k, term) = input.terms.iter().enumerate().find(|(_, t)| t.power == 1)?;
-    let has_power = input.terms.iter().any(|t| t.column == term.column && t.power > 1);
-    (!has_power).then_some((k + offset, term))
 }

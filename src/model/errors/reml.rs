@@ -50,8 +50,17 @@ pub(crate) struct Gls {
     pub quad: f64,
     /// -2 x restricted log-likelihood with sw^2 profiled, up to a constant.
     pub objective: f64,
-    /// Per group: (sum of level weights C_g, sum_l c_l x_l, sum_l c_l r~_l).
-    pub group_sums: Vec<(f64, Vec<f64>, f64)>,
+    /// Per group sums over its levels, flat (one allocation however many proxies).
+    pub groups: GroupSums,
+}
+
+/// Per-group sums of level weights `c_l`: `C_g = sum c_l`, `sum c_l x_l` (row-major, groups x
+/// p) and `sum c_l r~_l` (at the GLS coefficients).
+#[derive(Debug, Clone)]
+pub(crate) struct GroupSums {
+    pub weight: Vec<f64>,
+    pub x: Vec<f64>,
+    pub residual: Vec<f64>,
 }
 
 /// `1' R^-1 1` for an AR(1) run of `n` readings.
@@ -83,7 +92,9 @@ pub(crate) fn evaluate(levels: &Levels, theta: Theta, extra: Option<&[f64]>) -> 
     let mut x = Vec::with_capacity(p);
     // Per group accumulators, in level order (levels are sorted by group within runs; groups
     // may interleave without times, so index by group id).
-    let mut sums: Vec<(f64, Vec<f64>, f64)> = vec![(0.0, vec![0.0; p], 0.0); levels.groups];
+    let g_count = levels.groups;
+    let mut sums = GroupSums { weight: vec![0.0; g_count], x: vec![0.0; g_count * p], residual: vec![0.0; g_count] };
+    let mut sum_y = vec![0.0; g_count];
     for (l, level) in levels.levels.iter().enumerate() {
         row(l, &mut x);
         let ne = effective_n(level.n, rho);
@@ -102,17 +113,18 @@ pub(crate) fn evaluate(levels: &Levels, theta: Theta, extra: Option<&[f64]>) -> 
                 *aij += wx * xj;
             }
         }
-        let s = &mut sums[level.group as usize];
-        s.0 += w;
-        for (si, xi) in s.1.iter_mut().zip(&x) {
+        let g = level.group as usize;
+        sums.weight[g] += w;
+        for (si, xi) in sums.x[g * p..(g + 1) * p].iter_mut().zip(&x) {
             *si += w * xi;
         }
-        s.2 += w * ytilde;
+        sum_y[g] += w * ytilde;
     }
     let mut a = DMatrix::<f64>::from_fn(p, p, |i, j| if j <= i { a_flat[i * p + j] } else { 0.0 });
     let mut c = DVector::<f64>::from_column_slice(&c_flat);
     if gamma_g > 0.0 {
-        for (cg, cx, cy) in &sums {
+        for (g, (&cg, &cy)) in sums.weight.iter().zip(&sum_y).enumerate() {
+            let cx = &sums.x[g * p..(g + 1) * p];
             let k = gamma_g / (1.0 + gamma_g * cg);
             logdet_v += (1.0 + gamma_g * cg).ln();
             for i in 0..p {
@@ -134,7 +146,7 @@ pub(crate) fn evaluate(levels: &Levels, theta: Theta, extra: Option<&[f64]>) -> 
     let a_inv = chol.inverse();
     // r' V~^-1 r from the residual of each level mean.
     let mut quad = 0.0;
-    let mut group_r = vec![0.0; levels.groups];
+    let group_r = &mut sums.residual;
     for (l, level) in levels.levels.iter().enumerate() {
         row(l, &mut x);
         let fitted: f64 = x.iter().zip(b.iter()).map(|(x, b)| x * b).sum();
@@ -146,12 +158,9 @@ pub(crate) fn evaluate(levels: &Levels, theta: Theta, extra: Option<&[f64]>) -> 
         group_r[level.group as usize] += ne / (1.0 + gamma_b * ne) * delta_w;
     }
     if gamma_g > 0.0 {
-        for ((cg, _, _), r) in sums.iter().zip(&group_r) {
+        for (cg, r) in sums.weight.iter().zip(&sums.residual) {
             quad -= gamma_g / (1.0 + gamma_g * cg) * r * r;
         }
-    }
-    for (s, r) in sums.iter_mut().zip(&group_r) {
-        s.2 = *r;
     }
     let n = levels.readings as f64;
     if !(quad.is_finite() && quad > 0.0) {
@@ -163,7 +172,7 @@ pub(crate) fn evaluate(levels: &Levels, theta: Theta, extra: Option<&[f64]>) -> 
         a_inv: a_inv.iter().copied().collect::<Vec<_>>(),
         quad,
         objective,
-        group_sums: sums,
+        groups: sums,
     })
 }
 
