@@ -64,6 +64,7 @@ pub fn run_fit(args: FitArgs) -> Result<()> {
         errors: args.errors.parse()?,
     };
     settings.validate()?;
+    super::import::refuse_overwrite(args.output.as_deref(), &[&args.data])?;
     let bytes = std::fs::read(&args.data).map_err(|source| meshcap::Error::Read { path: args.data.clone(), source })?;
     let series = Series::load(&args.data)?;
     let fitted = model::fit(&series, &settings, &bytes)?;

@@ -20,6 +20,23 @@ pub const DEFAULT_PORTS_PER_REVISION: f64 = 8.0;
 /// Kubernetes Services per Knative revision: public and private.
 pub const SERVICES_PER_REVISION: f64 = 2.0;
 
+/// Largest |response| accepted: 2^60 bytes (1Ei). Beyond it no reading is a sidecar's, and
+/// squares of such values overflow the sums of squares.
+pub const MAX_RESPONSE: f64 = 1_152_921_504_606_846_976.0;
+/// Largest |predictor| accepted (counts of revisions, ports, services): 10^12.
+pub const MAX_PREDICTOR: f64 = 1e12;
+
+/// Refuse a value no sidecar measurement can hold, naming its row.
+fn check_magnitude(series: &Series, rows: &[usize], column: &str, values: &[f64], max: f64) -> Result<()> {
+    match values.iter().position(|v| v.abs() > max) {
+        None => Ok(()),
+        Some(k) => Err(Error::parse(
+            format!("{column} = {:e} is beyond any sidecar measurement (|value| must be at most {max:e})", values[k]),
+            series.location(rows[k], column),
+        )),
+    }
+}
+
 /// What to fit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitSettings {
@@ -106,9 +123,18 @@ pub fn fit(series: &Series, settings: &FitSettings, bytes: &[u8]) -> Result<Fitt
             &series.path,
         ));
     }
+    check_magnitude(series, &rows, &settings.response, &y, MAX_RESPONSE)?;
     let mut bases = Vec::new();
     for term in &terms {
-        bases.push(series.numbers(&term.column, &rows)?);
+        let base = series.numbers(&term.column, &rows)?;
+        check_magnitude(series, &rows, &term.column, &base, MAX_PREDICTOR)?;
+        bases.push(base);
+    }
+    if settings.intercept && y.iter().all(|v| *v == y[0]) {
+        return Err(Error::data(
+            format!("{} is the same in every fitted row ({}): there is nothing to fit", settings.response, y[0]),
+            &series.path,
+        ));
     }
     for (term, base) in terms.iter().zip(&bases) {
         if settings.intercept && base.iter().all(|v| *v == base[0]) {
@@ -180,8 +206,8 @@ pub fn fit(series: &Series, settings: &FitSettings, bytes: &[u8]) -> Result<Fitt
     } else if inference.errors.kind == ErrorKind::Iid {
         let ols_sigma2 = solution.rss / (n - p) as f64;
         let f = ((tss - solution.rss) / df_model as f64) / ols_sigma2;
-        let p = FisherSnedecor::new(df_model as f64, dof as f64).ok().map(|d| d.sf(f));
-        (Some(f), p)
+        let p = FisherSnedecor::new(df_model as f64, dof as f64).ok().filter(|_| f.is_finite()).map(|d| d.sf(f));
+        (Some(f).filter(|f| f.is_finite()), p)
     } else {
         wald_f(&inference.coefficients, &inference.cov, p, k_const, dof)
     };
@@ -358,6 +384,9 @@ fn wald_f(b: &[f64], cov: &[f64], p: usize, offset: usize, dof: usize) -> (Optio
     let bs = nalgebra::DVector::from_fn(q, |i, _| b[i + offset]);
     let Some(chol) = v.cholesky() else { return (None, None) };
     let f = bs.dot(&chol.solve(&bs)) / q as f64;
+    if !f.is_finite() {
+        return (None, None);
+    }
     let p = FisherSnedecor::new(q as f64, dof as f64).ok().map(|d| d.sf(f));
     (Some(f), p)
 }

@@ -92,12 +92,31 @@ pub fn load(path: &Path) -> Result<FittedModel> {
 
 /// The error structure must be one `fit` could have written.
 fn check_errors(model: &FittedModel) -> std::result::Result<(), String> {
+    // 2^60 bytes (1Ei): no sidecar quantity is larger, and fit refuses data beyond it.
+    const MAX_BYTES: f64 = 1_152_921_504_606_846_976.0;
     let e = &model.errors;
-    let sd = [("sigma_between", e.sigma_between), ("sigma_group", e.sigma_group), ("sigma_within", e.sigma_within)];
+    let sd = [
+        ("sigma_between", e.sigma_between),
+        ("sigma_group", e.sigma_group),
+        ("sigma_within", e.sigma_within),
+        ("residual_std_error", model.residual_std_error),
+    ];
     for (name, v) in sd {
-        if !(v.is_finite() && v >= 0.0) {
-            return Err(format!("errors.{name} must be finite and not negative, but {v} is not"));
+        if !(v.is_finite() && (0.0..=MAX_BYTES).contains(&v)) {
+            return Err(format!("{name} must be a standard deviation from 0 to 1Ei in bytes, but {v:e} is not"));
         }
+    }
+    if !(e.effective_n.is_finite() && e.effective_n >= 0.0) {
+        return Err(format!("errors.effective_n must be finite and not negative, but {} is not", e.effective_n));
+    }
+    if (e.kind == ErrorKind::Group) == e.group_effects.is_empty() || (e.kind == ErrorKind::Group && e.column.is_none())
+    {
+        return Err("errors.group_effects and errors.column belong to kind \"group\" and only to it".into());
+    }
+    let mut names: Vec<&str> = e.group_effects.iter().map(|g| g.name.as_str()).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!("errors.group_effects names group \"{}\" twice", w[0].escape_debug()));
     }
     if let Some(r) = e.rho {
         if !(r.is_finite() && (-1.0..=1.0).contains(&r)) {
@@ -106,11 +125,11 @@ fn check_errors(model: &FittedModel) -> std::result::Result<(), String> {
     }
     let p = model.coefficients.len();
     for g in &e.group_effects {
-        let finite = g.effect_bytes.is_finite() && g.effect_sd_bytes.is_finite() && g.effect_sd_bytes >= 0.0;
-        if !finite || g.shrink_row.len() != p || g.shrink_row.iter().any(|v| !v.is_finite()) {
+        let plausible = g.effect_bytes.abs() <= MAX_BYTES && (0.0..=MAX_BYTES).contains(&g.effect_sd_bytes);
+        if !plausible || g.shrink_row.len() != p || g.shrink_row.iter().any(|v| v.is_nan() || v.abs() > 1e15) {
             return Err(format!(
-                "errors.group_effects: group \"{}\" is not finite or has a row of another length",
-                g.name
+                "errors.group_effects: group \"{}\" has an offset beyond 1Ei, or a shrink_row that is not {p} plausible numbers",
+                g.name.escape_debug()
             ));
         }
     }

@@ -134,7 +134,7 @@ fn errors_block(s: &mut String, model: &FittedModel) {
     }
     let _ = writeln!(s, "{}", parts.join("   "));
     let rho = e.rho.map_or_else(
-        || "n/a (no time column)".to_string(),
+        || "n/a (needs a time on every reading and levels of 2 or more readings)".to_string(),
         |r| format!("{r:.3} ({})", if e.rho_fitted { "AR(1), fitted" } else { "moment estimate, not modelled" }),
     );
     let _ = writeln!(

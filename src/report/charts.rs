@@ -149,13 +149,25 @@ pub fn level_chart(model: &FittedModel, series: &Series) -> Option<LevelChart> {
         let row = model.design_row(|c| columns.iter().find(|(n, _)| n == c).map_or(0.0, |(_, v)| v[i]));
         y[i] - model.predict_row(&row).mean
     };
-    let same = |a: usize, b: usize| columns.iter().all(|(_, v)| v[a].to_bits() == v[b].to_bits());
+    // A group fit's levels are nested in its groups (proxies): group first.
+    let group: Vec<String> = match (&model.errors.kind, model.errors.column.as_deref().and_then(|c| series.column(c))) {
+        (crate::model::ErrorKind::Group, Some(col)) => rows.iter().map(|&i| format!("{:?}", col.get(i))).collect(),
+        _ => vec![String::new(); rows.len()],
+    };
+    let same =
+        |a: usize, b: usize| group[a] == group[b] && columns.iter().all(|(_, v)| v[a].to_bits() == v[b].to_bits());
     let times: Option<Vec<f64>> = rows.iter().map(|&i| series.rows[i].time).collect();
     let mut order: Vec<usize> = (0..rows.len()).collect();
     match &times {
-        Some(t) => order.sort_by(|&a, &b| t[a].total_cmp(&t[b])),
+        Some(t) => order.sort_by(|&a, &b| group[a].cmp(&group[b]).then(t[a].total_cmp(&t[b]))),
         None => order.sort_by(|&a, &b| {
-            columns.iter().map(|(_, v)| v[a].total_cmp(&v[b])).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+            group[a].cmp(&group[b]).then_with(|| {
+                columns
+                    .iter()
+                    .map(|(_, v)| v[a].total_cmp(&v[b]))
+                    .find(|o| o.is_ne())
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
         }),
     }
     let mut levels: Vec<LevelPoint> = Vec::new();
@@ -184,9 +196,18 @@ pub fn level_chart(model: &FittedModel, series: &Series) -> Option<LevelChart> {
     Some(LevelChart {
         title: format!("Residuals by level: {} (errors {})", model.name(), e.label()),
         subtitle: format!(
-            "{} levels of {} readings; σ_between {}, σ_within {}{rho}",
+            "{} levels of {} readings{}; σ_between {}, σ_within {}{rho}",
             levels.len(),
             rows.len(),
+            if e.kind == crate::model::ErrorKind::Group {
+                format!(
+                    " in {} groups (residuals include each group's offset, σ_group {})",
+                    e.groups,
+                    format_bytes(e.sigma_group)
+                )
+            } else {
+                String::new()
+            },
             format_bytes(e.sigma_between),
             format_bytes(e.sigma_within)
         ),

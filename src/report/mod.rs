@@ -149,9 +149,14 @@ fn errors_summary(m: &crate::model::FittedModel) -> String {
     let e = &m.errors;
     match e.kind {
         ErrorKind::Levels | ErrorKind::Group => format!(
-            "{}: {} levels, σ_between {}, σ_within {}{}, t dof {}",
+            "{}: {} levels, {}σ_between {}, σ_within {}{}, t dof {}",
             e.label(),
             e.levels,
+            if e.kind == ErrorKind::Group {
+                format!("{} groups, σ_group {}, ", e.groups, format_bytes(e.sigma_group))
+            } else {
+                String::new()
+            },
             format_bytes(e.sigma_between),
             format_bytes(e.sigma_within),
             e.rho.map_or_else(String::new, |r| format!(", ρ {r:.2}")),

@@ -257,6 +257,8 @@ pub(crate) enum Field {
     Quantity,
     /// A plain numeric column.
     Number,
+    /// A label (`proxy`, `pod`): kept as text, so `1` and `1.0` stay two proxies.
+    Label,
 }
 
 impl Field {
@@ -266,6 +268,7 @@ impl Field {
             "time" => Field::Time,
             "note" => Field::Note,
             MEMORY | LIMIT => Field::Quantity,
+            "proxy" | "pod" => Field::Label,
             _ => Field::Number,
         }
     }
@@ -279,6 +282,7 @@ pub(crate) fn parse_cell(field: &Field, name: &str, raw: &str, loc: impl Fn() ->
         return Ok(Cell::Empty);
     }
     match field {
+        Field::Label => Ok(Cell::Text(raw.to_string())),
         Field::Quantity => crate::quantity::parse_quantity(raw)
             .map(Cell::Number)
             .map_err(|m| Error::parse(format!("{name}: {m}"), loc())),

@@ -84,6 +84,9 @@ fn f_test(cells: &[(f64, f64, f64)], readings: usize, rss: f64, params: usize, y
         return None;
     }
     let f = (lof / df_lof as f64) / (pure / df_pe as f64);
+    if !f.is_finite() {
+        return None;
+    }
     let p = FisherSnedecor::new(df_lof as f64, df_pe as f64).ok().map_or(f64::NAN, |d| d.sf(f));
     Some(LackOfFit { f, df_lack_of_fit: df_lof, df_pure_error: df_pe, p })
 }

@@ -48,11 +48,27 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
     let n = input.rows.len();
     let p = input.design.len();
     let times: Option<Vec<f64>> = input.rows.iter().map(|&i| s.rows[i].time).collect();
+    if times.is_none() && !matches!(spec, ErrorSpec::Iid) {
+        // A time on some rows but not all: a time series with a hole, not independent rows.
+        if let Some(k) = input.rows.iter().position(|&i| s.rows[i].time.is_none()) {
+            if input.rows.iter().any(|&i| s.rows[i].time.is_some()) {
+                return Err(Error::parse(
+                    "time is empty here but set on other rows: a time series needs a time on every reading (or use --errors iid)",
+                    s.location(input.rows[k], "time"),
+                ));
+            }
+        }
+    }
     let (spec, reason) = resolve(spec, input, times.is_some())?;
     let group_column = match &spec {
         ErrorSpec::Group(c) | ErrorSpec::Cluster(Some(c)) => Some(c.clone()),
         _ => None,
     };
+    if let Some(c) = group_column.as_deref().filter(|c| input.terms.iter().any(|t| t.column == *c)) {
+        return Err(Error::invalid(format!(
+            "--errors {spec}: {c} is a predictor of the model; a group column identifies proxies (or clusters), it cannot also be a predictor"
+        )));
+    }
     let groups = group_column.as_deref().map(|c| group_ids(s, input.rows, c)).transpose()?;
     let scaling = scaling(input);
     let nest =
@@ -100,14 +116,18 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
             };
             out.errors.column = column.clone();
             out.errors.groups = count;
-            if count < 2 {
+            if count <= p {
                 return Err(Error::data(
-                    format!("--errors {spec}: the data hold {count} cluster, and a cluster-robust covariance needs 2 or more"),
+                    format!(
+                        "--errors {spec}: {count} cluster{} for {p} parameters; a cluster-robust covariance needs more clusters than parameters",
+                        if count == 1 { "" } else { "s" }
+                    ),
                     &s.path,
                 ));
             }
             out.cov = cluster(input.design, &input.solution.residuals, bread, &ids, count);
-            out.dof = count - 1;
+            // t with G - 1 dof (statsmodels' df_resid_inference), never more than OLS's n - p.
+            out.dof = (count - 1).min(n - p);
         }
         ErrorSpec::Levels | ErrorSpec::Group(_) => {
             let names = matches!(spec, ErrorSpec::Group(_)).then(|| &groups.as_ref().expect("group ids").1[..]);
@@ -125,10 +145,15 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
         out.cov_unscaled = out.cov.iter().map(|v| v / s2).collect();
     }
     // Diagnostics.
-    if !matches!(spec, ErrorSpec::Group(_)) {
+    // An exact fit (R² = 1 to 20 digits: constructed data) has nothing to test.
+    let exact = ols_rss <= 1e-20 * scaling.y_scale * scaling.y_scale * n as f64;
+    if exact {
+        out.notes.push("the fit is exact (residuals are rounding): lack-of-fit and curvature not tested".into());
+    }
+    if !exact && !matches!(spec, ErrorSpec::Group(_)) {
         out.errors.lack_of_fit = lack_of_fit(&levels, ols_rss, p, scaling.y_scale);
     }
-    if let Some((j, term)) = primary(input) {
+    if let Some((j, term)) = primary(input).filter(|_| !exact) {
         let dof = out.dof;
         let theta = if matches!(out.errors.kind, ErrorKind::Levels | ErrorKind::Group) {
             theta
@@ -188,6 +213,11 @@ fn resolve(spec: &ErrorSpec, input: &FitInput, timed: bool) -> Result<(ErrorSpec
 
 /// Group ids per fitted row from a column's cells, and the names in order of appearance.
 fn group_ids(series: &Series, rows: &[usize], column: &str) -> Result<(Vec<u32>, Vec<String>)> {
+    if ["time", "event", "note", crate::series::MEMORY, crate::series::LIMIT].contains(&column) {
+        return Err(Error::invalid(format!(
+            "--errors names column \"{column}\", which cannot identify proxies or clusters; use a column such as proxy or pod"
+        )));
+    }
     let col = series.column(column).ok_or_else(|| {
         let names: Vec<&str> = series.columns.iter().map(|c| c.name.as_str()).collect();
         Error::data(
@@ -251,6 +281,7 @@ fn variance_components(
     out: &mut Inference,
 ) -> Result<Theta> {
     let group = names.is_some();
+    let mut single_level_groups = false;
     let p = input.design.len();
     let path = &input.series.path;
     let l = levels.levels.len();
@@ -288,6 +319,24 @@ fn variance_components(
             }
         }
         let g = levels.groups;
+        let mut readings = vec![0usize; g];
+        let mut count = vec![0usize; g];
+        for v in &levels.levels {
+            readings[v.group as usize] += v.n;
+            count[v.group as usize] += 1;
+        }
+        if readings.iter().all(|&r| r <= 1) {
+            return Err(Error::data(
+                format!(
+                    "every group of --errors {} holds one reading: a group's offset cannot be told from reading noise",
+                    out.errors.label()
+                ),
+                path,
+            ));
+        }
+        if count.iter().all(|&c| c <= 1) {
+            single_level_groups = true;
+        }
         out.dof = if varies { l.saturating_sub(g + p - 1) } else { g.saturating_sub(p) };
         if out.dof == 0 {
             return Err(Error::data(
@@ -297,7 +346,14 @@ fn variance_components(
         }
     }
     let pairs: usize = levels.levels.iter().map(|v| v.n.saturating_sub(1)).sum();
-    let free = Free { between: levels.replicated(), group, rho: levels.ordered && pairs >= 3 };
+    // With one level per group, level and group offsets are one and the same component.
+    let free = Free { between: levels.replicated() && !single_level_groups, group, rho: levels.ordered && pairs >= 3 };
+    if single_level_groups && levels.replicated() {
+        out.notes.push(
+            "each group is a single level: level and group offsets cannot be told apart, so sigma_group holds both"
+                .into(),
+        );
+    }
     if !free.between && !free.group {
         out.errors.reason.push_str("; every level holds one reading, so this is the same as iid");
         return Ok(Theta { gamma_b: 0.0, gamma_g: 0.0, rho: 0.0 });

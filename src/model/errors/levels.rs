@@ -133,7 +133,7 @@ pub(crate) fn form(
     };
     match times {
         Some(t) => {
-            let order = time_order(t, groups);
+            let order = time_order(t, groups, design);
             let at = |k: usize| order.as_ref().map_or(k, |o| o[k] as usize);
             let mut start = 0;
             while start < n {
@@ -271,21 +271,28 @@ impl RowIndex {
     }
 }
 
-/// Rows in (group, time) order, or `None` when they already are.
-fn time_order(t: &[f64], groups: Option<&[u32]>) -> Option<Vec<u32>> {
+/// Rows in (group, time) order, or `None` when they already are. Rows at the same time sort
+/// by their predictor values, so readings that share a timestamp form the same levels
+/// whatever their order in the file.
+fn time_order(t: &[f64], groups: Option<&[u32]>, design: &[DesignColumn]) -> Option<Vec<u32>> {
     let key = |i: usize| (groups.map_or(0, |g| g[i]), t[i]);
-    let sorted = (1..t.len()).all(|i| {
-        let (a, b) = (key(i - 1), key(i));
-        a.0 < b.0 || (a.0 == b.0 && a.1 <= b.1)
-    });
-    if sorted {
+    let ties = |a: usize, b: usize| {
+        design
+            .iter()
+            .filter(|c| c.power != 0)
+            .map(|c| c.base[a].total_cmp(&c.base[b]))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    };
+    let cmp = |a: usize, b: usize| {
+        let (ka, kb) = (key(a), key(b));
+        ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1)).then_with(|| ties(a, b))
+    };
+    if (1..t.len()).all(|i| cmp(i - 1, i).is_le()) {
         return None;
     }
     let mut order: Vec<u32> = (0..t.len() as u32).collect();
-    order.sort_by(|&a, &b| {
-        let (ka, kb) = (key(a as usize), key(b as usize));
-        ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
-    });
+    order.sort_by(|&a, &b| cmp(a as usize, b as usize));
     Some(order)
 }
 

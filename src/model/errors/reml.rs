@@ -209,7 +209,9 @@ pub(crate) fn estimate(levels: &Levels, free: Free, start: Theta) -> Option<(The
         let sb = next(free.between, 0.0);
         let sg = next(free.group, 0.0);
         let phi = next(free.rho, 0.0);
-        Theta { gamma_b: sb * sb, gamma_g: sg * sg, rho: phi.tanh().clamp(-MAX_RHO, MAX_RHO) }
+        // Within-level autocorrelation of memory readings is positive (a slowly moving heap);
+        // negative lag-1 correlation is not modelled: such readings count as independent.
+        Theta { gamma_b: sb * sb, gamma_g: sg * sg, rho: phi.tanh().clamp(0.0, MAX_RHO) }
     };
     let mut x0 = Vec::new();
     if free.between {
@@ -219,15 +221,15 @@ pub(crate) fn estimate(levels: &Levels, free: Free, start: Theta) -> Option<(The
         x0.push(start.gamma_g.max(1e-4).sqrt());
     }
     if free.rho {
-        x0.push(start.rho.clamp(-0.95, 0.95).atanh());
+        x0.push(start.rho.clamp(0.05, 0.95).atanh());
     }
     let f = |v: &[f64]| evaluate(levels, to_theta(v), None).map_or(f64::INFINITY, |g| g.objective);
     let best = if x0.is_empty() { x0 } else { minimize(&f, &x0) };
     let theta = to_theta(&best);
-    // A component that the optimum puts below rounding is exactly zero.
+    // A component the optimum puts at the boundary (sd below 1e-4 of sigma_within) is zero.
     let theta = Theta {
-        gamma_b: if theta.gamma_b < 1e-14 { 0.0 } else { theta.gamma_b },
-        gamma_g: if theta.gamma_g < 1e-14 { 0.0 } else { theta.gamma_g },
+        gamma_b: if theta.gamma_b < 1e-8 { 0.0 } else { theta.gamma_b },
+        gamma_g: if theta.gamma_g < 1e-8 { 0.0 } else { theta.gamma_g },
         ..theta
     };
     evaluate(levels, theta, None).map(|g| (theta, g))

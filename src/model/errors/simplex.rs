@@ -37,8 +37,9 @@ pub(crate) fn minimize<F: Fn(&[f64]) -> f64>(f: &F, x0: &[f64]) -> Vec<f64> {
                 v
             }))
             .collect();
-        // Stop at the objective's own rounding level: ~1e-15 of its magnitude.
-        let tolerance = 1e-14 * best_value.abs().max(1.0);
+        // Stop well above the objective's rounding (about 1e-16 of its magnitude per level
+        // summed): the Newton polish below takes the last digits.
+        let tolerance = 1e-11 * best_value.abs().max(1.0);
         let solver = match NelderMead::new(simplex).with_sd_tolerance(tolerance) {
             Ok(s) => s,
             Err(_) => break,
@@ -68,7 +69,9 @@ fn polish<F: Fn(&[f64]) -> f64>(f: &F, mut x: Vec<f64>) -> Vec<f64> {
     let k = x.len();
     let mut fx = f(&x);
     for _ in 0..8 {
-        let h: Vec<f64> = x.iter().map(|v| 1e-4 * v.abs().max(1.0)).collect();
+        // The step that balances truncation (~h^2) against rounding of f (~1e-16 |f| / h).
+        let rel = (1e-15 * fx.abs().max(1.0)).cbrt().max(1e-6);
+        let h: Vec<f64> = x.iter().map(|v| rel * v.abs().max(1.0)).collect();
         let at = |d: &[(usize, f64)]| {
             let mut y = x.clone();
             for &(i, s) in d {
