@@ -5,9 +5,65 @@
 //! or an error leaves either the old file or the new one, never a truncated mix.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::error::{Error, Result};
+
+/// The files this process has read as inputs, by identity (device and inode on Unix, so a
+/// symlink, a `..` path or a hard link to an input is the input), with the name it was read by.
+static INPUTS: Mutex<Vec<(FileId, PathBuf)>> = Mutex::new(Vec::new());
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId(u64, u64);
+
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().filter(std::fs::Metadata::is_file).map(|m| FileId(m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(path: &Path) -> Option<FileId> {
+    use std::hash::{Hash, Hasher};
+    let p = path.canonicalize().ok()?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    p.hash(&mut h);
+    Some(FileId(0, h.finish()))
+}
+
+/// Remember `path` as an input of this process: no output may replace it afterwards.
+pub fn note_input(path: &Path) {
+    if let Some(id) = file_id(path) {
+        let mut inputs = INPUTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !inputs.iter().any(|(i, _)| *i == id) {
+            inputs.push((id, path.to_path_buf()));
+        }
+    }
+}
+
+/// Read an input file (and remember it, see [`note_input`]).
+pub fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
+    note_input(path);
+    std::fs::read(path)
+}
+
+/// Refuse to write `path` when it is one of this process's inputs (by any name): meshcap
+/// never modifies its inputs. Every writer below calls it, so every command is covered.
+pub fn check_not_input(path: &Path) -> Result<()> {
+    let Some(id) = file_id(path) else { return Ok(()) };
+    let inputs = INPUTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // The input must still be there under the name it was read by: a deleted input's inode
+    // can be reused by a new file, which is not an input.
+    match inputs.iter().find(|(i, read_as)| *i == id && file_id(read_as) == Some(id)) {
+        Some((_, read_as)) => Err(Error::invalid(format!(
+            "{} is an input (read as {}): meshcap never modifies its inputs; write elsewhere",
+            path.display(),
+            read_as.display()
+        ))),
+        None => Ok(()),
+    }
+}
 
 /// True when `path` exists and is neither a regular file nor a folder: a device such as
 /// `/dev/null` or `/dev/stdout`, a FIFO, a socket. Such targets are written in place: renaming
@@ -19,6 +75,7 @@ pub fn is_special(path: &Path) -> bool {
 /// Write `bytes` to `path` atomically (temp file in the same folder, fsync, rename); devices
 /// and pipes are written in place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    check_not_input(path)?;
     let werr = |source| Error::Write { path: path.to_path_buf(), source };
     if is_special(path) {
         return std::fs::OpenOptions::new().write(true).open(path).and_then(|mut f| f.write_all(bytes)).map_err(werr);
@@ -57,6 +114,7 @@ pub struct AtomicFile {
 impl AtomicFile {
     /// Start writing `path` (in place when it is a device or a pipe, see [`is_special`]).
     pub fn create(path: &Path) -> Result<AtomicFile> {
+        check_not_input(path)?;
         if is_special(path) {
             let file = std::fs::OpenOptions::new()
                 .write(true)

@@ -8,6 +8,7 @@ mod fit;
 mod import;
 mod import_fuzz;
 mod import_regressions;
+mod inputs;
 mod nist;
 mod plot;
 mod plot_edge;

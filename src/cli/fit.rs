@@ -65,7 +65,8 @@ pub fn run_fit(args: FitArgs) -> Result<()> {
     };
     settings.validate()?;
     super::import::refuse_overwrite(args.output.as_deref(), &[&args.data])?;
-    let bytes = std::fs::read(&args.data).map_err(|source| meshcap::Error::Read { path: args.data.clone(), source })?;
+    let bytes = meshcap::output::read_input(&args.data)
+        .map_err(|source| meshcap::Error::Read { path: args.data.clone(), source })?;
     let series = Series::load(&args.data)?;
     let fitted = model::fit(&series, &settings, &bytes)?;
     if let Some(out) = &args.output {

@@ -246,7 +246,7 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
                 answers.push(Answer { column, origin, query: Some(q.clone()), bodies });
             }
             (None, Some(f)) => {
-                let bytes = std::fs::read(f).map_err(|source| Error::Read { path: f.clone(), source })?;
+                let bytes = meshcap::output::read_input(f).map_err(|source| Error::Read { path: f.clone(), source })?;
                 answers.push(Answer { column, origin: shown(f), query: None, bodies: vec![bytes] });
             }
             (None, None) => {}

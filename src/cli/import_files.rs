@@ -10,8 +10,8 @@ use meshcap::Error;
 use super::import::{check_output, finish, parse_limit};
 use super::{emit, json_bytes, shown, Format};
 
-fn read(path: &PathBuf) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|source| Error::Read { path: path.clone(), source })
+fn read(path: &std::path::Path) -> Result<Vec<u8>, Error> {
+    meshcap::output::read_input(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })
 }
 
 /// Arguments of `meshcap import grafana`.

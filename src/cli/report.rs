@@ -78,7 +78,7 @@ impl Inputs {
                 (model, series)
             }
             None => {
-                let bytes = std::fs::read(&self.data)
+                let bytes = meshcap::output::read_input(&self.data)
                     .map_err(|source| meshcap::Error::Read { path: self.data.clone(), source })?;
                 let series = Series::load(&self.data)?;
                 let settings = FitSettings { source_label: Some(shown(&self.data)), ..FitSettings::default() };

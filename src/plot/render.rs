@@ -43,6 +43,7 @@ where
     F: FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> std::result::Result<(), String>,
 {
     check_size(size)?;
+    crate::output::check_not_input(path)?;
     ensure_fonts();
     let write_error = |source| Error::Write { path: path.to_path_buf(), source };
     // A device or pipe (`-o /dev/stdout`) is written in place, from a temporary file elsewhere:

@@ -73,9 +73,26 @@ pub fn fan_scenario(grid: &crate::scenario::Grid) -> u64 {
     best.0
 }
 
+/// Every file a report may write.
+pub const REPORT_FILES: [&str; 9] = [
+    "report.png",
+    "fit.png",
+    "residuals.png",
+    "levels.png",
+    "safe-limits.png",
+    "scope.png",
+    "heatmap.png",
+    "fan.png",
+    "report.md",
+];
+
 /// Write the report into `dir`; returns the files written, in order.
 pub fn write_report(input: &ReportInput, dir: &Path, size: (u32, u32)) -> Result<Vec<PathBuf>> {
     plot::check_size(size)?;
+    // Refuse before drawing anything when a file of the report would replace an input.
+    for name in REPORT_FILES {
+        crate::output::check_not_input(&dir.join(name))?;
+    }
     let m = input.model;
     let fit = charts::fit_chart(m, input.series, &input.limits, input.caution);
     let residuals = input.series.and_then(|s| charts::residual_chart(m, s));

@@ -158,7 +158,8 @@ pub struct Series {
 impl Series {
     /// Read a series, choosing CSV or JSON by content (a file starting with `{` or `[` is JSON).
     pub fn load(path: &Path) -> Result<Series> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+        let bytes =
+            crate::output::read_input(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
         let text = String::from_utf8(bytes).map_err(|e| {
             Error::data(
                 format!("file is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
