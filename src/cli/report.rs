@@ -176,6 +176,8 @@ pub enum Kind {
     Fit,
     /// Residuals against fitted values and revisions.
     Residuals,
+    /// Residuals by configuration level: level means with the range of their readings.
+    Levels,
     /// Safe revisions against the proxy limit per scope.
     SafeLimits,
     /// Predicted memory per namespace under each scope.
@@ -285,6 +287,18 @@ pub fn run_plot(args: PlotArgs) -> Result<()> {
                 meshcap::Error::invalid("the data lack the model's columns: pass the data it was fitted on")
             })?;
             plot::render_residuals(&chart, &args.output, size)?;
+        }
+        Kind::Levels => {
+            let series = l
+                .series
+                .as_ref()
+                .ok_or_else(|| meshcap::Error::invalid("the level chart needs the data: pass --data"))?;
+            let chart = charts::level_chart(&l.model, series).ok_or_else(|| {
+                meshcap::Error::invalid(
+                    "every level of the data holds one reading (or the data lack the model's columns): plot residuals instead",
+                )
+            })?;
+            plot::render_levels(&chart, &args.output, size)?;
         }
         Kind::SafeLimits => plot::render_safe_limits(
             &charts::safe_limit_chart(&l.model, l.topology.as_ref().map(|t| &t.0), &l.scopes, l.caution)?,

@@ -100,8 +100,11 @@ pub struct LevelChart {
     pub x_label: String,
     /// One entry per level.
     pub levels: Vec<LevelPoint>,
-    /// Standard deviation of level offsets, bytes (the ±2σ lines; omitted when not positive).
+    /// Standard deviation of a level mean's offset, bytes: the ±2σ lines (omitted when not
+    /// positive); σ_between, or sqrt(σ_between² + σ_group²) when levels include group offsets.
     pub sigma_between: f64,
+    /// What that σ is, for the legend (e.g. `σ_between`).
+    pub band_label: String,
 }
 
 /// One level's residuals.

@@ -37,7 +37,8 @@ pub fn draw_levels<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Le
         LegendItem::new(Swatch::Line(INK, 2), "zero"),
     ];
     if let Some(s) = band {
-        legend.push(LegendItem::new(Swatch::Dashed(VERMILLION), format!("±2 σ_between ({})", format_bytes(s))));
+        let what = if chart.band_label.is_empty() { "σ_between" } else { chart.band_label.as_str() };
+        legend.push(LegendItem::new(Swatch::Dashed(VERMILLION), format!("±2 {what} ({})", format_bytes(s))));
     }
     let body = legend_strip(&body, &legend, &fonts)?;
 
@@ -48,7 +49,7 @@ pub fn draw_levels<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Le
     let mut xs = Extent::new();
     xs.extend(levels.iter().map(|l| l.x));
     let x_range = xs.range(0.04, 0.0..1.0, true);
-    let label_w = text_width(area, "+2σ_b", &bold(fonts.tick, VERMILLION));
+    let label_w = text_width(area, "+2σ", &bold(fonts.tick, VERMILLION));
     let mut ctx = ChartBuilder::on(&body)
         .margin_left(fonts.px(10.0))
         .margin_right(label_w + fonts.px(20.0))
@@ -73,7 +74,7 @@ pub fn draw_levels<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Le
     plot.draw(&PathElement::new(vec![(x0, 0.0), (x1, 0.0)], INK.stroke_width(2))).map_err(de)?;
     let mut side = Vec::new();
     if let Some(s) = band {
-        for (y, label) in [(2.0 * s, "+2σ_b"), (-2.0 * s, "−2σ_b")] {
+        for (y, label) in [(2.0 * s, "+2σ"), (-2.0 * s, "−2σ")] {
             let style = VERMILLION.stroke_width(2);
             plot.draw(&DashedPathElement::new([(x0, y), (x1, y)], fonts.px(12.0), fonts.px(8.0), style)).map_err(de)?;
             side.push((to_area(&body, ctx.backend_coord(&(x1, y))).1, label.to_string(), VERMILLION));

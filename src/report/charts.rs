@@ -217,7 +217,16 @@ pub fn level_chart(model: &FittedModel, series: &Series) -> Option<LevelChart> {
             _ => xcol,
         },
         levels,
-        sigma_between: e.sigma_between,
+        sigma_between: if e.kind == crate::model::ErrorKind::Group {
+            (e.sigma_between.powi(2) + e.sigma_group.powi(2)).sqrt()
+        } else {
+            e.sigma_between
+        },
+        band_label: if e.kind == crate::model::ErrorKind::Group {
+            "sqrt(σ_between² + σ_group²)".into()
+        } else {
+            "σ_between".into()
+        },
     })
 }
 
