@@ -162,3 +162,31 @@ fn report_of_an_imported_time_series_charts_levels_and_puts_readings_on_the_line
     meshcap().args(["report", "--topology", "none", "--out"]).arg(&seed).assert().success();
     assert!(!seed.join("levels.png").exists());
 }
+
+#[test]
+fn plot_levels_draws_a_time_series_and_refuses_one_reading_per_level() {
+    let dir = tempdir();
+    let out = dir.path().join("levels.png");
+    meshcap().args(["plot", "levels", "--data", "data/campaign.csv", "-o"]).arg(&out).assert().success();
+    let decoder = png::Decoder::new(std::fs::File::open(&out).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), (1600, 1000));
+    // The plot area holds dark points and whiskers, not just the white background.
+    let dark = buf
+        .chunks(info.color_type.samples())
+        .filter(|p| u32::from(p[0]) + u32::from(p[1]) + u32::from(p[2]) < 200)
+        .count();
+    assert!(dark > 2000, "{dark} dark pixels");
+    let err = meshcap()
+        .args(["plot", "levels", "-o"])
+        .arg(dir.path().join("x.png"))
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8(err).unwrap().contains("one reading"));
+    assert!(!dir.path().join("x.png").exists());
+}
