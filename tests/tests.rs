@@ -4,6 +4,7 @@ mod bad_input;
 mod coverage;
 mod errors;
 mod errors_downstream;
+mod errors_hostile;
 mod fit;
 mod import;
 mod import_fuzz;
