@@ -65,6 +65,15 @@ pub fn check_not_input(path: &Path) -> Result<()> {
     }
 }
 
+/// The file a write to `path` should replace: a symlink's target (renaming over the link
+/// would replace the link and leave the file it points to stale), else `path` itself.
+pub fn through_symlink(path: &Path) -> PathBuf {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => path.canonicalize().unwrap_or_else(|_| path.to_path_buf()),
+        _ => path.to_path_buf(),
+    }
+}
+
 /// True when `path` exists and is neither a regular file nor a folder: a device such as
 /// `/dev/null` or `/dev/stdout`, a FIFO, a socket. Such targets are written in place: renaming
 /// a temporary file over them would replace the device with a plain file.
@@ -76,6 +85,8 @@ pub fn is_special(path: &Path) -> bool {
 /// and pipes are written in place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     check_not_input(path)?;
+    let target = through_symlink(path);
+    let path = target.as_path();
     let werr = |source| Error::Write { path: path.to_path_buf(), source };
     if is_special(path) {
         return std::fs::OpenOptions::new().write(true).open(path).and_then(|mut f| f.write_all(bytes)).map_err(werr);
@@ -115,6 +126,8 @@ impl AtomicFile {
     /// Start writing `path` (in place when it is a device or a pipe, see [`is_special`]).
     pub fn create(path: &Path) -> Result<AtomicFile> {
         check_not_input(path)?;
+        let target = through_symlink(path);
+        let path = target.as_path();
         if is_special(path) {
             let file = std::fs::OpenOptions::new()
                 .write(true)

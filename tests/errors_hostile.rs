@@ -59,7 +59,7 @@ fn hostile_series_are_refused_in_one_line_naming_the_value() {
         (
             "one.csv",
             format!("proxy,revisions,memory\n{}", rows(&|i| format!("p{i},{},{}", 10 * i, 5e7 + (i % 7) as f64 * 1e5))),
-            vec![],
+            vec!["--errors", "group=proxy"],
             "holds one reading",
         ),
     ];
@@ -148,4 +148,42 @@ fn hand_edited_error_structures_are_refused() {
         let err = String::from_utf8(out.stderr).unwrap();
         assert!(err.contains(name) && err.contains(want), "{name}: {want:?} not in {err}");
     }
+}
+
+/// The second review's findings (each failed before its fix).
+#[test]
+fn second_review_cases() {
+    let dir = tempdir();
+    // A fleet snapshot, one reading per proxy, no time: auto pools it (iid), it does not fail.
+    let snap = (0..30)
+        .map(|i| format!("p{i},{},{}", 10 * i, 5e7 + 7e5 * (10 * i) as f64 + (i % 7) as f64 * 1e5))
+        .collect::<Vec<_>>();
+    let p = write(dir.path(), "snap.csv", &format!("proxy,revisions,memory\n{}\n", snap.join("\n")));
+    let v = json(meshcap().arg("fit").arg(&p).args(["--format", "json"]));
+    assert_eq!(v["errors"]["kind"], "iid");
+    assert!(v["errors"]["reason"].as_str().unwrap().contains("one reading per proxy"));
+    // Sub-byte memory (a lost unit): refused, not an "exact" fit printed with NaN.
+    let tiny = (0..20).map(|i| format!("{i},{:e}", 1e-200 * (1.0 + (i % 3) as f64))).collect::<Vec<_>>();
+    let p = write(dir.path(), "tiny.csv", &format!("revisions,memory\n{}\n", tiny.join("\n")));
+    let err = meshcap().arg("fit").arg(&p).args(["--errors", "iid"]).assert().code(2).get_output().stderr.clone();
+    assert!(String::from_utf8(err).unwrap().contains("tiny.csv:2:memory"));
+    // HAC with every reading at one timestamp does not depend on the file's row order.
+    let mut rows: Vec<String> = (0..60)
+        .map(|i| format!("0,{},{}", 10 * (i % 6), 5e7 + 7e5 * (10 * (i % 6)) as f64 + ((i * 7) % 11) as f64 * 1e5))
+        .collect();
+    let a = write(dir.path(), "a.csv", &format!("time,revisions,memory\n{}\n", rows.join("\n")));
+    rows.reverse();
+    let b = write(dir.path(), "b.csv", &format!("time,revisions,memory\n{}\n", rows.join("\n")));
+    let se = |p: &std::path::Path| {
+        json(meshcap().arg("fit").arg(p).args(["--errors", "hac", "--format", "json"]))["coefficients"].clone()
+    };
+    assert_eq!(se(&a).to_string().replace("a.csv", ""), se(&b).to_string().replace("b.csv", ""));
+    // -o through a symlink writes the file it points to and keeps the link.
+    let real = dir.path().join("model.json");
+    std::fs::write(&real, "old").unwrap();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    meshcap().args(["fit", "data/knative-1.11-istio-1.18.csv", "-o"]).arg(&link).assert().success();
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(std::fs::read_to_string(&real).unwrap().contains("schema_version"));
 }

@@ -124,6 +124,14 @@ pub fn fit(series: &Series, settings: &FitSettings, bytes: &[u8]) -> Result<Fitt
         ));
     }
     check_magnitude(series, &rows, &settings.response, &y, MAX_RESPONSE)?;
+    if settings.response == MEMORY {
+        if let Some(k) = y.iter().position(|v| *v != 0.0 && v.abs() < 1.0) {
+            return Err(Error::parse(
+                format!("memory = {:e} bytes is less than one byte: not a sidecar reading (a unit missing?)", y[k]),
+                series.location(rows[k], MEMORY),
+            ));
+        }
+    }
     let mut bases = Vec::new();
     for term in &terms {
         let base = series.numbers(&term.column, &rows)?;

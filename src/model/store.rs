@@ -60,7 +60,7 @@ pub fn load(path: &Path) -> Result<FittedModel> {
             path,
         ));
     }
-    if model.terms.len() + usize::from(model.intercept) != p || model.dof == 0 {
+    if model.terms.len() + usize::from(model.intercept) != p || model.dof == 0 || model.dof >= model.n {
         return Err(Error::data("model file is inconsistent: terms, intercept and coefficients disagree", path));
     }
     super::check_level(model.level).map_err(|e| Error::data(format!("model file: {e}"), path))?;

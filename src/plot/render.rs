@@ -44,6 +44,8 @@ where
 {
     check_size(size)?;
     crate::output::check_not_input(path)?;
+    let target = crate::output::through_symlink(path);
+    let path = target.as_path();
     ensure_fonts();
     let write_error = |source| Error::Write { path: path.to_path_buf(), source };
     // A device or pipe (`-o /dev/stdout`) is written in place, from a temporary file elsewhere:

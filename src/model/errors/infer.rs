@@ -101,9 +101,23 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
         ErrorSpec::Hac => {
             out.errors.kind = ErrorKind::Hac;
             let lags = newey_west_lags(n);
+            // Time order; readings at one time ordered by their setting, then by value, so the
+            // result does not depend on the file's row order.
             let mut order: Vec<usize> = (0..n).collect();
             if let Some(t) = &times {
-                order.sort_by(|&a, &b| t[a].total_cmp(&t[b]));
+                order.sort_by(|&a, &b| {
+                    t[a].total_cmp(&t[b])
+                        .then_with(|| {
+                            input
+                                .design
+                                .iter()
+                                .filter(|c| c.power != 0)
+                                .map(|c| c.base[a].total_cmp(&c.base[b]))
+                                .find(|o| o.is_ne())
+                                .unwrap_or(std::cmp::Ordering::Equal)
+                        })
+                        .then(input.y[a].total_cmp(&input.y[b]))
+                });
             }
             out.cov = hac(input.design, &input.solution.residuals, bread, &order, lags);
             out.errors.hac_lags = Some(lags);
@@ -193,10 +207,19 @@ fn resolve(spec: &ErrorSpec, input: &FitInput, timed: bool) -> Result<(ErrorSpec
     Ok(match spec {
         ErrorSpec::Auto => {
             let proxies = input.series.column(PROXY).map(|_| group_ids(input.series, input.rows, PROXY)).transpose()?;
+            let snapshot = proxies.as_ref().is_some_and(|(ids, names)| names.len() >= 2 && ids.len() == names.len());
             match proxies {
-                Some((_, names)) if names.len() >= 2 => (
+                Some((ids, names)) if names.len() >= 2 && ids.len() > names.len() => (
                     ErrorSpec::Group(PROXY.into()),
                     format!("group=proxy (auto): the series pools {} proxies in a proxy column", names.len()),
+                ),
+                // A snapshot with one reading per proxy has no offsets to tell apart: pool it.
+                _ if snapshot => (
+                    if timed { ErrorSpec::Levels } else { ErrorSpec::Iid },
+                    format!(
+                        "{} (auto): one reading per proxy, so proxy offsets cannot be told from noise; readings pooled",
+                        if timed { "levels" } else { "iid" }
+                    ),
                 ),
                 _ if timed => (
                     ErrorSpec::Levels,
