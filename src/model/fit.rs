@@ -7,9 +7,11 @@
 
 use statrs::distribution::{ContinuousCDF, FisherSnedecor};
 
+use super::checks::{check_level, check_magnitude, MAX_PREDICTOR, MAX_RESPONSE};
 use super::errors::{infer, ErrorKind, ErrorSpec, FitInput};
 use super::fitted::{Coefficient, ColumnRange, FittedModel, Source, SCHEMA_VERSION};
 use super::solve::{least_squares, DesignColumn, Solution};
+use super::sums::total_sum_of_squares;
 use super::term::Term;
 use crate::error::{Error, Result};
 use crate::series::{Series, MEMORY, PORTS, REVISIONS, SERVICES};
@@ -19,23 +21,6 @@ use crate::series::{Series, MEMORY, PORTS, REVISIONS, SERVICES};
 pub const DEFAULT_PORTS_PER_REVISION: f64 = 8.0;
 /// Kubernetes Services per Knative revision: public and private.
 pub const SERVICES_PER_REVISION: f64 = 2.0;
-
-/// Largest |response| accepted: 2^60 bytes (1Ei). Beyond it no reading is a sidecar's, and
-/// squares of such values overflow the sums of squares.
-pub const MAX_RESPONSE: f64 = 1_152_921_504_606_846_976.0;
-/// Largest |predictor| accepted (counts of revisions, ports, services): 10^12.
-pub const MAX_PREDICTOR: f64 = 1e12;
-
-/// Refuse a value no sidecar measurement can hold, naming its row.
-fn check_magnitude(series: &Series, rows: &[usize], column: &str, values: &[f64], max: f64) -> Result<()> {
-    match values.iter().position(|v| v.abs() > max) {
-        None => Ok(()),
-        Some(k) => Err(Error::parse(
-            format!("{column} = {:e} is beyond any sidecar measurement (|value| must be at most {max:e})", values[k]),
-            series.location(rows[k], column),
-        )),
-    }
-}
 
 /// What to fit.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,19 +66,6 @@ impl FitSettings {
             )));
         }
         Ok(())
-    }
-}
-
-/// A confidence level must lie strictly between 0 and 1.
-pub fn check_level(level: f64) -> Result<()> {
-    // Below 0.5 a one-sided "upper bound" lies under the mean: almost always an alpha (0.05)
-    // given where a level (0.95) was meant.
-    if level.is_finite() && (0.5..1.0).contains(&level) {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
-            "level is a confidence level from 0.5 up to (not including) 1, e.g. 0.95 (not an alpha like 0.05), but {level} is not"
-        )))
     }
 }
 
@@ -403,35 +375,4 @@ fn wald_f(b: &[f64], cov: &[f64], p: usize, offset: usize, dof: usize) -> (Optio
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Total sum of squares, centered (with an intercept) or not. Eight-lane compensated sums:
-/// R-squared needs about 1e-15 relative accuracy, not double-double, and this vectorizes.
-fn total_sum_of_squares(y: &[f64], centered: bool) -> f64 {
-    let mean = if centered { compensated_sum(y, |v| v) / y.len() as f64 } else { 0.0 };
-    compensated_sum(y, |v| (v - mean) * (v - mean))
-}
-
-/// Kahan summation in eight independent lanes, then the lanes added with their compensations.
-fn compensated_sum(values: &[f64], f: impl Fn(f64) -> f64) -> f64 {
-    const L: usize = 8;
-    let (mut sum, mut comp) = ([0.0f64; L], [0.0f64; L]);
-    let chunks = values.chunks_exact(L);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for k in 0..L {
-            let y = f(c[k]) - comp[k];
-            let t = sum[k] + y;
-            comp[k] = (t - sum[k]) - y;
-            sum[k] = t;
-        }
-    }
-    let (mut total, mut c) = (0.0f64, 0.0f64);
-    for v in sum.iter().zip(&comp).map(|(s, c)| s - c).chain(rest.iter().map(|&v| f(v))) {
-        let y = v - c;
-        let t = total + y;
-        c = (t - total) - y;
-        total = t;
-    }
-    total
 }

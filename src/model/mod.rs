@@ -4,6 +4,7 @@
 //! [`FittedModel`], and [`store`] reads and writes model files. The solver ([`solve`]) works in
 //! double-double arithmetic where the design's conditioning needs it.
 
+mod checks;
 pub mod dd;
 pub mod errors;
 mod fit;
@@ -11,10 +12,12 @@ mod fitted;
 pub mod solve;
 pub mod store;
 pub mod summary;
+mod sums;
 pub mod tdist;
 pub mod term;
 
+pub use checks::{check_level, MAX_PREDICTOR, MAX_RESPONSE};
 pub use errors::{ErrorKind, ErrorModel, ErrorSpec, GroupEffect};
-pub use fit::{check_level, fit, sha256_hex, FitSettings, DEFAULT_PORTS_PER_REVISION, SERVICES_PER_REVISION};
+pub use fit::{fit, sha256_hex, FitSettings, DEFAULT_PORTS_PER_REVISION, SERVICES_PER_REVISION};
 pub use fitted::{Coefficient, ColumnRange, FittedModel, Prediction, Source, SCHEMA_VERSION};
 pub use term::Term;

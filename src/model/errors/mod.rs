@@ -14,6 +14,7 @@
 //! - `group=COL`: a random offset per value of COL (a proxy or pod), levels nested inside.
 //! - `hac`, `cluster[=COL]`: OLS with a sandwich covariance, for comparison ([`sandwich`]).
 
+mod choose;
 mod diagnostics;
 mod infer;
 mod levels;
