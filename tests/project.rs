@@ -316,3 +316,36 @@ fn extreme_values_are_refused_not_panicked_or_hung() {
     let v = safe(&["--limit", "1Ei"]);
     assert!(v["limits"][0]["note"].as_str().unwrap().contains("search range"));
 }
+
+#[test]
+fn whatif_reports_what_it_holds_and_refuses_conflicting_flags() {
+    // Issue 13 §3: `--set ports=N` reported 0 ports, `--set revisions=5 --revisions 10` silently
+    // took 5, and columns held at their mean went unmentioned.
+    let dir = tempdir();
+    let model = dir.path().join("mixed.json");
+    meshcap().args(["fit", "tests/fixtures/mixed.csv", "-o"]).arg(&model).assert().success();
+    let v = json(meshcap().args(["whatif", "--set", "ports=800", "--format", "json", "--model"]).arg(&model));
+    assert_eq!(v["ports"], 800.0);
+    let out =
+        meshcap().args(["whatif", "--set", "revisions=5", "--revisions", "10"]).assert().code(2).get_output().clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("conflicts with --revisions") && err.trim().lines().count() == 1, "{err}");
+    let data = write(
+        dir.path(),
+        "ep.csv",
+        "revisions,endpoints,memory\n0,10,50Mi\n100,40,130Mi\n200,20,205Mi\n300,70,290Mi\n400,30,360Mi\n500,90,445Mi\n",
+    );
+    let m = dir.path().join("ep.json");
+    meshcap().arg("fit").arg(&data).args(["--x", "revisions,endpoints", "-o"]).arg(&m).assert().success();
+    let out = meshcap()
+        .args(["whatif", "--revisions", "300", "--model"])
+        .arg(&m)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    // Mean of 10, 40, 20, 70, 30, 90 written by hand: 260 / 6.
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("held at the fitted mean") && text.contains("endpoints = 43.33"), "{text}");
+}

@@ -219,6 +219,17 @@ pub fn run_whatif(args: WhatIfArgs) -> Result<()> {
             .into());
         }
         let v = parse_count(v).map_err(|e| meshcap::Error::invalid(format!("--set {item}: {e}")))?;
+        let flag = match col {
+            meshcap::series::REVISIONS => args.revisions.map(|_| "--revisions"),
+            meshcap::series::PORTS => args.ports.map(|_| "--ports"),
+            meshcap::series::SERVICES => args.services.map(|_| "--services"),
+            _ => None,
+        };
+        if let Some(flag) = flag {
+            return Err(
+                meshcap::Error::invalid(format!("--set {item} conflicts with {flag}: give the value once")).into()
+            );
+        }
         if col == meshcap::series::REVISIONS {
             revisions = Some(v);
         } else {
@@ -228,6 +239,19 @@ pub fn run_whatif(args: WhatIfArgs) -> Result<()> {
     let r = revisions.or_else(|| (!args.set.is_empty()).then_some(0.0)).ok_or_else(|| {
         meshcap::Error::invalid("say where to look: --revisions N, --ports N, --services N or --set col=v")
     })?;
+    // Columns neither on the revision path nor set: held at their fitted mean (say so).
+    let set_columns: Vec<&str> = args.set.iter().filter_map(|i| i.split_once('=').map(|(c, _)| c.trim())).collect();
+    let held: Vec<String> = model
+        .terms
+        .iter()
+        .filter(|t| t.power == 1)
+        .filter(|t| {
+            ![meshcap::series::REVISIONS, meshcap::series::PORTS, meshcap::series::SERVICES]
+                .contains(&t.column.as_str())
+        })
+        .filter(|t| !set_columns.contains(&t.column.as_str()))
+        .map(|t| format!("{} = {}", t.column, path.value(&t.column, 0.0)))
+        .collect();
     let mut bounds = Bounds::new(&model, path, caution);
     if let Some(name) = &args.proxy {
         bounds = bounds.for_proxy(name)?;
@@ -267,6 +291,9 @@ pub fn run_whatif(args: WhatIfArgs) -> Result<()> {
             let _ = writeln!(s, "verdict               {:?}", answer.verdict);
             if answer.extrapolated {
                 let _ = writeln!(s, "note: outside the fitted range: an extrapolation");
+            }
+            if !held.is_empty() {
+                let _ = writeln!(s, "note: held at the fitted mean (--set col=v to change): {}", held.join(", "));
             }
             emit(None, s.as_bytes())
         }

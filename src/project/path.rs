@@ -16,6 +16,8 @@ pub struct RevisionPath {
     /// Revision equivalents added for a revisions-only model (fixed ports / ppr).
     revision_offset: f64,
     fixed_ports: f64,
+    /// Ports held by a what-if (`--set ports=N`): reported as they are.
+    held_ports: Option<f64>,
 }
 
 impl RevisionPath {
@@ -35,7 +37,13 @@ impl RevisionPath {
             let at_zero = if slope == 0.0 { model.range(&t.column).map_or(0.0, |r| r.mean) } else { 0.0 };
             columns.push((t.column.clone(), at_zero, slope));
         }
-        RevisionPath { columns, ports_per_revision: model.ports_per_revision, revision_offset: 0.0, fixed_ports: 0.0 }
+        RevisionPath {
+            columns,
+            ports_per_revision: model.ports_per_revision,
+            revision_offset: 0.0,
+            fixed_ports: 0.0,
+            held_ports: None,
+        }
     }
 
     /// The path for a proxy that also sees `ports` ports and `services` Services of plain
@@ -61,6 +69,9 @@ impl RevisionPath {
             c.1 = value;
             c.2 = 0.0;
         }
+        if column == PORTS {
+            self.held_ports = Some(value);
+        }
     }
 
     fn set_at_zero(&mut self, column: &str, value: f64) {
@@ -77,8 +88,8 @@ impl RevisionPath {
         })
     }
 
-    /// Endpoint ports seen at `r` revisions.
+    /// Endpoint ports seen at `r` revisions (the held value when `ports` is held).
     pub fn ports(&self, r: f64) -> f64 {
-        self.fixed_ports + self.ports_per_revision * r
+        self.held_ports.unwrap_or(self.fixed_ports + self.ports_per_revision * r)
     }
 }
