@@ -85,8 +85,10 @@ pub enum Error {
         path: PathBuf,
     },
     /// The predictors are linearly dependent: no unique fit exists.
-    #[error("predictors are collinear: {} {}; {hint}", columns.join(", "), if columns.len() > 2 { "are linearly dependent" } else { "are proportional or one is constant" })]
+    #[error("predictors are collinear: {} {}; {hint} ({})", columns.join(", "), if columns.len() > 2 { "are linearly dependent" } else { "are proportional or one is constant" }, path.display())]
     Collinear {
+        /// The data file.
+        path: PathBuf,
         /// The columns that form the dependency.
         columns: Vec<String>,
         /// What to do instead.

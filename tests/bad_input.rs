@@ -51,7 +51,7 @@ const CASES: &[(&str, &str, &[&str], &[&str])] = &[
         "col.csv",
         "revisions,ports,memory\n0,0,50Mi\n10,80,60Mi\n20,160,70Mi\n30,240,81Mi\n",
         &["--x", "revisions,ports"],
-        &["collinear", "ports, revisions", "--ports-per-revision"],
+        &["col.csv", "collinear", "ports, revisions", "--ports-per-revision"],
     ),
     ("dup.csv", "revisions,memory,revisions\n0,50Mi,0\n", &[], &["dup.csv:1", "\"revisions\" twice"]),
     (

@@ -138,7 +138,7 @@ pub fn fit(series: &Series, settings: &FitSettings, bytes: &[u8]) -> Result<Fitt
     let solution = solved.map_or_else(|| least_squares(&design, &y), Ok).map_err(|d| {
         let mut columns: Vec<String> = d.depends_on.iter().map(|&i| names[i].clone()).collect();
         columns.insert(0, names[d.column].clone());
-        Error::Collinear { columns, hint: collinear_hint(&names[d.column]) }
+        Error::Collinear { path: series.path.clone(), columns, hint: collinear_hint(&names[d.column]) }
     })?;
 
     let n = rows.len();
