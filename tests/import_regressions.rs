@@ -320,3 +320,31 @@ fn provenance_says_where_values_came_from_and_escaped_secrets_are_scrubbed() {
     );
     assert!(err.contains("looks like milliseconds"), "{err}");
 }
+
+#[test]
+fn clean_refuses_a_restart_counter_that_is_not_a_count() {
+    // Issue 13 §3: text, negative and fractional restart counts were taken as restarts.
+    let dir = crate::util::tempdir();
+    for (name, cell, want) in [("text.csv", "abc", "\"abc\""), ("neg.csv", "-1", "-1"), ("frac.csv", "1.5", "1.5")] {
+        let p = crate::util::write(
+            dir.path(),
+            name,
+            &format!("time,revisions,memory,restarts\n0,10,50Mi,0\n30,10,51Mi,{cell}\n60,10,52Mi,1\n"),
+        );
+        let out = crate::util::meshcap()
+            .arg("clean")
+            .arg(&p)
+            .arg("-o")
+            .arg(dir.path().join("out.csv"))
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains(&format!("{name}:3:restarts")) && err.contains(want) && err.trim().lines().count() == 1,
+            "{err}"
+        );
+        assert!(!dir.path().join("out.csv").exists());
+    }
+}

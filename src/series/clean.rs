@@ -284,14 +284,33 @@ fn check_settings(s: &CleanSettings) -> Result<()> {
     }
 }
 
-/// The restart counter per row (NaN where empty), when there is one.
+/// The restart counter per row (NaN where empty), when there is one. Every cell must be
+/// empty or a whole number of at least 0: a counter, as kube-state-metrics reports it.
 fn restart_counts(series: &Series, s: &CleanSettings) -> Result<Option<Vec<f64>>> {
-    match &s.restarts_column {
-        Some(name) => series.column(name).map(|c| Some(c.values().to_vec())).ok_or_else(|| {
-            Error::data(format!("no column named \"{name}\" holds restart counts (--restarts)"), &series.path)
-        }),
-        None => Ok(series.column("restarts").map(|c| c.values().to_vec())),
+    let name = s.restarts_column.as_deref().unwrap_or("restarts");
+    let Some(col) = series.column(name) else {
+        return match &s.restarts_column {
+            Some(name) => {
+                Err(Error::data(format!("no column named \"{name}\" holds restart counts (--restarts)"), &series.path))
+            }
+            None => Ok(None),
+        };
+    };
+    for i in 0..col.len() {
+        let bad = match col.get(i) {
+            super::Cell::Empty => None,
+            super::Cell::Number(v) if v >= 0.0 && v.fract() == 0.0 => None,
+            super::Cell::Number(v) => Some(v.to_string()),
+            super::Cell::Text(t) => Some(format!("\"{}\"", t.escape_debug())),
+        };
+        if let Some(v) = bad {
+            return Err(Error::parse(
+                format!("{name} is a restart counter: a whole number of at least 0, but {v} is not"),
+                series.location(i, name),
+            ));
+        }
     }
+    Ok(Some(col.values().to_vec()))
 }
 
 /// The limit in force per row: the setting, or the `limit` column carried forward.
