@@ -348,3 +348,15 @@ fn clean_refuses_a_restart_counter_that_is_not_a_count() {
         assert!(!dir.path().join("out.csv").exists());
     }
 }
+
+#[test]
+fn istioctl_append_refuses_a_series_without_ports() {
+    // Issue 13 §3: appending to a revisions-only series wrote the dump's memory at 0 revisions.
+    let dir = tempdir();
+    let dump = write(dir.path(), "d.json", r#"[{"name":"outbound|80||a.shop.svc.cluster.local","type":"EDS"}]"#);
+    let series = write(dir.path(), "s.csv", "revisions,memory\n0,50Mi\n100,130Mi\n");
+    let before = std::fs::read(&series).unwrap();
+    let err = fails(meshcap().args(["import", "istioctl", "--memory", "60Mi", "-o"]).arg(&series).arg(&dump), 2);
+    assert!(err.contains("s.csv") && err.contains("ports"), "{err}");
+    assert_eq!(std::fs::read(&series).unwrap(), before);
+}

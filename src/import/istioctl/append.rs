@@ -60,13 +60,14 @@ pub fn append_row(path: &Path, existing: Option<&str>, row: &Row) -> Result<(Str
                 Some(Ok(rec)) => rec.iter().map(|c| c.trim().to_string()).collect(),
                 _ => return Err(Error::data("the series header is not CSV", path)),
             };
-            if !header_names.iter().any(|h| h == "memory")
-                || !header_names.iter().any(|h| h == "ports" || h == "revisions")
-            {
+            if !header_names.iter().any(|h| h == "memory") || !header_names.iter().any(|h| h == "ports") {
+                // A dump counts Envoy clusters: without a ports column the row would record
+                // this memory at 0 revisions, a point that never happened.
                 return Err(Error::data(
                     format!(
-                        "cannot append: the header ({}) lacks memory, or both ports and revisions",
-                        header_names.join(",")
+                        "cannot append: the header ({}) lacks memory or ports, and this dump's {} outbound clusters belong in ports; append to a series with a ports column, or write a new one",
+                        header_names.join(","),
+                        row.ports
                     ),
                     path,
                 ));
