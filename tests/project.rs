@@ -349,3 +349,38 @@ fn whatif_reports_what_it_holds_and_refuses_conflicting_flags() {
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("held at the fitted mean") && text.contains("endpoints = 43.33"), "{text}");
 }
+
+#[test]
+fn limit_requests_the_steady_memory_at_the_target_and_never_more_than_the_limit() {
+    // Issue 11 §6 / issue 13 §3. By hand from the statsmodels fit of the seed (tests/fit.rs):
+    // 53143738.18 + 785907.712 x 2000 = 1624959162 bytes = 1549.7Mi, so 1550Mi.
+    let v = json(meshcap().args(["limit", "--revisions", "2000", "--transient", "1.5", "--format", "json"]));
+    assert_eq!(v["request_bytes"], 1550.0 * 1048576.0);
+    // A falling fit: the steady memory at 100 revisions sits under the idle baseline, and the
+    // request stays at or below the limit.
+    let dir = tempdir();
+    let data = write(dir.path(), "neg.csv", "revisions,memory\n0,300Mi\n100,290Mi\n200,282Mi\n300,270Mi\n400,262Mi\n");
+    let m = dir.path().join("neg.json");
+    meshcap().arg("fit").arg(&data).arg("-o").arg(&m).assert().success();
+    let v = json(meshcap().args(["limit", "--revisions", "100", "--format", "json", "--model"]).arg(&m));
+    assert!(v["request_bytes"].as_f64().unwrap() <= v["limit_bytes"].as_f64().unwrap(), "{v}");
+}
+
+#[test]
+fn safe_says_unbounded_in_the_table_when_the_note_does() {
+    // Issue 13 §3: a falling fit printed "safe revisions none" beside "safe count unbounded".
+    let dir = tempdir();
+    let data = write(dir.path(), "neg.csv", "revisions,memory\n0,300Mi\n100,290Mi\n200,282Mi\n300,270Mi\n400,262Mi\n");
+    let m = dir.path().join("neg.json");
+    meshcap().arg("fit").arg(&data).arg("-o").arg(&m).assert().success();
+    let out =
+        meshcap().args(["safe", "--limit", "512Mi", "--model"]).arg(&m).assert().success().get_output().stdout.clone();
+    let text = String::from_utf8(out).unwrap();
+    let row = text.lines().find(|l| l.trim_start().starts_with("512Mi")).unwrap();
+    // Two ends of the crossing interval and the three safe columns.
+    assert_eq!(row.matches("unbounded").count(), 5, "{text}");
+    assert!(text.contains("safe count unbounded"));
+    let v = json(meshcap().args(["safe", "--limit", "512Mi", "--format", "json", "--model"]).arg(&m));
+    assert_eq!(v["limits"][0]["safe_unbounded"], true);
+    assert!(v["limits"][0]["safe_revisions"].is_null());
+}

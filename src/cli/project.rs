@@ -137,15 +137,17 @@ fn render_safe(model: &FittedModel, c: &Caution, answers: &[project::SafeAnswer]
         "limit", "crossing", "crossing interval", "safe revisions", "safe ports", "safe ksvcs"
     );
     for a in answers {
+        // The table says what the note says: no count at all, or every count.
+        let none = if a.safe_unbounded { "unbounded" } else { "none" };
         let _ = writeln!(
             s,
             "{:>8}  {:>10}  {:>22}  {:>14}  {:>10}  {:>12}",
             format_bytes(a.limit_bytes),
             a.crossing_revisions.map_or_else(|| "none".into(), |v| format!("{v:.0}")),
             format!("[{}, {}]", opt(a.crossing_interval[0]), opt(a.crossing_interval[1])),
-            a.safe_revisions.map_or_else(|| "none".into(), |v| v.to_string()),
-            a.safe_ports.map_or_else(|| "none".into(), |v| format!("{v:.0}")),
-            a.safe_services.map_or_else(|| "none".into(), |v| format!("{v} (x{})", a.revisions_per_service)),
+            a.safe_revisions.map_or_else(|| none.into(), |v| v.to_string()),
+            a.safe_ports.map_or_else(|| none.into(), |v| format!("{v:.0}")),
+            a.safe_services.map_or_else(|| none.into(), |v| format!("{v} (x{})", a.revisions_per_service)),
         );
         if let Some(n) = &a.note {
             let _ = writeln!(s, "          note: {n}");
@@ -329,6 +331,11 @@ pub fn run_limit(args: LimitArgs) -> Result<()> {
                 caution.transient
             );
             let _ = writeln!(s, "pod annotations:\n  {}\n  {}", answer.annotation, answer.request_annotation);
+            let _ = writeln!(
+                s,
+                "(the request is the predicted steady memory at {:.0} revisions, at most the limit)",
+                answer.revisions
+            );
             emit(None, s.as_bytes())
         }
     }

@@ -14,7 +14,10 @@ pub struct LimitAnswer {
     pub limit_bytes: f64,
     /// The pod annotation that sets it.
     pub annotation: String,
-    /// A request from the idle baseline's upper bound, rounded up to a whole Mi, bytes.
+    /// The request: the predicted steady memory at `revisions` (the fitted mean, no transient
+    /// or headroom), rounded up to a whole Mi and never above the limit, bytes. The scheduler
+    /// then reserves what the proxy will hold; a request at the idle baseline (57Mi for a proxy
+    /// that holds 1.5Gi) packs nodes until the kubelet evicts.
     pub request_bytes: f64,
     /// The pod annotation that sets the request.
     pub request_annotation: String,
@@ -34,7 +37,7 @@ pub fn required_limit(bounds: &Bounds, r: f64) -> LimitAnswer {
         }
         mib = mib.saturating_add(1);
     }
-    let request_mib = ceil_mib(bounds.upper(0.0) / bounds.caution.transient).max(1);
+    let request_mib = ceil_mib(bounds.at(r).mean).max(1).min(mib);
     LimitAnswer {
         revisions: r,
         limit_bytes: mib as f64 * MIB,

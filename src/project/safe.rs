@@ -20,6 +20,9 @@ pub struct SafeAnswer {
     /// Largest whole revision count whose one-sided upper prediction bound stays at or below
     /// limit x (1 - headroom) (null: none is safe, or unbounded; see `note`).
     pub safe_revisions: Option<u64>,
+    /// True when every revision count is safe (the upper bound never reaches the limit):
+    /// `safe_revisions` is then null for "unbounded", not for "none".
+    pub safe_unbounded: bool,
     /// The safe count in endpoint ports.
     pub safe_ports: Option<f64>,
     /// The safe count in Knative services at `revisions_per_service` retained revisions each.
@@ -106,6 +109,7 @@ pub fn safe_for_limit(bounds: &Bounds, limit_bytes: f64, revisions_per_service: 
         crossing_revisions: if crossing == Crossing::AtZero { None } else { crossing.value() },
         crossing_interval: [lo.value(), hi.value()],
         safe_revisions: safe,
+        safe_unbounded: safe_crossing == Crossing::Never,
         safe_ports: safe.map(|s| bounds.ports(s as f64)),
         safe_services: safe.map(|s| (s as f64 / revisions_per_service).floor() as u64),
         revisions_per_service,
