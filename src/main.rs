@@ -24,7 +24,7 @@ fn main() -> ExitCode {
                 first = format!("{} {}", first, listed.join(", "));
             }
             let prefix = if std::io::stderr().is_terminal() { "\x1b[1;31merror\x1b[0m" } else { "error" };
-            eprintln!("{prefix}:{first} (see --help)");
+            eprintln!("{prefix}:{} (see --help)", printable(&first));
             return ExitCode::from(2);
         }
         Err(e) => {
@@ -44,9 +44,16 @@ fn main() -> ExitCode {
             };
             let prefix = if std::io::stderr().is_terminal() { "\x1b[1;31merror\x1b[0m" } else { "error" };
             // One line: the context chain joined, as the brief asks.
-            let message = format!("{err:#}").replace('\n', " ");
+            let message = printable(&format!("{err:#}").replace('\n', " "));
             eprintln!("{prefix}: {message}");
             ExitCode::from(if bad_input { 2 } else { 1 })
         }
     }
+}
+
+/// The message with control characters escaped (`\u{1b}`), so a value echoed from an input
+/// (an ANSI escape in a proxy name, a carriage return) cannot repaint the terminal or split
+/// the one line every error is.
+fn printable(message: &str) -> String {
+    message.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }

@@ -187,3 +187,18 @@ fn second_review_cases() {
     assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
     assert!(std::fs::read_to_string(&real).unwrap().contains("schema_version"));
 }
+
+#[test]
+fn echoed_control_characters_are_escaped() {
+    // Issue 13 §3: an ANSI escape in a value was echoed raw into the terminal.
+    let out = meshcap()
+        .args(["whatif", "--revisions", "5", "--proxy", "\u{1b}[2Jx\rq"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!err.contains('\u{1b}') && !err.contains('\r'), "{err:?}");
+    assert!(err.contains("\\u{1b}[2Jx\\rq"), "{err:?}");
+    assert_eq!(err.trim_end().lines().count(), 1);
+}
