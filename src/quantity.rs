@@ -105,6 +105,10 @@ pub fn format_bytes(bytes: f64) -> String {
             if v >= 1024.0 && name != "Ei" {
                 continue;
             }
+            if v >= 1e6 {
+                // Readable, not hundreds of digits (a hand-edited or absurd value).
+                return format!("{sign}{v:.3e}{name}");
+            }
             return format!("{sign}{}{name}", trim(v));
         }
     }
@@ -132,6 +136,14 @@ pub const GIB: f64 = GI;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn absurd_sizes_print_readably() {
+        // 1e300 bytes: scientific notation in Ei, not 280 digits.
+        let s = format_bytes(1e300);
+        assert!(s.ends_with("Ei") && s.len() < 16, "{s}");
+        assert_eq!(format_bytes(1024.0 * 1024.0 * 1024.0), "1Gi");
+    }
+
     use super::*;
 
     #[test]

@@ -240,6 +240,9 @@ fn projection_bad_input_exits_2_with_one_line() {
     let old = write(dir.path(), "old.json", &model);
     let cases: Vec<(Vec<String>, &str)> = vec![
         (vec!["safe".into(), "--limit".into(), "1GB".into()], "\"1GB\""),
+        // Issue 13 §3: a limit under 1Mi (no unit) or past 1Ei was taken as is.
+        (vec!["safe".into(), "--limit".into(), "512".into()], "from 1Mi to 1Ei"),
+        (vec!["whatif".into(), "--revisions".into(), "5".into(), "--limit".into(), "1e300".into()], "from 1Mi to 1Ei"),
         (vec!["safe".into(), "--limit".into(), "1Gi".into(), "--headroom".into(), "100%".into()], "100%"),
         (vec!["safe".into(), "--limit".into(), "1Gi".into(), "--headroom=-5%".into()], "-5%"),
         (vec!["safe".into(), "--limit".into(), "1Gi".into(), "--level".into(), "1".into()], "level"),

@@ -47,8 +47,9 @@ pub use meshcap::project::parse_fraction;
 /// A memory quantity flag.
 pub fn parse_limit(s: &str) -> Result<f64, String> {
     let v = parse_quantity(s)?;
-    if v <= 0.0 {
-        return Err(format!("a memory limit must be positive, but \"{s}\" is not"));
+    // As the importers: under 1Mi is a quantity without its unit; above 1Ei no proxy runs.
+    if !(1_048_576.0..=meshcap::model::MAX_RESPONSE).contains(&v) {
+        return Err(format!("a proxy memory limit is from 1Mi to 1Ei (e.g. 1Gi), but \"{s}\" is not"));
     }
     Ok(v)
 }
