@@ -7,13 +7,13 @@
 use std::path::Path;
 
 use plotters::coord::Shift;
-use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::axis::{axis, byte_ticks, bytes_label, count_label, count_ticks, draw_mesh, AxisText, Extent};
 use super::data::LevelChart;
 use super::layout::{centred_note, legend_strip, side_labels, text_width, title_block, to_area, LegendItem, Swatch};
 use super::render::render_png;
+use super::residuals::zero_and_sigma_lines;
 use super::style::{bold, de, ensure_fonts, Fonts, Marker, INK, POINTS, VERMILLION};
 use crate::quantity::format_bytes;
 
@@ -70,16 +70,8 @@ pub fn draw_levels<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Le
         AxisText { desc: "residual (observed − fitted)", format: &bytes_fmt },
     )?;
     let plot = ctx.plotting_area();
-    let (x0, x1) = (x_range.start, x_range.end);
-    plot.draw(&PathElement::new(vec![(x0, 0.0), (x1, 0.0)], INK.stroke_width(2))).map_err(de)?;
-    let mut side = Vec::new();
-    if let Some(s) = band {
-        for (y, label) in [(2.0 * s, "+2σ"), (-2.0 * s, "−2σ")] {
-            let style = VERMILLION.stroke_width(2);
-            plot.draw(&DashedPathElement::new([(x0, y), (x1, y)], fonts.px(12.0), fonts.px(8.0), style)).map_err(de)?;
-            side.push((to_area(&body, ctx.backend_coord(&(x1, y))).1, label.to_string(), VERMILLION));
-        }
-    }
+    let x1 = x_range.end;
+    let side = zero_and_sigma_lines(&body, &ctx, x_range.clone(), band, &fonts)?;
     if levels.is_empty() {
         centred_note(&plot.strip_coord_spec(), "no levels to draw", &fonts)?;
     }

@@ -9,7 +9,7 @@ use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
-use super::axis::{axis, byte_ticks, bytes_label, count_label, count_ticks, draw_mesh, AxisText, Extent};
+use super::axis::{axis, byte_ticks, bytes_label, count_label, count_ticks, draw_mesh, Axis, AxisText, Extent};
 use super::data::ResidualChart;
 use super::layout::{centred_note, legend_strip, side_labels, text_width, title_block, to_area, LegendItem, Swatch};
 use super::reduce::{reduce_if_large, REDUCE_ABOVE};
@@ -80,6 +80,29 @@ pub fn draw_residuals<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: 
     )
 }
 
+/// The zero line across `x`, and dashed ±2σ lines when `sigma` is given; returns the side
+/// labels (`+2σ`, `−2σ`) at the lines' right ends, for [`side_labels`].
+pub(super) fn zero_and_sigma_lines<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    ctx: &ChartContext<'_, DB, Cartesian2d<Axis, Axis>>,
+    x: Range<f64>,
+    sigma: Option<f64>,
+    fonts: &Fonts,
+) -> Result<Vec<(i32, String, RGBColor)>, String> {
+    let plot = ctx.plotting_area();
+    let (x0, x1) = (x.start, x.end);
+    plot.draw(&PathElement::new(vec![(x0, 0.0), (x1, 0.0)], INK.stroke_width(2))).map_err(de)?;
+    let mut side = Vec::new();
+    if let Some(s) = sigma {
+        for (y, label) in [(2.0 * s, "+2σ"), (-2.0 * s, "−2σ")] {
+            let style = VERMILLION.stroke_width(2);
+            plot.draw(&DashedPathElement::new([(x0, y), (x1, y)], fonts.px(12.0), fonts.px(8.0), style)).map_err(de)?;
+            side.push((to_area(area, ctx.backend_coord(&(x1, y))).1, label.to_string(), VERMILLION));
+        }
+    }
+    Ok(side)
+}
+
 /// What both panels share.
 struct Panel<'a> {
     y_range: Range<f64>,
@@ -118,17 +141,8 @@ impl Panel<'_> {
         let bytes_fmt = |v: &f64| bytes_label(*v);
         draw_mesh(&mut ctx, fonts, x, AxisText { desc: "residual", format: &bytes_fmt })?;
         let plot = ctx.plotting_area();
-        let (x0, x1) = (x_range.start, x_range.end);
-        plot.draw(&PathElement::new(vec![(x0, 0.0), (x1, 0.0)], INK.stroke_width(2))).map_err(de)?;
-        let mut side = Vec::new();
-        if let Some(s) = self.sigma {
-            for (y, label) in [(2.0 * s, "+2σ"), (-2.0 * s, "−2σ")] {
-                let style = VERMILLION.stroke_width(2);
-                plot.draw(&DashedPathElement::new([(x0, y), (x1, y)], fonts.px(12.0), fonts.px(8.0), style))
-                    .map_err(de)?;
-                side.push((to_area(area, ctx.backend_coord(&(x1, y))).1, label.to_string(), VERMILLION));
-            }
-        }
+        let x1 = x_range.end;
+        let side = zero_and_sigma_lines(area, &ctx, x_range.clone(), self.sigma, fonts)?;
         if points.is_empty() {
             centred_note(&plot.strip_coord_spec(), "no residuals to draw", fonts)?;
         }

@@ -1,0 +1,136 @@
+//! Unit tests of cleaning: restarts, OOMKills and double counting on hand-made series.
+use super::*;
+use std::path::Path;
+
+/// Memory and limit in Mi; 20 revisions throughout.
+fn series(memory: &[f64], limit: Option<f64>) -> Series {
+    const MI: f64 = 1_048_576.0;
+    let mut cols = vec![("revisions".to_string(), vec![20.0; memory.len()])];
+    cols.push(("memory".to_string(), memory.iter().map(|m| m * MI).collect()));
+    if let Some(l) = limit {
+        cols.push(("limit".to_string(), vec![l * MI; memory.len()]));
+    }
+    Series::from_columns(Path::new("t.csv"), cols).unwrap()
+}
+
+fn events(s: &Series) -> Vec<Option<&'static str>> {
+    s.rows.iter().map(|r| r.event.map(Event::as_str)).collect()
+}
+
+#[test]
+fn double_count_plateau_then_restart_near_limit() {
+    let m = [100.0, 110.0, 120.0, 235.0, 240.0, 121.0, 125.0];
+    let (out, rep) = clean(&series(&m, Some(130.0)), &CleanSettings::default()).unwrap();
+    assert_eq!(events(&out), vec![None, None, Some("oom"), Some("double-count"), Some("double-count"), None, None]);
+    assert_eq!((rep.restarts, rep.ooms, rep.double_counted_rows), (1, 1, 2));
+    assert!(rep.fix.as_deref().unwrap().contains("max by (namespace, pod)"));
+    // Idempotent.
+    let (again, rep2) = clean(&out, &CleanSettings::default()).unwrap();
+    assert_eq!(events(&again), events(&out));
+    assert!(rep2.changes.is_empty());
+}
+
+#[test]
+fn drop_after_a_rise_is_a_restart_and_far_from_the_limit_no_oom() {
+    let m = [100.0, 150.0, 200.0, 90.0, 100.0, 110.0];
+    let mut s = series(&m, Some(1000.0));
+    // Growth that the revisions explain.
+    s.columns[0] = {
+        let mut c = crate::series::Column::new("revisions");
+        for v in [100.0, 150.0, 200.0, 200.0, 200.0, 200.0] {
+            c.push(crate::series::Cell::Number(v));
+        }
+        c
+    };
+    let (out, rep) = clean(&s, &CleanSettings::default()).unwrap();
+    assert_eq!(events(&out), vec![None, None, None, Some("restart"), None, None]);
+    assert_eq!((rep.restarts, rep.ooms), (1, 0));
+    // A 39% drop is not a restart; a lasting doubling is growth, not double counting.
+    let m = [100.0, 61.0, 62.0, 130.0, 131.0];
+    let (out, _) = clean(&series(&m, None), &CleanSettings::default()).unwrap();
+    assert!(events(&out).iter().all(Option::is_none));
+}
+
+#[test]
+fn growth_then_oom_is_not_double_counting() {
+    // Real growth (ports 10 -> 22) to near the 200Mi limit, then the restart.
+    let mut s = series(&[100.0, 170.0, 175.0, 185.0, 60.0, 62.0], Some(200.0));
+    s.columns[0] = {
+        let mut c = crate::series::Column::new("ports");
+        for v in [10.0, 22.0, 22.0, 22.0, 22.0, 22.0] {
+            c.push(crate::series::Cell::Number(v));
+        }
+        c
+    };
+    let (out, rep) = clean(&s, &CleanSettings::default()).unwrap();
+    assert_eq!(events(&out), vec![None, None, None, Some("oom"), Some("restart"), None]);
+    assert_eq!((rep.double_counted_rows, rep.ooms), (0, 1));
+}
+
+#[test]
+fn ramping_double_count_and_oom_at_the_first_row() {
+    // The new container loads config while both are summed: the bump ramps up.
+    let m = [100.0, 105.0, 110.0, 150.0, 180.0, 215.0, 108.0, 109.0];
+    let (out, rep) = clean(&series(&m, Some(1000.0)), &CleanSettings::default()).unwrap();
+    let want = [None, None, None, Some("double-count"), Some("double-count"), Some("double-count"), None, None];
+    assert_eq!(events(&out), want.to_vec());
+    assert_eq!(rep.restarts, 1);
+    // No rise before, but the first reading was at the limit.
+    let (out, _) = clean(&series(&[190.0, 60.0, 70.0], Some(200.0)), &CleanSettings::default()).unwrap();
+    assert_eq!(events(&out), vec![Some("oom"), Some("restart"), None]);
+    // A limit without a unit is refused.
+    assert!(clean(&series(&[150.0, 160.0], Some(128.0 / 1_048_576.0)), &CleanSettings::default())
+        .unwrap_err()
+        .to_string()
+        .contains("under 1Mi"));
+}
+
+#[test]
+fn a_fast_climb_to_the_limit_is_an_oom_not_double_counting() {
+    // Review: 140 and 190 of a 200Mi limit were taken for double counting.
+    let m = [100.0, 140.0, 190.0, 100.0, 101.0, 102.0];
+    let (out, rep) = clean(&series(&m, Some(200.0)), &CleanSettings::default()).unwrap();
+    assert_eq!(events(&out), vec![None, None, Some("oom"), Some("restart"), None, None]);
+    assert_eq!((rep.restarts, rep.ooms, rep.double_counted_rows), (1, 1, 0));
+    // An OOM loop: three restarts, three OOMKills.
+    let m = [60.0, 195.0, 60.0, 195.0, 60.0, 195.0, 60.0];
+    let (_, rep) = clean(&series(&m, Some(200.0)), &CleanSettings::default()).unwrap();
+    assert_eq!((rep.restarts, rep.ooms), (3, 3));
+}
+
+#[test]
+fn a_bump_that_falls_far_below_its_base_is_a_restart() {
+    // Doubled, then a third of the base: a new container after real memory, not the end of
+    // a sum of two (which falls back to about the base).
+    let m = [100.0, 200.0, 205.0, 30.0, 31.0];
+    let (out, rep) = clean(&series(&m, None), &CleanSettings::default()).unwrap();
+    assert_eq!(events(&out), vec![None, None, None, Some("restart"), None]);
+    assert_eq!(rep.double_counted_rows, 0);
+}
+
+#[test]
+fn cleaning_twice_changes_nothing() {
+    let m = [100.0, 150.0, 190.0, 60.0, 62.0, 64.0, 66.0];
+    let (once, _) = clean(&series(&m, Some(200.0)), &CleanSettings::default()).unwrap();
+    let (twice, rep) = clean(&once, &CleanSettings::default()).unwrap();
+    assert_eq!(events(&twice), events(&once));
+    assert!(rep.changes.is_empty(), "{:?}", rep.changes);
+    // A flat series that drops is a restart too.
+    let (out, _) = clean(&series(&[100.0, 100.0, 100.0, 40.0], None), &CleanSettings::default()).unwrap();
+    assert_eq!(events(&out), vec![None, None, None, Some("restart")]);
+}
+
+#[test]
+fn restart_counter_column() {
+    let mut s = series(&[100.0, 101.0, 102.0, 103.0], Some(105.0));
+    s.columns.push({
+        let mut c = crate::series::Column::new("restarts");
+        for v in [0.0, 0.0, 1.0, 1.0] {
+            c.push(crate::series::Cell::Number(v));
+        }
+        c
+    });
+    let (out, rep) = clean(&s, &CleanSettings::default()).unwrap();
+    assert_eq!(events(&out), vec![None, Some("oom"), Some("restart"), None]);
+    assert_eq!(rep.ooms, 1);
+}
