@@ -324,3 +324,20 @@ fn pooled_proxies_cover_with_group() {
     }
     assert!((0.93..=0.97).contains(&coverage), "group coverage {coverage}");
 }
+
+#[test]
+fn within_level_ar1_and_variance_components_are_recovered() {
+    // One long campaign (12 levels x 2000 readings): REML must find the truth it was built
+    // with, rho 0.95 and sigma_within 2Mi (sigma_between from 12 levels is only roughly known).
+    let truth =
+        Truth { levels: (1..=12).map(|k| 35.0 * k as f64).collect(), readings: 2000, ..Truth::prometheus_like() };
+    let mut rng = ChaCha8Rng::seed_from_u64(14);
+    let model = fit(&truth.series(&mut rng), &FitSettings::default(), b"").unwrap();
+    let e = &model.errors;
+    assert!(e.rho_fitted, "{e:?}");
+    assert!((e.rho.unwrap() - 0.95).abs() < 0.01, "rho {:?}", e.rho);
+    assert!((e.sigma_within / truth.sigma_within - 1.0).abs() < 0.1, "sigma_within {}", e.sigma_within);
+    assert!((e.sigma_between / truth.sigma_between - 1.0).abs() < 0.6, "sigma_between {}", e.sigma_between);
+    // The effective n: about 2000 x 0.05 / 1.95 = 51 readings' worth per level.
+    assert!((e.effective_n / (12.0 * 2000.0 * 0.05 / 1.95) - 1.0).abs() < 0.25, "effective n {}", e.effective_n);
+}
