@@ -301,7 +301,11 @@ fn kubectl_full_list_with_revision_services() {
     // Scope mesh: 7 revisions x 8 ports + 3 ExternalName + 14 plain ports (redis 1, postgres 2,
     // kubernetes 1, the two gateways 3 each, istiod 4) = 73.
     let mesh = &scope["scopes"][0]["namespaces"][0];
-    assert_eq!((mesh["visible_ports"].as_f64(), mesh["visible_revisions"].as_f64()), (Some(73.0), Some(7.0)), "{mesh}");
+    assert_eq!(
+        (mesh["visible_clusters"].as_f64(), mesh["visible_revisions"].as_f64()),
+        (Some(73.0), Some(7.0)),
+        "{mesh}"
+    );
     let shop = &scope["scopes"][1]["namespaces"][1];
     assert_eq!((shop["namespace"].as_str(), shop["visible_revisions"].as_f64()), (Some("shop"), Some(5.0)), "{shop}");
 }

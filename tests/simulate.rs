@@ -337,7 +337,7 @@ fn gc_in_closed_form_matches_collect() {
         let policy = GcPolicy {
             retain_since_create_h: hours(&mut rng),
             retain_since_last_active_h: hours(&mut rng),
-            min_non_active: count(&mut rng),
+            min_non_active: rng.gen_range(0..30),
             max_non_active: count(&mut rng),
         };
         let n = rng.gen_range(1..200);

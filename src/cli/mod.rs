@@ -13,6 +13,7 @@ mod report;
 mod scope;
 mod simulate;
 mod sweep;
+mod versions;
 
 use std::path::Path;
 

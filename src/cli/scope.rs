@@ -10,6 +10,7 @@ use meshcap::project::{self, ScopeProjection};
 use meshcap::quantity::format_bytes;
 
 use super::project::{parse_limit, CautionArgs};
+use super::versions::VersionArgs;
 use super::{emit, json_bytes, Format};
 
 /// Arguments of `meshcap scope`.
@@ -29,12 +30,15 @@ pub struct ScopeArgs {
     /// Print the Sidecar CR YAML realizing the last scope instead of the comparison.
     #[arg(long)]
     emit_sidecar: bool,
+    #[command(flatten)]
+    versions: VersionArgs,
 }
 
 pub fn run_scope(args: ScopeArgs) -> Result<()> {
     let scopes = args.scopes.iter().map(|s| Scope::parse(s)).collect::<meshcap::Result<Vec<_>>>()?;
     let (model, caution) = args.caution.load()?;
-    let topology = Topology::load(&args.topology)?;
+    let mut topology = Topology::load(&args.topology)?;
+    args.versions.apply(&mut topology);
     let projections = project::compare_scopes(&model, &topology, &scopes, caution, args.limit)?;
     if args.emit_sidecar {
         let last = scopes.last().expect("clap gives at least one scope");
@@ -43,14 +47,54 @@ pub fn run_scope(args: ScopeArgs) -> Result<()> {
         })?;
         return emit(None, yaml.as_bytes());
     }
+    let versions = topology.versions();
+    let mut warnings: Vec<String> = topology
+        .unexported_to_gateways()
+        .into_iter()
+        .map(|(ns, gw)| {
+            format!("namespace {ns} is not exported to {gw}: gateways there cannot route to its Knative services")
+        })
+        .collect();
+    for ns in topology.namespaces.iter().filter(|n| n.ambient) {
+        warnings.push(format!(
+            "namespace {} is ambient (istio.io/dataplane-mode: ambient): no sidecars; its waypoints hold only their own Services",
+            ns.name
+        ));
+    }
+    let endpoints_note = if model.terms.iter().any(|t| t.column == meshcap::series::ENDPOINTS) {
+        "endpoints are in the model (an endpoints term)".to_string()
+    } else {
+        "endpoints are counted but not in the model (fit an endpoints column to weigh them)".to_string()
+    };
     #[derive(serde::Serialize)]
     struct Out<'a> {
         limit_bytes: f64,
+        istio_version: String,
+        knative_version: String,
+        versions_assumed: bool,
+        warnings: &'a [String],
         scopes: &'a [ScopeProjection],
     }
     match args.caution.format {
-        Format::Json => emit(None, &json_bytes(&Out { limit_bytes: args.limit, scopes: &projections })),
-        Format::Table => emit(None, render(&projections, args.limit, &caution).as_bytes()),
+        Format::Json => emit(
+            None,
+            &json_bytes(&Out {
+                limit_bytes: args.limit,
+                istio_version: versions.istio.to_string(),
+                knative_version: versions.knative.to_string(),
+                versions_assumed: versions.istio_assumed || versions.knative_assumed,
+                warnings: &warnings,
+                scopes: &projections,
+            }),
+        ),
+        Format::Table => {
+            let mut text = format!("counted at {}\n{endpoints_note}\n", versions.describe());
+            for w in &warnings {
+                text.push_str(&format!("warning: {w}\n"));
+            }
+            text.push_str(&render(&projections, args.limit, &caution));
+            emit(None, text.as_bytes())
+        }
     }
 }
 
@@ -68,17 +112,28 @@ fn render(projections: &[ScopeProjection], limit: f64, c: &project::Caution) -> 
         let _ = writeln!(s, "\nscope {}", p.scope);
         let _ = writeln!(
             s,
-            "  {:<32} {:>9} {:>7} {:>10} {:>24} {:>11} {:>9} {:>16}",
-            "proxy", "revisions", "ports", "predicted", "prediction interval", "margin", "budget", "saving"
+            "  {:<32} {:>9} {:>8} {:>9} {:>9} {:>10} {:>24} {:>11} {:>9} {:>16}",
+            "proxy",
+            "revisions",
+            "clusters",
+            "endpoints",
+            "listeners",
+            "predicted",
+            "prediction interval",
+            "margin",
+            "budget",
+            "saving"
         );
         for n in &p.namespaces {
             let kind = if n.kind == meshcap::mesh::ProxyKind::Gateway { " (gateway)" } else { "" };
             let _ = writeln!(
                 s,
-                "  {:<32} {:>9.0} {:>7.0} {:>10} {:>24} {:>11} {:>9} {:>16}",
+                "  {:<32} {:>9.0} {:>8.0} {:>9.0} {:>9.0} {:>10} {:>24} {:>11} {:>9} {:>16}",
                 format!("{}{kind}", n.namespace),
                 n.visible_revisions,
-                n.visible_ports,
+                n.visible_clusters,
+                n.visible_endpoints,
+                n.headless_listeners,
                 format_bytes(n.predicted_bytes),
                 format!("[{}, {}]", format_bytes(n.prediction_interval[0]), format_bytes(n.prediction_interval[1])),
                 format_bytes(n.margin_bytes),
@@ -93,7 +148,7 @@ fn render(projections: &[ScopeProjection], limit: f64, c: &project::Caution) -> 
     }
     let _ = writeln!(
         s,
-        "\ngateways are not scoped by Sidecar resources: they keep every revision unless istiod runs with PILOT_FILTER_GATEWAY_CLUSTER_CONFIG=true"
+        "\ngateways are not scoped by Sidecar resources: they keep every revision exported to their namespace unless istiod runs with PILOT_FILTER_GATEWAY_CLUSTER_CONFIG=true"
     );
     s
 }

@@ -1,13 +1,23 @@
 //! Knative revision garbage collection (`config-gc`), as Knative Serving runs it.
 //!
-//! Per Configuration (= per Knative Service), each time it is reconciled: revisions are ordered
-//! newest first; the active (routed) one is never collected; a non-active revision is stale when
-//! it was created more than `retain-since-create-time` ago **and** last active more than
-//! `retain-since-last-active-time` ago (a disabled setting does not protect; both disabled:
-//! nothing is stale). Stale revisions go while more than `min-non-active-revisions` remain;
-//! beyond `max-non-active-revisions` non-active ones, the oldest go regardless. Defaults
-//! (Knative 1.11 through 1.23): 48h, 15h, 20, 1000. Source: knative/serving `pkg/gc/config.go`
-//! and `pkg/reconciler/gc`.
+//! Per Configuration (= per Knative Service), each time it is reconciled (knative/serving
+//! `pkg/reconciler/gc/gc.go`, identical from knative-v1.11 to v1.23):
+//! - Active revisions are never collected and not counted: the latest ready one, every revision
+//!   the route's traffic names (splits and tags: `serving.knative.dev/routingState` is not
+//!   `reserve`), and those annotated `serving.knative.dev/no-gc: "true"` (`isRevisionActive`).
+//! - The others are sorted by last activity, oldest first (the `routingStateModified`
+//!   annotation, else creation). A revision is stale when it was created at least
+//!   `retain-since-create-time` ago **and** last active at least `retain-since-last-active-time`
+//!   ago (a disabled setting does not protect; both disabled: nothing is stale). Every stale one
+//!   is deleted, skipping the ones that are not, until only `min-non-active-revisions` remain.
+//! - Then, beyond `max-non-active-revisions`, the oldest remaining go regardless.
+//!
+//! `pkg/gc/config.go` refuses a `min-non-active-revisions` that is not a whole number (there is
+//! no "disabled"), a negative one, and min > max; durations are Go durations ("0" is one).
+//! Defaults (1.11 through 1.23): 48h, 15h, 20, 1000. The reconciler runs on every change of the
+//! Configuration and at the informers' resync, every 10 hours (knative/pkg
+//! `controller.DefaultResyncPeriod`): a revision that goes stale by time alone waits up to 10
+//! hours for it.
 
 use std::fmt;
 
@@ -22,8 +32,8 @@ pub struct GcPolicy {
     pub retain_since_create_h: Option<f64>,
     /// `retain-since-last-active-time`, hours.
     pub retain_since_last_active_h: Option<f64>,
-    /// `min-non-active-revisions`.
-    pub min_non_active: Option<u32>,
+    /// `min-non-active-revisions` (a whole number: Knative has no "disabled" here).
+    pub min_non_active: u32,
     /// `max-non-active-revisions`.
     pub max_non_active: Option<u32>,
 }
@@ -33,46 +43,141 @@ impl Default for GcPolicy {
         GcPolicy {
             retain_since_create_h: Some(48.0),
             retain_since_last_active_h: Some(15.0),
-            min_non_active: Some(20),
+            min_non_active: 20,
             max_non_active: Some(1000),
         }
     }
 }
 
-/// Parse a Knative duration setting: `48h`, `15h`, `30m`, `90s`, `2h30m` or `disabled`; hours.
+/// The informers' resync period that also runs the GC (knative/pkg `DefaultResyncPeriod`), hours.
+pub const RESYNC_H: f64 = 10.0;
+
+/// Parse a Knative duration setting as Go's `time.ParseDuration` does (`48h`, `15h30m`,
+/// `90s`, `1.5h`, `300ms`, `0`) or `disabled`; hours. Negative durations are refused, as
+/// Knative refuses them.
 pub fn parse_duration_h(text: &str) -> Result<Option<f64>> {
     let t = text.trim();
-    if t == "disabled" {
+    if t.eq_ignore_ascii_case("disabled") {
         return Ok(None);
     }
-    let mut total = 0.0;
-    let mut number = String::new();
-    let mut any = false;
-    for c in t.chars() {
-        if c.is_ascii_digit() || c == '.' {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            'h' => 1.0,
-            'm' => 1.0 / 60.0,
-            's' => 1.0 / 3600.0,
-            _ => return Err(Error::invalid(format!("duration \"{t}\" must look like 48h, 15h30m or disabled"))),
-        };
-        let v: f64 = number
-            .parse()
-            .map_err(|_| Error::invalid(format!("duration \"{t}\" must look like 48h, 15h30m or disabled")))?;
-        total += v * unit;
-        number.clear();
-        any = true;
+    let bad = || Error::invalid(format!("duration \"{t}\" must look like 48h, 15h30m, 0 or disabled"));
+    if t.starts_with('-') {
+        return Err(Error::invalid(format!("duration \"{t}\" must not be negative (Knative refuses it)")));
     }
-    if !number.is_empty() || !any {
-        return Err(Error::invalid(format!("duration \"{t}\" needs a unit (h, m or s) or the word disabled")));
+    let body = t.strip_prefix('+').unwrap_or(t);
+    // Go accepts a bare 0 and nothing else without a unit.
+    if body == "0" {
+        return Ok(Some(0.0));
+    }
+    let mut total = 0.0;
+    let mut rest = body;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let (number, after) = rest.split_at(digits);
+        let v: f64 = number.parse().map_err(|_| bad())?;
+        let unit_len = after.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_len);
+        let per_hour = match unit {
+            "h" => 1.0,
+            "m" => 60.0,
+            "s" => 3600.0,
+            "ms" => 3.6e6,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 3.6e9,
+            "ns" => 3.6e12,
+            "" => {
+                return Err(Error::invalid(format!("duration \"{t}\" needs a unit (h, m or s) or the word disabled")))
+            }
+            _ => return Err(bad()),
+        };
+        total += v / per_hour;
+        rest = next;
+    }
+    if !total.is_finite() {
+        return Err(bad());
     }
     Ok(Some(total))
 }
 
+/// One revision as the GC sees it: hours of creation and of last activity, and whether it is
+/// active (latest ready, routed, or pinned with `no-gc`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RevisionState {
+    /// Creation time, hours.
+    pub created_h: f64,
+    /// Last activity (the routing state's last change), hours.
+    pub last_active_h: f64,
+    /// Never collected.
+    pub active: bool,
+}
+
 impl GcPolicy {
+    /// Refuse what Knative's `config-gc` parser refuses: min > max (unless max is disabled).
+    pub fn validate(&self) -> Result<()> {
+        if let Some(max) = self.max_non_active {
+            if self.min_non_active > max {
+                return Err(Error::invalid(format!(
+                    "min-non-active-revisions ({}) must be <= max-non-active-revisions ({max}), as Knative requires",
+                    self.min_non_active
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// One GC pass at `now_h` over one Configuration's revisions, exactly as
+    /// `pkg/reconciler/gc/gc.go` runs it; returns the revisions kept, in input order.
+    pub fn collect_revisions(&self, revisions: &[RevisionState], now_h: f64) -> Vec<RevisionState> {
+        let min = self.min_non_active as usize;
+        if self.max_non_active.is_none()
+            && self.retain_since_create_h.is_none()
+            && self.retain_since_last_active_h.is_none()
+        {
+            return revisions.to_vec();
+        }
+        if revisions.len() <= min {
+            return revisions.to_vec();
+        }
+        let mut non_active: Vec<usize> = (0..revisions.len()).filter(|&i| !revisions[i].active).collect();
+        if non_active.len() <= min {
+            return revisions.to_vec();
+        }
+        // Oldest last activity first; a stable sort keeps input order on ties.
+        non_active.sort_by(|&a, &b| revisions[a].last_active_h.total_cmp(&revisions[b].last_active_h));
+        let mut deleted = vec![false; revisions.len()];
+        let max_deletions = non_active.len() - min;
+        let mut stale_count = 0;
+        for &i in &non_active {
+            let r = revisions[i];
+            if !self.is_stale(now_h - r.created_h, now_h - r.last_active_h) {
+                continue; // Knative skips it and goes on
+            }
+            deleted[i] = true;
+            stale_count += 1;
+            if stale_count >= max_deletions {
+                break;
+            }
+        }
+        let remaining = non_active.len() - stale_count;
+        if let Some(max) = self.max_non_active.map(|m| m as usize) {
+            if remaining > max {
+                let mut extra = remaining - max;
+                for &i in &non_active {
+                    if extra == 0 {
+                        break;
+                    }
+                    if !deleted[i] {
+                        deleted[i] = true;
+                        extra -= 1;
+                    }
+                }
+            }
+        }
+        revisions.iter().zip(&deleted).filter(|(_, &d)| !d).map(|(r, _)| *r).collect()
+    }
+
     /// Non-active revisions retained per service in steady state at `updates_per_day`, counted
     /// right after a reconcile (the peak: the count only drops between updates).
     ///
@@ -95,7 +200,7 @@ impl GcPolicy {
                 by_create.max(by_active)
             }
         };
-        let kept = protected.max(f64::from(self.min_non_active.unwrap_or(0)));
+        let kept = protected.max(f64::from(self.min_non_active));
         match self.max_non_active {
             Some(m) => kept.min(f64::from(m)),
             // Unbounded: a service keeps every revision it ever had; callers cap by history.
@@ -118,7 +223,7 @@ impl GcPolicy {
         let non_active = (start - 1.0).max(0.0);
         let kept = match (self.retain_since_create_h, self.retain_since_last_active_h) {
             (None, None) => non_active,
-            _ => non_active.min(f64::from(self.min_non_active.unwrap_or(0))),
+            _ => non_active.min(f64::from(self.min_non_active)),
         };
         1.0 + self.max_non_active.map_or(kept, |m| kept.min(f64::from(m)))
     }
@@ -133,11 +238,14 @@ impl GcPolicy {
         }
     }
 
-    /// Collect one service's revisions at time `now_h`. `created_h` holds creation times,
-    /// oldest first; the last entry is the active revision, and each non-active revision was
-    /// last active when its successor was created. Removes from the front (the oldest).
+    /// Collect one service's revisions at time `now_h`, for the common history where each
+    /// update routes all traffic to the new revision. `created_h` holds creation times, oldest
+    /// first; the last entry is the active revision, and each non-active revision was last
+    /// active when its successor was created. Both ages then fall with the position, so the
+    /// stale revisions are a prefix and popping it equals [`GcPolicy::collect_revisions`] (a
+    /// test holds the two together). Removes from the front (the oldest).
     pub fn collect(&self, created_h: &mut std::collections::VecDeque<f64>, now_h: f64) {
-        let min = self.min_non_active.map_or(0, |m| m as usize);
+        let min = self.min_non_active as usize;
         loop {
             let non_active = created_h.len().saturating_sub(1);
             if non_active == 0 {
@@ -163,7 +271,7 @@ impl fmt::Display for GcPolicy {
             "create {} / active {} / min {} / max {}",
             h(self.retain_since_create_h),
             h(self.retain_since_last_active_h),
-            n(self.min_non_active),
+            self.min_non_active,
             n(self.max_non_active)
         )
     }
@@ -256,5 +364,87 @@ mod tests {
         assert_eq!(parse_duration_h("disabled").unwrap(), None);
         assert!(parse_duration_h("48").is_err());
         assert!(parse_duration_h("forever").is_err());
+    }
+
+    /// Go's time.ParseDuration, which Knative's config-gc uses (pkg/gc/config.go,
+    /// parseDisabledOrDuration): "0" needs no unit, fractions and ms are fine, negatives are
+    /// refused by Knative.
+    #[test]
+    fn durations_parse_as_go_and_knative_do() {
+        assert_eq!(parse_duration_h("0").unwrap(), Some(0.0));
+        assert_eq!(parse_duration_h("1.5h").unwrap(), Some(1.5));
+        assert_eq!(parse_duration_h("90m").unwrap(), Some(1.5));
+        assert_eq!(parse_duration_h("3600000ms").unwrap(), Some(1.0));
+        assert_eq!(parse_duration_h("Disabled").unwrap(), None);
+        for bad in ["-1h", "", "h", "1x", "1h-", "0.0", "00"] {
+            assert!(parse_duration_h(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// pkg/gc/config.go: `min-non-active-revisions(%d) must be <= max-non-active-revisions(%d)`.
+    #[test]
+    fn min_above_max_is_refused_naming_both() {
+        let gc = GcPolicy { min_non_active: 30, max_non_active: Some(10), ..GcPolicy::default() };
+        let e = gc.validate().unwrap_err().to_string();
+        assert!(e.contains("(30)") && e.contains("(10)"), "{e}");
+        assert!(GcPolicy { max_non_active: None, ..gc }.validate().is_ok(), "max disabled: no bound");
+    }
+
+    /// gc.go's stale pass skips a revision that is not stale and goes on (a revision that was
+    /// routed until recently sits among old ones); the old queue model stopped there.
+    #[test]
+    fn every_stale_revision_goes_not_only_a_prefix() {
+        let gc = GcPolicy { min_non_active: 0, ..GcPolicy::default() };
+        let r = |created_h: f64, last_active_h: f64, active: bool| RevisionState { created_h, last_active_h, active };
+        // At t = 100h: rev 0 created at 0, but routed (a 10% split) until 95h: recently active.
+        // Revs 1 and 2 are old and idle since 10h and 20h: stale. Rev 3 is the latest ready.
+        let revs = [r(0.0, 95.0, false), r(5.0, 10.0, false), r(8.0, 20.0, false), r(90.0, 90.0, true)];
+        let kept = gc.collect_revisions(&revs, 100.0);
+        assert_eq!(kept, vec![revs[0], revs[3]], "both stale ones go, the recently active one stays");
+        // Pinned (no-gc) and routed revisions are active: never collected, not counted.
+        let pinned = [r(0.0, 0.0, true), r(1.0, 1.0, false), r(2.0, 2.0, true)];
+        assert_eq!(gc.collect_revisions(&pinned, 500.0), vec![pinned[0], pinned[2]]);
+        // min keeps the newest-active 2 of 4 stale ones (the oldest by last activity go).
+        let gc2 = GcPolicy { min_non_active: 2, ..GcPolicy::default() };
+        let four = [r(0.0, 3.0, false), r(0.0, 1.0, false), r(0.0, 4.0, false), r(0.0, 2.0, false), r(9.0, 9.0, true)];
+        assert_eq!(gc2.collect_revisions(&four, 500.0), vec![four[0], four[2], four[4]]);
+    }
+
+    /// On a sequential history (each update routes all traffic to the new revision) the queue
+    /// model the simulation relies on equals gc.go's pass, for random histories and policies.
+    #[test]
+    fn queue_model_equals_knative_pass_on_sequential_histories() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..400 {
+            let gc = GcPolicy {
+                retain_since_create_h: (next() % 4 != 0).then(|| (next() % 72) as f64),
+                retain_since_last_active_h: (next() % 4 != 0).then(|| (next() % 30) as f64),
+                min_non_active: (next() % 6) as u32,
+                max_non_active: (next() % 3 != 0).then(|| 6 + (next() % 10) as u32),
+            };
+            let mut queue = VecDeque::new();
+            let mut states: Vec<RevisionState> = Vec::new();
+            let mut t = 0.0;
+            for _ in 0..60 {
+                t += (next() % 1000) as f64 / 100.0;
+                queue.push_back(t);
+                if let Some(last) = states.last_mut() {
+                    last.active = false;
+                    last.last_active_h = t;
+                }
+                states.push(RevisionState { created_h: t, last_active_h: t, active: true });
+                let now = t + (next() % 500) as f64 / 100.0;
+                gc.collect(&mut queue, now);
+                states = gc.collect_revisions(&states, now);
+                let created: Vec<f64> = states.iter().map(|s| s.created_h).collect();
+                assert_eq!(created, queue.iter().copied().collect::<Vec<_>>(), "{gc}");
+            }
+        }
     }
 }

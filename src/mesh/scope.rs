@@ -65,16 +65,51 @@ impl Scope {
         }
     }
 
-    /// Whether a sidecar in `proxy_ns` is told about `host` in `service_ns`.
-    pub fn admits(&self, proxy_ns: &str, service_ns: &str, host: &str) -> bool {
-        match self {
-            Scope::Mesh => true,
-            Scope::Namespace => service_ns == proxy_ns || service_ns == "istio-system",
-            Scope::Hosts(patterns) => patterns.iter().any(|p| {
-                let ns_ok =
-                    p.namespace == "*" || (p.namespace == "." && service_ns == proxy_ns) || p.namespace == service_ns;
-                ns_ok && (p.host == "*" || p.host == host)
-            }),
+    /// The egress hosts of [`Scope::Namespace`]: `./*` and `istio-system/*`.
+    pub fn namespace_hosts() -> Vec<HostPattern> {
+        vec![
+            HostPattern { namespace: ".".into(), host: "*".into() },
+            HostPattern { namespace: "istio-system".into(), host: "*".into() },
+        ]
+    }
+}
+
+/// Suffix of in-cluster Service hosts.
+const CLUSTER_SUFFIX: &str = ".svc.cluster.local";
+
+impl HostPattern {
+    /// The host is `*` or a wildcard over every namespace (`*.svc.cluster.local`,
+    /// `*.cluster.local`, `*.local`): Istio matches such hosts against every Service.
+    pub fn covers_all_namespaces(&self) -> bool {
+        matches!(self.host.as_str(), "*" | "*.svc.cluster.local" | "*.cluster.local" | "*.local")
+    }
+
+    /// The namespace whose Services this pattern admits whole, if it does: `ns/*`, `./*`
+    /// (the proxy's own), or `ns/*.ns.svc.cluster.local`.
+    pub fn whole_namespace(&self, proxy_ns: &str) -> Option<String> {
+        let ns = if self.namespace == "." { proxy_ns } else { self.namespace.as_str() };
+        if self.host == "*" && ns != "*" {
+            return Some(ns.to_string());
+        }
+        let inner = self.host.strip_prefix("*.")?.strip_suffix(CLUSTER_SUFFIX)?;
+        (ns == "*" || ns == inner).then(|| inner.to_string())
+    }
+
+    /// A host naming one Service: its name, and its namespace when written as a FQDN
+    /// (`cart.shop.svc.cluster.local`, `cart.shop.svc`, `cart.shop`). None for wildcards.
+    ///
+    /// Istio wants `namespace/FQDN`; a bare name (`shop/cart`) is taken as that namespace's
+    /// Service, the FQDN meshcap writes when it emits the Sidecar.
+    pub fn service_host(&self) -> Option<(&str, Option<&str>)> {
+        if self.host.contains('*') {
+            return None;
+        }
+        let h = self.host.strip_suffix(CLUSTER_SUFFIX).or_else(|| self.host.strip_suffix(".svc")).unwrap_or(&self.host);
+        match h.split_once('.') {
+            None => Some((h, None)),
+            Some((name, ns)) if !ns.contains('.') => Some((name, Some(ns))),
+            // An external host (a ServiceEntry, `api.example.com`): no Service of the topology.
+            Some(_) => None,
         }
     }
 }

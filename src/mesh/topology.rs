@@ -1,42 +1,63 @@
 //! The topology file: a TOML description of the mesh a scope is evaluated on.
 //!
 //! ```toml
-//! ports_per_revision = 8              # optional; the model's value otherwise
+//! istio_version = "1.18.2"             # decides ExternalName aliases and the Sidecar API
+//! knative_version = "1.11.0"           # decides ports per revision (8, or 7 from 1.21)
 //! filter_gateway_cluster_config = false # istiod's PILOT_FILTER_GATEWAY_CLUSTER_CONFIG
+//! sidecar_concurrency = 2              # Envoy workers per sidecar (Istio's default)
+//! activator_pods = 1                   # endpoints of a scaled-to-zero revision's public Service
 //!
 //! [[gateways]]
 //! name = "istio-ingressgateway"
 //! namespace = "istio-system"
+//! concurrency = 2                      # Envoy workers (often one per core)
+//! routes = ["shop/redis"]              # plain Services routed through it (filtered gateways)
 //!
 //! [[namespaces]]
 //! name = "shop"
 //! sidecars = true                      # workloads here carry istio-proxy
 //! export_to = ["*"]                    # networking.istio.io/exportTo of its Services
-//! knative = [{ name = "cart", revisions = 21 }, { name = "api", count = 10, revisions = 40 }]
-//! services = [{ name = "redis", ports = 1 }]
+//! knative = [{ name = "cart", revisions = 21, routed = 2, tags = 1, pods = 3 }]
+//! services = [{ name = "redis", ports = 1, pods = 3, subsets = 2 }]
 //! ```
+//!
+//! The rules that turn this into what each proxy holds live in [`super::visibility`]; the
+//! checks in [`super::check`].
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use serde::Deserialize;
 
+use super::version::{Version, Versions};
 use crate::error::{Error, Location, Result};
 
 /// A mesh topology.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Topology {
-    /// Endpoint ports per revision; the model's value when absent.
+    /// Istio release (istiod's image tag), e.g. `1.18.2`.
+    pub istio_version: Option<String>,
+    /// Knative Serving release, e.g. `1.11.0`.
+    pub knative_version: Option<String>,
+    /// Endpoint ports per revision; by default the Knative release's (8 before 1.21, 7 from).
     pub ports_per_revision: Option<f64>,
     /// istiod runs with `PILOT_FILTER_GATEWAY_CLUSTER_CONFIG=true`: gateways keep only the
-    /// clusters their routes use (for Knative: the revisions that receive traffic).
+    /// destinations of VirtualServices bound to them.
     #[serde(default)]
     pub filter_gateway_cluster_config: bool,
+    /// Envoy worker threads per sidecar (`concurrency`; Istio's default is 2).
+    pub sidecar_concurrency: Option<u32>,
+    /// Activator pods: the endpoints of a scaled-to-zero revision's public Service.
+    pub activator_pods: Option<u32>,
     /// Gateway proxies (not scoped by Sidecar resources).
     #[serde(default)]
     pub gateways: Vec<Gateway>,
     /// Namespaces.
     pub namespaces: Vec<Namespace>,
+    /// Namespace name to its index in `namespaces` (built by `check`).
+    #[serde(skip)]
+    pub(super) index: HashMap<String, usize>,
 }
 
 /// A gateway proxy.
@@ -47,6 +68,12 @@ pub struct Gateway {
     pub name: String,
     /// Its namespace.
     pub namespace: String,
+    /// Envoy worker threads; by default the sidecars' (gateways often run one per core).
+    pub concurrency: Option<u32>,
+    /// Plain Services (`ns/name`) that VirtualServices bound to this gateway route to: what a
+    /// filtered gateway keeps besides the routed Knative revisions.
+    #[serde(default)]
+    pub routes: Vec<String>,
 }
 
 /// A namespace and what runs in it.
@@ -58,6 +85,10 @@ pub struct Namespace {
     /// Whether its workloads carry istio-proxy sidecars.
     #[serde(default)]
     pub sidecars: bool,
+    /// `istio.io/dataplane-mode: ambient`: no sidecars; its waypoints hold only their own
+    /// Services.
+    #[serde(default)]
+    pub ambient: bool,
     /// `networking.istio.io/exportTo` of its Services: `*` (default), `.`, `~` or namespaces.
     #[serde(default = "export_all")]
     pub export_to: Vec<String>,
@@ -84,8 +115,25 @@ pub struct KnativeService {
     pub count: u32,
     /// Retained revisions each (active and non-active).
     pub revisions: u32,
+    /// Distinct revisions in the route's traffic (splits and tags); Knative's GC never
+    /// collects them, and net-istio routes to their public Services.
+    #[serde(default = "one")]
+    pub routed: u32,
+    /// Traffic tags: each adds an ExternalName placeholder Service (`<tag>-<name>`).
+    #[serde(default)]
+    pub tags: u32,
+    /// Revisions pinned with `serving.knative.dev/no-gc: "true"` besides the routed ones.
+    #[serde(default)]
+    pub pinned: u32,
+    /// Ready pods of each routed revision (0: scaled to zero).
+    #[serde(default)]
+    pub pods: u32,
     /// Endpoint ports per revision, overriding the topology's.
     pub ports_per_revision: Option<f64>,
+    /// Creation times (RFC 3339) of the retained revisions, oldest first, when imported: the
+    /// service's observed update rate.
+    #[serde(default)]
+    pub created: Vec<String>,
 }
 
 /// A plain Kubernetes Service (or `count` alike ones).
@@ -99,6 +147,21 @@ pub struct PlainService {
     pub count: u32,
     /// Ports each.
     pub ports: u32,
+    /// `clusterIP: None`: every sidecar that sees it gets a listener per pod IP and port.
+    #[serde(default)]
+    pub headless: bool,
+    /// `type: ExternalName`: an alias without clusters from Istio 1.21, a DNS cluster per port
+    /// before.
+    #[serde(default)]
+    pub external_name: bool,
+    /// Ready pods behind it (endpoints per cluster).
+    #[serde(default = "one")]
+    pub pods: u32,
+    /// DestinationRule subsets: each adds one cluster per port.
+    #[serde(default)]
+    pub subsets: u32,
+    /// `networking.istio.io/exportTo` annotation of this Service, overriding the namespace's.
+    pub export_to: Option<Vec<String>>,
 }
 
 fn one() -> u32 {
@@ -115,7 +178,7 @@ impl Topology {
 
     /// Parse topology TOML; `path` is for messages.
     pub fn parse(path: &Path, text: &str) -> Result<Topology> {
-        let topo: Topology = toml::from_str(text).map_err(|e| {
+        let mut topo: Topology = toml::from_str(text).map_err(|e| {
             let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
             Error::parse(format!("bad topology: {}", e.message()), Location::new(path, line))
         })?;
@@ -123,57 +186,60 @@ impl Topology {
         Ok(topo)
     }
 
-    fn check(&self, path: &Path) -> Result<()> {
-        if self.namespaces.is_empty() {
-            return Err(Error::data("topology has no [[namespaces]]", path));
-        }
-        for (i, ns) in self.namespaces.iter().enumerate() {
-            if self.namespaces[..i].iter().any(|o| o.name == ns.name) {
-                return Err(Error::data(format!("namespace \"{}\" is listed twice", ns.name), path));
-            }
-            for e in &ns.export_to {
-                if e != "*" && e != "." && e != "~" && self.namespace(e).is_none() {
-                    return Err(Error::data(
-                        format!(
-                            "namespace \"{}\" exports to \"{e}\", which is not a namespace of the topology",
-                            ns.name
-                        ),
-                        path,
-                    ));
-                }
-            }
-            for k in &ns.knative {
-                if let Some(p) = k.ports_per_revision {
-                    if !(p.is_finite() && p > 0.0) {
-                        return Err(Error::data(
-                            format!("knative service \"{}\" has ports_per_revision {p}", k.name),
-                            path,
-                        ));
-                    }
-                }
-            }
-        }
-        if let Some(p) = self.ports_per_revision {
-            if !(p.is_finite() && p > 0.0) {
-                return Err(Error::data(format!("ports_per_revision must be positive, but {p} is not"), path));
-            }
-        }
-        for g in &self.gateways {
-            if self.namespace(&g.namespace).is_none() {
-                return Err(Error::data(
-                    format!(
-                        "gateway \"{}\" is in namespace \"{}\", which the topology does not list",
-                        g.name, g.namespace
-                    ),
-                    path,
-                ));
-            }
-        }
-        Ok(())
-    }
-
     /// The namespace of that name.
     pub fn namespace(&self, name: &str) -> Option<&Namespace> {
-        self.namespaces.iter().find(|n| n.name == name)
+        match self.index.get(name) {
+            Some(&i) => self.namespaces.get(i),
+            // A topology built in code, not through `parse`.
+            None if self.index.is_empty() => self.namespaces.iter().find(|n| n.name == name),
+            None => None,
+        }
+    }
+
+    /// The versions this topology is evaluated at (the measurement's where it names none).
+    pub fn versions(&self) -> Versions {
+        let v = |s: &Option<String>| s.as_deref().and_then(|s| Version::parse(s).ok());
+        Versions::new(v(&self.istio_version), v(&self.knative_version))
+    }
+
+    /// Override the versions (`--istio-version`, `--knative-version`).
+    pub fn set_versions(&mut self, istio: Option<Version>, knative: Option<Version>) {
+        if let Some(i) = istio {
+            self.istio_version = Some(i.to_string());
+        }
+        if let Some(k) = knative {
+            self.knative_version = Some(k.to_string());
+        }
+    }
+
+    /// Endpoint ports per revision: the topology's, else the Knative release's.
+    pub fn ports_per_revision(&self) -> f64 {
+        self.ports_per_revision.unwrap_or_else(|| f64::from(self.versions().ports_per_revision()))
+    }
+
+    /// Envoy workers of the sidecars.
+    pub fn sidecar_concurrency(&self) -> u32 {
+        self.sidecar_concurrency.unwrap_or(super::DEFAULT_CONCURRENCY)
+    }
+
+    /// Activator pods behind scaled-to-zero revisions.
+    pub fn activator_pods(&self) -> u32 {
+        self.activator_pods.unwrap_or(1)
+    }
+
+    /// Sidecar namespaces whose Knative services' Services are not exported to a gateway's
+    /// namespace, as `(namespace, gateway namespace)`: those gateways cannot route to them.
+    pub fn unexported_to_gateways(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for ns in self.namespaces.iter().filter(|n| !n.knative.is_empty()) {
+            for g in &self.gateways {
+                if !super::visibility::exported(&ns.export_to, &ns.name, &g.namespace)
+                    && !out.iter().any(|(a, b): &(String, String)| a == &ns.name && b == &g.namespace)
+                {
+                    out.push((ns.name.clone(), g.namespace.clone()));
+                }
+            }
+        }
+        out
     }
 }

@@ -13,6 +13,7 @@ mod path;
 mod safe;
 mod scope;
 mod whatif;
+pub mod workers;
 
 pub use crossing::{first_crossing, last_safe_integer, Crossing, MAX_REVISIONS};
 pub use limit::{required_limit, LimitAnswer};

@@ -1,7 +1,8 @@
 //! The revision path: predictor values as a function of the number of Knative revisions.
 
+use crate::mesh::Visible;
 use crate::model::FittedModel;
-use crate::series::{PORTS, REVISIONS, SERVICES};
+use crate::series::{CONCURRENCY, ENDPOINTS, PORTS, REVISIONS, SERVICES};
 
 /// How every predictor column moves as revisions are added: `value = at_zero + per_revision * r`.
 ///
@@ -60,6 +61,41 @@ impl RevisionPath {
             path.revision_offset = ports / model.ports_per_revision;
         }
         path.fixed_ports = ports;
+        path
+    }
+
+    /// The path of one proxy of a topology: `r` counts the revisions it sees that grow with
+    /// retained revisions ([`crate::mesh::Counts::growing_revisions`]); each adds that proxy's
+    /// own clusters, endpoints and Services per revision (7 or 8 ports, by Knative release),
+    /// and everything else it sees is fixed. A `concurrency` column is held at the proxy's
+    /// workers; without one, its clusters are weighed by [`super::workers::worker_factor`].
+    pub fn for_visible(model: &FittedModel, v: &Visible) -> Self {
+        let c = &v.counts;
+        let g = c.growing_revisions;
+        let per = |grow: f64, default: f64| if g > 0.0 { grow / g } else { default };
+        let cpr = per(c.growing_clusters, model.ports_per_revision);
+        let epr = per(c.growing_endpoints, 0.0);
+        let spr = per(c.growing_services, model.services_per_revision);
+        let fixed_clusters = c.clusters - c.growing_clusters;
+        let has = |col: &str| model.terms.iter().any(|t| t.column == col);
+        let k = if has(CONCURRENCY) { 1.0 } else { super::workers::worker_factor(model, v.concurrency) };
+        let mut path = RevisionPath::new(model);
+        for col in &mut path.columns {
+            let (at_zero, slope) = match col.0.as_str() {
+                REVISIONS if has(PORTS) => (c.revisions - g, 1.0),
+                // A revisions-only model: every cluster counts as a revision equivalent.
+                REVISIONS => (k * fixed_clusters / model.ports_per_revision, k * cpr / model.ports_per_revision),
+                PORTS => (k * fixed_clusters, k * cpr),
+                SERVICES => (c.services - c.growing_services, spr),
+                ENDPOINTS => (c.endpoints - c.growing_endpoints, epr),
+                CONCURRENCY => (v.concurrency, 0.0),
+                _ => continue,
+            };
+            col.1 = at_zero;
+            col.2 = slope;
+        }
+        path.ports_per_revision = cpr;
+        path.fixed_ports = fixed_clusters;
         path
     }
 

@@ -17,8 +17,16 @@ pub struct ProxyProjection {
     pub kind: ProxyKind,
     /// Knative revisions visible.
     pub visible_revisions: f64,
-    /// Endpoint ports visible (Envoy outbound clusters).
-    pub visible_ports: f64,
+    /// Outbound service clusters (`outbound|PORT|SUBSET|HOST`; Envoy's static ones excluded).
+    pub visible_clusters: f64,
+    /// Endpoints over those clusters.
+    pub visible_endpoints: f64,
+    /// Listeners for the pod IPs of headless Services.
+    pub headless_listeners: f64,
+    /// Envoy worker threads.
+    pub concurrency: f64,
+    /// What limits the view (a gateway's exportTo), if anything.
+    pub note: Option<String>,
     /// Predicted peak memory (mean x transient), bytes.
     pub predicted_bytes: f64,
     /// Two-sided prediction interval at the level.
@@ -55,33 +63,34 @@ pub fn compare_scopes(
 ) -> Result<Vec<ScopeProjection>> {
     let mut out: Vec<ScopeProjection> = Vec::new();
     for scope in scopes {
-        let seen = visibility(topology, scope, model.ports_per_revision)?;
+        let seen = visibility(topology, scope)?;
         let namespaces = seen
             .iter()
             .map(|v| {
-                // Ports that do not follow ports_per_revision (plain Services, ExternalName
-                // Services, revisions with another port count) ride along as fixed ports.
-                let fixed = v.ports() - model.ports_per_revision * v.revisions;
-                let fixed_services = v.services - model.services_per_revision * v.revisions;
-                let path = RevisionPath::with_fixed(model, fixed, fixed_services);
-                let bounds = Bounds::new(model, path, caution);
-                let p = bounds.mean(v.revisions);
-                let band = bounds.band(v.revisions);
-                let upper = bounds.upper(v.revisions);
+                // The path moves the revisions this proxy sees that grow with retention.
+                let r = v.counts.growing_revisions;
+                let bounds = Bounds::new(model, RevisionPath::for_visible(model, v), caution);
+                let p = bounds.mean(r);
+                let band = bounds.band(r);
+                let upper = bounds.upper(r);
                 let target = limit_bytes * (1.0 - caution.headroom);
-                let crossing = first_crossing(|r| bounds.upper(r), target);
+                let crossing = first_crossing(|x| bounds.upper(x), target);
                 let budget = match crossing {
                     Crossing::Never => None,
-                    Crossing::AtZero => Some(-v.revisions),
-                    Crossing::At(_) => last_safe_integer(|r| bounds.upper(r), target, crossing)
-                        .map(|s| s as f64 - v.revisions)
-                        .or(Some(-v.revisions)),
+                    Crossing::AtZero => Some(0.0 - r),
+                    Crossing::At(_) => {
+                        last_safe_integer(|x| bounds.upper(x), target, crossing).map(|s| s as f64 - r).or(Some(0.0 - r))
+                    }
                 };
                 ProxyProjection {
                     namespace: v.proxy.clone(),
                     kind: v.kind,
-                    visible_revisions: v.revisions,
-                    visible_ports: v.ports(),
+                    visible_revisions: v.counts.revisions,
+                    visible_clusters: v.counts.clusters,
+                    visible_endpoints: v.counts.endpoints,
+                    headless_listeners: v.counts.headless_listeners,
+                    concurrency: v.concurrency,
+                    note: v.note.clone(),
                     predicted_bytes: p,
                     prediction_interval: [band.0, band.1],
                     upper_bytes: upper,
@@ -106,29 +115,41 @@ pub fn compare_scopes(
     Ok(out)
 }
 
-/// Sidecar CR YAML (`networking.istio.io/v1`) realizing `scope`, one per sidecar namespace.
+/// Sidecar CR YAML realizing `scope`, one per sidecar namespace, in the API version the
+/// topology's Istio serves (`v1beta1` before 1.22, `v1` from; [`crate::mesh::Versions`]).
 ///
 /// Istio wants egress hosts as `namespace/FQDN`, so a Service name `shop/redis` is written
-/// `shop/redis.shop.svc.cluster.local`. A Knative service's revisions live in Services named
-/// `<revision>` and `<revision>-private` that cannot be listed ahead of time, so a Knative
-/// service name is written as its route's host with a comment saying so: to keep its revisions
-/// reachable, use `ns/*`.
+/// `shop/redis.shop.svc.cluster.local`. A Knative service's host is written the same way: its
+/// `<ksvc>-mesh` VirtualService then brings in the public Services of the revisions in its
+/// traffic (Istio's SidecarScope adds VirtualService destinations, `pilot/pkg/model/sidecar.go`),
+/// which is what callers need; retained revisions that receive no traffic stay out.
 pub fn sidecar_yaml(topology: &Topology, scope: &Scope) -> Option<String> {
     let hosts: Vec<(String, String)> = match scope {
         Scope::Mesh => return None,
         Scope::Namespace => vec![("./*".into(), String::new()), ("istio-system/*".into(), String::new())],
         Scope::Hosts(patterns) => patterns.iter().map(|p| (p.namespace.clone(), p.host.clone())).collect(),
     };
+    let versions = topology.versions();
     let mut s = String::new();
+    if versions.istio_assumed {
+        s.push_str(&format!(
+            "# Istio {} assumed (the topology names no istio_version): {} is served from Istio 1.22, v1beta1 before\n",
+            versions.istio,
+            versions.sidecar_api_version()
+        ));
+    }
     for ns in topology.namespaces.iter().filter(|n| n.sidecars) {
-        s.push_str("---\napiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: default\n");
+        s.push_str(&format!(
+            "---\napiVersion: {}\nkind: Sidecar\nmetadata:\n  name: default\n",
+            versions.sidecar_api_version()
+        ));
         s.push_str(&format!("  namespace: {}\nspec:\n  egress:\n  - hosts:\n", ns.name));
         for (namespace, host) in &hosts {
             if host.is_empty() {
                 s.push_str(&format!("    - \"{namespace}\"\n"));
                 continue;
             }
-            if host == "*" || host.contains('.') {
+            if host.contains('*') || host.contains('.') {
                 s.push_str(&format!("    - \"{namespace}/{host}\"\n"));
                 continue;
             }
@@ -143,7 +164,7 @@ pub fn sidecar_yaml(topology: &Topology, scope: &Scope) -> Option<String> {
                 Some(o) => {
                     if knative {
                         s.push_str(&format!(
-                            "    # {host} is a Knative service: its revision Services ({host}-00001, ...-private) cannot be listed ahead of time; use {o}/* to keep them visible\n"
+                            "    # {host} is a Knative service: its {host}-mesh VirtualService adds the public Services of the revisions in its traffic\n"
                         ));
                     }
                     s.push_str(&format!("    - \"{namespace}/{host}.{o}.svc.cluster.local\"\n"));

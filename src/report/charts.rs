@@ -264,24 +264,21 @@ pub fn safe_limit_chart(
                 t.namespaces.iter().flat_map(|n| &n.knative).map(|k| f64::from(k.count) * f64::from(k.revisions)).sum();
             let mut gateway_line = None;
             for scope in scopes {
-                let seen = visibility(t, scope, model.ports_per_revision)?;
+                let seen = visibility(t, scope)?;
                 let mut sidecar_pts = Vec::new();
                 let mut gateway_pts = Vec::new();
                 for &l in &limits {
                     let mut worst_sidecar: Option<f64> = None;
                     let mut worst_gateway: Option<f64> = None;
                     for v in &seen {
-                        let fixed = v.ports() - model.ports_per_revision * v.revisions;
-                        let fixed_services = v.services - model.services_per_revision * v.revisions;
-                        let path = RevisionPath::with_fixed(model, fixed, fixed_services);
-                        let b = Bounds::new(model, path, caution);
+                        let b = Bounds::new(model, RevisionPath::for_visible(model, v), caution);
                         let target = l * (1.0 - caution.headroom);
                         let c = first_crossing(|r| b.upper(r), target);
                         let scale = match c {
                             Crossing::Never => f64::INFINITY,
                             _ => {
                                 last_safe_integer(|r| b.upper(r), target, c).map_or(0.0, |s| s as f64)
-                                    / v.revisions.max(1.0)
+                                    / v.counts.growing_revisions.max(1.0)
                             }
                         };
                         let slot = if v.kind == ProxyKind::Gateway { &mut worst_gateway } else { &mut worst_sidecar };

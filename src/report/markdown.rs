@@ -70,21 +70,29 @@ pub fn render(input: &ReportInput, table: &Table, pngs: &[String]) -> Result<Str
     }
     if let Some((t, name)) = &input.topology {
         let _ = writeln!(s, "\n## Sidecar scopes on `{name}` at {}\n", format_bytes(input.scope_limit));
+        let _ = writeln!(s, "Counted at {}.\n", t.versions().describe());
+        for (ns, gw) in t.unexported_to_gateways() {
+            let _ = writeln!(
+                s,
+                "Warning: namespace `{ns}` is not exported to `{gw}`: its gateways cannot route to its Knative services.\n"
+            );
+        }
         let projections = compare_scopes(m, t, &input.scopes, input.caution, input.scope_limit)?;
         let _ = writeln!(
             s,
-            "| scope | proxy | revisions | ports | predicted | margin | saving |\n|---|---|---|---|---|---|---|"
+            "| scope | proxy | revisions | clusters | endpoints | predicted | margin | saving |\n|---|---|---|---|---|---|---|---|"
         );
         for p in &projections {
             for n in &p.namespaces {
                 let _ = writeln!(
                     s,
-                    "| {} | {}{} | {:.0} | {:.0} | {} | {} | {} ({:.0}%) |",
+                    "| {} | {}{} | {:.0} | {:.0} | {:.0} | {} | {} | {} ({:.0}%) |",
                     p.scope,
                     n.namespace,
                     if n.kind == crate::mesh::ProxyKind::Gateway { " (gateway)" } else { "" },
                     n.visible_revisions,
-                    n.visible_ports,
+                    n.visible_clusters,
+                    n.visible_endpoints,
                     format_bytes(n.predicted_bytes),
                     format_bytes(n.margin_bytes),
                     format_bytes(n.saving_bytes),

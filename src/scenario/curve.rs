@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::model::FittedModel;
-use crate::series::{PORTS, REVISIONS, SERVICES};
+use crate::series::{CONCURRENCY, ENDPOINTS, PORTS, REVISIONS, SERVICES};
 
 /// What one proxy sees as a function of retained revisions per Knative service `R`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -27,6 +27,12 @@ pub struct Shape {
     pub services0: f64,
     /// Services per unit of R.
     pub services1: f64,
+    /// Endpoints not tied to revisions.
+    pub endpoints0: f64,
+    /// Endpoints per unit of R (scaled-to-zero revisions: the activator's).
+    pub endpoints1: f64,
+    /// Envoy workers of the proxy (a model's `concurrency` term is held at it).
+    pub concurrency: f64,
 }
 
 impl Shape {
@@ -195,6 +201,8 @@ pub fn design_line(model: &FittedModel, shape: &Shape) -> Result<(Vec<f64>, Vec<
             REVISIONS => (shape.rev0, shape.rev1),
             PORTS => (shape.ports0, shape.ports1),
             SERVICES => (shape.services0, shape.services1),
+            ENDPOINTS => (shape.endpoints0, shape.endpoints1),
+            CONCURRENCY => (shape.concurrency, 0.0),
             other => (model.range(other).map_or(0.0, |r| r.mean), 0.0),
         };
         a.push(x0);

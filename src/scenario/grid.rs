@@ -11,7 +11,7 @@ use super::curve::{Curve, Shape};
 use super::spec::{MeshSource, Spec, AXES};
 use crate::error::{Error, Result};
 use crate::mesh::visibility::EXTERNAL_NAME_PORTS;
-use crate::mesh::{visibility, GcPolicy, ProxyKind, Scope, Topology};
+use crate::mesh::{visibility, GcPolicy, ProxyKind, Scope, Topology, DEFAULT_CONCURRENCY};
 use crate::model::FittedModel;
 
 /// Number of axes.
@@ -88,12 +88,14 @@ impl Grid {
             for &l in &a.retain_since_last_active_h {
                 for &mi in &a.min_non_active {
                     for &ma in &a.max_non_active {
-                        policies.push(GcPolicy {
+                        let policy = GcPolicy {
                             retain_since_create_h: c,
                             retain_since_last_active_h: l,
                             min_non_active: mi,
                             max_non_active: ma,
-                        });
+                        };
+                        policy.validate().map_err(|e| Error::invalid(format!("{}: {e}", spec.path.display())))?;
+                        policies.push(policy);
                     }
                 }
             }
@@ -143,17 +145,25 @@ impl Grid {
 fn build_proxies(mesh: &MeshSource, model: &FittedModel, scope: &Scope, n: u32, k: u32, pl: u32) -> Result<Proxies> {
     let ppr = model.ports_per_revision;
     match mesh {
-        MeshSource::Generated { gateways, plain_ports, infra_ports, filter_gateway_cluster_config } => {
+        MeshSource::Generated { gateways, plain_ports, infra_ports, filter_gateway_cluster_config, versions } => {
             let (n, k, pl) = (f64::from(n), f64::from(k), f64::from(pl));
             let infra = f64::from(*infra_ports);
-            let per_ns_fixed = pl * f64::from(*plain_ports) + k * EXTERNAL_NAME_PORTS;
+            // The model's ports per revision unless the spec names a Knative release.
+            let ppr = if versions.knative_assumed { ppr } else { f64::from(versions.ports_per_revision()) };
+            let placeholder = if versions.external_name_is_alias() { 0.0 } else { EXTERNAL_NAME_PORTS };
+            let plain = pl * f64::from(*plain_ports);
+            let public = f64::from(versions.public_ports());
             let all = |visible_ns: f64| Shape {
                 rev0: 0.0,
                 rev1: visible_ns * k,
-                ports0: visible_ns * per_ns_fixed + infra,
+                ports0: visible_ns * (plain + k * placeholder) + infra,
                 ports1: visible_ns * k * ppr,
                 services0: visible_ns * (pl + k) + infra,
                 services1: 2.0 * visible_ns * k,
+                // One pod behind each plain port; scaled-to-zero revisions point at the activator.
+                endpoints0: visible_ns * (plain + k * placeholder) + infra,
+                endpoints1: visible_ns * k * public,
+                concurrency: f64::from(DEFAULT_CONCURRENCY),
             };
             let sidecar = match scope {
                 Scope::Mesh => all(n),
@@ -163,46 +173,58 @@ fn build_proxies(mesh: &MeshSource, model: &FittedModel, scope: &Scope, n: u32, 
             let gateway = (*gateways > 0).then(|| {
                 let mut g = all(n);
                 if *filter_gateway_cluster_config {
-                    // Only routed revisions: one per Knative service, whatever GC retains.
-                    g.rev0 = g.rev1;
-                    g.ports0 += g.ports1;
-                    g.services0 += g.services1;
-                    g.rev1 = 0.0;
-                    g.ports1 = 0.0;
-                    g.services1 = 0.0;
+                    // Only the routed revisions' public Services, one per Knative service.
+                    g = Shape {
+                        rev0: g.rev1,
+                        rev1: 0.0,
+                        ports0: g.rev1 * public,
+                        ports1: 0.0,
+                        services0: g.rev1,
+                        services1: 0.0,
+                        endpoints0: g.rev1 * public,
+                        endpoints1: 0.0,
+                        concurrency: g.concurrency,
+                    };
                 }
                 g
             });
             Ok(Proxies {
-                sidecars: vec![Curve::new(model, sidecar)?],
-                gateway: gateway.map(|g| Curve::new(model, g)).transpose()?,
+                sidecars: vec![Curve::new(model, weigh_workers(model, sidecar))?],
+                gateway: gateway.map(|g| Curve::new(model, weigh_workers(model, g))).transpose()?,
             })
         }
         MeshSource::Topology(topology) => {
-            // Visibility is linear in revisions per service: two evaluations give the shape.
+            // Visibility is linear in retained revisions per service: two evaluations give the
+            // shape. R counts revisions beyond the active ones (routed and pinned) plus one, so
+            // R = 1 is a service with only its active revisions, as Knative's GC leaves it.
             let with = |r: u32| -> Result<Vec<crate::mesh::Visible>> {
                 let mut t: Topology = (**topology).clone();
                 for ns in &mut t.namespaces {
                     for ks in &mut ns.knative {
-                        ks.revisions = r;
+                        let active = ks.routed.saturating_add(ks.pinned).max(1);
+                        ks.revisions = active.saturating_add(r - 1);
                     }
                 }
-                visibility(&t, scope, ppr)
+                visibility(&t, scope)
             };
             let (v1, v2) = (with(1)?, with(2)?);
             let mut sidecars = Vec::new();
             let mut gateway = None;
-            for (a, b) in v1.iter().zip(&v2) {
+            for (va, vb) in v1.iter().zip(&v2) {
+                let (a, b, workers) = (&va.counts, &vb.counts, va.concurrency);
                 let shape = Shape {
                     rev1: b.revisions - a.revisions,
                     rev0: 2.0 * a.revisions - b.revisions,
-                    ports1: b.ports() - a.ports(),
-                    ports0: 2.0 * a.ports() - b.ports(),
+                    ports1: b.clusters - a.clusters,
+                    ports0: 2.0 * a.clusters - b.clusters,
                     services1: b.services - a.services,
                     services0: 2.0 * a.services - b.services,
+                    endpoints1: b.endpoints - a.endpoints,
+                    endpoints0: 2.0 * a.endpoints - b.endpoints,
+                    concurrency: workers,
                 };
-                let curve = Curve::new(model, shape)?;
-                match a.kind {
+                let curve = Curve::new(model, weigh_workers(model, shape))?;
+                match va.kind {
                     ProxyKind::Sidecar => sidecars.push(curve),
                     ProxyKind::Gateway => gateway = gateway.or(Some(curve)),
                 }
@@ -210,6 +232,17 @@ fn build_proxies(mesh: &MeshSource, model: &FittedModel, scope: &Scope, n: u32, 
             Ok(Proxies { sidecars, gateway })
         }
     }
+}
+
+/// A shape's clusters weighed by the proxy's Envoy workers when the model has no `concurrency`
+/// term ([`crate::project::workers`]).
+fn weigh_workers(model: &FittedModel, mut shape: Shape) -> Shape {
+    if !model.terms.iter().any(|t| t.column == crate::series::CONCURRENCY) {
+        let k = crate::project::workers::worker_factor(model, shape.concurrency);
+        shape.ports0 *= k;
+        shape.ports1 *= k;
+    }
+    shape
 }
 
 /// The analytic answer for one scenario.

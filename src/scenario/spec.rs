@@ -36,7 +36,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Location, Result};
 use crate::mesh::gc::parse_duration_h;
-use crate::mesh::{Scope, Topology};
+use crate::mesh::{Scope, Topology, Version, Versions};
 
 /// The axes, in grid order (outermost first; `limit` varies fastest).
 pub const AXES: [&str; 13] = [
@@ -71,7 +71,7 @@ pub struct Axes {
     /// `retain-since-last-active-time`, hours.
     pub retain_since_last_active_h: Vec<Option<f64>>,
     /// `min-non-active-revisions`.
-    pub min_non_active: Vec<Option<u32>>,
+    pub min_non_active: Vec<u32>,
     /// `max-non-active-revisions`.
     pub max_non_active: Vec<Option<u32>>,
     /// Sidecar scopes.
@@ -117,7 +117,7 @@ impl Axes {
             3 => self.updates_per_day[i].to_string(),
             4 => h(self.retain_since_create_h[i]),
             5 => h(self.retain_since_last_active_h[i]),
-            6 => n(self.min_non_active[i]),
+            6 => self.min_non_active[i].to_string(),
             7 => n(self.max_non_active[i]),
             8 => self.scope[i].to_string(),
             9 => self.transient[i].to_string(),
@@ -142,6 +142,8 @@ pub enum MeshSource {
         infra_ports: u32,
         /// istiod's `PILOT_FILTER_GATEWAY_CLUSTER_CONFIG`.
         filter_gateway_cluster_config: bool,
+        /// Istio and Knative releases (`[mesh] istio_version`, `knative_version`).
+        versions: Versions,
     },
     /// A topology file; its Knative services' revisions follow the GC axes.
     Topology(Box<Topology>),
@@ -195,6 +197,8 @@ struct RawMesh {
     infra_ports: Option<u32>,
     filter_gateway_cluster_config: Option<bool>,
     start: Option<toml::Value>,
+    istio_version: Option<String>,
+    knative_version: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -302,9 +306,16 @@ impl Spec {
                 .iter()
                 .map(|v| duration("retain_since_last_active_time", v))
                 .collect::<Result<_>>()?,
+            // Knative parses min-non-active-revisions as an integer: no "disabled" (pkg/gc/config.go).
             min_non_active: take("min_non_active_revisions", V::Integer(20))?
                 .iter()
-                .map(|v| count_or_disabled("min_non_active_revisions", v))
+                .map(|v| match v {
+                    V::String(s) => Err(bad(
+                        "min_non_active_revisions",
+                        format!("\"{s}\" is not a whole number: Knative has no \"disabled\" for min-non-active-revisions (use 0)"),
+                    )),
+                    other => count("min_non_active_revisions", other),
+                })
                 .collect::<Result<_>>()?,
             max_non_active: take("max_non_active_revisions", V::Integer(1000))?
                 .iter()
@@ -362,7 +373,16 @@ impl Spec {
             infra_ports: None,
             filter_gateway_cluster_config: None,
             start: None,
+            istio_version: None,
+            knative_version: None,
         });
+        let version = |key: &str, v: &Option<String>| -> Result<Option<Version>> {
+            v.as_deref().map(|v| Version::parse(v).map_err(|e| bad(key, e.to_string()))).transpose()
+        };
+        let (istio, knative) = (
+            version("istio_version", &mesh_raw.istio_version)?,
+            version("knative_version", &mesh_raw.knative_version)?,
+        );
         let start_revisions = match &mesh_raw.start {
             None => 1.0,
             Some(V::String(s)) if s == "empty" => 1.0,
@@ -384,13 +404,16 @@ impl Spec {
                         Location::new(path, 0),
                     ));
                 }
-                MeshSource::Topology(Box::new(Topology::load(Path::new(&t))?))
+                let mut topology = Topology::load(Path::new(&t))?;
+                topology.set_versions(istio, knative);
+                MeshSource::Topology(Box::new(topology))
             }
             None => MeshSource::Generated {
                 gateways: mesh_raw.gateways.unwrap_or(2),
                 plain_ports: mesh_raw.plain_ports.unwrap_or(1),
                 infra_ports: mesh_raw.infra_ports.unwrap_or(20),
                 filter_gateway_cluster_config: mesh_raw.filter_gateway_cluster_config.unwrap_or(false),
+                versions: Versions::new(istio, knative),
             },
         };
         if let MeshSource::Generated { .. } = mesh {

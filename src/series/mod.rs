@@ -28,6 +28,10 @@ pub const REVISIONS: &str = "revisions";
 pub const PORTS: &str = "ports";
 /// Column holding Kubernetes Services.
 pub const SERVICES: &str = "services";
+/// Column holding the endpoints over the proxy's clusters (the model's `endpoints` term).
+pub const ENDPOINTS: &str = "endpoints";
+/// Column holding the proxy's Envoy worker threads (the model's `concurrency` term).
+pub const CONCURRENCY: &str = "concurrency";
 /// Column holding the memory limit in force.
 pub const LIMIT: &str = "limit";
 /// Descriptive columns that are never predictors.

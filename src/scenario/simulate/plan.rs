@@ -196,7 +196,7 @@ impl Plan {
             create,
             active,
             rule: StaleRule::of(&policy),
-            min: policy.min_non_active.map_or(0, u64::from),
+            min: u64::from(policy.min_non_active),
             max: policy.max_non_active.map_or(u64::MAX, u64::from),
             n_start,
             ring_days,

@@ -46,7 +46,7 @@ impl StaleRule {
 /// before (see the module docs).
 pub fn kept_after_gc(policy: &GcPolicy, total: u64, by_create_cut: u64, by_active_cut: u64) -> u64 {
     let rule = StaleRule::of(policy);
-    let min = policy.min_non_active.map_or(0, u64::from);
+    let min = u64::from(policy.min_non_active);
     let max = policy.max_non_active.map_or(u64::MAX, u64::from);
     kept(rule, min, max, total, by_create_cut, by_active_cut)
 }

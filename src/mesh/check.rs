@@ -1,0 +1,109 @@
+//! Checks a topology before anything is counted from it: every error names the file and the
+//! value, in the words of the topology file.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::version::Version;
+use super::Topology;
+use crate::error::{Error, Result};
+
+/// Envoy workers accepted (Envoy's `--concurrency`; more than this is a typo).
+const MAX_CONCURRENCY: u32 = 1024;
+
+impl Topology {
+    /// Check names, references and ranges, and build the namespace index.
+    pub(super) fn check(&mut self, path: &Path) -> Result<()> {
+        let bad = |m: String| Error::data(m, path);
+        if self.namespaces.is_empty() {
+            return Err(bad("topology has no [[namespaces]]".into()));
+        }
+        let mut index = HashMap::with_capacity(self.namespaces.len());
+        for (i, ns) in self.namespaces.iter().enumerate() {
+            if index.insert(ns.name.clone(), i).is_some() {
+                return Err(bad(format!("namespace \"{}\" is listed twice", ns.name)));
+            }
+        }
+        let known = |e: &str| e == "*" || e == "." || e == "~" || index.contains_key(e);
+        for (key, v) in [("istio_version", &self.istio_version), ("knative_version", &self.knative_version)] {
+            if let Some(v) = v {
+                Version::parse(v).map_err(|e| bad(format!("{key}: {e}")))?;
+            }
+        }
+        for ns in &self.namespaces {
+            if let Some(e) = ns.export_to.iter().find(|e| !known(e)) {
+                return Err(bad(format!(
+                    "namespace \"{}\" exports to \"{e}\", which is not a namespace of the topology",
+                    ns.name
+                )));
+            }
+            if ns.ambient && ns.sidecars {
+                return Err(bad(format!(
+                    "namespace \"{}\" is ambient (istio.io/dataplane-mode: ambient) and cannot also have sidecars",
+                    ns.name
+                )));
+            }
+            for k in &ns.knative {
+                if let Some(p) = k.ports_per_revision {
+                    if !(p.is_finite() && p > 0.0) {
+                        return Err(bad(format!("knative service \"{}\" has ports_per_revision {p}", k.name)));
+                    }
+                }
+                if u64::from(k.routed) + u64::from(k.pinned) > u64::from(k.revisions) {
+                    return Err(bad(format!(
+                        "knative service \"{}\" retains {} revisions but routes {} and pins {}: routed and pinned revisions are retained",
+                        k.name, k.revisions, k.routed, k.pinned
+                    )));
+                }
+            }
+            for s in &ns.services {
+                if let Some(e) = s.export_to.iter().flatten().find(|e| !known(e)) {
+                    return Err(bad(format!(
+                        "service \"{}/{}\" exports to \"{e}\", which is not a namespace of the topology",
+                        ns.name, s.name
+                    )));
+                }
+                if s.external_name && (s.headless || s.subsets > 0) {
+                    return Err(bad(format!(
+                        "service \"{}/{}\" is an ExternalName Service: it has no pods, so no headless listeners or subsets",
+                        ns.name, s.name
+                    )));
+                }
+            }
+        }
+        if let Some(p) = self.ports_per_revision {
+            if !(p.is_finite() && p > 0.0) {
+                return Err(bad(format!("ports_per_revision must be positive, but {p} is not")));
+            }
+        }
+        let workers = |what: String, c: Option<u32>| match c {
+            Some(c) if c == 0 || c > MAX_CONCURRENCY => {
+                Err(bad(format!("{what} concurrency must be 1 to {MAX_CONCURRENCY} Envoy workers, but {c} is not")))
+            }
+            _ => Ok(()),
+        };
+        workers("sidecar".into(), self.sidecar_concurrency)?;
+        for g in &self.gateways {
+            workers(format!("gateway \"{}\"", g.name), g.concurrency)?;
+            if !index.contains_key(&g.namespace) {
+                return Err(bad(format!(
+                    "gateway \"{}\" is in namespace \"{}\", which the topology does not list",
+                    g.name, g.namespace
+                )));
+            }
+            for r in &g.routes {
+                let found = r.split_once('/').and_then(|(ns, name)| {
+                    index.get(ns).map(|&i| self.namespaces[i].services.iter().any(|s| s.name == name))
+                });
+                if found != Some(true) {
+                    return Err(bad(format!(
+                        "gateway \"{}\" routes to \"{r}\", which is not a plain Service (namespace/name) of the topology",
+                        g.name
+                    )));
+                }
+            }
+        }
+        self.index = index;
+        Ok(())
+    }
+}
