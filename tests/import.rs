@@ -235,9 +235,10 @@ fn kubectl_real_knative_lists_join_by_label_not_name() {
     };
     let dir = tempdir();
     let (toml, summary) = topology(&[s, r], dir.path());
-    assert!(toml.contains("{ name = \"example\", revisions = 3 }"), "{toml}");
+    // Traffic: 100% latest plus 0% tags `old` and `current`: 2 distinct revisions, 2 tags.
+    assert!(toml.contains("{ name = \"example\", revisions = 3, routed = 2, tags = 2, created = ["), "{toml}");
     for name in ["aaa", "bbb", "ccc"] {
-        assert!(toml.contains(&format!("{{ name = \"{name}\", revisions = 1 }}")), "{toml}");
+        assert!(toml.contains(&format!("{{ name = \"{name}\", revisions = 1, created = [")), "{toml}");
     }
     assert!(summary.contains("4 Knative services, 6 revisions"), "{summary}");
     // The topology is usable as is.
@@ -253,7 +254,8 @@ fn kubectl_real_failed_revision_is_reported_and_counted() {
     };
     let dir = tempdir();
     let (toml, summary) = topology(&[s, r], dir.path());
-    assert!(toml.contains("{ name = \"example\", revisions = 1 }"), "{toml}");
+    // No traffic and no latest ready revision: nothing is routed, the revision is still retained.
+    assert!(toml.contains("{ name = \"example\", revisions = 1, routed = 0, created = ["), "{toml}");
     assert!(summary.contains("example-2fvz4 is not Ready (Ready=False, ContainerMissing)"), "{summary}");
     assert!(summary.contains("a-serverless-example/example is not Ready: Ready=False, RevisionMissing"), "{summary}");
 }
@@ -269,10 +271,10 @@ fn kubectl_real_minikube_service_with_and_without_revisions() {
     };
     let dir = tempdir();
     let (toml, _) = topology(&[svc, revs], dir.path());
-    assert!(toml.contains("{ name = \"test\", revisions = 2 }"), "{toml}");
+    assert!(toml.contains("{ name = \"test\", revisions = 2, routed = 2, created = ["), "{toml}");
     // Without Revision objects the traffic targets stand in, with a warning.
     let (toml, summary) = topology(&[list], dir.path());
-    assert!(toml.contains("{ name = \"test\", revisions = 2 }"), "{toml}");
+    assert!(toml.contains("{ name = \"test\", revisions = 2, routed = 2 }"), "{toml}");
     assert!(summary.contains("no Revision objects") && summary.contains("status.traffic as 2"), "{summary}");
 }
 
@@ -286,7 +288,7 @@ fn kubectl_full_list_with_revision_services() {
         "{summary}"
     );
     assert!(toml.contains("ports_per_revision = 8\n"), "{toml}");
-    assert!(toml.contains("{ name = \"cart\", revisions = 3, ports_per_revision = 8 }"), "{toml}");
+    assert!(toml.contains("{ name = \"cart\", revisions = 3, ports_per_revision = 8, created = ["), "{toml}");
     // The revision and ExternalName Services are counted through the Knative service.
     assert!(!toml.contains("cart-00001") && !toml.contains("{ name = \"cart\", ports"), "{toml}");
     assert!(toml.contains("{ name = \"redis\", ports = 1 }"));

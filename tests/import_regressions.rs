@@ -183,7 +183,7 @@ fn kubectl_duplicates_count_once_and_raw_lists_take_their_kind() {
         .stdout
         .clone();
     let toml = std::fs::read_to_string(&out).unwrap();
-    assert!(toml.contains("{ name = \"cart\", revisions = 3, ports_per_revision = 8 }"), "{toml}");
+    assert!(toml.contains("{ name = \"cart\", revisions = 3, ports_per_revision = 8, created = ["), "{toml}");
     assert!(String::from_utf8(printed).unwrap().contains("skipped 33 duplicate objects"));
     // `kubectl get --raw /api/v1/services`: items without kind or apiVersion.
     let raw = write(

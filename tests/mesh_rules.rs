@@ -5,7 +5,7 @@ use std::path::Path;
 
 use meshcap::mesh::{visibility, Counts, ProxyKind, Scope, Topology, Version, Visible};
 
-use crate::util::{meshcap, tempdir, write};
+use crate::util::{json, meshcap, tempdir, write};
 
 /// Two sidecar namespaces and a gateway. shop: `cart` (10 retained revisions, 2 routed with 3
 /// ready pods each, 1 traffic tag), `redis` (1 port, 2 pods, 2 DestinationRule subsets), `db`
@@ -150,15 +150,7 @@ fn gateways_follow_export_to_and_the_cluster_filter() {
 fn gateway_workers_cost_memory_per_cluster() {
     let dir = tempdir();
     let path = write(dir.path(), "small.toml", SMALL);
-    let out = meshcap()
-        .args(["scope", "--scope", "mesh", "--format", "json", "--topology"])
-        .arg(&path)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = json(meshcap().args(["scope", "--scope", "mesh", "--format", "json", "--topology"]).arg(&path));
     let proxies = v["scopes"][0]["namespaces"].as_array().unwrap();
     let get = |name: &str| proxies.iter().find(|p| p["namespace"] == name).unwrap();
     let (shop, gw) = (get("shop"), get("gw"));

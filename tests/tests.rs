@@ -10,6 +10,7 @@ mod import;
 mod import_fuzz;
 mod import_regressions;
 mod inputs;
+mod kubectl_semantics;
 mod mesh_rules;
 mod nist;
 mod plot;

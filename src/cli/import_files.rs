@@ -109,6 +109,8 @@ pub struct KubectlArgs {
     /// Format of the import summary.
     #[arg(long, value_enum, default_value_t)]
     format: Format,
+    #[command(flatten)]
+    versions: super::versions::VersionArgs,
 }
 
 pub fn run_kubectl(args: KubectlArgs) -> Result<()> {
@@ -117,7 +119,13 @@ pub fn run_kubectl(args: KubectlArgs) -> Result<()> {
     for f in &args.files {
         files.push((f.clone(), read(f)?));
     }
-    let inv = kubectl::inventory(&files)?;
+    let mut inv = kubectl::inventory(&files)?;
+    if let Some(v) = args.versions.istio {
+        inv.istio_version = Some(v.to_string());
+    }
+    if let Some(v) = args.versions.knative {
+        inv.knative_version = Some(v.to_string());
+    }
     let sources = args.files.iter().map(|f| shown(f)).collect::<Vec<_>>().join(", ");
     let toml = kubectl::topology_toml(&inv, !args.no_sidecars, &sources);
     // What we write must read back as a topology.

@@ -57,6 +57,8 @@ pub struct Inputs {
     /// Size of single charts, WxH.
     #[arg(long, default_value = "1600x1000", value_parser = parse_size)]
     size: (u32, u32),
+    #[command(flatten)]
+    versions: super::versions::VersionArgs,
 }
 
 struct Loaded {
@@ -89,10 +91,9 @@ impl Inputs {
             None
         } else {
             let p = Path::new(&self.topology);
-            Some((
-                Topology::load(p)?,
-                p.file_name().map_or_else(|| self.topology.clone(), |n| n.to_string_lossy().into()),
-            ))
+            let mut t = Topology::load(p)?;
+            self.versions.apply(&mut t);
+            Some((t, p.file_name().map_or_else(|| self.topology.clone(), |n| n.to_string_lossy().into())))
         };
         let caution =
             Caution { level: self.level.unwrap_or(model.level), headroom: self.headroom, transient: self.transient };

@@ -43,12 +43,15 @@ pub struct SimulateArgs {
     /// No progress bar.
     #[arg(short, long)]
     pub(crate) quiet: bool,
+    #[command(flatten)]
+    pub(crate) versions: super::versions::VersionArgs,
 }
 
 pub fn run_simulate(args: SimulateArgs) -> Result<()> {
     // Cheap checks first, so a bad flag is reported before the spec and model are read.
     let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
-    let spec = Spec::load(&args.spec)?;
+    let mut spec = Spec::load(&args.spec)?;
+    spec.set_versions(args.versions.istio, args.versions.knative);
     let mut options = SimOptions::from_spec(&spec);
     options.seed = args.seed;
     if let Some(p) = args.paths {

@@ -48,6 +48,8 @@ pub struct SweepArgs {
     /// [simulate] settings and seed 1).
     #[arg(long)]
     simulate: bool,
+    #[command(flatten)]
+    versions: super::versions::VersionArgs,
 }
 
 /// A progress bar on stderr that shows itself only after a second, only on a terminal.
@@ -96,9 +98,11 @@ pub fn run_sweep(args: SweepArgs) -> Result<()> {
             horizon_days: None,
             seed: meshcap::scenario::simulate::DEFAULT_SEED,
             quiet: args.quiet,
+            versions: args.versions.clone(),
         });
     }
-    let spec = Spec::load(&args.spec)?;
+    let mut spec = Spec::load(&args.spec)?;
+    spec.set_versions(args.versions.istio, args.versions.knative);
     let model = meshcap::model::store::load(&spec.model)?;
     let grid = Grid::new(spec, model, args.max_scenarios)?;
     let shard = args.shard.as_deref().map(Shard::parse).transpose()?;

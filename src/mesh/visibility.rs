@@ -469,6 +469,9 @@ pub fn visibility(topology: &Topology, scope: &Scope) -> Result<Vec<Visible>> {
         } else {
             ix.whole_mesh(&g.namespace, &mesh_total)
         };
+        // Per-pod listeners for headless Services are built for sidecars only
+        // (buildSidecarOutboundListeners); a gateway's listeners come from its Gateway servers.
+        let counts = Counts { headless_listeners: 0.0, ..counts };
         out.push(Visible {
             proxy: g.name.clone(),
             kind: ProxyKind::Gateway,

@@ -179,6 +179,21 @@ pub struct Spec {
     pub simulate: SimSettings,
 }
 
+impl Spec {
+    /// Count the mesh at these releases (`--istio-version`, `--knative-version`), overriding
+    /// the topology's or the `[mesh]` section's.
+    pub fn set_versions(&mut self, istio: Option<Version>, knative: Option<Version>) {
+        match &mut self.mesh {
+            MeshSource::Topology(t) => t.set_versions(istio, knative),
+            MeshSource::Generated { versions, .. } => {
+                let i = istio.or((!versions.istio_assumed).then_some(versions.istio));
+                let k = knative.or((!versions.knative_assumed).then_some(versions.knative));
+                *versions = Versions::new(i, k);
+            }
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSpec {

@@ -1,5 +1,5 @@
-//! `kubectl get services,revisions.serving.knative.dev,services.serving.knative.dev -A -o json`
-//! to a topology file.
+//! `kubectl get namespaces,services,endpoints,revisions.serving.knative.dev,services.serving.knative.dev,destinationrules.networking.istio.io -A -o json`
+//! (plus `kubectl get deployments -n istio-system,knative-serving -o json`) to a topology file.
 //!
 //! The input is a `v1` `List` (or a `ServiceList`, `RevisionList`, a bare object, or several
 //! such files). Revisions are joined to their Knative service through the
@@ -10,7 +10,14 @@
 //! revision's endpoint ports. Services that belong to Knative (revision Services, the
 //! ExternalName Service of a Knative service) are not listed as plain Services: the topology
 //! counts them through the Knative services. Revisions that are not Ready are still counted
-//! (GC retains them) and reported.
+//! (GC retains them) and reported. [`cluster`] reads what else decides counts: releases from
+//! the istiod and Knative controller Deployments, gateways by their pods' `istio` label,
+//! endpoints, DestinationRule subsets, pod-template injection and ambient namespaces.
+
+mod cluster;
+mod write;
+
+pub use write::{topology_toml, totals};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -23,6 +30,10 @@ use crate::error::{Error, Result};
 const SERVICE_LABEL: &str = "serving.knative.dev/service";
 const CONFIGURATION_LABEL: &str = "serving.knative.dev/configuration";
 const REVISION_LABEL: &str = "serving.knative.dev/revision";
+/// Knative's revision Services say which one they are (`Public` or `Private`).
+const SERVICE_TYPE_LABEL: &str = "networking.internal.knative.dev/serviceType";
+/// The route's placeholder ExternalName Services carry their route's name.
+const ROUTE_LABEL: &str = "serving.knative.dev/route";
 const GATEWAYS: &[&str] =
     &["istio-ingressgateway", "knative-local-gateway", "istio-egressgateway", "knative-ingress-gateway"];
 
@@ -31,8 +42,12 @@ const GATEWAYS: &[&str] =
 pub struct Inventory {
     /// Namespaces, by name.
     pub namespaces: BTreeMap<String, NamespaceInventory>,
-    /// Gateway Services found (`namespace/name`).
+    /// Gateways found (`namespace`, `name`), by their Services or their pods' `istio` label.
     pub gateways: Vec<(String, String)>,
+    /// Istio release, from istiod's image (or its `app.kubernetes.io/version` label).
+    pub istio_version: Option<String>,
+    /// Knative Serving release, from the controller's `app.kubernetes.io/version` label or image.
+    pub knative_version: Option<String>,
     /// Objects of other kinds, skipped.
     pub skipped: BTreeMap<String, usize>,
     /// Findings worth telling the user (failed revisions, services without revisions).
@@ -44,22 +59,58 @@ pub struct Inventory {
 pub struct NamespaceInventory {
     /// `Some(true)` when a Namespace object says `istio-injection=enabled` or `istio.io/rev`.
     pub sidecars: Option<bool>,
+    /// `istio.io/dataplane-mode: ambient` on the Namespace.
+    pub ambient: bool,
+    /// A Knative service or revision here asks for injection in its pod template
+    /// (`sidecar.istio.io/inject: "true"`).
+    pub template_injection: bool,
     /// Knative services by name.
     pub knative: BTreeMap<String, KnativeInventory>,
-    /// Plain Services: name to port count.
-    pub services: BTreeMap<String, usize>,
+    /// Plain Services by name.
+    pub services: BTreeMap<String, PlainInventory>,
+}
+
+/// One plain Service.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PlainInventory {
+    /// Ports.
+    pub ports: usize,
+    /// `clusterIP: None`.
+    pub headless: bool,
+    /// `type: ExternalName`.
+    pub external_name: bool,
+    /// Ready endpoints, when the input held its Endpoints or EndpointSlices.
+    pub pods: Option<usize>,
+    /// DestinationRule subsets for its host.
+    pub subsets: usize,
+    /// Its `networking.istio.io/exportTo` annotation.
+    pub export_to: Option<Vec<String>>,
+}
+
+/// One revision.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RevisionInventory {
+    /// Ports of its public and private Services, when the input held them.
+    pub ports: Option<usize>,
+    /// `metadata.creationTimestamp`.
+    pub created: Option<String>,
+    /// Annotated `serving.knative.dev/no-gc: "true"` (gc.go `isRevisionActive`).
+    pub pinned: bool,
+    /// Ready endpoints of its private Service.
+    pub pods: Option<usize>,
 }
 
 /// One Knative service.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct KnativeInventory {
-    /// Retained revisions (Revision objects), by name, with the ports of their Services when
-    /// the List held them.
-    pub revisions: BTreeMap<String, Option<usize>>,
+    /// Retained revisions (Revision objects), by name.
+    pub revisions: BTreeMap<String, RevisionInventory>,
     /// The Knative Service object was in the input.
     pub seen_service: bool,
-    /// Revisions named in `status.traffic`.
+    /// Revisions named in `status.traffic` (splits and tags).
     pub traffic: Vec<String>,
+    /// Traffic tags (each has an ExternalName placeholder).
+    pub tags: usize,
 }
 
 impl KnativeInventory {
@@ -70,6 +121,14 @@ impl KnativeInventory {
         t.sort();
         t.dedup();
         t.len().max(1)
+    }
+
+    /// Distinct revisions the route's traffic names.
+    pub fn routed(&self) -> usize {
+        let mut t: Vec<&String> = self.traffic.iter().collect();
+        t.sort();
+        t.dedup();
+        t.len()
     }
 
     /// Revisions to write: the Revision objects, or the fallback.
@@ -165,6 +224,7 @@ pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
         }
     }
     let mut k8s_services: Vec<(&Value, &std::path::PathBuf)> = Vec::new();
+    let mut extra = cluster::Extra::default();
     // Revision name -> (namespace, knative service).
     let mut revision_owner: BTreeMap<(String, String), String> = BTreeMap::new();
     for (path, o) in &objects {
@@ -179,12 +239,18 @@ pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
                     (name.ok_or_else(|| need("metadata.name"))?, ns.ok_or_else(|| need("metadata.namespace"))?);
                 let k = inv.namespaces.entry(ns.into()).or_default().knative.entry(name.into()).or_default();
                 k.seen_service = true;
+                // Every revision the traffic names is active to the GC (routingState), 0% tags
+                // included (knative/serving pkg/reconciler/labeler/metasync.go).
                 if let Some(Value::Array(t)) = o.pointer("/status/traffic") {
                     k.traffic = t
                         .iter()
                         .filter_map(|e| e.get("revisionName").and_then(Value::as_str))
                         .map(str::to_string)
                         .collect();
+                    k.tags = t.iter().filter(|e| e.get("tag").and_then(Value::as_str).is_some()).count();
+                }
+                if cluster::injects(o, "/spec/template/metadata") {
+                    inv.namespaces.entry(ns.into()).or_default().template_injection = true;
                 }
                 if let Some(reason) = not_ready(o) {
                     inv.warnings.push(format!("Knative service {ns}/{name} is not Ready: {reason}"));
@@ -199,14 +265,19 @@ pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
                         path,
                     )
                 })?;
-                inv.namespaces
-                    .entry(ns.into())
-                    .or_default()
-                    .knative
-                    .entry(owner.into())
-                    .or_default()
-                    .revisions
-                    .insert(name.into(), None);
+                let rev = RevisionInventory {
+                    created: s(o, "/metadata/creationTimestamp").map(str::to_string),
+                    pinned: o
+                        .pointer("/metadata/annotations/serving.knative.dev~1no-gc")
+                        .and_then(Value::as_str)
+                        .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+                    ..RevisionInventory::default()
+                };
+                let nsi = inv.namespaces.entry(ns.into()).or_default();
+                if cluster::injects(o, "/metadata") || cluster::injects(o, "/spec/template/metadata") {
+                    nsi.template_injection = true;
+                }
+                nsi.knative.entry(owner.into()).or_default().revisions.insert(name.into(), rev);
                 revision_owner.insert((ns.into(), name.into()), owner.into());
                 if let Some(reason) = not_ready(o) {
                     inv.warnings
@@ -216,14 +287,21 @@ pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
             ("Service", "v1") => k8s_services.push((o, path)),
             ("Namespace", "v1") => {
                 let name = name.ok_or_else(|| need("metadata.name"))?;
+                let nsi = inv.namespaces.entry(name.into()).or_default();
+                // Ambient namespaces have no sidecars (istio.io/dataplane-mode: ambient).
+                nsi.ambient = label(o, "istio.io/dataplane-mode") == Some("ambient");
                 // Istio: istio-injection wins over istio.io/rev.
                 let injected = match label(o, "istio-injection") {
                     Some(v) => v == "enabled",
                     None => label(o, "istio.io/rev").is_some(),
                 };
-                inv.namespaces.entry(name.into()).or_default().sidecars = Some(injected);
+                nsi.sidecars = Some(injected && !nsi.ambient);
             }
-            _ => *inv.skipped.entry(format!("{kind} ({api})")).or_default() += 1,
+            _ => {
+                if !cluster::read_other(&mut extra, kind, api, o) {
+                    *inv.skipped.entry(format!("{kind} ({api})")).or_default() += 1
+                }
+            }
         }
     }
     for (o, path) in k8s_services {
@@ -233,6 +311,8 @@ pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
             Some(Value::Array(p)) => p.len(),
             _ => 0,
         };
+        // A revision's Services by label (serving.knative.dev/revision, serviceType), else by
+        // the names `REV` and `REV-private` of a Revision in the input.
         let revision = label(o, REVISION_LABEL).map(str::to_string).or_else(|| {
             let base = name.strip_suffix("-private").unwrap_or(name);
             revision_owner.contains_key(&(ns.to_string(), base.to_string())).then(|| base.to_string())
@@ -244,21 +324,35 @@ pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
                 .or_else(|| label(o, SERVICE_LABEL).map(str::to_string));
             if let Some(owner) = owner {
                 let k = inv.namespaces.entry(ns.into()).or_default().knative.entry(owner).or_default();
-                let slot = k.revisions.entry(rev).or_insert(None);
-                *slot = Some(slot.unwrap_or(0) + ports);
+                let slot = k.revisions.entry(rev).or_default();
+                slot.ports = Some(slot.ports.unwrap_or(0) + ports);
+                // The private Service selects the revision's pods (serverlessservice resources).
+                if label(o, SERVICE_TYPE_LABEL) == Some("Private") || name.ends_with("-private") {
+                    slot.pods = extra.ready(ns, name).or(slot.pods);
+                }
             }
             continue;
         }
-        if label(o, SERVICE_LABEL).is_some() {
-            continue; // the Knative service's ExternalName Service: the topology counts it
+        if label(o, SERVICE_LABEL).is_some() || label(o, ROUTE_LABEL).is_some() {
+            continue; // the Knative service's ExternalName placeholder: the topology counts it
         }
-        if ns == "istio-system"
-            && (GATEWAYS.contains(&name) || label(o, "istio").is_some_and(|v| v.ends_with("gateway")))
-        {
+        if GATEWAYS.contains(&name) || label(o, "istio").is_some_and(|v| v.ends_with("gateway")) {
             inv.gateways.push((ns.to_string(), name.to_string()));
         }
-        inv.namespaces.entry(ns.into()).or_default().services.insert(name.into(), ports);
+        let plain = PlainInventory {
+            ports,
+            headless: s(o, "/spec/clusterIP") == Some("None"),
+            external_name: s(o, "/spec/type") == Some("ExternalName"),
+            pods: extra.ready(ns, name),
+            subsets: extra.subsets(ns, name),
+            export_to: o
+                .pointer("/metadata/annotations/networking.istio.io~1exportTo")
+                .and_then(Value::as_str)
+                .map(|v| v.split(',').map(|e| e.trim().to_string()).filter(|e| !e.is_empty()).collect()),
+        };
+        inv.namespaces.entry(ns.into()).or_default().services.insert(name.into(), plain);
     }
+    extra.finish(&mut inv);
     for (ns, n) in &inv.namespaces {
         for (name, k) in &n.knative {
             if k.revisions.is_empty() {
@@ -288,93 +382,4 @@ fn not_ready(o: &Value) -> Option<String> {
     }
     let reason = ready.get("reason").and_then(Value::as_str).unwrap_or("no reason given");
     Some(format!("Ready={status}, {reason}"))
-}
-
-/// TOML string literal.
-fn q(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
-}
-
-/// The topology TOML for an inventory; namespaces without a Namespace object get `sidecars`
-/// = `default_sidecars`.
-pub fn topology_toml(inv: &Inventory, default_sidecars: bool, sources: &str) -> String {
-    let mut out = format!(
-        "# Topology written by meshcap import kubectl from {sources}.\n# Knative services list the Revision objects found (all retained revisions, Ready or not);\n# ports_per_revision is the ports of each revision's public and private Services when the\n# input held them (otherwise the model's value, 8 before Knative 1.21). Each Knative service\n# also counts its ExternalName Service. Review `sidecars` where it says \"assumed\".\n"
-    );
-    let total_known: Vec<(usize, usize)> = inv
-        .namespaces
-        .values()
-        .flat_map(|n| n.knative.values())
-        .flat_map(|k| k.revisions.values())
-        .filter_map(|p| p.map(|p| (p, 1)))
-        .collect();
-    if !total_known.is_empty() {
-        let ports: usize = total_known.iter().map(|p| p.0).sum();
-        out.push_str(&format!("ports_per_revision = {}\n", fmt_ports(ports as f64 / total_known.len() as f64)));
-    }
-    out.push_str(
-        "filter_gateway_cluster_config = false  # istiod's PILOT_FILTER_GATEWAY_CLUSTER_CONFIG: check your install\n",
-    );
-    for (ns, name) in &inv.gateways {
-        out.push_str(&format!("\n[[gateways]]\nname = {}\nnamespace = {}\n", q(name), q(ns)));
-    }
-    for (ns, n) in &inv.namespaces {
-        let (sidecars, note) = match n.sidecars {
-            Some(v) => (v, "from the Namespace's istio-injection / istio.io/rev label"),
-            // Istio's and Kubernetes' own namespaces are not injected in default installs.
-            None if ns == "istio-system" || ns.starts_with("kube-") => {
-                (false, "assumed: no Namespace object in the input; system namespaces are not injected by default")
-            }
-            None => (default_sidecars, "assumed: no Namespace object in the input"),
-        };
-        out.push_str(&format!("\n[[namespaces]]\nname = {}\nsidecars = {sidecars}  # {note}\n", q(ns)));
-        if !n.knative.is_empty() {
-            out.push_str("knative = [\n");
-            for (name, k) in &n.knative {
-                let revisions = k.revision_count();
-                let known: Vec<usize> = k.revisions.values().filter_map(|p| *p).collect();
-                let ports = if known.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        ", ports_per_revision = {}",
-                        fmt_ports(known.iter().sum::<usize>() as f64 / known.len() as f64)
-                    )
-                };
-                out.push_str(&format!("  {{ name = {}, revisions = {revisions}{ports} }},\n", q(name)));
-            }
-            out.push_str("]\n");
-        }
-        if !n.services.is_empty() {
-            out.push_str("services = [\n");
-            for (name, ports) in &n.services {
-                out.push_str(&format!("  {{ name = {}, ports = {ports} }},\n", q(name)));
-            }
-            out.push_str("]\n");
-        }
-    }
-    out
-}
-
-fn fmt_ports(p: f64) -> String {
-    if p == p.trunc() {
-        format!("{p:.0}")
-    } else {
-        format!("{p:.3}")
-    }
-}
-
-/// Counts for the import summary.
-pub fn totals(inv: &Inventory) -> (usize, usize, usize, usize) {
-    let ksvcs = inv.namespaces.values().map(|n| n.knative.len()).sum();
-    let revisions = inv.namespaces.values().flat_map(|n| n.knative.values()).map(|k| k.revisions.len()).sum();
-    let with_ports = inv
-        .namespaces
-        .values()
-        .flat_map(|n| n.knative.values())
-        .flat_map(|k| k.revisions.values())
-        .filter(|p| p.is_some())
-        .count();
-    let plain = inv.namespaces.values().map(|n| n.services.len()).sum();
-    (ksvcs, revisions, with_ports, plain)
 }

@@ -1,0 +1,159 @@
+//! The topology TOML an inventory turns into, and the import summary's counts.
+
+use super::Inventory;
+
+/// TOML string literal.
+fn q(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// The topology TOML for an inventory; namespaces without a Namespace object get `sidecars`
+/// = `default_sidecars`, unless a pod template asks for injection.
+pub fn topology_toml(inv: &Inventory, default_sidecars: bool, sources: &str) -> String {
+    let mut out = format!(
+        "# Topology written by meshcap import kubectl from {sources}.\n# Knative services list the Revision objects found (all retained revisions, Ready or not);\n# routed = revisions in status.traffic, tags = traffic tags, pinned = serving.knative.dev/no-gc,\n# pods = ready endpoints of a routed revision's private Service, created = creationTimestamps.\n# ports_per_revision is the ports of each revision's public and private Services when the\n# input held them (otherwise the Knative release's: 8 before 1.21, 7 from). Review `sidecars`\n# where it says \"assumed\".\n"
+    );
+    match &inv.istio_version {
+        Some(v) => out.push_str(&format!("istio_version = {}  # from the istiod Deployment\n", q(v))),
+        None => out.push_str(
+            "# istio_version: no istiod Deployment in the input (add `kubectl get deployments -n istio-system -o json`); 1.18.2 is assumed\n",
+        ),
+    }
+    match &inv.knative_version {
+        Some(v) => out.push_str(&format!("knative_version = {}  # from the Knative controller Deployment\n", q(v))),
+        None => out.push_str(
+            "# knative_version: no Knative controller Deployment in the input (add `kubectl get deployments -n knative-serving -o json`); 1.11.0 is assumed\n",
+        ),
+    }
+    let known: Vec<usize> = inv
+        .namespaces
+        .values()
+        .flat_map(|n| n.knative.values())
+        .flat_map(|k| k.revisions.values())
+        .filter_map(|r| r.ports)
+        .collect();
+    if !known.is_empty() {
+        out.push_str(&format!(
+            "ports_per_revision = {}\n",
+            fmt_ports(known.iter().sum::<usize>() as f64 / known.len() as f64)
+        ));
+    }
+    out.push_str(
+        "filter_gateway_cluster_config = false  # istiod's PILOT_FILTER_GATEWAY_CLUSTER_CONFIG: check your install\n",
+    );
+    for (ns, name) in &inv.gateways {
+        out.push_str(&format!("\n[[gateways]]\nname = {}\nnamespace = {}\n", q(name), q(ns)));
+    }
+    for (ns, n) in &inv.namespaces {
+        let (sidecars, note) = match n.sidecars {
+            _ if n.ambient => (false, "ambient (istio.io/dataplane-mode): no sidecars"),
+            Some(false) if n.template_injection => {
+                (true, "a Knative pod template asks for sidecar.istio.io/inject, whatever the Namespace label")
+            }
+            Some(v) => (v, "from the Namespace's istio-injection / istio.io/rev label"),
+            None if n.template_injection => (true, "a Knative pod template asks for sidecar.istio.io/inject"),
+            None if n.knative.is_empty() && n.services.is_empty() && inv.gateways.iter().any(|g| &g.0 == ns) => {
+                (false, "a gateway's namespace; nothing else of it is in the input")
+            }
+            // Istio's and Kubernetes' own namespaces are not injected in default installs.
+            None if ns == "istio-system" || ns.starts_with("kube-") => {
+                (false, "assumed: no Namespace object in the input; system namespaces are not injected by default")
+            }
+            None => (default_sidecars, "assumed: no Namespace object in the input"),
+        };
+        out.push_str(&format!("\n[[namespaces]]\nname = {}\nsidecars = {sidecars}  # {note}\n", q(ns)));
+        if n.ambient {
+            out.push_str("ambient = true\n");
+        }
+        if !n.knative.is_empty() {
+            out.push_str("knative = [\n");
+            for (name, k) in &n.knative {
+                let revisions = k.revision_count();
+                let routed = k.routed();
+                let names: Vec<&String> = k.revisions.keys().collect();
+                let pinned = k.revisions.iter().filter(|(r, v)| v.pinned && !k.traffic.contains(r)).count();
+                let mut line = format!("  {{ name = {}, revisions = {revisions}", q(name));
+                // Without the Knative Service object the traffic is unknown: the default (1) holds.
+                if k.seen_service && routed != 1 {
+                    line.push_str(&format!(", routed = {}", routed.min(revisions.saturating_sub(pinned))));
+                }
+                if k.tags > 0 {
+                    line.push_str(&format!(", tags = {}", k.tags));
+                }
+                if pinned > 0 {
+                    line.push_str(&format!(", pinned = {pinned}"));
+                }
+                // The routed revisions' ready pods (the most any of them has).
+                let pods = k.traffic.iter().filter_map(|r| k.revisions.get(r).and_then(|v| v.pods)).max().unwrap_or(0);
+                if pods > 0 {
+                    line.push_str(&format!(", pods = {pods}"));
+                }
+                let known: Vec<usize> = k.revisions.values().filter_map(|r| r.ports).collect();
+                if !known.is_empty() {
+                    line.push_str(&format!(
+                        ", ports_per_revision = {}",
+                        fmt_ports(known.iter().sum::<usize>() as f64 / known.len() as f64)
+                    ));
+                }
+                let mut created: Vec<&str> = names.iter().filter_map(|r| k.revisions[*r].created.as_deref()).collect();
+                if created.len() == k.revisions.len() && !created.is_empty() {
+                    created.sort_unstable();
+                    let list: Vec<String> = created.iter().map(|c| q(c)).collect();
+                    line.push_str(&format!(", created = [{}]", list.join(", ")));
+                }
+                line.push_str(" },\n");
+                out.push_str(&line);
+            }
+            out.push_str("]\n");
+        }
+        if !n.services.is_empty() {
+            out.push_str("services = [\n");
+            for (name, p) in &n.services {
+                let mut line = format!("  {{ name = {}, ports = {}", q(name), p.ports);
+                if p.headless {
+                    line.push_str(", headless = true");
+                }
+                if p.external_name {
+                    line.push_str(", external_name = true");
+                } else if let Some(pods) = p.pods {
+                    line.push_str(&format!(", pods = {pods}"));
+                }
+                if p.subsets > 0 && !p.external_name {
+                    line.push_str(&format!(", subsets = {}", p.subsets));
+                }
+                if let Some(e) = &p.export_to {
+                    let list: Vec<String> = e.iter().map(|x| q(x)).collect();
+                    line.push_str(&format!(", export_to = [{}]", list.join(", ")));
+                }
+                line.push_str(" },\n");
+                out.push_str(&line);
+            }
+            out.push_str("]\n");
+        }
+    }
+    out
+}
+
+fn fmt_ports(p: f64) -> String {
+    if p == p.trunc() {
+        format!("{p:.0}")
+    } else {
+        format!("{p:.3}")
+    }
+}
+
+/// Counts for the import summary: Knative services, revisions, revisions with their Services'
+/// ports, plain Services.
+pub fn totals(inv: &Inventory) -> (usize, usize, usize, usize) {
+    let ksvcs = inv.namespaces.values().map(|n| n.knative.len()).sum();
+    let revisions = inv.namespaces.values().flat_map(|n| n.knative.values()).map(|k| k.revisions.len()).sum();
+    let with_ports = inv
+        .namespaces
+        .values()
+        .flat_map(|n| n.knative.values())
+        .flat_map(|k| k.revisions.values())
+        .filter(|r| r.ports.is_some())
+        .count();
+    let plain = inv.namespaces.values().map(|n| n.services.len()).sum();
+    (ksvcs, revisions, with_ports, plain)
+}
