@@ -103,6 +103,15 @@ fn istioctl_other_real_dumps() {
         assert_eq!(c["outbound_with_subset"], 12);
         assert_eq!(ns_outbound(&c), owned(&[("default", 30), ("istio-system", 21), ("kube-system", 8)]));
         assert_eq!(c["node"]["kind"], "router");
+        // A gateway (Envoy node type router), whose SNI-DNAT clusters hold memory as the
+        // outbound ones do (istio/istio cluster.go SniDnatClusterMode): 60 + 60 service clusters.
+        assert_eq!((c["proxy_kind"].as_str(), c["service_clusters"].as_u64()), (Some("gateway"), Some(120)));
+        // Appending a reading writes those 120 as its ports and says it is a gateway.
+        let dir = tempdir();
+        let series = dir.path().join("gw.csv");
+        meshcap().args(["import", "istioctl", "--memory", "300Mi", "-o"]).arg(&series).arg(&p).assert().success();
+        let text = std::fs::read_to_string(&series).unwrap();
+        assert!(text.contains(",120,") && text.contains("gateway istio-ingressgateway-5bf6c9887-vvvmj"), "{text}");
     }
     if let Some(p) = real("istio-config-dump-echo-apps-1-99281.json") {
         let c = counts(&p);

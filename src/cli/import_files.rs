@@ -151,7 +151,7 @@ pub struct IstioctlArgs {
     /// `istioctl proxy-config cluster POD -o json` output or an Envoy /config_dump.
     file: PathBuf,
     /// The proxy's memory at the time of the dump (a quantity): append a row (ports = outbound
-    /// clusters) to the series named by -o.
+    /// plus a gateway's SNI-DNAT clusters) to the series named by -o.
     #[arg(long, value_name = "QUANTITY")]
     memory: Option<String>,
     /// The proxy memory limit for the appended row.
@@ -205,13 +205,14 @@ pub fn run_istioctl(args: IstioctlArgs) -> Result<()> {
     }
     let limit_bytes = parse_limit(args.limit.as_deref())?;
     let pod = counts.node.pod.clone().unwrap_or_else(|| shown(&args.file));
+    let note = if counts.proxy_kind == "unknown" { pod } else { format!("{} {pod}", counts.proxy_kind) };
     let row = meshcap::import::istioctl::Row {
         revisions: counts.knative_revisions,
-        ports: counts.outbound,
+        ports: counts.service_clusters,
         services: counts.services,
         memory_bytes,
         limit_bytes,
-        note: pod,
+        note,
     };
     let existing = match std::fs::read(out) {
         Ok(b) => Some(String::from_utf8(b).map_err(|_| Error::data("series is not UTF-8 text", out))?),
@@ -247,6 +248,10 @@ fn counts_table(c: &istioctl::Counts, file: &std::path::Path) -> String {
     s.push_str(&format!(
         "{who}: {} clusters: {} outbound ({} with a subset), {} inbound, {} SNI-DNAT, {} other\n",
         c.clusters, c.outbound, c.outbound_with_subset, c.inbound, c.sni_dnat, c.other
+    ));
+    s.push_str(&format!(
+        "proxy kind {}; {} service clusters (outbound + SNI-DNAT: what memory follows); Knative revisions recognised by the name pattern NAME-0000N[-private] (a dump has no labels)\n",
+        c.proxy_kind, c.service_clusters
     ));
     s.push_str(&format!(
         "{:<28} {:>9} {:>9} {:>8} {:>10}\n",

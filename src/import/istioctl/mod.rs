@@ -9,10 +9,13 @@
 //!   unit sidecar memory grows by. Namespaces come from FQDNs ending in
 //!   `.svc.<cluster domain>` only: ServiceEntry hosts such as `deb.debian.org` or
 //!   `myhost.tcp.svc` are counted as external, not as namespaces `debian` or `tcp`.
-//! - Knative revision Services are `NAME-0000N` (public) and `NAME-0000N-private`: counted
-//!   per Knative service and revision.
-//! - `outbound_.PORT_.SUBSET_.FQDN` are a gateway's SNI-DNAT twins of the outbound clusters:
-//!   counted apart so a gateway's services are not counted twice.
+//! - Knative revision Services are recognised by their names, `NAME-0000N` (public) and
+//!   `NAME-0000N-private`, since a dump carries no labels: revisions named otherwise
+//!   (OpenShift's `example-2fvz4`) count as plain Services. `import kubectl` uses the labels.
+//! - `outbound_.PORT_.SUBSET_.FQDN` are a gateway's SNI-DNAT twins of the outbound clusters
+//!   (AUTO_PASSTHROUGH servers; istio/istio `pilot/pkg/networking/core/cluster.go`,
+//!   `SniDnatClusterMode`): clusters that hold memory like any other, so they count in
+//!   [`Counts::service_clusters`], while services and revisions are counted once.
 //! - `inbound|...`, `inbound-vip|...`, and the rest (`BlackHoleCluster`, `xds-grpc`, ...).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -89,6 +92,11 @@ pub struct NamespaceCounts {
 pub struct Counts {
     /// The proxy, from a `/config_dump`'s bootstrap.
     pub node: Node,
+    /// `sidecar`, `gateway` (Envoy node type `router`), `waypoint`, or `unknown` (a
+    /// `proxy-config cluster` array carries no node).
+    pub proxy_kind: String,
+    /// Clusters the proxy's memory follows: outbound plus SNI-DNAT (the model's `ports`).
+    pub service_clusters: usize,
     /// All clusters.
     pub clusters: usize,
     /// `outbound|` clusters.
@@ -252,7 +260,14 @@ pub fn knative_revision(service: &str) -> Option<(&str, u32)> {
 
 /// Count what a proxy holds; `cluster_domain` is usually `cluster.local`.
 pub fn count(clusters: &[Cluster], node: Node, cluster_domain: &str) -> Counts {
-    let mut counts = Counts { node, clusters: clusters.len(), ..Counts::default() };
+    let proxy_kind = match node.kind.as_deref() {
+        Some("router") => "gateway",
+        Some("sidecar") => "sidecar",
+        Some("waypoint") => "waypoint",
+        _ => "unknown",
+    }
+    .to_string();
+    let mut counts = Counts { node, proxy_kind, clusters: clusters.len(), ..Counts::default() };
     let mut hosts: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut ksvcs: BTreeMap<(&str, &str), BTreeSet<u32>> = BTreeMap::new();
     let mut external: BTreeSet<String> = BTreeSet::new();
@@ -298,6 +313,7 @@ pub fn count(clusters: &[Cluster], node: Node, cluster_domain: &str) -> Counts {
         counts.knative.get_mut(&format!("{ns}/{ksvc}")).expect("counted").revisions = gens.len();
     }
     counts.external_hosts = external.into_iter().collect();
+    counts.service_clusters = counts.outbound + counts.sni_dnat;
     counts
 }
 
