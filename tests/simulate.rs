@@ -58,7 +58,8 @@ fn simulated_retention_and_memory_match_the_analytic_steady_state() {
     // Rates and windows where the analytic count (updates every 24/rate hours, counted at a
     // reconcile) equals the Poisson expectation: 48h and 15h hold a whole number of updates
     // at 8 and 24 a day, and min 0 never binds. Expected: (8, 48h) 16, (8, create disabled)
-    // 1 + 5 = 6, (24, 48h) 48, (24, disabled) 16 revisions per service.
+    // 1 + 5 = 6, (24, 48h) 48, (24, disabled) 16 revisions per service. `gc_resync = "0"`: a
+    // GC pass right at each sample, as the analytic steady state counts.
     let g = grid(
         r#"knative_services = [10]
 updates_per_day = [8, 24]
@@ -66,7 +67,7 @@ retain_since_create_time = ["48h", "disabled"]
 retain_since_last_active_time = ["15h"]
 min_non_active_revisions = [0]
 limit = ["1Ti"]"#,
-        "horizon_days = 20\npaths = 400\nweekend_factor = 1.0\nhigh_water_mark = false",
+        "horizon_days = 20\npaths = 400\nweekend_factor = 1.0\nhigh_water_mark = false\ngc_resync = \"0\"",
     );
     let got: Vec<f64> = outcomes(&g).iter().map(|o| o.analytic.retained).collect();
     assert_eq!(got, [16.0, 6.0, 48.0, 16.0], "analytic steady states");
@@ -243,12 +244,38 @@ fn the_high_water_mark_holds_until_a_restart() {
     assert_eq!(reset.limit_bytes, limit.round());
 }
 
+/// Knative's GC runs at updates and at the informers' resync, every 10 hours (knative/pkg
+/// controller.DefaultResyncPeriod; the gc controller sets none of its own): a revision that
+/// goes stale by time alone may wait that long. The simulation judges staleness `gc_resync`
+/// hours before each sample, so each window holds `gc_resync` hours more updates: at 12h,
+/// (8 a day, 48h) 8 x 60 / 24 = 20; (8, create disabled) 1 + 8 x 27 / 24 = 10; (24, 48h) 60;
+/// (24, disabled) 1 + 27 = 28 revisions per service.
+#[test]
+fn gc_resync_keeps_stale_revisions_until_the_next_pass() {
+    let g = grid(
+        r#"knative_services = [10]
+updates_per_day = [8, 24]
+retain_since_create_time = ["48h", "disabled"]
+retain_since_last_active_time = ["15h"]
+min_non_active_revisions = [0]
+limit = ["1Ti"]"#,
+        "horizon_days = 20\npaths = 400\nweekend_factor = 1.0\nhigh_water_mark = false\ngc_resync = \"12h\"",
+    );
+    let sim = Simulation::new(&g, SimOptions::from_spec(&g.spec)).unwrap();
+    for (o, expected) in outcomes(&g).iter().zip([20.0, 10.0, 60.0, 28.0]) {
+        let s = sim.scenario(o.id).unwrap().simulated_retained;
+        // As above: 10 services x 400 paths, five standard errors.
+        let tol = 5.0 * (expected / 4000.0_f64).sqrt();
+        assert!((s - expected).abs() <= tol, "scenario {}: {s} vs {expected} (tol {tol})", o.id);
+    }
+}
+
 #[test]
 fn weekends_follow_the_weekend_factor() {
     // Days 5 and 6 of each week have no updates: a sample after them finds only the active
     // revision (everything else is older than 12h and inactive for more than 6h); a sample
     // after a weekday finds about 12 per service.
-    let g = grid(&format!("{WEEKLY}\nlimit = [\"1Ti\"]"), "paths = 20\nweekend_factor = 0.0");
+    let g = grid(&format!("{WEEKLY}\nlimit = [\"1Ti\"]"), "paths = 20\nweekend_factor = 0.0\ngc_resync = \"0\"");
     let retained = |days: u32| {
         let mut options = SimOptions::from_spec(&g.spec);
         options.settings.horizon_days = days;

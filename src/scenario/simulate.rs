@@ -4,8 +4,9 @@
 //! For every scenario of a [`Grid`], each path runs day by day. Every Knative service seen by
 //! the most exposed sidecar or the gateway gets updates as a Poisson process at the scenario's
 //! `updates_per_day` (times `weekend_factor` on days 5 and 6 of each week); Knative's GC runs at
-//! each update and at a daily resync, and the proxies' memory is sampled after each resync
-//! ([`retention`] explains why counts per part of a day then suffice). Memory follows the
+//! each update and at the informers' resync (every `gc_resync`, 10 hours by default), and a
+//! proxy's daily sample judges staleness as of `gc_resync` hours before it: the most a proxy can
+//! hold since the last pass ([`retention`] explains why counts per part of a day then suffice). Memory follows the
 //! model with its uncertainty: the coefficients are drawn once per path from the fit's sampling
 //! distribution (multivariate t, dof = the fit's inference dof, scale its coefficient
 //! covariance), plus the reading noise of the model's error structure ([`kernel::Noise`]):

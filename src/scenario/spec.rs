@@ -28,6 +28,7 @@
 //! paths = 1000
 //! weekend_factor = 1.0      # update rate on Saturdays and Sundays relative to weekdays
 //! high_water_mark = true    # memory stays at its peak since the last restart
+//! gc_resync = "10h"         # Knative's informer resync: the longest a stale revision waits
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -160,6 +161,9 @@ pub struct SimSettings {
     pub weekend_factor: f64,
     /// Memory stays at its peak since the last restart.
     pub high_water_mark: bool,
+    /// Hours between the GC passes that run without an update (Knative's informer resync,
+    /// 10h); 0: a pass at every daily sample.
+    pub gc_resync_h: f64,
 }
 
 /// A parsed, validated scenario spec.
@@ -223,6 +227,7 @@ struct RawSim {
     paths: Option<u32>,
     weekend_factor: Option<f64>,
     high_water_mark: Option<bool>,
+    gc_resync: Option<String>,
 }
 
 impl Spec {
@@ -441,12 +446,24 @@ impl Spec {
             paths: None,
             weekend_factor: None,
             high_water_mark: None,
+            gc_resync: None,
         });
+        let gc_resync_h = match &sim.gc_resync {
+            None => crate::mesh::gc::RESYNC_H,
+            Some(t) => match parse_duration_h(t) {
+                Ok(Some(h)) if h <= 24.0 * 365.0 => h,
+                Ok(_) => {
+                    return Err(bad("gc_resync", format!("\"{t}\" must be a duration from 0 to a year, like 10h")))
+                }
+                Err(e) => return Err(bad("gc_resync", e.to_string())),
+            },
+        };
         let simulate = SimSettings {
             horizon_days: sim.horizon_days.unwrap_or(90),
             paths: sim.paths.unwrap_or(1000),
             weekend_factor: sim.weekend_factor.unwrap_or(1.0),
             high_water_mark: sim.high_water_mark.unwrap_or(true),
+            gc_resync_h,
         };
         if simulate.horizon_days == 0 || simulate.paths == 0 {
             return Err(Error::parse(

@@ -135,10 +135,16 @@ impl Plan {
         let gateway = proxies.gateway.as_ref().map(|g| proxy_plan(model, &g.shape));
         let services = sidecar.services.max(gateway.as_ref().map_or(0, |g| g.services));
 
+        // The last GC pass before a sample ran at most `gc_resync` hours earlier (at an update,
+        // or at the informers' resync): staleness is judged as of then, so each age threshold
+        // is reached `gc_resync` hours later. An upper bound of what a proxy holds (exact when
+        // no update fell in between), and of its peak between passes.
+        let resync = settings.gc_resync_h;
+        let thresholds_h =
+            [policy.retain_since_create_h, policy.retain_since_last_active_h].map(|h| h.map(|h| h + resync));
         // Cut fractions: the day start plus where each age threshold falls within a day.
         let mut cuts = vec![0.0];
-        let lag_parts: Vec<Option<(usize, f64)>> =
-            [policy.retain_since_create_h, policy.retain_since_last_active_h].iter().map(|h| h.map(lag_of)).collect();
+        let lag_parts: Vec<Option<(usize, f64)>> = thresholds_h.iter().map(|h| h.map(lag_of)).collect();
         for &(_, frac) in lag_parts.iter().flatten() {
             if !cuts.iter().any(|&c: &f64| (c - frac).abs() < 1e-12) {
                 cuts.push(frac);
@@ -158,8 +164,8 @@ impl Plan {
                 (0..offset.min(horizon + 1)).map(|t| start_at_least(n_start, spacing, 24.0 * t as f64, l)).collect();
             Some(Lag { offset, cut, start_le })
         };
-        let create = lag(lag_parts[0], policy.retain_since_create_h);
-        let active = lag(lag_parts[1], policy.retain_since_last_active_h);
+        let create = lag(lag_parts[0], thresholds_h[0]);
+        let active = lag(lag_parts[1], thresholds_h[1]);
         let ring_days = [&create, &active]
             .iter()
             .filter_map(|l| l.as_ref().map(|l| l.offset))
