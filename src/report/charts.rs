@@ -292,7 +292,11 @@ pub fn safe_limit_chart(
                     gateway_line = Some(SafeSeries { label: "gateways (any scope)".into(), points: gateway_pts });
                 }
             }
-            series.extend(gateway_line);
+            // Drawn first, so that a sidecar curve equal to it (a namespace that sees what the
+            // gateways see) stays visible on top.
+            if let Some(g) = gateway_line {
+                series.insert(0, g);
+            }
         }
     }
     let oom_bracket = model.oom.iter().find_map(|o| {
