@@ -184,3 +184,32 @@ fn sweep_refuses_what_config_gc_refuses() {
         assert!(err.contains(needle) && err.lines().count() == 1, "{err}");
     }
 }
+
+/// Knative's GC never collects nor counts active revisions (gc.go isRevisionActive: routed and
+/// no-gc pinned ones): with 1 update a day and min-non-active-revisions 20, a service routing
+/// to 3 revisions with 1 pin keeps 20 + 3 + 1 = 24, not the 21 of a one-revision route. At
+/// Istio 1.22 the placeholder is an alias: 24 x 8 = 192 clusters.
+#[test]
+fn sweep_keeps_routed_and_pinned_revisions_beside_the_gc_minimum() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "t.toml",
+        "istio_version = \"1.22.0\"\nknative_version = \"1.11.0\"\n[[namespaces]]\nname = \"shop\"\nsidecars = true\n\
+         knative = [{ name = \"cart\", revisions = 10, routed = 3, pinned = 1 }]\n",
+    );
+    let spec = write(
+        dir.path(),
+        "spec.toml",
+        &format!(
+            "model = \"{}\"\ntopology = \"{}\"\n[axes]\nupdates_per_day = [1]\nlimit = [\"1Gi\"]\n",
+            crate::util::seed_model().display(),
+            dir.path().join("t.toml").display()
+        ),
+    );
+    let out =
+        meshcap().arg("sweep").arg(&spec).args(["--format", "jsonl"]).assert().success().get_output().stdout.clone();
+    let row: serde_json::Value = serde_json::from_slice(out.split(|&b| b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(row["retained_per_service"], 21.0, "the GC axis: 1 latest + 20 non-active");
+    assert_eq!((row["sidecar_revisions"].as_f64(), row["sidecar_ports"].as_f64()), (Some(24.0), Some(192.0)), "{row}");
+}
