@@ -64,6 +64,9 @@ fn built_list_gives_the_hand_counts() {
     assert!(toml.contains("name = \"shop\"\nsidecars = true"), "{toml}");
     assert!(toml.contains("name = \"mlx\"\nsidecars = false") && toml.contains("ambient = true"), "{toml}");
     assert!(summary.contains("namespace mlx is ambient"), "{summary}");
+    // `canary` has no injection label either, but its revision's pod template names a
+    // control-plane revision (istio.io/rev), which injects per workload.
+    assert!(toml.contains("name = \"canary\"\nsidecars = true"), "{toml}");
     // The gateway found by its pods' istio label, in its own namespace.
     assert!(toml.contains("[[gateways]]\nname = \"edge-gw\"\nnamespace = \"ingress\""), "{toml}");
 
@@ -73,14 +76,23 @@ fn built_list_gives_the_hand_counts() {
     // pods (12) and 5 private x 2 pods (30), placeholders 2: 46. redis 1 port x (1 + 2 subsets)
     // = 3 clusters x 2 pods. kafka 2 ORIGINAL_DST clusters, no endpoints, 2 ports x 3 pods
     // listeners. payments-api 1 + 1. mlx/model 1 + 1 (no Endpoints in the input: 1 pod).
-    // The gateway in `ingress` does not see payments-api (exportTo ".") nor build headless
-    // listeners.
+    // canary/probe: 1 revision x 7 + 1 placeholder = 8 clusters, 2 activator endpoints + 1.
+    // canary's sidecars and the gateway in `ingress` do not see payments-api (exportTo "."); the
+    // gateway builds no headless listeners.
     let c = counts(&dir.path().join("topology.toml"));
     assert_eq!(
         c,
         vec![
-            ("shop".into(), "sidecar".into(), 4.0, 30.0 + 3.0 + 2.0 + 1.0 + 1.0, 46.0 + 6.0 + 1.0 + 1.0, 6.0),
-            ("edge-gw".into(), "gateway".into(), 4.0, 36.0, 53.0, 0.0),
+            ("canary".into(), "sidecar".into(), 5.0, 30.0 + 3.0 + 2.0 + 1.0 + 8.0, 46.0 + 6.0 + 1.0 + 3.0, 6.0),
+            (
+                "shop".into(),
+                "sidecar".into(),
+                5.0,
+                30.0 + 3.0 + 2.0 + 1.0 + 1.0 + 8.0,
+                46.0 + 6.0 + 1.0 + 1.0 + 3.0,
+                6.0
+            ),
+            ("edge-gw".into(), "gateway".into(), 5.0, 44.0, 56.0, 0.0),
         ]
     );
 }

@@ -24,12 +24,14 @@ pub(super) struct Extra {
 
 /// Whether the pod template metadata at `ptr` asks for a sidecar: `sidecar.istio.io/inject:
 /// "true"` as a label (Istio's preferred form) or an annotation, which injects even in a
-/// namespace without the injection label (the original measurement was set up that way).
+/// namespace without the injection label (the original measurement was set up that way), or
+/// an `istio.io/rev` label naming a control-plane revision, which does the same per workload.
 pub(super) fn injects(o: &Value, ptr: &str) -> bool {
     let Some(meta) = o.pointer(ptr) else { return false };
-    ["labels", "annotations"]
+    let inject = ["labels", "annotations"]
         .iter()
-        .any(|k| meta.get(k).and_then(|m| m.get("sidecar.istio.io/inject")).and_then(Value::as_str) == Some("true"))
+        .any(|k| meta.get(k).and_then(|m| m.get("sidecar.istio.io/inject")).and_then(Value::as_str) == Some("true"));
+    inject || meta.get("labels").and_then(|m| m.get("istio.io/rev")).and_then(Value::as_str).is_some()
 }
 
 /// The tag of an image reference (`docker.io/istio/pilot:1.18.2` -> `1.18.2`), if it has one.

@@ -48,10 +48,10 @@ pub fn topology_toml(inv: &Inventory, default_sidecars: bool, sources: &str) -> 
         let (sidecars, note) = match n.sidecars {
             _ if n.ambient => (false, "ambient (istio.io/dataplane-mode): no sidecars"),
             Some(false) if n.template_injection => {
-                (true, "a Knative pod template asks for sidecar.istio.io/inject, whatever the Namespace label")
+                (true, "a Knative pod template asks for a sidecar (sidecar.istio.io/inject or istio.io/rev), whatever the Namespace label")
             }
             Some(v) => (v, "from the Namespace's istio-injection / istio.io/rev label"),
-            None if n.template_injection => (true, "a Knative pod template asks for sidecar.istio.io/inject"),
+            None if n.template_injection => (true, "a Knative pod template asks for a sidecar (sidecar.istio.io/inject or istio.io/rev)"),
             None if n.knative.is_empty() && n.services.is_empty() && inv.gateways.iter().any(|g| &g.0 == ns) => {
                 (false, "a gateway's namespace; nothing else of it is in the input")
             }
