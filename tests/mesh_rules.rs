@@ -213,3 +213,26 @@ fn sweep_keeps_routed_and_pinned_revisions_beside_the_gc_minimum() {
     assert_eq!(row["retained_per_service"], 21.0, "the GC axis: 1 latest + 20 non-active");
     assert_eq!((row["sidecar_revisions"].as_f64(), row["sidecar_ports"].as_f64()), (Some(24.0), Some(192.0)), "{row}");
 }
+
+/// A scope chart of 30 sidecar namespaces draws the 24 that the first scope predicts the most
+/// memory for (namespace i holds i + 1 revisions: ns6 to ns29), and says so in its title.
+#[test]
+fn scope_chart_keeps_the_proxies_at_risk() {
+    let mut text = String::new();
+    for i in 0..30 {
+        text.push_str(&format!(
+            "[[namespaces]]\nname = \"ns{i}\"\nsidecars = true\nexport_to = [\".\"]\nknative = [{{ name = \"k\", revisions = {} }}]\n",
+            i + 1
+        ));
+    }
+    let t = topo(&text);
+    let model = meshcap::model::store::load(&crate::util::seed_model()).unwrap();
+    let scopes = [Scope::Mesh, Scope::Namespace];
+    let chart =
+        meshcap::report::charts::scope_chart(&model, &t, "t.toml", &scopes, Default::default(), 1073741824.0).unwrap();
+    let proxies: Vec<String> = chart.bars.iter().filter(|b| b.scope == "mesh").map(|b| b.proxy.clone()).collect();
+    let expected: Vec<String> = (6..30).map(|i| format!("ns{i}")).collect();
+    assert_eq!(proxies, expected);
+    assert_eq!(chart.bars.len(), 48, "both scopes");
+    assert!(chart.title.contains("highest 24 of 30"), "{}", chart.title);
+}

@@ -10,6 +10,8 @@
 
 mod check;
 pub mod gc;
+mod index;
+mod rules;
 mod scope;
 mod topology;
 pub mod version;

@@ -64,9 +64,14 @@ pub fn compare_scopes(
     let mut out: Vec<ScopeProjection> = Vec::new();
     for scope in scopes {
         let seen = visibility(topology, scope)?;
+        // Proxies that hold the same follow the same curve: its searches run once.
+        let mut done: std::collections::HashMap<_, ProxyProjection> = std::collections::HashMap::new();
         let namespaces = seen
             .iter()
             .map(|v| {
+                if let Some(p) = done.get(&v.curve_key()) {
+                    return ProxyProjection { namespace: v.proxy.clone(), note: v.note.clone(), ..p.clone() };
+                }
                 // The path moves the revisions this proxy sees that grow with retention.
                 let r = v.counts.growing_revisions;
                 let bounds = Bounds::new(model, RevisionPath::for_visible(model, v), caution);
@@ -82,7 +87,7 @@ pub fn compare_scopes(
                         last_safe_integer(|x| bounds.upper(x), target, crossing).map(|s| s as f64 - r).or(Some(0.0 - r))
                     }
                 };
-                ProxyProjection {
+                let projection = ProxyProjection {
                     namespace: v.proxy.clone(),
                     kind: v.kind,
                     visible_revisions: v.counts.revisions,
@@ -98,7 +103,9 @@ pub fn compare_scopes(
                     revision_budget: budget,
                     saving_bytes: 0.0,
                     saving_percent: 0.0,
-                }
+                };
+                done.insert(v.curve_key(), projection.clone());
+                projection
             })
             .collect();
         out.push(ScopeProjection { scope: scope.to_string(), namespaces });

@@ -264,7 +264,10 @@ pub fn safe_limit_chart(
                 t.namespaces.iter().flat_map(|n| &n.knative).map(|k| f64::from(k.count) * f64::from(k.revisions)).sum();
             let mut gateway_line = None;
             for scope in scopes {
-                let seen = visibility(t, scope)?;
+                let mut seen = visibility(t, scope)?;
+                // Proxies that see the same counts give the same curve: one crossing search each.
+                seen.sort_by_key(|v| v.curve_key());
+                seen.dedup_by_key(|v| v.curve_key());
                 let mut sidecar_pts = Vec::new();
                 let mut gateway_pts = Vec::new();
                 for &l in &limits {
@@ -315,6 +318,9 @@ pub fn safe_limit_chart(
     })
 }
 
+/// Proxies drawn in the scope chart at most.
+const MAX_SCOPE_PROXIES: usize = 24;
+
 /// Predicted memory per proxy under each scope.
 pub fn scope_chart(
     model: &FittedModel,
@@ -325,10 +331,20 @@ pub fn scope_chart(
     limit: f64,
 ) -> crate::Result<ScopeChart> {
     let projections = compare_scopes(model, topology, scopes, caution, limit)?;
+    // A readable chart holds a few dozen proxies: the ones the first scope predicts the most
+    // memory for (the first at risk), in topology order; the title says how many are left out.
+    let total = projections.first().map_or(0, |p| p.namespaces.len());
+    let mut shown: Vec<usize> = (0..total).collect();
+    if total > MAX_SCOPE_PROXIES {
+        let first = &projections[0].namespaces;
+        shown.sort_by(|&a, &b| first[b].predicted_bytes.total_cmp(&first[a].predicted_bytes).then(a.cmp(&b)));
+        shown.truncate(MAX_SCOPE_PROXIES);
+        shown.sort_unstable();
+    }
     let bars = projections
         .iter()
         .flat_map(|p| {
-            p.namespaces.iter().map(move |n| ScopeBar {
+            shown.iter().map(|&i| &p.namespaces[i]).map(move |n| ScopeBar {
                 proxy: if n.kind == ProxyKind::Gateway { format!("{} (gw)", n.namespace) } else { n.namespace.clone() },
                 scope: p.scope.clone(),
                 predicted: n.predicted_bytes,
@@ -337,9 +353,13 @@ pub fn scope_chart(
             })
         })
         .collect();
-    Ok(ScopeChart {
-        title: format!("Memory per proxy by Sidecar scope: {topology_name} ({})", model.name()),
-        limit_bytes: limit,
-        bars,
-    })
+    let title = if total > MAX_SCOPE_PROXIES {
+        format!(
+            "Memory per proxy by Sidecar scope, highest {MAX_SCOPE_PROXIES} of {total}: {topology_name} ({})",
+            model.name()
+        )
+    } else {
+        format!("Memory per proxy by Sidecar scope: {topology_name} ({})", model.name())
+    };
+    Ok(ScopeChart { title, limit_bytes: limit, bars })
 }

@@ -1,0 +1,112 @@
+//! What one Service puts in a proxy that sees it: clusters, endpoints, listeners, by Istio
+//! and Knative release. The rules and their sources are listed in [`super::visibility`].
+
+use super::version::Versions;
+use super::visibility::{Counts, EXTERNAL_NAME_PORTS};
+use super::{KnativeService, PlainService};
+
+/// How much of a Knative service a proxy sees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum KnativeView {
+    /// Every retained revision's Services and the placeholders (`ns/*`, no scope).
+    All,
+    /// An egress host naming it: the placeholder and the VirtualService's destinations.
+    Routed,
+    /// A filtered gateway: the destinations of its VirtualServices only.
+    GatewayRoutes,
+}
+
+/// Per-topology constants of the counting.
+pub(super) struct Rules {
+    pub versions: Versions,
+    pub ppr: f64,
+    pub activator: f64,
+}
+
+impl Rules {
+    pub fn knative(&self, k: &KnativeService, view: KnativeView) -> Counts {
+        let n = f64::from(k.count);
+        let ppr = k.ports_per_revision.unwrap_or(self.ppr);
+        let public = f64::from(self.versions.public_ports()).min(ppr);
+        let private = ppr - public;
+        let (revisions, routed, pods) = (f64::from(k.revisions), f64::from(k.routed), f64::from(k.pods));
+        // A routed revision with pods is served by them; everything else by the activator.
+        let serving = if pods > 0.0 { routed } else { 0.0 };
+        let public_eps = |r: f64, served: f64| (r - served) * public * self.activator + served * public * pods;
+        let placeholder = |count: f64| {
+            let clusters = if self.versions.external_name_is_alias() { 0.0 } else { count * EXTERNAL_NAME_PORTS };
+            (clusters, clusters, count) // clusters, endpoints (one DNS name each), services
+        };
+        let c = match view {
+            KnativeView::All => {
+                let (pc, pe, ps) = placeholder(1.0 + f64::from(k.tags));
+                Counts {
+                    revisions,
+                    clusters: revisions * ppr + pc,
+                    endpoints: public_eps(revisions, serving) + serving * private * pods + pe,
+                    headless_listeners: 0.0,
+                    services: 2.0 * revisions + ps,
+                    growing_revisions: revisions,
+                    growing_clusters: revisions * ppr,
+                    growing_endpoints: revisions * public * self.activator,
+                    growing_services: 2.0 * revisions,
+                }
+            }
+            KnativeView::Routed => {
+                // The VirtualService names port 80 (81 for h2c), and Istio adds only that port of
+                // each destination Service (`serviceMatchingVirtualServicePorts`).
+                let (pc, pe, ps) = placeholder(1.0);
+                let port = public.min(1.0);
+                Counts {
+                    revisions: routed,
+                    clusters: routed * port + pc,
+                    endpoints: port * ((routed - serving) * self.activator + serving * pods) + pe,
+                    services: routed + ps,
+                    ..Counts::default()
+                }
+            }
+            KnativeView::GatewayRoutes => Counts {
+                revisions: routed,
+                clusters: routed * public,
+                endpoints: public_eps(routed, serving),
+                services: routed,
+                ..Counts::default()
+            },
+        };
+        scale(c, n)
+    }
+
+    pub fn plain(&self, s: &PlainService) -> Counts {
+        let ports = f64::from(s.ports);
+        let pods = f64::from(s.pods);
+        let c = if s.external_name {
+            let clusters = if self.versions.external_name_is_alias() { 0.0 } else { ports };
+            Counts { clusters, endpoints: clusters, services: 1.0, ..Counts::default() }
+        } else {
+            let clusters = ports * (1.0 + f64::from(s.subsets));
+            Counts {
+                clusters,
+                // A headless Service's clusters are ORIGINAL_DST in sidecars: no EDS endpoints.
+                endpoints: if s.headless { 0.0 } else { clusters * pods },
+                headless_listeners: if s.headless { ports * pods } else { 0.0 },
+                services: 1.0,
+                ..Counts::default()
+            }
+        };
+        scale(c, f64::from(s.count))
+    }
+}
+
+fn scale(c: Counts, n: f64) -> Counts {
+    Counts {
+        revisions: c.revisions * n,
+        clusters: c.clusters * n,
+        endpoints: c.endpoints * n,
+        headless_listeners: c.headless_listeners * n,
+        services: c.services * n,
+        growing_revisions: c.growing_revisions * n,
+        growing_clusters: c.growing_clusters * n,
+        growing_endpoints: c.growing_endpoints * n,
+        growing_services: c.growing_services * n,
+    }
+}
