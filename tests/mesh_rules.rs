@@ -236,3 +236,19 @@ fn scope_chart_keeps_the_proxies_at_risk() {
     assert_eq!(chart.bars.len(), 48, "both scopes");
     assert!(chart.title.contains("highest 24 of 30"), "{}", chart.title);
 }
+
+/// Counts no Envoy could hold are a typo, not a forecast: one line naming the proxy, the count
+/// and the file, exit 2 (4294967295 services x 4294967295 revisions overflowed nothing but
+/// printed a confident 1.3e7 EiB before).
+#[test]
+fn absurd_counts_are_refused_naming_the_file() {
+    let dir = tempdir();
+    let path = write(
+        dir.path(),
+        "huge.toml",
+        "[[namespaces]]\nname = \"a\"\nsidecars = true\nknative = [{ name = \"k\", count = 4294967295, revisions = 4294967295 }]\n",
+    );
+    let out = meshcap().args(["scope", "--topology"]).arg(&path).assert().code(2).get_output().stderr.clone();
+    let err = String::from_utf8(out).unwrap();
+    assert!(err.contains("proxy a would hold") && err.contains("huge.toml") && err.lines().count() == 1, "{err}");
+}

@@ -58,6 +58,9 @@ pub struct Topology {
     /// Namespace name to its index in `namespaces` (built by `check`).
     #[serde(skip)]
     pub(super) index: HashMap<String, usize>,
+    /// The file it was read from, for messages.
+    #[serde(skip)]
+    pub(super) source: Option<std::path::PathBuf>,
 }
 
 /// A gateway proxy.
@@ -183,6 +186,7 @@ impl Topology {
             Error::parse(format!("bad topology: {}", e.message()), Location::new(path, line))
         })?;
         topo.check(path)?;
+        topo.source = Some(path.to_path_buf());
         Ok(topo)
     }
 

@@ -162,6 +162,34 @@ pub(crate) fn exported(export: &[String], owner: &str, proxy_ns: &str) -> bool {
     })
 }
 
+/// Most clusters, endpoints, listeners or Services one proxy may be counted to hold: at ~100 KiB
+/// a cluster, 10^9 of them would be ~100 TiB, no Envoy's memory; more is a typo in the topology.
+pub const MAX_PER_PROXY: f64 = 1e9;
+
+/// Refuse counts no proxy can hold, naming the proxy, the count and the file.
+fn plausible(v: &Visible, topology: &Topology) -> Result<()> {
+    let c = &v.counts;
+    for (what, n) in [
+        ("revisions", c.revisions),
+        ("clusters", c.clusters),
+        ("endpoints", c.endpoints),
+        ("headless listeners", c.headless_listeners),
+        ("Services", c.services),
+    ] {
+        if !(n.is_finite() && n <= MAX_PER_PROXY) {
+            let message = format!(
+                "proxy {} would hold {n:e} {what}, more than the 1e9 any Envoy could: check the counts",
+                v.proxy
+            );
+            return Err(match &topology.source {
+                Some(path) => Error::data(message, path),
+                None => Error::invalid(message),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Default Envoy workers of a proxy (Istio's `concurrency: 2` for sidecars).
 pub const DEFAULT_CONCURRENCY: u32 = 2;
 
@@ -241,5 +269,6 @@ pub fn visibility(topology: &Topology, scope: &Scope) -> Result<Vec<Visible>> {
             }),
         });
     }
+    out.iter().try_for_each(|v| plausible(v, topology))?;
     Ok(out)
 }
