@@ -252,3 +252,69 @@ fn absurd_counts_are_refused_naming_the_file() {
     let err = String::from_utf8(out).unwrap();
     assert!(err.contains("proxy a would hold") && err.contains("huge.toml") && err.lines().count() == 1, "{err}");
 }
+
+/// A model fitted with `endpoints` and `concurrency` terms uses them: the scope's prediction
+/// for a proxy is the intercept plus each coefficient times what that proxy holds (clusters,
+/// endpoints) and its workers, with no per-worker constant on top (the data measured it).
+#[test]
+fn endpoints_and_concurrency_terms_are_used_when_fitted() {
+    let dir = tempdir();
+    let mut csv = String::from("ports,endpoints,concurrency,memory\n");
+    let mut state = 7u64;
+    for i in 0..60u64 {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let (ports, endpoints, workers) = (100 + 37 * i, 50 + (i * 53) % 400, 2 + (i % 4) * 2);
+        let noise = (state >> 40) as f64 / (1u64 << 24) as f64 - 0.5;
+        let memory = 50e6 + 98_000.0 * ports as f64 + 2_500.0 * endpoints as f64 + 1e6 * workers as f64 + 2e5 * noise;
+        csv.push_str(&format!("{ports},{endpoints},{workers},{memory:.0}\n"));
+    }
+    let data = write(dir.path(), "d.csv", &csv);
+    let model_path = dir.path().join("m.json");
+    meshcap()
+        .args(["fit", "--x", "ports,endpoints,concurrency", "--errors", "iid", "-o"])
+        .arg(&model_path)
+        .arg(&data)
+        .assert()
+        .success();
+    let model: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&model_path).unwrap()).unwrap();
+    let coef = |name: &str| {
+        model["coefficients"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["estimate"]
+            .as_f64()
+            .unwrap()
+    };
+    let topo = write(dir.path(), "t.toml", SMALL);
+    let v = json(
+        meshcap()
+            .args(["scope", "--scope", "mesh", "--format", "json", "--model"])
+            .arg(&model_path)
+            .arg("--topology")
+            .arg(&topo),
+    );
+    for p in v["scopes"][0]["namespaces"].as_array().unwrap() {
+        let f = |k: &str| p[k].as_f64().unwrap();
+        let hand = coef("intercept")
+            + coef("ports") * f("visible_clusters")
+            + coef("endpoints") * f("visible_endpoints")
+            + coef("concurrency") * f("concurrency");
+        assert!(
+            (f("predicted_bytes") - hand).abs() < 1e-6 * hand,
+            "{}: {} vs {hand}",
+            p["namespace"],
+            f("predicted_bytes")
+        );
+    }
+    let text = String::from_utf8(
+        meshcap()
+            .args(["scope", "--model"])
+            .arg(&model_path)
+            .arg("--topology")
+            .arg(&topo)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    assert!(text.contains("endpoints are in the model"), "{text}");
+}
