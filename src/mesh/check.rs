@@ -30,7 +30,34 @@ impl Topology {
                 Version::parse(v).map_err(|e| bad(format!("{key}: {e}")))?;
             }
         }
+        // Istio: an empty exportTo is the default (exported everywhere); "~" (nowhere) cannot be
+        // combined with anything else (its validation refuses it).
+        for ns in &mut self.namespaces {
+            if ns.export_to.is_empty() {
+                ns.export_to = vec!["*".into()];
+            }
+            for s in &mut ns.services {
+                if s.export_to.as_ref().is_some_and(Vec::is_empty) {
+                    s.export_to = None;
+                }
+            }
+        }
         for ns in &self.namespaces {
+            let lists = std::iter::once(&ns.export_to).chain(ns.services.iter().filter_map(|s| s.export_to.as_ref()));
+            for list in lists {
+                if list.len() > 1 && list.iter().any(|e| e == "~") {
+                    return Err(bad(format!(
+                        "namespace \"{}\" has exportTo {list:?}: \"~\" (exported nowhere) cannot be combined with other values",
+                        ns.name
+                    )));
+                }
+            }
+            let mut names = std::collections::HashSet::new();
+            for name in ns.knative.iter().map(|k| &k.name).chain(ns.services.iter().map(|s| &s.name)) {
+                if !names.insert(name) {
+                    return Err(bad(format!("namespace \"{}\" lists the Service \"{name}\" twice", ns.name)));
+                }
+            }
             if let Some(e) = ns.export_to.iter().find(|e| !known(e)) {
                 return Err(bad(format!(
                     "namespace \"{}\" exports to \"{e}\", which is not a namespace of the topology",

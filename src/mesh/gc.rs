@@ -61,11 +61,9 @@ pub fn parse_duration_h(text: &str) -> Result<Option<f64>> {
         return Ok(None);
     }
     let bad = || Error::invalid(format!("duration \"{t}\" must look like 48h, 15h30m, 0 or disabled"));
-    if t.starts_with('-') {
-        return Err(Error::invalid(format!("duration \"{t}\" must not be negative (Knative refuses it)")));
-    }
-    let body = t.strip_prefix('+').unwrap_or(t);
-    // Go accepts a bare 0 and nothing else without a unit.
+    let negative = t.starts_with('-');
+    let body = t.strip_prefix(['+', '-']).unwrap_or(t);
+    // Go accepts a bare 0 (signed or not) and nothing else without a unit.
     if body == "0" {
         return Ok(Some(0.0));
     }
@@ -97,6 +95,10 @@ pub fn parse_duration_h(text: &str) -> Result<Option<f64>> {
     }
     if !total.is_finite() {
         return Err(bad());
+    }
+    // Go parses "-0" as 0, which Knative accepts; anything below it Knative refuses.
+    if negative && total != 0.0 {
+        return Err(Error::invalid(format!("duration \"{t}\" must not be negative (Knative refuses it)")));
     }
     Ok(Some(total))
 }

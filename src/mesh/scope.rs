@@ -85,14 +85,20 @@ impl HostPattern {
     }
 
     /// The namespace whose Services this pattern admits whole, if it does: `ns/*`, `./*`
-    /// (the proxy's own), or `ns/*.ns.svc.cluster.local`.
+    /// (the proxy's own), `ns/*.svc.cluster.local` (or any wildcard covering every in-cluster
+    /// host, limited to `ns`), or `ns/*.ns.svc.cluster.local` and `*/*.ns.svc.cluster.local`.
     pub fn whole_namespace(&self, proxy_ns: &str) -> Option<String> {
         let ns = if self.namespace == "." { proxy_ns } else { self.namespace.as_str() };
-        if self.host == "*" && ns != "*" {
+        if ns != "*" && self.covers_all_namespaces() {
             return Some(ns.to_string());
         }
         let inner = self.host.strip_prefix("*.")?.strip_suffix(CLUSTER_SUFFIX)?;
         (ns == "*" || ns == inner).then(|| inner.to_string())
+    }
+
+    /// The namespace a wildcard host names (`*.ns.svc.cluster.local`), if it names one.
+    pub fn wildcard_namespace(&self) -> Option<&str> {
+        self.host.strip_prefix("*.")?.strip_suffix(CLUSTER_SUFFIX).filter(|n| !n.contains('.'))
     }
 
     /// A host naming one Service: its name, and its namespace when written as a FQDN

@@ -197,11 +197,14 @@ pub const DEFAULT_CONCURRENCY: u32 = 2;
 pub fn visibility(topology: &Topology, scope: &Scope) -> Result<Vec<Visible>> {
     if let Scope::Hosts(patterns) = scope {
         for p in patterns {
-            if p.namespace != "*" && p.namespace != "." && topology.namespace(&p.namespace).is_none() {
-                return Err(Error::invalid(format!(
-                    "scope host \"{}/{}\" names namespace \"{}\", which the topology does not list",
-                    p.namespace, p.host, p.namespace
-                )));
+            let named = [Some(p.namespace.as_str()), p.wildcard_namespace(), p.service_host().and_then(|h| h.1)];
+            for ns in named.into_iter().flatten().filter(|n| *n != "*" && *n != ".") {
+                if topology.namespace(ns).is_none() {
+                    return Err(Error::invalid(format!(
+                        "scope host \"{}/{}\" names namespace \"{ns}\", which the topology does not list",
+                        p.namespace, p.host
+                    )));
+                }
             }
         }
     }

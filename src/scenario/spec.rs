@@ -292,7 +292,8 @@ impl Spec {
         };
         let count_or_disabled = |key: &str, v: &toml::Value| -> Result<Option<u32>> {
             match v {
-                toml::Value::String(s) if s == "disabled" => Ok(None),
+                // Knative compares "disabled" case-insensitively (pkg/gc/config.go, EqualFold).
+                toml::Value::String(s) if s.eq_ignore_ascii_case("disabled") => Ok(None),
                 other => count(key, other).map(Some),
             }
         };

@@ -97,7 +97,9 @@ fn durations_parse_as_go_and_knative_do() {
     assert_eq!(parse_duration_h("90m").unwrap(), Some(1.5));
     assert_eq!(parse_duration_h("3600000ms").unwrap(), Some(1.0));
     assert_eq!(parse_duration_h("Disabled").unwrap(), None);
-    for bad in ["-1h", "", "h", "1x", "1h-", "0.0", "00"] {
+    assert_eq!(parse_duration_h("-0").unwrap(), Some(0.0), "Go parses -0; Knative accepts it");
+    assert_eq!(parse_duration_h("-0s").unwrap(), Some(0.0));
+    for bad in ["-1h", "", "h", "1x", "1h-", "0.0", "00", "-"] {
         assert!(parse_duration_h(bad).is_err(), "{bad}");
     }
 }
