@@ -49,6 +49,9 @@ pub struct Settings {
     pub step: Option<f64>,
     /// A constant limit for every row (bytes), when no limit query is given.
     pub limit_bytes: Option<f64>,
+    /// `--by`: keep one proxy per distinct value of these labels (long form, see
+    /// [`super::fleet`]) instead of one series per query.
+    pub by: Option<Vec<String>>,
 }
 
 /// What the import did, for the user and for `--format json`.
@@ -68,6 +71,15 @@ pub struct Report {
     pub series: BTreeMap<String, String>,
     /// Server warnings, prefixed with the column.
     pub warnings: Vec<String>,
+    /// Proxies written (`--by` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxies: Option<usize>,
+    /// Container restarts spliced over all proxies (`--by` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restarts_spliced: Option<usize>,
+    /// Proxies left out because a column has no series for them, by column (`--by` only).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub missing: BTreeMap<String, Vec<String>>,
 }
 
 /// Turn the answers into a canonical series (path `out` for messages) and the comments that
@@ -92,6 +104,9 @@ pub fn import(answers: Vec<Answer>, settings: &Settings, provenance: &str) -> Re
         use rayon::prelude::*;
         answers.par_iter().map(merge_bodies).collect()
     };
+    if let Some(by) = &settings.by {
+        return import_by(&answers, decoded, by, settings, report, comments);
+    }
     let mut labels_seen: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for (a, result) in answers.iter().zip(decoded) {
         let result = result?;
@@ -122,6 +137,48 @@ pub fn import(answers: Vec<Answer>, settings: &Settings, provenance: &str) -> Re
         )));
     }
     assemble(picked, settings, report, comments)
+}
+
+/// The `--by` path: every column keyed by proxy, spliced, joined to memory.
+fn import_by(
+    answers: &[Answer],
+    decoded: Vec<Result<QueryResult>>,
+    by: &[String],
+    settings: &Settings,
+    mut report: Report,
+    mut comments: Vec<String>,
+) -> Result<(Series, Vec<String>, Report)> {
+    if settings.selection.aggregate.is_some() {
+        return Err(Error::invalid("--aggregate combines series into one, --by keeps one per proxy: choose one"));
+    }
+    if by.is_empty() || by.iter().any(|l| l.is_empty()) {
+        return Err(Error::invalid("--by needs label names separated by commas, such as namespace,pod"));
+    }
+    let mut keyed = BTreeMap::new();
+    for (a, result) in answers.iter().zip(decoded) {
+        let result = result?;
+        for w in &result.warnings {
+            report.warnings.push(format!("{}: {w}", a.origin));
+        }
+        if result.non_finite > 0 {
+            report.non_finite.insert(a.column.to_string(), result.non_finite);
+        }
+        let filters = &settings.selection.filters;
+        let applicable: Vec<&(String, String)> =
+            filters.iter().filter(|(k, _)| result.series.iter().any(|s| s.labels.contains_key(k))).collect();
+        let series: Vec<TimeSeries> =
+            result.series.into_iter().filter(|s| applicable.iter().all(|(k, v)| s.labels.get(k) == Some(v))).collect();
+        let k = super::fleet::key_series(&a.origin, a.column, series, by, &mut report.warnings)?;
+        let samples: usize = k.values().map(|s| s.series.len()).sum();
+        report.series.insert(a.column.to_string(), format!("{} proxies by {}", k.len(), by.join(",")));
+        let what = match &a.query {
+            Some(q) => format!("{}: {q}", a.column),
+            None => format!("{}: {}", a.column, a.origin),
+        };
+        comments.push(format!("{what} -> {} proxies ({samples} samples)", k.len()));
+        keyed.insert(a.column, (a.origin.clone(), k));
+    }
+    super::fleet::assemble(keyed, by, settings, report, comments)
 }
 
 /// Align the picked series on memory and build the canonical series (shared with the Grafana
@@ -200,7 +257,7 @@ pub(crate) fn check_values(column: &str, origin: &str, ts: &TimeSeries) -> Resul
         .then(|| format!("{origin}: memory never reaches 1Mi (at most {max} bytes): is it in MiB rather than bytes?")))
 }
 
-fn number_column(name: &str, values: &[f64]) -> Column {
+pub(crate) fn number_column(name: &str, values: &[f64]) -> Column {
     let mut c = Column::new(name);
     for &v in values {
         c.push(Cell::Number(v));
