@@ -6,6 +6,8 @@ mod errors;
 mod errors_downstream;
 mod errors_hostile;
 mod fit;
+mod fleet;
+mod fleet_truth;
 mod import;
 mod import_fuzz;
 mod import_regressions;

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use meshcap::fleet::{self, Fleet, FleetSettings};
-use meshcap::model::{self, ErrorSpec, FitSettings, FittedModel, Term};
-use meshcap::series::{Series, PORTS, REVISIONS};
+use meshcap::model;
+use meshcap::series::Series;
 
 use super::{emit, json_bytes, shown};
 
@@ -53,25 +53,6 @@ pub struct FleetArgs {
     output: Option<PathBuf>,
 }
 
-/// Fit the pooled model a fleet forecast uses: one linear term on ports (else revisions), a
-/// random offset per proxy.
-pub(crate) fn pooled_model(series: &Series, bytes: &[u8], label: String, level: f64) -> Result<FittedModel> {
-    let predictor = if series.column(PORTS).is_some() { PORTS } else { REVISIONS };
-    let errors = if series.column(fleet::proxies::PROXY).is_some() {
-        ErrorSpec::Group(fleet::proxies::PROXY.into())
-    } else {
-        ErrorSpec::Auto
-    };
-    let settings = FitSettings {
-        terms: Some(vec![Term::linear(predictor)]),
-        level,
-        source_label: Some(label),
-        errors,
-        ..FitSettings::default()
-    };
-    Ok(model::fit(series, &settings, bytes)?)
-}
-
 /// The fleet of a series with a model file or the pooled fit.
 pub(crate) fn forecast(
     series_path: &std::path::Path,
@@ -80,10 +61,10 @@ pub(crate) fn forecast(
 ) -> Result<Fleet> {
     let bytes = meshcap::output::read_input(series_path)
         .map_err(|source| meshcap::Error::Read { path: series_path.to_path_buf(), source })?;
-    let series = Series::load(series_path)?;
+    let series = fleet::pooled::clean(&Series::load(series_path)?, settings.limit_bytes)?;
     let model = match model_path {
         Some(m) => model::store::load(m)?,
-        None => pooled_model(&series, &bytes, shown(series_path), settings.level)?,
+        None => fleet::pooled::pooled_fit(&series, &bytes, &shown(series_path), settings.level)?,
     };
     Ok(fleet::forecast(&series, &model, settings)?)
 }

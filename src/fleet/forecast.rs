@@ -4,13 +4,12 @@
 //! The model gives the proxy's memory at a predictor value: the pooled line plus the proxy's
 //! own offset (its BLUP in a `group=proxy` fit), with the offset's uncertainty. Three crossings
 //! of the limit matter: where the one-sided upper prediction bound meets it (the cautious
-//! point answer), and where the proxy's mean line meets it at the low and high end of its
-//! confidence band (the range of the true crossing). The point date is the upper bound's
-//! crossing at the estimated growth rate; the interval runs from the early end of the wait to
-//! the early crossing to the late end of the wait to the late crossing ([`Growth::wait_quantile`]),
-//! each tail holding a quarter of the error rate (Bonferroni over model and growth), so the
-//! interval covers the date the proxy's memory really reaches its limit, future arrivals
-//! included.
+//! point answer), and where the proxy's mean line meets it, with the ends of its confidence
+//! band (the range of the true crossing). The point date is the upper bound's crossing at the
+//! estimated growth rate. The interval is for the day the proxy's memory really reaches its
+//! limit: the wait for the growth to the mean crossing ([`Growth::wait_quantile`]: future
+//! arrivals and the rate's uncertainty) and the crossing's own range, combined on the log
+//! scale where both are close to normal. It always contains the point date.
 
 use super::growth::Growth;
 use crate::model::{FittedModel, GroupEffect, Prediction};
@@ -96,10 +95,29 @@ pub(crate) fn dates(pm: &ProxyModel<'_>, now: f64, limit: f64, growth: &Growth, 
     }
     let upper = pm.crossing(now, limit, pm.model.t_one_sided(level), true)?;
     let days = growth.days_for(upper - now)?;
-    let z = pm.model.t_one_sided(1.0 - a / 4.0);
-    let early = pm.crossing(now, limit, z, false)?;
-    let late = pm.crossing(now, limit, -z, false);
-    let lo = growth.wait_quantile(early - now, a / 4.0)?.min(days);
-    let hi = late.and_then(|l| growth.wait_quantile(l - now, 1.0 - a / 4.0)).map(|h| h.max(days));
-    Some(Dates { days, interval: [Some(lo), hi] })
+    // The mean line's crossing and its confidence range.
+    let z = pm.model.t_one_sided(1.0 - a / 2.0);
+    let mid = pm.crossing(now, limit, 0.0, false)? - now;
+    let early = pm.crossing(now, limit, z, false)? - now;
+    let late = pm.crossing(now, limit, -z, false).map(|l| l - now);
+    if mid <= 0.0 {
+        let hi = late.and_then(|l| growth.wait_quantile(l, 1.0 - a / 2.0));
+        return Some(Dates { days, interval: [Some(0.0), hi.map(|h| h.max(days))] });
+    }
+    // Wait and crossing combine on the log scale (both close to log-normal): half-widths add
+    // in quadrature around the median wait to the mean crossing.
+    let median = growth.wait_quantile(mid, 0.5)?;
+    let wait_lo = growth.wait_quantile(mid, a / 2.0)?;
+    let wait_hi = growth.wait_quantile(mid, 1.0 - a / 2.0)?;
+    let lo = if early <= 0.0 {
+        0.0
+    } else {
+        let h = (median / wait_lo).ln().hypot((mid / early).ln());
+        median * (-h).exp()
+    };
+    let hi = late.map(|late| {
+        let h = (wait_hi / median).ln().hypot((late / mid).ln());
+        median * h.exp()
+    });
+    Some(Dates { days, interval: [Some(lo.min(days)), hi.map(|h| h.max(days))] })
 }

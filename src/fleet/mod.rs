@@ -7,11 +7,13 @@
 //! the days until its memory reaches its limit with an interval ([`forecast`](self::forecast)
 //! module). Proxies already over `limit x (1 - headroom)` are flagged and ranked first; the
 //! rest by days to the limit, soonest first; proxies that do not grow get no date.
-//! [`rollup`] groups the ranking by namespace; [`export`] renders table and CSV.
+//! [`rollup`] groups the ranking by namespace; [`export`] renders table and CSV; [`pooled`]
+//! cleans and fits when no model is given.
 
 pub mod export;
 mod forecast;
 pub mod growth;
+pub mod pooled;
 pub mod proxies;
 
 use serde::Serialize;
