@@ -76,11 +76,12 @@ pub fn generate(seed: u64, specs: &[Spec], t0: f64, step: f64, samples: usize) -
     let mut proxies = Vec::new();
     for spec in specs {
         let offset = 8.0 * MI * z.sample(&mut rng);
-        let wait = Exp::new(spec.rate / DAY).unwrap();
+        // A proxy without updates never waits for one.
+        let wait = Exp::new(spec.rate.max(1e-300) / DAY).unwrap();
         // Arrival times over the history, then readings on the grid.
         let mut arrivals = Vec::new();
         let mut t = wait.sample(&mut rng);
-        while t <= span {
+        while t <= span && spec.rate > 0.0 {
             arrivals.push(t);
             t += wait.sample(&mut rng);
         }
@@ -103,12 +104,13 @@ pub fn generate(seed: u64, specs: &[Spec], t0: f64, step: f64, samples: usize) -
             memory.push(p.mean(x) + level + 0.5 * MI * z.sample(&mut rng));
         }
         let now = *ports.last().unwrap();
-        p.limit = p.mean(now) + PER_PORT * p.true_growth() * spec.target_days;
+        // A proxy without updates gets the room one revision a day would use up.
+        p.limit = p.mean(now) + PER_PORT * p.true_growth().max(PORTS_PER_REVISION) * spec.target_days;
         // The future: the arrival at which the mean line reaches the limit. The memoryless
         // process restarts at the last reading.
-        let mut future = 0.0;
+        let mut future = if spec.rate > 0.0 { 0.0 } else { f64::INFINITY };
         let mut x = now;
-        while p.mean(x) < p.limit {
+        while p.mean(x) < p.limit && future.is_finite() {
             future += wait.sample(&mut rng);
             x += PORTS_PER_REVISION;
         }
@@ -131,6 +133,70 @@ impl Fleet {
                 writeln!(s, "{t},{name},{},{},{:.0}", p.ports[k], p.limit.round(), p.memory[k]).unwrap();
             }
         }
+        s
+    }
+}
+
+/// Where one proxy restarts in an OpenMetrics fixture: the old container is reported (stale,
+/// its last value) for `overlap` samples after `at`; the new one reads 20Mi while loading its
+/// config, then 85% of its memory, then all of it.
+pub struct Restart {
+    pub proxy: usize,
+    pub at: usize,
+    pub overlap: usize,
+}
+
+impl Fleet {
+    /// The OpenMetrics text Prometheus' `promtool tsdb create-blocks-from openmetrics` reads:
+    /// cAdvisor's raw per-container working set (container identity in `id`), Envoy's active
+    /// clusters and kube-state-metrics' limit, per namespace and pod.
+    pub fn openmetrics(&self, restart: &Restart) -> String {
+        let mut s = String::from("# TYPE container_memory_working_set_bytes gauge\n");
+        let ts = |k: usize| (self.t0 + k as f64 * self.step) as i64;
+        for (j, p) in self.proxies.iter().enumerate() {
+            let lbl = format!("namespace=\"{}\",pod=\"{}\",container=\"istio-proxy\"", p.spec.namespace, p.spec.pod);
+            for k in 0..self.samples {
+                if j != restart.proxy || k <= restart.at {
+                    let v = p.memory[k];
+                    writeln!(s, "container_memory_working_set_bytes{{{lbl},id=\"/kubepods/{j}-a\"}} {v:.0} {}", ts(k))
+                        .unwrap();
+                }
+            }
+            if j == restart.proxy {
+                for k in restart.at + 1..restart.at + 1 + restart.overlap {
+                    let v = p.memory[restart.at];
+                    writeln!(s, "container_memory_working_set_bytes{{{lbl},id=\"/kubepods/{j}-a\"}} {v:.0} {}", ts(k))
+                        .unwrap();
+                }
+                for k in restart.at + 1..self.samples {
+                    let v = match k - restart.at {
+                        1 => 20.0 * MI,
+                        2 => 0.85 * p.memory[k],
+                        _ => p.memory[k],
+                    };
+                    writeln!(s, "container_memory_working_set_bytes{{{lbl},id=\"/kubepods/{j}-b\"}} {v:.0} {}", ts(k))
+                        .unwrap();
+                }
+            }
+        }
+        s.push_str("# TYPE envoy_cluster_manager_active_clusters gauge\n");
+        for p in &self.proxies {
+            let lbl = format!("namespace=\"{}\",pod=\"{}\"", p.spec.namespace, p.spec.pod);
+            for k in 0..self.samples {
+                writeln!(s, "envoy_cluster_manager_active_clusters{{{lbl}}} {} {}", p.ports[k], ts(k)).unwrap();
+            }
+        }
+        s.push_str("# TYPE kube_pod_container_resource_limits gauge\n");
+        for p in &self.proxies {
+            let lbl = format!(
+                "namespace=\"{}\",pod=\"{}\",container=\"istio-proxy\",resource=\"memory\"",
+                p.spec.namespace, p.spec.pod
+            );
+            for k in 0..self.samples {
+                writeln!(s, "kube_pod_container_resource_limits{{{lbl}}} {:.0} {}", p.limit, ts(k)).unwrap();
+            }
+        }
+        s.push_str("# EOF\n");
         s
     }
 }
