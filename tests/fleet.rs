@@ -191,3 +191,56 @@ fn fleet_bad_input_is_named() {
     crate::util::meshcap().arg("fleet").arg(&data).args(["--by", "pod"]).assert().code(2);
     assert_eq!(std::fs::read_to_string(&data).unwrap(), one);
 }
+
+/// Pixels of the Okabe-Ito vermillion (limit ticks, flagged proxies).
+fn vermillion(path: &Path) -> usize {
+    let (_, _, px) = crate::report::decode(path);
+    px.chunks(3).filter(|p| p == &[213, 94, 0]).count()
+}
+
+#[test]
+fn plot_fleet_and_report_fleet_draw_the_ranking() {
+    let dir = crate::util::tempdir();
+    let data = crate::util::write(dir.path(), "fleet.csv", &hand_fleet());
+    let memory = dir.path().join("fleet.png");
+    let days = dir.path().join("days.png");
+    crate::util::meshcap().args(["plot", "fleet", "--data"]).arg(&data).arg("-o").arg(&memory).assert().success();
+    crate::util::meshcap().args(["plot", "fleet-days", "--data"]).arg(&data).arg("-o").arg(&days).assert().success();
+    let (w, h, _) = crate::report::decode(&memory);
+    assert_eq!((w, h), (1600, 1000));
+    // Four limit ticks, and in the days chart the one flagged proxy's dot.
+    assert!(vermillion(&memory) > 100, "limit ticks drawn");
+    assert!(vermillion(&days) > 50, "the flagged proxy is marked");
+    // Without the flagged proxy (a 2Gi limit), no vermillion dot in the days chart (the
+    // legend's swatch aside).
+    let calm = crate::util::write(dir.path(), "calm.csv", &hand_fleet().replace("360Mi", "2Gi"));
+    let calm_days = dir.path().join("calm-days.png");
+    crate::util::meshcap()
+        .args(["plot", "fleet-days", "--data"])
+        .arg(&calm)
+        .arg("-o")
+        .arg(&calm_days)
+        .assert()
+        .success();
+    assert!(vermillion(&calm_days) < vermillion(&days) / 2, "{} vs {}", vermillion(&calm_days), vermillion(&days));
+
+    let out = dir.path().join("report");
+    crate::util::meshcap()
+        .args(["report", "--topology", "none", "--fleet"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let (w, h, _) = crate::report::decode(&out.join("report.png"));
+    assert_eq!((w, h), (2400, 2560));
+    for f in ["fleet.png", "fleet-days.png"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let fleet = &md[md.find("## Fleet").expect("fleet section")..];
+    let order: Vec<usize> =
+        ["pay/full", "shop/fast", "shop/slow", "pay/flat"].iter().map(|p| fleet.find(p).unwrap()).collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{fleet}");
+    assert!(fleet.contains("| 1! | `pay/full`"), "{fleet}");
+}

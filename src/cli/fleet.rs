@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use meshcap::fleet::{self, Fleet, FleetSettings};
-use meshcap::model;
+use meshcap::model::{self, FittedModel};
 use meshcap::series::Series;
 
 use super::{emit, json_bytes, shown};
@@ -53,12 +53,13 @@ pub struct FleetArgs {
     output: Option<PathBuf>,
 }
 
-/// The fleet of a series with a model file or the pooled fit.
+/// The fleet of a series with a model file or the pooled fit, with the model and the cleaned
+/// series (for charts).
 pub(crate) fn forecast(
     series_path: &std::path::Path,
     model_path: Option<&std::path::Path>,
     settings: &FleetSettings,
-) -> Result<Fleet> {
+) -> Result<(Fleet, FittedModel, Series)> {
     let bytes = meshcap::output::read_input(series_path)
         .map_err(|source| meshcap::Error::Read { path: series_path.to_path_buf(), source })?;
     let series = fleet::pooled::clean(&Series::load(series_path)?, settings.limit_bytes)?;
@@ -66,7 +67,8 @@ pub(crate) fn forecast(
         Some(m) => model::store::load(m)?,
         None => fleet::pooled::pooled_fit(&series, &bytes, &shown(series_path), settings.level)?,
     };
-    Ok(fleet::forecast(&series, &model, settings)?)
+    let fleet = fleet::forecast(&series, &model, settings)?;
+    Ok((fleet, model, series))
 }
 
 pub fn run_fleet(args: FleetArgs) -> Result<()> {
@@ -76,7 +78,7 @@ pub fn run_fleet(args: FleetArgs) -> Result<()> {
         return Err(meshcap::Error::invalid(format!("--by rolls up by namespace only, not \"{by}\"")).into());
     }
     let settings = FleetSettings { level: args.level, headroom: args.headroom, limit_bytes: args.limit };
-    let mut result = forecast(&args.series, args.model.as_deref(), &settings)?;
+    let (mut result, _, _) = forecast(&args.series, args.model.as_deref(), &settings)?;
     if args.by.is_some() {
         result.namespaces = Some(fleet::rollup(&result));
     }
