@@ -55,6 +55,7 @@ pub fn render_report_fleet(
         let (_, h) = area.dim_in_pixel();
         let (top, bottom) = area.split_vertically(h as i32 * 62 / 100);
         draw_report(&top, title, table, fit, residuals, safe, scope)?;
+        bottom.fill(&WHITE).map_err(de)?;
         let fonts = Fonts::for_size(area.dim_in_pixel());
         let gap = fonts.px(6.0);
         let cells: Vec<_> = bottom.split_evenly((1, 2)).iter().map(|c| c.margin(gap, gap, gap, gap)).collect();
