@@ -6,7 +6,7 @@
   ports.json  PROXIES x SAMPLES of envoy_cluster_manager_active_clusters
   limit.json  PROXIES x SAMPLES of kube_pod_container_resource_limits
 
-Proxies spread over 20 namespaces; revisions arrive at 0 to 10 a day (8 ports each); memory
+Proxies spread over up to 20 namespaces (one per 10 proxies, at least 3); revisions arrive at 0 to 10 a day (8 ports each); memory
 is 55Mi + 96Ki per port + a per-proxy offset + scatter. 5 minute steps (2016 = 7 days).
 Deterministic: the same bytes every run. Usage: fleet_gen.py OUTDIR [PROXIES] [SAMPLES]
 """
@@ -30,8 +30,9 @@ def main():
     files = {n: open(os.path.join(out, n + ".json"), "w") for n in ("mem", "ports", "limit")}
     for f in files.values():
         f.write(head)
+    namespaces = min(20, max(3, proxies // 10))
     for p in range(proxies):
-        ns, pod = "ns%02d" % (p % 20), "svc%05d-00001-deployment" % p
+        ns, pod = "ns%02d" % (p % namespaces), "svc%05d-00001-deployment" % p
         rate = rnd.uniform(0.0, 10.0) * STEP / 86400.0
         ports0 = 8 * rnd.randint(10, 120)
         offset = rnd.gauss(0.0, 8.0) * 1048576
