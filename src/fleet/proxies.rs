@@ -29,6 +29,26 @@ pub fn split(series: &Series) -> Result<Vec<ProxyRows>> {
             let name = series.path.file_stem().map_or_else(|| "proxy".into(), |s| s.to_string_lossy().into_owned());
             out.push(ProxyRows { name, rows: (0..series.rows.len()).collect() });
         }
+        Some(col) if col.label_ids().is_some() => {
+            let (ids, names) = col.label_ids().expect("checked");
+            let mut slot: Vec<usize> = vec![usize::MAX; names.len()];
+            for (i, &id) in ids.iter().enumerate() {
+                let Some(&k) = slot.get(id as usize) else {
+                    return Err(Error::parse(
+                        "proxy is empty: every row of a fleet names its proxy",
+                        series.location(i, PROXY),
+                    ));
+                };
+                let k = if k == usize::MAX {
+                    out.push(ProxyRows { name: names[id as usize].clone(), rows: Vec::new() });
+                    slot[id as usize] = out.len() - 1;
+                    out.len() - 1
+                } else {
+                    k
+                };
+                out[k].rows.push(i);
+            }
+        }
         Some(col) => {
             let mut index: HashMap<String, usize> = HashMap::new();
             for i in 0..series.rows.len() {

@@ -8,8 +8,18 @@ use std::path::Path;
 use super::{check_unique, parse_cell, parse_event, parse_time, Column, Field, Row, Series};
 use crate::error::{Error, Location, Result};
 
-/// Parse CSV text read from `path`.
+/// Parse CSV text read from `path`. Text without a quote character (what meshcap writes) takes
+/// a hand-rolled reader ([`super::csv_fast`]); quoted text takes the `csv` crate. Both give the
+/// same series and the same errors.
 pub fn parse(path: &Path, text: &str) -> Result<Series> {
+    if !text.as_bytes().contains(&b'"') {
+        return super::csv_fast::parse(path, text);
+    }
+    parse_quoted(path, text)
+}
+
+/// The general reader (quoted cells, cells spanning lines).
+pub(crate) fn parse_quoted(path: &Path, text: &str) -> Result<Series> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .comment(Some(b'#'))

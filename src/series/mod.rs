@@ -9,6 +9,7 @@
 
 pub mod clean;
 pub mod csv;
+mod csv_fast;
 pub mod json;
 mod oom;
 pub mod write;
@@ -69,7 +70,9 @@ pub enum Cell {
 }
 
 /// A named column of cells, one per row, stored as plain numbers (NaN where a cell is empty or
-/// text) so large series stay compact and fast to read.
+/// text) so large series stay compact and fast to read. A label column (`proxy`, `pod`) keeps
+/// each distinct text once and one id per row: a fleet's long form repeats each proxy's name
+/// thousands of times.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
     /// Header name.
@@ -77,16 +80,52 @@ pub struct Column {
     values: Vec<f64>,
     /// Rows whose cell is text, with the text, in row order.
     text: Vec<(usize, String)>,
+    /// The dictionary of a label column.
+    labels: Option<Labels>,
+}
+
+/// Distinct texts of a label column and each row's id into them.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Labels {
+    names: Vec<String>,
+    index: std::collections::HashMap<String, u32>,
+    /// Per row; [`Labels::EMPTY`] for an empty cell.
+    ids: Vec<u32>,
+}
+
+impl Labels {
+    const EMPTY: u32 = u32::MAX;
+
+    fn intern(&mut self, t: &str) -> u32 {
+        if let Some(&id) = self.index.get(t) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(t.to_string());
+        self.index.insert(t.to_string(), id);
+        id
+    }
 }
 
 impl Column {
-    /// An empty column.
+    /// An empty column (a label column for `proxy` and `pod`).
     pub fn new(name: &str) -> Column {
-        Column { name: name.to_string(), values: Vec::new(), text: Vec::new() }
+        let labels = matches!(Field::of(name), Field::Label).then(Labels::default);
+        Column { name: name.to_string(), values: Vec::new(), text: Vec::new(), labels }
     }
 
     /// Append a cell.
     pub fn push(&mut self, cell: Cell) {
+        if let Some(l) = &mut self.labels {
+            let id = match &cell {
+                Cell::Empty => Labels::EMPTY,
+                Cell::Text(t) => l.intern(t),
+                Cell::Number(v) => l.intern(&write::format_number(*v)),
+            };
+            l.ids.push(id);
+            self.values.push(f64::NAN);
+            return;
+        }
         match cell {
             Cell::Number(v) => self.values.push(v),
             Cell::Empty => self.values.push(f64::NAN),
@@ -99,6 +138,12 @@ impl Column {
 
     /// The cell of row `i`.
     pub fn get(&self, i: usize) -> Cell {
+        if let Some(l) = &self.labels {
+            return match l.ids[i] {
+                Labels::EMPTY => Cell::Empty,
+                id => Cell::Text(l.names[id as usize].clone()),
+            };
+        }
         let v = self.values[i];
         if !v.is_nan() {
             return Cell::Number(v);
@@ -107,6 +152,38 @@ impl Column {
             Ok(k) => Cell::Text(self.text[k].1.clone()),
             Err(_) => Cell::Empty,
         }
+    }
+
+    /// A label column's row ids (`u32::MAX` for an empty cell) and its distinct texts, in order
+    /// of first appearance; `None` for other columns.
+    pub fn label_ids(&self) -> Option<(&[u32], &[String])> {
+        self.labels.as_ref().map(|l| (l.ids.as_slice(), l.names.as_slice()))
+    }
+
+    /// The column restricted to `rows`, in that order.
+    pub fn subset(&self, rows: &[usize]) -> Column {
+        let mut out = Column::new(&self.name);
+        match (&self.labels, &mut out.labels) {
+            (Some(src), Some(dst)) => {
+                dst.names.clone_from(&src.names);
+                dst.index.clone_from(&src.index);
+                dst.ids = rows.iter().map(|&i| src.ids[i]).collect();
+                out.values = vec![f64::NAN; rows.len()];
+            }
+            _ => {
+                out.values = rows.iter().map(|&i| self.values[i]).collect();
+                out.text = rows
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &i)| self.values[i].is_nan())
+                    .filter_map(|(k, &i)| match self.get(i) {
+                        Cell::Text(t) => Some((k, t)),
+                        _ => None,
+                    })
+                    .collect();
+            }
+        }
+        out
     }
 
     /// Number of rows.
@@ -352,7 +429,10 @@ impl Series {
         Ok(Series {
             path: path.to_path_buf(),
             rows: (1..=rows).map(|line| Row { line, event: None, time: None, note: None }).collect(),
-            columns: columns.into_iter().map(|(name, values)| Column { name, values, text: Vec::new() }).collect(),
+            columns: columns
+                .into_iter()
+                .map(|(name, values)| Column { name, values, text: Vec::new(), labels: None })
+                .collect(),
             json: false,
             event_rows: Vec::new(),
         })

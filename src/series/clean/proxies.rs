@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use super::{clean, CleanReport, CleanSettings};
 use crate::error::Result;
-use crate::series::{Cell, Column, Series};
+use crate::series::{Cell, Series};
 
 /// The column naming each row's proxy.
 const PROXY: &str = "proxy";
@@ -17,6 +17,14 @@ const PROXY: &str = "proxy";
 /// The rows of each proxy, in order of first appearance; `None` without a proxy column.
 fn proxy_rows(series: &Series) -> Option<Vec<Vec<usize>>> {
     let col = series.column(PROXY)?;
+    if let Some((ids, names)) = col.label_ids() {
+        let mut out: Vec<Vec<usize>> = vec![Vec::new(); names.len() + 1];
+        for (i, &id) in ids.iter().enumerate() {
+            out[(id as usize).min(names.len())].push(i);
+        }
+        out.retain(|rows| !rows.is_empty());
+        return Some(out);
+    }
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut out: Vec<Vec<usize>> = Vec::new();
     for i in 0..series.rows.len() {
@@ -36,17 +44,7 @@ fn proxy_rows(series: &Series) -> Option<Vec<Vec<usize>>> {
 
 /// The sub-series of `rows` (same path, lines and columns).
 fn subset(series: &Series, rows: &[usize]) -> Series {
-    let columns = series
-        .columns
-        .iter()
-        .map(|c| {
-            let mut sub = Column::new(&c.name);
-            for &i in rows {
-                sub.push(c.get(i));
-            }
-            sub
-        })
-        .collect();
+    let columns = series.columns.iter().map(|c| c.subset(rows)).collect();
     let rows_out: Vec<_> = rows.iter().map(|&i| series.rows[i].clone()).collect();
     let event_rows = Series::index_events(&rows_out);
     Series { path: series.path.clone(), rows: rows_out, columns, json: series.json, event_rows }
