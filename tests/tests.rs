@@ -7,6 +7,7 @@ mod errors_downstream;
 mod errors_hostile;
 mod fit;
 mod fleet;
+mod fleet_import;
 mod fleet_live;
 mod fleet_truth;
 mod import;
