@@ -88,7 +88,7 @@ fn hand_fleet() -> String {
     ];
     for (name, every, ports0, limit_mi, offset_mi) in proxies {
         for k in 0..21usize {
-            let steps = if every == 0 { 0 } else { k / every };
+            let steps = k.checked_div(every).unwrap_or(0);
             let ports = ports0 + 8.0 * steps as f64;
             let noise = if k % 2 == 0 { 0.25 } else { -0.25 };
             let memory = (55.0 + offset_mi + noise) * 1_048_576.0 + 98_304.0 * ports;

@@ -12,10 +12,26 @@ use crate::error::{Error, Location, Result};
 /// a hand-rolled reader ([`super::csv_fast`]); quoted text takes the `csv` crate. Both give the
 /// same series and the same errors.
 pub fn parse(path: &Path, text: &str) -> Result<Series> {
-    if !text.as_bytes().contains(&b'"') {
+    if quotes_only_in_comments(text) {
         return super::csv_fast::parse(path, text);
     }
     parse_quoted(path, text)
+}
+
+/// True when every `"` of the text sits on a `#` comment line (importers quote PromQL there).
+fn quotes_only_in_comments(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut from = 0;
+    while let Some(k) = text[from..].find('"') {
+        let at = from + k;
+        let start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+        if b[start] != b'#' {
+            return false;
+        }
+        // Skip the rest of this comment line.
+        from = text[at..].find('\n').map_or(b.len(), |n| at + n + 1);
+    }
+    true
 }
 
 /// The general reader (quoted cells, cells spanning lines).

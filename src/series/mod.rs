@@ -85,12 +85,19 @@ pub struct Column {
 }
 
 /// Distinct texts of a label column and each row's id into them.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Clone, PartialEq, Default)]
 struct Labels {
     names: Vec<String>,
     index: std::collections::HashMap<String, u32>,
     /// Per row; [`Labels::EMPTY`] for an empty cell.
     ids: Vec<u32>,
+}
+
+impl std::fmt::Debug for Labels {
+    // The index is a lookup aid whose iteration order varies; names and ids are the content.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Labels").field("names", &self.names).field("ids", &self.ids).finish()
+    }
 }
 
 impl Labels {
@@ -158,6 +165,27 @@ impl Column {
     /// of first appearance; `None` for other columns.
     pub fn label_ids(&self) -> Option<(&[u32], &[String])> {
         self.labels.as_ref().map(|l| (l.ids.as_slice(), l.names.as_slice()))
+    }
+
+    /// Room for `n` more rows.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.values.reserve(n);
+        if let Some(l) = &mut self.labels {
+            l.ids.reserve(n);
+        }
+    }
+
+    /// Append `other`'s cells (same name) after this column's, as if pushed one by one.
+    pub(crate) fn append(&mut self, other: Column) {
+        let offset = self.values.len();
+        match (&mut self.labels, other.labels) {
+            (Some(dst), Some(src)) => {
+                let map: Vec<u32> = src.names.iter().map(|n| dst.intern(n)).collect();
+                dst.ids.extend(src.ids.iter().map(|&id| if id == Labels::EMPTY { id } else { map[id as usize] }));
+            }
+            _ => self.text.extend(other.text.into_iter().map(|(r, t)| (r + offset, t))),
+        }
+        self.values.extend(other.values);
     }
 
     /// The column restricted to `rows`, in that order.
