@@ -7,14 +7,9 @@ use crate::util::{json, meshcap, tempdir, write};
 
 /// A query_range body from (labels, [(t, v)]) series.
 fn body(series: &[(&str, &[(i64, f64)])]) -> String {
-    let result: Vec<String> = series
-        .iter()
-        .map(|(labels, pts)| {
-            let vals: Vec<String> = pts.iter().map(|(t, v)| format!("[{t},\"{v}\"]")).collect();
-            format!("{{\"metric\":{{{labels}}},\"values\":[{}]}}", vals.join(","))
-        })
-        .collect();
-    format!("{{\"status\":\"success\",\"data\":{{\"resultType\":\"matrix\",\"result\":[{}]}}}}", result.join(","))
+    let series: Vec<(&str, Vec<(f64, String)>)> =
+        series.iter().map(|(l, pts)| (*l, pts.iter().map(|(t, v)| (*t as f64, v.to_string())).collect())).collect();
+    crate::prometheus_files::body(&series)
 }
 
 const T: i64 = 1_767_225_600;

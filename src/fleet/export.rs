@@ -23,14 +23,17 @@ fn rate(r: f64) -> String {
     }
 }
 
-fn growth_cell(p: &ProxyForecast) -> String {
+/// Growth with its interval, as the table and report.md print it.
+pub fn growth_cell(p: &ProxyForecast) -> String {
     match (p.growth_ports_per_day, p.growth_interval) {
         (Some(g), Some([lo, hi])) => format!("{} [{}, {}]", rate(g), rate(lo), rate(hi)),
         _ => "-".into(),
     }
 }
 
-fn days_cell(p: &ProxyForecast) -> String {
+/// Days to the limit with its interval (`never?` for an open top), as the table and report.md
+/// print them.
+pub fn days_cell(p: &ProxyForecast) -> String {
     match (p.days_to_limit, p.days_to_limit_interval) {
         (Some(d), Some([lo, hi])) => {
             format!("{} [{}, {}]", days(Some(d)), days(lo), hi.map_or_else(|| "never?".into(), |h| days(Some(h))))

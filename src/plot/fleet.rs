@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::axis::{axis, byte_ticks, bytes_label, count_label, count_ticks, draw_mesh, AxisText, Extent};
+use super::axis::{axis, count_bytes_chart, count_label, count_ticks, Extent};
 use super::layout::{centred_note, legend_strip, title_block, LegendItem, Swatch};
 use super::render::render_png;
 use super::style::{de, ensure_fonts, series_color, text, Fonts, Marker, INK, MUTED, PI_ALPHA, VERMILLION};
@@ -109,24 +109,12 @@ pub fn draw_fleet_memory<DB: DrawingBackend>(
     }
     let x_range = xs.range(0.04, 0.0..1.0, true);
     let y_range = ys.range(0.05, 0.0..1.0, true);
-    let mut ctx = ChartBuilder::on(&body)
-        .margin_left(fonts.px(10.0))
-        .margin_right(fonts.px(30.0))
-        .margin_bottom(fonts.px(8.0))
-        .x_label_area_size(fonts.px(62.0))
-        .y_label_area_size(fonts.px(100.0))
-        .build_cartesian_2d(
-            axis(x_range.clone(), count_ticks(&x_range, 8)),
-            axis(y_range.clone(), byte_ticks(&y_range, 8)),
-        )
-        .map_err(de)?;
-    let count_fmt = |v: &f64| count_label(*v);
-    let bytes_fmt = |v: &f64| bytes_label(*v);
-    draw_mesh(
-        &mut ctx,
+    let ctx = count_bytes_chart(
+        &body,
         &fonts,
-        AxisText { desc: &chart.x_label, format: &count_fmt },
-        AxisText { desc: "istio-proxy memory (working set)", format: &bytes_fmt },
+        (x_range.clone(), y_range.clone()),
+        fonts.px(30.0),
+        (&chart.x_label, "istio-proxy memory (working set)"),
     )?;
     let plot = ctx.plotting_area();
     if chart.proxies.is_empty() {

@@ -37,8 +37,8 @@ pub fn render_report(
     render_png(path, size, |area| draw_report(area, title, table, fit, residuals, safe, scope))
 }
 
-/// [`render_report`] with a fleet row below the grid: memory against ports for every proxy and
-/// the days to the limit of the soonest.
+/// [`render_report`] with, when `fleet` is given, a fleet row below the grid: memory against
+/// ports for every proxy and the days to the limit of the soonest.
 #[allow(clippy::too_many_arguments)]
 pub fn render_report_fleet(
     title: &str,
@@ -47,10 +47,11 @@ pub fn render_report_fleet(
     residuals: &ResidualChart,
     safe: &SafeLimitChart,
     scope: Option<&ScopeChart>,
-    fleet: (&FleetMemoryChart, &FleetDaysChart),
+    fleet: Option<(&FleetMemoryChart, &FleetDaysChart)>,
     path: &Path,
     size: (u32, u32),
 ) -> crate::Result<()> {
+    let Some(fleet) = fleet else { return render_report(title, table, fit, residuals, safe, scope, path, size) };
     render_png(path, size, |area| {
         let (_, h) = area.dim_in_pixel();
         let (top, bottom) = area.split_vertically(h as i32 * 62 / 100);

@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use crate::fleet::{proxies, Fleet};
+use crate::fleet::{export, proxies, Fleet};
 use crate::model::FittedModel;
 use crate::plot::{FleetDays, FleetDaysChart, FleetMemoryChart, FleetProxyPoints};
 use crate::quantity::format_bytes;
@@ -126,18 +126,8 @@ pub fn markdown(fleet: &Fleet, top: usize) -> String {
         p = fleet.predictor
     );
     s.push_str("|---:|---|---:|---:|---:|---|---|\n");
-    let opt = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.1}"));
     for (k, p) in fleet.proxies.iter().take(top).enumerate() {
-        let growth = match (p.growth_ports_per_day, p.growth_interval) {
-            (Some(g), Some([lo, hi])) => format!("{g:.2} [{lo:.2}, {hi:.2}]"),
-            _ => "-".into(),
-        };
-        let days = match (p.days_to_limit, p.days_to_limit_interval) {
-            (Some(d), Some([lo, hi])) => {
-                format!("{d:.1} [{}, {}]", opt(lo), hi.map_or_else(|| "never?".into(), |h| format!("{h:.1}")))
-            }
-            _ => "no date".into(),
-        };
+        let (growth, days) = (export::growth_cell(p), export::days_cell(p));
         let _ = writeln!(
             s,
             "| {}{} | `{}` | {} | {} | {} | {growth} | {days} |",

@@ -116,45 +116,30 @@ pub fn write_report(input: &ReportInput, dir: &Path, size: (u32, u32)) -> Result
     };
     let title = format!("meshcap capacity report: {}", m.name());
     let residuals_chart = residuals.as_ref().unwrap_or(&empty_residuals);
-    match &input.fleet {
-        None => plot::render_report(
-            &title,
-            &table,
-            &fit,
-            residuals_chart,
-            &safe,
-            scope.as_ref(),
-            &report_png,
-            plot::REPORT_SIZE,
-        )?,
-        Some(f) => {
-            let (memory, days) = (fleet::memory_chart(f)?, fleet::days_chart(f.fleet));
-            let (w, h) = plot::REPORT_SIZE;
-            plot::render_report_fleet(
-                &title,
-                &table,
-                &fit,
-                residuals_chart,
-                &safe,
-                scope.as_ref(),
-                (&memory, &days),
-                &report_png,
-                (w, h * 8 / 5),
-            )?;
-            written.push(report_png.clone());
-            for (name, which) in [("fleet.png", true), ("fleet-days.png", false)] {
-                let p = dir.join(name);
-                if which {
-                    plot::render_fleet_memory(&memory, &p, size)?;
-                } else {
-                    plot::render_fleet_days(&days, &p, size)?;
-                }
-                written.push(p);
-            }
-        }
-    }
-    if input.fleet.is_none() {
-        written.push(report_png);
+    let fleet = match &input.fleet {
+        Some(f) => Some((fleet::memory_chart(f)?, fleet::days_chart(f.fleet))),
+        None => None,
+    };
+    let (w, h) = plot::REPORT_SIZE;
+    plot::render_report_fleet(
+        &title,
+        &table,
+        &fit,
+        residuals_chart,
+        &safe,
+        scope.as_ref(),
+        fleet.as_ref().map(|(m, d)| (m, d)),
+        &report_png,
+        if fleet.is_some() { (w, h * 8 / 5) } else { (w, h) },
+    )?;
+    written.push(report_png);
+    if let Some((memory, days)) = &fleet {
+        let p = dir.join("fleet.png");
+        plot::render_fleet_memory(memory, &p, size)?;
+        written.push(p);
+        let p = dir.join("fleet-days.png");
+        plot::render_fleet_days(days, &p, size)?;
+        written.push(p);
     }
     let fit_png = dir.join("fit.png");
     plot::render_fit(&fit, &fit_png, size)?;
