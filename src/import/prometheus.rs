@@ -84,7 +84,11 @@ pub struct Report {
 
 /// Turn the answers into a canonical series (path `out` for messages) and the comments that
 /// record its provenance.
-pub fn import(answers: Vec<Answer>, settings: &Settings, provenance: &str) -> Result<(Series, Vec<String>, Report)> {
+pub fn import(
+    mut answers: Vec<Answer>,
+    settings: &Settings,
+    provenance: &str,
+) -> Result<(Series, Vec<String>, Report)> {
     if !answers.iter().any(|a| a.column == MEMORY) {
         return Err(Error::invalid("a memory query or --memory-file is required"));
     }
@@ -104,6 +108,11 @@ pub fn import(answers: Vec<Answer>, settings: &Settings, provenance: &str) -> Re
         use rayon::prelude::*;
         answers.par_iter().map(merge_bodies).collect()
     };
+    // The decoded series hold everything the bodies did: free the text (a fleet's responses
+    // run to gigabytes) before joining.
+    for a in &mut answers {
+        a.bodies = Vec::new();
+    }
     if let Some(by) = &settings.by {
         return import_by(&answers, decoded, by, settings, report, comments);
     }
