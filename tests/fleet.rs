@@ -186,6 +186,10 @@ fn fleet_bad_input_is_named() {
     assert!(v["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("lonely/one: one reading")));
     let lonely = v["proxies"].as_array().unwrap().iter().find(|p| p["proxy"] == "lonely/one").unwrap().clone();
     assert!(lonely["growth_ports_per_day"].is_null() && lonely["days_to_limit"].is_null());
+    // A series without times (the seed) cannot date growth.
+    let out = crate::util::meshcap().arg("fleet").arg(crate::util::seed_data()).assert().code(2).get_output().clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("no time column") && err.contains("knative-1.11-istio-1.18.csv"), "{err}");
     // -o naming the input is refused; --by other than namespace is refused.
     crate::util::meshcap().arg("fleet").arg(&data).arg("-o").arg(&data).assert().code(2);
     crate::util::meshcap().arg("fleet").arg(&data).args(["--by", "pod"]).assert().code(2);

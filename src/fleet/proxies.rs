@@ -70,6 +70,12 @@ pub fn split(series: &Series) -> Result<Vec<ProxyRows>> {
             }
         }
     }
+    if series.rows.iter().all(|r| r.time.is_none()) {
+        return Err(Error::data(
+            "the series has no time column: a fleet forecast dates each proxy's growth, so it needs readings over time (import prometheus --by namespace,pod)",
+            &series.path,
+        ));
+    }
     for p in &mut out {
         let mut missing = None;
         for &i in &p.rows {

@@ -11,7 +11,8 @@
 use std::collections::BTreeMap;
 
 use super::align::{align, infer_step};
-use super::prometheus::{check_values, number_column, Report, Settings, COLUMNS};
+use super::prometheus::{check_values, number_column, Answer, Report, Settings, COLUMNS};
+use super::promjson::QueryResult;
 use super::splice::{splice, Spliced, CONTAINER_IDENTITY};
 use super::TimeSeries;
 use crate::error::{Error, Result};
@@ -89,6 +90,48 @@ pub(crate) fn key_series(
         )));
     }
     Ok(keyed)
+}
+
+/// The `--by` path: every column keyed by proxy, spliced, joined to memory.
+pub(crate) fn import_by(
+    answers: &[Answer],
+    decoded: Vec<Result<QueryResult>>,
+    by: &[String],
+    settings: &Settings,
+    mut report: Report,
+    mut comments: Vec<String>,
+) -> Result<(Series, Vec<String>, Report)> {
+    if settings.selection.aggregate.is_some() {
+        return Err(Error::invalid("--aggregate combines series into one, --by keeps one per proxy: choose one"));
+    }
+    if by.is_empty() || by.iter().any(|l| l.is_empty()) {
+        return Err(Error::invalid("--by needs label names separated by commas, such as namespace,pod"));
+    }
+    let mut keyed = BTreeMap::new();
+    for (a, result) in answers.iter().zip(decoded) {
+        let result = result?;
+        for w in &result.warnings {
+            report.warnings.push(format!("{}: {w}", a.origin));
+        }
+        if result.non_finite > 0 {
+            report.non_finite.insert(a.column.to_string(), result.non_finite);
+        }
+        let filters = &settings.selection.filters;
+        let applicable: Vec<&(String, String)> =
+            filters.iter().filter(|(k, _)| result.series.iter().any(|s| s.labels.contains_key(k))).collect();
+        let series: Vec<TimeSeries> =
+            result.series.into_iter().filter(|s| applicable.iter().all(|(k, v)| s.labels.get(k) == Some(v))).collect();
+        let k = key_series(&a.origin, a.column, series, by, &mut report.warnings)?;
+        let samples: usize = k.values().map(|s| s.series.len()).sum();
+        report.series.insert(a.column.to_string(), format!("{} proxies by {}", k.len(), by.join(",")));
+        let what = match &a.query {
+            Some(q) => format!("{}: {q}", a.column),
+            None => format!("{}: {}", a.column, a.origin),
+        };
+        comments.push(format!("{what} -> {} proxies ({samples} samples)", k.len()));
+        keyed.insert(a.column, (a.origin.clone(), k));
+    }
+    assemble(keyed, by, settings, report, comments)
 }
 
 /// Names, at most five, then a count of the rest.
