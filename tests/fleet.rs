@@ -248,3 +248,34 @@ fn plot_fleet_and_report_fleet_draw_the_ranking() {
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{fleet}");
     assert!(fleet.contains("| 1! | `pay/full`"), "{fleet}");
 }
+
+#[test]
+fn fleet_is_the_same_at_any_thread_count() {
+    // A long-form series big enough for the reader's parallel chunks (over 4 MB).
+    let specs: Vec<Spec> = (0..100)
+        .map(|i| Spec {
+            namespace: format!("ns{}", i % 4),
+            pod: format!("svc{i:02}"),
+            rate: 1.0 + (i % 9) as f64,
+            ports0: 200.0 + 8.0 * i as f64,
+            target_days: 20.0 + 5.0 * i as f64,
+        })
+        .collect();
+    let fleet = generate(7, &specs, 1_767_225_600.0, 300.0, 2016);
+    let dir = crate::util::tempdir();
+    let data = crate::util::write(dir.path(), "big.csv", &fleet.csv());
+    assert!(std::fs::metadata(&data).unwrap().len() > 4 << 20);
+    let run = |threads: &str| {
+        let out = crate::util::meshcap()
+            .env("RAYON_NUM_THREADS", threads)
+            .arg("fleet")
+            .arg(&data)
+            .args(["--format", "json"])
+            .assert()
+            .success();
+        out.get_output().stdout.clone()
+    };
+    let one = run("1");
+    assert_eq!(one, run("2"));
+    assert_eq!(one, run("3"));
+}
