@@ -1,6 +1,7 @@
 //! Import speed: a 10^6-sample query_range response, parsed, aligned with a ports response of
 //! the same size and written as canonical CSV. The side-by-side baseline (json + pandas on the
-//! same files) is `benches/import_bench.sh`.
+//! same files) is `benches/import_bench.sh`; `read_csv_1e6_rows` reads that CSV back, beside
+//! pandas' `read_csv` in `benches/csv_bench.sh`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use meshcap::import::{prometheus, promjson};
@@ -44,7 +45,15 @@ fn bench(c: &mut Criterion) {
     });
     let (series, comments, _) = prometheus::import(answers(), &prometheus::Settings::default(), "bench").unwrap();
     g.bench_function("write_csv_1e6_rows", |b| b.iter(|| meshcap::series::write::to_csv(&series, &comments).len()));
+    // The canonical reader on the file `fit` reads (benches/csv_bench.sh times pandas'
+    // read_csv on the same bytes).
+    let dir = std::env::temp_dir().join(format!("meshcap-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("series-1e6.csv");
+    std::fs::write(&path, meshcap::series::write::to_csv(&series, &comments)).unwrap();
+    g.bench_function("read_csv_1e6_rows", |b| b.iter(|| meshcap::series::Series::load(&path).unwrap().rows.len()));
     g.finish();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 criterion_group!(benches, bench);

@@ -12,11 +12,14 @@
 //! - [`model::FitSettings`] -> [`model::fit`] -> [`model::FittedModel`]: ordinary least squares
 //!   with exact-to-NIST accuracy, confidence and prediction intervals; the fitted model is a
 //!   plain serde struct written to `models/*.json`.
+//! - [`fleet::forecast`] -> [`fleet::Fleet`]: every proxy of a long-form series ranked by
+//!   days until its limit, from the pooled fit and each proxy's own growth.
 //! - [`quantity`]: Kubernetes memory quantities (`128Mi`, `1Gi`) to bytes and back.
 //!
 //! Data flows one way: series -> model -> projections, scenarios -> plots and reports.
 
 pub mod error;
+pub mod fleet;
 pub mod import;
 pub mod model;
 pub mod output;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::util::{fails, live, meshcap, one_line_error, root, tempdir, write, Heads};
 
 /// A query_range body with one series per `(labels, points)`.
-fn body(series: &[(&str, Vec<(f64, String)>)]) -> String {
+pub(crate) fn body(series: &[(&str, Vec<(f64, String)>)]) -> String {
     let result: Vec<String> = series
         .iter()
         .map(|(labels, pts)| {

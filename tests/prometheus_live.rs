@@ -117,9 +117,10 @@ fn on_path(bin: &str) -> bool {
 }
 
 /// A Prometheus server on a free loopback port, stopped by its pid on drop.
-struct Server {
+pub struct Server {
     child: Child,
-    url: String,
+    /// Base URL, with the `/prometheus` path prefix.
+    pub url: String,
 }
 
 impl Drop for Server {
@@ -136,6 +137,11 @@ fn free_port() -> u16 {
 /// Backfill the fixture and start Prometheus under the path prefix `/prometheus`, or `None`
 /// (after saying so) when the binaries are missing and not required.
 fn start(dir: &Path) -> Option<Server> {
+    start_with(dir, &openmetrics())
+}
+
+/// Backfill `fixture` (OpenMetrics text) and start Prometheus on it, as [`start`].
+pub fn start_with(dir: &Path, fixture: &str) -> Option<Server> {
     if !(on_path("prometheus") && on_path("promtool")) {
         if std::env::var("MESHCAP_REQUIRE_PROMETHEUS").as_deref() == Ok("1") {
             panic!(
@@ -146,7 +152,7 @@ fn start(dir: &Path) -> Option<Server> {
         return None;
     }
     let om = dir.join("fixture.om");
-    std::fs::write(&om, openmetrics()).unwrap();
+    std::fs::write(&om, fixture).unwrap();
     let tsdb = dir.join("tsdb");
     let out = Command::new("promtool")
         .args(["tsdb", "create-blocks-from", "openmetrics"])

@@ -5,7 +5,7 @@ use std::path::Path;
 use crate::util::{meshcap, tempdir, write};
 
 /// Decode a PNG into (width, height, RGB bytes).
-fn decode(path: &Path) -> (u32, u32, Vec<u8>) {
+pub(crate) fn decode(path: &Path) -> (u32, u32, Vec<u8>) {
     let decoder = png::Decoder::new(std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size()];

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use meshcap::series::clean::{clean, CleanSettings};
+use meshcap::series::clean::{clean_by_proxy, CleanSettings};
 use meshcap::series::Series;
 
 use super::import::finish;
@@ -37,7 +37,7 @@ pub fn run_clean(args: CleanArgs) -> Result<()> {
     };
     super::import::check_output(args.output.as_deref(), &[&args.input], args.format, "cleaned")?;
     let series = Series::load(&args.input)?;
-    let (cleaned, report) = clean(&series, &settings)?;
+    let (cleaned, report) = clean_by_proxy(&series, &settings)?;
     let comment = format!(
         "cleaned by meshcap clean from {}: {} restarts, {} OOMKills, {} double-counted rows",
         super::shown(&args.input),

@@ -94,6 +94,10 @@ pub struct PrometheusArgs {
     /// Combine several series per timestamp: max, sum or mean.
     #[arg(long, value_name = "HOW")]
     aggregate: Option<String>,
+    /// Keep one proxy per distinct value of these labels (e.g. namespace,pod): a long-form
+    /// series with a proxy column; each proxy's containers are spliced, never summed.
+    #[arg(long, value_name = "LABELS", value_delimiter = ',')]
+    by: Option<Vec<String>>,
     /// The proxy memory limit for every row (a quantity), when there is no limit query.
     #[arg(long, value_name = "QUANTITY")]
     limit: Option<String>,
@@ -260,7 +264,8 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
         }
         _ => "imported by meshcap import prometheus from saved query_range responses".to_string(),
     };
-    let settings = prometheus::Settings { selection, step: step.or(range.map(|r| r.2)), limit_bytes };
+    let by = args.by.map(|b| b.into_iter().map(|l| l.trim().to_string()).collect());
+    let settings = prometheus::Settings { selection, step: step.or(range.map(|r| r.2)), limit_bytes, by };
     let scrub = |e: Error| match (&client, e) {
         (Some(c), Error::Invalid(m)) => Error::Invalid(c.scrub(m)),
         (Some(c), Error::Remote(m)) => Error::Remote(c.scrub(m)),
@@ -282,6 +287,9 @@ pub(crate) fn summary_lines(report: &prometheus::Report) -> Vec<String> {
     }
     for (col, n) in &report.non_finite {
         lines.push(format!("dropped {n} NaN/Inf points of {col}"));
+    }
+    if let (Some(p), Some(r)) = (report.proxies, report.restarts_spliced) {
+        lines.push(format!("{p} proxies; {r} container restarts spliced"));
     }
     for w in &report.warnings {
         lines.push(format!("warning: {w}"));

@@ -6,6 +6,7 @@
 
 mod clean;
 mod fit;
+mod fleet;
 mod import;
 mod import_files;
 mod project;
@@ -36,6 +37,8 @@ enum Command {
     Plot(report::PlotArgs),
     /// Fit a linear memory model to a measurement series.
     Fit(fit::FitArgs),
+    /// Every proxy of a fleet: headroom now, growth per day and days until its limit.
+    Fleet(fleet::FleetArgs),
     /// Print the summary of a model file.
     Show(fit::ShowArgs),
     /// Safe revision counts and crossings for proxy limits.
@@ -74,6 +77,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Report(args) => report::run_report(args),
         Command::Plot(args) => report::run_plot(args),
         Command::Fit(args) => fit::run_fit(args),
+        Command::Fleet(args) => fleet::run_fleet(args),
         Command::Show(args) => fit::run_show(args),
         Command::Safe(args) => project::run_safe(args),
         Command::Whatif(args) => project::run_whatif(args),

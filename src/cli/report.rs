@@ -130,6 +130,10 @@ pub struct ReportArgs {
     /// Folder to write into (created if missing).
     #[arg(long, default_value = "plots")]
     out: PathBuf,
+    /// A long-form fleet series (from `import prometheus --by namespace,pod`): its charts and
+    /// table join the report.
+    #[arg(long, value_name = "SERIES")]
+    fleet: Option<PathBuf>,
 }
 
 pub fn run_report(args: ReportArgs) -> Result<()> {
@@ -143,7 +147,10 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
         }
         None => None,
     };
+    let settings = fleet_settings(args.inputs.headroom);
+    let fleet = args.fleet.as_deref().map(|f| super::fleet::forecast(f, None, &settings)).transpose()?;
     let input = ReportInput {
+        fleet: fleet.as_ref().map(|(fleet, model, series)| meshcap::report::fleet::FleetInput { fleet, model, series }),
         sweep: grid
             .as_ref()
             .map(|g| -> Result<_> {
@@ -187,6 +194,10 @@ pub enum Kind {
     Heatmap,
     /// Monte Carlo memory bands over days and first-OOM days of one scenario (needs --spec).
     Fan,
+    /// A fleet (--data: a long-form series): memory against ports for every proxy.
+    Fleet,
+    /// A fleet's days to the limit, the soonest 30 with their intervals.
+    FleetDays,
 }
 
 /// What the heatmap colours.
@@ -273,9 +284,22 @@ pub fn run_plot(args: PlotArgs) -> Result<()> {
         println!("wrote {}", args.output.display());
         return Ok(());
     }
+    if matches!(args.kind, Kind::Fleet | Kind::FleetDays) {
+        let settings = fleet_settings(args.inputs.headroom);
+        let (fleet, model, series) =
+            super::fleet::forecast(&args.inputs.data, args.inputs.model.as_deref(), &settings)?;
+        if args.kind == Kind::Fleet {
+            let input = meshcap::report::fleet::FleetInput { fleet: &fleet, model: &model, series: &series };
+            plot::render_fleet_memory(&meshcap::report::fleet::memory_chart(&input)?, &args.output, size)?;
+        } else {
+            plot::render_fleet_days(&meshcap::report::fleet::days_chart(&fleet), &args.output, size)?;
+        }
+        println!("wrote {}", args.output.display());
+        return Ok(());
+    }
     let l = args.inputs.load()?;
     match args.kind {
-        Kind::Heatmap | Kind::Fan => unreachable!("handled above"),
+        Kind::Heatmap | Kind::Fan | Kind::Fleet | Kind::FleetDays => unreachable!("handled above"),
         Kind::Fit => plot::render_fit(
             &charts::fit_chart(&l.model, l.series.as_ref(), &args.inputs.limits(), l.caution),
             &args.output,
@@ -318,6 +342,13 @@ pub fn run_plot(args: PlotArgs) -> Result<()> {
     }
     println!("wrote {}", args.output.display());
     Ok(())
+}
+
+/// Fleet settings for the charts: flagged at --headroom, or at `fleet`'s 10% when it is not
+/// given (the report's own default is none).
+fn fleet_settings(headroom: f64) -> meshcap::fleet::FleetSettings {
+    let default = meshcap::fleet::FleetSettings::default();
+    meshcap::fleet::FleetSettings { headroom: if headroom > 0.0 { headroom } else { default.headroom }, ..default }
 }
 
 /// `axis=value` pairs.

@@ -8,7 +8,8 @@
 //!
 //! - [`prometheus`]: `/api/v1/query_range` responses, live ([`http`]) or saved, parsed by
 //!   [`promjson`], one series picked per query by [`select`], aligned on the memory timestamps
-//!   by [`align`].
+//!   by [`align`]; with `--by`, one proxy per label value in long form ([`fleet`]), each
+//!   proxy's container incarnations spliced ([`splice`]).
 //! - [`grafana`]: CSV downloaded from a panel's Inspect > Data, with formatted values.
 //! - [`kubectl`]: a `kubectl get ... -o json` List of Services, Knative Services and
 //!   Revisions, to a topology file.
@@ -19,6 +20,7 @@
 //! [`series::clean`](crate::series::clean).
 
 pub mod align;
+pub mod fleet;
 pub mod grafana;
 pub mod http;
 pub mod istioctl;
@@ -26,6 +28,7 @@ pub mod kubectl;
 pub mod prometheus;
 pub mod promjson;
 pub mod select;
+pub mod splice;
 
 use std::collections::BTreeMap;
 

@@ -49,6 +49,9 @@ pub struct Settings {
     pub step: Option<f64>,
     /// A constant limit for every row (bytes), when no limit query is given.
     pub limit_bytes: Option<f64>,
+    /// `--by`: keep one proxy per distinct value of these labels (long form, see
+    /// [`super::fleet`]) instead of one series per query.
+    pub by: Option<Vec<String>>,
 }
 
 /// What the import did, for the user and for `--format json`.
@@ -68,11 +71,24 @@ pub struct Report {
     pub series: BTreeMap<String, String>,
     /// Server warnings, prefixed with the column.
     pub warnings: Vec<String>,
+    /// Proxies written (`--by` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxies: Option<usize>,
+    /// Container restarts spliced over all proxies (`--by` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restarts_spliced: Option<usize>,
+    /// Proxies left out because a column has no series for them, by column (`--by` only).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub missing: BTreeMap<String, Vec<String>>,
 }
 
 /// Turn the answers into a canonical series (path `out` for messages) and the comments that
 /// record its provenance.
-pub fn import(answers: Vec<Answer>, settings: &Settings, provenance: &str) -> Result<(Series, Vec<String>, Report)> {
+pub fn import(
+    mut answers: Vec<Answer>,
+    settings: &Settings,
+    provenance: &str,
+) -> Result<(Series, Vec<String>, Report)> {
     if !answers.iter().any(|a| a.column == MEMORY) {
         return Err(Error::invalid("a memory query or --memory-file is required"));
     }
@@ -92,6 +108,14 @@ pub fn import(answers: Vec<Answer>, settings: &Settings, provenance: &str) -> Re
         use rayon::prelude::*;
         answers.par_iter().map(merge_bodies).collect()
     };
+    // The decoded series hold everything the bodies did: free the text (a fleet's responses
+    // run to gigabytes) before joining.
+    for a in &mut answers {
+        a.bodies = Vec::new();
+    }
+    if let Some(by) = &settings.by {
+        return super::fleet::import_by(&answers, decoded, by, settings, report, comments);
+    }
     let mut labels_seen: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for (a, result) in answers.iter().zip(decoded) {
         let result = result?;
@@ -200,7 +224,7 @@ pub(crate) fn check_values(column: &str, origin: &str, ts: &TimeSeries) -> Resul
         .then(|| format!("{origin}: memory never reaches 1Mi (at most {max} bytes): is it in MiB rather than bytes?")))
 }
 
-fn number_column(name: &str, values: &[f64]) -> Column {
+pub(crate) fn number_column(name: &str, values: &[f64]) -> Column {
     let mut c = Column::new(name);
     for &v in values {
         c.push(Cell::Number(v));

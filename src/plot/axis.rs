@@ -4,6 +4,7 @@
 use std::ops::Range;
 
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::style::{de, text, Fonts, GRID, TEXT};
@@ -78,6 +79,37 @@ pub(crate) fn draw_mesh<DB: DrawingBackend>(
         .axis_style(ShapeStyle::from(&TEXT).stroke_width(1))
         .draw()
         .map_err(de)
+}
+
+/// A chart of bytes (y) against a count (x) on `body`, its mesh drawn: the frame the fleet and
+/// level charts share. `margin_right` leaves room for labels beside the plot.
+pub(crate) fn count_bytes_chart<'a, DB: DrawingBackend>(
+    body: &'a DrawingArea<DB, Shift>,
+    fonts: &Fonts,
+    (x_range, y_range): (Range<f64>, Range<f64>),
+    margin_right: i32,
+    (x_desc, y_desc): (&str, &str),
+) -> Result<ChartContext<'a, DB, Grid>, String> {
+    let mut ctx = ChartBuilder::on(body)
+        .margin_left(fonts.px(10.0))
+        .margin_right(margin_right)
+        .margin_bottom(fonts.px(8.0))
+        .x_label_area_size(fonts.px(62.0))
+        .y_label_area_size(fonts.px(100.0))
+        .build_cartesian_2d(
+            axis(x_range.clone(), count_ticks(&x_range, 8)),
+            axis(y_range.clone(), byte_ticks(&y_range, 8)),
+        )
+        .map_err(de)?;
+    let count_fmt = |v: &f64| count_label(*v);
+    let bytes_fmt = |v: &f64| bytes_label(*v);
+    draw_mesh(
+        &mut ctx,
+        fonts,
+        AxisText { desc: x_desc, format: &count_fmt },
+        AxisText { desc: y_desc, format: &bytes_fmt },
+    )?;
+    Ok(ctx)
 }
 
 /// The extent of the finite values seen so far.

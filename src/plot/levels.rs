@@ -9,7 +9,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::axis::{axis, byte_ticks, bytes_label, count_label, count_ticks, draw_mesh, AxisText, Extent};
+use super::axis::{count_bytes_chart, Extent};
 use super::data::LevelChart;
 use super::layout::{centred_note, legend_strip, side_labels, text_width, title_block, to_area, LegendItem, Swatch};
 use super::render::render_png;
@@ -50,24 +50,12 @@ pub fn draw_levels<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Le
     xs.extend(levels.iter().map(|l| l.x));
     let x_range = xs.range(0.04, 0.0..1.0, true);
     let label_w = text_width(area, "+2σ", &bold(fonts.tick, VERMILLION));
-    let mut ctx = ChartBuilder::on(&body)
-        .margin_left(fonts.px(10.0))
-        .margin_right(label_w + fonts.px(20.0))
-        .margin_bottom(fonts.px(8.0))
-        .x_label_area_size(fonts.px(62.0))
-        .y_label_area_size(fonts.px(100.0))
-        .build_cartesian_2d(
-            axis(x_range.clone(), count_ticks(&x_range, 8)),
-            axis(y_range.clone(), byte_ticks(&y_range, 8)),
-        )
-        .map_err(de)?;
-    let count_fmt = |v: &f64| count_label(*v);
-    let bytes_fmt = |v: &f64| bytes_label(*v);
-    draw_mesh(
-        &mut ctx,
+    let ctx = count_bytes_chart(
+        &body,
         &fonts,
-        AxisText { desc: &chart.x_label, format: &count_fmt },
-        AxisText { desc: "residual (observed − fitted)", format: &bytes_fmt },
+        (x_range.clone(), y_range.clone()),
+        label_w + fonts.px(20.0),
+        (&chart.x_label, "residual (observed − fitted)"),
     )?;
     let plot = ctx.plotting_area();
     let x1 = x_range.end;

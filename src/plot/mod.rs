@@ -16,6 +16,7 @@ mod axis;
 mod data;
 mod fan;
 mod fit;
+mod fleet;
 mod heatmap;
 mod layout;
 mod levels;
@@ -34,12 +35,16 @@ pub use data::{
 };
 pub use fan::{draw_fan, render_fan};
 pub use fit::{draw_fit, render_fit};
+pub use fleet::{
+    draw_fleet_days, draw_fleet_memory, render_fleet_days, render_fleet_memory, FleetDays, FleetDaysChart,
+    FleetMemoryChart, FleetProxyPoints,
+};
 pub use heatmap::{draw_heatmap, render_heatmap};
 pub use levels::{draw_levels, render_levels};
 pub use limits::{draw_safe_limits, render_safe_limits};
 pub use reduce::{minmax_per_column, REDUCE_ABOVE};
 pub use render::{check_size, MAX_DIMENSION, MIN_DIMENSION};
-pub use report::render_report;
+pub use report::{render_report, render_report_fleet};
 pub use residuals::{draw_residuals, render_residuals};
 pub use scope::{draw_scope, render_scope};
 pub use table::{draw_table, render_table};

@@ -6,6 +6,7 @@
 //! `plot`.
 
 pub mod charts;
+pub mod fleet;
 mod markdown;
 pub mod sweep_charts;
 
@@ -42,6 +43,8 @@ pub struct ReportInput<'a> {
     pub caution: Caution,
     /// A scenario grid for the heatmap and fan charts.
     pub sweep: Option<SweepInput<'a>>,
+    /// A fleet (`report --fleet`): its charts join report.png, its table report.md.
+    pub fleet: Option<fleet::FleetInput<'a>>,
 }
 
 /// The sweep part of a report.
@@ -74,8 +77,10 @@ pub fn fan_scenario(grid: &crate::scenario::Grid) -> u64 {
 }
 
 /// Every file a report may write.
-pub const REPORT_FILES: [&str; 9] = [
+pub const REPORT_FILES: [&str; 11] = [
     "report.png",
+    "fleet.png",
+    "fleet-days.png",
     "fit.png",
     "residuals.png",
     "levels.png",
@@ -109,17 +114,33 @@ pub fn write_report(input: &ReportInput, dir: &Path, size: (u32, u32)) -> Result
         points: Vec::new(),
         sigma: m.residual_std_error,
     };
-    plot::render_report(
-        &format!("meshcap capacity report: {}", m.name()),
+    let title = format!("meshcap capacity report: {}", m.name());
+    let residuals_chart = residuals.as_ref().unwrap_or(&empty_residuals);
+    let fleet = match &input.fleet {
+        Some(f) => Some((fleet::memory_chart(f)?, fleet::days_chart(f.fleet))),
+        None => None,
+    };
+    let (w, h) = plot::REPORT_SIZE;
+    plot::render_report_fleet(
+        &title,
         &table,
         &fit,
-        residuals.as_ref().unwrap_or(&empty_residuals),
+        residuals_chart,
         &safe,
         scope.as_ref(),
+        fleet.as_ref().map(|(m, d)| (m, d)),
         &report_png,
-        plot::REPORT_SIZE,
+        if fleet.is_some() { (w, h * 8 / 5) } else { (w, h) },
     )?;
     written.push(report_png);
+    if let Some((memory, days)) = &fleet {
+        let p = dir.join("fleet.png");
+        plot::render_fleet_memory(memory, &p, size)?;
+        written.push(p);
+        let p = dir.join("fleet-days.png");
+        plot::render_fleet_days(days, &p, size)?;
+        written.push(p);
+    }
     let fit_png = dir.join("fit.png");
     plot::render_fit(&fit, &fit_png, size)?;
     written.push(fit_png);
@@ -155,7 +176,11 @@ pub fn write_report(input: &ReportInput, dir: &Path, size: (u32, u32)) -> Result
     let md = dir.join("report.md");
     let names: Vec<String> =
         written.iter().filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).collect();
-    crate::output::write_atomic(&md, markdown::render(input, &table, &names)?.as_bytes())?;
+    let mut text = markdown::render(input, &table, &names)?;
+    if let Some(f) = &input.fleet {
+        text.push_str(&fleet::markdown(f.fleet, 20));
+    }
+    crate::output::write_atomic(&md, text.as_bytes())?;
     written.push(md);
     Ok(written)
 }

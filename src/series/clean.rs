@@ -17,6 +17,7 @@
 //!   named: `max by (namespace, pod)` instead of `sum`.
 //!
 //! Rows that already carry an event are left as they are, so cleaning twice changes nothing.
+//! A long-form series (a `proxy` column) is cleaned proxy by proxy ([`clean_by_proxy`]).
 
 use serde::Serialize;
 
@@ -330,6 +331,10 @@ fn limits(series: &Series, s: &CleanSettings) -> Vec<Option<f64>> {
         })
         .collect()
 }
+
+mod proxies;
+
+pub use proxies::clean_by_proxy;
 
 #[cfg(test)]
 mod tests;

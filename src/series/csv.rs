@@ -8,8 +8,34 @@ use std::path::Path;
 use super::{check_unique, parse_cell, parse_event, parse_time, Column, Field, Row, Series};
 use crate::error::{Error, Location, Result};
 
-/// Parse CSV text read from `path`.
+/// Parse CSV text read from `path`. Text without a quote character (what meshcap writes) takes
+/// a hand-rolled reader ([`super::csv_fast`]); quoted text takes the `csv` crate. Both give the
+/// same series and the same errors.
 pub fn parse(path: &Path, text: &str) -> Result<Series> {
+    if quotes_only_in_comments(text) {
+        return super::csv_fast::parse(path, text);
+    }
+    parse_quoted(path, text)
+}
+
+/// True when every `"` of the text sits on a `#` comment line (importers quote PromQL there).
+fn quotes_only_in_comments(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut from = 0;
+    while let Some(k) = text[from..].find('"') {
+        let at = from + k;
+        let start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+        if b[start] != b'#' {
+            return false;
+        }
+        // Skip the rest of this comment line.
+        from = text[at..].find('\n').map_or(b.len(), |n| at + n + 1);
+    }
+    true
+}
+
+/// The general reader (quoted cells, cells spanning lines).
+pub(crate) fn parse_quoted(path: &Path, text: &str) -> Result<Series> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .comment(Some(b'#'))

@@ -8,7 +8,9 @@
 //! can be reported where it is.
 
 pub mod clean;
+mod column;
 pub mod csv;
+mod csv_fast;
 pub mod json;
 mod oom;
 pub mod write;
@@ -18,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Location, Result};
 
+pub use column::Column;
 pub use oom::OomObservation;
 
 /// Column holding the istio-proxy working set.
@@ -70,63 +73,6 @@ pub enum Cell {
     Number(f64),
     /// Text that is not a finite number, kept to name it in an error if the column is used.
     Text(String),
-}
-
-/// A named column of cells, one per row, stored as plain numbers (NaN where a cell is empty or
-/// text) so large series stay compact and fast to read.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Column {
-    /// Header name.
-    pub name: String,
-    values: Vec<f64>,
-    /// Rows whose cell is text, with the text, in row order.
-    text: Vec<(usize, String)>,
-}
-
-impl Column {
-    /// An empty column.
-    pub fn new(name: &str) -> Column {
-        Column { name: name.to_string(), values: Vec::new(), text: Vec::new() }
-    }
-
-    /// Append a cell.
-    pub fn push(&mut self, cell: Cell) {
-        match cell {
-            Cell::Number(v) => self.values.push(v),
-            Cell::Empty => self.values.push(f64::NAN),
-            Cell::Text(t) => {
-                self.text.push((self.values.len(), t));
-                self.values.push(f64::NAN);
-            }
-        }
-    }
-
-    /// The cell of row `i`.
-    pub fn get(&self, i: usize) -> Cell {
-        let v = self.values[i];
-        if !v.is_nan() {
-            return Cell::Number(v);
-        }
-        match self.text.binary_search_by_key(&i, |(r, _)| *r) {
-            Ok(k) => Cell::Text(self.text[k].1.clone()),
-            Err(_) => Cell::Empty,
-        }
-    }
-
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.values.len()
-    }
-
-    /// True when the column has no rows.
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
-    }
-
-    /// The numbers, NaN where a cell is empty or text.
-    pub fn values(&self) -> &[f64] {
-        &self.values
-    }
 }
 
 /// Per-row description.
@@ -356,7 +302,7 @@ impl Series {
         Ok(Series {
             path: path.to_path_buf(),
             rows: (1..=rows).map(|line| Row { line, event: None, time: None, note: None }).collect(),
-            columns: columns.into_iter().map(|(name, values)| Column { name, values, text: Vec::new() }).collect(),
+            columns: columns.into_iter().map(|(name, values)| Column::numbers(name, values)).collect(),
             json: false,
             event_rows: Vec::new(),
         })

@@ -56,7 +56,11 @@ pub fn to_csv(series: &Series, comments: &[String]) -> Vec<u8> {
         for col in &series.columns {
             sep(&mut out);
             let v = col.values()[i];
-            if v.is_nan() {
+            if let Some((ids, names)) = col.label_ids() {
+                if let Some(t) = names.get(ids[i] as usize) {
+                    push_text(&mut out, t);
+                }
+            } else if v.is_nan() {
                 if let Cell::Text(t) = col.get(i) {
                     push_text(&mut out, &t);
                 }

@@ -55,6 +55,26 @@ pub(crate) fn group_ids(series: &Series, rows: &[usize], column: &str) -> Result
             &series.path,
         )
     })?;
+    if let Some((all, labels)) = col.label_ids() {
+        // A label column is already interned: renumber in order of appearance on `rows`.
+        let mut map = vec![u32::MAX; labels.len()];
+        let mut names = Vec::new();
+        let mut ids = Vec::with_capacity(rows.len());
+        for &i in rows {
+            let Some(slot) = map.get_mut(all[i] as usize) else {
+                return Err(Error::parse(
+                    format!("{column} is empty: every fitted row needs its group"),
+                    series.location(i, column),
+                ));
+            };
+            if *slot == u32::MAX {
+                *slot = names.len() as u32;
+                names.push(labels[all[i] as usize].clone());
+            }
+            ids.push(*slot);
+        }
+        return Ok((ids, names));
+    }
     let mut index: HashMap<String, u32> = HashMap::new();
     let mut names = Vec::new();
     let mut ids = Vec::with_capacity(rows.len());

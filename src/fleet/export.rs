@@ -1,0 +1,161 @@
+//! The fleet as a human table and as CSV rows (the JSON is [`Fleet`] serialized).
+//!
+//! Pure: each function returns the bytes; the CLI decides where they go.
+
+use std::fmt::Write;
+
+use super::{at_risk, Fleet, NamespaceRollup, ProxyForecast};
+use crate::quantity::format_bytes;
+
+fn days(d: Option<f64>) -> String {
+    match d {
+        None => "-".into(),
+        Some(d) if d < 10.0 => format!("{d:.1}"),
+        Some(d) => format!("{d:.0}"),
+    }
+}
+
+fn rate(r: f64) -> String {
+    if r.abs() < 10.0 {
+        format!("{r:.2}")
+    } else {
+        format!("{r:.1}")
+    }
+}
+
+/// Growth with its interval, as the table and report.md print it.
+pub fn growth_cell(p: &ProxyForecast) -> String {
+    match (p.growth_ports_per_day, p.growth_interval) {
+        (Some(g), Some([lo, hi])) => format!("{} [{}, {}]", rate(g), rate(lo), rate(hi)),
+        _ => "-".into(),
+    }
+}
+
+/// Days to the limit with its interval (`never?` for an open top), as the table and report.md
+/// print them.
+pub fn days_cell(p: &ProxyForecast) -> String {
+    match (p.days_to_limit, p.days_to_limit_interval) {
+        (Some(d), Some([lo, hi])) => {
+            format!("{} [{}, {}]", days(Some(d)), days(lo), hi.map_or_else(|| "never?".into(), |h| days(Some(h))))
+        }
+        _ => "no date".into(),
+    }
+}
+
+/// The table: a header line, the top `top` proxies, a count of the rest, and the roll-up when
+/// present.
+pub fn table(fleet: &Fleet, top: usize) -> String {
+    let pct = fleet.level * 100.0;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} proxies; pooled model {} at {}/{}; {pct:.0}% intervals; flagged (!) above {:.0}% of the limit",
+        fleet.proxies.len(),
+        fleet.errors,
+        format_bytes(fleet.bytes_per_unit),
+        fleet.predictor.trim_end_matches('s'),
+        (1.0 - fleet.headroom) * 100.0
+    );
+    let shown: Vec<&ProxyForecast> = fleet.proxies.iter().take(top).collect();
+    let width = shown.iter().map(|p| p.proxy.len()).max().unwrap_or(5).max(5);
+    let unit = &fleet.predictor;
+    let _ = writeln!(
+        s,
+        "{:>4}  {:<width$}  {:>9}  {:>9}  {:>7}  {:<24}  days to limit [{pct:.0}%]",
+        "rank",
+        "proxy",
+        "memory",
+        "limit",
+        unit,
+        format!("{unit}/day [{pct:.0}%]"),
+    );
+    for (k, p) in shown.iter().enumerate() {
+        let flag = if p.over_headroom { "!" } else { " " };
+        let _ = writeln!(
+            s,
+            "{:>3}{flag}  {:<width$}  {:>9}  {:>9}  {:>7}  {:<24}  {}",
+            k + 1,
+            p.proxy,
+            format_bytes(p.memory_bytes),
+            p.limit_bytes.map_or_else(|| "-".into(), format_bytes),
+            crate::series::write::format_number(p.ports),
+            growth_cell(p),
+            days_cell(p),
+        );
+    }
+    let rest = fleet.proxies.len().saturating_sub(top);
+    if rest > 0 {
+        let risky = fleet.proxies[top..].iter().filter(|p| at_risk(p, 90.0)).count();
+        let _ = writeln!(s, "... and {rest} more ({risky} of them within 90 days); --top N shows more");
+    }
+    if let Some(ns) = &fleet.namespaces {
+        s.push('\n');
+        s.push_str(&rollup_table(ns));
+    }
+    for w in &fleet.warnings {
+        let _ = writeln!(s, "warning: {w}");
+    }
+    s
+}
+
+fn rollup_table(rows: &[NamespaceRollup]) -> String {
+    let width = rows.iter().map(|r| r.namespace.len()).max().unwrap_or(9).max(9);
+    let pw = rows.iter().map(|r| r.worst_proxy.len()).max().unwrap_or(11).max(11);
+    let mut s = format!(
+        "{:<width$}  {:>7}  {:>7}  {:>7}  {:<pw$}  days\n",
+        "namespace", "proxies", "<=30d", "<=90d", "worst proxy"
+    );
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "{:<width$}  {:>7}  {:>7}  {:>7}  {:<pw$}  {}",
+            r.namespace,
+            r.proxies,
+            r.at_risk_30d,
+            r.at_risk_90d,
+            r.worst_proxy,
+            days(r.worst_days_to_limit)
+        );
+    }
+    s
+}
+
+fn cell(v: Option<f64>) -> String {
+    v.map_or_else(String::new, crate::series::write::format_number)
+}
+
+fn quote(t: &str) -> String {
+    if t.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", t.replace('"', "\"\""))
+    } else {
+        t.to_string()
+    }
+}
+
+/// CSV: one row per proxy in rank order, the JSON fields as columns (intervals as two).
+pub fn csv(fleet: &Fleet) -> String {
+    let mut s = String::from(
+        "proxy,namespace,memory_bytes,limit_bytes,ports,growth_ports_per_day,growth_low,growth_high,days_to_limit,days_to_limit_low,days_to_limit_high,over_headroom,source\n",
+    );
+    for p in &fleet.proxies {
+        let g = p.growth_interval;
+        let d = p.days_to_limit_interval;
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{},{},{},{},{},{},own-series",
+            quote(&p.proxy),
+            quote(p.namespace.as_deref().unwrap_or("")),
+            cell(Some(p.memory_bytes)),
+            cell(p.limit_bytes),
+            cell(Some(p.ports)),
+            cell(p.growth_ports_per_day),
+            cell(g.map(|g| g[0])),
+            cell(g.map(|g| g[1])),
+            cell(p.days_to_limit),
+            cell(d.and_then(|d| d[0])),
+            cell(d.and_then(|d| d[1])),
+            p.over_headroom,
+        );
+    }
+    s
+}

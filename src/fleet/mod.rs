@@ -1,0 +1,247 @@
+//! The fleet: every proxy's headroom today and its days until the limit.
+//!
+//! A capacity session starts from "which sidecars OOM next, and when?". Given a long-form
+//! series (one `proxy` per row, from `import prometheus --by namespace,pod`) and a model (the
+//! pooled `group=proxy` fit by default), [`forecast`] answers per proxy: memory, limit and
+//! predictor now, the predictor's growth per day from the proxy's own steps ([`growth`]), and
+//! the days until its memory reaches its limit with an interval ([`forecast`](self::forecast)
+//! module). Proxies already over `limit x (1 - headroom)` are flagged and ranked first; the
+//! rest by days to the limit, soonest first; proxies that do not grow get no date.
+//! [`rollup`] groups the ranking by namespace; [`export`] renders table and CSV; [`pooled`]
+//! cleans and fits when no model is given.
+
+pub mod export;
+mod forecast;
+pub mod growth;
+pub mod pooled;
+pub mod proxies;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::model::{ErrorKind, FittedModel};
+use crate::series::{Series, PORTS, REVISIONS};
+
+pub use growth::{Growth, DAY};
+
+/// What a fleet forecast assumes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FleetSettings {
+    /// Confidence level of the intervals, in (0, 1).
+    pub level: f64,
+    /// Share of the limit kept free, in [0, 1): proxies above `limit x (1 - headroom)` now are
+    /// flagged.
+    pub headroom: f64,
+    /// One limit for every proxy (bytes), overriding the series' limit column.
+    pub limit_bytes: Option<f64>,
+}
+
+impl Default for FleetSettings {
+    fn default() -> Self {
+        FleetSettings { level: 0.95, headroom: 0.1, limit_bytes: None }
+    }
+}
+
+/// Where a proxy's date comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DateSource {
+    /// The steps of the proxy's own predictor series.
+    OwnSeries,
+}
+
+/// One proxy's answer. Growth and counts are in the model's predictor (`ports`, or
+/// `revisions` for a revisions-only series; [`Fleet::predictor`] names it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProxyForecast {
+    /// The proxy (`namespace/pod` from an import by namespace,pod).
+    pub proxy: String,
+    /// The proxy name's first `/`-separated part, when it has one.
+    pub namespace: Option<String>,
+    /// Memory at the last reading, bytes.
+    pub memory_bytes: f64,
+    /// The limit in force now, bytes (null without a limit column or --limit).
+    pub limit_bytes: Option<f64>,
+    /// Ports (or revisions) now.
+    pub ports: f64,
+    /// Net growth of ports per day over the proxy's series (null with a single reading).
+    pub growth_ports_per_day: Option<f64>,
+    /// Confidence interval of the growth at the level.
+    pub growth_interval: Option<[f64; 2]>,
+    /// Days from the last reading until the one-sided upper bound of memory reaches the limit
+    /// at the estimated growth (0 when it already has; null when the proxy does not grow).
+    pub days_to_limit: Option<f64>,
+    /// Interval of the days until memory reaches the limit; the top is null when growth may
+    /// be zero.
+    pub days_to_limit_interval: Option<[Option<f64>; 2]>,
+    /// True when memory now is above limit x (1 - headroom).
+    pub over_headroom: bool,
+    /// Where the date comes from.
+    pub source: DateSource,
+    /// Readings of the proxy.
+    pub readings: usize,
+}
+
+/// Per-namespace roll-up (`--by namespace`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NamespaceRollup {
+    /// The namespace (`-` for proxies without one).
+    pub namespace: String,
+    /// Proxies in it.
+    pub proxies: usize,
+    /// Its proxy ranked first.
+    pub worst_proxy: String,
+    /// That proxy's days to the limit (null without a date).
+    pub worst_days_to_limit: Option<f64>,
+    /// Proxies flagged or dated within 30 days.
+    pub at_risk_30d: usize,
+    /// Proxies flagged or dated within 90 days.
+    pub at_risk_90d: usize,
+}
+
+/// The fleet's answer: the `--format json` schema of `meshcap fleet`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fleet {
+    /// Proxies, ranked: flagged first, then by days to the limit (soonest first), undated last.
+    pub proxies: Vec<ProxyForecast>,
+    /// Confidence level of every interval.
+    pub level: f64,
+    /// Headroom share used for flagging.
+    pub headroom: f64,
+    /// The predictor growth is counted in (`ports` or `revisions`).
+    pub predictor: String,
+    /// The model's error structure (`group=proxy` for the pooled fit).
+    pub errors: String,
+    /// Memory per unit of the predictor, bytes (the pooled slope).
+    pub bytes_per_unit: f64,
+    /// Namespace roll-up, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespaces: Option<Vec<NamespaceRollup>>,
+    /// Named problems with single proxies (one reading, no limit).
+    pub warnings: Vec<String>,
+}
+
+/// The predictor a fleet counts growth in: the model's one linear term on ports or revisions.
+pub fn predictor_of(model: &FittedModel) -> Result<String> {
+    match model.terms.as_slice() {
+        [t] if t.power == 1 && (t.column == PORTS || t.column == REVISIONS) => Ok(t.column.clone()),
+        _ => Err(Error::invalid(format!(
+            "fleet needs a model with one linear term on ports or revisions, but {} has {}",
+            model.name(),
+            model.terms.iter().map(ToString::to_string).collect::<Vec<_>>().join(" + ")
+        ))),
+    }
+}
+
+/// Forecast every proxy of `series` with `model`.
+pub fn forecast(series: &Series, model: &FittedModel, settings: &FleetSettings) -> Result<Fleet> {
+    crate::model::check_level(settings.level)?;
+    if !(settings.headroom.is_finite() && (0.0..1.0).contains(&settings.headroom)) {
+        return Err(Error::invalid(format!(
+            "headroom must lie in [0, 100%), but {}% does not",
+            settings.headroom * 100.0
+        )));
+    }
+    let predictor = predictor_of(model)?;
+    let proxies = proxies::split(series)?;
+    let mut values: Vec<Vec<f64>> = Vec::with_capacity(proxies.len());
+    for p in &proxies {
+        values.push(series.numbers(&predictor, &p.rows)?.into_owned());
+    }
+    let unit_if_flat = growth::typical_step(values.iter().map(Vec::as_slice)).unwrap_or(if predictor == PORTS {
+        model.ports_per_revision
+    } else {
+        1.0
+    });
+    let mut warnings = Vec::new();
+    let mut out = Vec::with_capacity(proxies.len());
+    for (p, v) in proxies.iter().zip(&values) {
+        let Some(now) = proxies::now(series, p, &predictor, settings.limit_bytes)? else {
+            warnings.push(format!("proxy {}: every reading carries an event; left out", p.name));
+            continue;
+        };
+        let times: Vec<f64> = p.rows.iter().map(|&i| series.rows[i].time.unwrap_or(f64::NAN)).collect();
+        let growth = growth::growth(&times, v, settings.level, unit_if_flat);
+        if growth.is_none() {
+            warnings.push(format!("proxy {}: one reading, so no growth and no date", p.name));
+        }
+        if now.limit_bytes.is_none() {
+            warnings.push(format!("proxy {}: no limit (give a limit column or --limit), so no date", p.name));
+        }
+        let effect = if model.errors.kind == ErrorKind::Group { model.errors.group(&p.name) } else { None };
+        let pm = forecast::ProxyModel { model, effect, predictor: &predictor };
+        let dates = match (&growth, now.limit_bytes) {
+            (Some(g), Some(l)) => forecast::dates(&pm, now.predictor, l, g, settings.level),
+            _ => None,
+        };
+        out.push(ProxyForecast {
+            namespace: p.name.split_once('/').map(|(ns, _)| ns.to_string()),
+            proxy: p.name.clone(),
+            memory_bytes: now.memory_bytes,
+            limit_bytes: now.limit_bytes,
+            ports: now.predictor,
+            growth_ports_per_day: growth.map(|g| g.per_day),
+            growth_interval: growth.map(|g| g.interval),
+            days_to_limit: dates.map(|d| d.days),
+            days_to_limit_interval: dates.map(|d| d.interval),
+            over_headroom: now.limit_bytes.is_some_and(|l| now.memory_bytes > l * (1.0 - settings.headroom)),
+            source: DateSource::OwnSeries,
+            readings: p.rows.len(),
+        });
+    }
+    rank(&mut out);
+    let bytes_per_unit = model.linear_coefficient(&predictor).unwrap_or(f64::NAN);
+    Ok(Fleet {
+        proxies: out,
+        level: settings.level,
+        headroom: settings.headroom,
+        predictor,
+        errors: model.errors.label(),
+        bytes_per_unit,
+        namespaces: None,
+        warnings,
+    })
+}
+
+/// Flagged first, then soonest date, undated last; ties by name.
+fn rank(proxies: &mut [ProxyForecast]) {
+    proxies.sort_by(|a, b| {
+        b.over_headroom
+            .cmp(&a.over_headroom)
+            .then_with(|| {
+                let d = |p: &ProxyForecast| p.days_to_limit.unwrap_or(f64::INFINITY);
+                d(a).total_cmp(&d(b))
+            })
+            .then_with(|| a.proxy.cmp(&b.proxy))
+    });
+}
+
+/// Within `days`: flagged, or dated no later than `days`.
+pub fn at_risk(p: &ProxyForecast, days: f64) -> bool {
+    p.over_headroom || p.days_to_limit.is_some_and(|d| d <= days)
+}
+
+/// Group a ranked fleet by namespace, worst namespace first.
+pub fn rollup(fleet: &Fleet) -> Vec<NamespaceRollup> {
+    let mut out: Vec<NamespaceRollup> = Vec::new();
+    for p in &fleet.proxies {
+        let ns = p.namespace.clone().unwrap_or_else(|| "-".into());
+        match out.iter_mut().find(|r| r.namespace == ns) {
+            Some(r) => {
+                r.proxies += 1;
+                r.at_risk_30d += usize::from(at_risk(p, 30.0));
+                r.at_risk_90d += usize::from(at_risk(p, 90.0));
+            }
+            // Proxies are ranked, so the first seen of a namespace is its worst.
+            None => out.push(NamespaceRollup {
+                namespace: ns,
+                proxies: 1,
+                worst_proxy: p.proxy.clone(),
+                worst_days_to_limit: p.days_to_limit,
+                at_risk_30d: usize::from(at_risk(p, 30.0)),
+                at_risk_90d: usize::from(at_risk(p, 90.0)),
+            }),
+        }
+    }
+    out
+}

@@ -1,0 +1,305 @@
+//! A fleet import (`--by namespace,pod`): one proxy per distinct value of the labels, written
+//! in long form with a `proxy` column.
+//!
+//! Without `--by` a response with several series is refused unless aggregated into one. With
+//! it, every column's series are keyed by the `--by` label values joined with `/` (in the
+//! order given) and joined to memory by that key. Within a key, series that differ only in
+//! container identity are one proxy's successive containers, spliced ([`super::splice`]),
+//! never summed; series that differ in anything else (a `container="POD"` series beside
+//! `istio-proxy`) are refused, since no rule says which one is the sidecar.
+
+use std::collections::BTreeMap;
+
+use super::align::{align, infer_step};
+use super::prometheus::{check_values, number_column, Answer, Report, Settings, COLUMNS};
+use super::promjson::QueryResult;
+use super::splice::{splice, Spliced, CONTAINER_IDENTITY};
+use super::TimeSeries;
+use crate::error::{Error, Result};
+use crate::series::{Cell, Column, Row, Series, MEMORY};
+
+/// The column holding the proxy's name in a long-form series.
+pub const PROXY: &str = "proxy";
+
+/// One column's series, keyed by proxy and spliced.
+pub(crate) type Keyed = BTreeMap<String, Spliced>;
+
+/// Key a column's series by the `--by` labels and splice each proxy's incarnations. `origin`
+/// names the column's source in messages.
+pub(crate) fn key_series(
+    origin: &str,
+    column: &str,
+    series: Vec<TimeSeries>,
+    by: &[String],
+    warnings: &mut Vec<String>,
+) -> Result<Keyed> {
+    let mut groups: BTreeMap<String, (Vec<String>, Vec<TimeSeries>)> = BTreeMap::new();
+    for s in series {
+        if s.is_empty() {
+            continue;
+        }
+        let mut values = Vec::with_capacity(by.len());
+        for label in by {
+            match s.labels.get(label) {
+                Some(v) => values.push(v.clone()),
+                None => {
+                    let hint = if column == "limit" { "; for one limit for every proxy use --limit" } else { "" };
+                    return Err(Error::invalid(format!(
+                        "{origin}: series {} lacks the label \"{label}\" named by --by {}: keep it in the query (e.g. max by ({})){hint}",
+                        s.label_set(),
+                        by.join(","),
+                        by.join(", ")
+                    )));
+                }
+            }
+        }
+        let key = values.join("/");
+        let entry = groups.entry(key.clone()).or_insert_with(|| (values.clone(), Vec::new()));
+        if entry.0 != values {
+            return Err(Error::invalid(format!(
+                "{origin}: the label values {:?} and {:?} both join to proxy \"{key}\": proxy names would collide; choose other --by labels",
+                entry.0, values
+            )));
+        }
+        entry.1.push(s);
+    }
+    let mut keyed = Keyed::new();
+    for (key, (_, members)) in groups {
+        // What is left once the proxy's own labels and container identity are set aside must
+        // be the same for every member.
+        let rest = |s: &TimeSeries| {
+            let mut l = s.labels.clone();
+            l.retain(|k, _| !by.contains(k) && !CONTAINER_IDENTITY.contains(&k.as_str()));
+            TimeSeries { labels: l, ..TimeSeries::default() }.label_set()
+        };
+        let first = rest(&members[0]);
+        if let Some(other) = members.iter().map(rest).find(|r| *r != first) {
+            return Err(Error::invalid(format!(
+                "{origin}: proxy \"{key}\" has series that differ in more than container identity ({first} and {other}): narrow the query (e.g. container=\"istio-proxy\") or add the label to --by"
+            )));
+        }
+        let spliced = splice(members);
+        if let Some(w) = check_values(column, &format!("{origin} (proxy {key})"), &spliced.series)? {
+            warnings.push(w);
+        }
+        keyed.insert(key, spliced);
+    }
+    if keyed.is_empty() {
+        return Err(Error::invalid(format!(
+            "{origin} returned no series with samples: check the query and the time range"
+        )));
+    }
+    Ok(keyed)
+}
+
+/// The `--by` path: every column keyed by proxy, spliced, joined to memory.
+pub(crate) fn import_by(
+    answers: &[Answer],
+    decoded: Vec<Result<QueryResult>>,
+    by: &[String],
+    settings: &Settings,
+    mut report: Report,
+    mut comments: Vec<String>,
+) -> Result<(Series, Vec<String>, Report)> {
+    if settings.selection.aggregate.is_some() {
+        return Err(Error::invalid("--aggregate combines series into one, --by keeps one per proxy: choose one"));
+    }
+    if by.is_empty() || by.iter().any(|l| l.is_empty()) {
+        return Err(Error::invalid("--by needs label names separated by commas, such as namespace,pod"));
+    }
+    let mut keyed = BTreeMap::new();
+    for (a, result) in answers.iter().zip(decoded) {
+        let result = result?;
+        for w in &result.warnings {
+            report.warnings.push(format!("{}: {w}", a.origin));
+        }
+        if result.non_finite > 0 {
+            report.non_finite.insert(a.column.to_string(), result.non_finite);
+        }
+        let filters = &settings.selection.filters;
+        let applicable: Vec<&(String, String)> =
+            filters.iter().filter(|(k, _)| result.series.iter().any(|s| s.labels.contains_key(k))).collect();
+        let series: Vec<TimeSeries> =
+            result.series.into_iter().filter(|s| applicable.iter().all(|(k, v)| s.labels.get(k) == Some(v))).collect();
+        let k = key_series(&a.origin, a.column, series, by, &mut report.warnings)?;
+        let samples: usize = k.values().map(|s| s.series.len()).sum();
+        report.series.insert(a.column.to_string(), format!("{} proxies by {}", k.len(), by.join(",")));
+        let what = match &a.query {
+            Some(q) => format!("{}: {q}", a.column),
+            None => format!("{}: {}", a.column, a.origin),
+        };
+        comments.push(format!("{what} -> {} proxies ({samples} samples)", k.len()));
+        keyed.insert(a.column, (a.origin.clone(), k));
+    }
+    assemble(keyed, by, settings, report, comments)
+}
+
+/// Names, at most five, then a count of the rest.
+fn some_names<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let all: Vec<&String> = names.collect();
+    let mut s = all.iter().take(5).map(|n| n.as_str()).collect::<Vec<_>>().join(", ");
+    if all.len() > 5 {
+        s.push_str(&format!(" and {} more", all.len() - 5));
+    }
+    s
+}
+
+/// Join the keyed columns to memory, proxy by proxy, and build the long-form series.
+pub(crate) fn assemble(
+    mut keyed: BTreeMap<&'static str, (String, Keyed)>,
+    by: &[String],
+    settings: &Settings,
+    mut report: Report,
+    mut comments: Vec<String>,
+) -> Result<(Series, Vec<String>, Report)> {
+    let (_, memory) = keyed.remove(MEMORY).expect("checked");
+    let names: Vec<&'static str> = COLUMNS.iter().copied().filter(|c| keyed.contains_key(c)).collect();
+    // Columns' proxies that memory lacks: all of them is a mismatch of labels, some a warning.
+    for n in &names {
+        let (origin, col) = &keyed[n];
+        let extra: Vec<&String> = col.keys().filter(|k| !memory.contains_key(*k)).collect();
+        if extra.len() == col.len() {
+            return Err(Error::invalid(format!(
+                "{origin}: none of its {} proxies ({}) is among the memory query's ({}): do both queries keep the --by labels {}?",
+                col.len(),
+                some_names(col.keys()),
+                some_names(memory.keys()),
+                by.join(",")
+            )));
+        }
+        if !extra.is_empty() {
+            report.warnings.push(format!(
+                "{origin}: {} proxies have no memory series and are left out: {}",
+                extra.len(),
+                some_names(extra.into_iter())
+            ));
+        }
+    }
+    let step = match settings.step {
+        Some(s) => s,
+        None => {
+            let mut gaps: Vec<f64> = memory.values().filter_map(|s| infer_step(&s.series.times)).collect::<Vec<f64>>();
+            gaps.sort_by(f64::total_cmp);
+            gaps.get((gaps.len().max(1) - 1) / 2).copied().unwrap_or(1.0)
+        }
+    };
+    report.step_seconds = step;
+    let derive_restarts = !names.contains(&"restarts");
+    let mut proxy = Column::new(PROXY);
+    let mut times: Vec<f64> = Vec::new();
+    let mut out: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    let mut restarts: Vec<f64> = Vec::new();
+    let mut memory_values: Vec<f64> = Vec::new();
+    let mut switches = 0;
+    let mut kept = 0;
+    for (key, mem) in &memory {
+        let missing: Vec<&str> = names.iter().copied().filter(|n| !keyed[n].1.contains_key(key)).collect();
+        if !missing.is_empty() {
+            for n in &missing {
+                report.missing.entry(n.to_string()).or_default().push(key.clone());
+            }
+            continue;
+        }
+        let others: Vec<&TimeSeries> = names.iter().map(|n| &keyed[n].1[key].series).collect();
+        let aligned = align(&mem.series, &others, step);
+        for (n, d) in names.iter().zip(&aligned.dropped) {
+            if *d > 0 {
+                *report.dropped_misaligned.entry(n.to_string()).or_default() += d;
+            }
+        }
+        report.dropped_rows += aligned.dropped_rows;
+        if aligned.times.is_empty() {
+            report.missing.entry("any aligned sample".into()).or_default().push(key.clone());
+            continue;
+        }
+        kept += 1;
+        switches += mem.switches.len();
+        for &t in &aligned.times {
+            proxy.push(Cell::Text(key.clone()));
+            if derive_restarts {
+                restarts.push(mem.restarts_at(t) as f64);
+            }
+        }
+        times.extend_from_slice(&aligned.times);
+        memory_values.extend_from_slice(&aligned.memory);
+        for (dst, src) in out.iter_mut().zip(aligned.columns) {
+            dst.extend(src);
+        }
+    }
+    for (column, proxies) in &report.missing {
+        let line =
+            format!("{} proxies have no {column} and are left out: {}", proxies.len(), some_names(proxies.iter()));
+        comments.push(line.clone());
+        report.warnings.push(line);
+    }
+    for (n, d) in &report.dropped_misaligned {
+        comments.push(format!("dropped {d} memory samples with no {n} sample within {} s", step / 2.0));
+    }
+    if kept == 0 {
+        return Err(Error::invalid(format!(
+            "no proxy has memory and every other column within {} s of each other: the series do not overlap",
+            step / 2.0
+        )));
+    }
+    report.rows = times.len();
+    report.proxies = Some(kept);
+    report.restarts_spliced = Some(switches);
+    comments.push(format!(
+        "{kept} proxies by {}; {switches} container restarts spliced (each time takes the newest container)",
+        by.join(",")
+    ));
+    let mut columns = vec![proxy];
+    for (n, values) in names.iter().zip(&out) {
+        columns.push(number_column(n, values));
+    }
+    if derive_restarts {
+        columns.push(number_column("restarts", &restarts));
+    }
+    if let (Some(l), false) = (settings.limit_bytes, names.contains(&"limit")) {
+        columns.push(number_column("limit", &vec![l; times.len()]));
+    }
+    columns.push(number_column(MEMORY, &memory_values));
+    if let Some(i) = columns.iter().position(|c| c.name == "limit") {
+        let c = columns.remove(i);
+        columns.push(c);
+    }
+    let rows: Vec<Row> =
+        times.iter().enumerate().map(|(i, &t)| Row { line: i + 1, event: None, time: Some(t), note: None }).collect();
+    let series = Series { path: "prometheus".into(), rows, columns, json: false, event_rows: Vec::new() };
+    Ok((series, comments, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(labels: &[(&str, &str)], pts: &[(f64, f64)]) -> TimeSeries {
+        TimeSeries {
+            labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            times: pts.iter().map(|p| p.0).collect(),
+            values: pts.iter().map(|p| p.1).collect(),
+        }
+    }
+
+    fn by() -> Vec<String> {
+        vec!["namespace".into(), "pod".into()]
+    }
+
+    #[test]
+    fn keys_by_labels_and_refuses_collisions() {
+        let a = ts(&[("namespace", "a/b"), ("pod", "c")], &[(0.0, 1e8)]);
+        let b = ts(&[("namespace", "a"), ("pod", "b/c")], &[(0.0, 1e8)]);
+        let e = key_series("memory query", MEMORY, vec![a.clone(), b], &by(), &mut vec![]).unwrap_err().to_string();
+        assert!(e.contains("both join to proxy \"a/b/c\""), "{e}");
+        let e = key_series("memory query", MEMORY, vec![ts(&[("pod", "c")], &[(0.0, 1e8)])], &by(), &mut vec![])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lacks the label \"namespace\""), "{e}");
+        let pause = ts(&[("namespace", "a/b"), ("pod", "c"), ("container", "POD")], &[(0.0, 1e6)]);
+        let proxy = ts(&[("namespace", "a/b"), ("pod", "c"), ("container", "istio-proxy")], &[(0.0, 1e8)]);
+        let e = key_series("m", MEMORY, vec![proxy, pause], &by(), &mut vec![]).unwrap_err().to_string();
+        assert!(e.contains("differ in more than container identity") && e.contains("POD"), "{e}");
+        let k = key_series("m", MEMORY, vec![a], &by(), &mut vec![]).unwrap();
+        assert_eq!(k.keys().collect::<Vec<_>>(), vec!["a/b/c"]);
+    }
+}

@@ -1,0 +1,170 @@
+//! A column of a series: numbers stored flat, text cells kept aside, and label columns
+//! (`proxy`, `pod`) interned so a fleet's long form holds each proxy's name once.
+
+use super::{write, Cell, Field};
+
+/// A named column of cells, one per row, stored as plain numbers (NaN where a cell is empty or
+/// text) so large series stay compact and fast to read. A label column (`proxy`, `pod`) keeps
+/// each distinct text once and one id per row: a fleet's long form repeats each proxy's name
+/// thousands of times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    /// Header name.
+    pub name: String,
+    values: Vec<f64>,
+    /// Rows whose cell is text, with the text, in row order.
+    text: Vec<(usize, String)>,
+    /// The dictionary of a label column.
+    labels: Option<Labels>,
+}
+
+/// Distinct texts of a label column and each row's id into them.
+#[derive(Clone, PartialEq, Default)]
+struct Labels {
+    names: Vec<String>,
+    index: std::collections::HashMap<String, u32>,
+    /// Per row; [`Labels::EMPTY`] for an empty cell.
+    ids: Vec<u32>,
+}
+
+impl std::fmt::Debug for Labels {
+    // The index is a lookup aid whose iteration order varies; names and ids are the content.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Labels").field("names", &self.names).field("ids", &self.ids).finish()
+    }
+}
+
+impl Labels {
+    const EMPTY: u32 = u32::MAX;
+
+    fn intern(&mut self, t: &str) -> u32 {
+        if let Some(&id) = self.index.get(t) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(t.to_string());
+        self.index.insert(t.to_string(), id);
+        id
+    }
+}
+
+impl Column {
+    /// A plain numeric column.
+    pub(crate) fn numbers(name: String, values: Vec<f64>) -> Column {
+        Column { name, values, text: Vec::new(), labels: None }
+    }
+
+    /// An empty column (a label column for `proxy` and `pod`).
+    pub fn new(name: &str) -> Column {
+        let labels = matches!(Field::of(name), Field::Label).then(Labels::default);
+        Column { name: name.to_string(), values: Vec::new(), text: Vec::new(), labels }
+    }
+
+    /// Append a cell.
+    pub fn push(&mut self, cell: Cell) {
+        if let Some(l) = &mut self.labels {
+            let id = match &cell {
+                Cell::Empty => Labels::EMPTY,
+                Cell::Text(t) => l.intern(t),
+                Cell::Number(v) => l.intern(&write::format_number(*v)),
+            };
+            l.ids.push(id);
+            self.values.push(f64::NAN);
+            return;
+        }
+        match cell {
+            Cell::Number(v) => self.values.push(v),
+            Cell::Empty => self.values.push(f64::NAN),
+            Cell::Text(t) => {
+                self.text.push((self.values.len(), t));
+                self.values.push(f64::NAN);
+            }
+        }
+    }
+
+    /// The cell of row `i`.
+    pub fn get(&self, i: usize) -> Cell {
+        if let Some(l) = &self.labels {
+            return match l.ids[i] {
+                Labels::EMPTY => Cell::Empty,
+                id => Cell::Text(l.names[id as usize].clone()),
+            };
+        }
+        let v = self.values[i];
+        if !v.is_nan() {
+            return Cell::Number(v);
+        }
+        match self.text.binary_search_by_key(&i, |(r, _)| *r) {
+            Ok(k) => Cell::Text(self.text[k].1.clone()),
+            Err(_) => Cell::Empty,
+        }
+    }
+
+    /// A label column's row ids (`u32::MAX` for an empty cell) and its distinct texts, in order
+    /// of first appearance; `None` for other columns.
+    pub fn label_ids(&self) -> Option<(&[u32], &[String])> {
+        self.labels.as_ref().map(|l| (l.ids.as_slice(), l.names.as_slice()))
+    }
+
+    /// Room for `n` more rows.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.values.reserve(n);
+        if let Some(l) = &mut self.labels {
+            l.ids.reserve(n);
+        }
+    }
+
+    /// Append `other`'s cells (same name) after this column's, as if pushed one by one.
+    pub(crate) fn append(&mut self, other: Column) {
+        let offset = self.values.len();
+        match (&mut self.labels, other.labels) {
+            (Some(dst), Some(src)) => {
+                let map: Vec<u32> = src.names.iter().map(|n| dst.intern(n)).collect();
+                dst.ids.extend(src.ids.iter().map(|&id| if id == Labels::EMPTY { id } else { map[id as usize] }));
+            }
+            _ => self.text.extend(other.text.into_iter().map(|(r, t)| (r + offset, t))),
+        }
+        self.values.extend(other.values);
+    }
+
+    /// The column restricted to `rows`, in that order.
+    pub fn subset(&self, rows: &[usize]) -> Column {
+        let mut out = Column::new(&self.name);
+        match (&self.labels, &mut out.labels) {
+            (Some(src), Some(dst)) => {
+                dst.names.clone_from(&src.names);
+                dst.index.clone_from(&src.index);
+                dst.ids = rows.iter().map(|&i| src.ids[i]).collect();
+                out.values = vec![f64::NAN; rows.len()];
+            }
+            _ => {
+                out.values = rows.iter().map(|&i| self.values[i]).collect();
+                out.text = rows
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &i)| self.values[i].is_nan())
+                    .filter_map(|(k, &i)| match self.get(i) {
+                        Cell::Text(t) => Some((k, t)),
+                        _ => None,
+                    })
+                    .collect();
+            }
+        }
+        out
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// True when the column has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The numbers, NaN where a cell is empty or text.
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+}
