@@ -3,7 +3,7 @@
 //! in any namespace), Endpoints and EndpointSlices (ready pods), DestinationRules (subsets),
 //! and pod-template injection.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::Value;
 
@@ -18,6 +18,8 @@ pub(super) struct Extra {
     subsets: HashMap<(String, String), usize>,
     /// Gateways found by their workloads.
     gateways: BTreeSet<(String, String)>,
+    /// Gateway Services: (namespace, name, the `istio` value their selector picks pods by).
+    gateway_services: Vec<(String, String, Option<String>)>,
     istio_version: Option<String>,
     knative_version: Option<String>,
 }
@@ -132,17 +134,40 @@ impl Extra {
         self.subsets.get(&(ns.to_string(), name.to_string())).copied().unwrap_or(0)
     }
 
+    /// A Service in front of gateway pods.
+    pub(super) fn gateway_service(&mut self, ns: &str, name: &str, o: &Value) {
+        let selector = o.pointer("/spec/selector/istio").and_then(Value::as_str).map(str::to_string);
+        self.gateway_services.push((ns.to_string(), name.to_string(), selector));
+    }
+
     /// Put releases and gateways into the inventory.
     pub(super) fn finish(self, inv: &mut Inventory) {
         inv.istio_version = self.istio_version;
         inv.knative_version = self.knative_version;
-        for g in self.gateways {
-            // A gateway found by its Service and by its pods under the same name counts once.
-            if !inv.gateways.contains(&g) {
-                inv.gateways.push(g);
+        if !self.gateways.is_empty() {
+            // The workloads are the proxies; Services only route to them.
+            inv.gateways = self.gateways.into_iter().collect();
+        } else {
+            // Services alone: those selecting the same pods are one Envoy (net-istio's
+            // knative-local-gateway Service selects istio: ingressgateway, the pods of
+            // istio-ingressgateway, in a default install).
+            let mut by_pods: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+            for (ns, name, selector) in self.gateway_services {
+                by_pods.entry((ns, selector.unwrap_or_else(|| format!("\u{0}{name}")))).or_default().push(name);
+            }
+            for ((ns, selector), mut names) in by_pods {
+                names.sort();
+                if names.len() > 1 {
+                    inv.warnings.push(format!(
+                        "gateway Services {} in {ns} select the same pods (istio: {selector}): one gateway proxy",
+                        names.join(", ")
+                    ));
+                }
+                inv.gateways.push((ns, names.swap_remove(0)));
             }
         }
         inv.gateways.sort();
+        inv.gateways.dedup();
         // A gateway's namespace is a namespace of the topology even when nothing else is there.
         for (ns, _) in &inv.gateways {
             inv.namespaces.entry(ns.clone()).or_default();

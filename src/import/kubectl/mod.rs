@@ -337,7 +337,7 @@ pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
             continue; // the Knative service's ExternalName placeholder: the topology counts it
         }
         if GATEWAYS.contains(&name) || label(o, "istio").is_some_and(|v| v.ends_with("gateway")) {
-            inv.gateways.push((ns.to_string(), name.to_string()));
+            extra.gateway_service(ns, name, o);
         }
         let plain = PlainInventory {
             ports,
