@@ -108,8 +108,7 @@ fn one() -> u32 {
 impl Topology {
     /// Read and check a topology file.
     pub fn load(path: &Path) -> Result<Topology> {
-        crate::output::note_input(path);
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+        let text = crate::output::read_input_text(path)?;
         Topology::parse(path, &text)
     }
 

@@ -24,8 +24,7 @@ pub fn save(model: &FittedModel, path: &Path) -> Result<()> {
 
 /// Read a model file, refusing other schema versions.
 pub fn load(path: &Path) -> Result<FittedModel> {
-    crate::output::note_input(path);
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    let text = crate::output::read_input_text(path)?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::parse(format!("model file is not valid JSON: {e}"), Location::new(path, e.line())))?;
     let version = value.get("schema_version").and_then(serde_json::Value::as_u64).ok_or_else(|| {

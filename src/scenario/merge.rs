@@ -13,8 +13,7 @@ use crate::error::{Error, Location, Result};
 pub fn merge(paths: &[PathBuf]) -> Result<Vec<u8>> {
     let mut texts = Vec::new();
     for p in paths {
-        crate::output::note_input(p);
-        let t = std::fs::read_to_string(p).map_err(|source| Error::Read { path: p.clone(), source })?;
+        let t = crate::output::read_input_text(p)?;
         texts.push((p, t));
     }
     let Some((_, first)) = texts.first() else {

@@ -209,8 +209,7 @@ struct RawSim {
 impl Spec {
     /// Read and validate a spec file.
     pub fn load(path: &Path) -> Result<Spec> {
-        crate::output::note_input(path);
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+        let text = crate::output::read_input_text(path)?;
         Spec::parse(path, &text)
     }
 
