@@ -7,11 +7,13 @@
 //! first calls [`check_output`]: no command writes over one of its inputs or onto a folder.
 
 mod inputs;
+mod json_keys;
 pub mod temporaries;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+pub use json_keys::check_unique_keys;
 pub use inputs::{note_input, read_input, read_input_text, MAX_INPUT_BYTES};
 pub use temporaries::Temporary;
 

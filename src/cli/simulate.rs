@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use meshcap::scenario::simulate::{self, SimOptions, Simulation};
-use meshcap::scenario::{Grid, RowFormat, Shard, Spec};
+use meshcap::scenario::{Grid, RowFormat, Shard, Spec, Stamp};
 
 use super::sweep::{Progress, RowsFormat};
 use super::{emit, json_bytes};
@@ -72,17 +72,25 @@ pub fn run_simulate(args: SimulateArgs) -> Result<()> {
         RowsFormat::Jsonl => RowFormat::Jsonl,
     };
     let report = |n: u64| progress.set(n);
+    // A shard's rows start with its stamp, which `merge` checks and drops; the seed, paths and
+    // horizon are part of what its numbers depend on.
+    let run = format!("simulate {:?}", sim.options());
+    let stamp = shard.map(|s| Stamp::new(s, &grid, &run).line(format)).unwrap_or_default();
     match &args.output {
         Some(p) => {
             let mut file = meshcap::output::AtomicFile::create(p)?;
-            simulate::write_rows(&sim, range, format, true, &mut file, &report)
+            file.write_all(stamp.as_bytes())
+                .and_then(|()| simulate::write_rows(&sim, range, format, true, &mut file, &report))
                 .map_err(|source| meshcap::Error::Write { path: p.clone(), source })?;
             file.commit()?;
         }
         None => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-            let result = simulate::write_rows(&sim, range, format, true, &mut out, &report).and_then(|()| out.flush());
+            let result = out
+                .write_all(stamp.as_bytes())
+                .and_then(|()| simulate::write_rows(&sim, range, format, true, &mut out, &report))
+                .and_then(|()| out.flush());
             if let Err(e) = result {
                 if e.kind() != std::io::ErrorKind::BrokenPipe {
                     return Err(e.into());

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use meshcap::scenario::{self, sweep, Grid, RowFormat, Shard, Spec};
+use meshcap::scenario::{self, sweep, Grid, RowFormat, Shard, Spec, Stamp};
 
 use super::emit;
 
@@ -123,17 +123,23 @@ pub fn run_sweep(args: SweepArgs) -> Result<()> {
         done.set(done.get() + n);
         progress.set(done.get());
     };
+    // A shard's rows start with its stamp, which `merge` checks and drops.
+    let stamp = shard.map(|s| Stamp::new(s, &grid, "sweep").line(format)).unwrap_or_default();
     match &args.output {
         Some(p) => {
             let mut file = meshcap::output::AtomicFile::create(p)?;
-            sweep::write_rows(&grid, range, format, true, &mut file, &report)
+            file.write_all(stamp.as_bytes())
+                .and_then(|()| sweep::write_rows(&grid, range, format, true, &mut file, &report))
                 .map_err(|source| meshcap::Error::Write { path: p.clone(), source })?;
             file.commit()?;
         }
         None => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-            let result = sweep::write_rows(&grid, range, format, true, &mut out, &report).and_then(|()| out.flush());
+            let result = out
+                .write_all(stamp.as_bytes())
+                .and_then(|()| sweep::write_rows(&grid, range, format, true, &mut out, &report))
+                .and_then(|()| out.flush());
             if let Err(e) = result {
                 if e.kind() != std::io::ErrorKind::BrokenPipe {
                     return Err(e.into());

@@ -25,6 +25,7 @@ pub fn save(model: &FittedModel, path: &Path) -> Result<()> {
 /// Read a model file, refusing other schema versions.
 pub fn load(path: &Path) -> Result<FittedModel> {
     let text = crate::output::read_input_text(path)?;
+    crate::output::check_unique_keys(path, &text)?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::parse(format!("model file is not valid JSON: {e}"), Location::new(path, e.line())))?;
     let version = value.get("schema_version").and_then(serde_json::Value::as_u64).ok_or_else(|| {
