@@ -40,9 +40,28 @@ pub struct SimulateArgs {
     /// Seed of the random streams; the same seed gives the same bytes.
     #[arg(long, default_value_t = simulate::DEFAULT_SEED)]
     pub(crate) seed: u64,
+    /// Refuse runs estimated above this many steps of the day loop (paths x days x (Knative
+    /// services + scenarios), summed over groups of scenarios sharing paths); `1e13` accepted. At about 10^8 steps a second
+    /// per core, the default is minutes to an hour.
+    #[arg(long, value_name = "STEPS", default_value = "1e11", value_parser = parse_steps)]
+    pub(crate) max_work: u64,
     /// No progress bar.
     #[arg(short, long)]
     pub(crate) quiet: bool,
+}
+
+/// A whole count written plainly or in scientific notation (`1e12`).
+pub(crate) fn parse_steps(s: &str) -> Result<u64, String> {
+    let bad = || format!("must be a whole number of steps (e.g. 1e12), but \"{s}\" is not");
+    if let Ok(n) = s.trim().parse::<u64>() {
+        return Ok(n);
+    }
+    let x: f64 = s.trim().parse().map_err(|_| bad())?;
+    if x.is_finite() && x >= 1.0 && x <= u64::MAX as f64 && x.fract() == 0.0 {
+        Ok(x as u64)
+    } else {
+        Err(bad())
+    }
 }
 
 pub fn run_simulate(args: SimulateArgs) -> Result<()> {
@@ -61,6 +80,18 @@ pub fn run_simulate(args: SimulateArgs) -> Result<()> {
     let grid = Grid::new(spec, model, args.max_scenarios)?;
     let sim = Simulation::new(&grid, options)?;
     let range = shard.map_or(0..grid.size, |s| s.range(grid.size));
+    let work = sim.work(range.clone());
+    if work > args.max_work {
+        let s = &sim.options().settings;
+        return Err(meshcap::Error::invalid(format!(
+            "simulating {} scenarios takes about {work:.2e} steps (paths x days x (Knative services + scenarios per group)), more than --max-work {:.2e}: use fewer paths (--paths, now {}) or days (--horizon-days, now {}), a smaller grid, or --shard K/N across machines; or raise --max-work",
+            range.end - range.start,
+            args.max_work as f64,
+            s.paths,
+            s.horizon_days
+        ))
+        .into());
+    }
     let progress = Progress::new(range.end - range.start, args.quiet);
     if args.summary {
         let summary = simulate::summarize(&sim, range, &|n| progress.set(n));

@@ -41,6 +41,9 @@ pub struct SweepArgs {
     /// Refuse grids with more scenarios than this.
     #[arg(long, default_value_t = 1_000_000_000)]
     max_scenarios: u64,
+    /// With --simulate: refuse runs estimated above this many steps (see `meshcap simulate`).
+    #[arg(long, value_name = "STEPS", default_value = "1e11", value_parser = super::simulate::parse_steps)]
+    max_work: u64,
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
@@ -95,6 +98,7 @@ pub fn run_sweep(args: SweepArgs) -> Result<()> {
             paths: None,
             horizon_days: None,
             seed: meshcap::scenario::simulate::DEFAULT_SEED,
+            max_work: args.max_work,
             quiet: args.quiet,
         });
     }
