@@ -13,8 +13,8 @@ pub mod temporaries;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub use json_keys::check_unique_keys;
 pub use inputs::{note_input, read_input, read_input_text, MAX_INPUT_BYTES};
+pub use json_keys::check_unique_keys;
 pub use temporaries::Temporary;
 
 use crate::error::{Error, Result};

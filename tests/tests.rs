@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod coverage;
+mod deploy;
 mod errors;
 mod errors_downstream;
 mod errors_hostile;

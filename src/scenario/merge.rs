@@ -82,7 +82,12 @@ fn short(sha: &str) -> &str {
 }
 
 /// A row shard's stamp, checked against the first shard's and its position.
-fn stamp_of(path: &Path, text: &str, position: usize, first: Option<&(Stamp, RowFormat)>) -> Result<(Stamp, RowFormat)> {
+fn stamp_of(
+    path: &Path,
+    text: &str,
+    position: usize,
+    first: Option<&(Stamp, RowFormat)>,
+) -> Result<(Stamp, RowFormat)> {
     let line1 = text.split('\n').next().unwrap_or("");
     let at = |m: String| Error::parse(m, Location::new(path, 1));
     let (stamp, format) = Stamp::read(line1)

@@ -17,6 +17,6 @@ pub mod sweep;
 
 pub use grid::{Evaluation, Grid};
 pub use rows::RowFormat;
+pub use shard::{Shard, Stamp};
 pub use spec::{Spec, AXES};
 pub use summary::Summary;
-pub use shard::{Shard, Stamp};

@@ -14,8 +14,8 @@ use rayon::prelude::*;
 
 use super::grid::{advance, decode, Grid};
 use super::rows::{header, write_row, Labels, RowFormat};
-use super::summary::{Accumulator, Summary};
 pub use super::shard::Shard;
+use super::summary::{Accumulator, Summary};
 
 /// Scenarios per work item (rows; the smallest summary chunk).
 const CHUNK: u64 = 8192;
