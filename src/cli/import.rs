@@ -266,7 +266,9 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
         (Some(c), Error::Remote(m)) => Error::Remote(c.scrub(m)),
         (_, e) => e,
     };
+    let sources: Vec<String> = answers.iter().map(|a| a.origin.clone()).collect();
     let (series, comments, report) = prometheus::import(answers, &settings, &provenance).map_err(scrub)?;
+    meshcap::model::check_readings(&series, &sources.join(", "))?;
     let csv = meshcap::series::write::to_csv(&series, &comments);
     finish(args.output.as_deref(), &csv, args.format, &report, &summary_lines(&report))
 }

@@ -90,6 +90,7 @@ pub fn run_grafana(args: GrafanaArgs) -> Result<()> {
         offset,
         &format!("imported by meshcap import grafana from {sources}"),
     )?;
+    meshcap::model::check_readings(&series, &sources)?;
     let csv = meshcap::series::write::to_csv(&series, &comments);
     finish(args.output.as_deref(), &csv, args.format, &report, &super::import::summary_lines(&report))
 }
