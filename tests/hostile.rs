@@ -159,7 +159,7 @@ fn damaged(dir: &Path, name: &str, class: Hostile) -> Option<Vec<u8>> {
         (KUBECTL, Hostile::HugeNumber) => edit(&text, "\"generation\": 1", "\"generation\": 1e999"),
         (KUBECTL, Hostile::WrongType) => edit(&text, "\"items\": [", "\"items\": 7, \"x\": ["),
         (KUBECTL, Hostile::RepeatedKey) => {
-            edit(&text, "\"apiVersion\": \"v1\",", "\"apiVersion\": \"v1\", \"apiVersion\": \"v1\",")
+            edit(&text, "\"apiVersion\": \"v1\",", "\"apiVersion\": \"v1\", \"apiVersion\": \"v2\",")
         }
         (KUBECTL, Hostile::ControlCharacters) => edit(&text, "\"name\": \"shop\"", "\"name\": \"sh\\u001bop\""),
         // 1e999 would be +Inf, which Prometheus itself reports (dropped and counted, not refused).

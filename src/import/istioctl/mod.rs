@@ -130,7 +130,7 @@ pub struct KnativeCounts {
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<(Vec<Cluster>, Node)> {
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| Error::data(super::json_error_message(bytes, &e), path))?;
-    crate::output::check_unique_keys(path, &String::from_utf8_lossy(bytes))?;
+    crate::output::check_consistent_keys(path, &String::from_utf8_lossy(bytes))?;
     let (raw, node): (Vec<&Value>, Node) = match &value {
         Value::Array(items) => (items.iter().collect(), Node::default()),
         Value::Object(map) => match map.get("configs") {
