@@ -19,6 +19,7 @@ mod plot_edge;
 mod project;
 mod prometheus_files;
 mod prometheus_live;
+mod readers_fuzz;
 mod report;
 mod simulate;
 mod sweep;
