@@ -12,6 +12,7 @@ use super::spec::AXES;
 use crate::quantity::format_bytes;
 
 mod blocks;
+mod outer;
 
 /// How many worst scenarios a summary keeps.
 pub const WORST: usize = 10;
