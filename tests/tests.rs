@@ -16,6 +16,7 @@ mod nist;
 mod no_debris;
 mod plot;
 mod plot_edge;
+mod plot_truth;
 mod project;
 mod prometheus_files;
 mod prometheus_live;
