@@ -24,4 +24,5 @@ mod readers_fuzz;
 mod report;
 mod simulate;
 mod sweep;
+mod sweep_oracle;
 mod util;
