@@ -7,6 +7,7 @@ mod errors;
 mod errors_downstream;
 mod errors_hostile;
 mod fit;
+mod formats;
 mod hostile;
 mod import;
 mod import_fuzz;
