@@ -1,6 +1,7 @@
 //! meshcap's one integration-test binary: a module per area.
 
 mod bad_input;
+mod bounds;
 mod coverage;
 mod deploy;
 mod errors;

@@ -28,8 +28,8 @@ pub struct SimulateArgs {
     /// Simulate shard K of N (0-based): `--shard 0/4`.
     #[arg(long, value_name = "K/N")]
     pub(crate) shard: Option<String>,
-    /// Refuse grids with more scenarios than this.
-    #[arg(long, default_value_t = 1_000_000)]
+    /// Refuse grids with more scenarios than this (`1e6` accepted).
+    #[arg(long, default_value_t = 1_000_000, value_parser = parse_steps)]
     pub(crate) max_scenarios: u64,
     /// Paths per scenario (default: the spec's `[simulate] paths`).
     #[arg(long, value_name = "N")]
@@ -52,7 +52,7 @@ pub struct SimulateArgs {
 
 /// A whole count written plainly or in scientific notation (`1e12`).
 pub(crate) fn parse_steps(s: &str) -> Result<u64, String> {
-    let bad = || format!("must be a whole number of steps (e.g. 1e12), but \"{s}\" is not");
+    let bad = || format!("must be a whole number (e.g. 1e12), but \"{s}\" is not");
     if let Ok(n) = s.trim().parse::<u64>() {
         return Ok(n);
     }

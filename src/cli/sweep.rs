@@ -39,7 +39,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
     /// Refuse grids with more scenarios than this.
-    #[arg(long, default_value_t = 1_000_000_000)]
+    #[arg(long, default_value_t = 1_000_000_000, value_parser = super::simulate::parse_steps)]
     max_scenarios: u64,
     /// With --simulate: refuse runs estimated above this many steps (see `meshcap simulate`).
     #[arg(long, value_name = "STEPS", default_value = "1e11", value_parser = super::simulate::parse_steps)]
