@@ -26,11 +26,14 @@ pub fn check_output(path: &Path) -> Result<()> {
         return Err(Error::invalid(format!("{} is a folder: name a file to write", path.display())));
     }
     match inputs::read_as(path) {
-        Some(read_as) => Err(Error::invalid(format!(
-            "{} is an input (read as {}): meshcap never modifies its inputs; write elsewhere",
-            path.display(),
-            read_as.display()
-        ))),
+        Some(read_as) => {
+            // Another name for it (a symlink, `..`, a hard link) is said.
+            let other = if read_as == path { String::new() } else { format!(" (read as {})", read_as.display()) };
+            Err(Error::invalid(format!(
+                "{} is an input{other}: meshcap never modifies its inputs; write elsewhere",
+                path.display()
+            )))
+        }
         None => Ok(()),
     }
 }

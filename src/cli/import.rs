@@ -301,19 +301,14 @@ pub(crate) fn check_output(out: Option<&Path>, inputs: &[&PathBuf], format: Form
     refuse_overwrite(out, inputs)
 }
 
-/// Refuse `-o` naming one of the inputs: meshcap never modifies its inputs.
+/// Refuse `-o` naming one of the inputs (by identity: a symlink, `..` path or hard link is the
+/// input) or a folder, before any work: the one output check every writer makes at the end
+/// ([`meshcap::output::check_output`]), made early.
 pub(crate) fn refuse_overwrite(out: Option<&Path>, inputs: &[&PathBuf]) -> Result<(), Error> {
-    let Some(out) = out else { return Ok(()) };
-    let Ok(target) = out.canonicalize() else { return Ok(()) }; // does not exist yet
     for input in inputs {
-        if input.canonicalize().ok().as_ref() == Some(&target) {
-            return Err(Error::invalid(format!(
-                "-o {} is an input: meshcap never modifies its inputs; write elsewhere",
-                out.display()
-            )));
-        }
+        meshcap::output::note_input(input);
     }
-    Ok(())
+    out.map_or(Ok(()), meshcap::output::check_output)
 }
 
 /// Write the produced file (or print it) and the summary: the summary goes to stdout when the
