@@ -2,7 +2,9 @@
 //! flight (see `meshcap::output::temporaries`) before the process dies of the signal.
 //!
 //! The signals are blocked in every thread (rayon's inherit the mask) and received by one
-//! thread with `sigwait`, so the cleanup runs as ordinary code, not in a signal handler.
+//! thread with `sigwait`, so the cleanup runs as ordinary code, not in a signal handler. A
+//! signal the process was started ignoring (`nohup` ignores SIGHUP, a shell's background job
+//! SIGINT) stays ignored.
 
 /// Start the thread that cleans up on a signal. Call first thing in `main`.
 #[cfg(unix)]
@@ -13,7 +15,12 @@ pub fn clean_up_on_signals() {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         for s in SIGNALS {
-            libc::sigaddset(&mut set, s);
+            let mut current: libc::sigaction = std::mem::zeroed();
+            let ignored =
+                libc::sigaction(s, std::ptr::null(), &mut current) == 0 && current.sa_sigaction == libc::SIG_IGN;
+            if !ignored {
+                libc::sigaddset(&mut set, s);
+            }
         }
         if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
             return;
