@@ -14,6 +14,7 @@ mod import;
 mod import_fuzz;
 mod import_regressions;
 mod inputs;
+mod layout;
 mod model_files;
 mod nist;
 mod no_debris;

@@ -8,7 +8,7 @@ use clap::Args;
 use meshcap::scenario::simulate::{self, SimOptions, Simulation};
 use meshcap::scenario::{Grid, RowFormat, Shard, Spec, Stamp};
 
-use super::sweep::{Progress, RowsFormat};
+use super::runs::{parse_steps, Progress, RowsFormat};
 use super::{emit, json_bytes};
 
 /// Arguments of `meshcap simulate`.
@@ -48,20 +48,6 @@ pub struct SimulateArgs {
     /// No progress bar.
     #[arg(short, long)]
     pub(crate) quiet: bool,
-}
-
-/// A whole count written plainly or in scientific notation (`1e12`).
-pub(crate) fn parse_steps(s: &str) -> Result<u64, String> {
-    let bad = || format!("must be a whole number (e.g. 1e12), but \"{s}\" is not");
-    if let Ok(n) = s.trim().parse::<u64>() {
-        return Ok(n);
-    }
-    let x: f64 = s.trim().parse().map_err(|_| bad())?;
-    if x.is_finite() && x >= 1.0 && x <= u64::MAX as f64 && x.fract() == 0.0 {
-        Ok(x as u64)
-    } else {
-        Err(bad())
-    }
 }
 
 pub fn run_simulate(args: SimulateArgs) -> Result<()> {
