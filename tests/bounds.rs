@@ -77,3 +77,15 @@ fn a_grid_beyond_2_to_the_64_says_its_size() {
     let err = fails(meshcap().arg("sweep").arg(&s).args(["--summary", "-q"]), 2);
     assert!(err.contains("has about 2.430e19 scenarios"), "{err}");
 }
+
+#[test]
+fn a_file_beyond_the_input_cap_is_refused_by_name() {
+    let dir = tempdir();
+    // Sparse: 513 MiB long, nothing written.
+    let p = dir.path().join("huge.csv");
+    std::fs::File::create(&p).unwrap().set_len(513 << 20).unwrap();
+    for args in [&["fit"][..], &["clean"], &["show"], &["sweep"]] {
+        let err = fails(meshcap().args(args).arg(&p), 2);
+        assert!(err.contains("huge.csv") && err.contains("larger than 512 MiB"), "{args:?}: {err}");
+    }
+}

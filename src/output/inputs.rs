@@ -57,16 +57,38 @@ pub(super) fn read_as(path: &Path) -> Option<PathBuf> {
 /// [`MAX_INPUT_BYTES`]: the error is an I/O error of kind `InvalidData` saying so.
 pub fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
     note_input(path);
-    let file = std::fs::File::open(path)?;
-    // A folder opens on Unix; reading it fails with "Is a directory", as `fs::read` would.
-    let hint = file.metadata().map(|m| m.len()).unwrap_or(0).min(MAX_INPUT_BYTES);
-    let mut bytes = Vec::with_capacity(hint as usize);
-    file.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(std::io::Error::new(
+    let too_large = || {
+        std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!("larger than {} MiB, the most meshcap reads from one file", MAX_INPUT_BYTES >> 20),
-        ));
+        )
+    };
+    let mut file = std::fs::File::open(path)?;
+    // A folder opens on Unix; reading it fails with "Is a directory", as `fs::read` would.
+    let meta = file.metadata()?;
+    if meta.is_file() && meta.len() > MAX_INPUT_BYTES {
+        return Err(too_large());
+    }
+    // Devices and pipes have no length: read in chunks, growing the buffer at most to the cap
+    // (so `/dev/zero` costs the cap, not twice it).
+    let max = MAX_INPUT_BYTES as usize;
+    let mut bytes = Vec::with_capacity(if meta.is_file() { meta.len() as usize } else { 1 << 16 });
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        let n = match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if bytes.len() + n > max {
+            return Err(too_large());
+        }
+        if bytes.len() + n > bytes.capacity() {
+            let grown = (bytes.capacity() * 2).clamp(bytes.len() + n, max);
+            bytes.reserve_exact(grown - bytes.len());
+        }
+        bytes.extend_from_slice(&chunk[..n]);
     }
     Ok(bytes)
 }
