@@ -121,20 +121,30 @@ pub enum Error {
     },
 }
 
+/// Every error is one line: a parser's multi-line message (TOML's `expected ...` on its own
+/// line) is joined with "; ".
+fn one_line(message: String) -> String {
+    if message.contains('\n') {
+        message.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
+    } else {
+        message
+    }
+}
+
 impl Error {
     /// Shorthand for [`Error::Invalid`].
     pub fn invalid(message: impl Into<String>) -> Self {
-        Error::Invalid(message.into())
+        Error::Invalid(one_line(message.into()))
     }
 
     /// Shorthand for [`Error::Parse`].
     pub fn parse(message: impl Into<String>, location: Location) -> Self {
-        Error::Parse { message: message.into(), location }
+        Error::Parse { message: one_line(message.into()), location }
     }
 
     /// Shorthand for [`Error::Data`].
     pub fn data(message: impl Into<String>, path: &Path) -> Self {
-        Error::Data { message: message.into(), path: path.to_path_buf() }
+        Error::Data { message: one_line(message.into()), path: path.to_path_buf() }
     }
 
     /// True when the user's input or flags caused the error (exit code 2), false when the

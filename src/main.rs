@@ -2,6 +2,7 @@
 //! (0 ok, 1 failure, 2 bad input or usage).
 
 mod cli;
+mod interrupt;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -9,6 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    interrupt::clean_up_on_signals();
     let args = match cli::Cli::try_parse() {
         Ok(args) => args,
         Err(e) if e.use_stderr() => {

@@ -1,66 +1,39 @@
 //! Writing results without leaving half-written files behind.
 //!
-//! Every file meshcap writes goes through [`write_atomic`]: the bytes land in a temporary file
-//! beside the target, are flushed, and the temporary file is renamed over the target. A crash
-//! or an error leaves either the old file or the new one, never a truncated mix.
+//! Every file meshcap writes goes through [`write_atomic`], [`AtomicFile`] or [`Staging`]: the
+//! bytes land in a temporary file beside the target, are flushed, and the temporary file is
+//! renamed over the target. A crash, an error or an interruption leaves either the old file or
+//! the new one, never a truncated mix, and no temporary file (see [`temporaries`]). Every writer
+//! first calls [`check_output`]: no command writes over one of its inputs or onto a folder.
+
+mod inputs;
+mod json_keys;
+pub mod temporaries;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+
+pub use inputs::{note_input, read_input, read_input_text, MAX_INPUT_BYTES};
+pub use json_keys::{check_consistent_keys, check_unique_keys};
+pub use temporaries::Temporary;
 
 use crate::error::{Error, Result};
 
-/// The files this process has read as inputs, by identity (device and inode on Unix, so a
-/// symlink, a `..` path or a hard link to an input is the input), with the name it was read by.
-static INPUTS: Mutex<Vec<(FileId, PathBuf)>> = Mutex::new(Vec::new());
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileId(u64, u64);
-
-#[cfg(unix)]
-fn file_id(path: &Path) -> Option<FileId> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).ok().filter(std::fs::Metadata::is_file).map(|m| FileId(m.dev(), m.ino()))
-}
-
-#[cfg(not(unix))]
-fn file_id(path: &Path) -> Option<FileId> {
-    use std::hash::{Hash, Hasher};
-    let p = path.canonicalize().ok()?;
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    p.hash(&mut h);
-    Some(FileId(0, h.finish()))
-}
-
-/// Remember `path` as an input of this process: no output may replace it afterwards.
-pub fn note_input(path: &Path) {
-    if let Some(id) = file_id(path) {
-        let mut inputs = INPUTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !inputs.iter().any(|(i, _)| *i == id) {
-            inputs.push((id, path.to_path_buf()));
-        }
+/// Refuse to write `path` when it is one of this process's inputs (by any name) or a folder:
+/// meshcap never modifies its inputs. Every writer below calls it, so every command is covered.
+pub fn check_output(path: &Path) -> Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Err(Error::invalid(format!("{} is a folder: name a file to write", path.display())));
     }
-}
-
-/// Read an input file (and remember it, see [`note_input`]).
-pub fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
-    note_input(path);
-    std::fs::read(path)
-}
-
-/// Refuse to write `path` when it is one of this process's inputs (by any name): meshcap
-/// never modifies its inputs. Every writer below calls it, so every command is covered.
-pub fn check_not_input(path: &Path) -> Result<()> {
-    let Some(id) = file_id(path) else { return Ok(()) };
-    let inputs = INPUTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    // The input must still be there under the name it was read by: a deleted input's inode
-    // can be reused by a new file, which is not an input.
-    match inputs.iter().find(|(i, read_as)| *i == id && file_id(read_as) == Some(id)) {
-        Some((_, read_as)) => Err(Error::invalid(format!(
-            "{} is an input (read as {}): meshcap never modifies its inputs; write elsewhere",
-            path.display(),
-            read_as.display()
-        ))),
+    match inputs::read_as(path) {
+        Some(read_as) => {
+            // Another name for it (a symlink, `..`, a hard link) is said.
+            let other = if read_as == path { String::new() } else { format!(" (read as {})", read_as.display()) };
+            Err(Error::invalid(format!(
+                "{} is an input{other}: meshcap never modifies its inputs; write elsewhere",
+                path.display()
+            )))
+        }
         None => Ok(()),
     }
 }
@@ -81,90 +54,68 @@ pub fn is_special(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
+/// The folder a file of `path` is written in (`.` for a bare name).
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// A registered temporary path beside `path`: `.<name>.tmp<pid>`.
+fn temporary_beside(path: &Path) -> Result<Temporary> {
+    let name = path.file_name().ok_or_else(|| Error::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
+    })?;
+    Ok(Temporary::new(folder_of(path).join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()))))
+}
+
 /// Write `bytes` to `path` atomically (temp file in the same folder, fsync, rename); devices
 /// and pipes are written in place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    check_not_input(path)?;
-    let target = through_symlink(path);
-    let path = target.as_path();
-    let werr = |source| Error::Write { path: path.to_path_buf(), source };
-    if is_special(path) {
-        return std::fs::OpenOptions::new().write(true).open(path).and_then(|mut f| f.write_all(bytes)).map_err(werr);
-    }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| werr(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name")))?;
-    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(werr(e));
-    }
-    Ok(())
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(bytes).map_err(|source| Error::Write { path: path.to_path_buf(), source })?;
+    file.commit()
 }
 
 /// A file written in one go at the end: bytes stream into a temporary file beside the target,
-/// which replaces the target on [`AtomicFile::commit`]; dropped uncommitted, it is removed.
+/// which replaces the target on [`AtomicFile::commit`]; dropped uncommitted (an error), it is
+/// removed, and so it is when the process is interrupted.
 pub struct AtomicFile {
-    path: std::path::PathBuf,
-    tmp: std::path::PathBuf,
+    path: PathBuf,
     file: Option<std::io::BufWriter<std::fs::File>>,
-    /// Writing a device or pipe directly: nothing to rename or remove.
-    in_place: bool,
+    /// The temporary file; `None` when writing a device or pipe directly.
+    tmp: Option<Temporary>,
 }
 
 impl AtomicFile {
     /// Start writing `path` (in place when it is a device or a pipe, see [`is_special`]).
     pub fn create(path: &Path) -> Result<AtomicFile> {
-        check_not_input(path)?;
+        check_output(path)?;
         let target = through_symlink(path);
         let path = target.as_path();
-        if is_special(path) {
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .open(path)
-                .map_err(|source| Error::Write { path: path.to_path_buf(), source })?;
-            return Ok(AtomicFile {
-                path: path.to_path_buf(),
-                tmp: path.to_path_buf(),
-                file: Some(std::io::BufWriter::with_capacity(1 << 20, file)),
-                in_place: true,
-            });
-        }
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
+        let werr = |source| Error::Write { path: path.to_path_buf(), source };
+        let (file, tmp) = if is_special(path) {
+            (std::fs::OpenOptions::new().write(true).open(path).map_err(werr)?, None)
+        } else {
+            let tmp = temporary_beside(path)?;
+            (std::fs::File::create(tmp.path()).map_err(werr)?, Some(tmp))
         };
-        let name = path.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-        let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-        let file = std::fs::File::create(&tmp).map_err(|source| Error::Write { path: path.to_path_buf(), source })?;
-        Ok(AtomicFile {
-            path: path.to_path_buf(),
-            tmp,
-            file: Some(std::io::BufWriter::with_capacity(1 << 20, file)),
-            in_place: false,
-        })
+        Ok(AtomicFile { path: path.to_path_buf(), file: Some(std::io::BufWriter::with_capacity(1 << 20, file)), tmp })
     }
 
-    /// Flush, sync and rename over the target.
+    /// Flush, sync and rename over the target; on failure the temporary file is removed.
     pub fn commit(mut self) -> Result<()> {
         let werr = |source| Error::Write { path: self.path.clone(), source };
         let file = self.file.take().expect("not yet committed");
         let file = file.into_inner().map_err(|e| werr(e.into_error()))?;
-        if self.in_place {
-            return Ok(());
-        }
+        let Some(tmp) = self.tmp.take() else { return Ok(()) };
         file.sync_all().map_err(werr)?;
-        std::fs::rename(&self.tmp, &self.path).map_err(werr)
+        drop(file);
+        std::fs::rename(tmp.path(), &self.path).map_err(werr)?;
+        tmp.keep();
+        Ok(())
     }
 }
 
@@ -178,10 +129,48 @@ impl Write for AtomicFile {
     }
 }
 
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if self.file.take().is_some() && !self.in_place {
-            let _ = std::fs::remove_file(&self.tmp);
+/// A set of files published together into a folder (the report): each is written into a hidden
+/// staging folder inside it, and [`Staging::publish`] renames them all into place once every
+/// one has been written. An error before that leaves the folder as it was, without debris.
+pub struct Staging {
+    dir: PathBuf,
+    staged: Temporary,
+    names: Vec<String>,
+}
+
+impl Staging {
+    /// Stage files for `dir` (created if missing), refusing any of `names` that would replace
+    /// an input or a folder.
+    pub fn new(dir: &Path, names: &[&str]) -> Result<Staging> {
+        if std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
+            return Err(Error::invalid(format!("{} is a file: name a folder to write the report into", dir.display())));
         }
+        for name in names {
+            check_output(&dir.join(name))?;
+        }
+        let werr = |source| Error::Write { path: dir.to_path_buf(), source };
+        std::fs::create_dir_all(dir).map_err(werr)?;
+        let staged = Temporary::new(dir.join(format!(".meshcap-staging.tmp{}", std::process::id())));
+        std::fs::create_dir(staged.path()).map_err(werr)?;
+        Ok(Staging { dir: dir.to_path_buf(), staged, names: Vec::new() })
+    }
+
+    /// Where to write the file `name` now; it is published by [`Staging::publish`].
+    pub fn path(&mut self, name: &str) -> PathBuf {
+        self.names.push(name.to_string());
+        self.staged.path().join(name)
+    }
+
+    /// Move every staged file into place (through symlinks, as [`write_atomic`] does); returns
+    /// their final paths in the order they were staged.
+    pub fn publish(self) -> Result<Vec<PathBuf>> {
+        let mut published = Vec::new();
+        for name in &self.names {
+            let target = through_symlink(&self.dir.join(name));
+            std::fs::rename(self.staged.path().join(name), &target)
+                .map_err(|source| Error::Write { path: target.clone(), source })?;
+            published.push(self.dir.join(name));
+        }
+        Ok(published)
     }
 }

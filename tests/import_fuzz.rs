@@ -59,14 +59,14 @@ fn all_importers(bytes: &[u8]) {
 }
 
 #[derive(Debug, Clone)]
-enum Damage {
+pub(crate) enum Damage {
     Flip(usize, u8),
     Delete(usize, usize),
     Insert(usize, Vec<u8>),
     Truncate(usize),
 }
 
-fn damage() -> impl Strategy<Value = Damage> {
+pub(crate) fn damage() -> impl Strategy<Value = Damage> {
     prop_oneof![
         (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Damage::Flip(i, b)),
         (any::<usize>(), 1usize..64).prop_map(|(i, n)| Damage::Delete(i, n)),
@@ -79,7 +79,7 @@ fn damage() -> impl Strategy<Value = Damage> {
     ]
 }
 
-fn apply(mut bytes: Vec<u8>, damages: &[Damage]) -> Vec<u8> {
+pub(crate) fn apply(mut bytes: Vec<u8>, damages: &[Damage]) -> Vec<u8> {
     for d in damages {
         let n = bytes.len().max(1);
         match d {

@@ -58,7 +58,7 @@ fn sharded_and_merged_equals_unsharded() {
         // Out of order: rows refuse, naming the file.
         if ext != "json" {
             let err = meshcap().arg("merge").arg(&parts[1]).arg(&parts[0]).assert().code(2).get_output().stderr.clone();
-            assert!(String::from_utf8(err).unwrap().contains("part0"));
+            assert!(String::from_utf8(err).unwrap().contains("part1"));
         }
     }
 }

@@ -1,7 +1,9 @@
 //! meshcap's one integration-test binary: a module per area.
 
 mod bad_input;
+mod bounds;
 mod coverage;
+mod deploy;
 mod errors;
 mod errors_downstream;
 mod errors_hostile;
@@ -10,19 +12,27 @@ mod fleet;
 mod fleet_import;
 mod fleet_live;
 mod fleet_truth;
+mod formats;
+mod hostile;
 mod import;
 mod import_fuzz;
 mod import_regressions;
 mod inputs;
 mod kubectl_semantics;
+mod layout;
 mod mesh_rules;
+mod model_files;
 mod nist;
+mod no_debris;
 mod plot;
 mod plot_edge;
+mod plot_truth;
 mod project;
 mod prometheus_files;
 mod prometheus_live;
+mod readers_fuzz;
 mod report;
 mod simulate;
 mod sweep;
+mod sweep_oracle;
 mod util;

@@ -7,7 +7,7 @@ use clap::Args;
 use meshcap::series::clean::{clean_by_proxy, CleanSettings};
 use meshcap::series::Series;
 
-use super::import::finish;
+use super::imported::finish;
 use super::Format;
 
 /// Arguments of `meshcap clean`.
@@ -31,11 +31,11 @@ pub struct CleanArgs {
 
 pub fn run_clean(args: CleanArgs) -> Result<()> {
     let settings = CleanSettings {
-        limit_bytes: super::import::parse_limit(args.limit.as_deref())?,
+        limit_bytes: super::imported::parse_limit(args.limit.as_deref())?,
         restarts_column: args.restarts.clone(),
         ..CleanSettings::default()
     };
-    super::import::check_output(args.output.as_deref(), &[&args.input], args.format, "cleaned")?;
+    super::imported::check_output(args.output.as_deref(), &[&args.input], args.format, "cleaned")?;
     let series = Series::load(&args.input)?;
     let (cleaned, report) = clean_by_proxy(&series, &settings)?;
     let comment = format!(

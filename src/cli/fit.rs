@@ -64,7 +64,7 @@ pub fn run_fit(args: FitArgs) -> Result<()> {
         errors: args.errors.parse()?,
     };
     settings.validate()?;
-    super::import::refuse_overwrite(args.output.as_deref(), &[&args.data])?;
+    super::imported::refuse_overwrite(args.output.as_deref(), &[&args.data])?;
     let bytes = meshcap::output::read_input(&args.data)
         .map_err(|source| meshcap::Error::Read { path: args.data.clone(), source })?;
     let series = Series::load(&args.data)?;

@@ -73,7 +73,7 @@ pub(crate) fn forecast(
 
 pub fn run_fleet(args: FleetArgs) -> Result<()> {
     let inputs: Vec<&PathBuf> = std::iter::once(&args.series).chain(args.model.as_ref()).collect();
-    super::import::refuse_overwrite(args.output.as_deref(), &inputs)?;
+    super::imported::refuse_overwrite(args.output.as_deref(), &inputs)?;
     if let Some(by) = args.by.as_deref().filter(|b| *b != "namespace") {
         return Err(meshcap::Error::invalid(format!("--by rolls up by namespace only, not \"{by}\"")).into());
     }

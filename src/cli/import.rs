@@ -1,6 +1,6 @@
 //! `meshcap import prometheus|grafana|kubectl|istioctl`: clap glue for [`meshcap::import`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -10,7 +10,8 @@ use meshcap::import::prometheus::{self, Answer};
 use meshcap::import::select::{Aggregate, Selection};
 use meshcap::Error;
 
-use super::{emit, json_bytes, shown, Format};
+use super::imported::{check_output, finish, parse_limit, summary_lines};
+use super::{shown, Format};
 
 /// Arguments of `meshcap import`.
 #[derive(Debug, Args)]
@@ -139,19 +140,6 @@ pub(crate) fn parse_aggregate(flag: Option<&str>) -> Result<Option<Aggregate>, E
     .transpose()
 }
 
-pub(crate) fn parse_limit(flag: Option<&str>) -> Result<Option<f64>, Error> {
-    flag.map(|l| {
-        meshcap::quantity::parse_quantity(l).map_err(|m| Error::invalid(format!("--limit: {m}"))).and_then(|b| {
-            if b >= 1_048_576.0 {
-                Ok(b)
-            } else {
-                Err(Error::invalid(format!("--limit \"{l}\" is under 1Mi: a proxy limit needs a unit, such as 1Gi")))
-            }
-        })
-    })
-    .transpose()
-}
-
 fn run_prometheus(args: PrometheusArgs) -> Result<()> {
     let selection =
         Selection { filters: parse_filters(&args.select)?, aggregate: parse_aggregate(args.aggregate.as_deref())? };
@@ -271,88 +259,9 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
         (Some(c), Error::Remote(m)) => Error::Remote(c.scrub(m)),
         (_, e) => e,
     };
+    let sources: Vec<String> = answers.iter().map(|a| a.origin.clone()).collect();
     let (series, comments, report) = prometheus::import(answers, &settings, &provenance).map_err(scrub)?;
+    meshcap::model::check_readings(&series, &sources.join(", "))?;
     let csv = meshcap::series::write::to_csv(&series, &comments);
     finish(args.output.as_deref(), &csv, args.format, &report, &summary_lines(&report))
-}
-
-/// The human summary of a series import (Prometheus or Grafana).
-pub(crate) fn summary_lines(report: &prometheus::Report) -> Vec<String> {
-    let mut lines = vec![format!("{} rows at a {} s step", report.rows, report.step_seconds)];
-    for (col, set) in &report.series {
-        lines.push(format!("{col}: {set}"));
-    }
-    for (col, n) in &report.dropped_misaligned {
-        lines.push(format!("dropped {n} memory samples with no {col} sample within half a step"));
-    }
-    for (col, n) in &report.non_finite {
-        lines.push(format!("dropped {n} NaN/Inf points of {col}"));
-    }
-    if let (Some(p), Some(r)) = (report.proxies, report.restarts_spliced) {
-        lines.push(format!("{p} proxies; {r} container restarts spliced"));
-    }
-    for w in &report.warnings {
-        lines.push(format!("warning: {w}"));
-    }
-    lines
-}
-
-/// The checks every importer (and clean) makes on its output before any work: `--format json`
-/// prints the summary, so the file itself (`what`) must go to `-o`; and `-o` never names an
-/// input.
-pub(crate) fn check_output(out: Option<&Path>, inputs: &[&PathBuf], format: Format, what: &str) -> Result<(), Error> {
-    if format == Format::Json && out.is_none() {
-        return Err(Error::invalid(format!("--format json prints the summary: name the {what} file with -o")));
-    }
-    refuse_overwrite(out, inputs)
-}
-
-/// Refuse `-o` naming one of the inputs: meshcap never modifies its inputs.
-pub(crate) fn refuse_overwrite(out: Option<&Path>, inputs: &[&PathBuf]) -> Result<(), Error> {
-    let Some(out) = out else { return Ok(()) };
-    let Ok(target) = out.canonicalize() else { return Ok(()) }; // does not exist yet
-    for input in inputs {
-        if input.canonicalize().ok().as_ref() == Some(&target) {
-            return Err(Error::invalid(format!(
-                "-o {} is an input: meshcap never modifies its inputs; write elsewhere",
-                out.display()
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Write the produced file (or print it) and the summary: the summary goes to stdout when the
-/// file goes to `-o`, to stderr when the file itself goes to stdout.
-pub(crate) fn finish<T: serde::Serialize>(
-    out: Option<&Path>,
-    bytes: &[u8],
-    format: Format,
-    report: &T,
-    lines: &[String],
-) -> Result<()> {
-    let summary = match format {
-        Format::Json => json_bytes(report),
-        Format::Table => {
-            let mut text = lines.join("\n");
-            text.push('\n');
-            if let Some(o) = out {
-                text.push_str(&format!("wrote {}\n", shown(o)));
-            }
-            text.into_bytes()
-        }
-    };
-    match out {
-        Some(path) => {
-            meshcap::output::write_atomic(path, bytes)?;
-            emit(None, &summary)
-        }
-        None => {
-            emit(None, bytes)?;
-            if format == Format::Table {
-                eprint!("{}", String::from_utf8_lossy(&summary));
-            }
-            Ok(())
-        }
-    }
 }

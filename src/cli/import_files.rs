@@ -7,7 +7,7 @@ use clap::Args;
 use meshcap::import::{grafana, istioctl, kubectl, prometheus};
 use meshcap::Error;
 
-use super::import::{check_output, finish, parse_limit};
+use super::imported::{check_output, finish, parse_limit};
 use super::{emit, json_bytes, shown, Format};
 
 fn read(path: &std::path::Path) -> Result<Vec<u8>, Error> {
@@ -90,8 +90,9 @@ pub fn run_grafana(args: GrafanaArgs) -> Result<()> {
         offset,
         &format!("imported by meshcap import grafana from {sources}"),
     )?;
+    meshcap::model::check_readings(&series, &sources)?;
     let csv = meshcap::series::write::to_csv(&series, &comments);
-    finish(args.output.as_deref(), &csv, args.format, &report, &super::import::summary_lines(&report))
+    finish(args.output.as_deref(), &csv, args.format, &report, &super::imported::summary_lines(&report))
 }
 
 /// Arguments of `meshcap import kubectl`.
@@ -173,7 +174,7 @@ pub struct IstioctlArgs {
 }
 
 pub fn run_istioctl(args: IstioctlArgs) -> Result<()> {
-    super::import::refuse_overwrite(args.output.as_deref(), &[&args.file])?;
+    super::imported::refuse_overwrite(args.output.as_deref(), &[&args.file])?;
     let bytes = read(&args.file)?;
     let (clusters, node) = istioctl::parse(&args.file, &bytes)?;
     let counts = istioctl::count(&clusters, node, &args.cluster_domain);

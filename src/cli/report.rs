@@ -138,7 +138,6 @@ pub struct ReportArgs {
 
 pub fn run_report(args: ReportArgs) -> Result<()> {
     let l = args.inputs.load()?;
-    std::fs::create_dir_all(&args.out).map_err(|source| meshcap::Error::Write { path: args.out.clone(), source })?;
     let grid = match &args.spec {
         Some(p) => {
             let spec = meshcap::scenario::Spec::load(p)?;

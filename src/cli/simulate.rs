@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use meshcap::scenario::simulate::{self, SimOptions, Simulation};
-use meshcap::scenario::{Grid, RowFormat, Shard, Spec};
+use meshcap::scenario::{Grid, RowFormat, Shard, Spec, Stamp};
 
-use super::sweep::{Progress, RowsFormat};
+use super::runs::{parse_steps, Progress, RowsFormat};
 use super::{emit, json_bytes};
 
 /// Arguments of `meshcap simulate`.
@@ -28,8 +28,8 @@ pub struct SimulateArgs {
     /// Simulate shard K of N (0-based): `--shard 0/4`.
     #[arg(long, value_name = "K/N")]
     pub(crate) shard: Option<String>,
-    /// Refuse grids with more scenarios than this.
-    #[arg(long, default_value_t = 1_000_000)]
+    /// Refuse grids with more scenarios than this (`1e6` accepted).
+    #[arg(long, default_value_t = 1_000_000, value_parser = parse_steps)]
     pub(crate) max_scenarios: u64,
     /// Paths per scenario (default: the spec's `[simulate] paths`).
     #[arg(long, value_name = "N")]
@@ -40,6 +40,11 @@ pub struct SimulateArgs {
     /// Seed of the random streams; the same seed gives the same bytes.
     #[arg(long, default_value_t = simulate::DEFAULT_SEED)]
     pub(crate) seed: u64,
+    /// Refuse runs estimated above this many steps of the day loop (paths x days x (Knative
+    /// services + scenarios), summed over groups of scenarios sharing paths); `1e13` accepted. At about 10^8 steps a second
+    /// per core, the default is minutes to an hour.
+    #[arg(long, value_name = "STEPS", default_value = "1e11", value_parser = parse_steps)]
+    pub(crate) max_work: u64,
     /// No progress bar.
     #[arg(short, long)]
     pub(crate) quiet: bool,
@@ -64,6 +69,18 @@ pub fn run_simulate(args: SimulateArgs) -> Result<()> {
     let grid = Grid::new(spec, model, args.max_scenarios)?;
     let sim = Simulation::new(&grid, options)?;
     let range = shard.map_or(0..grid.size, |s| s.range(grid.size));
+    let work = sim.work(range.clone());
+    if work > args.max_work {
+        let s = &sim.options().settings;
+        return Err(meshcap::Error::invalid(format!(
+            "simulating {} scenarios takes about {work:.2e} steps (paths x days x (Knative services + scenarios per group)), more than --max-work {:.2e}: use fewer paths (--paths, now {}) or days (--horizon-days, now {}), a smaller grid, or --shard K/N across machines; or raise --max-work",
+            range.end - range.start,
+            args.max_work as f64,
+            s.paths,
+            s.horizon_days
+        ))
+        .into());
+    }
     let progress = Progress::new(range.end - range.start, args.quiet);
     if args.summary {
         let summary = simulate::summarize(&sim, range, &|n| progress.set(n));
@@ -75,17 +92,25 @@ pub fn run_simulate(args: SimulateArgs) -> Result<()> {
         RowsFormat::Jsonl => RowFormat::Jsonl,
     };
     let report = |n: u64| progress.set(n);
+    // A shard's rows start with its stamp, which `merge` checks and drops; the seed, paths and
+    // horizon are part of what its numbers depend on.
+    let run = format!("simulate {:?}", sim.options());
+    let stamp = shard.map(|s| Stamp::new(s, &grid, &run).line(format)).unwrap_or_default();
     match &args.output {
         Some(p) => {
             let mut file = meshcap::output::AtomicFile::create(p)?;
-            simulate::write_rows(&sim, range, format, true, &mut file, &report)
+            file.write_all(stamp.as_bytes())
+                .and_then(|()| simulate::write_rows(&sim, range, format, true, &mut file, &report))
                 .map_err(|source| meshcap::Error::Write { path: p.clone(), source })?;
             file.commit()?;
         }
         None => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-            let result = simulate::write_rows(&sim, range, format, true, &mut out, &report).and_then(|()| out.flush());
+            let result = out
+                .write_all(stamp.as_bytes())
+                .and_then(|()| simulate::write_rows(&sim, range, format, true, &mut out, &report))
+                .and_then(|()| out.flush());
             if let Err(e) = result {
                 if e.kind() != std::io::ErrorKind::BrokenPipe {
                     return Err(e.into());

@@ -1,25 +1,14 @@
 //! `meshcap sweep` and `meshcap merge`: scenario grids, streamed or summarized, sharded.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use meshcap::scenario::{self, sweep, Grid, RowFormat, Shard, Spec};
+use clap::Args;
+use meshcap::scenario::{self, sweep, Grid, RowFormat, Shard, Spec, Stamp};
 
 use super::emit;
-
-/// Row format of `sweep`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum RowsFormat {
-    /// CSV with a header.
-    #[default]
-    Csv,
-    /// JSON Lines.
-    Jsonl,
-}
+use super::runs::{parse_steps, Progress, RowsFormat};
 
 /// Arguments of `meshcap sweep`.
 #[derive(Debug, Args)]
@@ -39,8 +28,11 @@ pub struct SweepArgs {
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
     /// Refuse grids with more scenarios than this.
-    #[arg(long, default_value_t = 1_000_000_000)]
+    #[arg(long, default_value_t = 1_000_000_000, value_parser = parse_steps)]
     max_scenarios: u64,
+    /// With --simulate: refuse runs estimated above this many steps (see `meshcap simulate`).
+    #[arg(long, value_name = "STEPS", default_value = "1e11", value_parser = parse_steps)]
+    max_work: u64,
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
@@ -50,39 +42,6 @@ pub struct SweepArgs {
     simulate: bool,
     #[command(flatten)]
     versions: super::versions::VersionArgs,
-}
-
-/// A progress bar on stderr that shows itself only after a second, only on a terminal.
-pub struct Progress {
-    bar: ProgressBar,
-    start: Instant,
-    visible: bool,
-}
-
-impl Progress {
-    /// A bar for `total` units.
-    pub fn new(total: u64, quiet: bool) -> Progress {
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
-        bar.set_style(
-            ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
-                .expect("valid template")
-                .progress_chars("=> "),
-        );
-        Progress { bar, start: Instant::now(), visible: !quiet && std::io::stderr().is_terminal() }
-    }
-
-    /// Report progress: `done` units so far.
-    pub fn set(&self, done: u64) {
-        if self.visible && self.start.elapsed().as_secs_f64() > 1.0 && self.bar.is_hidden() {
-            self.bar.set_draw_target(ProgressDrawTarget::stderr());
-        }
-        self.bar.set_position(done);
-    }
-
-    /// Clear the bar.
-    pub fn finish(&self) {
-        self.bar.finish_and_clear();
-    }
 }
 
 pub fn run_sweep(args: SweepArgs) -> Result<()> {
@@ -97,6 +56,7 @@ pub fn run_sweep(args: SweepArgs) -> Result<()> {
             paths: None,
             horizon_days: None,
             seed: meshcap::scenario::simulate::DEFAULT_SEED,
+            max_work: args.max_work,
             quiet: args.quiet,
             versions: args.versions.clone(),
         });
@@ -127,17 +87,23 @@ pub fn run_sweep(args: SweepArgs) -> Result<()> {
         done.set(done.get() + n);
         progress.set(done.get());
     };
+    // A shard's rows start with its stamp, which `merge` checks and drops.
+    let stamp = shard.map(|s| Stamp::new(s, &grid, "sweep").line(format)).unwrap_or_default();
     match &args.output {
         Some(p) => {
             let mut file = meshcap::output::AtomicFile::create(p)?;
-            sweep::write_rows(&grid, range, format, true, &mut file, &report)
+            file.write_all(stamp.as_bytes())
+                .and_then(|()| sweep::write_rows(&grid, range, format, true, &mut file, &report))
                 .map_err(|source| meshcap::Error::Write { path: p.clone(), source })?;
             file.commit()?;
         }
         None => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-            let result = sweep::write_rows(&grid, range, format, true, &mut out, &report).and_then(|()| out.flush());
+            let result = out
+                .write_all(stamp.as_bytes())
+                .and_then(|()| sweep::write_rows(&grid, range, format, true, &mut out, &report))
+                .and_then(|()| out.flush());
             if let Err(e) = result {
                 if e.kind() != std::io::ErrorKind::BrokenPipe {
                     return Err(e.into());

@@ -1,7 +1,7 @@
 //! Checks a topology before anything is counted from it: every error names the file and the
 //! value, in the words of the topology file.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::version::Version;
@@ -18,7 +18,7 @@ impl Topology {
         if self.namespaces.is_empty() {
             return Err(bad("topology has no [[namespaces]]".into()));
         }
-        let mut index = HashMap::with_capacity(self.namespaces.len());
+        let mut index = BTreeMap::new();
         for (i, ns) in self.namespaces.iter().enumerate() {
             if index.insert(ns.name.clone(), i).is_some() {
                 return Err(bad(format!("namespace \"{}\" is listed twice", ns.name)));

@@ -24,7 +24,7 @@
 //! The rules that turn this into what each proxy holds live in [`super::visibility`]; the
 //! checks in [`super::check`].
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -55,12 +55,29 @@ pub struct Topology {
     pub gateways: Vec<Gateway>,
     /// Namespaces.
     pub namespaces: Vec<Namespace>,
-    /// Namespace name to its index in `namespaces` (built by `check`).
+    /// Namespace name to its index in `namespaces` (built by `check`; ordered, so that the
+    /// topology's `Debug` text, which grid fingerprints hash, is the same in every run).
     #[serde(skip)]
-    pub(super) index: HashMap<String, usize>,
-    /// The file it was read from, for messages.
+    pub(super) index: BTreeMap<String, usize>,
+    /// The file it was read from, for messages (not part of what the topology is).
     #[serde(skip)]
-    pub(super) source: Option<std::path::PathBuf>,
+    pub(super) source: Source,
+}
+
+/// Where a topology was read from: named in messages, left out of comparisons and `Debug`.
+#[derive(Clone, Default)]
+pub(super) struct Source(pub Option<std::path::PathBuf>);
+
+impl PartialEq for Source {
+    fn eq(&self, _: &Source) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("_")
+    }
 }
 
 /// A gateway proxy.
@@ -174,8 +191,7 @@ fn one() -> u32 {
 impl Topology {
     /// Read and check a topology file.
     pub fn load(path: &Path) -> Result<Topology> {
-        crate::output::note_input(path);
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+        let text = crate::output::read_input_text(path)?;
         Topology::parse(path, &text)
     }
 
@@ -186,7 +202,7 @@ impl Topology {
             Error::parse(format!("bad topology: {}", e.message()), Location::new(path, line))
         })?;
         topo.check(path)?;
-        topo.source = Some(path.to_path_buf());
+        topo.source = Source(Some(path.to_path_buf()));
         Ok(topo)
     }
 

@@ -181,7 +181,7 @@ fn plausible(v: &Visible, topology: &Topology) -> Result<()> {
                 "proxy {} would hold {n:e} {what}, more than the 1e9 any Envoy could: check the counts",
                 v.proxy
             );
-            return Err(match &topology.source {
+            return Err(match &topology.source.0 {
                 Some(path) => Error::data(message, path),
                 None => Error::invalid(message),
             });

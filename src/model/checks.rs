@@ -21,6 +21,28 @@ pub(crate) fn check_magnitude(series: &Series, rows: &[usize], column: &str, val
     }
 }
 
+/// Refuse a series (an importer's output) holding a reading no sidecar can: memory or a limit
+/// beyond [`MAX_RESPONSE`], a count beyond [`MAX_PREDICTOR`]. `fit` would refuse it later;
+/// an importer says so before writing a file nothing can use, naming its input (`source`).
+pub fn check_readings(series: &Series, source: &str) -> Result<()> {
+    let limits = [("memory", MAX_RESPONSE), ("limit", MAX_RESPONSE)];
+    let counts = ["revisions", "ports", "services", "endpoints"].map(|c| (c, MAX_PREDICTOR));
+    for (name, max) in limits.into_iter().chain(counts) {
+        let Some(column) = series.column(name) else { continue };
+        if let Some(i) = column.values().iter().position(|v| v.abs() > max) {
+            return Err(Error::data(
+                format!(
+                    "{name} = {:e} (imported row {}) is beyond any sidecar measurement (|value| must be at most {max:e})",
+                    column.values()[i],
+                    i + 1
+                ),
+                std::path::Path::new(source),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A confidence level must lie strictly between 0 and 1.
 pub fn check_level(level: f64) -> Result<()> {
     // Below 0.5 a one-sided "upper bound" lies under the mean: almost always an alpha (0.05)

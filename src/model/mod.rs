@@ -16,7 +16,7 @@ mod sums;
 pub mod tdist;
 pub mod term;
 
-pub use checks::{check_level, MAX_PREDICTOR, MAX_RESPONSE};
+pub use checks::{check_level, check_readings, MAX_PREDICTOR, MAX_RESPONSE};
 pub use errors::{ErrorKind, ErrorModel, ErrorSpec, GroupEffect};
 pub use fit::{fit, sha256_hex, FitSettings, DEFAULT_PORTS_PER_REVISION, SERVICES_PER_REVISION};
 pub use fitted::{Coefficient, ColumnRange, FittedModel, Prediction, Source, SCHEMA_VERSION};

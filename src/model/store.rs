@@ -24,8 +24,8 @@ pub fn save(model: &FittedModel, path: &Path) -> Result<()> {
 
 /// Read a model file, refusing other schema versions.
 pub fn load(path: &Path) -> Result<FittedModel> {
-    crate::output::note_input(path);
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    let text = crate::output::read_input_text(path)?;
+    crate::output::check_unique_keys(path, &text)?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::parse(format!("model file is not valid JSON: {e}"), Location::new(path, e.line())))?;
     let version = value.get("schema_version").and_then(serde_json::Value::as_u64).ok_or_else(|| {
@@ -63,6 +63,7 @@ pub fn load(path: &Path) -> Result<FittedModel> {
     if model.terms.len() + usize::from(model.intercept) != p || model.dof == 0 || model.dof >= model.n {
         return Err(Error::data("model file is inconsistent: terms, intercept and coefficients disagree", path));
     }
+    check_terms(&model).map_err(|m| Error::data(format!("model file: {m}"), path))?;
     super::check_level(model.level).map_err(|e| Error::data(format!("model file: {e}"), path))?;
     let positive =
         [("ports_per_revision", model.ports_per_revision), ("services_per_revision", model.services_per_revision)];
@@ -89,6 +90,30 @@ pub fn load(path: &Path) -> Result<FittedModel> {
     }
     check_errors(&model).map_err(|m| Error::data(format!("model file: {m}"), path))?;
     Ok(model)
+}
+
+/// The terms must be ones `fit` accepts (`column^power`, power 1 to [`MAX_POWER`], each once),
+/// named by the coefficients in order after the intercept.
+fn check_terms(model: &FittedModel) -> std::result::Result<(), String> {
+    use super::term::MAX_POWER;
+    for (i, t) in model.terms.iter().enumerate() {
+        if !(1..=MAX_POWER).contains(&t.power) {
+            return Err(format!("term {t} has power {}; powers go from 1 to {MAX_POWER}", t.power));
+        }
+        if t.column.trim().is_empty() || t.column.contains('^') || t.column.chars().any(char::is_control) {
+            return Err(format!("term {} names no usable column", i + 1));
+        }
+        if model.terms[..i].contains(t) {
+            return Err(format!("term {t} is listed twice"));
+        }
+    }
+    let names = model.coefficients.iter().map(|c| c.name.as_str());
+    let want =
+        model.intercept.then(|| "intercept".to_string()).into_iter().chain(model.terms.iter().map(|t| t.to_string()));
+    if let Some((got, want)) = names.zip(want).find(|(g, w)| g != w) {
+        return Err(format!("coefficient \"{got}\" does not name its term \"{want}\""));
+    }
+    Ok(())
 }
 
 /// The error structure must be one `fit` could have written.

@@ -1,5 +1,10 @@
 //! Simulated memory over time as a fan (5–95% and 25–75% bands around the median) against the
 //! proxy limit, beside a histogram of the day each run first hit an OOMKill.
+//!
+//! The fan draws memory *demand* (what the proxy's configuration needs, times the transient
+//! factor): a proxy never holds more than its limit, it is OOMKilled and restarts. Where the
+//! demand rises above the limit, that region is shaded and the chart says so, rather than
+//! drawing 6Gi under a 2Gi limit as if it could happen.
 
 use std::ops::Range;
 use std::path::Path;
@@ -19,6 +24,8 @@ use crate::quantity::format_bytes;
 const OUTER_ALPHA: f64 = 0.25;
 /// Alpha of the 25–75% band, drawn over the outer one.
 const INNER_ALPHA: f64 = 0.45;
+/// Alpha of the shade above the limit (demand the proxy cannot hold).
+pub const OVER_LIMIT_ALPHA: f64 = 0.15;
 
 /// Render `chart` to a PNG at `path` of `size` pixels (see [`super::DEFAULT_SIZE`]).
 pub fn render_fan(chart: &FanChart, path: &Path, size: (u32, u32)) -> crate::Result<()> {
@@ -31,13 +38,19 @@ pub fn draw_fan<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &FanCh
     let fonts = Fonts::for_size(area.dim_in_pixel());
     area.fill(&WHITE).map_err(de)?;
     let ooms: Vec<f64> = chart.first_oom_days.iter().copied().filter(|d| d.is_finite()).collect();
-    let subtitle = match ooms.len() {
+    let runs = match ooms.len() {
         0 => "no simulated run reached an OOMKill".to_string(),
         1 => "1 simulated run reached an OOMKill".to_string(),
         n => format!("{} simulated runs reached an OOMKill", count_label(n as f64)),
     };
-    let body = title_block(area, &chart.title, &subtitle, &fonts)?;
     let limit = Some(chart.limit_bytes).filter(|l| l.is_finite());
+    let over = limit.is_some_and(|l| chart.p95.iter().any(|&v| v > l));
+    let subtitle = if over {
+        format!("memory demand; above the limit (shaded) the proxy is OOMKilled and restarts, never holding it; {runs}")
+    } else {
+        format!("memory demand; {runs}")
+    };
+    let body = title_block(area, &chart.title, &subtitle, &fonts)?;
     let mut legend = vec![
         LegendItem::new(Swatch::Fill(SKY_BLUE, OUTER_ALPHA), "5–95% of runs"),
         LegendItem::new(Swatch::Fill(BLUE, INNER_ALPHA), "25–75% of runs"),
@@ -45,6 +58,9 @@ pub fn draw_fan<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &FanCh
     ];
     if limit.is_some() {
         legend.push(LegendItem::new(Swatch::Dashed(VERMILLION), "proxy memory limit"));
+    }
+    if over {
+        legend.push(LegendItem::new(Swatch::Fill(VERMILLION, OVER_LIMIT_ALPHA), "demand above the limit: OOMKill"));
     }
     legend.push(LegendItem::new(Swatch::Fill(ORANGE, 1.0), "runs by day of first OOMKill"));
     let body = legend_strip(&body, &legend, &fonts)?;
@@ -105,9 +121,13 @@ fn draw_bands<DB: DrawingBackend>(
         &mut ctx,
         fonts,
         AxisText { desc: "days", format: &count_fmt },
-        AxisText { desc: "istio-proxy memory", format: &bytes_fmt },
+        AxisText { desc: "istio-proxy memory demand", format: &bytes_fmt },
     )?;
     let plot = ctx.plotting_area();
+    if let Some(l) = limit.filter(|&l| rows.iter().any(|r| r[5] > l)) {
+        let above = [(x_range.start, l), (x_range.end, y_range.end)];
+        plot.draw(&Rectangle::new(above, VERMILLION.mix(OVER_LIMIT_ALPHA).filled())).map_err(de)?;
+    }
     if rows.is_empty() {
         centred_note(&plot.strip_coord_spec(), "no simulated days to draw", fonts)?;
     }

@@ -41,7 +41,14 @@ pub fn draw_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &H
 
     let (w, _) = body.dim_in_pixel();
     let tick = text(fonts.tick, TEXT);
-    let bar_w = fonts.px(230.0);
+    // The colour bar's width is what it holds: margin, gradient, tick labels, the rotated
+    // value label and a margin, so a long label is never clipped at the image's edge.
+    let tick_w = count_ticks(&scale, 8).iter().map(|v| text_width(&body, &compact_label(*v), &tick)).max().unwrap_or(0);
+    let label_h = (fonts.label * 1.4).round() as i32;
+    let bar_right = tick_w + label_h + fonts.px(36.0);
+    // plotters centres the rotated label on the label area's outer edge: a margin beyond it
+    // of the label's height keeps its far half inside the image.
+    let bar_w = fonts.px(16.0) + fonts.px(60.0) + bar_right + label_h;
     let (main, bar) = body.split_horizontally(w as i32 - bar_w);
     let y_names: Vec<String> =
         chart.y_values.iter().map(|s| fit_text(&main, s, &tick, (w as f64 * 0.25) as i32)).collect();
@@ -105,7 +112,7 @@ pub fn draw_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &H
             plot.draw(&Rectangle::new(cell, WHITE.stroke_width(2))).map_err(de)?;
         }
     }
-    draw_colour_bar(&bar, scale, &chart.value_label, &fonts, (top, bottom), values.is_empty())
+    draw_colour_bar(&bar, scale, &chart.value_label, &fonts, (top, bottom, bar_right), values.is_empty())
 }
 
 /// The colour bar: a vertical viridis gradient with its value ticks and label on the right,
@@ -115,14 +122,15 @@ fn draw_colour_bar<DB: DrawingBackend>(
     scale: std::ops::Range<f64>,
     label: &str,
     fonts: &Fonts,
-    (top, bottom): (i32, i32),
+    (top, bottom, right): (i32, i32, i32),
     empty: bool,
 ) -> Result<(), String> {
     let mut ctx = ChartBuilder::on(area)
         .margin_left(fonts.px(16.0))
+        .margin_right((fonts.label * 1.4).round() as i32)
         .margin_top(top)
         .margin_bottom(fonts.px(8.0) + bottom)
-        .right_y_label_area_size(fonts.px(150.0))
+        .right_y_label_area_size(right)
         .build_cartesian_2d(axis(0.0..1.0, Vec::new()), axis(scale.clone(), count_ticks(&scale, 8)))
         .map_err(de)?;
     let fmt = |v: &f64| compact_label(*v);

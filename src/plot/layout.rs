@@ -64,7 +64,43 @@ pub(crate) fn fit_text<DB: DrawingBackend>(
     String::new()
 }
 
-/// Draw the title (bold) and an optional subtitle at the top of `area`; return the rest.
+/// `s` broken at spaces into at most `max_lines` lines of at most `max_w` (as `width`
+/// measures); what still does not fit is cut with an ellipsis on the last line.
+pub(crate) fn wrap(s: &str, max_w: i32, max_lines: usize, width: impl Fn(&str) -> i32) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut words = s.split(' ').filter(|w| !w.is_empty()).peekable();
+    while let Some(first) = words.next() {
+        if lines.len() + 1 == max_lines {
+            // The last line takes the rest, cut to fit.
+            let rest: Vec<&str> = std::iter::once(first).chain(words.by_ref()).collect();
+            lines.push(rest.join(" "));
+            break;
+        }
+        let mut line = first.to_string();
+        while let Some(next) = words.peek() {
+            let candidate = format!("{line} {next}");
+            if width(&candidate) > max_w {
+                break;
+            }
+            line = candidate;
+            words.next();
+        }
+        lines.push(line);
+    }
+    if let Some(last) = lines.last_mut() {
+        if width(last) > max_w {
+            let mut chars: Vec<char> = last.chars().collect();
+            while !chars.is_empty() && width(&(chars.iter().collect::<String>() + "…")) > max_w {
+                chars.pop();
+            }
+            *last = chars.into_iter().collect::<String>() + "…";
+        }
+    }
+    lines
+}
+
+/// Draw the title (bold) and an optional subtitle at the top of `area`, each wrapped onto at
+/// most two lines; return the rest.
 pub(crate) fn title_block<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
@@ -75,12 +111,17 @@ pub(crate) fn title_block<DB: DrawingBackend>(
     let pad = fonts.px(14.0);
     let max_w = w as i32 - 2 * pad;
     let title_style = bold(fonts.title, INK);
-    area.draw_text(&fit_text(area, title, &title_style, max_w), &title_style, (pad, pad)).map_err(de)?;
-    let mut height = pad + fonts.title.round() as i32 + fonts.px(6.0);
+    let mut height = pad;
+    for line in wrap(title, max_w, 2, |s| text_width(area, s, &title_style)) {
+        area.draw_text(&line, &title_style, (pad, height)).map_err(de)?;
+        height += fonts.title.round() as i32 + fonts.px(6.0);
+    }
     if !subtitle.trim().is_empty() {
         let sub_style = text(fonts.subtitle, MUTED);
-        area.draw_text(&fit_text(area, subtitle, &sub_style, max_w), &sub_style, (pad, height)).map_err(de)?;
-        height += fonts.subtitle.round() as i32 + fonts.px(4.0);
+        for line in wrap(subtitle, max_w, 2, |s| text_width(area, s, &sub_style)) {
+            area.draw_text(&line, &sub_style, (pad, height)).map_err(de)?;
+            height += fonts.subtitle.round() as i32 + fonts.px(4.0);
+        }
     }
     Ok(area.split_vertically(height + fonts.px(4.0)).1)
 }
@@ -198,4 +239,25 @@ pub(crate) fn centred_note<DB: DrawingBackend>(
 pub(crate) fn to_area<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, abs: (i32, i32)) -> (i32, i32) {
     let base = area.get_base_pixel();
     (abs.0 - base.0, abs.1 - base.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    /// Ten pixels a character.
+    fn w(s: &str) -> i32 {
+        10 * s.chars().count() as i32
+    }
+
+    #[test]
+    fn a_long_title_wraps_at_spaces_before_it_is_cut() {
+        // 100 px: "aaaa bbbb" (90) fits, "aaaa bbbb cc" (120) does not.
+        assert_eq!(wrap("aaaa bbbb cc dddd", 100, 2, w), ["aaaa bbbb", "cc dddd"]);
+        assert_eq!(wrap("short", 100, 2, w), ["short"]);
+        // Three lines' worth on two: the second is cut to 100 px with an ellipsis.
+        assert_eq!(wrap("aaaa bbbb cccc dddd eeee ffff", 100, 2, w), ["aaaa bbbb", "cccc dddd…"]);
+        // One word longer than a line.
+        assert_eq!(wrap("abcdefghijklmno", 100, 1, w), ["abcdefghi…"]);
+    }
 }

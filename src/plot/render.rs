@@ -43,7 +43,7 @@ where
     F: FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> std::result::Result<(), String>,
 {
     check_size(size)?;
-    crate::output::check_not_input(path)?;
+    crate::output::check_output(path)?;
     let target = crate::output::through_symlink(path);
     let path = target.as_path();
     ensure_fonts();
@@ -51,31 +51,24 @@ where
     // A device or pipe (`-o /dev/stdout`) is written in place, from a temporary file elsewhere:
     // renaming over it would replace the device with a plain file.
     let special = crate::output::is_special(path);
-    let tmp = if special {
+    let tmp = crate::output::Temporary::new(if special {
         let n = SEQUENCE.fetch_add(1, Ordering::Relaxed);
         std::env::temp_dir().join(format!(".meshcap-{}-{n}.tmp.png", std::process::id()))
     } else {
         temp_path(path).map_err(write_error)?
-    };
-    File::create(&tmp).map_err(write_error)?;
+    });
+    File::create(tmp.path()).map_err(write_error)?;
 
-    let drawn = draw_to(&tmp, size, draw);
-    let finished = drawn
-        .map_err(|message| Error::Render { path: path.to_path_buf(), message })
-        .and_then(|()| File::open(&tmp).and_then(|f| f.sync_all()).map_err(write_error))
-        .and_then(|()| {
-            if special {
-                let bytes = std::fs::read(&tmp).map_err(write_error)?;
-                crate::output::write_atomic(path, &bytes)?;
-                std::fs::remove_file(&tmp).map_err(write_error)
-            } else {
-                std::fs::rename(&tmp, path).map_err(write_error)
-            }
-        });
-    if finished.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    draw_to(tmp.path(), size, draw).map_err(|message| Error::Render { path: path.to_path_buf(), message })?;
+    File::open(tmp.path()).and_then(|f| f.sync_all()).map_err(write_error)?;
+    if special {
+        let bytes = std::fs::read(tmp.path()).map_err(write_error)?;
+        crate::output::write_atomic(path, &bytes)?;
+    } else {
+        std::fs::rename(tmp.path(), path).map_err(write_error)?;
+        tmp.keep();
     }
-    finished
+    Ok(())
 }
 
 /// Draw into the (already created) file `tmp` and present it.

@@ -92,23 +92,52 @@ pub const REPORT_FILES: [&str; 11] = [
 ];
 
 /// Write the report into `dir`; returns the files written, in order.
+///
+/// Every chart's data and the Markdown are computed first, so a bad setting (a heatmap axis,
+/// a `--heatmap-where` value) is refused before anything is drawn; the files are then drawn
+/// into a staging folder and published together, so `dir` holds either the old report or the
+/// whole new one.
 pub fn write_report(input: &ReportInput, dir: &Path, size: (u32, u32)) -> Result<Vec<PathBuf>> {
     plot::check_size(size)?;
-    // Refuse before drawing anything when a file of the report would replace an input.
-    for name in REPORT_FILES {
-        crate::output::check_not_input(&dir.join(name))?;
-    }
     let m = input.model;
     let fit = charts::fit_chart(m, input.series, &input.limits, input.caution);
     let residuals = input.series.and_then(|s| charts::residual_chart(m, s));
+    let levels = input.series.and_then(|s| charts::level_chart(m, s));
     let safe = charts::safe_limit_chart(m, input.topology.as_ref().map(|t| t.0), &input.scopes, input.caution)?;
     let scope = match &input.topology {
         Some((t, name)) => Some(charts::scope_chart(m, t, name, &input.scopes, input.caution, input.scope_limit)?),
         None => None,
     };
+    let sweep = match &input.sweep {
+        Some(sw) => Some((
+            sweep_charts::sweep_heatmap(sw.grid, &sw.x_axis, &sw.y_axis, sweep_charts::HeatValue::Days, &sw.fixed)?,
+            sweep_charts::fan_chart(sw.grid, fan_scenario(sw.grid), crate::mesh::ProxyKind::Sidecar)?,
+        )),
+        None => None,
+    };
     let table = key_numbers(input);
-    let mut written = Vec::new();
-    let report_png = dir.join("report.png");
+    let fleet = match &input.fleet {
+        Some(f) => Some((fleet::memory_chart(f)?, fleet::days_chart(f.fleet))),
+        None => None,
+    };
+    let mut names = vec!["report.png"];
+    if fleet.is_some() {
+        names.extend(["fleet.png", "fleet-days.png"]);
+    }
+    names.push("fit.png");
+    names.extend(residuals.as_ref().map(|_| "residuals.png"));
+    names.extend(levels.as_ref().map(|_| "levels.png"));
+    names.push("safe-limits.png");
+    names.extend(scope.as_ref().map(|_| "scope.png"));
+    if sweep.is_some() {
+        names.extend(["heatmap.png", "fan.png"]);
+    }
+    let mut markdown = markdown::render(input, &table, &names.iter().map(|n| n.to_string()).collect::<Vec<_>>())?;
+    if let Some(f) = &input.fleet {
+        markdown.push_str(&fleet::markdown(f.fleet, 20));
+    }
+
+    let mut staging = crate::output::Staging::new(dir, &REPORT_FILES)?;
     let empty_residuals = plot::ResidualChart {
         title: format!("Residuals: {} (no data given)", m.name()),
         points: Vec::new(),
@@ -116,10 +145,6 @@ pub fn write_report(input: &ReportInput, dir: &Path, size: (u32, u32)) -> Result
     };
     let title = format!("meshcap capacity report: {}", m.name());
     let residuals_chart = residuals.as_ref().unwrap_or(&empty_residuals);
-    let fleet = match &input.fleet {
-        Some(f) => Some((fleet::memory_chart(f)?, fleet::days_chart(f.fleet))),
-        None => None,
-    };
     let (w, h) = plot::REPORT_SIZE;
     plot::render_report_fleet(
         &title,
@@ -129,60 +154,30 @@ pub fn write_report(input: &ReportInput, dir: &Path, size: (u32, u32)) -> Result
         &safe,
         scope.as_ref(),
         fleet.as_ref().map(|(m, d)| (m, d)),
-        &report_png,
+        &staging.path("report.png"),
         if fleet.is_some() { (w, h * 8 / 5) } else { (w, h) },
     )?;
-    written.push(report_png);
     if let Some((memory, days)) = &fleet {
-        let p = dir.join("fleet.png");
-        plot::render_fleet_memory(memory, &p, size)?;
-        written.push(p);
-        let p = dir.join("fleet-days.png");
-        plot::render_fleet_days(days, &p, size)?;
-        written.push(p);
+        plot::render_fleet_memory(memory, &staging.path("fleet.png"), size)?;
+        plot::render_fleet_days(days, &staging.path("fleet-days.png"), size)?;
     }
-    let fit_png = dir.join("fit.png");
-    plot::render_fit(&fit, &fit_png, size)?;
-    written.push(fit_png);
+    plot::render_fit(&fit, &staging.path("fit.png"), size)?;
     if let Some(r) = &residuals {
-        let p = dir.join("residuals.png");
-        plot::render_residuals(r, &p, size)?;
-        written.push(p);
+        plot::render_residuals(r, &staging.path("residuals.png"), size)?;
     }
-    if let Some(l) = input.series.and_then(|s| charts::level_chart(m, s)) {
-        let p = dir.join("levels.png");
-        plot::render_levels(&l, &p, size)?;
-        written.push(p);
+    if let Some(l) = &levels {
+        plot::render_levels(l, &staging.path("levels.png"), size)?;
     }
-    let safe_png = dir.join("safe-limits.png");
-    plot::render_safe_limits(&safe, &safe_png, size)?;
-    written.push(safe_png);
+    plot::render_safe_limits(&safe, &staging.path("safe-limits.png"), size)?;
     if let Some(s) = &scope {
-        let p = dir.join("scope.png");
-        plot::render_scope(s, &p, size)?;
-        written.push(p);
+        plot::render_scope(s, &staging.path("scope.png"), size)?;
     }
-    if let Some(sw) = &input.sweep {
-        let heat =
-            sweep_charts::sweep_heatmap(sw.grid, &sw.x_axis, &sw.y_axis, sweep_charts::HeatValue::Days, &sw.fixed)?;
-        let p = dir.join("heatmap.png");
-        plot::render_heatmap(&heat, &p, size)?;
-        written.push(p);
-        let fan = sweep_charts::fan_chart(sw.grid, fan_scenario(sw.grid), crate::mesh::ProxyKind::Sidecar)?;
-        let p = dir.join("fan.png");
-        plot::render_fan(&fan, &p, size)?;
-        written.push(p);
+    if let Some((heat, fan)) = &sweep {
+        plot::render_heatmap(heat, &staging.path("heatmap.png"), size)?;
+        plot::render_fan(fan, &staging.path("fan.png"), size)?;
     }
-    let md = dir.join("report.md");
-    let names: Vec<String> =
-        written.iter().filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).collect();
-    let mut text = markdown::render(input, &table, &names)?;
-    if let Some(f) = &input.fleet {
-        text.push_str(&fleet::markdown(f.fleet, 20));
-    }
-    crate::output::write_atomic(&md, text.as_bytes())?;
-    written.push(md);
-    Ok(written)
+    crate::output::write_atomic(&staging.path("report.md"), markdown.as_bytes())?;
+    staging.publish()
 }
 
 /// The error structure in one cell.

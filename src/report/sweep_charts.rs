@@ -111,7 +111,7 @@ pub fn fan_chart(grid: &Grid, id: u64, proxy: ProxyKind) -> Result<FanChart> {
     let who = if proxy == ProxyKind::Gateway { "gateway" } else { "most exposed sidecar" };
     Ok(FanChart {
         title: format!(
-            "Simulated {who} memory, scenario {id} of {} ({} paths): {}",
+            "Simulated {who} memory demand, scenario {id} of {} ({} paths): {}",
             grid.spec.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
             grid.spec.simulate.paths,
             [&axes[3], &axes[7], &axes[8], &axes[9], &axes[12]].map(|s| s.as_str()).join(", ")

@@ -74,14 +74,21 @@ impl Grid {
     /// Prepare a grid, refusing one larger than `max_scenarios`.
     pub fn new(spec: Spec, model: FittedModel, max_scenarios: u64) -> Result<Grid> {
         let lengths = spec.axes.lengths();
-        let size = lengths.iter().try_fold(1u64, |acc, &l| acc.checked_mul(l as u64)).unwrap_or(u64::MAX);
+        let exact = lengths.iter().try_fold(1u64, |acc, &l| acc.checked_mul(l as u64));
+        let size = exact.unwrap_or(u64::MAX);
         if size > max_scenarios {
+            // Beyond 2^64 the count is said as it is, not as the largest u64.
+            let count = match exact {
+                Some(n) => n.to_string(),
+                None => format!("about {:.3e}", lengths.iter().map(|&l| l as f64).product::<f64>()),
+            };
             return Err(Error::invalid(format!(
-                "the grid of {} has {size} scenarios ({}), more than --max-scenarios {max_scenarios}",
+                "the grid of {} has {count} scenarios ({}), more than --max-scenarios {max_scenarios}",
                 spec.path.display(),
                 lengths.iter().map(ToString::to_string).collect::<Vec<_>>().join(" x ")
             )));
         }
+        check_tables(&spec, &lengths)?;
         let a = &spec.axes;
         let mut policies = Vec::new();
         for &c in &a.retain_since_create_h {
@@ -142,6 +149,39 @@ impl Grid {
 }
 
 /// Proxy curves of a generated mesh or a topology under one scope.
+/// Most proxy curves and steady states a grid precomputes (about 100 and 8 bytes each): the
+/// tables grow with the product of some axes, not with the grid, but a spec with thousands of
+/// values on several of them must get a named error, not exhaust the machine's memory.
+pub const MAX_CURVES: u64 = 1 << 21;
+/// See [`MAX_CURVES`].
+pub const MAX_STEADY_STATES: u64 = 1 << 24;
+
+/// Refuse a spec whose precomputed tables would exceed [`MAX_CURVES`] or [`MAX_STEADY_STATES`].
+fn check_tables(spec: &Spec, lengths: &[usize; N_AXES]) -> Result<()> {
+    let product = |axes: &[usize]| axes.iter().fold(1u64, |p, &a| p.saturating_mul(lengths[a] as u64));
+    let sidecars = match &spec.mesh {
+        MeshSource::Topology(t) => t.namespaces.iter().filter(|n| n.sidecars).count().max(1) as u64,
+        _ => 1,
+    };
+    let curves = product(&[0, 1, 2, 8]).saturating_mul(sidecars + 1);
+    if curves > MAX_CURVES {
+        return Err(Error::invalid(format!(
+            "the grid of {} needs {curves} proxy curves (namespaces x knative_services x plain_services x scope = {}, {} proxies each), more than the {MAX_CURVES} meshcap holds: use fewer values on those axes, or split the spec",
+            spec.path.display(),
+            product(&[0, 1, 2, 8]),
+            sidecars + 1
+        )));
+    }
+    let steady = product(&[3, 4, 5, 6, 7]);
+    if steady > MAX_STEADY_STATES {
+        return Err(Error::invalid(format!(
+            "the grid of {} needs {steady} GC steady states (updates_per_day x the four GC axes), more than the {MAX_STEADY_STATES} meshcap holds: use fewer values on those axes, or split the spec",
+            spec.path.display()
+        )));
+    }
+    Ok(())
+}
+
 fn build_proxies(mesh: &MeshSource, model: &FittedModel, scope: &Scope, n: u32, k: u32, pl: u32) -> Result<Proxies> {
     let ppr = model.ports_per_revision;
     match mesh {

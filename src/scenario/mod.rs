@@ -9,6 +9,7 @@ pub mod curve;
 pub mod grid;
 pub mod merge;
 pub mod rows;
+pub mod shard;
 pub mod simulate;
 pub mod spec;
 pub mod summary;
@@ -16,6 +17,6 @@ pub mod sweep;
 
 pub use grid::{Evaluation, Grid};
 pub use rows::RowFormat;
+pub use shard::{Shard, Stamp};
 pub use spec::{Spec, AXES};
 pub use summary::Summary;
-pub use sweep::Shard;

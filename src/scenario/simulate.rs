@@ -192,6 +192,12 @@ impl<'g> Simulation<'g> {
         self.group_size
     }
 
+    /// An upper bound on the work of simulating `range`, in steps of the day loop (paths x days
+    /// x (Knative services + scenarios), summed over the groups of scenarios sharing paths).
+    pub fn work(&self, range: Range<u64>) -> u64 {
+        plan::work(self.grid, &self.options.settings, self.group_size, range)
+    }
+
     fn plan(&self, group: u64) -> Plan {
         Plan::new(self.grid, group * self.group_size, self.group_size, &self.options.settings, self.options.seed)
     }

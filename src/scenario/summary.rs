@@ -12,6 +12,7 @@ use super::spec::AXES;
 use crate::quantity::format_bytes;
 
 mod blocks;
+mod outer;
 
 /// How many worst scenarios a summary keeps.
 pub const WORST: usize = 10;
@@ -60,6 +61,9 @@ pub struct AxisFrontier {
 pub struct Summary {
     /// Scenarios in the whole grid.
     pub grid_size: u64,
+    /// The grid's fingerprint ([`super::shard::fingerprint`]): shards of other grids do not
+    /// merge.
+    pub grid_sha256: String,
     /// Scenarios evaluated (the grid, or a shard of it).
     pub scenarios: u64,
     /// The ids evaluated, `[first, end)`: a shard's slice, or `[0, grid_size)`.
@@ -208,6 +212,7 @@ impl Accumulator {
             .collect();
         let mut s = Summary {
             grid_size: grid.size,
+            grid_sha256: super::shard::fingerprint(grid, "sweep"),
             scenarios: self.scenarios,
             ids: [0, grid.size],
             safe: self.safe,
@@ -245,7 +250,7 @@ impl Summary {
         let mut it = parts.into_iter().enumerate();
         let Some((_, mut acc)) = it.next() else { return Err(0) };
         for (k, p) in it {
-            if p.ids[0] != acc.ids[1] || p.grid_size != acc.grid_size {
+            if p.ids[0] != acc.ids[1] || p.grid_size != acc.grid_size || p.grid_sha256 != acc.grid_sha256 {
                 return Err(k);
             }
             acc.ids[1] = p.ids[1];

@@ -14,8 +14,8 @@ use rayon::prelude::*;
 
 use super::grid::{advance, decode, Grid};
 use super::rows::{header, write_row, Labels, RowFormat};
+pub use super::shard::Shard;
 use super::summary::{Accumulator, Summary};
-use crate::error::{Error, Result};
 
 /// Scenarios per work item (rows; the smallest summary chunk).
 const CHUNK: u64 = 8192;
@@ -25,35 +25,6 @@ const SUMMARY_CHUNKS: u64 = 256;
 const MAX_SUMMARY_CHUNK: u64 = 1 << 20;
 /// Chunks in flight when streaming rows (bounds memory to about WINDOW x CHUNK rows).
 const WINDOW: u64 = 32;
-
-/// A deterministic slice of the grid: shard `index` of `count` (0-based index).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    /// Which shard, 0-based.
-    pub index: u64,
-    /// How many shards.
-    pub count: u64,
-}
-
-impl Shard {
-    /// Parse `K/N` (K from 0 to N-1).
-    pub fn parse(text: &str) -> Result<Shard> {
-        let bad = || Error::invalid(format!("shard must be K/N with 0 <= K < N (e.g. 0/4), but \"{text}\" is not"));
-        let (k, n) = text.split_once('/').ok_or_else(bad)?;
-        let index: u64 = k.trim().parse().map_err(|_| bad())?;
-        let count: u64 = n.trim().parse().map_err(|_| bad())?;
-        if count == 0 || index >= count {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
-    }
-
-    /// The ids of this shard in a grid of `size`.
-    pub fn range(&self, size: u64) -> Range<u64> {
-        let at = |k: u64| ((size as u128 * k as u128) / self.count as u128) as u64;
-        at(self.index)..at(self.index + 1)
-    }
-}
 
 fn chunks(range: &Range<u64>) -> u64 {
     (range.end - range.start).div_ceil(CHUNK)

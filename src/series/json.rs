@@ -16,6 +16,7 @@ use crate::error::{Error, Location, Result};
 pub fn parse(path: &Path, text: &str) -> Result<Series> {
     let value: Value = serde_json::from_str(text)
         .map_err(|e| Error::parse(format!("malformed JSON: {e}"), Location::new(path, e.line())))?;
+    crate::output::check_unique_keys(path, text)?;
     let items = match &value {
         Value::Array(items) => items,
         Value::Object(map) => match map.get("observations") {

@@ -206,6 +206,9 @@ pub(crate) enum Field {
     Note,
     /// A quantity column (memory, limit): parsed to bytes.
     Quantity,
+    /// A count of things (revisions, ports, services, endpoints): a finite number of 0 or more,
+    /// checked when read, since a plot or `clean` uses it without fitting it.
+    Count,
     /// A plain numeric column.
     Number,
     /// A label (`proxy`, `pod`): kept as text, so `1` and `1.0` stay two proxies.
@@ -220,6 +223,7 @@ impl Field {
             "note" => Field::Note,
             MEMORY | LIMIT => Field::Quantity,
             "proxy" | "pod" => Field::Label,
+            "revisions" | "ports" | "services" | "endpoints" => Field::Count,
             _ => Field::Number,
         }
     }
@@ -234,6 +238,13 @@ pub(crate) fn parse_cell(field: &Field, name: &str, raw: &str, loc: impl Fn() ->
     }
     match field {
         Field::Label => Ok(Cell::Text(raw.to_string())),
+        Field::Count => match raw.parse::<f64>() {
+            Ok(v) if v.is_finite() && v >= 0.0 => Ok(Cell::Number(v)),
+            _ => Err(Error::parse(
+                format!("{name} must be a count (a finite number, 0 or more), but \"{raw}\" is not"),
+                loc(),
+            )),
+        },
         Field::Quantity => crate::quantity::parse_quantity(raw)
             .map(Cell::Number)
             .map_err(|m| Error::parse(format!("{name}: {m}"), loc())),
@@ -276,11 +287,13 @@ pub(crate) fn parse_time(raw: &str, loc: impl Fn() -> Location) -> Result<Option
 
 /// Reject a header naming the same column twice.
 pub(crate) fn check_unique(names: &[String], loc: impl Fn() -> Location) -> Result<()> {
+    // A set, not a scan of the names before: a header of 200k columns must not be quadratic.
+    let mut seen = std::collections::HashSet::with_capacity(names.len());
     for (i, n) in names.iter().enumerate() {
         if n.is_empty() {
             return Err(Error::parse(format!("header column {} has no name", i + 1), loc()));
         }
-        if names[..i].contains(n) {
+        if !seen.insert(n.as_str()) {
             return Err(Error::parse(format!("header names column \"{n}\" twice"), loc()));
         }
     }

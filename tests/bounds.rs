@@ -1,0 +1,91 @@
+//! Never hang, never exhaust the machine (issue 13 §2): work and memory are bounded before
+//! anything runs, each bound refused with a named error saying how to shrink the run.
+
+use crate::util::{fails, meshcap, seed_model, tempdir, write};
+
+fn spec(dir: &std::path::Path, axes: &str, simulate: &str) -> std::path::PathBuf {
+    write(
+        dir,
+        "spec.toml",
+        &format!(
+            "model = {:?}\n[mesh]\ngateways = 1\n[axes]\n{axes}\n[simulate]\n{simulate}\n",
+            seed_model().display().to_string()
+        ),
+    )
+}
+
+#[test]
+fn simulate_refuses_work_beyond_max_work_with_the_estimate() {
+    let dir = tempdir();
+    // One scenario (a group of one): 10 paths x 10 days (0..=9) x (2 Knative services + 1
+    // scenario) = 300 steps, counted by hand.
+    let s = spec(
+        dir.path(),
+        "namespaces = [1]\nknative_services = [2]\nplain_services = [0]\nlimit = [\"1Gi\"]",
+        "horizon_days = 9\npaths = 10",
+    );
+    let err = fails(meshcap().arg("simulate").arg(&s).args(["-q", "--max-work", "299"]), 2);
+    assert!(err.contains("about 3.00e2 steps") && err.contains("--paths, now 10") && err.contains("--shard"), "{err}");
+    meshcap().arg("simulate").arg(&s).args(["-q", "--max-work", "3e2"]).assert().success();
+    // sweep --simulate takes the same bound.
+    fails(meshcap().arg("sweep").arg(&s).args(["--simulate", "-q", "--max-work", "299"]), 2);
+}
+
+#[test]
+fn precomputed_tables_are_bounded_before_they_are_built() {
+    let dir = tempdir();
+    let many = |n: u32| format!("[{}]", (1..=n).map(|i| i.to_string()).collect::<Vec<_>>().join(", "));
+    // 1500 x 1500 mesh combinations, a sidecar and a gateway curve each: 4.5 million curves.
+    let s = spec(dir.path(), &format!("namespaces = {}\nknative_services = {}", many(1500), many(1500)), "");
+    let err = fails(meshcap().arg("sweep").arg(&s).args(["--summary", "-q", "--max-scenarios", "1e15"]), 2);
+    assert!(err.contains("4500000 proxy curves"), "{err}");
+    // 2000 update rates x 100 x 100 minimum and maximum non-active counts: 2e7 steady states.
+    let s = spec(
+        dir.path(),
+        &format!(
+            "updates_per_day = {}\nmin_non_active_revisions = {}\nmax_non_active_revisions = {}",
+            many(2000),
+            many(100),
+            many(100)
+        ),
+        "",
+    );
+    let err = fails(meshcap().arg("sweep").arg(&s).args(["--summary", "-q", "--max-scenarios", "1e15"]), 2);
+    assert!(err.contains("20000000 GC steady states"), "{err}");
+}
+
+#[test]
+fn a_grid_beyond_2_to_the_64_says_its_size() {
+    let dir = tempdir();
+    let many = |n: u32| format!("[{}]", (1..=n).map(|i| i.to_string()).collect::<Vec<_>>().join(", "));
+    // 300^4 (namespaces, knative_services, plain_services, min) x 1000^3 (updates, transient,
+    // limit) x 3 headrooms = 8.1e9 x 1e9 x 3 = 2.43e19 scenarios, above 2^64 (1.8e19).
+    let limits = format!("[{}]", (1..=1000).map(|i| format!("\"{}Mi\"", 1000 + i)).collect::<Vec<_>>().join(", "));
+    let transients = format!(
+        "[{}]",
+        (0..1000).map(|i| format!("{:.3}", 1.0 + f64::from(i) / 1000.0)).collect::<Vec<_>>().join(", ")
+    );
+    let s = spec(
+        dir.path(),
+        &format!(
+            "namespaces = {m}\nknative_services = {m}\nplain_services = {m}\nmin_non_active_revisions = {m}\nupdates_per_day = {k}\ntransient = {transients}\nheadroom = [0.0, 0.1, 0.2]\nlimit = {limits}",
+            m = many(300),
+            k = many(1000)
+        ),
+        "",
+    );
+    let err = fails(meshcap().arg("sweep").arg(&s).args(["--summary", "-q"]), 2);
+    assert!(err.contains("has about 2.430e19 scenarios"), "{err}");
+}
+
+#[test]
+fn a_file_beyond_the_input_cap_is_refused_by_name() {
+    let dir = tempdir();
+    // Sparse: 513 MiB long, nothing written.
+    let p = dir.path().join("huge.csv");
+    std::fs::File::create(&p).unwrap().set_len(513 << 20).unwrap();
+    for args in [&["fit"][..], &["clean"], &["show"], &["sweep"]] {
+        let err = fails(meshcap().args(args).arg(&p), 2);
+        assert!(err.contains("huge.csv") && err.contains("larger than 512 MiB"), "{args:?}: {err}");
+    }
+}
