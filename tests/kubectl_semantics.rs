@@ -54,11 +54,15 @@ fn built_list_gives_the_hand_counts() {
     // The route's two ExternalName placeholders (`cart`, `old-cart`) are not plain Services.
     assert!(!toml.contains("name = \"old-cart\"") && !toml.contains("{ name = \"cart\", ports"), "{toml}");
     assert!(toml.contains("{ name = \"kafka\", ports = 2, headless = true, pods = 3 }"), "{toml}");
+    // db: headless, ports `tcp` and `http-metrics`: Istio builds per-pod listeners for the TCP
+    // one only (listener.go; HTTP ports share 0.0.0.0:PORT).
+    assert!(toml.contains("{ name = \"db\", ports = 2, headless = true, listener_ports = 1, pods = 3 }"), "{toml}");
     assert!(
         toml.contains("{ name = \"payments-api\", ports = 1, external_name = true, export_to = [\".\"] }"),
         "{toml}"
     );
-    // 2 of the slice's 3 endpoints are ready; the DestinationRule has 2 subsets.
+    // 2 of the slice's 3 endpoints are ready; the DestinationRule in shop has 2 subsets (a proxy
+    // applies one rule per host, so canary's 5-subset rule for the same host is not added).
     assert!(toml.contains("{ name = \"redis\", ports = 1, pods = 2, subsets = 2 }"), "{toml}");
     // The Namespace has no injection label, but the Knative pod template asks for a sidecar.
     assert!(toml.contains("name = \"shop\"\nsidecars = true"), "{toml}");
@@ -67,34 +71,67 @@ fn built_list_gives_the_hand_counts() {
     // `canary` has no injection label either, but its revision's pod template names a
     // control-plane revision (istio.io/rev), which injects per workload.
     assert!(toml.contains("name = \"canary\"\nsidecars = true"), "{toml}");
+    // `off` says istio-injection: disabled, which wins over the pod label; `legacy` asks only by
+    // the annotation, which Istio's webhook (selecting pods by label) never sees.
+    assert!(
+        toml.contains("name = \"off\"\nsidecars = false  # the Namespace says istio-injection: disabled"),
+        "{toml}"
+    );
+    assert!(toml.contains("name = \"legacy\"\nsidecars = false"), "{toml}");
+    assert!(summary.contains("namespace legacy: a Knative pod template asks for a sidecar only by the sidecar.istio.io/inject annotation"), "{summary}");
+    assert!(summary.contains("namespace off says istio-injection: disabled"), "{summary}");
+    // job's traffic: 100% to job-00002 and 0% untagged to job-00001: both routed (the GC keeps
+    // them), one destination (route/resources/ingress.go skips 0% untagged targets).
+    assert!(toml.contains("{ name = \"job\", revisions = 2, routed = 2, destinations = 1 }"), "{toml}");
     // The gateway found by its pods' istio label, in its own namespace.
     assert!(toml.contains("[[gateways]]\nname = \"edge-gw\"\nnamespace = \"ingress\""), "{toml}");
 
     // By hand, Istio 1.20 (ExternalName = a DNS cluster per port) and 7 ports per revision:
-    // cart 4 x 7 = 28 clusters + 2 placeholders = 30; endpoints: the one revision outside the
-    // traffic has its 2 public ports on the activator (2), the 3 routed revisions 2 public x 2
-    // pods (12) and 5 private x 2 pods (30), placeholders 2: 46. redis 1 port x (1 + 2 subsets)
+    // cart 4 x 7 = 28 clusters + 2 placeholders = 30; endpoints: the 3 revisions without pods
+    // have their 2 public ports on the activator (6), cart-00003's 2 pods sit in its 2 public
+    // (4) and 5 private (10) clusters, placeholders 2: 22. redis 1 port x (1 + 2 subsets)
     // = 3 clusters x 2 pods. kafka 2 ORIGINAL_DST clusters, no endpoints, 2 ports x 3 pods
     // listeners. payments-api 1 + 1. mlx/model 1 + 1 (no Endpoints in the input: 1 pod).
     // canary/probe: 1 revision x 7 + 1 placeholder = 8 clusters, 2 activator endpoints + 1.
+    // off/job (revisions from its traffic, no Revision objects): 2 x 7 + 1 = 15 clusters,
+    // 2 x 2 + 1 = 5 endpoints. legacy/old: 8 clusters, 3 endpoints. shop/db: 2 clusters without
+    // endpoints, 1 TCP port x 3 pods listeners.
     // canary's sidecars and the gateway in `ingress` do not see payments-api (exportTo "."); the
     // gateway builds no headless listeners.
     let c = counts(&dir.path().join("topology.toml"));
     assert_eq!(
         c,
         vec![
-            ("canary".into(), "sidecar".into(), 5.0, 30.0 + 3.0 + 2.0 + 1.0 + 8.0, 46.0 + 6.0 + 1.0 + 3.0, 6.0),
+            // cart 30 + redis 3 + kafka 2 + db 2 + mlx/model 1 + probe 8 + job 15 + old 8 (+
+            // payments-api 1 in shop); endpoints cart 22 + redis 6 + model 1 + probe 3 + job 5 +
+            // old 3 (+ 1); listeners kafka 6 + db 3.
+            (
+                "canary".into(),
+                "sidecar".into(),
+                8.0,
+                30.0 + 3.0 + 2.0 + 2.0 + 1.0 + 8.0 + 15.0 + 8.0,
+                22.0 + 6.0 + 1.0 + 3.0 + 5.0 + 3.0,
+                9.0
+            ),
             (
                 "shop".into(),
                 "sidecar".into(),
-                5.0,
-                30.0 + 3.0 + 2.0 + 1.0 + 1.0 + 8.0,
-                46.0 + 6.0 + 1.0 + 1.0 + 3.0,
-                6.0
+                8.0,
+                30.0 + 3.0 + 2.0 + 2.0 + 1.0 + 1.0 + 8.0 + 15.0 + 8.0,
+                22.0 + 6.0 + 1.0 + 1.0 + 3.0 + 5.0 + 3.0,
+                9.0
             ),
-            ("edge-gw".into(), "gateway".into(), 5.0, 44.0, 56.0, 0.0),
+            ("edge-gw".into(), "gateway".into(), 8.0, 69.0, 40.0, 0.0),
         ]
     );
+    // A Sidecar naming job gets its one destination's port-80 cluster and the placeholder.
+    let v = json(
+        meshcap()
+            .args(["scope", "--format", "json", "--scope", "hosts=./*,off/job.off.svc.cluster.local", "--topology"])
+            .arg(dir.path().join("topology.toml")),
+    );
+    let shop = v["scopes"][0]["namespaces"].as_array().unwrap().iter().find(|p| p["namespace"] == "shop").unwrap();
+    assert_eq!(shop["visible_clusters"].as_f64(), Some(30.0 + 3.0 + 2.0 + 2.0 + 1.0 + 2.0), "{shop}");
 }
 
 /// The real Knative Lists (see ../shared/reference/real-world/README.md). Before this change the

@@ -7,8 +7,8 @@ use meshcap::mesh::{visibility, Counts, ProxyKind, Scope, Topology, Version, Vis
 
 use crate::util::{json, meshcap, tempdir, write};
 
-/// Two sidecar namespaces and a gateway. shop: `cart` (10 retained revisions, 2 routed with 3
-/// ready pods each, 1 traffic tag), `redis` (1 port, 2 pods, 2 DestinationRule subsets), `db`
+/// Two sidecar namespaces and a gateway. shop: `cart` (10 retained revisions, 2 routed with 6
+/// ready pods between them, 3 each, 1 traffic tag), `redis` (1 port, 2 pods, 2 DestinationRule subsets), `db`
 /// (headless, 2 ports, 3 pods), `ext` (ExternalName, 1 port). payments: `vault-agent`.
 /// istio-system: `istiod` (4 ports).
 const SMALL: &str = r#"
@@ -28,7 +28,7 @@ services = [{ name = "istiod", ports = 4 }]
 [[namespaces]]
 name = "shop"
 sidecars = true
-knative = [{ name = "cart", revisions = 10, routed = 2, tags = 1, pods = 3 }]
+knative = [{ name = "cart", revisions = 10, routed = 2, tags = 1, pods = 6, serving = 2 }]
 services = [
   { name = "redis", ports = 1, pods = 2, subsets = 2 },
   { name = "db", ports = 2, headless = true, pods = 3 },

@@ -26,7 +26,7 @@ enum Source {
     Prometheus(Box<PrometheusArgs>),
     /// CSV downloaded from a Grafana panel (Inspect > Data): a canonical series.
     Grafana(super::import_files::GrafanaArgs),
-    /// `kubectl get services,revisions.serving.knative.dev,services.serving.knative.dev -A -o json`: a topology file.
+    /// `kubectl get namespaces,services,endpoints,revisions,ksvc,destinationrules -A -o json` plus the istiod and Knative controller Deployments: a topology file.
     Kubectl(super::import_files::KubectlArgs),
     /// `istioctl proxy-config cluster POD -o json` or an Envoy /config_dump: outbound cluster counts.
     Istioctl(super::import_files::IstioctlArgs),

@@ -98,7 +98,9 @@ pub fn run_grafana(args: GrafanaArgs) -> Result<()> {
 /// Arguments of `meshcap import kubectl`.
 #[derive(Debug, Args)]
 pub struct KubectlArgs {
-    /// JSON from `kubectl get services,revisions.serving.knative.dev,services.serving.knative.dev -A -o json` (several files are joined).
+    /// JSON from `kubectl get namespaces,services,endpoints,revisions.serving.knative.dev,services.serving.knative.dev,destinationrules.networking.istio.io -A -o json`
+    /// and `kubectl get deployments -n istio-system -o json` / `-n knative-serving` (the
+    /// releases); several files are joined.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Namespaces without a Namespace object in the input: assume no sidecars (default: sidecars).
@@ -123,9 +125,11 @@ pub fn run_kubectl(args: KubectlArgs) -> Result<()> {
     let mut inv = kubectl::inventory(&files)?;
     if let Some(v) = args.versions.istio {
         inv.istio_version = Some(v.to_string());
+        inv.istio_version_source = "--istio-version";
     }
     if let Some(v) = args.versions.knative {
         inv.knative_version = Some(v.to_string());
+        inv.knative_version_source = "--knative-version";
     }
     let sources = args.files.iter().map(|f| shown(f)).collect::<Vec<_>>().join(", ");
     let toml = kubectl::topology_toml(&inv, !args.no_sidecars, &sources);

@@ -93,6 +93,11 @@ pub fn run_scope(args: ScopeArgs) -> Result<()> {
                 text.push_str(&format!("warning: {w}\n"));
             }
             text.push_str(&render(&projections, args.limit, &caution));
+            text.push_str(if topology.filter_gateway_cluster_config {
+                "\ngateways are not scoped by Sidecar resources; with PILOT_FILTER_GATEWAY_CLUSTER_CONFIG they keep the destinations of the VirtualServices bound to them\n"
+            } else {
+                "\ngateways are not scoped by Sidecar resources: they keep every revision exported to their namespace unless istiod runs with PILOT_FILTER_GATEWAY_CLUSTER_CONFIG=true\n"
+            });
             emit(None, text.as_bytes())
         }
     }
@@ -146,9 +151,5 @@ fn render(projections: &[ScopeProjection], limit: f64, c: &project::Caution) -> 
             );
         }
     }
-    let _ = writeln!(
-        s,
-        "\ngateways are not scoped by Sidecar resources: they keep every revision exported to their namespace unless istiod runs with PILOT_FILTER_GATEWAY_CLUSTER_CONFIG=true"
-    );
     s
 }

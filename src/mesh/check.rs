@@ -76,6 +76,26 @@ impl Topology {
                         return Err(bad(format!("knative service \"{}\" has ports_per_revision {p}", k.name)));
                     }
                 }
+                if k.destinations.is_some_and(|d| d > k.routed) || k.serving.is_some_and(|v| v > k.routed) {
+                    return Err(bad(format!(
+                        "knative service \"{}\" routes {} revisions: destinations and serving count among them",
+                        k.name, k.routed
+                    )));
+                }
+                if k.pods < k.serving() || (k.pods > 0 && k.serving() == 0) {
+                    return Err(bad(format!(
+                        "knative service \"{}\" has {} pods on {} serving revisions: each serving revision has a pod",
+                        k.name,
+                        k.pods,
+                        k.serving()
+                    )));
+                }
+                if k.tags > 0 && k.routed == 0 {
+                    return Err(bad(format!(
+                        "knative service \"{}\" has {} traffic tags but routes no revision: a tag names a revision",
+                        k.name, k.tags
+                    )));
+                }
                 if u64::from(k.routed) + u64::from(k.pinned) > u64::from(k.revisions) {
                     return Err(bad(format!(
                         "knative service \"{}\" retains {} revisions but routes {} and pins {}: routed and pinned revisions are retained",

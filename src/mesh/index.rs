@@ -254,23 +254,27 @@ mod tests {
             if !ix.exported(u, proxy_ns) {
                 continue;
             }
+            // Istio's matching, written out from the host strings alone: a wildcard host matches
+            // the Service's FQDN by suffix, an exact host matches its FQDN or short forms; the
+            // namespace part must be `*` or the Service's namespace.
+            let fqdn = format!("{}.{owner}.svc.cluster.local", unit.name());
+            let admits_ns = |p: &HostPattern| {
+                let ns = if p.namespace == "." { proxy_ns } else { p.namespace.as_str() };
+                ns == "*" || ns == owner
+            };
             let whole = patterns.iter().any(|p| {
-                (p.namespace == "*" && p.covers_all_namespaces())
-                    || p.whole_namespace(proxy_ns).as_deref() == Some(owner)
+                let wildcard = p.host == "*" || p.host.strip_prefix('*').is_some_and(|suffix| fqdn.ends_with(suffix));
+                wildcard && admits_ns(p)
             });
             let named = patterns.iter().any(|p| {
-                let Some((name, fqdn_ns)) = p.service_host() else { return false };
-                let pattern_ns = match p.namespace.as_str() {
-                    "*" => None,
-                    "." => Some(proxy_ns),
-                    ns => Some(ns),
-                };
-                let ns_ok = match (pattern_ns, fqdn_ns) {
-                    (Some(a), Some(b)) => a == b && a == owner,
-                    (Some(a), None) | (None, Some(a)) => a == owner,
-                    (None, None) => true,
-                };
-                ns_ok && name == unit.name()
+                let forms = [
+                    unit.name().to_string(),
+                    format!("{}.{owner}", unit.name()),
+                    format!("{}.{owner}.svc", unit.name()),
+                    fqdn.clone(),
+                ];
+                // A short name is a Service of the pattern's namespace (or of any, under `*`).
+                forms.contains(&p.host) && admits_ns(p)
             });
             if whole {
                 c += ix.count(u, KnativeView::All);
@@ -293,7 +297,7 @@ mod tests {
             state % n
         };
         let names = ["a", "b", "c"];
-        for case in 0..300 {
+        for case in 0..600 {
             let n_ns = 1 + next(5) as usize;
             let mut text = String::from("istio_version = \"1.20.0\"\n");
             for i in 0..n_ns {
@@ -324,10 +328,13 @@ mod tests {
                     1 => ".".to_string(),
                     _ => format!("ns{}", next(n_ns as u64)),
                 };
-                let host = match next(4) {
+                let host = match next(7) {
                     0 => "*".to_string(),
                     1 => names[next(3) as usize].to_string(),
                     2 => format!("{}.ns{}.svc.cluster.local", names[next(3) as usize], next(n_ns as u64)),
+                    3 => "*.svc.cluster.local".to_string(),
+                    4 => "*.cluster.local".to_string(),
+                    5 => format!("{}.ns{}", names[next(3) as usize], next(n_ns as u64)),
                     _ => format!("*.ns{}.svc.cluster.local", next(n_ns as u64)),
                 };
                 hosts.push(format!("{ns}/{host}"));

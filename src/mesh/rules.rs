@@ -29,10 +29,15 @@ impl Rules {
         let ppr = k.ports_per_revision.unwrap_or(self.ppr);
         let public = f64::from(self.versions.public_ports()).min(ppr);
         let private = ppr - public;
-        let (revisions, routed, pods) = (f64::from(k.revisions), f64::from(k.routed), f64::from(k.pods));
-        // A routed revision with pods is served by them; everything else by the activator.
-        let serving = if pods > 0.0 { routed } else { 0.0 };
-        let public_eps = |r: f64, served: f64| (r - served) * public * self.activator + served * public * pods;
+        let revisions = f64::from(k.revisions);
+        // `pods` ready pods sit on `serving` revisions; every other revision's public Service
+        // points at the activator. The VirtualServices send to `destinations` of the routed
+        // revisions (0% untagged targets are routed for the GC but get no route).
+        let pods = f64::from(k.pods);
+        let serving = f64::from(k.serving());
+        let destinations = f64::from(k.destinations());
+        let serving_destinations = serving.min(destinations);
+        let public_eps = |r: f64, served: f64| (r - served) * public * self.activator + pods * public;
         let placeholder = |count: f64| {
             let clusters = if self.versions.external_name_is_alias() { 0.0 } else { count * EXTERNAL_NAME_PORTS };
             (clusters, clusters, count) // clusters, endpoints (one DNS name each), services
@@ -43,7 +48,7 @@ impl Rules {
                 Counts {
                     revisions,
                     clusters: revisions * ppr + pc,
-                    endpoints: public_eps(revisions, serving) + serving * private * pods + pe,
+                    endpoints: public_eps(revisions, serving) + pods * private + pe,
                     headless_listeners: 0.0,
                     services: 2.0 * revisions + ps,
                     growing_revisions: revisions,
@@ -58,18 +63,18 @@ impl Rules {
                 let (pc, pe, ps) = placeholder(1.0);
                 let port = public.min(1.0);
                 Counts {
-                    revisions: routed,
-                    clusters: routed * port + pc,
-                    endpoints: port * ((routed - serving) * self.activator + serving * pods) + pe,
-                    services: routed + ps,
+                    revisions: destinations,
+                    clusters: destinations * port + pc,
+                    endpoints: port * ((destinations - serving_destinations) * self.activator + pods) + pe,
+                    services: destinations + ps,
                     ..Counts::default()
                 }
             }
             KnativeView::GatewayRoutes => Counts {
-                revisions: routed,
-                clusters: routed * public,
-                endpoints: public_eps(routed, serving),
-                services: routed,
+                revisions: destinations,
+                clusters: destinations * public,
+                endpoints: public_eps(destinations, serving_destinations),
+                services: destinations,
                 ..Counts::default()
             },
         };
@@ -88,7 +93,11 @@ impl Rules {
                 clusters,
                 // A headless Service's clusters are ORIGINAL_DST in sidecars: no EDS endpoints.
                 endpoints: if s.headless { 0.0 } else { clusters * pods },
-                headless_listeners: if s.headless { ports * pods } else { 0.0 },
+                headless_listeners: if s.headless {
+                    f64::from(s.listener_ports.unwrap_or(s.ports).min(s.ports)) * pods
+                } else {
+                    0.0
+                },
                 services: 1.0,
                 ..Counts::default()
             }

@@ -135,25 +135,42 @@ pub struct KnativeService {
     pub count: u32,
     /// Retained revisions each (active and non-active).
     pub revisions: u32,
-    /// Distinct revisions in the route's traffic (splits and tags); Knative's GC never
-    /// collects them, and net-istio routes to their public Services.
+    /// Distinct revisions in the route's traffic (splits and tags, 0% ones too): Knative's GC
+    /// never collects them.
     #[serde(default = "one")]
     pub routed: u32,
+    /// Of those, the ones the route sends to (a percent above 0, or a tag): the destinations of
+    /// net-istio's VirtualServices. Default: all routed ones.
+    pub destinations: Option<u32>,
     /// Traffic tags: each adds an ExternalName placeholder Service (`<tag>-<name>`).
     #[serde(default)]
     pub tags: u32,
     /// Revisions pinned with `serving.knative.dev/no-gc: "true"` besides the routed ones.
     #[serde(default)]
     pub pinned: u32,
-    /// Ready pods of each routed revision (0: scaled to zero).
+    /// Ready pods of the routed revisions, in all (0: scaled to zero).
     #[serde(default)]
     pub pods: u32,
+    /// Routed revisions that have those pods. Default: 1 when there are pods.
+    pub serving: Option<u32>,
     /// Endpoint ports per revision, overriding the topology's.
     pub ports_per_revision: Option<f64>,
     /// Creation times (RFC 3339) of the retained revisions, oldest first, when imported: the
     /// service's observed update rate.
     #[serde(default)]
     pub created: Vec<String>,
+}
+
+impl KnativeService {
+    /// Routed revisions the VirtualServices send to.
+    pub fn destinations(&self) -> u32 {
+        self.destinations.unwrap_or(self.routed).min(self.routed)
+    }
+
+    /// Routed revisions with ready pods.
+    pub fn serving(&self) -> u32 {
+        self.serving.unwrap_or(u32::from(self.pods > 0)).min(self.routed)
+    }
 }
 
 /// A plain Kubernetes Service (or `count` alike ones).
@@ -167,9 +184,12 @@ pub struct PlainService {
     pub count: u32,
     /// Ports each.
     pub ports: u32,
-    /// `clusterIP: None`: every sidecar that sees it gets a listener per pod IP and port.
+    /// `clusterIP: None`: every sidecar that sees it gets a listener per pod IP and TCP port.
     #[serde(default)]
     pub headless: bool,
+    /// Of its ports, those Istio treats as TCP (not HTTP, HTTP2 or gRPC): per-pod listeners are
+    /// built for these only. Default: all of them.
+    pub listener_ports: Option<u32>,
     /// `type: ExternalName`: an alias without clusters from Istio 1.21, a DNS cluster per port
     /// before.
     #[serde(default)]

@@ -14,8 +14,8 @@ use super::{label, s, Inventory};
 pub(super) struct Extra {
     /// Ready endpoints per (namespace, Service name).
     ready: HashMap<(String, String), usize>,
-    /// DestinationRule subsets per (namespace of the host, host name).
-    subsets: HashMap<(String, String), usize>,
+    /// DestinationRules per (namespace of the host, host name): (the rule's namespace, subsets).
+    subsets: HashMap<(String, String), Vec<(String, usize)>>,
     /// Gateways found by their workloads.
     gateways: BTreeSet<(String, String)>,
     /// Gateway Services: (namespace, name, the `istio` value their selector picks pods by).
@@ -24,16 +24,57 @@ pub(super) struct Extra {
     knative_version: Option<String>,
 }
 
-/// Whether the pod template metadata at `ptr` asks for a sidecar: `sidecar.istio.io/inject:
-/// "true"` as a label (Istio's preferred form) or an annotation, which injects even in a
-/// namespace without the injection label (the original measurement was set up that way), or
-/// an `istio.io/rev` label naming a control-plane revision, which does the same per workload.
-pub(super) fn injects(o: &Value, ptr: &str) -> bool {
-    let Some(meta) = o.pointer(ptr) else { return false };
-    let inject = ["labels", "annotations"]
-        .iter()
-        .any(|k| meta.get(k).and_then(|m| m.get("sidecar.istio.io/inject")).and_then(Value::as_str) == Some("true"));
-    inject || meta.get("labels").and_then(|m| m.get("istio.io/rev")).and_then(Value::as_str).is_some()
+/// What the pod template metadata at `ptr` says about injection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Injection {
+    /// Nothing.
+    None,
+    /// A `sidecar.istio.io/inject: "true"` label or an `istio.io/rev` label: Istio's webhook
+    /// selects the pod by it (its objectSelector), even in a namespace without the injection
+    /// label, unless the namespace says `istio-injection: disabled`.
+    Label,
+    /// Only the (deprecated) annotation: the webhook is not called for a pod its selectors do
+    /// not pick, so in a namespace without the injection label nothing is injected.
+    AnnotationOnly,
+}
+
+/// Injection asked for by the pod template metadata at `ptr` (istio.io, "Installing the
+/// sidecar": injection is controlled by labels on the namespace or the pod).
+pub(super) fn injection(o: &Value, ptr: &str) -> Injection {
+    let Some(meta) = o.pointer(ptr) else { return Injection::None };
+    let labels = meta.get("labels");
+    let label = |k: &str| labels.and_then(|m| m.get(k)).and_then(Value::as_str);
+    if label("sidecar.istio.io/inject") == Some("true") || label("istio.io/rev").is_some() {
+        return Injection::Label;
+    }
+    let annotation = meta.get("annotations").and_then(|m| m.get("sidecar.istio.io/inject")).and_then(Value::as_str);
+    if annotation == Some("true") {
+        Injection::AnnotationOnly
+    } else {
+        Injection::None
+    }
+}
+
+/// Record what a Knative object's pod template metadata asks of its namespace.
+pub(super) fn note_injection(ns: &mut super::NamespaceInventory, o: &Value, ptrs: &[&str]) {
+    for ptr in ptrs {
+        match injection(o, ptr) {
+            Injection::Label => ns.template_injection = true,
+            Injection::AnnotationOnly => ns.annotation_only = true,
+            Injection::None => {}
+        }
+    }
+}
+
+/// Whether Istio treats a Service port as HTTP: `appProtocol`, else the name's prefix before
+/// `-` (istio.io, "Protocol Selection"): http, http2, grpc, grpc-web.
+pub(super) fn http_port(port: &Value) -> bool {
+    let http = |p: &str| matches!(p.to_ascii_lowercase().as_str(), "http" | "http2" | "grpc" | "grpc-web" | "h2c");
+    if let Some(app) = port.get("appProtocol").and_then(Value::as_str) {
+        return http(app);
+    }
+    let name = port.get("name").and_then(Value::as_str).unwrap_or("");
+    http(name.split('-').next().unwrap_or("")) || name.starts_with("grpc-web")
 }
 
 /// The tag of an image reference (`docker.io/istio/pilot:1.18.2` -> `1.18.2`), if it has one.
@@ -97,7 +138,7 @@ impl Extra {
                     Some((svc, rest)) => (svc.to_string(), rest.split('.').next().unwrap_or(&ns).to_string()),
                     None => (trimmed.to_string(), ns.clone()),
                 };
-                *self.subsets.entry((host_ns, svc)).or_default() += n;
+                self.subsets.entry((host_ns, svc)).or_default().push((ns, n));
             }
             ("Deployment", "apps") | ("Pod", "v1") => {
                 let labels_ptr = if kind == "Pod" { "/metadata/labels" } else { "/spec/template/metadata/labels" };
@@ -129,9 +170,12 @@ impl Extra {
         self.ready.get(&key(format!("{name}\u{0}slices"))).or_else(|| self.ready.get(&key(name.to_string()))).copied()
     }
 
-    /// DestinationRule subsets for a Service's host.
+    /// DestinationRule subsets for a Service's host. A proxy applies one rule per host (its own
+    /// namespace's, else the Service's, else the root namespace's): the Service's namespace's
+    /// rule when there is one, else the largest, not their sum.
     pub(super) fn subsets(&self, ns: &str, name: &str) -> usize {
-        self.subsets.get(&(ns.to_string(), name.to_string())).copied().unwrap_or(0)
+        let Some(rules) = self.subsets.get(&(ns.to_string(), name.to_string())) else { return 0 };
+        rules.iter().find(|(rule_ns, _)| rule_ns == ns).or_else(|| rules.iter().max_by_key(|r| r.1)).map_or(0, |r| r.1)
     }
 
     /// A Service in front of gateway pods.
@@ -173,6 +217,16 @@ impl Extra {
             inv.namespaces.entry(ns.clone()).or_default();
         }
         for (name, n) in &inv.namespaces {
+            if n.annotation_only && !n.template_injection && n.sidecars != Some(true) {
+                inv.warnings.push(format!(
+                    "namespace {name}: a Knative pod template asks for a sidecar only by the sidecar.istio.io/inject annotation; Istio's webhook selects pods by label, so nothing is injected there (use the label)"
+                ));
+            }
+            if n.injection_disabled && n.template_injection {
+                inv.warnings.push(format!(
+                    "namespace {name} says istio-injection: disabled: its pods get no sidecar, whatever their labels ask"
+                ));
+            }
             if n.ambient {
                 inv.warnings.push(format!(
                     "namespace {name} is ambient (istio.io/dataplane-mode: ambient): no sidecars; its waypoints hold only their own Services"

@@ -48,6 +48,12 @@ pub struct Inventory {
     pub istio_version: Option<String>,
     /// Knative Serving release, from the controller's `app.kubernetes.io/version` label or image.
     pub knative_version: Option<String>,
+    /// Where the Istio release came from (a Deployment, or a flag).
+    #[serde(skip)]
+    pub istio_version_source: &'static str,
+    /// Where the Knative release came from.
+    #[serde(skip)]
+    pub knative_version_source: &'static str,
     /// Objects of other kinds, skipped.
     pub skipped: BTreeMap<String, usize>,
     /// Findings worth telling the user (failed revisions, services without revisions).
@@ -61,9 +67,13 @@ pub struct NamespaceInventory {
     pub sidecars: Option<bool>,
     /// `istio.io/dataplane-mode: ambient` on the Namespace.
     pub ambient: bool,
-    /// A Knative service or revision here asks for injection in its pod template
-    /// (`sidecar.istio.io/inject: "true"`).
+    /// A Knative service or revision here asks for injection by a pod template label
+    /// (`sidecar.istio.io/inject: "true"` or `istio.io/rev`).
     pub template_injection: bool,
+    /// A pod template asks only by the annotation (which injects nothing by itself).
+    pub annotation_only: bool,
+    /// The Namespace says `istio-injection: disabled`: nothing is injected, whatever pods ask.
+    pub injection_disabled: bool,
     /// Knative services by name.
     pub knative: BTreeMap<String, KnativeInventory>,
     /// Plain Services by name.
@@ -77,6 +87,9 @@ pub struct PlainInventory {
     pub ports: usize,
     /// `clusterIP: None`.
     pub headless: bool,
+    /// Ports Istio treats as TCP (not named or declared http, http2, grpc, grpc-web): a
+    /// headless Service gets a listener per pod IP on these only.
+    pub tcp_ports: usize,
     /// `type: ExternalName`.
     pub external_name: bool,
     /// Ready endpoints, when the input held its Endpoints or EndpointSlices.
@@ -111,6 +124,9 @@ pub struct KnativeInventory {
     pub traffic: Vec<String>,
     /// Traffic tags (each has an ExternalName placeholder).
     pub tags: usize,
+    /// Revisions the route sends to: a percent above 0 or a tag (route/resources/ingress.go
+    /// skips 0% untagged targets).
+    pub destinations: Vec<String>,
 }
 
 impl KnativeInventory {
@@ -249,10 +265,19 @@ pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
                         .map(str::to_string)
                         .collect();
                     k.tags = t.iter().filter(|e| e.get("tag").and_then(Value::as_str).is_some()).count();
+                    k.destinations = t
+                        .iter()
+                        .filter(|e| {
+                            e.get("tag").and_then(Value::as_str).is_some()
+                                || e.get("percent").and_then(Value::as_f64).is_some_and(|p| p > 0.0)
+                        })
+                        .filter_map(|e| e.get("revisionName").and_then(Value::as_str))
+                        .map(str::to_string)
+                        .collect();
+                    k.destinations.sort();
+                    k.destinations.dedup();
                 }
-                if cluster::injects(o, "/spec/template/metadata") {
-                    inv.namespaces.entry(ns.into()).or_default().template_injection = true;
-                }
+                cluster::note_injection(inv.namespaces.entry(ns.into()).or_default(), o, &["/spec/template/metadata"]);
                 if let Some(reason) = not_ready(o) {
                     inv.warnings.push(format!("Knative service {ns}/{name} is not Ready: {reason}"));
                 }
@@ -275,9 +300,7 @@ pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
                     ..RevisionInventory::default()
                 };
                 let nsi = inv.namespaces.entry(ns.into()).or_default();
-                if cluster::injects(o, "/metadata") || cluster::injects(o, "/spec/template/metadata") {
-                    nsi.template_injection = true;
-                }
+                cluster::note_injection(nsi, o, &["/metadata", "/spec/template/metadata"]);
                 nsi.knative.entry(owner.into()).or_default().revisions.insert(name.into(), rev);
                 revision_owner.insert((ns.into(), name.into()), owner.into());
                 if let Some(reason) = not_ready(o) {
@@ -296,6 +319,7 @@ pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
                     Some(v) => v == "enabled",
                     None => label(o, "istio.io/rev").is_some(),
                 };
+                nsi.injection_disabled = label(o, "istio-injection") == Some("disabled");
                 nsi.sidecars = Some(injected && !nsi.ambient);
             }
             _ => {
@@ -343,6 +367,10 @@ pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
         let plain = PlainInventory {
             ports,
             headless: s(o, "/spec/clusterIP") == Some("None"),
+            tcp_ports: o
+                .pointer("/spec/ports")
+                .and_then(Value::as_array)
+                .map_or(0, |p| p.iter().filter(|port| !cluster::http_port(port)).count()),
             external_name: s(o, "/spec/type") == Some("ExternalName"),
             pods: extra.ready(ns, name),
             subsets: extra.subsets(ns, name),

@@ -14,13 +14,25 @@ pub fn topology_toml(inv: &Inventory, default_sidecars: bool, sources: &str) -> 
         "# Topology written by meshcap import kubectl from {sources}.\n# Knative services list the Revision objects found (all retained revisions, Ready or not);\n# routed = revisions in status.traffic, tags = traffic tags, pinned = serving.knative.dev/no-gc,\n# pods = ready endpoints of a routed revision's private Service, created = creationTimestamps.\n# ports_per_revision is the ports of each revision's public and private Services when the\n# input held them (otherwise the Knative release's: 8 before 1.21, 7 from). Review `sidecars`\n# where it says \"assumed\".\n"
     );
     match &inv.istio_version {
-        Some(v) => out.push_str(&format!("istio_version = {}  # from the istiod Deployment\n", q(v))),
+        Some(v) => out.push_str(&format!(
+            "istio_version = {}  # from {}\n",
+            q(v),
+            if inv.istio_version_source.is_empty() { "the istiod Deployment" } else { inv.istio_version_source }
+        )),
         None => out.push_str(
             "# istio_version: no istiod Deployment in the input (add `kubectl get deployments -n istio-system -o json`); 1.18.2 is assumed\n",
         ),
     }
     match &inv.knative_version {
-        Some(v) => out.push_str(&format!("knative_version = {}  # from the Knative controller Deployment\n", q(v))),
+        Some(v) => out.push_str(&format!(
+            "knative_version = {}  # from {}\n",
+            q(v),
+            if inv.knative_version_source.is_empty() {
+                "the Knative controller Deployment"
+            } else {
+                inv.knative_version_source
+            }
+        )),
         None => out.push_str(
             "# knative_version: no Knative controller Deployment in the input (add `kubectl get deployments -n knative-serving -o json`); 1.11.0 is assumed\n",
         ),
@@ -47,11 +59,14 @@ pub fn topology_toml(inv: &Inventory, default_sidecars: bool, sources: &str) -> 
     for (ns, n) in &inv.namespaces {
         let (sidecars, note) = match n.sidecars {
             _ if n.ambient => (false, "ambient (istio.io/dataplane-mode): no sidecars"),
+            _ if n.injection_disabled => (false, "the Namespace says istio-injection: disabled"),
             Some(false) if n.template_injection => {
-                (true, "a Knative pod template asks for a sidecar (sidecar.istio.io/inject or istio.io/rev), whatever the Namespace label")
+                (true, "a Knative pod template label asks for a sidecar (sidecar.istio.io/inject or istio.io/rev)")
             }
             Some(v) => (v, "from the Namespace's istio-injection / istio.io/rev label"),
-            None if n.template_injection => (true, "a Knative pod template asks for a sidecar (sidecar.istio.io/inject or istio.io/rev)"),
+            None if n.template_injection => {
+                (true, "a Knative pod template asks for a sidecar (sidecar.istio.io/inject or istio.io/rev)")
+            }
             None if n.knative.is_empty() && n.services.is_empty() && inv.gateways.iter().any(|g| &g.0 == ns) => {
                 (false, "a gateway's namespace; nothing else of it is in the input")
             }
@@ -83,10 +98,24 @@ pub fn topology_toml(inv: &Inventory, default_sidecars: bool, sources: &str) -> 
                 if pinned > 0 {
                     line.push_str(&format!(", pinned = {pinned}"));
                 }
-                // The routed revisions' ready pods (the most any of them has).
-                let pods = k.traffic.iter().filter_map(|r| k.revisions.get(r).and_then(|v| v.pods)).max().unwrap_or(0);
+                if k.seen_service && k.destinations.len() != routed {
+                    line.push_str(&format!(", destinations = {}", k.destinations.len().min(routed)));
+                }
+                // Ready pods of the routed revisions, in all, and how many revisions hold them.
+                let mut traffic: Vec<&String> = k.traffic.iter().collect();
+                traffic.sort();
+                traffic.dedup();
+                let ready: Vec<usize> = traffic
+                    .iter()
+                    .filter_map(|r| k.revisions.get(*r).and_then(|v| v.pods))
+                    .filter(|&p| p > 0)
+                    .collect();
+                let pods: usize = ready.iter().sum();
                 if pods > 0 {
                     line.push_str(&format!(", pods = {pods}"));
+                    if ready.len() != 1 {
+                        line.push_str(&format!(", serving = {}", ready.len()));
+                    }
                 }
                 let known: Vec<usize> = k.revisions.values().filter_map(|r| r.ports).collect();
                 if !known.is_empty() {
@@ -112,6 +141,9 @@ pub fn topology_toml(inv: &Inventory, default_sidecars: bool, sources: &str) -> 
                 let mut line = format!("  {{ name = {}, ports = {}", q(name), p.ports);
                 if p.headless {
                     line.push_str(", headless = true");
+                    if p.tcp_ports != p.ports {
+                        line.push_str(&format!(", listener_ports = {}", p.tcp_ports));
+                    }
                 }
                 if p.external_name {
                     line.push_str(", external_name = true");
