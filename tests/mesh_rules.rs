@@ -318,3 +318,17 @@ fn endpoints_and_concurrency_terms_are_used_when_fitted() {
     .unwrap();
     assert!(text.contains("endpoints are in the model"), "{text}");
 }
+
+/// A host that names no Service admits nothing; a typo must not read as a saving silently.
+#[test]
+fn hosts_naming_no_service_are_named_in_a_warning() {
+    let dir = tempdir();
+    let topo = write(dir.path(), "small.toml", SMALL);
+    let v = json(
+        meshcap()
+            .args(["scope", "--format", "json", "--scope", "hosts=./*,shop/nosuch,payments/vault-agent", "--topology"])
+            .arg(&topo),
+    );
+    let warnings: Vec<&str> = v["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
+    assert_eq!(warnings, ["egress host shop/nosuch names no Service of the topology: it admits nothing"]);
+}

@@ -55,6 +55,28 @@ pub fn run_scope(args: ScopeArgs) -> Result<()> {
             format!("namespace {ns} is not exported to {gw}: gateways there cannot route to its Knative services")
         })
         .collect();
+    // An egress host that names no Service of the topology admits nothing: say so, since a
+    // typo would otherwise look like a large saving.
+    for scope in &scopes {
+        let meshcap::mesh::Scope::Hosts(patterns) = scope else { continue };
+        for p in patterns {
+            let Some((name, fqdn_ns)) = p.service_host() else { continue };
+            let in_ns = |ns: &meshcap::mesh::Namespace| {
+                ns.knative.iter().any(|k| k.name == name) || ns.services.iter().any(|s| s.name == name)
+            };
+            let owner = fqdn_ns.or(Some(p.namespace.as_str()).filter(|n| *n != "*" && *n != "."));
+            let found = match owner {
+                Some(o) => topology.namespace(o).is_some_and(in_ns),
+                None => topology.namespaces.iter().any(in_ns),
+            };
+            if !found {
+                warnings.push(format!(
+                    "egress host {}/{} names no Service of the topology: it admits nothing",
+                    p.namespace, p.host
+                ));
+            }
+        }
+    }
     for ns in topology.namespaces.iter().filter(|n| n.ambient) {
         warnings.push(format!(
             "namespace {} is ambient (istio.io/dataplane-mode: ambient): no sidecars; its waypoints hold only their own Services",
