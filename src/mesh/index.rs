@@ -216,11 +216,13 @@ impl<'a> Index<'a> {
         star_names.dedup();
         for name in star_names {
             c += star.get(name).copied().unwrap_or_default();
-            // Already counted whole or by a namespaced host: take the star's share back out.
-            for &u in &seen {
-                if self.is_everywhere[u] && self.units[u].name() == name {
-                    c -= self.count(u, KnativeView::Routed);
-                }
+            // Already counted whole or by a namespaced host: take the star's share back out, in
+            // unit order (fractional ports per revision must sum the same bits in every run).
+            let mut counted: Vec<usize> =
+                seen.iter().copied().filter(|&u| self.is_everywhere[u] && self.units[u].name() == name).collect();
+            counted.sort_unstable();
+            for u in counted {
+                c -= self.count(u, KnativeView::Routed);
             }
             for &u in self.to.get(proxy_ns).into_iter().flatten() {
                 if self.units[u].name() == name && seen.insert(u) {
