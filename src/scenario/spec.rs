@@ -8,6 +8,8 @@
 //! plain_ports = 1           # ports per plain Service
 //! infra_ports = 20          # istio-system / knative-serving ports every proxy sees
 //! filter_gateway_cluster_config = false
+//! istio_version = "1.18.2"  # ExternalName aliases from 1.21 (also --istio-version)
+//! knative_version = "1.11.0" # 7 ports per revision from 1.21 (also --knative-version)
 //! start = "empty"           # or revisions per service at day 0
 //! [axes]                    # each a non-empty list; absent axes take one default value
 //! namespaces = [4, 8]
