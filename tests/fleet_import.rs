@@ -154,3 +154,50 @@ fn bad_fleet_inputs_are_named() {
     );
     assert!(e.contains("--aggregate") && e.contains("--by"), "{e}");
 }
+
+#[test]
+fn clean_flags_a_sum_imports_ramped_and_short_overlaps_per_proxy() {
+    let dir = tempdir();
+    // A `sum by (namespace, pod)` import. Truth: cart's new container ramps up (30, 70, 100Mi)
+    // summed with the old 100Mi at samples 6-8; list's overlap is the one sample 10 (old 80Mi
+    // + new 36Mi); pay restarts plainly at sample 8 (no overlap) and grows back.
+    let cart = pts(16, |k| match k {
+        6 => 130.0,
+        7 => 170.0,
+        8 => 200.0,
+        _ => 100.0,
+    } * MI);
+    let list = pts(16, |k| match k {
+        10 => 116.0,
+        k if k > 10 => 79.0,
+        _ => 80.0,
+    } * MI);
+    let pay = pts(16, |k| if k < 8 { 120.0 } else { (50 + 20 * (k - 8)).min(120) as f64 } * MI);
+    let mem = body(&[
+        (r#""namespace":"shop","pod":"cart""#, &cart),
+        (r#""namespace":"shop","pod":"list""#, &list),
+        (r#""namespace":"shop","pod":"pay""#, &pay),
+    ]);
+    let ports = body(&[
+        (r#""namespace":"shop","pod":"cart""#, &pts(16, |_| 16.0)),
+        (r#""namespace":"shop","pod":"list""#, &pts(16, |_| 16.0)),
+        (r#""namespace":"shop","pod":"pay""#, &pts(16, |_| 16.0)),
+    ]);
+    let (o, out) = import(dir.path(), &mem, &ports, &["--limit", "1Gi"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cleaned = dir.path().join("clean.csv");
+    let report = json(meshcap().arg("clean").arg(&out).arg("-o").arg(&cleaned).args(["--format", "json"]));
+    assert_eq!((report["double_counted_rows"].as_u64(), report["restarts"].as_u64()), (Some(4), Some(3)));
+    let text = std::fs::read_to_string(&cleaned).unwrap();
+    let rows: Vec<Vec<&str>> = text.lines().filter(|l| !l.starts_with('#')).map(|l| l.split(',').collect()).collect();
+    let col = |name: &str| rows[0].iter().position(|c| *c == name).unwrap();
+    let (proxy, event) = (col("proxy"), col("event"));
+    for (pod, want) in [("shop/cart", vec![6, 7, 8]), ("shop/list", vec![10]), ("shop/pay", vec![])] {
+        let mine: Vec<&Vec<&str>> = rows[1..].iter().filter(|r| r[proxy] == pod).collect();
+        let doubled: Vec<usize> = (0..mine.len()).filter(|&k| mine[k].get(event) == Some(&"double-count")).collect();
+        assert_eq!(doubled, want, "{pod}: {text}");
+    }
+    let pay_restart =
+        rows[1..].iter().filter(|r| r[proxy] == "shop/pay").position(|r| r.get(event) == Some(&"restart"));
+    assert_eq!(pay_restart, Some(8), "{text}");
+}

@@ -13,8 +13,10 @@
 //!   together for a while, so a `sum` over containers shows a short plateau near twice the
 //!   memory (kubernetes-mixin#585: >2.6GiB for a 1Gi pod). A short bump to 1.6x-2.5x the
 //!   reading before that falls back, is not explained by predictor growth and is not a climb
-//!   to the limit (see pass 1), is marked `double-count`, kept out of fits, and the fix is
-//!   named: `max by (namespace, pod)` instead of `sum`.
+//!   to the limit (see pass 1b), is marked `double-count`, kept out of fits, and the fix is
+//!   named: `max by (namespace, pod)` instead of `sum`. A new container that ramps up while
+//!   summed, or an overlap of one or two steps, shows a lower or climbing bump instead: pass
+//!   1a ([`overlap`]) reads such a bump as old + new against the reading before it.
 //!
 //! Rows that already carry an event are left as they are, so cleaning twice changes nothing.
 //! A long-form series (a `proxy` column) is cleaned proxy by proxy ([`clean_by_proxy`]).
@@ -23,6 +25,7 @@ use serde::Serialize;
 
 use super::{Event, Series, LIMIT, MEMORY};
 use crate::error::{Error, Result};
+use overlap::Signals;
 
 /// What counts as an artifact.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,34 +126,43 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
     // Restarts found: (the reading before, the first reading after).
     let mut episodes: Vec<(usize, usize)> = Vec::new();
 
-    // Pass 1: double counting. Against the reading before it (the base), a bump is a run of
-    // readings above RUN_RATIO x base that peaks between the double-count ratios, falls back
-    // to near the base (above FALL_BACK x base) within max_spike_rows, and grew more than
-    // GROWTH_MARGIN times what the predictors grew. A climb that ends near the limit without
-    // passing it, or after which the restart counter goes up, is memory growing to an OOMKill
-    // instead: real memory stays under the limit, a sum of two containers need not.
-    const RUN_RATIO: f64 = 1.35;
-    const GROWTH_MARGIN: f64 = 1.3;
-    const FALL_BACK: f64 = 0.7;
-    let (lo, hi) = settings.double_count_ratio;
     let predictors: Vec<&[f64]> = [super::REVISIONS, super::PORTS, super::SERVICES]
         .iter()
         .filter_map(|n| series.column(n))
         .map(|c| c.values())
         .collect();
-    // How much the predictors grew from the base to row r (1 when they did not).
-    let growth = |base: usize, r: usize| {
-        predictors
-            .iter()
-            .filter(|col| col[r].is_finite() && col[base].is_finite())
-            .map(|col| (col[r].max(0.0) + 1.0) / (col[base].max(0.0) + 1.0))
-            .fold(1.0, f64::max)
+    let sig = Signals { memory: &memory, limits: &limits, restarts: restarts.as_deref(), predictors };
+    let mut mark = |events: &mut Vec<Option<Event>>, p: usize, run: &[usize], after: usize| {
+        for &r in run {
+            events[r] = Some(Event::DoubleCount);
+            reasons[r] = Some(format!(
+                "{:.2}x the reading before ({} {}): old and new container summed",
+                memory[r] / memory[p],
+                if series.json { "observation" } else { "line" },
+                series.rows[p].line
+            ));
+            report.double_counted_rows += 1;
+        }
+        episodes.push((p, after));
     };
-    let counter_up = |a: usize, b: usize| {
-        restarts
-            .as_ref()
-            .map_or(0.0, |r| if r[a].is_finite() && r[b].is_finite() { (r[b] - r[a]).max(0.0) } else { 0.0 })
-    };
+
+    // Pass 1a: a new container ramping up under a sum, or an overlap of one or two steps
+    // (overlap.rs), measured from the reading before the whole bump.
+    for o in overlap::ramped_overlaps(&sig, &readings, &events, settings) {
+        mark(&mut events, o.base, &o.run, o.after);
+    }
+    let readings: Vec<usize> = readings.into_iter().filter(|&i| events[i] != Some(Event::DoubleCount)).collect();
+
+    // Pass 1b: double counting as a plateau. Against the reading before it (the base), a bump
+    // is a run of readings above RUN_RATIO x base that peaks between the double-count ratios,
+    // falls back to near the base (above FALL_BACK x base) within max_spike_rows, and grew
+    // more than GROWTH_MARGIN times what the predictors grew. A climb that ends near the
+    // limit without passing it, or after which the restart counter goes up, is memory growing
+    // to an OOMKill instead: real memory stays under the limit, a sum of two containers need not.
+    const RUN_RATIO: f64 = 1.35;
+    const GROWTH_MARGIN: f64 = 1.3;
+    const FALL_BACK: f64 = 0.7;
+    let (lo, hi) = settings.double_count_ratio;
     let mut prev: Option<usize> = None;
     let mut k = 0;
     while k < readings.len() {
@@ -163,29 +175,14 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
                 let last = run[run.len() - 1];
                 let peak = run.iter().map(|&r| memory[r]).fold(0.0, f64::max);
                 let falls_back = e < readings.len() && memory[readings[e]] > FALL_BACK * base;
-                let climb_to_oom = limits[last].is_some_and(|l| {
-                    run.iter().all(|&r| memory[r] <= l) && memory[last] >= (1.0 - settings.near_limit) * l
-                });
-                let restart_after =
-                    e < readings.len() && counter_up(last, readings[e]) > 0.0 && counter_up(p, last) == 0.0;
                 if run.len() <= settings.max_spike_rows
                     && falls_back
-                    && !climb_to_oom
-                    && !restart_after
+                    && !sig.climb_to_oom(run, settings.near_limit)
+                    && !sig.restart_after(p, last, readings[e])
                     && (lo * base..=hi * base).contains(&peak)
-                    && run.iter().all(|&r| events[r].is_none() && memory[r] / base > GROWTH_MARGIN * growth(p, r))
+                    && run.iter().all(|&r| events[r].is_none() && memory[r] / base > GROWTH_MARGIN * sig.growth(p, r))
                 {
-                    for &r in run {
-                        events[r] = Some(Event::DoubleCount);
-                        reasons[r] = Some(format!(
-                            "{:.2}x the reading before ({} {}): old and new container summed",
-                            memory[r] / base,
-                            if series.json { "observation" } else { "line" },
-                            series.rows[p].line
-                        ));
-                        report.double_counted_rows += 1;
-                    }
-                    episodes.push((p, readings[e]));
+                    mark(&mut events, p, run, readings[e]);
                     k = e;
                     continue;
                 }
@@ -202,7 +199,7 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
     for i in plain {
         if let Some(p) = prev {
             let dropped = memory[i] < (1.0 - settings.drop_fraction) * memory[p];
-            let counted = counter_up(p, i);
+            let counted = sig.counter_up(p, i);
             if (dropped || counted > 0.0) && events[i].is_none() {
                 events[i] = Some(Event::Restart);
                 reasons[i] = Some(if dropped {
@@ -332,6 +329,7 @@ fn limits(series: &Series, s: &CleanSettings) -> Vec<Option<f64>> {
         .collect()
 }
 
+mod overlap;
 mod proxies;
 
 pub use proxies::clean_by_proxy;

@@ -134,3 +134,74 @@ fn restart_counter_column() {
     assert_eq!(events(&out), vec![None, Some("oom"), Some("restart"), None]);
     assert_eq!(rep.ooms, 1);
 }
+
+#[test]
+fn a_new_container_ramping_up_under_a_sum_is_double_counting() {
+    // Truth: the old container holds 100Mi; the new one loads config at 30, 70, then 100Mi
+    // while both are summed (rows 2-4); then the old one is gone and the sum is the new one.
+    let m = [100.0, 101.0, 130.0, 170.0, 200.0, 100.0, 102.0];
+    let (out, rep) = clean(&series(&m, Some(1000.0)), &CleanSettings::default()).unwrap();
+    let want = [None, None, Some("double-count"), Some("double-count"), Some("double-count"), None, None];
+    assert_eq!(events(&out), want.to_vec());
+    assert_eq!((rep.restarts, rep.ooms, rep.double_counted_rows), (1, 0, 3));
+    assert!(rep.fix.is_some());
+    // The new container settles a little under the old one's high-water mark.
+    let m = [100.0, 100.0, 125.0, 160.0, 190.0, 92.0, 95.0];
+    let (out, _) = clean(&series(&m, None), &CleanSettings::default()).unwrap();
+    let want = [None, None, Some("double-count"), Some("double-count"), Some("double-count"), None, None];
+    assert_eq!(events(&out), want.to_vec());
+    // Cleaning twice changes nothing.
+    let (again, rep2) = clean(&out, &CleanSettings::default()).unwrap();
+    assert_eq!(events(&again), events(&out));
+    assert!(rep2.changes.is_empty());
+}
+
+#[test]
+fn an_overlap_of_one_or_two_steps_is_double_counting() {
+    // Truth: one summed reading (row 3: old 100 + new 45), then the new container alone.
+    let m = [100.0, 101.0, 100.0, 145.0, 98.0, 100.0];
+    let (out, rep) = clean(&series(&m, Some(1000.0)), &CleanSettings::default()).unwrap();
+    assert_eq!(events(&out), vec![None, None, None, Some("double-count"), None, None]);
+    assert_eq!((rep.restarts, rep.double_counted_rows), (1, 1));
+    // Two summed readings (rows 2-3: new at 25 then 50), the restart counter going up with
+    // the new container: one restart, whose first lone reading is marked too.
+    let mut s = series(&[100.0, 100.0, 125.0, 150.0, 100.0, 101.0], None);
+    s.columns.push({
+        let mut c = crate::series::Column::new("restarts");
+        for v in [0.0, 0.0, 1.0, 1.0, 1.0, 1.0] {
+            c.push(crate::series::Cell::Number(v));
+        }
+        c
+    });
+    let (out, rep) = clean(&s, &CleanSettings::default()).unwrap();
+    assert_eq!(events(&out), vec![None, None, Some("double-count"), Some("double-count"), Some("restart"), None]);
+    assert_eq!((rep.restarts, rep.double_counted_rows), (1, 2));
+}
+
+#[test]
+fn ramps_that_are_not_a_sum_stay_unflagged() {
+    // Growth 100 -> 130 with no predictor to explain it, then a new container loading config
+    // far below: a restart, not an old container leaving a sum.
+    let (out, rep) = clean(&series(&[100.0, 120.0, 130.0, 40.0, 50.0], None), &CleanSettings::default()).unwrap();
+    assert_eq!(events(&out), vec![None, None, None, Some("restart"), None]);
+    assert_eq!(rep.double_counted_rows, 0);
+    // A ramp the revisions explain, then a restart back to the start.
+    let mut s = series(&[100.0, 130.0, 160.0, 100.0, 101.0], None);
+    s.columns[0] = {
+        let mut c = crate::series::Column::new("revisions");
+        for v in [100.0, 130.0, 160.0, 160.0, 160.0] {
+            c.push(crate::series::Cell::Number(v));
+        }
+        c
+    };
+    let (out, _) = clean(&s, &CleanSettings::default()).unwrap();
+    assert!(events(&out).iter().all(Option::is_none), "{:?}", events(&out));
+    // A climb to near the limit, then the OOMKill: the implied new container would shrink.
+    let (out, rep) =
+        clean(&series(&[100.0, 130.0, 160.0, 185.0, 70.0], Some(200.0)), &CleanSettings::default()).unwrap();
+    assert_eq!(events(&out), vec![None, None, None, Some("oom"), Some("restart")]);
+    assert_eq!(rep.double_counted_rows, 0);
+    // A lasting step up is growth.
+    let (out, _) = clean(&series(&[100.0, 100.0, 140.0, 141.0, 142.0], None), &CleanSettings::default()).unwrap();
+    assert!(events(&out).iter().all(Option::is_none));
+}
