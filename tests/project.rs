@@ -220,28 +220,25 @@ fn namespace_scope_saves_memory_but_not_on_gateways() {
 
 #[test]
 fn emit_sidecar_writes_one_cr_per_sidecar_namespace() {
-    let out = meshcap()
-        .args(["scope", "--scope", "namespace", "--emit-sidecar"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let yaml = String::from_utf8(out).unwrap();
+    let emit = |extra: &[&str]| {
+        let out = meshcap()
+            .args(["scope", "--scope", "namespace", "--emit-sidecar"])
+            .args(extra)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    let yaml = emit(&[]);
     // The example topology names Istio 1.18.2, whose Sidecar CRD serves v1alpha3 and v1beta1
     // only (istio/istio manifests/charts/base/crds/crd-all.gen.yaml at 1.18.0): v1 is refused.
     assert_eq!(yaml.matches("apiVersion: networking.istio.io/v1beta1\nkind: Sidecar").count(), 4);
     assert!(!yaml.contains("networking.istio.io/v1\n"), "{yaml}");
     assert!(yaml.contains("namespace: ml") && yaml.contains("- \"./*\"") && yaml.contains("- \"istio-system/*\""));
     // From Istio 1.22 the CRD serves v1.
-    let out = meshcap()
-        .args(["scope", "--scope", "namespace", "--emit-sidecar", "--istio-version", "1.22.0"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let yaml = String::from_utf8(out).unwrap();
+    let yaml = emit(&["--istio-version", "1.22.0"]);
     assert_eq!(yaml.matches("apiVersion: networking.istio.io/v1\nkind: Sidecar").count(), 4, "{yaml}");
 }
 

@@ -53,6 +53,14 @@ transient = [1.0, 1.5]
 limit = ["80Mi", "128Mi", "1Gi"]"#;
 const MIXED_SIM: &str = "horizon_days = 30\npaths = 70\nweekend_factor = 0.3";
 
+/// Rates and windows whose GC counts are whole numbers (see the two tests below).
+const RETENTION_AXES: &str = r#"knative_services = [10]
+updates_per_day = [8, 24]
+retain_since_create_time = ["48h", "disabled"]
+retain_since_last_active_time = ["15h"]
+min_non_active_revisions = [0]
+limit = ["1Ti"]"#;
+
 #[test]
 fn simulated_retention_and_memory_match_the_analytic_steady_state() {
     // Rates and windows where the analytic count (updates every 24/rate hours, counted at a
@@ -61,12 +69,7 @@ fn simulated_retention_and_memory_match_the_analytic_steady_state() {
     // 1 + 5 = 6, (24, 48h) 48, (24, disabled) 16 revisions per service. `gc_resync = "0"`: a
     // GC pass right at each sample, as the analytic steady state counts.
     let g = grid(
-        r#"knative_services = [10]
-updates_per_day = [8, 24]
-retain_since_create_time = ["48h", "disabled"]
-retain_since_last_active_time = ["15h"]
-min_non_active_revisions = [0]
-limit = ["1Ti"]"#,
+        RETENTION_AXES,
         "horizon_days = 20\npaths = 400\nweekend_factor = 1.0\nhigh_water_mark = false\ngc_resync = \"0\"",
     );
     let got: Vec<f64> = outcomes(&g).iter().map(|o| o.analytic.retained).collect();
@@ -256,12 +259,7 @@ fn the_high_water_mark_holds_until_a_restart() {
 #[test]
 fn gc_resync_keeps_stale_revisions_until_the_next_pass() {
     let g = grid(
-        r#"knative_services = [10]
-updates_per_day = [8, 24]
-retain_since_create_time = ["48h", "disabled"]
-retain_since_last_active_time = ["15h"]
-min_non_active_revisions = [0]
-limit = ["1Ti"]"#,
+        RETENTION_AXES,
         "horizon_days = 20\npaths = 400\nweekend_factor = 1.0\nhigh_water_mark = false\ngc_resync = \"12h\"",
     );
     let sim = Simulation::new(&g, SimOptions::from_spec(&g.spec)).unwrap();

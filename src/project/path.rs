@@ -14,8 +14,6 @@ use crate::series::{CONCURRENCY, ENDPOINTS, PORTS, REVISIONS, SERVICES};
 pub struct RevisionPath {
     columns: Vec<(String, f64, f64)>,
     ports_per_revision: f64,
-    /// Revision equivalents added for a revisions-only model (fixed ports / ppr).
-    revision_offset: f64,
     fixed_ports: f64,
     /// Ports held by a what-if (`--set ports=N`): reported as they are.
     held_ports: Option<f64>,
@@ -38,30 +36,7 @@ impl RevisionPath {
             let at_zero = if slope == 0.0 { model.range(&t.column).map_or(0.0, |r| r.mean) } else { 0.0 };
             columns.push((t.column.clone(), at_zero, slope));
         }
-        RevisionPath {
-            columns,
-            ports_per_revision: model.ports_per_revision,
-            revision_offset: 0.0,
-            fixed_ports: 0.0,
-            held_ports: None,
-        }
-    }
-
-    /// The path for a proxy that also sees `ports` ports and `services` Services of plain
-    /// (non-Knative) Kubernetes Services.
-    pub fn with_fixed(model: &FittedModel, ports: f64, services: f64) -> Self {
-        let mut path = RevisionPath::new(model);
-        let has = |c: &str| model.terms.iter().any(|t| t.column == c);
-        if has(PORTS) {
-            path.set_at_zero(PORTS, ports);
-            if has(SERVICES) {
-                path.set_at_zero(SERVICES, services);
-            }
-        } else if has(REVISIONS) {
-            path.revision_offset = ports / model.ports_per_revision;
-        }
-        path.fixed_ports = ports;
-        path
+        RevisionPath { columns, ports_per_revision: model.ports_per_revision, fixed_ports: 0.0, held_ports: None }
     }
 
     /// The path of one proxy of a topology: `r` counts the revisions it sees that grow with
@@ -110,18 +85,9 @@ impl RevisionPath {
         }
     }
 
-    fn set_at_zero(&mut self, column: &str, value: f64) {
-        if let Some(c) = self.columns.iter_mut().find(|c| c.0 == column) {
-            c.1 = value;
-        }
-    }
-
     /// Value of a column at `r` revisions.
     pub fn value(&self, column: &str, r: f64) -> f64 {
-        self.columns.iter().find(|c| c.0 == column).map_or(0.0, |&(ref name, at_zero, slope)| {
-            let r = if name == REVISIONS { r + self.revision_offset } else { r };
-            at_zero + slope * r
-        })
+        self.columns.iter().find(|c| c.0 == column).map_or(0.0, |&(_, at_zero, slope)| at_zero + slope * r)
     }
 
     /// Endpoint ports seen at `r` revisions (the held value when `ports` is held).
