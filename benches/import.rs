@@ -32,8 +32,20 @@ fn bench(c: &mut Criterion) {
     g.bench_function("parse_query_range_1e6", |b| b.iter(|| promjson::parse(&mem).unwrap().series[0].len()));
     let answers = || {
         vec![
-            prometheus::Answer { column: "memory", origin: "mem".into(), query: None, bodies: vec![mem.clone()] },
-            prometheus::Answer { column: "ports", origin: "ports".into(), query: None, bodies: vec![ports.clone()] },
+            prometheus::Answer {
+                column: "memory",
+                origin: "mem".into(),
+                query: None,
+                bodies: vec![mem.clone()],
+                file: None,
+            },
+            prometheus::Answer {
+                column: "ports",
+                origin: "ports".into(),
+                query: None,
+                bodies: vec![ports.clone()],
+                file: None,
+            },
         ]
     };
     g.bench_function("import_1e6_rows_parse_align", |b| {

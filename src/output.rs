@@ -13,7 +13,7 @@ pub mod temporaries;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub use inputs::{note_input, read_input, read_input_text, MAX_INPUT_BYTES};
+pub use inputs::{note_input, read_data, read_input, read_input_text, MAX_DATA_BYTES, MAX_INPUT_BYTES};
 pub use json_keys::{check_consistent_keys, check_unique_keys};
 pub use temporaries::Temporary;
 

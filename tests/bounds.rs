@@ -81,11 +81,18 @@ fn a_grid_beyond_2_to_the_64_says_its_size() {
 #[test]
 fn a_file_beyond_the_input_cap_is_refused_by_name() {
     let dir = tempdir();
-    // Sparse: 513 MiB long, nothing written.
-    let p = dir.path().join("huge.csv");
-    std::fs::File::create(&p).unwrap().set_len(513 << 20).unwrap();
-    for args in [&["fit"][..], &["clean"], &["show"], &["sweep"]] {
-        let err = fails(meshcap().args(args).arg(&p), 2);
-        assert!(err.contains("huge.csv") && err.contains("larger than 512 MiB"), "{args:?}: {err}");
+    // Sparse files, nothing written: a spec over 512 MiB, a series over 4 GiB (a fleet's long
+    // form runs to gigabytes, so measurements have the larger cap).
+    let spec = dir.path().join("huge.csv");
+    std::fs::File::create(&spec).unwrap().set_len(513 << 20).unwrap();
+    let err = fails(meshcap().arg("sweep").arg(&spec), 2);
+    assert!(err.contains("huge.csv") && err.contains("larger than 512 MiB"), "sweep: {err}");
+    let series = dir.path().join("huge-series.csv");
+    std::fs::File::create(&series).unwrap().set_len((4 << 30) + 1).unwrap();
+    for args in [&["fit"][..], &["clean"], &["fleet"]] {
+        let err = fails(meshcap().args(args).arg(&series), 2);
+        assert!(err.contains("huge-series.csv") && err.contains("larger than 4096 MiB"), "{args:?}: {err}");
     }
+    let err = fails(meshcap().arg("show").arg(&spec), 2);
+    assert!(err.contains("huge.csv") && err.contains("larger than 512 MiB"), "show: {err}");
 }

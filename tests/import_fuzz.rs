@@ -47,8 +47,20 @@ fn all_importers(bytes: &[u8]) {
         }
     }
     let answers = vec![
-        prometheus::Answer { column: "memory", origin: "m".into(), query: None, bodies: vec![bytes.to_vec()] },
-        prometheus::Answer { column: "ports", origin: "p".into(), query: None, bodies: vec![bytes.to_vec()] },
+        prometheus::Answer {
+            column: "memory",
+            origin: "m".into(),
+            query: None,
+            bodies: vec![bytes.to_vec()],
+            file: None,
+        },
+        prometheus::Answer {
+            column: "ports",
+            origin: "p".into(),
+            query: None,
+            bodies: vec![bytes.to_vec()],
+            file: None,
+        },
     ];
     let _ = prometheus::import(answers, &prometheus::Settings::default(), "fuzz");
     if let Ok(s) = meshcap::series::csv::parse(path, &text) {

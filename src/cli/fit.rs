@@ -65,10 +65,8 @@ pub fn run_fit(args: FitArgs) -> Result<()> {
     };
     settings.validate()?;
     super::imported::refuse_overwrite(args.output.as_deref(), &[&args.data])?;
-    let bytes = meshcap::output::read_input(&args.data)
-        .map_err(|source| meshcap::Error::Read { path: args.data.clone(), source })?;
-    let series = Series::load(&args.data)?;
-    let fitted = model::fit(&series, &settings, &bytes)?;
+    let (series, sha256) = Series::load_hashed(&args.data)?;
+    let fitted = model::fit_hashed(&series, &settings, sha256)?;
     if let Some(out) = &args.output {
         model::store::save(&fitted, out).with_context(|| format!("saving the model to {}", shown(out)))?;
     }

@@ -60,12 +60,11 @@ pub(crate) fn forecast(
     model_path: Option<&std::path::Path>,
     settings: &FleetSettings,
 ) -> Result<(Fleet, FittedModel, Series)> {
-    let bytes = meshcap::output::read_input(series_path)
-        .map_err(|source| meshcap::Error::Read { path: series_path.to_path_buf(), source })?;
-    let series = fleet::pooled::clean(&Series::load(series_path)?, settings.limit_bytes)?;
+    let (series, sha256) = Series::load_hashed(series_path)?;
+    let series = fleet::pooled::clean(series, settings.limit_bytes)?;
     let model = match model_path {
         Some(m) => model::store::load(m)?,
-        None => fleet::pooled::pooled_fit(&series, &bytes, &shown(series_path), settings.level)?,
+        None => fleet::pooled::pooled_fit(&series, sha256, &shown(series_path), settings.level)?,
     };
     let fleet = fleet::forecast(&series, &model, settings)?;
     Ok((fleet, model, series))

@@ -10,7 +10,7 @@ use meshcap::import::prometheus::{self, Answer};
 use meshcap::import::select::{Aggregate, Selection};
 use meshcap::Error;
 
-use super::imported::{check_output, finish, parse_limit, summary_lines};
+use super::imported::{check_output, finish_series, parse_limit, summary_lines};
 use super::{shown, Format};
 
 /// Arguments of `meshcap import`.
@@ -235,11 +235,17 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
                     bodies.push(client.query_range(&RangeQuery { query: q, start: s, end: e, step })?);
                 }
                 let origin = format!("{column} query to {}", client.base());
-                answers.push(Answer { column, origin, query: Some(q.clone()), bodies });
+                answers.push(Answer { column, origin, query: Some(q.clone()), bodies, file: None });
             }
             (None, Some(f)) => {
-                let bytes = meshcap::output::read_input(f).map_err(|source| Error::Read { path: f.clone(), source })?;
-                answers.push(Answer { column, origin: shown(f), query: None, bodies: vec![bytes] });
+                meshcap::output::note_input(f);
+                answers.push(Answer {
+                    column,
+                    origin: shown(f),
+                    query: None,
+                    bodies: Vec::new(),
+                    file: Some(f.clone()),
+                });
             }
             (None, None) => {}
         }
@@ -262,6 +268,5 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
     let sources: Vec<String> = answers.iter().map(|a| a.origin.clone()).collect();
     let (series, comments, report) = prometheus::import(answers, &settings, &provenance).map_err(scrub)?;
     meshcap::model::check_readings(&series, &sources.join(", "))?;
-    let csv = meshcap::series::write::to_csv(&series, &comments);
-    finish(args.output.as_deref(), &csv, args.format, &report, &summary_lines(&report))
+    finish_series(args.output.as_deref(), &series, &comments, args.format, &report, &summary_lines(&report))
 }

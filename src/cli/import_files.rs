@@ -91,8 +91,8 @@ pub fn run_grafana(args: GrafanaArgs) -> Result<()> {
         &format!("imported by meshcap import grafana from {sources}"),
     )?;
     meshcap::model::check_readings(&series, &sources)?;
-    let csv = meshcap::series::write::to_csv(&series, &comments);
-    finish(args.output.as_deref(), &csv, args.format, &report, &super::imported::summary_lines(&report))
+    let lines = super::imported::summary_lines(&report);
+    super::imported::finish_series(args.output.as_deref(), &series, &comments, args.format, &report, &lines)
 }
 
 /// Arguments of `meshcap import kubectl`.

@@ -75,6 +75,32 @@ pub(crate) fn finish<T: serde::Serialize>(
     report: &T,
     lines: &[String],
 ) -> Result<()> {
+    finish_with(out, &mut |w| w.write_all(bytes), format, report, lines)
+}
+
+/// [`finish`] for an imported series: the canonical CSV streams into the file (a fleet's long
+/// form is never held as text).
+pub(crate) fn finish_series<T: serde::Serialize>(
+    out: Option<&Path>,
+    series: &meshcap::series::Series,
+    comments: &[String],
+    format: Format,
+    report: &T,
+    lines: &[String],
+) -> Result<()> {
+    finish_with(out, &mut |w| meshcap::series::write::write_csv(series, comments, w), format, report, lines)
+}
+
+type Body<'a> = dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()> + 'a;
+
+fn finish_with<T: serde::Serialize>(
+    out: Option<&Path>,
+    body: &mut Body<'_>,
+    format: Format,
+    report: &T,
+    lines: &[String],
+) -> Result<()> {
+    use std::io::Write;
     let summary = match format {
         Format::Json => json_bytes(report),
         Format::Table => {
@@ -88,11 +114,19 @@ pub(crate) fn finish<T: serde::Serialize>(
     };
     match out {
         Some(path) => {
-            meshcap::output::write_atomic(path, bytes)?;
+            let mut file = meshcap::output::AtomicFile::create(path)?;
+            body(&mut file).map_err(|source| meshcap::Error::Write { path: path.to_path_buf(), source })?;
+            file.commit()?;
             emit(None, &summary)
         }
         None => {
-            emit(None, bytes)?;
+            let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+            // A closed pipe (`| head`) is not an error worth a message.
+            if let Err(e) = body(&mut stdout).and_then(|()| stdout.flush()) {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(e.into());
+                }
+            }
             if format == Format::Table {
                 eprint!("{}", String::from_utf8_lossy(&summary));
             }

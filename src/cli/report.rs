@@ -80,11 +80,9 @@ impl Inputs {
                 (model, series)
             }
             None => {
-                let bytes = meshcap::output::read_input(&self.data)
-                    .map_err(|source| meshcap::Error::Read { path: self.data.clone(), source })?;
-                let series = Series::load(&self.data)?;
+                let (series, sha256) = Series::load_hashed(&self.data)?;
                 let settings = FitSettings { source_label: Some(shown(&self.data)), ..FitSettings::default() };
-                (model::fit(&series, &settings, &bytes)?, Some(series))
+                (model::fit_hashed(&series, &settings, sha256)?, Some(series))
             }
         };
         let topology = if self.topology == "none" {

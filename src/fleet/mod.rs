@@ -160,7 +160,7 @@ pub fn forecast(series: &Series, model: &FittedModel, settings: &FleetSettings) 
             warnings.push(format!("proxy {}: every reading carries an event; left out", p.name));
             continue;
         };
-        let times: Vec<f64> = p.rows.iter().map(|&i| series.rows[i].time.unwrap_or(f64::NAN)).collect();
+        let times: Vec<f64> = p.rows.iter().map(|&i| series.rows.times()[i]).collect();
         let growth = growth::growth(&times, v, settings.level, unit_if_flat);
         if growth.is_none() {
             warnings.push(format!("proxy {}: one reading, so no growth and no date", p.name));

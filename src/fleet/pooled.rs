@@ -9,20 +9,20 @@
 
 use crate::error::Result;
 use crate::model::{self, ErrorSpec, FitSettings, FittedModel, Term};
-use crate::series::clean::{clean_by_proxy, CleanSettings};
+use crate::series::clean::{clean_by_proxy_owned, CleanSettings};
 use crate::series::{Series, PORTS, REVISIONS};
 
 use super::proxies::PROXY;
 
 /// Clean `series` proxy by proxy (a `limit_bytes` overrides its limit column).
-pub fn clean(series: &Series, limit_bytes: Option<f64>) -> Result<Series> {
+pub fn clean(series: Series, limit_bytes: Option<f64>) -> Result<Series> {
     let settings = CleanSettings { limit_bytes, ..CleanSettings::default() };
-    Ok(clean_by_proxy(series, &settings)?.0)
+    Ok(clean_by_proxy_owned(series, &settings)?.0)
 }
 
-/// Fit the pooled model on a (cleaned) series; `bytes` are the file's contents (hashed into
-/// the model), `label` the path shown.
-pub fn pooled_fit(series: &Series, bytes: &[u8], label: &str, level: f64) -> Result<FittedModel> {
+/// Fit the pooled model on a (cleaned) series; `sha256` is the file's digest (kept in the
+/// model), `label` the path shown.
+pub fn pooled_fit(series: &Series, sha256: String, label: &str, level: f64) -> Result<FittedModel> {
     let predictor = if series.column(PORTS).is_some() { PORTS } else { REVISIONS };
     let errors = if series.column(PROXY).is_some() { ErrorSpec::Group(PROXY.into()) } else { ErrorSpec::Auto };
     let settings = FitSettings {
@@ -32,5 +32,5 @@ pub fn pooled_fit(series: &Series, bytes: &[u8], label: &str, level: f64) -> Res
         errors,
         ..FitSettings::default()
     };
-    model::fit(series, &settings, bytes)
+    model::fit_hashed(series, &settings, sha256)
 }

@@ -70,7 +70,7 @@ pub fn split(series: &Series) -> Result<Vec<ProxyRows>> {
             }
         }
     }
-    if series.rows.iter().all(|r| r.time.is_none()) {
+    if !series.rows.any_time() {
         return Err(Error::data(
             "the series has no time column: a fleet forecast dates each proxy's growth, so it needs readings over time (import prometheus --by namespace,pod)",
             &series.path,
@@ -79,7 +79,7 @@ pub fn split(series: &Series) -> Result<Vec<ProxyRows>> {
     for p in &mut out {
         let mut missing = None;
         for &i in &p.rows {
-            if series.rows[i].time.is_none() {
+            if series.rows.time(i).is_none() {
                 missing = Some(i);
                 break;
             }
@@ -91,7 +91,7 @@ pub fn split(series: &Series) -> Result<Vec<ProxyRows>> {
             ));
         }
         p.rows.sort_by(|&a, &b| {
-            series.rows[a].time.unwrap_or(0.0).total_cmp(&series.rows[b].time.unwrap_or(0.0)).then(a.cmp(&b))
+            series.rows.time(a).unwrap_or(0.0).total_cmp(&series.rows.time(b).unwrap_or(0.0)).then(a.cmp(&b))
         });
     }
     Ok(out)
@@ -113,7 +113,7 @@ pub struct Now {
 /// The proxy's readings now; `limit` overrides the series' limit column.
 pub fn now(series: &Series, proxy: &ProxyRows, predictor: &str, limit: Option<f64>) -> Result<Option<Now>> {
     let Some(&last) = proxy.rows.last() else { return Ok(None) };
-    let Some(&reading) = proxy.rows.iter().rev().find(|&&i| series.rows[i].event.is_none()) else { return Ok(None) };
+    let Some(&reading) = proxy.rows.iter().rev().find(|&&i| series.rows.event(i).is_none()) else { return Ok(None) };
     let value = |column: &str, i: usize| -> Result<f64> { Ok(series.numbers(column, &[i])?[0]) };
     let limit_bytes = match (limit, series.column(LIMIT)) {
         (Some(l), _) => Some(l),
@@ -130,7 +130,7 @@ pub fn now(series: &Series, proxy: &ProxyRows, predictor: &str, limit: Option<f6
         (None, None) => None,
     };
     Ok(Some(Now {
-        time: series.rows[last].time.unwrap_or(f64::NAN),
+        time: series.rows.times()[last],
         memory_bytes: value(MEMORY, reading)?,
         limit_bytes,
         predictor: value(predictor, last)?,

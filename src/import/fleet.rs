@@ -16,7 +16,7 @@ use super::promjson::QueryResult;
 use super::splice::{splice, Spliced, CONTAINER_IDENTITY};
 use super::TimeSeries;
 use crate::error::{Error, Result};
-use crate::series::{Cell, Column, Row, Series, MEMORY};
+use crate::series::{Column, Rows, Series, MEMORY};
 
 /// The column holding the proxy's name in a long-form series.
 pub const PROXY: &str = "proxy";
@@ -192,15 +192,19 @@ pub(crate) fn assemble(
     let mut memory_values: Vec<f64> = Vec::new();
     let mut switches = 0;
     let mut kept = 0;
-    for (key, mem) in &memory {
-        let missing: Vec<&str> = names.iter().copied().filter(|n| !keyed[n].1.contains_key(key)).collect();
+    // Each proxy's samples are taken out of the keyed columns as it is joined: the decoded
+    // responses shrink as the long form grows (a fleet's are a gigabyte each).
+    for (key, mem) in memory {
+        let missing: Vec<&str> = names.iter().copied().filter(|n| !keyed[n].1.contains_key(&key)).collect();
         if !missing.is_empty() {
             for n in &missing {
                 report.missing.entry(n.to_string()).or_default().push(key.clone());
             }
             continue;
         }
-        let others: Vec<&TimeSeries> = names.iter().map(|n| &keyed[n].1[key].series).collect();
+        let others: Vec<Spliced> =
+            names.iter().map(|n| keyed.get_mut(n).expect("named").1.remove(&key).expect("checked")).collect();
+        let others: Vec<&TimeSeries> = others.iter().map(|s| &s.series).collect();
         let aligned = align(&mem.series, &others, step);
         for (n, d) in names.iter().zip(&aligned.dropped) {
             if *d > 0 {
@@ -215,7 +219,7 @@ pub(crate) fn assemble(
         kept += 1;
         switches += mem.switches.len();
         for &t in &aligned.times {
-            proxy.push(Cell::Text(key.clone()));
+            proxy.push_label(&key);
             if derive_restarts {
                 restarts.push(mem.restarts_at(t) as f64);
             }
@@ -249,22 +253,21 @@ pub(crate) fn assemble(
         by.join(",")
     ));
     let mut columns = vec![proxy];
-    for (n, values) in names.iter().zip(&out) {
-        columns.push(number_column(n, values));
+    for (n, values) in names.iter().zip(out) {
+        columns.push(Column::numbers(n.to_string(), values));
     }
     if derive_restarts {
-        columns.push(number_column("restarts", &restarts));
+        columns.push(Column::numbers("restarts".into(), restarts));
     }
     if let (Some(l), false) = (settings.limit_bytes, names.contains(&"limit")) {
         columns.push(number_column("limit", &vec![l; times.len()]));
     }
-    columns.push(number_column(MEMORY, &memory_values));
+    columns.push(Column::numbers(MEMORY.into(), memory_values));
     if let Some(i) = columns.iter().position(|c| c.name == "limit") {
         let c = columns.remove(i);
         columns.push(c);
     }
-    let rows: Vec<Row> =
-        times.iter().enumerate().map(|(i, &t)| Row { line: i + 1, event: None, time: Some(t), note: None }).collect();
+    let rows = Rows::numbered(times.len(), Some(times));
     let series = Series { path: "prometheus".into(), rows, columns, json: false, event_rows: Vec::new() };
     Ok((series, comments, report))
 }

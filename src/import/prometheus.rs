@@ -15,7 +15,7 @@ use super::promjson::{self, QueryResult};
 use super::select::{select, Selection};
 use super::TimeSeries;
 use crate::error::{Error, Result};
-use crate::series::{Cell, Column, Row, Series, MEMORY};
+use crate::series::{Cell, Column, Rows, Series, MEMORY};
 
 /// Steps per request (Prometheus' own cap is 11,000 points per series).
 pub const MAX_POINTS_PER_REQUEST: f64 = 10_000.0;
@@ -38,6 +38,9 @@ pub struct Answer {
     pub query: Option<String>,
     /// Response bodies, in time order.
     pub bodies: Vec<Vec<u8>>,
+    /// A saved response, read when it is decoded (after `bodies`): a fleet's responses are
+    /// read and freed one column at a time instead of all held at once.
+    pub file: Option<std::path::PathBuf>,
 }
 
 /// Import settings.
@@ -197,12 +200,7 @@ pub(crate) fn assemble(
         let c = columns.remove(i);
         columns.push(c);
     }
-    let rows: Vec<Row> = aligned
-        .times
-        .iter()
-        .enumerate()
-        .map(|(i, &t)| Row { line: i + 1, event: None, time: Some(t), note: None })
-        .collect();
+    let rows = Rows::numbered(aligned.times.len(), Some(aligned.times));
     let series = Series { path: "prometheus".into(), rows, columns, json: false, event_rows: Vec::new() };
     Ok((series, comments, report))
 }
@@ -236,7 +234,11 @@ pub(crate) fn number_column(name: &str, values: &[f64]) -> Column {
 fn merge_bodies(a: &Answer) -> Result<QueryResult> {
     let mut merged = QueryResult::default();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
-    for body in &a.bodies {
+    let saved = match &a.file {
+        Some(f) => Some(crate::output::read_data(f).map_err(|source| Error::Read { path: f.clone(), source })?),
+        None => None,
+    };
+    for body in a.bodies.iter().chain(&saved) {
         let r = promjson::parse(body).map_err(|e| match e {
             promjson::ResponseError::Api { error_type, error } if error_type == "bad_data" => {
                 Error::Invalid(format!("{}: Prometheus answered {error_type}: {error}", a.origin))
@@ -414,12 +416,14 @@ mod tests {
                 body(&[("a", &[(0.0, "100"), (30.0, "110")])]),
                 body(&[("a", &[(30.0, "110"), (60.0, "NaN"), (90.0, "130")])]),
             ],
+            file: None,
         };
         let ports = Answer {
             column: "ports",
             origin: "p.json".into(),
             query: None,
             bodies: vec![body(&[("a", &[(0.0, "8"), (30.0, "16"), (90.0, "24")])])],
+            file: None,
         };
         let (s, comments, rep) = import(vec![mem, ports], &Settings::default(), "test").unwrap();
         assert_eq!(s.column("memory").unwrap().values(), &[100.0, 110.0, 130.0]);

@@ -71,6 +71,12 @@ impl FitSettings {
 
 /// Fit a model to a series. `bytes` are the data file's contents, hashed into the model.
 pub fn fit(series: &Series, settings: &FitSettings, bytes: &[u8]) -> Result<FittedModel> {
+    fit_hashed(series, settings, sha256_hex(bytes))
+}
+
+/// [`fit`] given the data file's SHA-256 (lower-case hex), as [`Series::load_hashed`] computes
+/// it while reading.
+pub fn fit_hashed(series: &Series, settings: &FitSettings, sha256: String) -> Result<FittedModel> {
     settings.validate()?;
     let rows = series.fit_rows();
     let y = series.numbers(&settings.response, &rows)?;
@@ -232,7 +238,7 @@ pub fn fit(series: &Series, settings: &FitSettings, bytes: &[u8]) -> Result<Fitt
         oom: series.oom_observations(),
         source: Source {
             path: settings.source_label.clone().unwrap_or_else(|| series.path.display().to_string()),
-            sha256: sha256_hex(bytes),
+            sha256,
             rows: series.rows.len(),
             oom_rows: series.rows.len() - n,
         },

@@ -18,6 +18,6 @@ pub mod term;
 
 pub use checks::{check_level, check_readings, MAX_PREDICTOR, MAX_RESPONSE};
 pub use errors::{ErrorKind, ErrorModel, ErrorSpec, GroupEffect};
-pub use fit::{fit, sha256_hex, FitSettings, DEFAULT_PORTS_PER_REVISION, SERVICES_PER_REVISION};
+pub use fit::{fit, fit_hashed, sha256_hex, FitSettings, DEFAULT_PORTS_PER_REVISION, SERVICES_PER_REVISION};
 pub use fitted::{Coefficient, ColumnRange, FittedModel, Prediction, Source, SCHEMA_VERSION};
 pub use term::Term;

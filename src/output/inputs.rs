@@ -12,6 +12,11 @@ use crate::error::{Error, Result};
 /// topology (a million-row Grafana export is about 40 MB), far below a machine's memory.
 pub const MAX_INPUT_BYTES: u64 = 512 << 20;
 
+/// The most meshcap reads from one file of measurements (a series, a saved query_range
+/// response): a fleet's long form of 5 x 10^7 rows. Series are read in blocks and responses
+/// one column at a time, so memory stays near the decoded numbers.
+pub const MAX_DATA_BYTES: u64 = 4 << 30;
+
 /// The files this process has read as inputs, by identity (device and inode on Unix, so a
 /// symlink, a `..` path or a hard link to an input is the input), with the name it was read by.
 static INPUTS: Mutex<Vec<(FileId, PathBuf)>> = Mutex::new(Vec::new());
@@ -56,22 +61,31 @@ pub(super) fn read_as(path: &Path) -> Option<PathBuf> {
 /// Read an input file whole (and remember it, see [`note_input`]), refusing more than
 /// [`MAX_INPUT_BYTES`]: the error is an I/O error of kind `InvalidData` saying so.
 pub fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_capped(path, MAX_INPUT_BYTES, "file")
+}
+
+/// [`read_input`] for a file of measurements, capped at [`MAX_DATA_BYTES`].
+pub fn read_data(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_capped(path, MAX_DATA_BYTES, "measurement file")
+}
+
+fn read_capped(path: &Path, cap: u64, what: &str) -> std::io::Result<Vec<u8>> {
     note_input(path);
     let too_large = || {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!("larger than {} MiB, the most meshcap reads from one file", MAX_INPUT_BYTES >> 20),
+            format!("larger than {} MiB, the most meshcap reads from one {what}", cap >> 20),
         )
     };
     let mut file = std::fs::File::open(path)?;
     // A folder opens on Unix; reading it fails with "Is a directory", as `fs::read` would.
     let meta = file.metadata()?;
-    if meta.is_file() && meta.len() > MAX_INPUT_BYTES {
+    if meta.is_file() && meta.len() > cap {
         return Err(too_large());
     }
     // Devices and pipes have no length: read in chunks, growing the buffer at most to the cap
     // (so `/dev/zero` costs the cap, not twice it).
-    let max = MAX_INPUT_BYTES as usize;
+    let max = cap as usize;
     let mut bytes = Vec::with_capacity(if meta.is_file() { meta.len() as usize } else { 1 << 16 });
     let mut chunk = vec![0u8; 1 << 16];
     loop {

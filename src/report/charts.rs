@@ -156,7 +156,7 @@ pub fn level_chart(model: &FittedModel, series: &Series) -> Option<LevelChart> {
     };
     let same =
         |a: usize, b: usize| group[a] == group[b] && columns.iter().all(|(_, v)| v[a].to_bits() == v[b].to_bits());
-    let times: Option<Vec<f64>> = rows.iter().map(|&i| series.rows[i].time).collect();
+    let times: Option<Vec<f64>> = rows.iter().map(|&i| series.rows.time(i)).collect();
     let mut order: Vec<usize> = (0..rows.len()).collect();
     match &times {
         Some(t) => order.sort_by(|&a, &b| group[a].cmp(&group[b]).then(t[a].total_cmp(&t[b]))),

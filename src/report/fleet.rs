@@ -40,7 +40,7 @@ pub fn memory_chart(input: &FleetInput) -> crate::Result<FleetMemoryChart> {
     let mut x_max: f64 = 0.0;
     for p in &fleet.proxies {
         let Some(rows) = split.iter().find(|s| s.name == p.proxy) else { continue };
-        let usable: Vec<usize> = rows.rows.iter().copied().filter(|&i| series.rows[i].event.is_none()).collect();
+        let usable: Vec<usize> = rows.rows.iter().copied().filter(|&i| series.rows.event(i).is_none()).collect();
         let every = usable.len().div_ceil(READINGS_PER_PROXY).max(1);
         let picked: Vec<usize> = usable.iter().copied().step_by(every).collect();
         let xs = series.numbers(&fleet.predictor, &picked)?;

@@ -98,10 +98,11 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
         .ok_or_else(|| Error::data("no column named \"memory\" (the istio-proxy working set) to clean", &series.path))?
         .values()
         .to_vec();
-    if let Some(w) = series.rows.windows(2).find(|w| matches!((w[0].time, w[1].time), (Some(a), Some(b)) if b < a)) {
+    let times = series.rows.times();
+    if let Some(i) = (1..times.len()).find(|&i| times[i] < times[i - 1]) {
         return Err(Error::parse(
             "rows are not in time order: this row is earlier than the one before; sort the series first",
-            crate::error::Location::new(&series.path, w[1].line),
+            crate::error::Location::new(&series.path, series.rows.line(i)),
         ));
     }
     let restarts = restart_counts(series, settings)?;
@@ -116,7 +117,7 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
         ));
     }
     let n = series.rows.len();
-    let mut events: Vec<Option<Event>> = series.rows.iter().map(|r| r.event).collect();
+    let mut events: Vec<Option<Event>> = series.rows.events().to_vec();
     let mut report = CleanReport { changes: Vec::new(), restarts: 0, ooms: 0, double_counted_rows: 0, fix: None };
     let mut reasons: Vec<Option<String>> = vec![None; n];
     // Every memory reading but the inflated ones: rows marked by an earlier pass (oom,
@@ -139,7 +140,7 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
                 "{:.2}x the reading before ({} {}): old and new container summed",
                 memory[r] / memory[p],
                 if series.json { "observation" } else { "line" },
-                series.rows[p].line
+                series.rows.line(p)
             ));
             report.double_counted_rows += 1;
         }
@@ -207,7 +208,7 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
                         "first reading after a restart: {:.0}% below the reading before ({} {})",
                         100.0 * (1.0 - memory[i] / memory[p]),
                         if series.json { "observation" } else { "line" },
-                        series.rows[p].line
+                        series.rows.line(p)
                     )
                 } else {
                     "first reading after a restart: the restart count went up".to_string()
@@ -249,14 +250,14 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
     }
 
     let mut out = series.clone();
-    for (i, row) in out.rows.iter_mut().enumerate() {
+    for i in 0..n {
         if let Some(reason) = reasons[i].take() {
             let event = events[i].expect("marked rows have an event");
-            row.event = Some(event);
+            out.rows.set_event(i, Some(event));
             report.changes.push(Change {
-                line: row.line,
+                line: out.rows.line(i),
                 event: event.as_str(),
-                time: row.time.map(super::write::format_time),
+                time: out.rows.time(i).map(super::write::format_time),
                 memory_bytes: memory[i],
                 reason,
             });
@@ -332,7 +333,7 @@ fn limits(series: &Series, s: &CleanSettings) -> Vec<Option<f64>> {
 mod overlap;
 mod proxies;
 
-pub use proxies::clean_by_proxy;
+pub use proxies::{clean_by_proxy, clean_by_proxy_owned};
 
 #[cfg(test)]
 mod tests;

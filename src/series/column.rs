@@ -60,6 +60,20 @@ impl Column {
         Column { name: name.to_string(), values: Vec::new(), text: Vec::new(), labels }
     }
 
+    /// Append a label cell (`raw` trimmed) without allocating when the name is known: the
+    /// fast reader's path for `proxy` and `pod`, where a row nearly always repeats the row
+    /// before's name. Other columns take [`Column::push`].
+    pub(crate) fn push_label(&mut self, raw: &str) {
+        let Some(l) = &mut self.labels else { return self.push(Cell::Text(raw.to_string())) };
+        let id = match l.ids.last() {
+            _ if raw.is_empty() => Labels::EMPTY,
+            Some(&last) if last != Labels::EMPTY && l.names[last as usize] == raw => last,
+            _ => l.intern(raw),
+        };
+        l.ids.push(id);
+        self.values.push(f64::NAN);
+    }
+
     /// Append a cell.
     pub fn push(&mut self, cell: Cell) {
         if let Some(l) = &mut self.labels {

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::{check_unique, parse_cell, parse_event, parse_time, Column, Field, Row, Series};
+use super::{check_unique, parse_cell, parse_event, parse_time, Column, Field, Row, Rows, Series};
 use crate::error::{Error, Location, Result};
 
 /// Parse CSV text read from `path`. Text without a quote character (what meshcap writes) takes
@@ -19,7 +19,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Series> {
 }
 
 /// True when every `"` of the text sits on a `#` comment line (importers quote PromQL there).
-fn quotes_only_in_comments(text: &str) -> bool {
+pub(crate) fn quotes_only_in_comments(text: &str) -> bool {
     let b = text.as_bytes();
     let mut from = 0;
     while let Some(k) = text[from..].find('"') {
@@ -56,7 +56,7 @@ pub(crate) fn parse_quoted(path: &Path, text: &str) -> Result<Series> {
     check_unique(&names, || Location::new(path, header_line))?;
     let fields: Vec<Field> = names.iter().map(|n| Field::of(n)).collect();
 
-    let mut rows = Vec::new();
+    let mut rows = Rows::default();
     let mut columns: Vec<Column> = names.iter().filter(|n| !super::is_descriptive(n)).map(|n| Column::new(n)).collect();
     for record in records {
         let record = record.map_err(csv_err)?;

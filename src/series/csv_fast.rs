@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use super::{check_unique, parse_cell, parse_event, parse_time, Cell, Column, Field, Row, Series};
+use super::{check_unique, parse_cell, parse_event, parse_time, Cell, Column, Field, Row, Rows, Series};
 use crate::error::{Error, Location, Result};
 
 /// Lines of `text` with their 1-based numbers, without comment (`#` first) and blank lines,
@@ -29,96 +29,139 @@ const CHUNK_BYTES: usize = 4 << 20;
 
 /// Parse quote-free CSV text read from `path`.
 pub(crate) fn parse(path: &Path, text: &str) -> Result<Series> {
-    let mut lines = records(text);
-    let Some((header_line, header)) = lines.next() else {
+    let Some((header, body_start)) = Header::read(path, text)? else {
         return Err(Error::data("file has no header line (only comments or blank lines)", path));
     };
-    let names: Vec<String> = header.split(',').map(|h| h.trim().to_string()).collect();
-    check_unique(&names, || Location::new(path, header_line))?;
-    let fields: Vec<Field> = names.iter().map(|n| Field::of(n)).collect();
-    // The body starts on the line after the header; chunks split it at line ends, each
-    // knowing its first line number, and are joined in order (the result does not depend on
-    // how many chunks there were).
-    let body_start = text[..].split_inclusive('\n').take(header_line).map(str::len).sum::<usize>();
-    let body = &text[body_start.min(text.len())..];
-    let pieces = (body.len() / CHUNK_BYTES).clamp(1, rayon::current_num_threads().max(1));
-    let mut chunks: Vec<(usize, &str)> = Vec::with_capacity(pieces);
-    let (mut start, mut line) = (0, header_line + 1);
-    for k in 1..=pieces {
-        let mut end = if k == pieces { body.len() } else { body.len() * k / pieces };
-        if end < body.len() {
-            end = body[end..].find('\n').map_or(body.len(), |n| end + n + 1);
-        }
-        if end <= start {
-            continue;
-        }
-        chunks.push((line, &body[start..end]));
-        line += body.as_bytes()[start..end].iter().filter(|&&b| b == b'\n').count();
-        start = end;
-    }
-    let ctx = Ctx { path, names: &names, fields: &fields };
-    let parsed: Vec<Result<(Vec<Row>, Vec<Column>)>> = {
-        use rayon::prelude::*;
-        chunks.par_iter().map(|&(first, chunk)| ctx.chunk(first, chunk)).collect()
-    };
-    let mut parts = Vec::with_capacity(parsed.len());
-    for part in parsed {
-        parts.push(part?);
-    }
-    let total: usize = parts.iter().map(|(r, _)| r.len()).sum();
-    let mut rows = Vec::with_capacity(total);
-    let mut columns: Vec<Column> = names.iter().filter(|n| !super::is_descriptive(n)).map(|n| Column::new(n)).collect();
-    for c in &mut columns {
-        c.reserve(total);
-    }
-    for (r, c) in parts {
-        rows.extend(r);
-        for (dst, src) in columns.iter_mut().zip(c) {
-            dst.append(src);
-        }
-    }
-    let event_rows = Series::index_events(&rows);
-    Ok(Series { path: path.to_path_buf(), rows, columns, json: false, event_rows })
+    let mut series = header.empty();
+    header.append(&mut series, header.line + 1, &text[body_start..])?;
+    series.event_rows = Series::index_events(&series.rows);
+    Ok(series)
 }
 
-/// What every chunk needs.
-struct Ctx<'a> {
+/// A CSV header: the columns every body line is read into.
+pub(crate) struct Header<'a> {
     path: &'a Path,
-    names: &'a [String],
-    fields: &'a [Field],
+    names: Vec<String>,
+    fields: Vec<Field>,
+    /// The header's line number.
+    pub line: usize,
 }
 
-impl Ctx<'_> {
-    /// Rows and columns of one chunk whose first line is `first`.
-    fn chunk(&self, first: usize, chunk: &str) -> Result<(Vec<Row>, Vec<Column>)> {
-        let Ctx { path, names, fields } = *self;
+impl<'a> Header<'a> {
+    /// The header of `text` (the first line that is not a comment or blank) and the byte
+    /// offset where the body starts; `None` when there is no such line.
+    pub fn read(path: &'a Path, text: &str) -> Result<Option<(Header<'a>, usize)>> {
+        let Some((line, header)) = records(text).next() else { return Ok(None) };
+        let names: Vec<String> = header.split(',').map(|h| h.trim().to_string()).collect();
+        check_unique(&names, || Location::new(path, line))?;
+        let fields: Vec<Field> = names.iter().map(|n| Field::of(n)).collect();
+        let body_start = text.split_inclusive('\n').take(line).map(str::len).sum::<usize>().min(text.len());
+        Ok(Some((Header { path, names, fields, line }, body_start)))
+    }
+
+    /// A series with these columns and no rows.
+    pub fn empty(&self) -> Series {
+        let columns = self.names.iter().filter(|n| !super::is_descriptive(n)).map(|n| Column::new(n)).collect();
+        Series { path: self.path.to_path_buf(), rows: Rows::default(), columns, json: false, event_rows: Vec::new() }
+    }
+
+    /// Parse `body` (whole lines, the first numbered `first`) and append its rows to `series`
+    /// (built by [`Header::empty`]). A large body is split at line ends into pieces parsed on
+    /// the cores and joined in order, so the series does not depend on the thread count.
+    pub fn append(&self, series: &mut Series, first: usize, body: &str) -> Result<()> {
+        let pieces = (body.len() / CHUNK_BYTES).clamp(1, rayon::current_num_threads().max(1));
+        let mut chunks: Vec<(usize, &str)> = Vec::with_capacity(pieces);
+        let (mut start, mut line) = (0, first);
+        for k in 1..=pieces {
+            let mut end = if k == pieces { body.len() } else { body.len() * k / pieces };
+            if end < body.len() {
+                end = body[end..].find('\n').map_or(body.len(), |n| end + n + 1);
+            }
+            if end <= start {
+                continue;
+            }
+            chunks.push((line, &body[start..end]));
+            line += memchr_count(&body.as_bytes()[start..end]);
+            start = end;
+        }
+        let parsed: Vec<Result<(Rows, Vec<Column>)>> = {
+            use rayon::prelude::*;
+            chunks.par_iter().map(|&(first, chunk)| self.chunk(first, chunk)).collect()
+        };
+        let total: usize = parsed.iter().map(|p| p.as_ref().map_or(0, |(r, _)| r.len())).sum();
+        series.rows.reserve(total);
+        for c in &mut series.columns {
+            c.reserve(total);
+        }
+        for part in parsed {
+            let (r, c) = part?;
+            series.rows.append(r);
+            for (dst, src) in series.columns.iter_mut().zip(c) {
+                dst.append(src);
+            }
+        }
+        Ok(())
+    }
+
+    /// Rows and columns of one chunk whose first line is `first`. Lines and cells are found
+    /// byte by byte (what [`records`] and `split(',')` would give) and every vector is sized
+    /// once from the chunk's line count: this loop runs once per row of a fleet's long form.
+    fn chunk(&self, first: usize, chunk: &str) -> Result<(Rows, Vec<Column>)> {
+        let Header { path, names, fields, .. } = self;
+        let bytes = chunk.as_bytes();
+        let most = memchr_count(bytes) + 1;
         let mut columns: Vec<Column> =
             names.iter().filter(|n| !super::is_descriptive(n)).map(|n| Column::new(n)).collect();
-        let mut rows = Vec::with_capacity(chunk.len() / 24);
-        for (k, record) in records(chunk) {
-            let line = first + k - 1;
+        for c in &mut columns {
+            c.reserve(most);
+        }
+        let mut rows = Rows::with_capacity(most);
+        let mut start = 0;
+        let mut k = 0;
+        while start <= bytes.len() {
+            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |n| start + n);
+            let line = first + k;
+            k += 1;
+            let record = &chunk[start..end];
+            start = end + 1;
+            let record = record.strip_suffix('\r').unwrap_or(record);
+            if record.starts_with('#') || record.trim().is_empty() {
+                continue;
+            }
             let mut row = Row { line, event: None, time: None, note: None };
-            let mut col = 0;
-            let mut cells = 0;
-            for (k, raw) in record.split(',').enumerate() {
+            let (mut col, mut cells, mut from) = (0, 0, 0);
+            let rb = record.as_bytes();
+            loop {
+                let to = rb[from..].iter().position(|&b| b == b',').map_or(rb.len(), |n| from + n);
+                let raw = &record[from..to];
+                let k = cells;
                 cells += 1;
-                let (Some(name), Some(field)) = (names.get(k), fields.get(k)) else { continue };
-                let loc = || Location::new(path, line).with_column(name);
-                match field {
-                    Field::Event => row.event = parse_event(raw, loc)?,
-                    Field::Time => {
-                        row.time = fast_time(raw.trim()).map_or_else(|| parse_time(raw, loc), |t| Ok(Some(t)))?
-                    }
-                    Field::Note => row.note = Some(raw.trim().to_string()).filter(|s| !s.is_empty()),
-                    _ => {
-                        let cell = match (field, fast_integer(raw)) {
-                            (Field::Quantity | Field::Number, Some(v)) => Cell::Number(v),
-                            _ => parse_cell(field, name, raw, loc)?,
-                        };
-                        columns[col].push(cell);
-                        col += 1;
+                if let (Some(name), Some(field)) = (names.get(k), fields.get(k)) {
+                    let loc = || Location::new(path, line).with_column(name);
+                    match field {
+                        Field::Event => row.event = parse_event(raw, loc)?,
+                        Field::Time => {
+                            row.time = fast_time(trimmed(raw)).map_or_else(|| parse_time(raw, loc), |t| Ok(Some(t)))?
+                        }
+                        Field::Note => row.note = Some(raw.trim().to_string()).filter(|s| !s.is_empty()),
+                        Field::Label => {
+                            columns[col].push_label(trimmed(raw));
+                            col += 1;
+                        }
+                        _ => {
+                            let cell = match (field, fast_integer(raw)) {
+                                (Field::Quantity | Field::Number | Field::Count, Some(v)) => Cell::Number(v),
+                                _ => parse_cell(field, name, raw, loc)?,
+                            };
+                            columns[col].push(cell);
+                            col += 1;
+                        }
                     }
                 }
+                if to == rb.len() {
+                    break;
+                }
+                from = to + 1;
             }
             if cells != names.len() {
                 return Err(Error::parse(
@@ -130,6 +173,21 @@ impl Ctx<'_> {
         }
         Ok((rows, columns))
     }
+}
+
+/// `raw` trimmed as `str::trim` does, without the Unicode scan when its ends are plain
+/// ASCII.
+fn trimmed(raw: &str) -> &str {
+    let b = raw.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(f), Some(l)) if f.is_ascii_graphic() && l.is_ascii_graphic() => raw,
+        _ => raw.trim(),
+    }
+}
+
+/// Newlines in `b`.
+pub(crate) fn memchr_count(b: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', b).count()
 }
 
 /// A cell of 1 to 15 ASCII digits (exact in f64), as every byte count meshcap writes.

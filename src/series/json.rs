@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{check_unique, parse_cell, parse_event, parse_time, Column, Field, Row, Series};
+use super::{check_unique, parse_cell, parse_event, parse_time, Column, Field, Row, Rows, Series};
 use crate::error::{Error, Location, Result};
 
 /// Parse JSON text read from `path`.
@@ -38,7 +38,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Series> {
     }
     check_unique(&names, || Location::new(path, 0))?;
     let mut columns: Vec<Column> = names.iter().filter(|n| !super::is_descriptive(n)).map(|n| Column::new(n)).collect();
-    let mut rows = Vec::new();
+    let mut rows = Rows::default();
     for (k, item) in items.iter().enumerate() {
         let obj = item.as_object().expect("checked above");
         let index = k + 1;

@@ -13,6 +13,8 @@ pub mod csv;
 mod csv_fast;
 pub mod json;
 mod oom;
+mod rows;
+mod stream;
 pub mod write;
 
 use std::borrow::Cow;
@@ -22,6 +24,8 @@ use crate::error::{Error, Location, Result};
 
 pub use column::Column;
 pub use oom::OomObservation;
+pub use rows::{Row, Rows};
+pub use stream::MAX_SERIES_BYTES;
 
 /// Column holding the istio-proxy working set.
 pub const MEMORY: &str = "memory";
@@ -75,26 +79,13 @@ pub enum Cell {
     Text(String),
 }
 
-/// Per-row description.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    /// 1-based source line (CSV) or 1-based observation index (JSON).
-    pub line: usize,
-    /// `Some(Event::Oom)` for an OOMKill row.
-    pub event: Option<Event>,
-    /// Unix seconds, when the row carries a time.
-    pub time: Option<f64>,
-    /// Free text.
-    pub note: Option<String>,
-}
-
 /// A measurement series as read from one file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     /// The file it came from.
     pub path: PathBuf,
     /// Row descriptions, in file order.
-    pub rows: Vec<Row>,
+    pub rows: Rows,
     /// Numeric columns (memory, limit and all predictors), in header order.
     pub columns: Vec<Column>,
     /// Row numbers are JSON observation indexes, not lines.
@@ -107,25 +98,15 @@ pub struct Series {
 
 impl Series {
     /// Read a series, choosing CSV or JSON by content (a file starting with `{` or `[` is JSON).
+    /// A CSV file is read in blocks ([`stream`]).
     pub fn load(path: &Path) -> Result<Series> {
-        let bytes =
-            crate::output::read_input(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            Error::data(
-                format!("file is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
-                path,
-            )
-        })?;
-        if text.trim().is_empty() {
-            return Err(Error::data("file is empty: expected a header line with revisions,memory", path));
-        }
-        let series = if text.trim_start().starts_with(['{', '[']) {
-            json::parse(path, &text)?
-        } else {
-            csv::parse(path, &text)?
-        };
-        series.validate()?;
-        Ok(series)
+        Ok(stream::load(path)?.0)
+    }
+
+    /// [`Series::load`], with the lower-case hex SHA-256 of the file's bytes (a fitted model's
+    /// provenance), computed while reading.
+    pub fn load_hashed(path: &Path) -> Result<(Series, String)> {
+        stream::load(path)
     }
 
     /// The column of that name, if any.
@@ -144,13 +125,13 @@ impl Series {
             return (0..self.rows.len()).collect();
         }
         let mut rows = Vec::with_capacity(self.rows.len() - self.event_rows.len());
-        rows.extend((0..self.rows.len()).filter(|&i| self.rows[i].event.is_none()));
+        rows.extend((0..self.rows.len()).filter(|&i| self.rows.event(i).is_none()));
         rows
     }
 
     /// Where row `i`'s cell of `column` sits in the source, for error messages.
     pub fn location(&self, i: usize, column: &str) -> Location {
-        let line = self.rows.get(i).map_or(0, |r| r.line);
+        let line = self.rows.line(i);
         let loc = Location::new(&self.path, line).with_column(column);
         if self.json {
             Location { column: Some(format!("observation {line}, key {column}")), line: 0, ..loc }
@@ -314,7 +295,7 @@ impl Series {
         }
         Ok(Series {
             path: path.to_path_buf(),
-            rows: (1..=rows).map(|line| Row { line, event: None, time: None, note: None }).collect(),
+            rows: Rows::numbered(rows, None),
             columns: columns.into_iter().map(|(name, values)| Column::numbers(name, values)).collect(),
             json: false,
             event_rows: Vec::new(),
@@ -329,14 +310,12 @@ impl Series {
                 &self.path,
             ));
         }
-        for (row, &t) in self.rows.iter_mut().zip(times) {
-            row.time = Some(t);
-        }
+        self.rows.set_times(times);
         Ok(self)
     }
 
     /// Indexes of rows with an event, for the readers to fill in.
-    pub(crate) fn index_events(rows: &[Row]) -> Vec<usize> {
-        rows.iter().enumerate().filter(|(_, r)| r.event.is_some()).map(|(i, _)| i).collect()
+    pub(crate) fn index_events(rows: &Rows) -> Vec<usize> {
+        rows.event_rows()
     }
 }

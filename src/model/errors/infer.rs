@@ -46,11 +46,11 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
     let s = input.series;
     let n = input.rows.len();
     let p = input.design.len();
-    let times: Option<Vec<f64>> = input.rows.iter().map(|&i| s.rows[i].time).collect();
+    let times: Option<Vec<f64>> = input.rows.iter().map(|&i| s.rows.time(i)).collect();
     if times.is_none() && !matches!(spec, ErrorSpec::Iid) {
         // A time on some rows but not all: a time series with a hole, not independent rows.
-        if let Some(k) = input.rows.iter().position(|&i| s.rows[i].time.is_none()) {
-            if input.rows.iter().any(|&i| s.rows[i].time.is_some()) {
+        if let Some(k) = input.rows.iter().position(|&i| s.rows.time(i).is_none()) {
+            if input.rows.iter().any(|&i| s.rows.time(i).is_some()) {
                 return Err(Error::parse(
                     "time is empty here but set on other rows: a time series needs a time on every reading (or use --errors iid)",
                     s.location(input.rows[k], "time"),

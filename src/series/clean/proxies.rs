@@ -42,10 +42,11 @@ fn proxy_rows(series: &Series) -> Option<Vec<Vec<usize>>> {
     Some(out)
 }
 
-/// The sub-series of `rows` (same path, lines and columns).
+/// The sub-series of `rows` (same path and lines) with the columns cleaning reads: every
+/// column but the labels (a label column's dictionary holds every proxy's name).
 fn subset(series: &Series, rows: &[usize]) -> Series {
-    let columns = series.columns.iter().map(|c| c.subset(rows)).collect();
-    let rows_out: Vec<_> = rows.iter().map(|&i| series.rows[i].clone()).collect();
+    let columns = series.columns.iter().filter(|c| c.label_ids().is_none()).map(|c| c.subset(rows)).collect();
+    let rows_out = series.rows.subset(rows);
     let event_rows = Series::index_events(&rows_out);
     Series { path: series.path.clone(), rows: rows_out, columns, json: series.json, event_rows }
 }
@@ -53,13 +54,27 @@ fn subset(series: &Series, rows: &[usize]) -> Series {
 /// [`clean`] each proxy of a long-form series on its own (a series without a proxy column is
 /// cleaned whole); the report lists every change in row order.
 pub fn clean_by_proxy(series: &Series, settings: &CleanSettings) -> Result<(Series, CleanReport)> {
-    let Some(groups) = proxy_rows(series).filter(|g| g.len() > 1) else { return clean(series, settings) };
-    let mut out = series.clone();
+    clean_by_proxy_owned(series.clone(), settings)
+}
+
+/// [`clean_by_proxy`] marking the events in `series` itself (no copy of a fleet's long form).
+/// Proxies are cleaned on the cores; their marks and reports are joined in proxy order, so the
+/// result does not depend on the thread count.
+pub fn clean_by_proxy_owned(mut series: Series, settings: &CleanSettings) -> Result<(Series, CleanReport)> {
+    let Some(groups) = proxy_rows(&series).filter(|g| g.len() > 1) else { return clean(&series, settings) };
+    let cleaned: Vec<Result<(Vec<Option<crate::series::Event>>, CleanReport)>> = {
+        use rayon::prelude::*;
+        let series = &series;
+        groups
+            .par_iter()
+            .map(|rows| clean(&subset(series, rows), settings).map(|(c, r)| (c.rows.events().to_vec(), r)))
+            .collect()
+    };
     let mut report = CleanReport { changes: Vec::new(), restarts: 0, ooms: 0, double_counted_rows: 0, fix: None };
-    for rows in groups {
-        let (cleaned, r) = clean(&subset(series, &rows), settings)?;
-        for (k, &i) in rows.iter().enumerate() {
-            out.rows[i].event = cleaned.rows[k].event;
+    for (rows, part) in groups.iter().zip(cleaned) {
+        let (events, r) = part?;
+        for (&i, e) in rows.iter().zip(events) {
+            series.rows.set_event(i, e);
         }
         report.changes.extend(r.changes);
         report.restarts += r.restarts;
@@ -68,6 +83,6 @@ pub fn clean_by_proxy(series: &Series, settings: &CleanSettings) -> Result<(Seri
         report.fix = report.fix.or(r.fix);
     }
     report.changes.sort_by_key(|c| c.line);
-    out.event_rows = Series::index_events(&out.rows);
-    Ok((out, report))
+    series.event_rows = Series::index_events(&series.rows);
+    Ok((series, report))
 }
