@@ -197,6 +197,16 @@ fn prometheus_grafana_and_istioctl_give_the_same_long_form() {
         a.extend(strings(&files));
         sources.push((what, a));
     }
+    // The README's fixtures: the same fleet as a memory CSV (legend Auto) and ports as
+    // DataFrame JSON (legend {{pod}}, labels kept, an extra `app` label).
+    let fixtures = ["grafana-fleet-memory.csv", "grafana-fleet-ports.json"]
+        .map(|f| crate::util::root().join("tests/fixtures").join(f));
+    let mut a: Vec<String> =
+        ["import", "grafana", "--by", "namespace,pod", "--memory", "memory", "--ports", "grafana-fleet-ports.json"]
+            .map(String::from)
+            .to_vec();
+    a.extend(strings(&fixtures));
+    sources.push(("grafana fixtures", a));
     let (dumps, readings) = istioctl_files(d);
     assert_eq!(dumps.len(), 12, "3 proxies x 4 steps, one dump each");
     let mut a: Vec<String> = ["import", "istioctl", "--readings"].map(String::from).to_vec();

@@ -176,7 +176,9 @@ pub fn to_fleet(
     let mut report = Report::default();
     let mut comments = vec![provenance.to_string()];
     let mut keyed = BTreeMap::new();
-    for (column, series) in columns {
+    // In the order Prometheus' comments have them: memory, the predictor, the limit.
+    for column in [MEMORY, "ports", "limit"] {
+        let Some(series) = columns.remove(column) else { continue };
         let (origin, what) = match column {
             "ports" => (
                 format!("{} dumps", dumps.len()),
