@@ -58,8 +58,14 @@ pub fn parse_readings(path: &Path, text: &str) -> Result<Vec<Reading>> {
     let Some((header_line, header)) = lines.next() else {
         return Err(Error::data("readings file is empty: expected a header dump,time,memory[,limit]", path));
     };
-    let header = split(header);
     let loc = |line: usize| Location::new(path, line);
+    if let Some((line, _)) =
+        text.lines().enumerate().find(|(_, l)| l.trim_end_matches('\r').chars().any(char::is_control))
+    {
+        return Err(Error::parse("the line holds a control character", loc(line + 1)));
+    }
+    let header = split(header);
+    crate::series::check_unique(&header, || loc(header_line))?;
     if let Some(h) = header.iter().find(|h| !READING_COLUMNS.contains(&h.as_str())) {
         return Err(Error::parse(
             format!("column \"{h}\" is not one of {}", READING_COLUMNS.join(", ")),
@@ -86,6 +92,16 @@ pub fn parse_readings(path: &Path, text: &str) -> Result<Vec<Reading>> {
         let at = |c: usize| loc(line).with_column(&header[c]);
         let time = crate::series::parse_time(&cells[t], || at(t))?
             .ok_or_else(|| Error::parse("time is empty: when was the dump taken?", at(t)))?;
+        if time.abs() >= 1e11 {
+            return Err(Error::parse(
+                format!(
+                    "time {} is in milliseconds (year {:.0}): give unix seconds or RFC 3339",
+                    cells[t],
+                    1970.0 + time / 31_557_600.0
+                ),
+                at(t),
+            ));
+        }
         let quantity = |c: usize| -> Result<f64> {
             let v = crate::quantity::parse_quantity(&cells[c]).map_err(|e| Error::parse(e, at(c)))?;
             if !(1_048_576.0..=1.125_899_906_842_624e15).contains(&v) {
@@ -200,7 +216,7 @@ fn pair<'a>(dumps: &[Dump], path: &Path, readings: &'a [Reading]) -> Result<Vec<
         |r: &Reading, d: &Dump| r.dump == d.path.display().to_string() || name(Path::new(&r.dump)) == name(&d.path);
     if let Some(r) = readings.iter().find(|r| !dumps.iter().any(|d| names_dump(r, d))) {
         return Err(Error::parse(
-            format!("dump \"{}\" is not among the dumps given", r.dump),
+            format!("dump {:?} is not among the dumps given", r.dump),
             Location::new(path, r.line).with_column("dump"),
         ));
     }
@@ -229,7 +245,7 @@ fn pair<'a>(dumps: &[Dump], path: &Path, readings: &'a [Reading]) -> Result<Vec<
             }
             [a, b, ..] => {
                 return Err(Error::parse(
-                    format!("dump \"{}\" has a reading on line {} already", b.dump, a.line),
+                    format!("dump {:?} has a reading on line {} already", b.dump, a.line),
                     Location::new(path, b.line).with_column("dump"),
                 ))
             }
