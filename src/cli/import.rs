@@ -24,7 +24,7 @@ pub struct ImportArgs {
 enum Source {
     /// Prometheus query_range (live with --url, or saved responses): a canonical series.
     Prometheus(Box<PrometheusArgs>),
-    /// CSV downloaded from a Grafana panel (Inspect > Data): a canonical series.
+    /// CSV downloaded from a Grafana panel (Inspect > Data) or its data frame JSON: a canonical series; with --by, a fleet's long form.
     Grafana(super::import_files::GrafanaArgs),
     /// `kubectl get namespaces,services,endpoints,revisions,ksvc,destinationrules -A -o json` plus the istiod and Knative controller Deployments: a topology file.
     Kubectl(super::import_files::KubectlArgs),

@@ -25,7 +25,7 @@ pub struct IstioctlArgs {
     #[arg(long, value_name = "QUANTITY", group = "readings_source")]
     memory: Option<String>,
     /// A CSV with one row per dump, `dump,time,memory[,limit]` (dump: its file name): writes
-    /// the fleet's long form (one proxy per namespace/pod, as import prometheus --by) to -o.
+    /// the fleet's long form (one proxy per namespace/pod, as import prometheus --by).
     #[arg(long, value_name = "FILE", group = "readings_source")]
     readings: Option<PathBuf>,
     /// The proxy memory limit for the appended row, or for every row with --readings.
