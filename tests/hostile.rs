@@ -19,6 +19,8 @@ const GRAFANA: &str = "grafana.csv";
 const KUBECTL: &str = "kubectl.json";
 const PROMETHEUS: &str = "memory.json";
 const ISTIOCTL: &str = "dump.json";
+const FRAMES: &str = "frames.json";
+const READINGS: &str = "readings.csv";
 const SHARD: &str = "part-1.csv";
 
 /// Each command with its inputs; `{name}` stands for the file `name` in the case's folder,
@@ -67,6 +69,31 @@ const COMMANDS: &[Command] = &[
         &[ISTIOCTL],
         Some("-o"),
     ),
+    (
+        "import grafana --by",
+        &[
+            "import",
+            "grafana",
+            "--by",
+            "namespace,pod",
+            "{grafana-fleet-memory.csv}",
+            "{frames.json}",
+            "--memory",
+            "grafana-fleet-memory.csv",
+            "--ports",
+            "frames.json",
+            "-o",
+            "{out}",
+        ],
+        &[FRAMES],
+        Some("-o"),
+    ),
+    (
+        "import istioctl --readings",
+        &["import", "istioctl", "{fleet-dump.json}", "--readings", "{readings.csv}", "-o", "{out}"],
+        &[READINGS],
+        Some("-o"),
+    ),
     ("clean", &["clean", "{data.csv}", "-o", "{out}"], &[DATA], Some("-o")),
 ];
 
@@ -106,6 +133,14 @@ fn base(dir: &Path) {
     copy(root().join("data/campaign/memory.json"), PROMETHEUS);
     copy(root().join("data/campaign/ports.json"), "ports.json");
     std::fs::write(dir.join(ISTIOCTL), ISTIOCTL_DUMP).unwrap();
+    copy(root().join("tests/fixtures/grafana-fleet-memory.csv"), "grafana-fleet-memory.csv");
+    copy(root().join("tests/fixtures/grafana-fleet-ports.json"), FRAMES);
+    std::fs::write(
+        dir.join("fleet-dump.json"),
+        crate::fleet_sources::config_dump("shop", "cart", "2026-01-01T00:00:00Z", 2),
+    )
+    .unwrap();
+    std::fs::write(dir.join(READINGS), "dump,time,memory\nfleet-dump.json,2026-01-01T00:00:00Z,100Mi\n").unwrap();
     std::fs::write(dir.join(SPEC), spec_text(dir)).unwrap();
     for k in 0..2 {
         let part = dir.join(format!("part-{k}.csv"));
@@ -173,6 +208,14 @@ fn damaged(dir: &Path, name: &str, class: Hostile) -> Option<Vec<u8>> {
         (ISTIOCTL, Hostile::WrongType) => edit(&text, "\"configs\":[", "\"configs\":7,\"x\":["),
         (ISTIOCTL, Hostile::RepeatedKey) => edit(&text, "\"configs\":", "\"configs\":[],\"configs\":"),
         (ISTIOCTL, Hostile::ControlCharacters) => edit(&text, "||a.shop", "||a\\u001b[31m.shop"),
+        (FRAMES, Hostile::HugeNumber) => edit(&text, "1767225600000,", "1e999,"),
+        (FRAMES, Hostile::WrongType) => edit(&text, "\"values\": [", "\"values\": 7, \"x\": ["),
+        (FRAMES, Hostile::RepeatedKey) => edit(&text, "\"refId\": \"A\"", "\"refId\": \"A\", \"refId\": \"B\""),
+        (FRAMES, Hostile::ControlCharacters) => edit(&text, "\"pod\": \"api\"", "\"pod\": \"a\\u001b[31mpi\""),
+        (READINGS, Hostile::HugeNumber) => edit(&text, ",100Mi", ",1e999Mi"),
+        (READINGS, Hostile::WrongType) => edit(&text, ",2026-01-01T00:00:00Z,", ",soon,"),
+        (READINGS, Hostile::RepeatedKey) => edit(&text, "dump,time,memory", "dump,time,memory,time"),
+        (READINGS, Hostile::ControlCharacters) => edit(&text, "fleet-dump.json,", &format!("fleet{esc}-dump.json,")),
         (SHARD, Hostile::HugeNumber) => {
             let second = text.lines().nth(2).unwrap();
             let id = second.split(',').next().unwrap();

@@ -10,7 +10,7 @@ use meshcap::import::prometheus::{self, Answer};
 use meshcap::import::select::{Aggregate, Selection};
 use meshcap::Error;
 
-use super::imported::{check_output, finish_series, parse_limit, summary_lines};
+use super::imported::{check_output, finish_series, parse_by, parse_limit, summary_lines};
 use super::{shown, Format};
 
 /// Arguments of `meshcap import`.
@@ -24,12 +24,12 @@ pub struct ImportArgs {
 enum Source {
     /// Prometheus query_range (live with --url, or saved responses): a canonical series.
     Prometheus(Box<PrometheusArgs>),
-    /// CSV downloaded from a Grafana panel (Inspect > Data): a canonical series.
+    /// CSV downloaded from a Grafana panel (Inspect > Data) or its data frame JSON: a canonical series; with --by, a fleet's long form.
     Grafana(super::import_files::GrafanaArgs),
     /// `kubectl get namespaces,services,endpoints,revisions,ksvc,destinationrules -A -o json` plus the istiod and Knative controller Deployments: a topology file.
     Kubectl(super::import_files::KubectlArgs),
-    /// `istioctl proxy-config cluster POD -o json` or an Envoy /config_dump: outbound cluster counts.
-    Istioctl(super::import_files::IstioctlArgs),
+    /// `istioctl proxy-config cluster POD -o json` or an Envoy /config_dump: outbound cluster counts; several dumps with --readings: a fleet's long form.
+    Istioctl(super::import_istioctl::IstioctlArgs),
 }
 
 /// Arguments of `meshcap import prometheus`.
@@ -115,7 +115,7 @@ pub fn run_import(args: ImportArgs) -> Result<()> {
         Source::Prometheus(a) => run_prometheus(*a),
         Source::Grafana(a) => super::import_files::run_grafana(a),
         Source::Kubectl(a) => super::import_files::run_kubectl(a),
-        Source::Istioctl(a) => super::import_files::run_istioctl(a),
+        Source::Istioctl(a) => super::import_istioctl::run_istioctl(a),
     }
 }
 
@@ -258,8 +258,8 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
         }
         _ => "imported by meshcap import prometheus from saved query_range responses".to_string(),
     };
-    let by = args.by.map(|b| b.into_iter().map(|l| l.trim().to_string()).collect());
-    let settings = prometheus::Settings { selection, step: step.or(range.map(|r| r.2)), limit_bytes, by };
+    let settings =
+        prometheus::Settings { selection, step: step.or(range.map(|r| r.2)), limit_bytes, by: parse_by(args.by) };
     let scrub = |e: Error| match (&client, e) {
         (Some(c), Error::Invalid(m)) => Error::Invalid(c.scrub(m)),
         (Some(c), Error::Remote(m)) => Error::Remote(c.scrub(m)),

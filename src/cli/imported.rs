@@ -25,6 +25,11 @@ pub(crate) fn parse_limit(flag: Option<&str>) -> Result<Option<f64>, Error> {
     .transpose()
 }
 
+/// `--by a,b`: the label names, trimmed.
+pub(crate) fn parse_by(flag: Option<Vec<String>>) -> Option<Vec<String>> {
+    flag.map(|b| b.into_iter().map(|l| l.trim().to_string()).collect())
+}
+
 /// The human summary of a series import (Prometheus or Grafana).
 pub(crate) fn summary_lines(report: &prometheus::Report) -> Vec<String> {
     let mut lines = vec![format!("{} rows at a {} s step", report.rows, report.step_seconds)];

@@ -9,6 +9,7 @@ mod fit;
 mod fleet;
 mod import;
 mod import_files;
+mod import_istioctl;
 mod imported;
 mod project;
 mod report;

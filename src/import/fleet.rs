@@ -38,6 +38,10 @@ pub(crate) fn key_series(
         if s.is_empty() {
             continue;
         }
+        // Label values become proxy names and are quoted in messages: no terminal escapes.
+        if let Some((k, v)) = s.labels.iter().find(|(_, v)| v.chars().any(char::is_control)) {
+            return Err(Error::invalid(format!("{origin}: the label {k} = {v:?} holds a control character")));
+        }
         let mut values = Vec::with_capacity(by.len());
         for label in by {
             match s.labels.get(label) {
@@ -92,6 +96,33 @@ pub(crate) fn key_series(
     Ok(keyed)
 }
 
+/// Refuse a `--by` list with no label names (shared by every importer that takes `--by`).
+pub(crate) fn check_by(by: &[String]) -> Result<()> {
+    if by.is_empty() || by.iter().any(|l| l.is_empty()) {
+        return Err(Error::invalid("--by needs label names separated by commas, such as namespace,pod"));
+    }
+    Ok(())
+}
+
+/// Key one column's series ([`key_series`]) and record it: the report's label line and a
+/// comment `what -> N proxies (M samples)`. Every `--by` importer goes through here, so
+/// Prometheus, Grafana and istioctl describe their columns alike.
+pub(crate) fn key_column(
+    column: &str,
+    origin: &str,
+    what: &str,
+    series: Vec<TimeSeries>,
+    by: &[String],
+    report: &mut Report,
+    comments: &mut Vec<String>,
+) -> Result<Keyed> {
+    let k = key_series(origin, column, series, by, &mut report.warnings)?;
+    let samples: usize = k.values().map(|s| s.series.len()).sum();
+    report.series.insert(column.to_string(), format!("{} proxies by {}", k.len(), by.join(",")));
+    comments.push(format!("{what} -> {} proxies ({samples} samples)", k.len()));
+    Ok(k)
+}
+
 /// The `--by` path: every column keyed by proxy, spliced, joined to memory.
 pub(crate) fn import_by(
     answers: &[Answer],
@@ -104,9 +135,7 @@ pub(crate) fn import_by(
     if settings.selection.aggregate.is_some() {
         return Err(Error::invalid("--aggregate combines series into one, --by keeps one per proxy: choose one"));
     }
-    if by.is_empty() || by.iter().any(|l| l.is_empty()) {
-        return Err(Error::invalid("--by needs label names separated by commas, such as namespace,pod"));
-    }
+    check_by(by)?;
     let mut keyed = BTreeMap::new();
     for (a, result) in answers.iter().zip(decoded) {
         let result = result?;
@@ -121,14 +150,11 @@ pub(crate) fn import_by(
             filters.iter().filter(|(k, _)| result.series.iter().any(|s| s.labels.contains_key(k))).collect();
         let series: Vec<TimeSeries> =
             result.series.into_iter().filter(|s| applicable.iter().all(|(k, v)| s.labels.get(k) == Some(v))).collect();
-        let k = key_series(&a.origin, a.column, series, by, &mut report.warnings)?;
-        let samples: usize = k.values().map(|s| s.series.len()).sum();
-        report.series.insert(a.column.to_string(), format!("{} proxies by {}", k.len(), by.join(",")));
         let what = match &a.query {
             Some(q) => format!("{}: {q}", a.column),
             None => format!("{}: {}", a.column, a.origin),
         };
-        comments.push(format!("{what} -> {} proxies ({samples} samples)", k.len()));
+        let k = key_column(a.column, &a.origin, &what, series, by, &mut report, &mut comments)?;
         keyed.insert(a.column, (a.origin.clone(), k));
     }
     assemble(keyed, by, settings, report, comments)
@@ -192,6 +218,7 @@ pub(crate) fn assemble(
     let mut memory_values: Vec<f64> = Vec::new();
     let mut switches = 0;
     let mut kept = 0;
+    let mut lone: Vec<String> = Vec::new();
     // Each proxy's samples are taken out of the keyed columns as it is joined: the decoded
     // responses shrink as the long form grows (a fleet's are a gigabyte each).
     for (key, mem) in memory {
@@ -217,6 +244,9 @@ pub(crate) fn assemble(
             continue;
         }
         kept += 1;
+        if aligned.times.len() == 1 {
+            lone.push(key.clone());
+        }
         switches += mem.switches.len();
         for &t in &aligned.times {
             proxy.push_label(&key);
@@ -235,6 +265,13 @@ pub(crate) fn assemble(
             format!("{} proxies have no {column} and are left out: {}", proxies.len(), some_names(proxies.iter()));
         comments.push(line.clone());
         report.warnings.push(line);
+    }
+    if !lone.is_empty() {
+        report.warnings.push(format!(
+            "{} proxies have one reading, so no growth and no date: {}",
+            lone.len(),
+            some_names(lone.iter())
+        ));
     }
     for (n, d) in &report.dropped_misaligned {
         comments.push(format!("dropped {d} memory samples with no {n} sample within {} s", step / 2.0));

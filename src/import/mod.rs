@@ -10,11 +10,13 @@
 //!   [`promjson`], one series picked per query by [`select`], aligned on the memory timestamps
 //!   by [`align`]; with `--by`, one proxy per label value in long form ([`fleet`]), each
 //!   proxy's container incarnations spliced ([`splice`]).
-//! - [`grafana`]: CSV downloaded from a panel's Inspect > Data, with formatted values.
+//! - [`grafana`]: CSV downloaded from a panel's Inspect > Data, with formatted values, or its
+//!   data frame JSON; with `--by`, a panel of one series per pod in the same long form.
 //! - [`kubectl`]: a `kubectl get ... -o json` List of Services, Knative Services and
 //!   Revisions, to a topology file.
 //! - [`istioctl`]: `istioctl proxy-config cluster -o json` or an Envoy `/config_dump`, to
-//!   outbound cluster counts by namespace and service.
+//!   outbound cluster counts by namespace and service; several dumps with their readings
+//!   (time, memory), to the same long form.
 //!
 //! Cleaning (restarts, OOMs, double counting) works on any canonical series and lives in
 //! [`series::clean`](crate::series::clean).

@@ -7,11 +7,16 @@
 //! (`Series,Time,Value`) is read too. With "Formatted data" on, times are the browser's local
 //! `2024-01-01 10:00:00` (meshcap assumes UTC unless `--utc-offset` says otherwise) and values
 //! carry units: `1.2 GiB`, `800 MiB`, `52.4 MB`, `1.20 K`. A "Download for Excel" file starts
-//! with `sep=,`; a UTF-8 byte-order mark is skipped.
+//! with `sep=,`; a UTF-8 byte-order mark is skipped. The JSON a panel's Inspect > JSON shows
+//! (data frames, with each series' labels) is read by `frames`; a header that is a label set
+//! (`{namespace="shop", pod="cart-0"}`) gives its series those labels, which `--by` keys the
+//! proxies of a fleet by (`fleet`).
 
 use std::path::Path;
 
 mod cells;
+mod fleet;
+mod frames;
 
 use cells::{is_formatted, is_local};
 pub use cells::{parse_time, parse_utc_offset, parse_value};
@@ -36,13 +41,19 @@ pub struct GrafanaSeries {
     pub formatted: bool,
     /// Cells that held no value (`NaN`, `null`, `undefined`, `-`, `No data`), dropped.
     pub missing: usize,
-    /// Samples.
+    /// Samples; labels from the JSON's `fields[].labels` or a header that is a label set.
     pub series: TimeSeries,
 }
 
-/// Parse one exported file; `utc_offset_s` is added back to local times (`+02:00` = 7200).
+/// Parse one exported file (CSV, or the data frame JSON of `frames`); `utc_offset_s` is
+/// added back to local times (`+02:00` = 7200).
 pub fn parse(path: &Path, text: &str, utc_offset_s: f64) -> Result<Vec<GrafanaSeries>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if frames::is_json(text) {
+        let mut out = frames::parse(path, text)?;
+        check_times(path, &mut out)?;
+        return Ok(out);
+    }
     let mut lines: Vec<(usize, &str)> = text.lines().enumerate().map(|(i, l)| (i + 1, l)).collect();
     let mut delimiter = b',';
     if let Some((_, first)) = lines.first() {
@@ -90,8 +101,8 @@ pub fn parse(path: &Path, text: &str, utc_offset_s: f64) -> Result<Vec<GrafanaSe
             origin: origin(&name),
             file: file.clone(),
             path: path.display().to_string(),
+            series: TimeSeries { labels: frames::header_labels(&name).unwrap_or_default(), ..TimeSeries::default() },
             name,
-            series: TimeSeries::default(),
             local_times: false,
             formatted: false,
             missing: 0,
@@ -158,7 +169,13 @@ pub fn parse(path: &Path, text: &str, utc_offset_s: f64) -> Result<Vec<GrafanaSe
             }
         }
     }
-    for s in &mut out {
+    check_times(path, &mut out)?;
+    Ok(out)
+}
+
+/// Refuse times beyond any date and two values at one time; sort each series by time.
+fn check_times(path: &Path, out: &mut [GrafanaSeries]) -> Result<()> {
+    for s in out.iter_mut() {
         // 0000 to 9999: a time beyond is a unit mistake, not a date.
         if let Some(t) = s.series.times.iter().find(|t| !(-62_167_219_200.0..253_402_300_800.0).contains(*t)) {
             return Err(Error::data(
@@ -178,7 +195,7 @@ pub fn parse(path: &Path, text: &str, utc_offset_s: f64) -> Result<Vec<GrafanaSe
             ));
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 fn is_time_header(c: &str) -> bool {
@@ -232,30 +249,45 @@ fn sort_by_time(s: &mut TimeSeries) {
 /// `FILE:COLUMN` picks among the columns of one file (per-series downloads all call their
 /// column `Value`).
 pub fn find<'a>(series: &'a [GrafanaSeries], pattern: &str, flag: &str) -> Result<&'a GrafanaSeries> {
-    // The file part is the file's name or the path as given; column names may hold ':' too.
-    let in_file = |s: &GrafanaSeries, f: &str| s.file == f || s.path == f;
-    let split = pattern
-        .match_indices(':')
-        .map(|(i, _)| (&pattern[..i], &pattern[i + 1..]))
-        .find(|(f, _)| series.iter().any(|s| in_file(s, f)));
-    let (pool, pattern): (Vec<&GrafanaSeries>, &str) = match split {
-        Some((file, col)) => (series.iter().filter(|s| in_file(s, file)).collect(), col),
-        None => (series.iter().collect(), pattern),
-    };
+    let (pool, pattern) = scope(series, pattern);
     let list = |hits: &[&GrafanaSeries]| hits.iter().map(|s| s.origin.clone()).collect::<Vec<_>>().join(", ");
     let exact: Vec<&GrafanaSeries> = pool.iter().copied().filter(|s| s.name == pattern).collect();
     let hits: Vec<&GrafanaSeries> =
         if exact.is_empty() { pool.iter().copied().filter(|s| s.name.contains(pattern)).collect() } else { exact };
     match hits.len() {
         1 => Ok(hits[0]),
-        0 => Err(Error::invalid(format!(
-            "{flag} \"{pattern}\" matches no column; the columns are {}",
-            pool.iter().map(|s| format!("\"{}\"", s.name)).collect::<Vec<_>>().join(", ")
-        ))),
+        0 => Err(no_column(flag, pattern, &pool)),
         n => Err(Error::invalid(format!(
             "{flag} \"{pattern}\" matches {n} columns: {}; give more of the name, or FILE:COLUMN",
             list(&hits)
         ))),
+    }
+}
+
+/// The series a pattern may pick from: one file's for `FILE:COLUMN` (the file part is the
+/// file's name or the path as given; column names may hold ':' too), else all of them.
+fn scope<'a, 'p>(series: &'a [GrafanaSeries], pattern: &'p str) -> (Vec<&'a GrafanaSeries>, &'p str) {
+    let split = pattern
+        .match_indices(':')
+        .map(|(i, _)| (&pattern[..i], &pattern[i + 1..]))
+        .find(|(f, _)| series.iter().any(|s| s.in_file(f)));
+    match split {
+        Some((file, col)) => (series.iter().filter(|s| s.in_file(file)).collect(), col),
+        None => (series.iter().collect(), pattern),
+    }
+}
+
+fn no_column(flag: &str, pattern: &str, pool: &[&GrafanaSeries]) -> Error {
+    Error::invalid(format!(
+        "{flag} \"{pattern}\" matches no column; the columns are {}",
+        pool.iter().map(|s| format!("\"{}\"", s.name)).collect::<Vec<_>>().join(", ")
+    ))
+}
+
+impl GrafanaSeries {
+    /// Whether it came from the file `f` (its name, or its path as given).
+    fn in_file(&self, f: &str) -> bool {
+        self.file == f || self.path == f
     }
 }
 
@@ -274,6 +306,9 @@ pub fn to_series(
     }
     if !mapping.iter().any(|m| m.0 == "revisions" || m.0 == "ports") {
         return Err(Error::invalid("--revisions COLUMN or --ports COLUMN is required: memory alone cannot be fitted"));
+    }
+    if let Some(by) = &settings.by {
+        return fleet::to_fleet(all, mapping, by, settings, utc_offset_s, provenance);
     }
     let mut picked = std::collections::BTreeMap::new();
     let mut comments = vec![provenance.to_string()];
@@ -303,6 +338,12 @@ pub fn to_series(
         picked.insert(*column, s.series.clone());
     }
     let used: Vec<&GrafanaSeries> = mapping.iter().filter_map(|(_, p)| find(all, p, "").ok()).collect();
+    format_warnings(&used, utc_offset_s, &mut report);
+    super::prometheus::assemble(picked, settings, report, comments)
+}
+
+/// Say when the used series' times were local or their values rounded by formatting.
+fn format_warnings(used: &[&GrafanaSeries], utc_offset_s: f64, report: &mut super::prometheus::Report) {
     if used.iter().any(|s| s.local_times) {
         let (sign, m) = if utc_offset_s < 0.0 { ('-', -utc_offset_s / 60.0) } else { ('+', utc_offset_s / 60.0) };
         report.warnings.push(format!(
@@ -316,7 +357,6 @@ pub fn to_series(
             "values were formatted with units (about 3 significant digits): export with Formatted data off for exact values".to_string(),
         );
     }
-    super::prometheus::assemble(picked, settings, report, comments)
 }
 
 #[cfg(test)]

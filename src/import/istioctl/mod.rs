@@ -17,6 +17,9 @@
 //!   `SniDnatClusterMode`): clusters that hold memory like any other, so they count in
 //!   [`Counts::service_clusters`], while services and revisions are counted once.
 //! - `inbound|...`, `inbound-vip|...`, and the rest (`BlackHoleCluster`, `xds-grpc`, ...).
+//!
+//! Which proxy a dump is comes from its bootstrap node (`node`); several dumps over time
+//! with a readings file become a fleet's long form (`fleet`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -25,8 +28,14 @@ use serde::Serialize;
 use serde_json::Value;
 
 mod append;
+mod fleet;
+mod node;
 
 pub use append::{append_row, Row};
+pub use fleet::{parse_readings, to_fleet, Dump, Reading};
+pub use node::Node;
+
+use node::node_of;
 
 use crate::error::{Error, Result};
 
@@ -59,17 +68,6 @@ pub struct Cluster {
     pub host: String,
     /// Discovery type: EDS, STATIC, STRICT_DNS, ORIGINAL_DST, ...
     pub discovery: String,
-}
-
-/// The proxy a dump came from, when the dump says.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Node {
-    /// Proxy type: `sidecar`, `router` (gateway), `waypoint`.
-    pub kind: Option<String>,
-    /// Pod name.
-    pub pod: Option<String>,
-    /// Pod namespace.
-    pub namespace: Option<String>,
 }
 
 /// Clusters of one namespace.
@@ -191,24 +189,8 @@ fn dump_clusters<'a>(path: &Path, configs: &'a [Value]) -> Result<(Vec<&'a Value
             }
         }
     }
-    let node = configs
-        .iter()
-        .find(|c| type_of(c).ends_with("BootstrapConfigDump"))
-        .and_then(|b| b.pointer("/bootstrap/node/id"))
-        .and_then(Value::as_str)
-        .map(parse_node_id)
-        .unwrap_or_default();
+    let node = configs.iter().find(|c| type_of(c).ends_with("BootstrapConfigDump")).map_or_else(Node::default, node_of);
     Ok((out, node))
-}
-
-/// `sidecar~10.0.0.1~POD.NAMESPACE~NAMESPACE.svc.cluster.local`.
-fn parse_node_id(id: &str) -> Node {
-    let parts: Vec<&str> = id.split('~').collect();
-    if parts.len() < 3 {
-        return Node::default();
-    }
-    let (pod, ns) = parts[2].rsplit_once('.').map_or((parts[2], None), |(p, n)| (p, Some(n)));
-    Node { kind: Some(parts[0].to_string()), pod: Some(pod.to_string()), namespace: ns.map(str::to_string) }
 }
 
 /// Classify a cluster by its name.
@@ -392,7 +374,5 @@ mod tests {
         let s = classify("outbound_.80_._.ff.default.svc.cluster.local", "EDS".into());
         assert_eq!((s.direction, s.port, s.subset.as_str()), (Direction::SniDnat, Some(80), ""));
         assert_eq!(classify("BlackHoleCluster", "STATIC".into()).direction, Direction::Other);
-        let n = parse_node_id("sidecar~10.0.0.1~ratings-v1-f745cf57b-vfwcv.bookinfo~bookinfo.svc.cluster.local");
-        assert_eq!((n.pod.as_deref(), n.namespace.as_deref()), (Some("ratings-v1-f745cf57b-vfwcv"), Some("bookinfo")));
     }
 }
