@@ -11,6 +11,7 @@ mod fit;
 mod fleet;
 mod fleet_import;
 mod fleet_live;
+mod fleet_mesh;
 mod fleet_truth;
 mod formats;
 mod hostile;
