@@ -121,7 +121,8 @@ fn mesh_dates_bend_where_gc_caps_the_services() {
     assert!(web2["days_to_limit"].is_null() && web2["days_to_limit_interval"].is_null());
     let warnings: Vec<&str> = v["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
     assert!(
-        warnings.iter().any(|w| w.starts_with("proxy shop/web-2: GC") && w.contains("holds it at 880 ports")),
+        warnings.iter().any(|w| w.starts_with("GC (create 48h / active 15h / min 20 / max 1000) holds 1 proxy short")
+            && w.ends_with("so no date: shop/web-2 at 880 of 920 ports")),
         "{warnings:?}"
     );
     // pay/api-1 sees fast (32 ports a day until it is capped at day 2.5: +80) and slow (8 a day
@@ -133,7 +134,12 @@ fn mesh_dates_bend_where_gc_caps_the_services() {
     let d = api["days_to_limit"].as_f64().unwrap();
     assert!((8.6..=8.75).contains(&d), "api days {d}, by hand 8.75");
     // Its own series grows 8 a day, far below the mesh's 40: named.
-    assert!(warnings.iter().any(|w| w.starts_with("proxy pay/api-1: its own series grows 8.00")), "{warnings:?}");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("1 proxy grows on its own series") && w.contains(": pay/api-1 8.00 [2.60, 18.67]")),
+        "{warnings:?}"
+    );
     // jobs is not in the topology: its own series (5 steps of 8 ports in 5 days), named.
     let jobs = by(&v, "jobs/batch-1");
     assert_eq!(jobs["source"], "own-series");
@@ -283,4 +289,24 @@ fn update_rate_intervals_cover_about_95_percent() {
     assert!((0.93..=0.97).contains(&plain), "plain coverage {plain}");
     assert!((0.93..=0.97).contains(&busy), "busy coverage {busy}");
     assert!((0.93..=0.99).contains(&daily), "daily coverage {daily}");
+}
+
+#[test]
+fn the_readme_mesh_holds_its_stated_rates() {
+    // data/topology-fleet.toml (README): ci-preview's 300 revisions, one every 3.6 minutes from
+    // 18 h before the fleet's last reading: 299 arrivals in 0.75 days; at that rate (one every
+    // 0.0602 h) GC keeps the non-active ones created within 48h, ceil(797.3) - 1 = 797, + the
+    // active one.
+    let topology = meshcap::mesh::Topology::load(&crate::util::root().join("data/topology-fleet.toml")).unwrap();
+    let ns00 = topology.namespace("ns00").unwrap();
+    let ci = ns00.knative.iter().find(|k| k.name == "ci-preview").unwrap();
+    let end = T0 + 2015.0 * 300.0;
+    let g = update_rate(&ci.created_unix(), 0, end, 0.95).unwrap();
+    crate::util::close("ci-preview rate", g.per_day, 299.0 / 0.75, 1e-9);
+    assert_eq!(GcPolicy::default().steady_revisions(g.per_day), 798.0);
+    // payments routes 2: its stable revision from a month ago is set aside, 13 arrivals every
+    // 6 h from 84 h before the end: 13 / 3.5 a day.
+    let pay = topology.namespace("ns03").unwrap().knative[0].clone();
+    let g = update_rate(&pay.created_unix(), 1, end, 0.95).unwrap();
+    crate::util::close("payments rate", g.per_day, 13.0 / 3.5, 1e-9);
 }

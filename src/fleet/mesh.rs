@@ -3,7 +3,9 @@
 //!
 //! A proxy's own series only knows how fast it grew; it cannot know that Knative's GC will stop
 //! each service at its cap (at most `max-non-active-revisions` + the active ones, fewer where
-//! the retention times and `min-non-active-revisions` decide: [`GcPolicy::steady_revisions`]).
+//! the retention times and `min-non-active-revisions` decide: [`GcPolicy::steady_non_active`],
+//! the rule of knative/serving `pkg/reconciler/gc/gc.go` (`collect`, `isRevisionActive`,
+//! `isRevisionStale`) with the defaults of `pkg/gc/config.go`, both checked at 98e5ef9).
 //! The topology knows both. Each proxy is mapped to what it sees: `namespace/pod` to its
 //! namespace's sidecars under the scope, or a gateway whose pods are `<gateway>-...` in the
 //! gateway's namespace ([`crate::mesh::visibility`]). What one more revision of a service adds
@@ -112,6 +114,17 @@ struct View {
     weights: Vec<(usize, f64)>,
 }
 
+/// What the forecast says about some proxies, one warning line each.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Note {
+    /// GC holds the proxy below the ports where its upper bound meets the limit.
+    Held,
+    /// The proxy's own growth interval and the mesh's do not overlap.
+    Disagrees,
+    /// The proxy is dated from its own series, for this reason.
+    Fallback(String),
+}
+
 /// A service's rate at one window end.
 #[derive(Debug, Clone, Copy)]
 struct Estimate {
@@ -131,8 +144,8 @@ pub struct MeshGrowth {
     /// Service estimates per window end (bits of the unix time).
     estimates: RefCell<HashMap<u64, Vec<Option<Estimate>>>>,
     latest_end: RefCell<f64>,
-    /// Why proxies fell back to their own series, and which.
-    fallbacks: RefCell<BTreeMap<String, Vec<String>>>,
+    /// What the forecast found worth saying, with the proxies it concerns.
+    notes: RefCell<BTreeMap<Note, Vec<String>>>,
 }
 
 fn measure(v: &Visible, predictor: &str) -> f64 {
@@ -159,6 +172,8 @@ impl MeshGrowth {
             views.push(View { kind: v.kind, namespace, name: v.proxy.clone(), weights: Vec::new() });
         }
         let mut services = Vec::new();
+        // One copy, each service's revisions raised by one in turn and put back.
+        let mut more = topology.clone();
         for (i, ns) in topology.namespaces.iter().enumerate() {
             for (j, k) in ns.knative.iter().enumerate() {
                 let s = services.len();
@@ -170,12 +185,10 @@ impl MeshGrowth {
                     created: k.created_unix(),
                 });
                 // What one more revision of it adds to every proxy, by the scope's own rules.
-                let mut more = topology.clone();
-                let r = &mut more.namespaces[i].knative[j].revisions;
-                *r = r.saturating_add(1);
-                for (view, (after, before)) in
-                    views.iter_mut().zip(visibility(&more, &settings.scope)?.iter().zip(&base))
-                {
+                more.namespaces[i].knative[j].revisions = k.revisions.saturating_add(1);
+                let after = visibility(&more, &settings.scope);
+                more.namespaces[i].knative[j].revisions = k.revisions;
+                for (view, (after, before)) in views.iter_mut().zip(after?.iter().zip(&base)) {
                     let w = measure(after, predictor) - measure(before, predictor);
                     if w > 1e-9 {
                         view.weights.push((s, w));
@@ -192,7 +205,7 @@ impl MeshGrowth {
             level,
             estimates: RefCell::new(HashMap::new()),
             latest_end: RefCell::new(f64::NEG_INFINITY),
-            fallbacks: RefCell::new(BTreeMap::new()),
+            notes: RefCell::new(BTreeMap::new()),
         })
     }
 
@@ -216,7 +229,7 @@ impl MeshGrowth {
     }
 
     fn fall_back(&self, reason: String, proxy: &str) {
-        self.fallbacks.borrow_mut().entry(reason).or_default().push(proxy.to_string());
+        self.note(Note::Fallback(reason), proxy.to_string());
     }
 
     /// Every service's estimate with its window ending at `end` (cached per end).
@@ -238,7 +251,7 @@ impl MeshGrowth {
     }
 
     /// The growth and dates of one proxy: its own (`own`, from its series) or the mesh's, as
-    /// the settings choose; named problems go to `warnings`.
+    /// the settings choose; what is worth saying is gathered for [`MeshGrowth::take_warnings`].
     pub(crate) fn choose(
         &self,
         proxy: &str,
@@ -246,7 +259,6 @@ impl MeshGrowth {
         pm: &ProxyModel<'_>,
         own: (Option<Growth>, Option<Dates>),
         level: f64,
-        warnings: &mut Vec<String>,
     ) -> (Option<Growth>, Option<Dates>, DateSource) {
         let keep = (own.0, own.1, DateSource::OwnSeries);
         if self.settings.growth == GrowthChoice::Own {
@@ -302,22 +314,21 @@ impl MeshGrowth {
         };
         let scale = |bound: f64| if growth.per_day > 0.0 { bound / growth.per_day } else { 0.0 };
         let curves = [curve_at(1.0), curve_at(scale(growth.interval[1])), curve_at(scale(growth.interval[0]))];
-        let mesh_dates = now.limit_bytes.and_then(|limit| match dates(pm, now.predictor, limit, &curves, level) {
-            Ok(d) => Some(d),
-            Err(Some(upper)) => {
-                let held = now.predictor + curves[0].plateau();
-                let mut w = format!(
-                    "proxy {proxy}: GC ({}) holds it at {held:.0} {}, short of the {upper:.0} where its upper bound meets its limit: no date",
-                    self.settings.policy, pm.predictor
-                );
-                if let Some(d) = curves[1].time_to(upper - now.predictor) {
-                    w.push_str(&format!(" (at the top of its growth interval: {d:.0} days)"));
+        let (mut held, mut mesh_dates) = (None, None);
+        if let Some(limit) = now.limit_bytes {
+            match dates(pm, now.predictor, limit, &curves, level) {
+                Ok(d) => mesh_dates = Some(d),
+                Err(Some(upper)) => {
+                    let at = now.predictor + curves[0].plateau();
+                    let mut h = format!("{proxy} at {at:.0} of {upper:.0} {}", pm.predictor);
+                    if let Some(d) = curves[1].time_to(upper - now.predictor) {
+                        h.push_str(&format!(" ({d:.1} days at the top of its growth interval)"));
+                    }
+                    held = Some(h);
                 }
-                warnings.push(w);
-                None
+                Err(None) => {}
             }
-            Err(None) => None,
-        });
+        }
         if self.settings.growth == GrowthChoice::Sooner {
             let days = |d: &Option<Dates>| d.map_or(f64::INFINITY, |d| d.days);
             if days(&own.1) < days(&mesh_dates) {
@@ -326,26 +337,50 @@ impl MeshGrowth {
         } else if let Some(g) = own.0 {
             let [lo, hi] = growth.interval;
             if g.interval[0] > hi || g.interval[1] < lo {
-                warnings.push(format!(
-                    "proxy {proxy}: its own series grows {:.2} {}/day [{:.2}, {:.2}], outside the mesh's [{lo:.2}, {hi:.2}]: is the topology current? (--growth sooner takes the earlier date)",
-                    g.per_day, pm.predictor, g.interval[0], g.interval[1]
-                ));
+                self.note(
+                    Note::Disagrees,
+                    format!(
+                        "{proxy} {:.2} [{:.2}, {:.2}] against [{lo:.2}, {hi:.2}]",
+                        g.per_day, g.interval[0], g.interval[1]
+                    ),
+                );
             }
+        }
+        if let Some(h) = held {
+            self.note(Note::Held, h);
         }
         (Some(growth), mesh_dates, DateSource::Mesh)
     }
 
-    /// Named fallbacks, one line per reason.
+    fn note(&self, note: Note, detail: String) {
+        self.notes.borrow_mut().entry(note).or_default().push(detail);
+    }
+
+    /// The notes gathered while forecasting, one line each, naming the first proxies.
     pub(crate) fn take_warnings(&self) -> Vec<String> {
-        std::mem::take(&mut *self.fallbacks.borrow_mut())
+        std::mem::take(&mut *self.notes.borrow_mut())
             .into_iter()
-            .map(|(reason, proxies)| {
-                let n = proxies.len();
-                let shown: Vec<&str> = proxies.iter().take(3).map(String::as_str).collect();
-                let more = if n > 3 { format!(" and {} more", n - 3) } else { String::new() };
-                let whose =
-                    if n == 1 { "1 proxy dated from its".to_string() } else { format!("{n} proxies dated from their") };
-                format!("{reason}: {whose} own series ({}{more})", shown.join(", "))
+            .map(|(note, details)| {
+                let n = details.len();
+                let proxies = if n == 1 { "1 proxy".to_string() } else { format!("{n} proxies") };
+                let shown = details.iter().take(3).cloned().collect::<Vec<_>>().join("; ");
+                let list = if n > 3 { format!("{shown}; and {} more", n - 3) } else { shown };
+                match note {
+                    Note::Held => format!(
+                        "GC ({}) holds {proxies} short of where the upper bound meets the limit, so no date: {list}",
+                        self.settings.policy
+                    ),
+                    Note::Disagrees => {
+                        let grow = if n == 1 { "grows on its" } else { "grow on their" };
+                        format!(
+                            "{proxies} {grow} own series at a rate outside the mesh's interval now (a service started or stopped updating, services come and go, or the topology is not current; --growth sooner takes the earlier date): {list} per day"
+                        )
+                    }
+                    Note::Fallback(reason) => {
+                        let whose = if n == 1 { "its" } else { "their" };
+                        format!("{reason}: {proxies} dated from {whose} own series ({list})")
+                    }
+                }
             })
             .collect()
     }

@@ -203,7 +203,7 @@ pub fn forecast_with(
             _ => None,
         };
         let (growth, dates, source) = match mesh {
-            Some(m) => m.choose(&p.name, &now, &pm, (growth, dates), settings.level, &mut warnings),
+            Some(m) => m.choose(&p.name, &now, &pm, (growth, dates), settings.level),
             None => (growth, dates, DateSource::OwnSeries),
         };
         out.push(ProxyForecast {
