@@ -15,15 +15,16 @@ use rand_distr::{Distribution, Exp};
 
 use crate::util::{fails, json, meshcap, tempdir, write};
 
+pub use crate::fleet_truth::{MI, PER_PORT};
+
 /// 2026-01-01T00:00:00Z.
-const T0: f64 = 1_767_225_600.0;
+pub const T0: f64 = 1_767_225_600.0;
 /// The series ends 5 days later: the windows' end.
 const END: f64 = T0 + 5.0 * DAY;
-const MI: f64 = 1_048_576.0;
-const PER_PORT: f64 = 98_304.0; // 96Ki
 
-fn rfc3339(unix: f64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(unix as i64).unwrap();
+/// A Kubernetes `creationTimestamp` for unix seconds.
+pub fn rfc3339(unix: f64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos((unix * 1e9).round() as i128).unwrap();
     t.format(&time::format_description::well_known::Rfc3339).unwrap()
 }
 

@@ -12,6 +12,7 @@ mod fleet;
 mod fleet_import;
 mod fleet_live;
 mod fleet_mesh;
+mod fleet_mesh_truth;
 mod fleet_truth;
 mod formats;
 mod hostile;

@@ -39,6 +39,8 @@ pub fn days_cell(p: &ProxyForecast) -> String {
         (Some(d), Some([lo, hi])) => {
             format!("{} [{}, {}]", days(Some(d)), days(lo), hi.map_or_else(|| "never?".into(), |h| days(Some(h))))
         }
+        // Held short at the expected rates, but possibly reached sooner (GC bursts, mesh).
+        (None, Some([Some(lo), None])) => format!("- [{}, never?]", days(Some(lo))),
         _ => "no date".into(),
     }
 }

@@ -214,7 +214,7 @@ pub fn forecast_with(
             ports: now.predictor,
             growth_ports_per_day: growth.map(|g| g.per_day),
             growth_interval: growth.map(|g| g.interval),
-            days_to_limit: dates.map(|d| d.days),
+            days_to_limit: dates.and_then(|d| d.days),
             days_to_limit_interval: dates.map(|d| d.interval),
             over_headroom: now.limit_bytes.is_some_and(|l| now.memory_bytes > l * (1.0 - settings.headroom)),
             source,
