@@ -222,6 +222,23 @@ fn mesh_bad_input_is_named() {
     // GC flags and --scope need a topology; -o naming the topology is refused.
     meshcap().arg("fleet").arg(&data).args(["--scope", "namespace"]).assert().code(2);
     meshcap().arg("fleet").arg(&data).args(["--max-non-active-revisions", "5"]).assert().code(2);
+    let err = fails(meshcap().arg("fleet").arg(&data).args(["--knative-version", "1.21.0"]), 2);
+    assert!(err.contains("give --topology"), "{err}");
+    // Knative 1.21 counts 7 ports a revision: web-1's growth is 14 a day.
+    let v = json(meshcap().arg("fleet").arg(&data).arg("--topology").arg(&topo).args([
+        "--scope",
+        "namespace",
+        "--knative-version",
+        "1.21.0",
+        "--format",
+        "json",
+    ]));
+    crate::util::close(
+        "web-1 growth at 1.21",
+        by(&v, "shop/web-1")["growth_ports_per_day"].as_f64().unwrap(),
+        14.0,
+        1e-12,
+    );
     meshcap().arg("fleet").arg(&data).arg("--topology").arg(&topo).arg("-o").arg(&topo).assert().code(2);
     assert_eq!(std::fs::read_to_string(&topo).unwrap(), topology());
 }
@@ -289,7 +306,7 @@ fn update_rate_intervals_cover_about_95_percent() {
     );
     assert!((0.93..=0.97).contains(&plain), "plain coverage {plain}");
     assert!((0.93..=0.97).contains(&busy), "busy coverage {busy}");
-    assert!((0.93..=0.99).contains(&daily), "daily coverage {daily}");
+    assert!((0.93..=0.97).contains(&daily), "daily coverage {daily}");
 }
 
 #[test]

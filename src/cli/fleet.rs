@@ -29,7 +29,8 @@ pub enum FleetFormat {
 /// Which growth dates a proxy with `--topology`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GrowthArg {
-    /// The mesh's (update rates capped by GC) wherever the proxy maps onto the topology.
+    /// The mesh's (update rates capped by GC) wherever the proxy maps onto the topology: the
+    /// default, since a proxy's past growth cannot see GC coming.
     Mesh,
     /// The sooner of the mesh's and the proxy's own date.
     Sooner,
@@ -92,7 +93,15 @@ pub(crate) struct MeshInput {
 
 impl FleetArgs {
     fn mesh(&self) -> Result<Option<MeshInput>> {
-        let Some(path) = &self.topology else { return Ok(None) };
+        let Some(path) = &self.topology else {
+            if self.versions.istio.is_some() || self.versions.knative.is_some() {
+                return Err(meshcap::Error::invalid(
+                    "--istio-version and --knative-version count a topology's ports: give --topology",
+                )
+                .into());
+            }
+            return Ok(None);
+        };
         let scope = Scope::parse(self.scope.as_deref().unwrap_or("mesh"))?;
         let policy = self.gc.policy()?;
         let mut topology = Topology::load(path)?;
