@@ -78,8 +78,9 @@ pub struct MeshReport {
     pub gc: GcPolicy,
     /// Which growth dates a proxy.
     pub growth: GrowthChoice,
-    /// Where the services' windows end (the latest proxy reading), unix seconds.
-    pub window_end: f64,
+    /// Where the services' windows end (the latest reading of a mapped proxy), unix seconds;
+    /// null when no proxy mapped.
+    pub window_end: Option<f64>,
     /// Every Knative service, fastest first.
     pub services: Vec<ServiceRate>,
 }
@@ -272,7 +273,7 @@ impl MeshGrowth {
             scope: self.settings.scope.to_string(),
             gc: *policy,
             growth: self.settings.growth,
-            window_end: if end.is_finite() { end } else { 0.0 },
+            window_end: end.is_finite().then_some(end),
             services,
         }
     }
