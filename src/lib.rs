@@ -13,7 +13,9 @@
 //!   with exact-to-NIST accuracy, confidence and prediction intervals; the fitted model is a
 //!   plain serde struct written to `models/*.json`.
 //! - [`fleet::forecast`] -> [`fleet::Fleet`]: every proxy of a long-form series ranked by
-//!   days until its limit, from the pooled fit and each proxy's own growth.
+//!   days until its limit, from the pooled fit and each proxy's own growth; with
+//!   [`fleet::forecast_with`] and a [`fleet::mesh::MeshGrowth`], from the update rates of the
+//!   Knative services it sees in a topology, capped by GC.
 //! - [`quantity`]: Kubernetes memory quantities (`128Mi`, `1Gi`) to bytes and back.
 //!
 //! Data flows one way: series -> model -> projections, scenarios -> plots and reports.

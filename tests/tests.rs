@@ -11,6 +11,8 @@ mod fit;
 mod fleet;
 mod fleet_import;
 mod fleet_live;
+mod fleet_mesh;
+mod fleet_mesh_truth;
 mod fleet_sources;
 mod fleet_sources_bad;
 mod fleet_truth;

@@ -4,10 +4,14 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
+use meshcap::fleet::mesh::{GrowthChoice, MeshGrowth, MeshSettings};
 use meshcap::fleet::{self, Fleet, FleetSettings};
+use meshcap::mesh::{Scope, Topology};
 use meshcap::model::{self, FittedModel};
 use meshcap::series::Series;
 
+use super::gc::GcArgs;
+use super::versions::VersionArgs;
 use super::{emit, json_bytes, shown};
 
 /// Output of `meshcap fleet`.
@@ -20,6 +24,18 @@ pub enum FleetFormat {
     Json,
     /// One row per proxy.
     Csv,
+}
+
+/// Which growth dates a proxy with `--topology`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GrowthArg {
+    /// The mesh's (update rates capped by GC) wherever the proxy maps onto the topology: the
+    /// default, since a proxy's past growth cannot see GC coming.
+    Mesh,
+    /// The sooner of the mesh's and the proxy's own date.
+    Sooner,
+    /// The proxy's own series (the topology is only checked).
+    Own,
 }
 
 /// Arguments of `meshcap fleet`.
@@ -51,6 +67,52 @@ pub struct FleetArgs {
     /// Write the output here (atomically) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Mesh topology (from `import kubectl`, with revisions' creation times): date each proxy
+    /// that maps onto it from the update rates of the Knative services it sees, capped by GC.
+    #[arg(long, value_name = "FILE")]
+    topology: Option<PathBuf>,
+    /// With --topology: every namespace's Sidecar scope, `mesh` (none), `namespace` or
+    /// `hosts=ns/*,ns/svc` [default: mesh].
+    #[arg(long, value_name = "SCOPE", requires = "topology")]
+    scope: Option<String>,
+    /// With --topology: which growth dates a proxy [default: mesh].
+    #[arg(long, value_enum, requires = "topology")]
+    growth: Option<GrowthArg>,
+    #[command(flatten)]
+    gc: GcArgs,
+    #[command(flatten)]
+    versions: VersionArgs,
+}
+
+/// A topology and how the fleet reads it (`--topology` and the flags beside it).
+pub(crate) struct MeshInput {
+    topology: Topology,
+    label: String,
+    settings: MeshSettings,
+}
+
+impl FleetArgs {
+    fn mesh(&self) -> Result<Option<MeshInput>> {
+        let Some(path) = &self.topology else {
+            if self.versions.istio.is_some() || self.versions.knative.is_some() {
+                return Err(meshcap::Error::invalid(
+                    "--istio-version and --knative-version count a topology's ports: give --topology",
+                )
+                .into());
+            }
+            return Ok(None);
+        };
+        let scope = Scope::parse(self.scope.as_deref().unwrap_or("mesh"))?;
+        let policy = self.gc.policy()?;
+        let mut topology = Topology::load(path)?;
+        self.versions.apply(&mut topology);
+        let growth = match self.growth.unwrap_or(GrowthArg::Mesh) {
+            GrowthArg::Mesh => GrowthChoice::Mesh,
+            GrowthArg::Sooner => GrowthChoice::Sooner,
+            GrowthArg::Own => GrowthChoice::Own,
+        };
+        Ok(Some(MeshInput { topology, label: shown(path), settings: MeshSettings { scope, policy, growth } }))
+    }
 }
 
 /// The fleet of a series with a model file or the pooled fit, with the model and the cleaned
@@ -59,6 +121,7 @@ pub(crate) fn forecast(
     series_path: &std::path::Path,
     model_path: Option<&std::path::Path>,
     settings: &FleetSettings,
+    mesh: Option<MeshInput>,
 ) -> Result<(Fleet, FittedModel, Series)> {
     let (series, sha256) = Series::load_hashed(series_path)?;
     let series = fleet::pooled::clean(series, settings.limit_bytes)?;
@@ -66,18 +129,27 @@ pub(crate) fn forecast(
         Some(m) => model::store::load(m)?,
         None => fleet::pooled::pooled_fit(&series, sha256, &shown(series_path), settings.level)?,
     };
-    let fleet = fleet::forecast(&series, &model, settings)?;
+    let mesh = match mesh {
+        Some(m) => {
+            let predictor = fleet::predictor_of(&model)?;
+            Some(MeshGrowth::new(&m.topology, &m.label, m.settings, &predictor, settings.level)?)
+        }
+        None => None,
+    };
+    let fleet = fleet::forecast_with(&series, &model, settings, mesh.as_ref())?;
     Ok((fleet, model, series))
 }
 
 pub fn run_fleet(args: FleetArgs) -> Result<()> {
-    let inputs: Vec<&PathBuf> = std::iter::once(&args.series).chain(args.model.as_ref()).collect();
+    let inputs: Vec<&PathBuf> =
+        std::iter::once(&args.series).chain(args.model.as_ref()).chain(args.topology.as_ref()).collect();
     super::imported::refuse_overwrite(args.output.as_deref(), &inputs)?;
     if let Some(by) = args.by.as_deref().filter(|b| *b != "namespace") {
         return Err(meshcap::Error::invalid(format!("--by rolls up by namespace only, not \"{by}\"")).into());
     }
     let settings = FleetSettings { level: args.level, headroom: args.headroom, limit_bytes: args.limit };
-    let (mut result, _, _) = forecast(&args.series, args.model.as_deref(), &settings)?;
+    let mesh = args.mesh()?;
+    let (mut result, _, _) = forecast(&args.series, args.model.as_deref(), &settings, mesh)?;
     if args.by.is_some() {
         result.namespaces = Some(fleet::rollup(&result));
     }

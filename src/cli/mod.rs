@@ -7,6 +7,7 @@
 mod clean;
 mod fit;
 mod fleet;
+mod gc;
 mod import;
 mod import_files;
 mod import_istioctl;

@@ -4,7 +4,8 @@
 
 use std::fmt::Write;
 
-use super::{at_risk, Fleet, NamespaceRollup, ProxyForecast};
+use super::mesh::MeshReport;
+use super::{at_risk, DateSource, Fleet, NamespaceRollup, ProxyForecast};
 use crate::quantity::format_bytes;
 
 fn days(d: Option<f64>) -> String {
@@ -38,6 +39,8 @@ pub fn days_cell(p: &ProxyForecast) -> String {
         (Some(d), Some([lo, hi])) => {
             format!("{} [{}, {}]", days(Some(d)), days(lo), hi.map_or_else(|| "never?".into(), |h| days(Some(h))))
         }
+        // Held short at the expected rates, but possibly reached sooner (GC bursts, mesh).
+        (None, Some([Some(lo), None])) => format!("- [{}, never?]", days(Some(lo))),
         _ => "no date".into(),
     }
 }
@@ -59,21 +62,33 @@ pub fn table(fleet: &Fleet, top: usize) -> String {
     let shown: Vec<&ProxyForecast> = fleet.proxies.iter().take(top).collect();
     let width = shown.iter().map(|p| p.proxy.len()).max().unwrap_or(5).max(5);
     let unit = &fleet.predictor;
+    if let Some(m) = &fleet.mesh {
+        let n = fleet.proxies.iter().filter(|p| p.source == DateSource::Mesh).count();
+        let _ = writeln!(
+            s,
+            "growth from the mesh for {n} of {} proxies: {}, scope {}, GC {}",
+            fleet.proxies.len(),
+            m.topology,
+            m.scope,
+            m.gc
+        );
+    }
     let _ = writeln!(
         s,
-        "{:>4}  {:<width$}  {:>9}  {:>9}  {:>7}  {:<24}  days to limit [{pct:.0}%]",
+        "{:>4}  {:<width$}  {:>9}  {:>9}  {:>7}  {:<24}  {:<22}  source",
         "rank",
         "proxy",
         "memory",
         "limit",
         unit,
         format!("{unit}/day [{pct:.0}%]"),
+        format!("days to limit [{pct:.0}%]"),
     );
     for (k, p) in shown.iter().enumerate() {
         let flag = if p.over_headroom { "!" } else { " " };
         let _ = writeln!(
             s,
-            "{:>3}{flag}  {:<width$}  {:>9}  {:>9}  {:>7}  {:<24}  {}",
+            "{:>3}{flag}  {:<width$}  {:>9}  {:>9}  {:>7}  {:<24}  {:<22}  {}",
             k + 1,
             p.proxy,
             format_bytes(p.memory_bytes),
@@ -81,6 +96,7 @@ pub fn table(fleet: &Fleet, top: usize) -> String {
             crate::series::write::format_number(p.ports),
             growth_cell(p),
             days_cell(p),
+            p.source.label(),
         );
     }
     let rest = fleet.proxies.len().saturating_sub(top);
@@ -91,6 +107,10 @@ pub fn table(fleet: &Fleet, top: usize) -> String {
     if let Some(ns) = &fleet.namespaces {
         s.push('\n');
         s.push_str(&rollup_table(ns));
+    }
+    if let Some(m) = &fleet.mesh {
+        s.push('\n');
+        s.push_str(&services_table(m, top));
     }
     for w in &fleet.warnings {
         let _ = writeln!(s, "warning: {w}");
@@ -120,6 +140,29 @@ fn rollup_table(rows: &[NamespaceRollup]) -> String {
     s
 }
 
+/// The fastest-updating Knative services with their rates and GC caps.
+fn services_table(m: &MeshReport, top: usize) -> String {
+    let width = m.services.iter().take(top).map(|r| r.service.len()).max().unwrap_or(15).max(15);
+    let mut s =
+        format!("{:<width$}  {:>9}  {:<26}  GC cap\n", "knative service", "revisions", "updates/day [interval]");
+    for r in m.services.iter().take(top) {
+        let rate = match (r.updates_per_day, r.updates_interval) {
+            (Some(u), Some([lo, hi])) => format!("{} [{}, {}]", rate(u), rate(lo), rate(hi)),
+            _ => "no creation times".into(),
+        };
+        let cap = match (r.updates_per_day, r.cap_revisions) {
+            (None, _) => "-".into(),
+            (Some(_), None) => "none".into(),
+            (Some(_), Some(c)) => format!("{c:.0}"),
+        };
+        let _ = writeln!(s, "{:<width$}  {:>9}  {:<26}  {cap}", r.service, r.revisions, rate);
+    }
+    if m.services.len() > top {
+        let _ = writeln!(s, "... and {} more services", m.services.len() - top);
+    }
+    s
+}
+
 fn cell(v: Option<f64>) -> String {
     v.map_or_else(String::new, crate::series::write::format_number)
 }
@@ -142,7 +185,7 @@ pub fn csv(fleet: &Fleet) -> String {
         let d = p.days_to_limit_interval;
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{},{},{},{},{},{},own-series",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
             quote(&p.proxy),
             quote(p.namespace.as_deref().unwrap_or("")),
             cell(Some(p.memory_bytes)),
@@ -155,6 +198,7 @@ pub fn csv(fleet: &Fleet) -> String {
             cell(d.and_then(|d| d[0])),
             cell(d.and_then(|d| d[1])),
             p.over_headroom,
+            p.source.label(),
         );
     }
     s

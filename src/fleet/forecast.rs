@@ -78,8 +78,9 @@ impl ProxyModel<'_> {
 /// A proxy's dates.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Dates {
-    /// Days until the upper bound crosses at the estimated rate.
-    pub days: f64,
+    /// Days until the upper bound crosses at the estimated rate (`None`: not at that rate,
+    /// though within the interval, as where GC may hold a proxy short: [`super::mesh`]).
+    pub days: Option<f64>,
     /// Interval of the days until the memory reaches the limit; `None` at the top when the
     /// growth's lower bound is zero (it may never).
     pub interval: [Option<f64>; 2],
@@ -102,7 +103,7 @@ pub(crate) fn dates(pm: &ProxyModel<'_>, now: f64, limit: f64, growth: &Growth, 
     let late = pm.crossing(now, limit, -z, false).map(|l| l - now);
     if mid <= 0.0 {
         let hi = late.and_then(|l| growth.wait_quantile(l, 1.0 - a / 2.0));
-        return Some(Dates { days, interval: [Some(0.0), hi.map(|h| h.max(days))] });
+        return Some(Dates { days: Some(days), interval: [Some(0.0), hi.map(|h| h.max(days))] });
     }
     // Wait and crossing combine on the log scale (both close to log-normal): half-widths add
     // in quadrature around the median wait to the mean crossing.
@@ -119,5 +120,5 @@ pub(crate) fn dates(pm: &ProxyModel<'_>, now: f64, limit: f64, growth: &Growth, 
         let h = (wait_hi / median).ln().hypot((late / mid).ln());
         median * h.exp()
     });
-    Some(Dates { days, interval: [Some(lo.min(days)), hi.map(|h| h.max(days))] })
+    Some(Dates { days: Some(days), interval: [Some(lo.min(days)), hi.map(|h| h.max(days))] })
 }

@@ -75,24 +75,39 @@ pub fn growth(times: &[f64], values: &[f64], level: f64, unit_if_flat: f64) -> O
     if span.is_nan() || span <= 0.0 {
         return None;
     }
-    let a = 1.0 - level;
     let (up, down, sq) = steps(values);
-    let net = up - down;
+    Some(from_sums(up - down, sq, span, level, unit_if_flat))
+}
+
+/// Growth from counted arrivals of independent Poisson processes, each watched over its own
+/// window: `(count, size, span_days)` per process (a Knative service's revisions since its
+/// window opened, the ports each brings to a proxy, the window's days). The rate is
+/// `sum count x size / span`; as a weighted Poisson sum with weights `size / span` it gets the
+/// same Fay & Feuer gamma interval as [`growth`] (over a one-day span). Where nothing arrived,
+/// the upper bound is `-ln(a/2)` arrivals of the largest weight. `None` without processes.
+pub fn arrivals(processes: &[(f64, f64, f64)], level: f64) -> Option<Growth> {
+    let (mut net, mut sq, mut largest) = (0.0, 0.0, 0.0f64);
+    for &(count, size, span_days) in processes {
+        let w = size / span_days;
+        net += count * w;
+        sq += count * w * w;
+        largest = largest.max(w);
+    }
+    (!processes.is_empty() && largest.is_finite()).then(|| from_sums(net, sq, 1.0, level, largest))
+}
+
+/// Growth from the net change `net`, the sum of squared steps `sq` and the span in days.
+fn from_sums(net: f64, sq: f64, span: f64, level: f64, unit_if_flat: f64) -> Growth {
+    let a = 1.0 - level;
     if net <= 0.0 || sq <= 0.0 {
         let hi = unit_if_flat * gamma_quantile(1.0, 1.0 - a / 2.0) / span;
-        return Some(Growth {
-            per_day: net / span,
-            interval: [0.0, hi],
-            span_days: span,
-            arrivals: 0.0,
-            unit: unit_if_flat,
-        });
+        return Growth { per_day: net / span, interval: [0.0, hi], span_days: span, arrivals: 0.0, unit: unit_if_flat };
     }
     let unit = sq / net;
     let n = net / unit;
     let lo = unit * gamma_quantile(n, a / 2.0) / span;
     let hi = unit * gamma_quantile(n + 1.0, 1.0 - a / 2.0) / span;
-    Some(Growth { per_day: net / span, interval: [lo, hi], span_days: span, arrivals: n, unit })
+    Growth { per_day: net / span, interval: [lo, hi], span_days: span, arrivals: n, unit }
 }
 
 /// Quantile of Gamma(shape, 1).
@@ -150,6 +165,22 @@ mod tests {
         assert!((g.interval[1] - 8.0 * 0.025f64.ln().abs() / 2.0).abs() < 1e-6);
         assert_eq!(g.wait_quantile(8.0, 0.5), None);
         assert_eq!(growth(&[5.0], &[1.0], 0.95, 8.0), None);
+    }
+
+    #[test]
+    fn arrivals_over_windows_are_the_weighted_poisson_sum() {
+        // One process: 10 revisions of 8 ports over 5 days is the step series above.
+        let g = arrivals(&[(10.0, 8.0, 5.0)], 0.95).unwrap();
+        assert!((g.per_day - 16.0).abs() < 1e-12 && (g.arrivals - 10.0).abs() < 1e-9);
+        assert!((g.interval[0] - 8.0 * 4.795 / 5.0).abs() < 0.01 && (g.interval[1] - 8.0 * 18.390 / 5.0).abs() < 0.01);
+        // Two equal-weight windows pool into one count: 6 in 3 days and 4 in 2 days of 1 port
+        // each weigh 1/3 and 1/2; by hand 2 + 2 = 4 a day, V = 6/9 + 4/4 = 5/3, so 9.6 effective.
+        let g = arrivals(&[(6.0, 1.0, 3.0), (4.0, 1.0, 2.0)], 0.95).unwrap();
+        assert!((g.per_day - 4.0).abs() < 1e-12 && (g.arrivals - 9.6).abs() < 1e-9, "{g:?}");
+        // Nothing arrived: the bound is -ln(0.025) arrivals of the largest weight (8 ports / 2 days).
+        let g = arrivals(&[(0.0, 8.0, 2.0), (0.0, 8.0, 4.0)], 0.95).unwrap();
+        assert!(g.per_day == 0.0 && (g.interval[1] - 4.0 * 0.025f64.ln().abs()).abs() < 1e-9, "{g:?}");
+        assert_eq!(arrivals(&[], 0.95), None);
     }
 
     #[test]

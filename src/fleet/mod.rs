@@ -8,11 +8,14 @@
 //! module). Proxies already over `limit x (1 - headroom)` are flagged and ranked first; the
 //! rest by days to the limit, soonest first; proxies that do not grow get no date.
 //! [`rollup`] groups the ranking by namespace; [`export`] renders table and CSV; [`pooled`]
-//! cleans and fits when no model is given.
+//! cleans and fits when no model is given. With a topology, [`mesh`] dates proxies from the
+//! Knative services they see instead (their update rates under the GC policy), through the
+//! hook in [`forecast_with`].
 
 pub mod export;
 mod forecast;
 pub mod growth;
+pub mod mesh;
 pub mod pooled;
 pub mod proxies;
 
@@ -48,6 +51,18 @@ impl Default for FleetSettings {
 pub enum DateSource {
     /// The steps of the proxy's own predictor series.
     OwnSeries,
+    /// The update rates of the Knative services the proxy sees in the topology, capped by GC.
+    Mesh,
+}
+
+impl DateSource {
+    /// The name in JSON, CSV and the table.
+    pub fn label(self) -> &'static str {
+        match self {
+            DateSource::OwnSeries => "own-series",
+            DateSource::Mesh => "mesh",
+        }
+    }
 }
 
 /// One proxy's answer. Growth and counts are in the model's predictor (`ports`, or
@@ -119,6 +134,9 @@ pub struct Fleet {
     pub namespaces: Option<Vec<NamespaceRollup>>,
     /// Named problems with single proxies (one reading, no limit).
     pub warnings: Vec<String>,
+    /// With a topology: the mesh growth's settings and the services' update rates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mesh: Option<mesh::MeshReport>,
 }
 
 /// The predictor a fleet counts growth in: the model's one linear term on ports or revisions.
@@ -135,6 +153,16 @@ pub fn predictor_of(model: &FittedModel) -> Result<String> {
 
 /// Forecast every proxy of `series` with `model`.
 pub fn forecast(series: &Series, model: &FittedModel, settings: &FleetSettings) -> Result<Fleet> {
+    forecast_with(series, model, settings, None)
+}
+
+/// Forecast every proxy, dating the ones the `mesh` maps from the topology's growth.
+pub fn forecast_with(
+    series: &Series,
+    model: &FittedModel,
+    settings: &FleetSettings,
+    mesh: Option<&mesh::MeshGrowth>,
+) -> Result<Fleet> {
     crate::model::check_level(settings.level)?;
     if !(settings.headroom.is_finite() && (0.0..1.0).contains(&settings.headroom)) {
         return Err(Error::invalid(format!(
@@ -174,6 +202,10 @@ pub fn forecast(series: &Series, model: &FittedModel, settings: &FleetSettings) 
             (Some(g), Some(l)) => forecast::dates(&pm, now.predictor, l, g, settings.level),
             _ => None,
         };
+        let (growth, dates, source) = match mesh {
+            Some(m) => m.choose(&p.name, &now, &pm, (growth, dates), settings.level),
+            None => (growth, dates, DateSource::OwnSeries),
+        };
         out.push(ProxyForecast {
             namespace: p.name.split_once('/').map(|(ns, _)| ns.to_string()),
             proxy: p.name.clone(),
@@ -182,10 +214,10 @@ pub fn forecast(series: &Series, model: &FittedModel, settings: &FleetSettings) 
             ports: now.predictor,
             growth_ports_per_day: growth.map(|g| g.per_day),
             growth_interval: growth.map(|g| g.interval),
-            days_to_limit: dates.map(|d| d.days),
+            days_to_limit: dates.and_then(|d| d.days),
             days_to_limit_interval: dates.map(|d| d.interval),
             over_headroom: now.limit_bytes.is_some_and(|l| now.memory_bytes > l * (1.0 - settings.headroom)),
-            source: DateSource::OwnSeries,
+            source,
             readings: p.rows.len(),
         });
     }
@@ -199,7 +231,8 @@ pub fn forecast(series: &Series, model: &FittedModel, settings: &FleetSettings) 
         errors: model.errors.label(),
         bytes_per_unit,
         namespaces: None,
-        warnings,
+        warnings: warnings.into_iter().chain(mesh.map(|m| m.take_warnings()).unwrap_or_default()).collect(),
+        mesh: mesh.map(|m| m.report()),
     })
 }
 

@@ -96,6 +96,21 @@ impl Topology {
                         k.name, k.tags
                     )));
                 }
+                if let Some(c) = k.created.iter().find(|c| super::topology::rfc3339_unix(c).is_none()) {
+                    return Err(bad(format!(
+                        "knative service \"{}/{}\" has created \"{c}\", which is not an RFC 3339 time like 2026-01-05T09:30:00Z",
+                        ns.name, k.name
+                    )));
+                }
+                if k.created.len() > k.revisions as usize {
+                    return Err(bad(format!(
+                        "knative service \"{}/{}\" lists {} creation times for {} revisions: one per retained revision at most",
+                        ns.name,
+                        k.name,
+                        k.created.len(),
+                        k.revisions
+                    )));
+                }
                 if u64::from(k.routed) + u64::from(k.pinned) > u64::from(k.revisions) {
                     return Err(bad(format!(
                         "knative service \"{}\" retains {} revisions but routes {} and pins {}: routed and pinned revisions are retained",

@@ -103,6 +103,30 @@ pub fn parse_duration_h(text: &str) -> Result<Option<f64>> {
     Ok(Some(total))
 }
 
+/// Parse `min-non-active-revisions` as Knative's `config-gc` does (`cm.AsInt64` in
+/// `pkg/gc/config.go`): a whole number of at least 0; there is no `disabled`.
+pub fn parse_min_non_active(text: &str) -> Result<u32> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("disabled") {
+        return Err(Error::invalid(format!(
+            "\"{t}\" is not a whole number: Knative has no \"disabled\" for min-non-active-revisions (use 0)"
+        )));
+    }
+    t.parse::<u32>().map_err(|_| Error::invalid(format!("\"{t}\" is not a whole number of at least 0")))
+}
+
+/// Parse `max-non-active-revisions` as Knative's `config-gc` does (`parseDisabledOrInt64` in
+/// `pkg/gc/config.go`): a whole number of at least 0, or `disabled` in any case.
+pub fn parse_max_non_active(text: &str) -> Result<Option<u32>> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("disabled") {
+        return Ok(None);
+    }
+    t.parse::<u32>()
+        .map(Some)
+        .map_err(|_| Error::invalid(format!("\"{t}\" is not a whole number of at least 0 or disabled")))
+}
+
 /// One revision as the GC sees it: hours of creation and of last activity, and whether it is
 /// active (latest ready, routed, or pinned with `no-gc`).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -171,6 +171,20 @@ impl KnativeService {
     pub fn serving(&self) -> u32 {
         self.serving.unwrap_or(u32::from(self.pods > 0)).min(self.routed)
     }
+
+    /// The `created` times as unix seconds, oldest first (a checked topology holds only
+    /// RFC 3339 times there).
+    pub fn created_unix(&self) -> Vec<f64> {
+        let mut t: Vec<f64> = self.created.iter().filter_map(|c| rfc3339_unix(c)).collect();
+        t.sort_by(f64::total_cmp);
+        t
+    }
+}
+
+/// An RFC 3339 time (a Kubernetes `creationTimestamp`) as unix seconds.
+pub(super) fn rfc3339_unix(text: &str) -> Option<f64> {
+    let t = time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339).ok()?;
+    Some(t.unix_timestamp_nanos() as f64 / 1e9)
 }
 
 /// A plain Kubernetes Service (or `count` alike ones).

@@ -42,7 +42,7 @@ use serde::Deserialize;
 pub use axes::{Axes, AXES};
 
 use crate::error::{Error, Location, Result};
-use crate::mesh::gc::parse_duration_h;
+use crate::mesh::gc::{parse_duration_h, parse_max_non_active, parse_min_non_active};
 use crate::mesh::{Scope, Topology, Version, Versions};
 
 /// Where the mesh comes from.
@@ -207,8 +207,9 @@ impl Spec {
         };
         let count_or_disabled = |key: &str, v: &toml::Value| -> Result<Option<u32>> {
             match v {
-                // Knative compares "disabled" case-insensitively (pkg/gc/config.go, EqualFold).
-                toml::Value::String(s) if s.eq_ignore_ascii_case("disabled") => Ok(None),
+                // Knative's own parsing of the ConfigMap string (pkg/gc/config.go), as the flags of
+                // `fleet` read it.
+                toml::Value::String(s) => parse_max_non_active(s).map_err(|e| bad(key, e.to_string())),
                 other => count(key, other).map(Some),
             }
         };
@@ -246,10 +247,7 @@ impl Spec {
             min_non_active: take("min_non_active_revisions", V::Integer(20))?
                 .iter()
                 .map(|v| match v {
-                    V::String(s) => Err(bad(
-                        "min_non_active_revisions",
-                        format!("\"{s}\" is not a whole number: Knative has no \"disabled\" for min-non-active-revisions (use 0)"),
-                    )),
+                    V::String(s) => parse_min_non_active(s).map_err(|e| bad("min_non_active_revisions", e.to_string())),
                     other => count("min_non_active_revisions", other),
                 })
                 .collect::<Result<_>>()?,

@@ -170,3 +170,15 @@ fn queue_model_equals_knative_pass_on_sequential_histories() {
         }
     }
 }
+
+/// The counts as Knative's `config-gc` reads them (pkg/gc/config.go: `cm.AsInt64` for the
+/// minimum, `parseDisabledOrInt64` for the maximum, EqualFold on "disabled").
+#[test]
+fn revision_counts_parse_as_knative_does() {
+    assert_eq!(parse_min_non_active(" 20 ").unwrap(), 20);
+    assert!(parse_min_non_active("disabled").unwrap_err().to_string().contains("no \"disabled\""));
+    assert!(parse_min_non_active("-1").is_err() && parse_min_non_active("2.5").is_err());
+    assert_eq!(parse_max_non_active("1000").unwrap(), Some(1000));
+    assert_eq!(parse_max_non_active("DISABLED").unwrap(), None);
+    assert!(parse_max_non_active("-1").is_err() && parse_max_non_active("").is_err());
+}
