@@ -96,7 +96,7 @@ pub(crate) fn finish_series<T: serde::Serialize>(
     finish_with(out, &mut |w| meshcap::series::write::write_csv(series, comments, w), format, report, lines)
 }
 
-type Body<'a> = dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()> + 'a;
+type Body<'a> = dyn FnMut(&mut (dyn std::io::Write + Send)) -> std::io::Result<()> + 'a;
 
 fn finish_with<T: serde::Serialize>(
     out: Option<&Path>,
@@ -125,7 +125,7 @@ fn finish_with<T: serde::Serialize>(
             emit(None, &summary)
         }
         None => {
-            let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+            let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
             // A closed pipe (`| head`) is not an error worth a message.
             if let Err(e) = body(&mut stdout).and_then(|()| stdout.flush()) {
                 if e.kind() != std::io::ErrorKind::BrokenPipe {

@@ -95,21 +95,17 @@ pub fn parse(body: &[u8]) -> Result<QueryResult, ResponseError> {
     out.warnings = raw.warnings;
     out.warnings.extend(raw.infos);
     for s in data.result.unwrap_or_default() {
-        let mut ts = TimeSeries { labels: s.metric, times: Vec::with_capacity(s.values.len()), values: Vec::new() };
-        ts.values.reserve(s.values.len());
-        let mut points = s.values;
-        if let Some(v) = s.value {
-            points.push(v);
-        }
-        for Sample(t, v) in points {
+        let Samples { mut times, mut values, non_finite } = s.values;
+        out.non_finite += non_finite;
+        if let Some(Sample(t, v)) = s.value {
             if v.is_finite() {
-                ts.times.push(t);
-                ts.values.push(v);
+                times.push(t);
+                values.push(v);
             } else {
                 out.non_finite += 1;
             }
         }
-        out.series.push(ts);
+        out.series.push(TimeSeries { labels: s.metric, times, values });
     }
     Ok(out)
 }
@@ -155,8 +151,49 @@ struct RawSeries {
     #[serde(default)]
     metric: BTreeMap<String, String>,
     #[serde(default)]
-    values: Vec<Sample>,
+    values: Samples,
     value: Option<Sample>,
+}
+
+/// A matrix series' samples, decoded straight into times and values (a fleet's responses hold
+/// 10^7 samples each: no intermediate list); non-finite values are dropped and counted.
+#[derive(Default)]
+struct Samples {
+    times: Vec<f64>,
+    values: Vec<f64>,
+    non_finite: usize,
+}
+
+impl<'de> Deserialize<'de> for Samples {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_seq(SamplesVisitor)
+    }
+}
+
+struct SamplesVisitor;
+
+impl<'de> Visitor<'de> for SamplesVisitor {
+    type Value = Samples;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of samples [unix_seconds, \"value\"]")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Samples, A::Error> {
+        let mut out = Samples::default();
+        let hint = seq.size_hint().unwrap_or(0);
+        out.times.reserve(hint);
+        out.values.reserve(hint);
+        while let Some(Sample(t, v)) = seq.next_element()? {
+            if v.is_finite() {
+                out.times.push(t);
+                out.values.push(v);
+            } else {
+                out.non_finite += 1;
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// `[unix_seconds, "value"]`, the value parsed from the borrowed string.

@@ -193,10 +193,18 @@ pub(crate) fn memchr_count(b: &[u8]) -> usize {
 /// A cell of 1 to 15 ASCII digits (exact in f64), as every byte count meshcap writes.
 fn fast_integer(raw: &str) -> Option<f64> {
     let b = raw.as_bytes();
-    if b.is_empty() || b.len() > 15 || !b.iter().all(u8::is_ascii_digit) {
+    if b.is_empty() || b.len() > 15 {
         return None;
     }
-    Some(b.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0')) as f64)
+    let mut acc = 0u64;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        acc = acc * 10 + u64::from(d);
+    }
+    Some(acc as f64)
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z`, the form meshcap writes, to unix seconds exactly as the
@@ -232,9 +240,14 @@ fn fast_time(raw: &str) -> Option<f64> {
     if !(1..=12).contains(&mo) || d < 1 || d > month_days[(mo - 1) as usize] || h > 23 || mi > 59 || s > 59 {
         return None;
     }
-    let days = days_from_civil(y, mo, d);
-    let total = i128::from(days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000_000 + i128::from(nanos);
-    Some(total as f64 / 1e9)
+    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s;
+    // Nanoseconds fit an i64 until 2262; converting the same integer from i64 or i128 gives
+    // the same f64, and the hardware does the i64 one.
+    let total = match secs.checked_mul(1_000_000_000).and_then(|t| t.checked_add(nanos)) {
+        Some(t) => t as f64,
+        None => (i128::from(secs) * 1_000_000_000 + i128::from(nanos)) as f64,
+    };
+    Some(total / 1e9)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -324,6 +337,8 @@ mod tests {
             "2026-01-01T00:05:00Z",
             "2000-02-29T12:34:56.789Z",
             "2262-04-11T23:47:16.854775807Z",
+            "2262-04-11T23:47:16.854775808Z",
+            "9999-12-31T23:59:59.999999999Z",
             "1900-03-01T00:00:00.5Z",
         ] {
             assert_eq!(fast_time(t), parse_time(t, loc).unwrap(), "{t}");

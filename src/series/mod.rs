@@ -100,13 +100,13 @@ impl Series {
     /// Read a series, choosing CSV or JSON by content (a file starting with `{` or `[` is JSON).
     /// A CSV file is read in blocks ([`stream`]).
     pub fn load(path: &Path) -> Result<Series> {
-        Ok(stream::load(path)?.0)
+        Ok(stream::load(path, false)?.0)
     }
 
     /// [`Series::load`], with the lower-case hex SHA-256 of the file's bytes (a fitted model's
     /// provenance), computed while reading.
     pub fn load_hashed(path: &Path) -> Result<(Series, String)> {
-        stream::load(path)
+        stream::load(path, true)
     }
 
     /// The column of that name, if any.

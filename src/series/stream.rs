@@ -1,13 +1,13 @@
 //! Reading a series file in blocks: a fleet's long form (10^4 proxies x a week at 5 m is
 //! 2 x 10^7 rows, 1.6 GB of CSV) must not sit in memory as text beside the parsed columns.
 //!
-//! The file is read in blocks cut at line ends; each block is checked as UTF-8, hashed
-//! (SHA-256, for a fitted model's provenance) and parsed on the cores while the next is read
-//! ([`super::csv_fast::Header::append`]), so memory is the parsed series plus two blocks. A
+//! The file is read in blocks cut at line ends; each block is checked as UTF-8, parsed on the
+//! cores ([`super::csv_fast::Header::append`]) and, when a fit will record it, hashed beside
+//! the parse (SHA-256, a model's provenance), so memory is the parsed series plus a block. A
 //! quote outside a comment line sends the file to the general reader (quoted cells can span
 //! lines) and JSON is read whole: both are hand-made or exported files, far smaller. The
-//! result, errors and line numbers are those of reading the whole text at once
-//! (`tests/series_stream.rs` compares the two).
+//! result, errors and line numbers are those of reading the whole text at once (the tests
+//! below read the same texts in blocks of every size from 1 byte).
 
 use std::io::Read;
 use std::path::Path;
@@ -25,13 +25,14 @@ pub const MAX_SERIES_BYTES: u64 = crate::output::MAX_DATA_BYTES;
 /// Bytes read per block.
 const BLOCK: usize = 32 << 20;
 
-/// A series file and the lower-case hex SHA-256 of its bytes.
-pub(crate) fn load(path: &Path) -> Result<(Series, String)> {
-    load_in(path, BLOCK)
+/// A series file and the lower-case hex SHA-256 of its bytes (empty unless `hashed`: only a
+/// fit records it).
+pub(crate) fn load(path: &Path, hashed: bool) -> Result<(Series, String)> {
+    load_in(path, BLOCK, hashed)
 }
 
 /// [`load`] reading `block` bytes at a time.
-fn load_in(path: &Path, block: usize) -> Result<(Series, String)> {
+fn load_in(path: &Path, block: usize, hashed: bool) -> Result<(Series, String)> {
     crate::output::note_input(path);
     let read_err = |source| Error::Read { path: path.to_path_buf(), source };
     let mut file = std::fs::File::open(path).map_err(read_err)?;
@@ -39,7 +40,7 @@ fn load_in(path: &Path, block: usize) -> Result<(Series, String)> {
     if meta.is_file() && meta.len() > MAX_SERIES_BYTES {
         return Err(too_large(path));
     }
-    let mut hash = Sha256::new();
+    let mut hash = hashed.then(Sha256::new);
     let mut pending: Vec<u8> = Vec::with_capacity(block + (1 << 16));
     let mut state: Option<(Header<'_>, Series)> = None;
     // The line `pending` starts on, and its byte offset in the file.
@@ -68,7 +69,7 @@ fn load_in(path: &Path, block: usize) -> Result<(Series, String)> {
                     Some((header, body)) => {
                         let mut series = header.empty();
                         let (_, parsed) = rayon::join(
-                            || hash.update(&pending[..cut]),
+                            || hash.as_mut().map(|h| h.update(&pending[..cut])),
                             || header.append(&mut series, header.line + 1, &text[body..]),
                         );
                         parsed?;
@@ -86,8 +87,10 @@ fn load_in(path: &Path, block: usize) -> Result<(Series, String)> {
                 if quotes {
                     return whole(path);
                 }
-                let (_, parsed) =
-                    rayon::join(|| hash.update(&pending[..cut]), || header.append(series, next_line, text));
+                let (_, parsed) = rayon::join(
+                    || hash.as_mut().map(|h| h.update(&pending[..cut])),
+                    || header.append(series, next_line, text),
+                );
                 parsed?;
             }
         }
@@ -100,7 +103,7 @@ fn load_in(path: &Path, block: usize) -> Result<(Series, String)> {
     };
     series.event_rows = Series::index_events(&series.rows);
     series.validate()?;
-    Ok((series, hex(hash.finalize().as_slice())))
+    Ok((series, hash.map_or_else(String::new, |h| hex(h.finalize().as_slice()))))
 }
 
 /// The longest line read before giving up on finding its end.
@@ -188,7 +191,7 @@ mod tests {
         let whole = show(super::whole(&path));
         assert!(whole.contains(&crate::model::sha256_hex(text.as_bytes())) || whole.starts_with("error"));
         for block in (1..=97).chain([1 << 20]) {
-            assert_eq!(show(load_in(&path, block)), whole, "block of {block} bytes: {text:?}");
+            assert_eq!(show(load_in(&path, block, true)), whole, "block of {block} bytes: {text:?}");
         }
     }
 
@@ -229,7 +232,7 @@ mod tests {
         let path = dir.path().join("b.csv");
         std::fs::write(&path, b"revisions,memory\n1,100Mi\n2,1\xff0Mi\n").unwrap();
         for block in [4, 64] {
-            let e = load_in(&path, block).unwrap_err().to_string();
+            let e = load_in(&path, block, false).unwrap_err().to_string();
             assert!(e.contains("invalid byte at offset 28"), "{e}");
         }
     }

@@ -23,7 +23,7 @@ const ROWS_PER_TASK: usize = 1 << 15;
 /// [`to_csv`] into `out`, in batches: a fleet's long form (10^7 rows, 1.6 GB) is never held as
 /// text. Each batch's rows are formatted on the cores and written in order, so the bytes are
 /// the same at any thread count.
-pub fn write_csv(series: &Series, comments: &[String], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+pub fn write_csv(series: &Series, comments: &[String], out: &mut (dyn std::io::Write + Send)) -> std::io::Result<()> {
     let mut head = Vec::new();
     for c in comments {
         for line in c.lines() {
@@ -54,21 +54,25 @@ pub fn write_csv(series: &Series, comments: &[String], out: &mut dyn std::io::Wr
     out.write_all(&head)?;
     let n = series.rows.len();
     let per_batch = ROWS_PER_TASK * 2 * rayon::current_num_threads().max(1);
-    let mut start = 0;
-    while start < n {
+    let format = |start: usize| -> Vec<Vec<u8>> {
+        use rayon::prelude::*;
         let end = (start + per_batch).min(n);
         let tasks: Vec<(usize, usize)> =
             (start..end).step_by(ROWS_PER_TASK).map(|a| (a, (a + ROWS_PER_TASK).min(end))).collect();
-        let texts: Vec<Vec<u8>> = {
-            use rayon::prelude::*;
-            tasks.par_iter().map(|&(a, b)| layout.rows(series, a..b)).collect()
-        };
-        for t in texts {
-            out.write_all(&t)?;
+        tasks.par_iter().map(|&(a, b)| layout.rows(series, a..b)).collect()
+    };
+    // Each batch is written while the next is formatted.
+    let mut ready = format(0);
+    let mut start = per_batch;
+    loop {
+        if start >= n {
+            return ready.iter().try_for_each(|t| out.write_all(t));
         }
-        start = end;
+        let (written, next) = rayon::join(|| ready.iter().try_for_each(|t| out.write_all(t)), || format(start));
+        written?;
+        ready = next;
+        start += per_batch;
     }
-    Ok(())
 }
 
 /// Which optional columns a series writes, and its label cells pre-formatted.
