@@ -38,6 +38,7 @@ fn bench(c: &mut Criterion) {
                 query: None,
                 bodies: vec![mem.clone()],
                 file: None,
+                decoded: None,
             },
             prometheus::Answer {
                 column: "ports",
@@ -45,6 +46,7 @@ fn bench(c: &mut Criterion) {
                 query: None,
                 bodies: vec![ports.clone()],
                 file: None,
+                decoded: None,
             },
         ]
     };

@@ -53,6 +53,7 @@ fn all_importers(bytes: &[u8]) {
             query: None,
             bodies: vec![bytes.to_vec()],
             file: None,
+            decoded: None,
         },
         prometheus::Answer {
             column: "ports",
@@ -60,6 +61,7 @@ fn all_importers(bytes: &[u8]) {
             query: None,
             bodies: vec![bytes.to_vec()],
             file: None,
+            decoded: None,
         },
     ];
     let _ = prometheus::import(answers, &prometheus::Settings::default(), "fuzz");

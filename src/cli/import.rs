@@ -185,6 +185,12 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
         }
         (None, false) => None,
     };
+    // Messages naming the server lose any credentials in its URL.
+    let scrub = |e: Error| match (&client, e) {
+        (Some(c), Error::Invalid(m)) => Error::Invalid(c.scrub(m)),
+        (Some(c), Error::Remote(m)) => Error::Remote(c.scrub(m)),
+        (_, e) => e,
+    };
     let range = match &client {
         Some(_) if any_query => {
             let now =
@@ -228,14 +234,18 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
                 )
             }
             (Some(q), None) => {
-                let client = client.as_ref().expect("checked above");
+                let live = client.as_ref().expect("checked above");
                 let (start, end, step) = range.expect("checked above");
-                let mut bodies = Vec::new();
+                let origin = format!("{column} query to {}", live.base());
+                let mut answer =
+                    Answer { column, origin, query: Some(q.clone()), bodies: Vec::new(), file: None, decoded: None };
+                // Each window's response is decoded as it arrives and its text freed: memory
+                // holds one response, not the whole range's.
                 for (s, e) in prometheus::windows(start, end, step) {
-                    bodies.push(client.query_range(&RangeQuery { query: q, start: s, end: e, step })?);
+                    answer.bodies.push(live.query_range(&RangeQuery { query: q, start: s, end: e, step })?);
+                    prometheus::decode_bodies(&mut answer).map_err(scrub)?;
                 }
-                let origin = format!("{column} query to {}", client.base());
-                answers.push(Answer { column, origin, query: Some(q.clone()), bodies, file: None });
+                answers.push(answer);
             }
             (None, Some(f)) => {
                 meshcap::output::note_input(f);
@@ -245,6 +255,7 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
                     query: None,
                     bodies: Vec::new(),
                     file: Some(f.clone()),
+                    decoded: None,
                 });
             }
             (None, None) => {}
@@ -260,11 +271,6 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
     };
     let settings =
         prometheus::Settings { selection, step: step.or(range.map(|r| r.2)), limit_bytes, by: parse_by(args.by) };
-    let scrub = |e: Error| match (&client, e) {
-        (Some(c), Error::Invalid(m)) => Error::Invalid(c.scrub(m)),
-        (Some(c), Error::Remote(m)) => Error::Remote(c.scrub(m)),
-        (_, e) => e,
-    };
     let sources: Vec<String> = answers.iter().map(|a| a.origin.clone()).collect();
     let (series, comments, report) = prometheus::import(answers, &settings, &provenance).map_err(scrub)?;
     meshcap::model::check_readings(&series, &sources.join(", "))?;

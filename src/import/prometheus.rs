@@ -41,6 +41,8 @@ pub struct Answer {
     /// A saved response, read when it is decoded (after `bodies`): a fleet's responses are
     /// read and freed one column at a time instead of all held at once.
     pub file: Option<std::path::PathBuf>,
+    /// The bodies decoded so far ([`decode_bodies`]), their text freed.
+    pub decoded: Option<QueryResult>,
 }
 
 /// Import settings.
@@ -109,13 +111,8 @@ pub fn import(
     // Responses are independent: decode them in parallel (the first error, in input order, wins).
     let decoded: Vec<Result<QueryResult>> = {
         use rayon::prelude::*;
-        answers.par_iter().map(merge_bodies).collect()
+        answers.par_iter_mut().map(merge_bodies).collect()
     };
-    // The decoded series hold everything the bodies did: free the text (a fleet's responses
-    // run to gigabytes) before joining.
-    for a in &mut answers {
-        a.bodies = Vec::new();
-    }
     if let Some(by) = &settings.by {
         return super::fleet::import_by(&answers, decoded, by, settings, report, comments);
     }
@@ -230,49 +227,67 @@ pub(crate) fn number_column(name: &str, values: &[f64]) -> Column {
     c
 }
 
-/// Parse every body of an answer and join the series of the same label set.
-fn merge_bodies(a: &Answer) -> Result<QueryResult> {
-    let mut merged = QueryResult::default();
-    let mut index: BTreeMap<String, usize> = BTreeMap::new();
-    let saved = match &a.file {
-        Some(f) => Some(crate::output::read_data(f).map_err(|source| Error::Read { path: f.clone(), source })?),
-        None => None,
-    };
-    for body in a.bodies.iter().chain(&saved) {
-        let r = promjson::parse(body).map_err(|e| match e {
-            promjson::ResponseError::Api { error_type, error } if error_type == "bad_data" => {
-                Error::Invalid(format!("{}: Prometheus answered {error_type}: {error}", a.origin))
-            }
-            promjson::ResponseError::Api { error_type, error } => {
-                Error::Remote(format!("{}: Prometheus answered {error_type}: {error}", a.origin))
-            }
-            // A live server that answers 200 with something else (a login page, a proxy's
-            // error) is the environment's fault, not the user's input.
-            promjson::ResponseError::Malformed(m) if a.query.is_some() => Error::Remote(format!("{}: {m}", a.origin)),
-            promjson::ResponseError::Malformed(m) => Error::invalid(format!("{}: {m}", a.origin)),
-        })?;
-        merged.non_finite += r.non_finite;
-        merged.warnings.extend(r.warnings);
-        merged.result_type = r.result_type;
-        for s in r.series {
-            let key = s.label_set();
-            match index.get(&key) {
-                Some(&k) => {
-                    let dst = &mut merged.series[k];
-                    for (t, v) in s.times.into_iter().zip(s.values) {
-                        // Chunks share their boundary step.
-                        if dst.times.last().is_none_or(|&last| t > last) {
-                            dst.times.push(t);
-                            dst.values.push(v);
-                        }
+/// Decode the bodies an answer holds into its series and free their text. The live import
+/// calls it after each window it fetches, so memory holds one response's text at a time, not
+/// the whole range's.
+pub fn decode_bodies(a: &mut Answer) -> Result<()> {
+    let mut merged = a.decoded.take().unwrap_or_default();
+    for body in std::mem::take(&mut a.bodies) {
+        merge_body(a, &mut merged, &body)?;
+    }
+    a.decoded = Some(merged);
+    Ok(())
+}
+
+/// Decode one body into `merged`, joining the series of the same label set.
+fn merge_body(a: &Answer, merged: &mut QueryResult, body: &[u8]) -> Result<()> {
+    let r = promjson::parse(body).map_err(|e| match e {
+        promjson::ResponseError::Api { error_type, error } if error_type == "bad_data" => {
+            Error::Invalid(format!("{}: Prometheus answered {error_type}: {error}", a.origin))
+        }
+        promjson::ResponseError::Api { error_type, error } => {
+            Error::Remote(format!("{}: Prometheus answered {error_type}: {error}", a.origin))
+        }
+        // A live server that answers 200 with something else (a login page, a proxy's
+        // error) is the environment's fault, not the user's input.
+        promjson::ResponseError::Malformed(m) if a.query.is_some() => Error::Remote(format!("{}: {m}", a.origin)),
+        promjson::ResponseError::Malformed(m) => Error::invalid(format!("{}: {m}", a.origin)),
+    })?;
+    merged.non_finite += r.non_finite;
+    merged.warnings.extend(r.warnings);
+    merged.result_type = r.result_type;
+    let mut index: BTreeMap<String, usize> =
+        merged.series.iter().enumerate().map(|(k, s)| (s.label_set(), k)).collect();
+    for s in r.series {
+        let key = s.label_set();
+        match index.get(&key) {
+            Some(&k) => {
+                let dst = &mut merged.series[k];
+                for (t, v) in s.times.into_iter().zip(s.values) {
+                    // Chunks share their boundary step.
+                    if dst.times.last().is_none_or(|&last| t > last) {
+                        dst.times.push(t);
+                        dst.values.push(v);
                     }
                 }
-                None => {
-                    index.insert(key, merged.series.len());
-                    merged.series.push(s);
-                }
+            }
+            None => {
+                index.insert(key, merged.series.len());
+                merged.series.push(s);
             }
         }
+    }
+    Ok(())
+}
+
+/// Every body of an answer (and its saved file, read now) decoded, with the series of the same
+/// label set joined and checked.
+fn merge_bodies(a: &mut Answer) -> Result<QueryResult> {
+    decode_bodies(a)?;
+    let mut merged = a.decoded.take().unwrap_or_default();
+    if let Some(f) = &a.file {
+        let saved = crate::output::read_data(f).map_err(|source| Error::Read { path: f.clone(), source })?;
+        merge_body(a, &mut merged, &saved)?;
     }
     for s in &merged.series {
         if let Some(w) = s.times.windows(2).find(|w| w[1] <= w[0]) {
@@ -417,6 +432,7 @@ mod tests {
                 body(&[("a", &[(30.0, "110"), (60.0, "NaN"), (90.0, "130")])]),
             ],
             file: None,
+            decoded: None,
         };
         let ports = Answer {
             column: "ports",
@@ -424,7 +440,17 @@ mod tests {
             query: None,
             bodies: vec![body(&[("a", &[(0.0, "8"), (30.0, "16"), (90.0, "24")])])],
             file: None,
+            decoded: None,
         };
+        // The live import decodes each window as it arrives: the same series, no text kept.
+        let mut live = Answer { bodies: Vec::new(), ..mem.clone() };
+        for b in &mem.bodies {
+            live.bodies.push(b.clone());
+            decode_bodies(&mut live).unwrap();
+            assert!(live.bodies.is_empty());
+        }
+        let mut whole = mem.clone();
+        assert_eq!(merge_bodies(&mut live).unwrap(), merge_bodies(&mut whole).unwrap());
         let (s, comments, rep) = import(vec![mem, ports], &Settings::default(), "test").unwrap();
         assert_eq!(s.column("memory").unwrap().values(), &[100.0, 110.0, 130.0]);
         assert_eq!(s.column("ports").unwrap().values(), &[8.0, 16.0, 24.0]);
