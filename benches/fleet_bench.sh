@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fleet scale side by side: saved-response import (--by namespace,pod) + pooled fit + ranking
-# (meshcap import prometheus ... --by, then meshcap fleet) against json + pandas + statsmodels
+# (meshcap import prometheus ... --by, then meshcap fleet; and meshcap fleet --memory-file ...
+# importing in the same process) against json + pandas + statsmodels
 # MixedLM doing the same (benches/fleet_statsmodels.py), on the responses benches/fleet_gen.py
 # writes: PROXIES x 2016 samples (7 days at 5 m) per column, memory per container with restarts.
 # Wall time and peak RSS (GNU time) per command; the baseline runs while it finishes within
@@ -26,6 +27,9 @@ for n in $SIZES; do
   run "  meshcap import --by" target/release/meshcap import prometheus --memory-file "$DIR/in/mem.json" \
     --ports-file "$DIR/in/ports.json" --limit-file "$DIR/in/limit.json" --by namespace,pod -o "$DIR/f.csv"
   run "  meshcap fleet      " target/release/meshcap fleet "$DIR/f.csv" --format csv -o "$DIR/rank.csv"
+  run "  meshcap fleet --memory-file (one process)" target/release/meshcap fleet --memory-file "$DIR/in/mem.json" \
+    --ports-file "$DIR/in/ports.json" --limit-file "$DIR/in/limit.json" --format csv -o "$DIR/rank1.csv"
+  cmp -s "$DIR/rank.csv" "$DIR/rank1.csv" || echo "  the two paths rank differently"
   if [ $baseline = 1 ] && python3 -c "import pandas, statsmodels" 2>/dev/null; then
     if out=$(timeout "$BASELINE_CAP" /usr/bin/time -f "%e %M" -o "$DIR/time" python3 benches/fleet_statsmodels.py "$DIR/in"); then
       read -r s kb <"$DIR/time"

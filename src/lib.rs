@@ -23,6 +23,7 @@
 pub mod error;
 pub mod fleet;
 pub mod import;
+pub mod memory;
 pub mod model;
 pub mod output;
 pub mod quantity;

@@ -201,3 +201,59 @@ fn clean_flags_a_sum_imports_ramped_and_short_overlaps_per_proxy() {
         rows[1..].iter().filter(|r| r[proxy] == "shop/pay").position(|r| r.get(event) == Some(&"restart"));
     assert_eq!(pay_restart, Some(8), "{text}");
 }
+
+/// `fleet --memory-file ...` imports in the same process: the same ranking, byte for byte, as
+/// `import prometheus --by` then `fleet SERIES` (the two paths share the import code but not the
+/// CSV round trip), and the import's errors and warnings reach the user.
+#[test]
+fn fleet_from_saved_responses_ranks_as_the_two_step_way() {
+    let dir = tempdir();
+    // Four proxies over two hours at 30 s: two grow by 8 ports every 20 minutes, two stay.
+    let grow = |every: i64| move |k: i64| (80 + 8 * (k / every)) as f64;
+    let mem_of = |ports: &dyn Fn(i64) -> f64, base: f64| pts(240, |k| base * MI + 96.0 * 1024.0 * ports(k));
+    let (g40, g80) = (grow(40), grow(80));
+    let flat = |_: i64| 80.0;
+    let mem = body(&[
+        (r#""namespace":"shop","pod":"cart","container":"istio-proxy""#, &mem_of(&g40, 60.0)),
+        (r#""namespace":"shop","pod":"list","container":"istio-proxy""#, &mem_of(&g80, 61.0)),
+        (r#""namespace":"pay","pod":"api","container":"istio-proxy""#, &mem_of(&flat, 62.0)),
+        (r#""namespace":"pay","pod":"web","container":"istio-proxy""#, &mem_of(&flat, 59.0)),
+    ]);
+    let ports = body(&[
+        (r#""namespace":"shop","pod":"cart""#, &pts(240, g40)),
+        (r#""namespace":"shop","pod":"list""#, &pts(240, g80)),
+        (r#""namespace":"pay","pod":"api""#, &pts(240, flat)),
+        (r#""namespace":"pay","pod":"web""#, &pts(240, flat)),
+    ]);
+    let (o, csv) = import(dir.path(), &mem, &ports, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rank = |args: &[&std::ffi::OsStr]| {
+        let o = meshcap().arg("fleet").args(args).args(["--limit", "256Mi", "--format", "csv"]).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let two_step = rank(&[csv.as_os_str()]);
+    let (m, p) = (dir.path().join("mem.json"), dir.path().join("ports.json"));
+    let direct = rank(&["--memory-file".as_ref(), m.as_os_str(), "--ports-file".as_ref(), p.as_os_str()]);
+    assert_eq!(direct, two_step);
+    // Hand order: cart grows twice as fast as list; the flat proxies get no date.
+    let order: Vec<&str> = direct.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(&order[..2], ["shop/cart", "shop/list"]);
+    // A label the responses lack is the import's one-line error, exit 2.
+    let o = meshcap()
+        .args(["fleet", "--labels", "namespace,node", "--memory-file"])
+        .arg(&m)
+        .arg("--ports-file")
+        .arg(&p)
+        .output()
+        .unwrap();
+    let err = one_line_error(&o);
+    assert!(err.contains("lacks the label \"node\""), "{err}");
+    // SERIES and --memory-file exclude each other; --ports-file needs --memory-file.
+    for args in
+        [vec![csv.as_os_str(), "--memory-file".as_ref(), m.as_os_str()], vec!["--ports-file".as_ref(), p.as_os_str()]]
+    {
+        let o = meshcap().arg("fleet").args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+}

@@ -10,6 +10,7 @@ use meshcap::mesh::{Scope, Topology};
 use meshcap::model::{self, FittedModel};
 use meshcap::series::Series;
 
+use super::fleet_responses::{FleetInput, Responses};
 use super::gc::GcArgs;
 use super::versions::VersionArgs;
 use super::{emit, json_bytes, shown};
@@ -41,8 +42,12 @@ pub enum GrowthArg {
 /// Arguments of `meshcap fleet`.
 #[derive(Debug, Args)]
 pub struct FleetArgs {
-    /// Long-form series with a proxy column (from `import prometheus --by namespace,pod`).
-    series: PathBuf,
+    /// Long-form series with a proxy column (from `import prometheus --by namespace,pod`); or
+    /// give the saved responses themselves (--memory-file and the like).
+    #[arg(required_unless_present = "memory_file")]
+    series: Option<PathBuf>,
+    #[command(flatten)]
+    responses: Responses,
     /// A model file to use instead of fitting the pooled model (group per proxy) on SERIES.
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
@@ -118,16 +123,26 @@ impl FleetArgs {
 /// The fleet of a series with a model file or the pooled fit, with the model and the cleaned
 /// series (for charts).
 pub(crate) fn forecast(
-    series_path: &std::path::Path,
+    input: FleetInput<'_>,
     model_path: Option<&std::path::Path>,
     settings: &FleetSettings,
     mesh: Option<MeshInput>,
 ) -> Result<(Fleet, FittedModel, Series)> {
-    let (series, sha256) = Series::load_hashed(series_path)?;
+    // Responses imported here are not hashed: the model is used for this forecast only.
+    let (series, sha256, label, warnings) = match input {
+        FleetInput::Series(path) => {
+            let (series, sha256) = Series::load_hashed(path)?;
+            (series, sha256, shown(path), Vec::new())
+        }
+        FleetInput::Responses(r) => {
+            let (series, label, warnings) = r.import()?;
+            (series, String::new(), label, warnings)
+        }
+    };
     let series = fleet::pooled::clean(series, settings.limit_bytes)?;
     let model = match model_path {
         Some(m) => model::store::load(m)?,
-        None => fleet::pooled::pooled_fit(&series, sha256, &shown(series_path), settings.level)?,
+        None => fleet::pooled::pooled_fit(&series, sha256, &label, settings.level)?,
     };
     let mesh = match mesh {
         Some(m) => {
@@ -136,20 +151,30 @@ pub(crate) fn forecast(
         }
         None => None,
     };
-    let fleet = fleet::forecast_with(&series, &model, settings, mesh.as_ref())?;
+    let mut fleet = fleet::forecast_with(&series, &model, settings, mesh.as_ref())?;
+    fleet.warnings.splice(0..0, warnings);
     Ok((fleet, model, series))
 }
 
 pub fn run_fleet(args: FleetArgs) -> Result<()> {
-    let inputs: Vec<&PathBuf> =
-        std::iter::once(&args.series).chain(args.model.as_ref()).chain(args.topology.as_ref()).collect();
+    let inputs: Vec<&PathBuf> = args
+        .series
+        .iter()
+        .chain(args.responses.files())
+        .chain(args.model.as_ref())
+        .chain(args.topology.as_ref())
+        .collect();
     super::imported::refuse_overwrite(args.output.as_deref(), &inputs)?;
     if let Some(by) = args.by.as_deref().filter(|b| *b != "namespace") {
         return Err(meshcap::Error::invalid(format!("--by rolls up by namespace only, not \"{by}\"")).into());
     }
     let settings = FleetSettings { level: args.level, headroom: args.headroom, limit_bytes: args.limit };
     let mesh = args.mesh()?;
-    let (mut result, _, _) = forecast(&args.series, args.model.as_deref(), &settings, mesh)?;
+    let input = match &args.series {
+        Some(path) if !args.responses.given() => FleetInput::Series(path),
+        _ => FleetInput::Responses(&args.responses),
+    };
+    let (mut result, _, _) = forecast(input, args.model.as_deref(), &settings, mesh)?;
     if args.by.is_some() {
         result.namespaces = Some(fleet::rollup(&result));
     }

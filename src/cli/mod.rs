@@ -7,6 +7,7 @@
 mod clean;
 mod fit;
 mod fleet;
+mod fleet_responses;
 mod gc;
 mod import;
 mod import_files;

@@ -145,7 +145,11 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
         None => None,
     };
     let settings = fleet_settings(args.inputs.headroom);
-    let fleet = args.fleet.as_deref().map(|f| super::fleet::forecast(f, None, &settings, None)).transpose()?;
+    let fleet = args
+        .fleet
+        .as_deref()
+        .map(|f| super::fleet::forecast(super::fleet_responses::FleetInput::Series(f), None, &settings, None))
+        .transpose()?;
     let input = ReportInput {
         fleet: fleet.as_ref().map(|(fleet, model, series)| meshcap::report::fleet::FleetInput { fleet, model, series }),
         sweep: grid
@@ -283,8 +287,12 @@ pub fn run_plot(args: PlotArgs) -> Result<()> {
     }
     if matches!(args.kind, Kind::Fleet | Kind::FleetDays) {
         let settings = fleet_settings(args.inputs.headroom);
-        let (fleet, model, series) =
-            super::fleet::forecast(&args.inputs.data, args.inputs.model.as_deref(), &settings, None)?;
+        let (fleet, model, series) = super::fleet::forecast(
+            super::fleet_responses::FleetInput::Series(&args.inputs.data),
+            args.inputs.model.as_deref(),
+            &settings,
+            None,
+        )?;
         if args.kind == Kind::Fleet {
             let input = meshcap::report::fleet::FleetInput { fleet: &fleet, model: &model, series: &series };
             plot::render_fleet_memory(&meshcap::report::fleet::memory_chart(&input)?, &args.output, size)?;

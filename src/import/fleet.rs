@@ -219,9 +219,23 @@ pub(crate) fn assemble(
     let mut switches = 0;
     let mut kept = 0;
     let mut lone: Vec<String> = Vec::new();
-    // Each proxy's samples are taken out of the keyed columns as it is joined: the decoded
-    // responses shrink as the long form grows (a fleet's are a gigabyte each).
-    for (key, mem) in memory {
+    // At most every memory sample becomes a row: room for all of them up front, so the long
+    // form's columns never double (pages are only taken as rows are written).
+    let most: usize = memory.values().map(|m| m.series.times.len()).sum();
+    times.reserve_exact(most);
+    memory_values.reserve_exact(most);
+    restarts.reserve_exact(if derive_restarts { most } else { 0 });
+    proxy.reserve(most);
+    for column in &mut out {
+        column.reserve_exact(most);
+    }
+    // Each proxy's samples are taken out of the keyed columns as it is joined, and the freed
+    // memory handed back now and then: the decoded responses shrink as the long form grows (a
+    // fleet's are a gigabyte each).
+    for (k, (key, mem)) in memory.into_iter().enumerate() {
+        if k % 512 == 511 {
+            crate::memory::release_freed();
+        }
         let missing: Vec<&str> = names.iter().copied().filter(|n| !keyed[n].1.contains_key(&key)).collect();
         if !missing.is_empty() {
             for n in &missing {
