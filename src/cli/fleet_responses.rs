@@ -67,17 +67,7 @@ impl Responses {
         let answers: Vec<Answer> = columns
             .iter()
             .filter_map(|(column, file)| file.as_ref().map(|f| (*column, f)))
-            .map(|(column, f)| {
-                meshcap::output::note_input(f);
-                Answer {
-                    column,
-                    origin: shown(f),
-                    query: None,
-                    bodies: Vec::new(),
-                    file: Some(f.clone()),
-                    decoded: None,
-                }
-            })
+            .map(|(column, f)| Answer::saved(column, shown(f), f))
             .collect();
         let labels: Vec<String> = self.labels.iter().map(|l| l.trim().to_string()).collect();
         let settings = prometheus::Settings { by: Some(labels), ..prometheus::Settings::default() };

@@ -247,17 +247,7 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
                 }
                 answers.push(answer);
             }
-            (None, Some(f)) => {
-                meshcap::output::note_input(f);
-                answers.push(Answer {
-                    column,
-                    origin: shown(f),
-                    query: None,
-                    bodies: Vec::new(),
-                    file: Some(f.clone()),
-                    decoded: None,
-                });
-            }
+            (None, Some(f)) => answers.push(Answer::saved(column, shown(f), f)),
             (None, None) => {}
         }
     }

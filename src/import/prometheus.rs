@@ -45,6 +45,15 @@ pub struct Answer {
     pub decoded: Option<QueryResult>,
 }
 
+impl Answer {
+    /// A saved response file for `column`, called `origin` in messages; read when decoded, and
+    /// remembered now as an input no output may replace.
+    pub fn saved(column: &'static str, origin: String, file: &std::path::Path) -> Answer {
+        crate::output::note_input(file);
+        Answer { column, origin, query: None, bodies: Vec::new(), file: Some(file.to_path_buf()), decoded: None }
+    }
+}
+
 /// Import settings.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {

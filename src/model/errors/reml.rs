@@ -95,16 +95,29 @@ pub(crate) fn evaluate(levels: &Levels, theta: Theta, extra: Option<&[f64]>) -> 
     let g_count = levels.groups;
     let mut sums = GroupSums { weight: vec![0.0; g_count], x: vec![0.0; g_count * p], residual: vec![0.0; g_count] };
     let mut sum_y = vec![0.0; g_count];
+    // A level's effective size, weight and log term depend on its reading count alone: each
+    // is computed once per count (a fleet has 10^5 levels and few distinct counts), the same
+    // expressions as for every level, so the same bits.
+    let mut by_n: Vec<Option<(f64, f64, f64)>> =
+        vec![None; levels.levels.iter().map(|l| l.n).max().unwrap_or(0).min(1 << 16) + 1];
+    let per_n = |n: usize| {
+        let ne = effective_n(n, rho);
+        let ln_b = if gamma_b > 0.0 { gamma_b.mul_add(ne, 1.0).ln() } else { 0.0 };
+        (ne, ne / (1.0 + gamma_b * ne), ln_b)
+    };
+    let mut of_n = |n: usize| match by_n.get_mut(n) {
+        Some(slot) => *slot.get_or_insert_with(|| per_n(n)),
+        None => per_n(n),
+    };
     for (l, level) in levels.levels.iter().enumerate() {
         row(l, &mut x);
-        let ne = effective_n(level.n, rho);
-        let w = ne / (1.0 + gamma_b * ne);
+        let (ne, w, ln_b) = of_n(level.n);
         let ytilde = level.mean + weighted_shift(level.ends, level.n, rho, ne);
         if level.n > 1 {
             logdet_v += (level.n as f64 - 1.0) * ln_ar;
         }
         if gamma_b > 0.0 {
-            logdet_v += gamma_b.mul_add(ne, 1.0).ln();
+            logdet_v += ln_b;
         }
         for i in 0..p {
             let wx = w * x[i];
@@ -150,7 +163,7 @@ pub(crate) fn evaluate(levels: &Levels, theta: Theta, extra: Option<&[f64]>) -> 
     for (l, level) in levels.levels.iter().enumerate() {
         row(l, &mut x);
         let fitted: f64 = x.iter().zip(b.iter()).map(|(x, b)| x * b).sum();
-        let ne = effective_n(level.n, rho);
+        let (ne, _, _) = of_n(level.n);
         let delta = level.mean - fitted;
         let delta_w = delta + weighted_shift(level.ends, level.n, rho, ne);
         let within = deviation_form(level, rho) + 2.0 * rho * level.ends * delta / (1.0 + rho) + ne * delta * delta;
