@@ -55,7 +55,24 @@ fn main() -> ExitCode {
 
 /// The message with control characters escaped (`\u{1b}`), so a value echoed from an input
 /// (an ANSI escape in a proxy name, a carriage return) cannot repaint the terminal or split
-/// the one line every error is.
+/// the one line every error is; a message longer than [`MAX_MESSAGE`] characters (a 70 MB cell
+/// echoed whole) keeps its start and its end, where the file and line are named.
 fn printable(message: &str) -> String {
-    message.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+    let chars: Vec<char> = message.chars().collect();
+    let escape = |cs: &[char]| -> String {
+        cs.iter().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+    };
+    if chars.len() <= MAX_MESSAGE {
+        return escape(&chars);
+    }
+    let keep = MAX_MESSAGE / 2;
+    format!(
+        "{}…({} characters left out)…{}",
+        escape(&chars[..keep]),
+        chars.len() - 2 * keep,
+        escape(&chars[chars.len() - keep..])
+    )
 }
+
+/// The longest error message printed whole, in characters.
+const MAX_MESSAGE: usize = 2000;

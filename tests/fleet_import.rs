@@ -257,3 +257,37 @@ fn fleet_from_saved_responses_ranks_as_the_two_step_way() {
         assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
     }
 }
+
+/// Findings of a hostile run against the fleet paths: each now a named refusal or warning.
+#[test]
+fn probe_findings_are_named_and_bounded() {
+    let dir = tempdir();
+    let d = dir.path();
+    // A proxy whose memory is NaN only is named in a warning, not dropped silently.
+    let nan = pts(8, |_| f64::NAN);
+    let ok = pts(8, |k| (100 + k) as f64 * MI);
+    let mem = body(&[
+        (r#""namespace":"shop","pod":"gone","container":"istio-proxy""#, &nan),
+        (r#""namespace":"shop","pod":"cart","container":"istio-proxy""#, &ok),
+    ]);
+    let ports = body(&[
+        (r#""namespace":"shop","pod":"gone""#, &pts(8, |_| 16.0)),
+        (r#""namespace":"shop","pod":"cart""#, &pts(8, |_| 16.0)),
+    ]);
+    let (o, _) = import(d, &mem, &ports, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let said = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(said.contains("no finite sample") && said.contains("shop/gone"), "{said}");
+    let p = d.join("ports.json");
+    // /dev/zero as a response: refused at the 512 MiB cap of a device, not the 4 GiB of a file.
+    let o = meshcap().args(["fleet", "--memory-file", "/dev/zero", "--ports-file"]).arg(&p).output().unwrap();
+    let err = one_line_error(&o);
+    assert!(err.contains("/dev/zero") && err.contains("larger than 512 MiB"), "{err}");
+    // A 100 KB cell is not echoed whole: the message keeps its start and its end (the file).
+    let mut text = String::from("revisions,memory\n1,100Mi\n2,110Mi\n3,");
+    text.push_str(&"9".repeat(100_000));
+    text.push('\n');
+    let f = write(d, "long.csv", &text);
+    let err = one_line_error(&meshcap().arg("fit").arg(&f).output().unwrap());
+    assert!(err.len() < 2500 && err.contains("characters left out") && err.contains("long.csv:4"), "{}", err.len());
+}

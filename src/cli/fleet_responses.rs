@@ -73,7 +73,9 @@ impl Responses {
         let settings = prometheus::Settings { by: Some(labels), ..prometheus::Settings::default() };
         let names: Vec<String> = self.files().iter().map(|f| shown(f)).collect();
         let provenance = format!("imported by meshcap fleet from saved query_range responses {}", names.join(", "));
-        let (series, _, report) = prometheus::import(answers, &settings, &provenance)?;
+        let (mut series, _, report) = prometheus::import(answers, &settings, &provenance)?;
+        // Errors about the imported series (too few rows to fit) name the responses.
+        series.path = PathBuf::from(names.join(", "));
         // The decoded responses are gone: their pages go back before the fit takes its own.
         meshcap::memory::release_freed();
         meshcap::model::check_readings(&series, &names.join(", "))?;

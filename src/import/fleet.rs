@@ -34,8 +34,14 @@ pub(crate) fn key_series(
     warnings: &mut Vec<String>,
 ) -> Result<Keyed> {
     let mut groups: BTreeMap<String, (Vec<String>, Vec<TimeSeries>)> = BTreeMap::new();
+    // Proxies with a series but not one finite sample (all NaN or Inf): named, not dropped
+    // silently.
+    let mut empty: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for s in series {
         if s.is_empty() {
+            if let Some(values) = by.iter().map(|l| s.labels.get(l).cloned()).collect::<Option<Vec<String>>>() {
+                empty.insert(values.join("/"));
+            }
             continue;
         }
         // Label values become proxy names and are quoted in messages: no terminal escapes.
@@ -87,6 +93,14 @@ pub(crate) fn key_series(
             warnings.push(w);
         }
         keyed.insert(key, spliced);
+    }
+    empty.retain(|k| !keyed.contains_key(k));
+    if !empty.is_empty() {
+        warnings.push(format!(
+            "{origin}: {} proxies have no finite sample (NaN or Inf only) and are left out: {}",
+            empty.len(),
+            some_names(empty.iter())
+        ));
     }
     if keyed.is_empty() {
         return Err(Error::invalid(format!(

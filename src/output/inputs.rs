@@ -71,15 +71,18 @@ pub fn read_data(path: &Path) -> std::io::Result<Vec<u8>> {
 
 fn read_capped(path: &Path, cap: u64, what: &str) -> std::io::Result<Vec<u8>> {
     note_input(path);
+    let mut file = std::fs::File::open(path)?;
+    // A folder opens on Unix; reading it fails with "Is a directory", as `fs::read` would.
+    let meta = file.metadata()?;
+    // A device or pipe has no length to check first: the smaller cap (`/dev/zero` costs
+    // 512 MiB, not 4 GiB).
+    let cap = if meta.is_file() { cap } else { cap.min(MAX_INPUT_BYTES) };
     let too_large = || {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!("larger than {} MiB, the most meshcap reads from one {what}", cap >> 20),
         )
     };
-    let mut file = std::fs::File::open(path)?;
-    // A folder opens on Unix; reading it fails with "Is a directory", as `fs::read` would.
-    let meta = file.metadata()?;
     if meta.is_file() && meta.len() > cap {
         return Err(too_large());
     }
