@@ -22,6 +22,7 @@
 //! [`series::clean`](crate::series::clean).
 
 pub mod align;
+pub mod answer;
 pub mod fleet;
 pub mod grafana;
 pub mod http;
