@@ -77,7 +77,7 @@ fn whatif_for_a_pooled_proxy_uses_its_own_offset() {
     let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
     let whatif = |proxy: Option<&str>| {
         let mut cmd = meshcap();
-        cmd.args(["whatif", "--revisions", "500", "--format", "json", "--model"]).arg(&model);
+        cmd.args(["whatif", "--push", "none", "--revisions", "500", "--format", "json", "--model"]).arg(&model);
         if let Some(p) = proxy {
             cmd.args(["--proxy", p]);
         }

@@ -167,7 +167,7 @@ fn per_revision_memory_counts_every_predictor_a_revision_moves() {
     close("per revision", per_rev, b(1) + 8.0 * b(2) + 2.0 * b(3), 1e-12);
     // The projections move along the same path: whatif's slope is the per-revision figure.
     let at = |r: &str| {
-        json(meshcap().args(["whatif", "--format", "json", "--revisions", r, "--model"]).arg(&model))["predicted_bytes"]
+        json(meshcap().args(["whatif", "--format", "json", "--revisions", r, "--model"]).arg(&model))["steady_bytes"]
             .as_f64()
             .unwrap()
     };

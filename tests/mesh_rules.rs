@@ -150,7 +150,10 @@ fn gateways_follow_export_to_and_the_cluster_filter() {
 fn gateway_workers_cost_memory_per_cluster() {
     let dir = tempdir();
     let path = write(dir.path(), "small.toml", SMALL);
-    let v = json(meshcap().args(["scope", "--scope", "mesh", "--format", "json", "--topology"]).arg(&path));
+    // Steady state (--push none): the workers' cost alone.
+    let v = json(
+        meshcap().args(["scope", "--push", "none", "--scope", "mesh", "--format", "json", "--topology"]).arg(&path),
+    );
     let proxies = v["scopes"][0]["namespaces"].as_array().unwrap();
     let get = |name: &str| proxies.iter().find(|p| p["namespace"] == name).unwrap();
     let (shop, gw) = (get("shop"), get("gw"));
@@ -285,7 +288,7 @@ fn endpoints_and_concurrency_terms_are_used_when_fitted() {
     let topo = write(dir.path(), "t.toml", SMALL);
     let v = json(
         meshcap()
-            .args(["scope", "--scope", "mesh", "--format", "json", "--model"])
+            .args(["scope", "--push", "none", "--scope", "mesh", "--format", "json", "--model"])
             .arg(&model_path)
             .arg("--topology")
             .arg(&topo),

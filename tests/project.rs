@@ -9,7 +9,9 @@ const MI: f64 = 1024.0 * 1024.0;
 const GI: f64 = 1024.0 * MI;
 
 fn safe(extra: &[&str]) -> serde_json::Value {
-    json(meshcap().arg("safe").arg("--model").arg(seed_model()).args(extra).args(["--format", "json"]))
+    // Steady state: these tests check the statistics against statsmodels and scans; the push
+    // allowance has its own tests (tests/push.rs).
+    json(meshcap().args(["safe", "--push", "none", "--model"]).arg(seed_model()).args(extra).args(["--format", "json"]))
 }
 
 #[test]
@@ -105,7 +107,17 @@ fn whatif_matches_statsmodels_get_prediction() {
         ),
     ];
     for (rev, want) in cases {
-        let v = json(meshcap().args(["whatif", "--revisions", &rev.to_string(), "--limit", "1Gi", "--format", "json"]));
+        let v = json(meshcap().args([
+            "whatif",
+            "--push",
+            "none",
+            "--revisions",
+            &rev.to_string(),
+            "--limit",
+            "1Gi",
+            "--format",
+            "json",
+        ]));
         close("mean", v["predicted_bytes"].as_f64().unwrap(), want[0], 1e-12);
         close("mean ci lo", v["mean_interval"][0].as_f64().unwrap(), want[1], 1e-10);
         close("mean ci hi", v["mean_interval"][1].as_f64().unwrap(), want[2], 1e-10);
@@ -122,15 +134,34 @@ fn whatif_matches_statsmodels_get_prediction() {
 
 #[test]
 fn limit_is_the_smallest_whole_mi_that_is_safe() {
-    let v = json(meshcap().args(["limit", "--revisions", "1000", "--headroom", "10%", "--format", "json"]));
-    let limit = v["limit_bytes"].as_f64().unwrap();
-    assert_eq!(limit % MI, 0.0);
-    let mib = (limit / MI) as u64;
-    assert_eq!(v["annotation"], format!("sidecar.istio.io/proxyMemoryLimit: \"{mib}Mi\""));
-    let at = safe(&["--limit", &format!("{mib}Mi"), "--headroom", "10%"]);
-    assert!(at["limits"][0]["safe_revisions"].as_u64().unwrap() >= 1000);
-    let below = safe(&["--limit", &format!("{}Mi", mib - 1), "--headroom", "10%"]);
-    assert!(below["limits"][0]["safe_revisions"].as_u64().unwrap() < 1000);
+    // `limit` and `safe` agree at steady state and with the push allowance.
+    for push in ["none", "full", "delta"] {
+        let v = json(meshcap().args([
+            "limit",
+            "--revisions",
+            "1000",
+            "--headroom",
+            "10%",
+            "--format",
+            "json",
+            "--push",
+            push,
+        ]));
+        let limit = v["limit_bytes"].as_f64().unwrap();
+        assert_eq!(limit % MI, 0.0);
+        let mib = (limit / MI) as u64;
+        assert_eq!(v["annotation"], format!("sidecar.istio.io/proxyMemoryLimit: \"{mib}Mi\""));
+        let safe = |mib: u64| {
+            let v = json(
+                meshcap()
+                    .args(["safe", "--format", "json", "--headroom", "10%", "--push", push])
+                    .arg(format!("--limit={mib}Mi")),
+            );
+            v["limits"][0]["safe_revisions"].as_u64().unwrap()
+        };
+        assert!(safe(mib) >= 1000, "{push}");
+        assert!(safe(mib - 1) < 1000, "{push}");
+    }
 }
 
 #[test]
@@ -390,8 +421,8 @@ fn safe_says_unbounded_in_the_table_when_the_note_does() {
         meshcap().args(["safe", "--limit", "512Mi", "--model"]).arg(&m).assert().success().get_output().stdout.clone();
     let text = String::from_utf8(out).unwrap();
     let row = text.lines().find(|l| l.trim_start().starts_with("512Mi")).unwrap();
-    // Two ends of the crossing interval and the three safe columns.
-    assert_eq!(row.matches("unbounded").count(), 5, "{text}");
+    // Two ends of the crossing interval and the four safe columns (with the push, steady).
+    assert_eq!(row.matches("unbounded").count(), 6, "{text}");
     assert!(text.contains("safe count unbounded"));
     let v = json(meshcap().args(["safe", "--limit", "512Mi", "--format", "json", "--model"]).arg(&m));
     assert_eq!(v["limits"][0]["safe_unbounded"], true);

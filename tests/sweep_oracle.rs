@@ -74,7 +74,12 @@ fn oracle(grid: &Grid, id: u64) -> Oracle {
     let model = &grid.model;
     let a = &grid.spec.axes;
     let d = decode(id, &grid.lengths);
-    let caution = Caution { level: a.level[d[11]], headroom: a.headroom[d[10]], transient: a.transient[d[9]] };
+    let caution = Caution {
+        level: a.level[d[11]],
+        headroom: a.headroom[d[10]],
+        transient: a.transient[d[9]],
+        ..Caution::default()
+    };
     let limit = a.limit[d[12]];
     let target = limit * (1.0 - caution.headroom);
     let r = grid.retained[grid.retained_index(&d)];

@@ -34,6 +34,7 @@ mod plot_truth;
 mod project;
 mod prometheus_files;
 mod prometheus_live;
+mod push;
 mod readers_fuzz;
 mod report;
 mod simulate;

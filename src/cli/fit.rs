@@ -34,12 +34,55 @@ pub struct FitArgs {
     /// column, else iid), iid, levels, group=COL, hac, cluster[=COL].
     #[arg(long, value_name = "STRUCTURE", default_value = "auto")]
     errors: String,
+    #[command(flatten)]
+    conditions: ConditionArgs,
     /// Write the model file here (atomically) instead of printing a summary only.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     format: Format,
+}
+
+/// Where the data were measured, recorded in the model so that its uses can say when they
+/// differ (`safe --workers 8`, a topology at another Istio release).
+#[derive(Debug, Args)]
+pub struct ConditionArgs {
+    /// Istio release of the measured proxies (e.g. 1.18.2).
+    #[arg(long = "istio-version", value_parser = parse_release)]
+    istio_version: Option<String>,
+    /// Knative Serving release (e.g. 1.11.0).
+    #[arg(long = "knative-version", value_parser = parse_release)]
+    knative_version: Option<String>,
+    /// Envoy worker threads of the measured proxies.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    workers: Option<u32>,
+    /// Per-cluster stats (`cluster.outbound.*`) were kept: `true` or `false`.
+    #[arg(long, value_name = "BOOL")]
+    per_cluster_stats: Option<bool>,
+    /// Proxy kind measured.
+    #[arg(long, value_parser = ["sidecar", "gateway", "activator", "waypoint"])]
+    proxy_kind: Option<String>,
+    /// The metric `memory` is.
+    #[arg(long, value_parser = ["container_memory_working_set_bytes", "envoy_server_memory_allocated", "envoy_server_memory_heap_size"])]
+    memory_metric: Option<String>,
+}
+
+impl ConditionArgs {
+    fn conditions(&self) -> model::Conditions {
+        model::Conditions {
+            istio_version: self.istio_version.clone(),
+            knative_version: self.knative_version.clone(),
+            workers: self.workers.map(f64::from),
+            per_cluster_stats: self.per_cluster_stats,
+            proxy_kind: self.proxy_kind.clone(),
+            memory_metric: self.memory_metric.clone(),
+        }
+    }
+}
+
+fn parse_release(s: &str) -> Result<String, String> {
+    meshcap::mesh::Version::parse(s).map(|v| v.to_string()).map_err(|e| e.to_string())
 }
 
 /// Arguments of `meshcap show`.
@@ -66,7 +109,8 @@ pub fn run_fit(args: FitArgs) -> Result<()> {
     settings.validate()?;
     super::imported::refuse_overwrite(args.output.as_deref(), &[&args.data])?;
     let (series, sha256) = Series::load_hashed(&args.data)?;
-    let fitted = model::fit_hashed(&series, &settings, sha256)?;
+    let mut fitted = model::fit_hashed(&series, &settings, sha256)?;
+    fitted.conditions = args.conditions.conditions();
     if let Some(out) = &args.output {
         model::store::save(&fitted, out).with_context(|| format!("saving the model to {}", shown(out)))?;
     }
@@ -93,6 +137,7 @@ pub fn run_show(args: ShowArgs) -> Result<()> {
 /// Whether the model's crossing interval agrees with each observed OOMKill.
 fn oom_lines(fitted: &model::FittedModel) -> String {
     use meshcap::project::{oom_consistency, Bounds, Caution, RevisionPath};
+    // OOMKills are compared with the steady state at the limit itself: no push, no headroom.
     let caution = Caution { level: fitted.level, ..Caution::default() };
     let bounds = Bounds::new(fitted, RevisionPath::new(fitted), caution);
     let opt = |v: Option<f64>| v.map_or_else(|| "unbounded".to_string(), |v| format!("{v:.0}"));

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
+use meshcap::mesh::Version;
 use meshcap::model::{self, FittedModel};
-use meshcap::project::{self, Bounds, Caution, RevisionPath};
+use meshcap::project::{self, Bounds, Caution, PushAllowance, PushChoice, RevisionPath};
 use meshcap::quantity::{format_bytes, parse_quantity};
 
 use super::{emit, json_bytes, Format};
@@ -23,23 +24,77 @@ pub struct CautionArgs {
     /// Share of the limit kept free: `10%` or `0.1`.
     #[arg(long, default_value = "0", value_parser = parse_fraction)]
     pub headroom: f64,
-    /// Multiplier on steady-state memory for config-push peaks (1.5 is cautious).
-    #[arg(long, default_value_t = 1.0)]
-    pub transient: f64,
+    /// Config-push allowance: `auto` (by the Istio release: a full state-of-the-world push
+    /// before 1.22, a delta-xDS reconnect from 1.22), `full`, `delta` or `none` (steady state).
+    #[arg(long, default_value = "auto", value_parser = parse_push)]
+    pub push: PushFlag,
+    /// A factor on all steady-state memory instead of the push allowance (e.g. 1.5).
+    #[arg(long)]
+    pub transient: Option<f64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
 
+/// `--push`: None is `auto`.
+#[derive(Debug, Clone, Copy)]
+pub struct PushFlag(pub Option<PushAllowance>);
+
+pub fn parse_push(s: &str) -> Result<PushFlag, String> {
+    PushAllowance::parse(s).map(PushFlag).map_err(|e| e.to_string())
+}
+
+/// The Istio release a projection is for, when the command knows it (a topology, a flag).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Target {
+    /// Istio release of the proxies projected; None: the model's.
+    pub istio: Option<Version>,
+    /// istiod's ISTIO_DELTA_XDS, when known.
+    pub delta_xds: Option<bool>,
+}
+
 impl CautionArgs {
-    /// Load the model and validate the caution settings.
-    pub fn load(&self) -> Result<(FittedModel, Caution)> {
+    /// Load the model and validate the caution settings for proxies at `target`.
+    pub fn load_for(&self, target: Target) -> Result<(FittedModel, Caution, PushChoice)> {
         let model = model::store::load(&self.model)?;
-        let caution =
-            Caution { level: self.level.unwrap_or(model.level), headroom: self.headroom, transient: self.transient };
-        caution.validate()?;
-        Ok((model, caution))
+        let (caution, push) = caution_for(&model, self.level, self.headroom, self.transient, self.push, target)?;
+        Ok((model, caution, push))
     }
+}
+
+/// Caution settings and the push allowance for a model used at `target`.
+pub fn caution_for(
+    model: &FittedModel,
+    level: Option<f64>,
+    headroom: f64,
+    transient: Option<f64>,
+    push: PushFlag,
+    target: Target,
+) -> Result<(Caution, PushChoice)> {
+    if model.conditions.envoy_view() {
+        return Err(meshcap::Error::invalid(format!(
+            "the model's memory is {}, Envoy's own view, not the container working set the OOM killer acts on (it crosses a container limit 10-30% later): refit on container_memory_working_set_bytes",
+            model.conditions.memory_metric.as_deref().unwrap_or("")
+        ))
+        .into());
+    }
+    let recorded = model.conditions.istio_version.as_deref().and_then(|v| Version::parse(v).ok());
+    let istio = target.istio.or(recorded);
+    let choice = PushChoice::decide(
+        push.0,
+        transient.is_some(),
+        istio.unwrap_or(meshcap::mesh::version::ASSUMED_ISTIO),
+        istio.is_none(),
+        target.delta_xds,
+    );
+    let caution = Caution {
+        level: level.unwrap_or(model.level),
+        headroom,
+        transient: transient.unwrap_or(1.0),
+        push: choice.allowance,
+    };
+    caution.validate()?;
+    Ok((caution, choice))
 }
 
 pub use meshcap::project::parse_fraction;
@@ -73,6 +128,78 @@ pub struct SafeArgs {
     /// Retained revisions per Knative service (20 non-active kept by GC + 1 active).
     #[arg(long, default_value_t = 21.0, value_parser = parse_positive)]
     revisions_per_service: f64,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+/// Where the proxies projected run, when it differs from the model's data.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Istio release of the proxies (default: the model's); decides the push allowance.
+    #[arg(long = "istio-version", value_parser = parse_version)]
+    istio: Option<Version>,
+    /// Envoy workers of the proxies (default: the model's): ~2 KiB a cluster per worker.
+    #[arg(long, value_parser = parse_workers)]
+    workers: Option<f64>,
+    /// The proxies keep per-cluster stats (`true`/`false`; default: as the model's data).
+    #[arg(long, value_name = "BOOL")]
+    per_cluster_stats: Option<bool>,
+}
+
+impl TargetArgs {
+    fn target(&self) -> Target {
+        Target { istio: self.istio, delta_xds: None }
+    }
+
+    fn used(&self) -> meshcap::model::conditions::Use {
+        meshcap::model::conditions::Use {
+            istio_version: self.istio.map(|v| v.to_string()),
+            workers: self.workers,
+            per_cluster_stats: self.per_cluster_stats,
+            ..Default::default()
+        }
+    }
+
+    /// The model's revision path, weighed for what this use adds per cluster.
+    fn path(&self, model: &FittedModel, differences: &[meshcap::model::conditions::Difference]) -> RevisionPath {
+        let added: f64 = differences.iter().map(|d| d.added_bytes_per_cluster).sum();
+        RevisionPath::new(model).with_cluster_cost(model, added)
+    }
+}
+
+fn parse_version(s: &str) -> Result<Version, String> {
+    Version::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_workers(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<u32>() {
+        Ok(v) if (1..=1024).contains(&v) => Ok(f64::from(v)),
+        _ => Err(format!("Envoy workers are a whole number from 1 to 1024, but \"{s}\" is not")),
+    }
+}
+
+/// An answer's JSON with what it covers: the push allowance and how this use differs from
+/// where the model was measured.
+#[derive(serde::Serialize)]
+struct WithContext<'a, T: serde::Serialize> {
+    #[serde(flatten)]
+    answer: &'a T,
+    push: &'a PushChoice,
+    conditions: &'a [meshcap::model::conditions::Difference],
+}
+
+/// The lines every projection prints under its answer: what the push allowance covers, where
+/// the model was measured and how this use differs.
+pub fn context_lines(
+    model: &FittedModel,
+    push: &PushChoice,
+    differences: &[meshcap::model::conditions::Difference],
+) -> String {
+    let mut s = format!("{}\nmodel measured at: {}\n", push.line(), model.conditions.describe());
+    for d in differences {
+        let _ = writeln!(s, "note: {}", d.note);
+    }
+    s
 }
 
 fn parse_positive(s: &str) -> Result<f64, String> {
@@ -85,14 +212,16 @@ struct SafeOutput<'a> {
     level: f64,
     headroom: f64,
     transient: f64,
+    push: &'a PushChoice,
+    conditions: &'a [meshcap::model::conditions::Difference],
     limits: &'a [project::SafeAnswer],
 }
 
 pub fn run_safe(args: SafeArgs) -> Result<()> {
-    let (model, caution) = args.caution.load()?;
-    let bounds = Bounds::new(&model, RevisionPath::new(&model), caution);
-    let oom_bounds =
-        Bounds::new(&model, RevisionPath::new(&model), Caution { transient: 1.0, headroom: 0.0, ..caution });
+    let (model, caution, push) = args.caution.load_for(args.target.target())?;
+    let differences = model.conditions.compare(&args.target.used());
+    let bounds = Bounds::new(&model, args.target.path(&model, &differences), caution);
+    let oom_bounds = Bounds::new(&model, RevisionPath::new(&model), Caution { headroom: 0.0, ..caution.steady() });
     let checks = project::oom_consistency(&oom_bounds, &model.oom);
     let answers: Vec<project::SafeAnswer> = args
         .limits
@@ -111,10 +240,16 @@ pub fn run_safe(args: SafeArgs) -> Result<()> {
                 level: caution.level,
                 headroom: caution.headroom,
                 transient: caution.transient,
+                push: &push,
+                conditions: &differences,
                 limits: &answers,
             }),
         ),
-        Format::Table => emit(None, render_safe(&model, &caution, &answers).as_bytes()),
+        Format::Table => {
+            let mut text = render_safe(&model, &caution, &answers);
+            text.push_str(&context_lines(&model, &push, &differences));
+            emit(None, text.as_bytes())
+        }
     }
 }
 
@@ -126,29 +261,31 @@ fn render_safe(model: &FittedModel, c: &Caution, answers: &[project::SafeAnswer]
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "model {} | level {} | headroom {}% | transient x{}",
+        "model {} | level {} | headroom {}% | transient x{} | push x{:.2}",
         model.name(),
         c.level,
         c.headroom * 100.0,
-        c.transient
+        c.transient,
+        c.push.factor()
     );
     let _ = writeln!(
         s,
-        "{:>8}  {:>10}  {:>22}  {:>14}  {:>10}  {:>12}",
-        "limit", "crossing", "crossing interval", "safe revisions", "safe ports", "safe ksvcs"
+        "{:>8}  {:>10}  {:>22}  {:>14}  {:>10}  {:>12}  {:>13}",
+        "limit", "crossing", "crossing interval", "safe revisions", "safe ports", "safe ksvcs", "steady safe"
     );
     for a in answers {
         // The table says what the note says: no count at all, or every count.
         let none = if a.safe_unbounded { "unbounded" } else { "none" };
         let _ = writeln!(
             s,
-            "{:>8}  {:>10}  {:>22}  {:>14}  {:>10}  {:>12}",
+            "{:>8}  {:>10}  {:>22}  {:>14}  {:>10}  {:>12}  {:>13}",
             format_bytes(a.limit_bytes),
             a.crossing_revisions.map_or_else(|| "none".into(), |v| format!("{v:.0}")),
             format!("[{}, {}]", opt(a.crossing_interval[0]), opt(a.crossing_interval[1])),
             a.safe_revisions.map_or_else(|| none.into(), |v| v.to_string()),
             a.safe_ports.map_or_else(|| none.into(), |v| format!("{v:.0}")),
             a.safe_services.map_or_else(|| none.into(), |v| format!("{v} (x{})", a.revisions_per_service)),
+            a.steady_safe_revisions.map_or_else(|| none.into(), |v| v.to_string()),
         );
         if let Some(n) = &a.note {
             let _ = writeln!(s, "          note: {n}");
@@ -197,11 +334,14 @@ pub struct WhatIfArgs {
     /// offset's uncertainty instead of the spread of a new proxy.
     #[arg(long, value_name = "NAME")]
     proxy: Option<String>,
+    #[command(flatten)]
+    target: TargetArgs,
 }
 
 pub fn run_whatif(args: WhatIfArgs) -> Result<()> {
-    let (model, caution) = args.caution.load()?;
-    let mut path = RevisionPath::new(&model);
+    let (model, caution, push) = args.caution.load_for(args.target.target())?;
+    let differences = model.conditions.compare(&args.target.used());
+    let mut path = args.target.path(&model, &differences);
     let mut revisions = args.revisions;
     if let Some(p) = args.ports {
         revisions = Some(p / model.ports_per_revision);
@@ -261,7 +401,9 @@ pub fn run_whatif(args: WhatIfArgs) -> Result<()> {
     }
     let answer = project::whatif(&bounds, r, args.limit);
     match args.caution.format {
-        Format::Json => emit(None, &json_bytes(&answer)),
+        Format::Json => {
+            emit(None, &json_bytes(&WithContext { answer: &answer, push: &push, conditions: &differences }))
+        }
         Format::Table => {
             let mut s = String::new();
             let lvl = caution.level * 100.0;
@@ -274,7 +416,8 @@ pub fn run_whatif(args: WhatIfArgs) -> Result<()> {
                 args.proxy.as_deref().map_or_else(String::new, |p| format!(", proxy {p}"))
             );
             let _ = writeln!(s, "errors                {}", error_line(&model, args.proxy.is_some()));
-            let _ = writeln!(s, "predicted memory      {}", format_bytes(answer.predicted_bytes));
+            let _ = writeln!(s, "steady memory         {}", format_bytes(answer.steady_bytes));
+            let _ = writeln!(s, "predicted peak        {}", format_bytes(answer.predicted_bytes));
             let _ = writeln!(
                 s,
                 "{lvl}% CI of the mean  [{}, {}]",
@@ -298,6 +441,7 @@ pub fn run_whatif(args: WhatIfArgs) -> Result<()> {
             if !held.is_empty() {
                 let _ = writeln!(s, "note: held at the fitted mean (--set col=v to change): {}", held.join(", "));
             }
+            s.push_str(&context_lines(&model, &push, &differences));
             emit(None, s.as_bytes())
         }
     }
@@ -311,25 +455,37 @@ pub struct LimitArgs {
     /// Revisions the proxy must hold safely.
     #[arg(long, value_parser = parse_count)]
     revisions: f64,
+    #[command(flatten)]
+    target: TargetArgs,
 }
 
 pub fn run_limit(args: LimitArgs) -> Result<()> {
-    let (model, caution) = args.caution.load()?;
-    let bounds = Bounds::new(&model, RevisionPath::new(&model), caution);
+    let (model, caution, push) = args.caution.load_for(args.target.target())?;
+    let differences = model.conditions.compare(&args.target.used());
+    let bounds = Bounds::new(&model, args.target.path(&model, &differences), caution);
     let answer = project::required_limit(&bounds, args.revisions);
     match args.caution.format {
-        Format::Json => emit(None, &json_bytes(&answer)),
+        Format::Json => {
+            emit(None, &json_bytes(&WithContext { answer: &answer, push: &push, conditions: &differences }))
+        }
         Format::Table => {
             let mut s = String::new();
             let _ = writeln!(
                 s,
-                "{:.0} revisions need a limit of {} (upper bound {} at level {}, headroom {}%, transient x{})",
+                "{:.0} revisions need a limit of {} (upper bound {} at level {}, headroom {}%, transient x{}, push x{:.2})",
                 answer.revisions,
                 format_bytes(answer.limit_bytes),
                 format_bytes(answer.upper_bound_bytes),
                 caution.level,
                 caution.headroom * 100.0,
-                caution.transient
+                caution.transient,
+                caution.push.factor()
+            );
+            let _ = writeln!(
+                s,
+                "steady state: upper bound {}, {:.1}% below that limit",
+                format_bytes(answer.steady_upper_bytes),
+                100.0 * (1.0 - answer.steady_upper_bytes / answer.limit_bytes)
             );
             let _ = writeln!(s, "pod annotations:\n  {}\n  {}", answer.annotation, answer.request_annotation);
             let _ = writeln!(
@@ -337,6 +493,7 @@ pub fn run_limit(args: LimitArgs) -> Result<()> {
                 "(the request is the predicted steady memory at {:.0} revisions, at most the limit)",
                 answer.revisions
             );
+            s.push_str(&context_lines(&model, &push, &differences));
             emit(None, s.as_bytes())
         }
     }

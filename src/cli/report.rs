@@ -7,7 +7,6 @@ use clap::{Args, ValueEnum};
 use meshcap::mesh::{Scope, Topology};
 use meshcap::model::{self, FitSettings, FittedModel};
 use meshcap::plot;
-use meshcap::project::Caution;
 use meshcap::report::{charts, write_report, ReportInput, REPORT_LIMITS};
 use meshcap::series::Series;
 
@@ -51,9 +50,12 @@ pub struct Inputs {
     /// Share of the limit kept free: `10%` or `0.1`.
     #[arg(long, default_value = "0", value_parser = parse_fraction)]
     headroom: f64,
-    /// Multiplier for config-push peaks.
-    #[arg(long, default_value_t = 1.0)]
-    transient: f64,
+    /// Config-push allowance: `auto` (by the Istio release), `full`, `delta` or `none`.
+    #[arg(long, default_value = "auto", value_parser = super::project::parse_push)]
+    push: super::project::PushFlag,
+    /// A factor on all steady-state memory instead of the push allowance (e.g. 1.5).
+    #[arg(long)]
+    transient: Option<f64>,
     /// Size of single charts, WxH.
     #[arg(long, default_value = "1600x1000", value_parser = parse_size)]
     size: (u32, u32),
@@ -66,7 +68,8 @@ struct Loaded {
     series: Option<Series>,
     topology: Option<(Topology, String)>,
     scopes: Vec<Scope>,
-    caution: Caution,
+    caution: meshcap::project::Caution,
+    push: meshcap::project::PushChoice,
 }
 
 impl Inputs {
@@ -93,10 +96,13 @@ impl Inputs {
             self.versions.apply(&mut t);
             Some((t, p.file_name().map_or_else(|| self.topology.clone(), |n| n.to_string_lossy().into())))
         };
-        let caution =
-            Caution { level: self.level.unwrap_or(model.level), headroom: self.headroom, transient: self.transient };
-        caution.validate()?;
-        Ok(Loaded { model, series, topology, scopes, caution })
+        let target = super::project::Target {
+            istio: topology.as_ref().map(|t| t.0.versions()).filter(|v| !v.istio_assumed).map(|v| v.istio),
+            delta_xds: None,
+        };
+        let (caution, push) =
+            super::project::caution_for(&model, self.level, self.headroom, self.transient, self.push, target)?;
+        Ok(Loaded { model, series, topology, scopes, caution, push })
     }
 
     fn limits(&self) -> Vec<f64> {
@@ -170,6 +176,7 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
         limits: args.inputs.limits(),
         scope_limit: args.inputs.scope_limit,
         caution: l.caution,
+        push_line: Some(l.push.line()),
     };
     let written = write_report(&input, &args.out, args.inputs.size)?;
     for p in written {

@@ -36,9 +36,12 @@ pub struct ScopeArgs {
 
 pub fn run_scope(args: ScopeArgs) -> Result<()> {
     let scopes = args.scopes.iter().map(|s| Scope::parse(s)).collect::<meshcap::Result<Vec<_>>>()?;
-    let (model, caution) = args.caution.load()?;
     let mut topology = Topology::load(&args.topology)?;
     args.versions.apply(&mut topology);
+    let (model, caution, push) = args.caution.load_for(super::project::Target {
+        istio: (!topology.versions().istio_assumed).then(|| topology.versions().istio),
+        delta_xds: None,
+    })?;
     let projections = project::compare_scopes(&model, &topology, &scopes, caution, args.limit)?;
     if args.emit_sidecar {
         let last = scopes.last().expect("clap gives at least one scope");
@@ -95,6 +98,7 @@ pub fn run_scope(args: ScopeArgs) -> Result<()> {
         knative_version: String,
         versions_assumed: bool,
         warnings: &'a [String],
+        push: &'a meshcap::project::PushChoice,
         scopes: &'a [ScopeProjection],
     }
     match args.caution.format {
@@ -106,11 +110,12 @@ pub fn run_scope(args: ScopeArgs) -> Result<()> {
                 knative_version: versions.knative.to_string(),
                 versions_assumed: versions.istio_assumed || versions.knative_assumed,
                 warnings: &warnings,
+                push: &push,
                 scopes: &projections,
             }),
         ),
         Format::Table => {
-            let mut text = format!("counted at {}\n{endpoints_note}\n", versions.describe());
+            let mut text = format!("counted at {}\n{endpoints_note}\n{}\n", versions.describe(), push.line());
             for w in &warnings {
                 text.push_str(&format!("warning: {w}\n"));
             }
@@ -129,11 +134,12 @@ fn render(projections: &[ScopeProjection], limit: f64, c: &project::Caution) -> 
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "limit {} | level {} | headroom {}% | transient x{}",
+        "limit {} | level {} | headroom {}% | transient x{} | push x{:.2}",
         format_bytes(limit),
         c.level,
         c.headroom * 100.0,
-        c.transient
+        c.transient,
+        c.push.factor()
     );
     for p in projections {
         let _ = writeln!(s, "\nscope {}", p.scope);

@@ -244,6 +244,7 @@ pub fn fit_hashed(series: &Series, settings: &FitSettings, sha256: String) -> Re
         },
         notes,
         errors: inference.errors,
+        conditions: Default::default(),
     };
     set_per_unit(&mut model);
     Ok(model)

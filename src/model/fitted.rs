@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::conditions::Conditions;
 use super::errors::{ErrorModel, GroupEffect};
 use super::solve::Method;
 use super::term::Term;
@@ -123,6 +124,10 @@ pub struct FittedModel {
     pub notes: Vec<String>,
     /// The error structure and its variance components.
     pub errors: ErrorModel,
+    /// Where the data were measured (Istio, Knative, workers, stats, proxy kind, memory
+    /// metric); empty in files written before it was recorded.
+    #[serde(default, skip_serializing_if = "Conditions::is_empty")]
+    pub conditions: Conditions,
 }
 
 /// Point prediction with its intervals.

@@ -5,6 +5,7 @@
 //! double-double arithmetic where the design's conditioning needs it.
 
 mod checks;
+pub mod conditions;
 pub mod dd;
 pub mod errors;
 mod fit;
@@ -17,6 +18,7 @@ pub mod tdist;
 pub mod term;
 
 pub use checks::{check_level, check_readings, MAX_PREDICTOR, MAX_RESPONSE};
+pub use conditions::Conditions;
 pub use errors::{ErrorKind, ErrorModel, ErrorSpec, GroupEffect};
 pub use fit::{fit, fit_hashed, sha256_hex, FitSettings, DEFAULT_PORTS_PER_REVISION, SERVICES_PER_REVISION};
 pub use fitted::{Coefficient, ColumnRange, FittedModel, Prediction, Source, SCHEMA_VERSION};

@@ -24,6 +24,7 @@ pub fn render(model: &FittedModel) -> String {
         model.source.path,
         &model.source.sha256[..12.min(model.source.sha256.len())]
     );
+    let _ = writeln!(s, "measured at: {}", model.conditions.describe());
     let _ = writeln!(s, "{thin}");
     let fmt_opt = |v: Option<f64>, p: usize| v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.p$}"));
     let _ = writeln!(

@@ -226,7 +226,10 @@ fn legend(chart: &FitChart, n: usize, ooms: &[OomBracket], limits: bool, markers
         items.push(LegendItem::new(Swatch::Point(ORANGE, Marker::Diamond), "mean reaches the limit"));
     }
     if markers.1 {
-        items.push(LegendItem::new(Swatch::Tick(GREEN), "safe revisions (prediction band under the limit)"));
+        items.push(LegendItem::new(
+            Swatch::Tick(GREEN),
+            "safe revisions (upper bound, with a config push, under the limit)",
+        ));
     }
     items
 }

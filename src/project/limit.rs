@@ -23,6 +23,9 @@ pub struct LimitAnswer {
     pub request_annotation: String,
     /// The one-sided upper bound of peak memory at `revisions`, before headroom.
     pub upper_bound_bytes: f64,
+    /// The one-sided upper bound at steady state (no push allowance, no transient): the
+    /// limit's margin over what the proxy holds between pushes.
+    pub steady_upper_bytes: f64,
 }
 
 /// Smallest whole-Mi limit whose `limit x (1 - headroom)` covers the upper bound at `r`.
@@ -45,5 +48,6 @@ pub fn required_limit(bounds: &Bounds, r: f64) -> LimitAnswer {
         request_bytes: request_mib as f64 * MIB,
         request_annotation: format!("sidecar.istio.io/proxyMemory: \"{request_mib}Mi\""),
         upper_bound_bytes: upper,
+        steady_upper_bytes: bounds.steady().upper(r),
     }
 }

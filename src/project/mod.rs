@@ -10,6 +10,7 @@
 mod crossing;
 mod limit;
 mod path;
+pub mod push;
 mod safe;
 mod scope;
 mod whatif;
@@ -18,6 +19,7 @@ pub mod workers;
 pub use crossing::{first_crossing, last_safe_integer, Crossing, MAX_REVISIONS};
 pub use limit::{required_limit, LimitAnswer};
 pub use path::RevisionPath;
+pub use push::{PushAllowance, PushChoice, PushKind};
 pub use safe::{oom_consistency, safe_for_limit, OomCheck, SafeAnswer};
 pub use scope::{compare_scopes, sidecar_yaml, ProxyProjection, ScopeProjection};
 pub use whatif::{whatif, Verdict, WhatIf};
@@ -32,13 +34,16 @@ pub struct Caution {
     pub level: f64,
     /// Fraction of the limit kept free, in [0, 1).
     pub headroom: f64,
-    /// Multiplier on steady-state memory for config-push peaks (1.0 = none; 1.5 cautious).
+    /// Multiplier on all steady-state memory (`--transient`; 1.0 = none). When given, it
+    /// replaces the push allowance.
     pub transient: f64,
+    /// Memory above steady state for a config push, on the configuration's share only.
+    pub push: PushAllowance,
 }
 
 impl Default for Caution {
     fn default() -> Self {
-        Caution { level: 0.95, headroom: 0.0, transient: 1.0 }
+        Caution { level: 0.95, headroom: 0.0, transient: 1.0, push: PushAllowance::NONE }
     }
 }
 
@@ -58,9 +63,25 @@ impl Caution {
                 self.transient
             )));
         }
+        if !(self.push.fraction.is_finite() && (0.0..=10.0).contains(&self.push.fraction)) {
+            return Err(Error::invalid(format!(
+                "push allowance must be a fraction from 0 to 10 of configuration memory, but {} is not",
+                self.push.fraction
+            )));
+        }
         Ok(())
     }
+
+    /// The same caution at steady state: no push allowance, no transient.
+    pub fn steady(&self) -> Caution {
+        Caution { transient: 1.0, push: PushAllowance::NONE, ..*self }
+    }
 }
+
+/// Predictor columns whose memory is configuration a push re-sends: the push allowance scales
+/// their terms.
+const CONFIG_COLUMNS: [&str; 4] =
+    [crate::series::REVISIONS, crate::series::PORTS, crate::series::SERVICES, crate::series::ENDPOINTS];
 
 /// Memory curves along a revision path for one model and caution.
 #[derive(Debug, Clone)]
@@ -111,38 +132,63 @@ impl<'a> Bounds<'a> {
         Ok(self)
     }
 
-    /// Mean and standard errors at `r` revisions, steady state (no transient).
+    /// Mean and standard errors at `r` revisions, steady state (no push, no transient).
     pub fn at(&self, r: f64) -> crate::model::Prediction {
-        let row = self.model.design_row(|c| self.path.value(c, r));
+        self.predict(&self.model.design_row(|c| self.path.value(c, r)))
+    }
+
+    /// Mean and standard errors of peak memory at `r` revisions during a config push, before
+    /// the transient: the terms of configuration columns scaled by the push factor, so the
+    /// allowance and its uncertainty grow with the configuration, not with the baseline.
+    pub fn peak_at(&self, r: f64) -> crate::model::Prediction {
+        let mut row = self.model.design_row(|c| self.path.value(c, r));
+        let factor = self.caution.push.factor();
+        if factor != 1.0 {
+            let offset = usize::from(self.model.intercept);
+            for (x, t) in row[offset..].iter_mut().zip(&self.model.terms) {
+                if CONFIG_COLUMNS.contains(&t.column.as_str()) {
+                    *x *= factor;
+                }
+            }
+        }
+        self.predict(&row)
+    }
+
+    fn predict(&self, row: &[f64]) -> crate::model::Prediction {
         match &self.proxy {
-            Some(g) => self.model.predict_group(&row, g),
-            None => self.model.predict_row(&row),
+            Some(g) => self.model.predict_group(row, g),
+            None => self.model.predict_row(row),
         }
     }
 
-    /// Fitted mean peak memory (x transient).
+    /// Fitted mean peak memory (with the push allowance, x transient).
     pub fn mean(&self, r: f64) -> f64 {
-        self.at(r).mean * self.caution.transient
+        self.peak_at(r).mean * self.caution.transient
     }
 
     /// Two-sided prediction band of peak memory at the level: (low, high).
     pub fn band(&self, r: f64) -> (f64, f64) {
-        let p = self.at(r);
+        let p = self.peak_at(r);
         let k = self.caution.transient;
         (k * (p.mean - self.t_two * p.se_obs), k * (p.mean + self.t_two * p.se_obs))
     }
 
-    /// Two-sided confidence band of the mean at the level: (low, high).
+    /// Two-sided confidence band of the mean peak at the level: (low, high).
     pub fn mean_band(&self, r: f64) -> (f64, f64) {
-        let p = self.at(r);
+        let p = self.peak_at(r);
         let k = self.caution.transient;
         (k * (p.mean - self.t_two * p.se_mean), k * (p.mean + self.t_two * p.se_mean))
     }
 
     /// One-sided upper prediction bound of peak memory at the level.
     pub fn upper(&self, r: f64) -> f64 {
-        let p = self.at(r);
+        let p = self.peak_at(r);
         self.caution.transient * (p.mean + self.t_one * p.se_obs)
+    }
+
+    /// The same curves at steady state (no push allowance, no transient).
+    pub fn steady(&self) -> Bounds<'a> {
+        Bounds { caution: self.caution.steady(), ..self.clone() }
     }
 
     /// Endpoint ports seen at `r` revisions on this path.

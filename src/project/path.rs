@@ -74,6 +74,30 @@ impl RevisionPath {
         path
     }
 
+    /// The path with `added_bytes_per_cluster` more memory per Envoy cluster than the model's
+    /// data held (more workers, per-cluster stats: [`crate::model::conditions::Conditions::compare`]):
+    /// the cluster columns (`ports`, or `revisions` in a revisions-only model) are weighed by
+    /// `1 + added / per-cluster bytes`, as [`Self::for_visible`] weighs workers. Unchanged when
+    /// the model gives no positive per-cluster memory.
+    pub fn with_cluster_cost(mut self, model: &FittedModel, added_bytes_per_cluster: f64) -> Self {
+        let per_cluster = model
+            .per_port_bytes
+            .or_else(|| model.per_revision_bytes.map(|r| r / model.ports_per_revision))
+            .unwrap_or(0.0);
+        if !(per_cluster.is_finite() && per_cluster > 0.0 && added_bytes_per_cluster.is_finite()) {
+            return self;
+        }
+        let k = (1.0 + added_bytes_per_cluster / per_cluster).max(0.0);
+        let has_ports = model.terms.iter().any(|t| t.column == PORTS);
+        for col in &mut self.columns {
+            if col.0 == PORTS || (col.0 == REVISIONS && !has_ports) {
+                col.1 *= k;
+                col.2 *= k;
+            }
+        }
+        self
+    }
+
     /// Hold a column at a value (what-if `--set col=v`); it no longer moves with revisions.
     pub fn hold(&mut self, column: &str, value: f64) {
         if let Some(c) = self.columns.iter_mut().find(|c| c.0 == column) {

@@ -23,6 +23,13 @@ pub struct SafeAnswer {
     /// True when every revision count is safe (the upper bound never reaches the limit):
     /// `safe_revisions` is then null for "unbounded", not for "none".
     pub safe_unbounded: bool,
+    /// The safe count at steady state (no push allowance, no transient), for comparison: a
+    /// count between `safe_revisions` and this one is OOMKilled by a full config push.
+    pub steady_safe_revisions: Option<u64>,
+    /// Where the steady-state mean reaches the limit: beyond it the proxy does not run at all,
+    /// and a restarted Envoy taking the whole configuration at once is killed again (a crash
+    /// loop).
+    pub steady_crossing_revisions: Option<f64>,
     /// The safe count in endpoint ports.
     pub safe_ports: Option<f64>,
     /// The safe count in Knative services at `revisions_per_service` retained revisions each.
@@ -104,12 +111,35 @@ pub fn safe_for_limit(bounds: &Bounds, limit_bytes: f64, revisions_per_service: 
     if extrapolated {
         notes.push("the safe count lies beyond the data: an extrapolation".into());
     }
+    let steady = bounds.steady();
+    let steady_crossing = first_crossing(|r| steady.mean(r), limit_bytes);
+    let steady_target = first_crossing(|r| steady.upper(r), target);
+    let steady_safe = match steady_target {
+        Crossing::At(_) => last_safe_integer(|r| steady.upper(r), target, steady_target),
+        _ => None,
+    };
+    if bounds.caution.push.kind != super::PushKind::None {
+        if let (Some(s), Some(steady_s)) = (safe, steady_safe) {
+            if steady_s > s {
+                notes.push(format!(
+                    "{s} revisions are safe including a config push, {steady_s} at steady state: in between a push OOMKills the proxy"
+                ));
+            }
+        }
+        if let Crossing::At(c) = steady_crossing {
+            notes.push(format!(
+                "beyond {c:.0} revisions the steady state itself exceeds the limit: a restarted Envoy takes the whole configuration at once and is OOMKilled again (a crash loop, not occasional OOMKills)"
+            ));
+        }
+    }
     SafeAnswer {
         limit_bytes,
         crossing_revisions: if crossing == Crossing::AtZero { None } else { crossing.value() },
         crossing_interval: [lo.value(), hi.value()],
         safe_revisions: safe,
         safe_unbounded: safe_crossing == Crossing::Never,
+        steady_safe_revisions: steady_safe,
+        steady_crossing_revisions: steady_crossing.value().filter(|_| steady_crossing != Crossing::AtZero),
         safe_ports: safe.map(|s| bounds.ports(s as f64)),
         safe_services: safe.map(|s| (s as f64 / revisions_per_service).floor() as u64),
         revisions_per_service,

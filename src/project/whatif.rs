@@ -25,7 +25,9 @@ pub struct WhatIf {
     pub revisions: f64,
     /// Endpoint ports on the path.
     pub ports: f64,
-    /// Predicted peak memory (mean x transient), bytes.
+    /// Predicted steady memory (the fitted mean, no push, no transient), bytes.
+    pub steady_bytes: f64,
+    /// Predicted peak memory (mean with the push allowance, x transient), bytes.
     pub predicted_bytes: f64,
     /// Confidence interval of the mean at the level.
     pub mean_interval: [f64; 2],
@@ -35,7 +37,7 @@ pub struct WhatIf {
     pub upper_bound: f64,
     /// The limit compared against.
     pub limit_bytes: Option<f64>,
-    /// P(one observation x transient > limit), Student t predictive.
+    /// P(one peak x transient > limit), Student t predictive.
     pub p_exceed: Option<f64>,
     /// Verdict against the limit.
     pub verdict: Verdict,
@@ -45,7 +47,7 @@ pub struct WhatIf {
 
 /// Answer a what-if at `r` revisions on the bounds' path.
 pub fn whatif(bounds: &Bounds, r: f64, limit: Option<f64>) -> WhatIf {
-    let p = bounds.at(r);
+    let p = bounds.peak_at(r);
     let k = bounds.caution.transient;
     let (m_lo, m_hi) = bounds.mean_band(r);
     let (p_lo, p_hi) = bounds.band(r);
@@ -72,6 +74,7 @@ pub fn whatif(bounds: &Bounds, r: f64, limit: Option<f64>) -> WhatIf {
     WhatIf {
         revisions: r,
         ports: bounds.ports(r),
+        steady_bytes: bounds.at(r).mean,
         predicted_bytes: p.mean * k,
         mean_interval: [m_lo, m_hi],
         prediction_interval: [p_lo, p_hi],

@@ -9,20 +9,20 @@
 //! ~12 KiB more per cluster than the 2-worker sidecars a model was fitted on.
 //! When the fitted data vary `concurrency`, the model's own term replaces this constant.
 
-use crate::mesh::DEFAULT_CONCURRENCY;
 use crate::model::FittedModel;
 
-/// Bytes per cluster per extra Envoy worker (envoy#4196: ~1850 B; istio#8938: ~2 KB).
-pub const WORKER_BYTES_PER_CLUSTER: f64 = 2048.0;
+pub use crate::model::conditions::WORKER_BYTES_PER_CLUSTER;
 
 /// Factor on a proxy's clusters for running `concurrency` workers where the model's data ran
-/// Istio's default of 2: `1 + (concurrency - 2) x 2 KiB / per-cluster bytes`. 1 when the
-/// model gives no per-cluster memory or it is not positive.
+/// the workers its conditions record (Istio's default of 2 when they record none):
+/// `1 + (concurrency - measured) x 2 KiB / per-cluster bytes`. 1 when the model gives no
+/// per-cluster memory or it is not positive.
 pub fn worker_factor(model: &FittedModel, concurrency: f64) -> f64 {
     let per_cluster =
         model.per_port_bytes.or_else(|| model.per_revision_bytes.map(|r| r / model.ports_per_revision)).unwrap_or(0.0);
     if !(per_cluster.is_finite() && per_cluster > 0.0 && concurrency.is_finite()) {
         return 1.0;
     }
-    (1.0 + (concurrency - f64::from(DEFAULT_CONCURRENCY)) * WORKER_BYTES_PER_CLUSTER / per_cluster).max(0.0)
+    let measured = model.conditions.workers_or_default();
+    (1.0 + (concurrency - measured) * WORKER_BYTES_PER_CLUSTER / per_cluster).max(0.0)
 }

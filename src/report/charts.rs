@@ -39,6 +39,9 @@ fn revisions_per_unit(model: &FittedModel, column: &str) -> f64 {
 /// counts.
 pub fn fit_chart(model: &FittedModel, series: Option<&Series>, limits: &[f64], caution: Caution) -> FitChart {
     let bounds = Bounds::new(model, RevisionPath::new(model), caution);
+    // The line and bands are the steady state the readings measure; the safe counts marked
+    // on them include the push allowance.
+    let steady = bounds.steady();
     let xcol = x_column(model);
     let unit = revisions_per_unit(model, &xcol);
     let observations: Vec<(f64, f64)> = series
@@ -58,19 +61,19 @@ pub fn fit_chart(model: &FittedModel, series: Option<&Series>, limits: &[f64], c
     let curve = (0..=CURVE_POINTS)
         .map(|i| {
             let x = x_max * i as f64 / CURVE_POINTS as f64;
-            let (ci_low, ci_high) = bounds.mean_band(x);
-            let (pi_low, pi_high) = bounds.band(x);
-            CurvePoint { x, mean: bounds.mean(x), ci_low, ci_high, pi_low, pi_high }
+            let (ci_low, ci_high) = steady.mean_band(x);
+            let (pi_low, pi_high) = steady.band(x);
+            CurvePoint { x, mean: steady.mean(x), ci_low, ci_high, pi_low, pi_high }
         })
         .collect();
-    let y_max = bounds.band(x_max).1;
+    let y_max = steady.band(x_max).1;
     let limits = answers
         .iter()
         .filter(|a| a.limit_bytes <= y_max * 1.15)
         .map(|a| LimitMarker {
             limit_bytes: a.limit_bytes,
             label: format!("limit {}", format_bytes(a.limit_bytes)),
-            crossing: a.crossing_revisions,
+            crossing: a.steady_crossing_revisions,
             safe: a.safe_revisions.map(|s| s as f64),
         })
         .collect();
@@ -307,15 +310,33 @@ pub fn safe_limit_chart(
     });
     Ok(SafeLimitChart {
         title: format!(
-            "Safe revisions vs limit: {} ({:.0}% bound, headroom {:.0}%, x{})",
+            "Safe revisions vs limit: {} ({:.0}% bound, headroom {:.0}%, {})",
             model.name(),
             caution.level * 100.0,
             caution.headroom * 100.0,
-            caution.transient
+            caution_words(&caution)
         ),
         series,
         oom_bracket,
     })
+}
+
+/// What the curves include beyond steady state, in a few words for titles.
+pub fn caution_words(caution: &Caution) -> String {
+    let mut parts = Vec::new();
+    match caution.push.kind {
+        crate::project::PushKind::Full => parts.push(format!("full config push x{:.2}", caution.push.factor())),
+        crate::project::PushKind::Delta => parts.push(format!("delta-xDS push x{:.2}", caution.push.factor())),
+        crate::project::PushKind::None => {}
+    }
+    if caution.transient != 1.0 {
+        parts.push(format!("transient x{}", caution.transient));
+    }
+    if parts.is_empty() {
+        "steady state".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 /// Proxies drawn in the scope chart at most.

@@ -21,6 +21,9 @@ pub fn render(input: &ReportInput, table: &Table, pngs: &[String]) -> Result<Str
     for (k, v) in &table.rows {
         let _ = writeln!(s, "| {k} | {v} |");
     }
+    if let Some(line) = &input.push_line {
+        let _ = writeln!(s, "\nSafe counts are {line}. Model measured at: {}.", m.conditions.describe());
+    }
     let _ = writeln!(
         s,
         "\n## Fit\n\n| term | estimate | std error | t | p | CI low | CI high |\n|---|---|---|---|---|---|---|"
@@ -51,19 +54,20 @@ pub fn render(input: &ReportInput, table: &Table, pngs: &[String]) -> Result<Str
     let bounds = Bounds::new(m, RevisionPath::new(m), input.caution);
     let _ = writeln!(
         s,
-        "\n## Safe revision counts\n\n| limit | crossing | crossing interval | safe revisions | safe ports | note |\n|---|---|---|---|---|---|"
+        "\n## Safe revision counts\n\n| limit | crossing | crossing interval | safe revisions | steady-state safe | safe ports | note |\n|---|---|---|---|---|---|---|"
     );
     for &l in &input.limits {
         let a = safe_for_limit(&bounds, l, 21.0);
         let opt = |v: Option<f64>| v.map_or_else(|| "unbounded".into(), |v| format!("{v:.0}"));
         let _ = writeln!(
             s,
-            "| {} | {} | [{}, {}] | {} | {} | {} |",
+            "| {} | {} | [{}, {}] | {} | {} | {} | {} |",
             format_bytes(l),
             a.crossing_revisions.map_or_else(|| "none".into(), |c| format!("{c:.0}")),
             opt(a.crossing_interval[0]),
             opt(a.crossing_interval[1]),
             a.safe_revisions.map_or_else(|| "none".into(), |v| v.to_string()),
+            a.steady_safe_revisions.map_or_else(|| "none".into(), |v| v.to_string()),
             a.safe_ports.map_or_else(|| "none".into(), |v| format!("{v:.0}")),
             a.note.as_deref().unwrap_or("")
         );

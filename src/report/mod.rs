@@ -41,6 +41,8 @@ pub struct ReportInput<'a> {
     pub scope_limit: f64,
     /// Caution settings.
     pub caution: Caution,
+    /// What the safe counts cover (the push allowance and why), one line.
+    pub push_line: Option<String>,
     /// A scenario grid for the heatmap and fan charts.
     pub sweep: Option<SweepInput<'a>>,
     /// A fleet (`report --fleet`): its charts join report.png, its table report.md.
@@ -223,15 +225,16 @@ pub fn key_numbers(input: &ReportInput) -> Table {
         rows.push((
             format!("at {}", format_bytes(l)),
             format!(
-                "crossing {} [{}, {}], safe {}",
+                "crossing {} [{}, {}], safe {} (steady {})",
                 a.crossing_revisions.map_or_else(|| "none".into(), |c| format!("{c:.0}")),
                 opt(a.crossing_interval[0]),
                 opt(a.crossing_interval[1]),
-                a.safe_revisions.map_or_else(|| "none".into(), |s| s.to_string())
+                a.safe_revisions.map_or_else(|| "none".into(), |s| s.to_string()),
+                a.steady_safe_revisions.map_or_else(|| "none".into(), |s| s.to_string())
             ),
         ));
     }
-    let oom_bounds = Bounds::new(m, RevisionPath::new(m), Caution { headroom: 0.0, transient: 1.0, ..input.caution });
+    let oom_bounds = Bounds::new(m, RevisionPath::new(m), Caution { headroom: 0.0, ..input.caution.steady() });
     for c in crate::project::oom_consistency(&oom_bounds, &m.oom) {
         rows.push((
             format!("OOM at {}", format_bytes(c.limit_bytes)),
@@ -245,10 +248,10 @@ pub fn key_numbers(input: &ReportInput) -> Table {
     }
     Table {
         title: format!(
-            "Key numbers ({:.0}% level, headroom {:.0}%, transient x{})",
+            "Key numbers ({:.0}% level, headroom {:.0}%, {})",
             input.caution.level * 100.0,
             input.caution.headroom * 100.0,
-            input.caution.transient
+            charts::caution_words(&input.caution)
         ),
         rows,
     }
