@@ -36,6 +36,7 @@ mod prometheus_files;
 mod prometheus_live;
 mod push;
 mod readers_fuzz;
+mod reml_nlme;
 mod report;
 mod simulate;
 mod sweep;

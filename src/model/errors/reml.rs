@@ -12,16 +12,18 @@
 //!
 //! `sw^2` is profiled out (restricted likelihood `(N-p) ln(r'V^-1 r) + ln|V| + ln|X'V^-1 X|`),
 //! leaving at most three parameters, optimised by Nelder-Mead on `(sqrt gamma_b, sqrt gamma_g,
-//! atanh rho)`: the square roots let a component reach exactly zero, as statsmodels' Cholesky
-//! parametrisation does.
+//! phi)` with `rho = MAX_RHO (1 + tanh phi) / 2`: the square roots let a component reach
+//! exactly zero, as statsmodels' Cholesky parametrisation does, and rho's boundary at 0 is
+//! tried by a fit of its own ([`estimate`]).
 
 use nalgebra::{DMatrix, DVector};
 
 use super::levels::Levels;
 use super::simplex::minimize;
 
-/// Largest |rho| considered: beyond it the AR(1) determinant underflows.
-const MAX_RHO: f64 = 0.999;
+/// Largest rho considered: readings that wander this slowly are a drift, not noise around a
+/// level (the AR(1) terms stay finite up to it: 1 - rho^2 = 2e-4).
+const MAX_RHO: f64 = 0.9999;
 
 /// Variance-component ratios and the within-level correlation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -206,46 +208,72 @@ fn deviation_form(level: &super::levels::Level, rho: f64) -> f64 {
     ((1.0 + rho * rho) * level.ss - rho * rho * level.ends_sq - 2.0 * rho * level.lag) / (1.0 - rho * rho)
 }
 
+/// `rho` from its unconstrained parameter: `MAX_RHO (1 + tanh phi) / 2`, smooth and strictly
+/// inside (0, MAX_RHO), so the objective has no flat stretch for Nelder-Mead to settle on (a
+/// clamp made it flat beyond the bounds: fits stopped at rho = 0.999 or 0 where REML's optimum
+/// was elsewhere, issue 19).
+fn rho_of(phi: f64) -> f64 {
+    MAX_RHO * 0.5 * (1.0 + phi.tanh())
+}
+
+/// The parameter of a `rho` in (0, MAX_RHO).
+fn phi_of(rho: f64) -> f64 {
+    (2.0 * rho.clamp(0.01 * MAX_RHO, 0.99 * MAX_RHO) / MAX_RHO - 1.0).atanh()
+}
+
 /// The REML estimate of `Theta` over the free components, from `start`.
+///
+/// Within-level autocorrelation of memory readings is positive (a slowly moving heap); a
+/// negative lag-1 correlation is not modelled. So rho lives in [0, MAX_RHO]: the interior by
+/// the smooth map above, and the boundary rho = 0 (readings independent within a level) by a
+/// second fit of the other components with rho held there; the lower REML objective wins.
 pub(crate) fn estimate(levels: &Levels, free: Free, start: Theta) -> Option<(Theta, Gls)> {
-    let to_theta = |v: &[f64]| {
-        let mut k = 0;
-        let mut next = |on: bool, default: f64| {
-            if on {
-                k += 1;
-                Some(v[k - 1])
-            } else {
-                None
-            }
-            .unwrap_or(default)
+    let fit = |free: Free, rho_fixed: f64| {
+        let to_theta = |v: &[f64]| {
+            let mut k = 0;
+            let mut next = |on: bool| {
+                if on {
+                    k += 1;
+                    Some(v[k - 1])
+                } else {
+                    None
+                }
+            };
+            let sb = next(free.between).unwrap_or(0.0);
+            let sg = next(free.group).unwrap_or(0.0);
+            let rho = next(free.rho).map_or(rho_fixed, rho_of);
+            Theta { gamma_b: sb * sb, gamma_g: sg * sg, rho }
         };
-        let sb = next(free.between, 0.0);
-        let sg = next(free.group, 0.0);
-        let phi = next(free.rho, 0.0);
-        // Within-level autocorrelation of memory readings is positive (a slowly moving heap);
-        // negative lag-1 correlation is not modelled: such readings count as independent.
-        Theta { gamma_b: sb * sb, gamma_g: sg * sg, rho: phi.tanh().clamp(0.0, MAX_RHO) }
+        let mut x0 = Vec::new();
+        if free.between {
+            x0.push(start.gamma_b.max(1e-4).sqrt());
+        }
+        if free.group {
+            x0.push(start.gamma_g.max(1e-4).sqrt());
+        }
+        if free.rho {
+            x0.push(phi_of(start.rho));
+        }
+        let f = |v: &[f64]| evaluate(levels, to_theta(v), None).map_or(f64::INFINITY, |g| g.objective);
+        let best = if x0.is_empty() { x0 } else { minimize(&f, &x0) };
+        let theta = to_theta(&best);
+        // A component the optimum puts at the boundary (sd below 1e-4 of sigma_within) is zero.
+        let theta = Theta {
+            gamma_b: if theta.gamma_b < 1e-8 { 0.0 } else { theta.gamma_b },
+            gamma_g: if theta.gamma_g < 1e-8 { 0.0 } else { theta.gamma_g },
+            ..theta
+        };
+        evaluate(levels, theta, None).map(|g| (theta, g))
     };
-    let mut x0 = Vec::new();
-    if free.between {
-        x0.push(start.gamma_b.max(1e-4).sqrt());
+    let interior = fit(free, 0.0);
+    if !free.rho {
+        return interior;
     }
-    if free.group {
-        x0.push(start.gamma_g.max(1e-4).sqrt());
+    let boundary = fit(Free { rho: false, ..free }, 0.0);
+    match (interior, boundary) {
+        (Some(i), Some(b)) => Some(if b.1.objective <= i.1.objective { b } else { i }),
+        (i, b) => i.or(b),
     }
-    if free.rho {
-        x0.push(start.rho.clamp(0.05, 0.95).atanh());
-    }
-    let f = |v: &[f64]| evaluate(levels, to_theta(v), None).map_or(f64::INFINITY, |g| g.objective);
-    let best = if x0.is_empty() { x0 } else { minimize(&f, &x0) };
-    let theta = to_theta(&best);
-    // A component the optimum puts at the boundary (sd below 1e-4 of sigma_within) is zero.
-    let theta = Theta {
-        gamma_b: if theta.gamma_b < 1e-8 { 0.0 } else { theta.gamma_b },
-        gamma_g: if theta.gamma_g < 1e-8 { 0.0 } else { theta.gamma_g },
-        ..theta
-    };
-    evaluate(levels, theta, None).map(|g| (theta, g))
 }
 
 #[cfg(test)]
