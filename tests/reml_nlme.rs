@@ -7,6 +7,8 @@
 //! benches/ref/reml_rho.R (which also wrote the two fixtures). The -2 log REML of both
 //! parameter sets is computed here a second way, from the dense covariance matrix.
 
+#![allow(clippy::excessive_precision)] // reference values keep the 17 digits R printed
+
 use nalgebra::{DMatrix, DVector};
 
 use crate::util::{json, meshcap, root};
