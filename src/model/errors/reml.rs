@@ -208,6 +208,9 @@ fn deviation_form(level: &super::levels::Level, rho: f64) -> f64 {
     ((1.0 + rho * rho) * level.ss - rho * rho * level.ends_sq - 2.0 * rho * level.lag) / (1.0 - rho * rho)
 }
 
+/// Below this interior rho, the boundary rho = 0 is fitted too and the better kept.
+const BOUNDARY_CHECK_RHO: f64 = 0.1;
+
 /// `rho` from its unconstrained parameter: `MAX_RHO (1 + tanh phi) / 2`, smooth and strictly
 /// inside (0, MAX_RHO), so the objective has no flat stretch for Nelder-Mead to settle on (a
 /// clamp made it flat beyond the bounds: fits stopped at rho = 0.999 or 0 where REML's optimum
@@ -266,7 +269,10 @@ pub(crate) fn estimate(levels: &Levels, free: Free, start: Theta) -> Option<(The
         evaluate(levels, theta, None).map(|g| (theta, g))
     };
     let interior = fit(free, 0.0);
-    if !free.rho {
+    // Only an interior optimum that drifts towards rho = 0 can be beaten there (the objective
+    // is smooth inside): the boundary fit runs only then, so fleets of slowly moving readings
+    // pay for one optimisation, not two.
+    if !free.rho || interior.as_ref().is_some_and(|(t, _)| t.rho > BOUNDARY_CHECK_RHO) {
         return interior;
     }
     let boundary = fit(Free { rho: false, ..free }, 0.0);
