@@ -3,6 +3,7 @@
 mod bad_input;
 mod bounds;
 mod coverage;
+mod curvature;
 mod deploy;
 mod errors;
 mod errors_downstream;

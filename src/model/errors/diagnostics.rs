@@ -6,7 +6,7 @@ use statrs::distribution::{ContinuousCDF, FisherSnedecor};
 
 use super::infer::FitInput;
 use super::levels::{mix, Levels, RowIndex};
-use super::reml::{evaluate, Theta};
+use super::reml::{estimate_with, evaluate, Free, Theta};
 use crate::model::term::Term;
 
 /// The classical lack-of-fit F test: the residual sum of squares split into pure error (readings
@@ -91,9 +91,22 @@ fn f_test(cells: &[(f64, f64, f64)], readings: usize, rss: f64, params: usize, y
     Some(LackOfFit { f, df_lack_of_fit: df_lof, df_pure_error: df_pe, p })
 }
 
-/// Add `column^2` (design column `primary`, scaled) to the model at fixed `theta` and test its
-/// coefficient with `dof` degrees of freedom.
-pub(crate) fn curvature(levels: &Levels, theta: Theta, primary: usize, name: &str, dof: usize) -> Option<Curvature> {
+/// Add `column^2` (design column `primary`, scaled) to the model and test its coefficient with
+/// `dof - 1` degrees of freedom, under the quadratic model's own variance components (REML
+/// again over the `free` components, from the straight line's `theta`).
+///
+/// Under the straight line's components a bend of the level means is already counted as
+/// level-to-level scatter: the test then has |t| <= sqrt(levels - 2) and cannot reject with
+/// 7 levels (issue 19). Re-estimated, the scatter the bend explained leaves sigma_between,
+/// as a likelihood-ratio test would see it.
+pub(crate) fn curvature(
+    levels: &Levels,
+    theta: Theta,
+    free: Free,
+    primary: usize,
+    name: &str,
+    dof: usize,
+) -> Option<Curvature> {
     let extra: Vec<f64> = (0..levels.levels.len()).map(|l| levels.row(l)[primary].powi(2)).collect();
     // Enough distinct settings of the predictor for a quadratic and a spare.
     let need = levels.p + 2;
@@ -109,7 +122,11 @@ pub(crate) fn curvature(levels: &Levels, theta: Theta, primary: usize, name: &st
     if distinct.len() < need || dof < 2 {
         return None;
     }
-    let gls = evaluate(levels, theta, Some(&extra))?;
+    let gls = if free.between || free.group || free.rho {
+        estimate_with(levels, free, theta, Some(&extra))?.1
+    } else {
+        evaluate(levels, theta, Some(&extra))?
+    };
     let q = levels.p;
     let p1 = q + 1;
     let sigma2 = gls.quad / (levels.readings as f64 - p1 as f64);

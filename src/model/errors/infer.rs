@@ -95,6 +95,7 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
         notes: Vec::new(),
     };
     let mut theta = Theta { gamma_b: 0.0, gamma_g: 0.0, rho: 0.0 };
+    let mut free = Free { between: false, group: false, rho: false };
     match &spec {
         ErrorSpec::Auto | ErrorSpec::Iid => {}
         ErrorSpec::Hac => {
@@ -150,7 +151,7 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
                 out.errors.column = group_column.clone();
                 out.errors.groups = levels.groups;
             }
-            theta = variance_components(&levels, input, &scaling, names, &mut out)?;
+            (theta, free) = variance_components(&levels, input, &scaling, names, &mut out)?;
         }
     }
     if out.errors.kind != ErrorKind::Iid && out.sigma_obs > 0.0 {
@@ -168,15 +169,15 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
     }
     if let Some((j, term)) = primary(input).filter(|_| !exact) {
         let dof = out.dof;
-        let theta = if matches!(out.errors.kind, ErrorKind::Levels | ErrorKind::Group) {
-            theta
+        let (theta, free) = if matches!(out.errors.kind, ErrorKind::Levels | ErrorKind::Group) {
+            (theta, free)
         } else {
-            Theta { gamma_b: 0.0, gamma_g: 0.0, rho: 0.0 }
+            (Theta { gamma_b: 0.0, gamma_g: 0.0, rho: 0.0 }, Free { between: false, group: false, rho: false })
         };
         out.errors.curvature = if levels.all_distinct {
             ols_curvature(input, j, &term.column, dof)
         } else {
-            curvature(&levels, theta, j, &term.column, dof)
+            curvature(&levels, theta, free, j, &term.column, dof)
         };
     }
     if out.errors.kind == ErrorKind::Iid {
@@ -231,7 +232,7 @@ fn variance_components(
     sc: &Scaling,
     names: Option<&[String]>,
     out: &mut Inference,
-) -> Result<Theta> {
+) -> Result<(Theta, Free)> {
     let group = names.is_some();
     let mut single_level_groups = false;
     let p = input.design.len();
@@ -308,7 +309,7 @@ fn variance_components(
     }
     if !free.between && !free.group {
         out.errors.reason.push_str("; every level holds one reading, so this is the same as iid");
-        return Ok(Theta { gamma_b: 0.0, gamma_g: 0.0, rho: 0.0 });
+        return Ok((Theta { gamma_b: 0.0, gamma_g: 0.0, rho: 0.0 }, free));
     }
     let start = Theta { gamma_b: 1.0, gamma_g: 1.0, rho: levels.lag1_autocorrelation().unwrap_or(0.0) };
     let (theta, gls) = estimate(levels, free, start).ok_or_else(|| {
@@ -371,5 +372,5 @@ fn variance_components(
             })
             .collect();
     }
-    Ok(theta)
+    Ok((theta, free))
 }

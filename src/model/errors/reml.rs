@@ -231,6 +231,11 @@ fn phi_of(rho: f64) -> f64 {
 /// the smooth map above, and the boundary rho = 0 (readings independent within a level) by a
 /// second fit of the other components with rho held there; the lower REML objective wins.
 pub(crate) fn estimate(levels: &Levels, free: Free, start: Theta) -> Option<(Theta, Gls)> {
+    estimate_with(levels, free, start, None)
+}
+
+/// [`estimate`] for the model with an extra design column (one value per level, scaled).
+pub(crate) fn estimate_with(levels: &Levels, free: Free, start: Theta, extra: Option<&[f64]>) -> Option<(Theta, Gls)> {
     let fit = |free: Free, rho_fixed: f64| {
         let to_theta = |v: &[f64]| {
             let mut k = 0;
@@ -257,7 +262,7 @@ pub(crate) fn estimate(levels: &Levels, free: Free, start: Theta) -> Option<(The
         if free.rho {
             x0.push(phi_of(start.rho));
         }
-        let f = |v: &[f64]| evaluate(levels, to_theta(v), None).map_or(f64::INFINITY, |g| g.objective);
+        let f = |v: &[f64]| evaluate(levels, to_theta(v), extra).map_or(f64::INFINITY, |g| g.objective);
         let best = if x0.is_empty() { x0 } else { minimize(&f, &x0) };
         let theta = to_theta(&best);
         // A component the optimum puts at the boundary (sd below 1e-4 of sigma_within) is zero.
@@ -266,7 +271,7 @@ pub(crate) fn estimate(levels: &Levels, free: Free, start: Theta) -> Option<(The
             gamma_g: if theta.gamma_g < 1e-8 { 0.0 } else { theta.gamma_g },
             ..theta
         };
-        evaluate(levels, theta, None).map(|g| (theta, g))
+        evaluate(levels, theta, extra).map(|g| (theta, g))
     };
     let interior = fit(free, 0.0);
     // Only an interior optimum that drifts towards rho = 0 can be beaten there (the objective
