@@ -24,6 +24,7 @@ mod import_regressions;
 mod inputs;
 mod kubectl_semantics;
 mod layout;
+mod mesh_config_rules;
 mod mesh_rules;
 mod model_files;
 mod nist;
