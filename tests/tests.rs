@@ -23,6 +23,7 @@ mod import_fuzz;
 mod import_regressions;
 mod inputs;
 mod kubectl_semantics;
+mod kubectl_settings;
 mod layout;
 mod mesh_config_rules;
 mod mesh_rules;
