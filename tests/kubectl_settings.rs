@@ -177,3 +177,23 @@ fn a_bad_mesh_config_is_refused_with_its_name() {
         assert!(err.contains(says) && err.contains("bad.json"), "{err}");
     }
 }
+
+/// `import istioctl` on a dump: the workers pilot-agent wrote into the node metadata
+/// (`PROXY_CONFIG.concurrency`, istio/istio `pkg/bootstrap/config.go`); the real dumps (Istio
+/// 1.0 to 1.4, a 1.21 waypoint) have no `PROXY_CONFIG`, so theirs stay unknown.
+#[test]
+fn istioctl_reads_the_workers_a_dump_states() {
+    let dir = tempdir();
+    let text = crate::fleet_sources::config_dump("shop", "a", "2026-01-01T00:00:00.000Z", 3)
+        .replace(r#""ISTIO_VERSION":"1.18.2""#, r#""ISTIO_VERSION":"1.22.0","PROXY_CONFIG":{"concurrency":4}"#);
+    let file = write(dir.path(), "a.json", &text);
+    let v = json(meshcap().args(["import", "istioctl", "--format", "json"]).arg(&file));
+    assert_eq!(v["node"]["concurrency"], 4, "{v}");
+    if let Some(real) = crate::util::reference("real-world/istio-config-dump-ingressgateway-5bf6c9887-vvvmj.json") {
+        let v = json(meshcap().args(["import", "istioctl", "--format", "json"]).arg(&real));
+        assert!(
+            v["node"]["concurrency"].is_null() && v["node"]["pod"] == "istio-ingressgateway-5bf6c9887-vvvmj",
+            "{v}"
+        );
+    }
+}

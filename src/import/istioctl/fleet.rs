@@ -9,8 +9,7 @@
 //! [`key_column`] and [`assemble`] as a Prometheus fleet, so the two cannot differ in shape.
 //! The bootstrap's `last_updated` is when that Envoy started: dumps of one pod with different
 //! values come from successive containers, spliced like Prometheus' container incarnations
-//! (the switch is a restart). When every dump's node metadata states the proxy's Envoy workers
-//! (`PROXY_CONFIG.concurrency`, see [`super::node`]), they become a `concurrency` column.
+//! (the switch is a restart).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +19,7 @@ use crate::error::{Error, Location, Result};
 use crate::import::fleet::{assemble, check_by, key_column};
 use crate::import::prometheus::{Report, Settings};
 use crate::import::TimeSeries;
-use crate::series::{Series, CONCURRENCY, MEMORY};
+use crate::series::{Series, MEMORY};
 
 /// One dump as read: the file and what it holds.
 #[derive(Debug, Clone)]
@@ -147,7 +146,7 @@ pub fn to_fleet(
     let shown = readings_path.display().to_string();
     let reading_of = pair(dumps, readings_path, readings)?;
     // Samples by (label set, incarnation): (time, dump, memory, ports, limit).
-    type Sample<'a> = (f64, &'a Path, f64, f64, Option<f64>, f64);
+    type Sample<'a> = (f64, &'a Path, f64, f64, Option<f64>);
     let mut groups: BTreeMap<BTreeMap<String, String>, Vec<Sample>> = BTreeMap::new();
     for (dump, r) in dumps.iter().zip(&reading_of) {
         let node = &dump.counts.node;
@@ -163,12 +162,9 @@ pub fn to_fleet(
             labels.insert("id".into(), started.clone());
         }
         let ports = dump.counts.service_clusters as f64;
-        let workers = node.concurrency.map_or(f64::NAN, f64::from);
-        groups.entry(labels).or_default().push((r.time, &dump.path, r.memory_bytes, ports, r.limit_bytes, workers));
+        groups.entry(labels).or_default().push((r.time, &dump.path, r.memory_bytes, ports, r.limit_bytes));
     }
     let with_limit = readings.iter().any(|r| r.limit_bytes.is_some());
-    // Envoy workers, when every dump's node metadata states them (PROXY_CONFIG.concurrency).
-    let with_workers = dumps.iter().all(|d| d.counts.node.concurrency.is_some());
     let mut columns: BTreeMap<&'static str, Vec<TimeSeries>> = BTreeMap::new();
     for (labels, mut samples) in groups {
         samples.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -192,24 +188,17 @@ pub fn to_fleet(
         if with_limit {
             columns.entry("limit").or_default().push(series(&|s| s.4.unwrap_or(f64::NAN)));
         }
-        if with_workers {
-            columns.entry(CONCURRENCY).or_default().push(series(&|s| s.5));
-        }
     }
     let mut report = Report::default();
     let mut comments = vec![provenance.to_string()];
     let mut keyed = BTreeMap::new();
     // In the order Prometheus' comments have them: memory, the predictor, the limit.
-    for column in [MEMORY, "ports", "limit", CONCURRENCY] {
+    for column in [MEMORY, "ports", "limit"] {
         let Some(series) = columns.remove(column) else { continue };
         let (origin, what) = match column {
             "ports" => (
                 format!("{} dumps", dumps.len()),
                 format!("ports: outbound + SNI-DNAT clusters of {} dumps", dumps.len()),
-            ),
-            CONCURRENCY => (
-                format!("{} dumps", dumps.len()),
-                format!("concurrency: Envoy workers (PROXY_CONFIG in the node metadata) of {} dumps", dumps.len()),
             ),
             _ => (shown.clone(), format!("{column}: {shown}")),
         };
