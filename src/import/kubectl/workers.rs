@@ -124,7 +124,7 @@ impl ProxySpec {
                 let cores = if capacity { *cap } else { *allocatable };
                 let what = if capacity { "CPU capacity" } else { "allocatable CPUs" };
                 let which = if nodes.len() > 1 { "the largest node, " } else { "node " };
-                Workers::Known(whole_cpus(cores), format!("{why}: {which}{name}'s {what}"))
+                Workers::Known(whole_cpus(cores).max(1), format!("{why}: {which}{name}'s {what}"))
             }
             None => Workers::NodeUnknown(why.to_string()),
         };
