@@ -32,9 +32,23 @@ impl Topology {
         }
         // Istio: an empty exportTo is the default (exported everywhere); "~" (nowhere) cannot be
         // combined with anything else (its validation refuses it).
+        let default_export = self.default_service_export_to.clone().filter(|d| !d.is_empty());
+        if let Some(d) = &default_export {
+            if let Some(e) = d.iter().find(|e| !known(e)) {
+                return Err(bad(format!(
+                    "default_service_export_to names \"{e}\", which is not a namespace of the topology"
+                )));
+            }
+            if d.len() > 1 && d.iter().any(|e| e == "~") {
+                return Err(bad(format!(
+                    "default_service_export_to is {d:?}: \"~\" (exported nowhere) cannot be combined with other values"
+                )));
+            }
+        }
+        let default_export = default_export.map(|d| effective_default_export(&d, self.versions().istio));
         for ns in &mut self.namespaces {
             if ns.export_to.is_empty() {
-                ns.export_to = vec!["*".into()];
+                ns.export_to = default_export.clone().unwrap_or_else(|| vec!["*".into()]);
             }
             for s in &mut ns.services {
                 if s.export_to.as_ref().is_some_and(Vec::is_empty) {
@@ -145,6 +159,9 @@ impl Topology {
             _ => Ok(()),
         };
         workers("sidecar".into(), self.sidecar_concurrency)?;
+        for ns in &self.namespaces {
+            workers(format!("namespace \"{}\"", ns.name), ns.concurrency)?;
+        }
         for g in &self.gateways {
             workers(format!("gateway \"{}\"", g.name), g.concurrency)?;
             if !index.contains_key(&g.namespace) {
@@ -168,4 +185,24 @@ impl Topology {
         self.index = index;
         Ok(())
     }
+}
+
+/// What mesh config `defaultServiceExportTo` does to a Service without the exportTo annotation
+/// (istio/istio `pilot/pkg/model/push_context.go`, `initDefaultExportMaps` and
+/// `IsServiceVisible`). Through 1.30 istiod reads only two values of it: `.` (then the Service
+/// is private, whatever else is listed) and `*`; a list of neither (namespace names, `~`)
+/// exports the Service nowhere (`IsServiceVisible` at 1.18.0, 1.22.0 and 1.30.0). From 1.31 the
+/// list is the Service's exportTo as written (`serviceExportTo` at 1.31.0-rc.0).
+fn effective_default_export(default: &[String], istio: Version) -> Vec<String> {
+    if istio >= Version::new(1, 31) {
+        return default.to_vec();
+    }
+    let one = if default.iter().any(|e| e == ".") {
+        "."
+    } else if default.iter().any(|e| e == "*") {
+        "*"
+    } else {
+        "~"
+    };
+    vec![one.to_string()]
 }

@@ -1,6 +1,17 @@
 //! The topology's Services indexed by where they are exported, their namespace and their
 //! name, so that what every proxy sees is summed in time linear in the topology: the part
 //! exported everywhere is summed once, and a proxy adds only what its scope names.
+//!
+//! Two mesh-config rules decide what enters the index:
+//! - `discoverySelectors`: istiod keeps the objects of a namespace only when some selector
+//!   matches its labels (istio/istio `pkg/kube/namespace/filter.go`, `Filter` and
+//!   `selectorsChanged`, at 1.22.0), so the Services of a namespace marked `discovered = false`
+//!   are in no proxy's config and are left out here.
+//! - `defaultServiceExportTo`: the exportTo of Services without the annotation, resolved per
+//!   Istio release into the namespace's `export_to` when the topology is checked
+//!   (`effective_default_export` in [`super::check`]).
+//!
+//! Both are tested against hand counts in `tests/mesh_config_rules.rs`.
 
 use std::collections::{HashMap, HashSet};
 
@@ -66,6 +77,9 @@ impl<'a> Index<'a> {
             by_name: HashMap::new(),
         };
         for (i, ns) in topology.namespaces.iter().enumerate() {
+            if !ns.discovered {
+                continue;
+            }
             let items = ns.knative.iter().map(Item::Knative).chain(ns.services.iter().map(Item::Plain));
             for item in items {
                 let export: &[String] = match item {

@@ -6,6 +6,10 @@
 //! filter_gateway_cluster_config = false # istiod's PILOT_FILTER_GATEWAY_CLUSTER_CONFIG
 //! sidecar_concurrency = 2              # Envoy workers per sidecar (Istio's default)
 //! activator_pods = 1                   # endpoints of a scaled-to-zero revision's public Service
+//! default_service_export_to = ["*"]    # mesh config defaultServiceExportTo (Services without exportTo)
+//! per_cluster_stats = false            # mesh proxyStatsMatcher includes cluster.outbound stats
+//! external_name_alias = true           # istiod's ENABLE_EXTERNAL_NAME_ALIAS (Istio 1.20-1.23)
+//! delta_xds = true                     # istiod's ISTIO_DELTA_XDS (default true from Istio 1.22)
 //!
 //! [[gateways]]
 //! name = "istio-ingressgateway"
@@ -17,6 +21,9 @@
 //! name = "shop"
 //! sidecars = true                      # workloads here carry istio-proxy
 //! export_to = ["*"]                    # networking.istio.io/exportTo of its Services
+//! concurrency = 4                      # its sidecars' Envoy workers, overriding sidecar_concurrency
+//! discovered = true                    # false: outside istiod's discoverySelectors (Services unseen)
+//! per_cluster_stats = true             # its sidecars' stats annotations include cluster.outbound
 //! knative = [{ name = "cart", revisions = 21, routed = 2, tags = 1, pods = 3 }]
 //! services = [{ name = "redis", ports = 1, pods = 3, subsets = 2 }]
 //! ```
@@ -50,6 +57,18 @@ pub struct Topology {
     pub sidecar_concurrency: Option<u32>,
     /// Activator pods: the endpoints of a scaled-to-zero revision's public Service.
     pub activator_pods: Option<u32>,
+    /// Mesh config `defaultServiceExportTo`: the exportTo of Services without the annotation
+    /// (a namespace without `export_to`); Istio's default is `["*"]`.
+    pub default_service_export_to: Option<Vec<String>>,
+    /// The mesh `defaultConfig.proxyStatsMatcher` includes per-cluster stats
+    /// (`cluster.outbound|...`): each cluster carries its stats block in every proxy.
+    #[serde(default)]
+    pub per_cluster_stats: bool,
+    /// istiod's `ENABLE_EXTERNAL_NAME_ALIAS`, where the Istio release has the flag (1.20-1.23);
+    /// unset: the release's default ([`Versions::external_name_is_alias`]).
+    pub external_name_alias: Option<bool>,
+    /// istiod's `ISTIO_DELTA_XDS`; unset: the release's default ([`Topology::delta_xds`]).
+    pub delta_xds: Option<bool>,
     /// Gateway proxies (not scoped by Sidecar resources).
     #[serde(default)]
     pub gateways: Vec<Gateway>,
@@ -110,8 +129,19 @@ pub struct Namespace {
     #[serde(default)]
     pub ambient: bool,
     /// `networking.istio.io/exportTo` of its Services: `*` (default), `.`, `~` or namespaces.
-    #[serde(default = "export_all")]
+    /// Unset (or empty): the topology's `default_service_export_to`, else `*`.
+    #[serde(default)]
     pub export_to: Vec<String>,
+    /// Envoy workers of its sidecars; unset: the topology's `sidecar_concurrency`.
+    pub concurrency: Option<u32>,
+    /// Selected by istiod's `discoverySelectors` (default true): istiod ignores the Services of
+    /// a namespace it does not select, so no proxy sees them (istio/istio
+    /// `pkg/kube/namespace/filter.go`).
+    #[serde(default = "yes")]
+    pub discovered: bool,
+    /// Its sidecars' stats annotations (`sidecar.istio.io/statsInclusionPrefixes`, ...) include
+    /// per-cluster stats; unset: the topology's `per_cluster_stats`.
+    pub per_cluster_stats: Option<bool>,
     /// Knative services.
     #[serde(default)]
     pub knative: Vec<KnativeService>,
@@ -120,8 +150,8 @@ pub struct Namespace {
     pub services: Vec<PlainService>,
 }
 
-fn export_all() -> Vec<String> {
-    vec!["*".to_string()]
+fn yes() -> bool {
+    true
 }
 
 /// A Knative service (or `count` alike ones) with its retained revisions.
@@ -253,7 +283,10 @@ impl Topology {
     /// The versions this topology is evaluated at (the measurement's where it names none).
     pub fn versions(&self) -> Versions {
         let v = |s: &Option<String>| s.as_deref().and_then(|s| Version::parse(s).ok());
-        Versions::new(v(&self.istio_version), v(&self.knative_version))
+        Versions {
+            external_name_alias: self.external_name_alias,
+            ..Versions::new(v(&self.istio_version), v(&self.knative_version))
+        }
     }
 
     /// Override the versions (`--istio-version`, `--knative-version`).
@@ -274,6 +307,24 @@ impl Topology {
     /// Envoy workers of the sidecars.
     pub fn sidecar_concurrency(&self) -> u32 {
         self.sidecar_concurrency.unwrap_or(super::DEFAULT_CONCURRENCY)
+    }
+
+    /// Envoy workers of the sidecars in namespace `ns`: its own `concurrency`, else the
+    /// topology's `sidecar_concurrency`.
+    pub fn concurrency_of(&self, ns: &str) -> u32 {
+        self.namespace(ns).and_then(|n| n.concurrency).unwrap_or_else(|| self.sidecar_concurrency())
+    }
+
+    /// Whether the sidecars of namespace `ns` keep per-cluster stats.
+    pub fn per_cluster_stats_of(&self, ns: &str) -> bool {
+        self.namespace(ns).and_then(|n| n.per_cluster_stats).unwrap_or(self.per_cluster_stats)
+    }
+
+    /// Whether istiod pushes with delta xDS: `delta_xds`, else the release's default
+    /// (`ISTIO_DELTA_XDS` is false at 1.21.0 and true from 1.22.0: istio/istio
+    /// `pilot/pkg/features/experimental.go` at those tags, #47969).
+    pub fn delta_xds(&self) -> bool {
+        self.delta_xds.unwrap_or(self.versions().istio >= Version::new(1, 22))
     }
 
     /// Activator pods behind scaled-to-zero revisions.

@@ -82,6 +82,9 @@ pub struct Versions {
     pub istio_assumed: bool,
     /// The Knative release was assumed.
     pub knative_assumed: bool,
+    /// istiod's `ENABLE_EXTERNAL_NAME_ALIAS`, when the topology says (honoured only by the
+    /// releases that have the flag, 1.20 to 1.23).
+    pub external_name_alias: Option<bool>,
 }
 
 impl Versions {
@@ -92,6 +95,7 @@ impl Versions {
             knative: knative.unwrap_or(ASSUMED_KNATIVE),
             istio_assumed: istio.is_none(),
             knative_assumed: knative.is_none(),
+            external_name_alias: None,
         }
     }
 
@@ -111,12 +115,21 @@ impl Versions {
         )
     }
 
-    /// ExternalName Services are aliases without Envoy clusters from Istio 1.21 on
-    /// (`ENABLE_EXTERNAL_NAME_ALIAS`, default true in 1.21, the flag removed in 1.24; istio/istio
-    /// `pilot/pkg/features/pilot.go` and the 1.21 upgrade notes). Before 1.21 each port of an
-    /// ExternalName Service is a STRICT_DNS cluster.
+    /// ExternalName Services are aliases without Envoy clusters when istiod's
+    /// `ENABLE_EXTERNAL_NAME_ALIAS` is on. The flag appears in 1.20.0 (default false), defaults to
+    /// true from 1.21.0 and is gone in 1.24.0, where aliasing is unconditional (istio/istio
+    /// `pilot/pkg/features/pilot.go` at 1.19.0 (absent), 1.20.0, 1.21.0, 1.23.0 and 1.24.0
+    /// (absent)). So the topology's `external_name_alias` counts from 1.20 to 1.23 only; before
+    /// 1.20 each port of an ExternalName Service is a STRICT_DNS cluster whatever istiod's env
+    /// says (an unknown variable is ignored).
     pub fn external_name_is_alias(&self) -> bool {
-        self.istio >= Version::new(1, 21)
+        if self.istio < Version::new(1, 20) {
+            false
+        } else if self.istio >= Version::new(1, 24) {
+            true
+        } else {
+            self.external_name_alias.unwrap_or(self.istio >= Version::new(1, 21))
+        }
     }
 
     /// The API version a Sidecar resource must be written in: the Sidecar CRD serves only
@@ -174,6 +187,12 @@ mod tests {
             |i: (u32, u32), k: (u32, u32)| Versions::new(Some(Version::new(i.0, i.1)), Some(Version::new(k.0, k.1)));
         assert!(!at((1, 20), (1, 11)).external_name_is_alias());
         assert!(at((1, 21), (1, 11)).external_name_is_alias());
+        // istiod's ENABLE_EXTERNAL_NAME_ALIAS, where the release has it (1.20-1.23).
+        let flag = |i: (u32, u32), f: bool| Versions { external_name_alias: Some(f), ..at(i, (1, 11)) };
+        assert!(flag((1, 20), true).external_name_is_alias());
+        assert!(!flag((1, 22), false).external_name_is_alias());
+        assert!(!flag((1, 19), true).external_name_is_alias(), "no such flag before 1.20");
+        assert!(flag((1, 24), false).external_name_is_alias(), "flag removed in 1.24: always aliases");
         assert_eq!(at((1, 18), (1, 11)).sidecar_api_version(), "networking.istio.io/v1beta1");
         assert_eq!(at((1, 21), (1, 11)).sidecar_api_version(), "networking.istio.io/v1beta1");
         assert_eq!(at((1, 22), (1, 11)).sidecar_api_version(), "networking.istio.io/v1");

@@ -217,7 +217,6 @@ pub fn visibility(topology: &Topology, scope: &Scope) -> Result<Vec<Visible>> {
         Scope::Hosts(patterns) => ix.star_totals(patterns),
         _ => Default::default(),
     };
-    let sidecar_workers = f64::from(topology.sidecar_concurrency());
     let mut out = Vec::new();
     for ns in topology.namespaces.iter().filter(|n| n.sidecars) {
         let counts = match scope {
@@ -229,7 +228,7 @@ pub fn visibility(topology: &Topology, scope: &Scope) -> Result<Vec<Visible>> {
             proxy: ns.name.clone(),
             kind: ProxyKind::Sidecar,
             counts,
-            concurrency: sidecar_workers,
+            concurrency: f64::from(topology.concurrency_of(&ns.name)),
             note: None,
         });
     }

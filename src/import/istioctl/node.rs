@@ -4,6 +4,14 @@
 //! it was taken from: Istio puts the pod in the node metadata (`NAME`, `NAMESPACE`; `POD_NAME`
 //! in older releases) and in the node id (`sidecar~IP~POD.NAMESPACE~NAMESPACE.svc.cluster.local`,
 //! `router~...` for gateways).
+//!
+//! Its Envoy workers are there too (checked at 1.18.0 and 1.22.0): pilot-agent resolves `concurrency`
+//! (explicit, else `ISTIO_CPU_LIMIT`) before it writes the bootstrap, and puts the ProxyConfig in
+//! the node metadata as `PROXY_CONFIG` (istio/istio `pkg/bootstrap/config.go` at 1.22.0:
+//! `meta.ProxyConfig = options.ProxyConfig`; `pkg/model/proxy.go`, `json:"PROXY_CONFIG"`;
+//! `pilot/cmd/pilot-agent/config/config.go`). The dumps in `../shared/reference/real-world/`
+//! (Istio 1.0 to 1.4 sidecars and gateway, a 1.21 waypoint) carry no `PROXY_CONFIG`, so their
+//! workers stay unknown.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -22,6 +30,9 @@ pub struct Node {
     /// different values come from successive containers.
     #[serde(skip)]
     pub started: Option<String>,
+    /// Envoy workers: `PROXY_CONFIG.concurrency` in the node metadata, when the dump has it
+    /// (0 means one per CPU of the node, which a dump does not say).
+    pub concurrency: Option<u32>,
 }
 
 /// The proxy of a `BootstrapConfigDump`: pod and namespace from the node metadata Istio
@@ -36,6 +47,11 @@ pub(super) fn node_of(bootstrap: &Value) -> Node {
         pod: meta("NAME").or_else(|| meta("POD_NAME")).or(id.pod),
         namespace: meta("NAMESPACE").or(id.namespace),
         started: bootstrap.get("last_updated").and_then(Value::as_str).map(str::to_string),
+        concurrency: bootstrap
+            .pointer("/bootstrap/node/metadata/PROXY_CONFIG/concurrency")
+            .and_then(|c| c.as_u64().or_else(|| c.as_str().and_then(|s| s.parse().ok())))
+            .filter(|&c| c > 0)
+            .and_then(|c| u32::try_from(c).ok()),
     }
 }
 
@@ -51,6 +67,7 @@ fn parse_node_id(id: &str) -> Node {
         pod: Some(pod.to_string()),
         namespace: ns.map(str::to_string),
         started: None,
+        concurrency: None,
     }
 }
 
@@ -72,5 +89,20 @@ mod tests {
             (Some("router"), Some("gw-2"), Some("b"))
         );
         assert_eq!(n.started.as_deref(), Some("2026-01-01T00:00:00Z"));
+        assert_eq!(n.concurrency, None);
+    }
+
+    /// pilot-agent writes the resolved ProxyConfig into the node metadata (`PROXY_CONFIG`;
+    /// protobuf-JSON writes the Int32Value as a number).
+    #[test]
+    fn workers_from_the_proxy_config_in_the_node_metadata() {
+        let b: Value = serde_json::from_str(
+            r#"{"bootstrap":{"node":{"id":"sidecar~1.2.3.4~a-1.shop~shop.svc.cluster.local","metadata":{"PROXY_CONFIG":{"concurrency":4,"proxyStatsMatcher":{}}}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(node_of(&b).concurrency, Some(4));
+        let zero: Value =
+            serde_json::from_str(r#"{"bootstrap":{"node":{"metadata":{"PROXY_CONFIG":{"concurrency":0}}}}}"#).unwrap();
+        assert_eq!(node_of(&zero).concurrency, None, "0: one per node CPU, which the dump does not say");
     }
 }

@@ -159,6 +159,9 @@ impl Extra {
                     self.gateways.insert((ns, gw_name));
                 }
             }
+            // Read by `settings`: Nodes (CPUs) and the mesh config.
+            ("Node", "v1") => {}
+            ("ConfigMap", "v1") if super::meshconfig::is_mesh_config(o) => {}
             _ => return false,
         }
         true

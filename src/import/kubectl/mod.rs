@@ -12,12 +12,20 @@
 //! counts them through the Knative services. Revisions that are not Ready are still counted
 //! (GC retains them) and reported. [`cluster`] reads what else decides counts: releases from
 //! the istiod and Knative controller Deployments, gateways by their pods' `istio` label,
-//! endpoints, DestinationRule subsets, pod-template injection and ambient namespaces.
+//! endpoints, DestinationRule subsets, pod-template injection and ambient namespaces;
+//! [`settings`] how the proxies run: Envoy workers (Pods, templates, Nodes), the mesh config
+//! (`istio` ConfigMap) and istiod's flags.
 
 mod cluster;
+mod istiod;
+mod meshconfig;
+mod settings;
+mod settings_toml;
+mod workers;
 mod write;
 
-pub use write::{topology_toml, totals};
+pub use {istiod::IstiodFlags, meshconfig::MeshConfig, settings::NamespaceSettings, settings::Settings};
+pub use {workers::Cpu, workers::ProxySpec, workers::Workers, write::topology_toml, write::totals};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -58,6 +66,8 @@ pub struct Inventory {
     pub skipped: BTreeMap<String, usize>,
     /// Findings worth telling the user (failed revisions, services without revisions).
     pub warnings: Vec<String>,
+    /// How the proxies run: workers, stats, discovery, export defaults, istiod's flags.
+    pub settings: Settings,
 }
 
 /// One namespace.
@@ -382,6 +392,9 @@ pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
         inv.namespaces.entry(ns.into()).or_default().services.insert(name.into(), plain);
     }
     extra.finish(&mut inv);
+    let mut settings = settings::read(&objects, &mut inv.warnings)?;
+    settings.finish(&mut inv);
+    inv.settings = settings;
     for (ns, n) in &inv.namespaces {
         for (name, k) in &n.knative {
             if k.revisions.is_empty() {

@@ -3,7 +3,7 @@
 use super::Inventory;
 
 /// TOML string literal.
-fn q(s: &str) -> String {
+pub(super) fn q(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
@@ -50,11 +50,10 @@ pub fn topology_toml(inv: &Inventory, default_sidecars: bool, sources: &str) -> 
             fmt_ports(known.iter().sum::<usize>() as f64 / known.len() as f64)
         ));
     }
-    out.push_str(
-        "filter_gateway_cluster_config = false  # istiod's PILOT_FILTER_GATEWAY_CLUSTER_CONFIG: check your install\n",
-    );
+    out.push_str(&super::settings_toml::top_level(inv));
     for (ns, name) in &inv.gateways {
         out.push_str(&format!("\n[[gateways]]\nname = {}\nnamespace = {}\n", q(name), q(ns)));
+        out.push_str(&super::settings_toml::gateway(inv, ns, name));
     }
     for (ns, n) in &inv.namespaces {
         let (sidecars, note) = match n.sidecars {
@@ -77,6 +76,7 @@ pub fn topology_toml(inv: &Inventory, default_sidecars: bool, sources: &str) -> 
             None => (default_sidecars, "assumed: no Namespace object in the input"),
         };
         out.push_str(&format!("\n[[namespaces]]\nname = {}\nsidecars = {sidecars}  # {note}\n", q(ns)));
+        out.push_str(&super::settings_toml::namespace(inv, ns, sidecars));
         if n.ambient {
             out.push_str("ambient = true\n");
         }
