@@ -22,6 +22,7 @@ mod import;
 mod import_fuzz;
 mod import_regressions;
 mod inputs;
+mod knative_unrouted;
 mod kubectl_semantics;
 mod layout;
 mod mesh_rules;
