@@ -311,7 +311,8 @@ fn weigh_workers(model: &FittedModel, mut shape: Shape) -> Shape {
 pub struct Evaluation {
     /// Scenario id.
     pub id: u64,
-    /// Revisions per Knative service in steady state (active + retained non-active).
+    /// Revisions per Knative service in steady state (active + retained non-active), plus the
+    /// never-routed ones `horizon_days` add when `unrouted_share` > 0 (no steady state then).
     pub retained: f64,
     /// Revisions seen by the most exposed sidecar.
     pub sidecar_revisions: f64,
