@@ -69,15 +69,19 @@ knative = [
 /// every fourth of 21 readings 6 h apart (8 a day of its own). Limits in bytes put the mean
 /// line's crossing a chosen number of ports above the ports now.
 fn series() -> String {
-    let proxies: [(&str, f64, f64, f64); 4] = [
+    series_of(&[
         // (proxy, ports now, offset Mi, ports to the limit)
         ("shop/web-1", 800.0, 0.0, 48.0),
         ("shop/web-2", 800.0, 2.0, 120.0),
         ("pay/api-1", 600.0, -1.0, 150.0),
         ("jobs/batch-1", 400.0, 1.0, 400.0),
-    ];
+    ])
+}
+
+/// The readings of [`series`] for these `(proxy, ports now, offset Mi, ports to the limit)`.
+pub fn series_of(proxies: &[(&str, f64, f64, f64)]) -> String {
     let mut s = String::from("proxy,time,memory,ports,limit\n");
-    for (name, now, offset, to_limit) in proxies {
+    for &(name, now, offset, to_limit) in proxies {
         let limit = 50.0 * MI + offset * MI + (now + to_limit) * PER_PORT;
         for k in 0..=20usize {
             let ports = now - 8.0 * (5 - k / 4) as f64;

@@ -38,12 +38,14 @@ fn random_spec(rng: &mut Lcg) -> String {
     // Knative's config-gc: min is a whole number, max may be disabled, min <= max.
     let count = |r: &mut Lcg, lo, hi| if r.next() < 0.2 { "\"disabled\"".into() } else { r.int(lo, hi).to_string() };
     format!(
-        "model = {:?}\n[mesh]\ngateways = {}\nplain_ports = {}\ninfra_ports = {}\nstart = {}\n[axes]\nnamespaces = {}\nknative_services = {}\nplain_services = {}\nupdates_per_day = {}\nretain_since_create_time = {}\nretain_since_last_active_time = {}\nmin_non_active_revisions = {}\nmax_non_active_revisions = {}\nscope = {}\ntransient = {}\nheadroom = {}\nlevel = {}\nlimit = {}\n[simulate]\nweekend_factor = {:.2}\n",
+        "model = {:?}\n[mesh]\ngateways = {}\nplain_ports = {}\ninfra_ports = {}\nstart = {}\nunrouted_share = {}\n[axes]\nnamespaces = {}\nknative_services = {}\nplain_services = {}\nupdates_per_day = {}\nretain_since_create_time = {}\nretain_since_last_active_time = {}\nmin_non_active_revisions = {}\nmax_non_active_revisions = {}\nscope = {}\ntransient = {}\nheadroom = {}\nlevel = {}\nlimit = {}\n[simulate]\nweekend_factor = {:.2}\n",
         seed_model().display().to_string(),
         rng.int(0, 3),
         rng.int(1, 3),
         rng.int(0, 40),
         if rng.next() < 0.5 { "\"empty\"".to_string() } else { rng.int(1, 50).to_string() },
+        // A third of the grids have updates whose revisions never route (issue 18 §2).
+        if rng.next() < 0.33 { format!("{:.3}", 0.5 * rng.next()) } else { "0".to_string() },
         rng.list(2, |r| r.int(1, 20).to_string()),
         rng.list(2, |r| r.int(1, 30).to_string()),
         rng.list(1, |r| r.int(0, 10).to_string()),
@@ -82,7 +84,15 @@ fn oracle(grid: &Grid, id: u64) -> Oracle {
     };
     let limit = a.limit[d[12]];
     let target = limit * (1.0 - caution.headroom);
-    let r = grid.retained[grid.retained_index(&d)];
+    // Revisions per service, counted here: the steady state of the updates that route, plus
+    // the never-routed ones (never collected: knative/serving pkg/reconciler/gc/gc.go
+    // isRevisionActive at knative-v1.11.0) over the horizon at the week's mean rate.
+    let share = grid.spec.unrouted_share;
+    let rate = a.updates_per_day[d[3]] * (5.0 + 2.0 * grid.spec.simulate.weekend_factor) / 7.0;
+    let policy = grid.policies[grid.policy_index(&d)];
+    let chain = policy.long_run_revisions(a.updates_per_day[d[3]] * (1.0 - share), grid.spec.start_revisions);
+    let r = chain + rate * share * f64::from(grid.spec.simulate.horizon_days);
+    assert_eq!(r, grid.retained[grid.retained_index(&d)], "retained of scenario {id}");
     let proxies = &grid.proxies[grid.proxies_index(&d)];
     // The seed model has revisions only: a proxy's ports count as revision equivalents.
     assert!(model.terms.iter().all(|t| t.column == "revisions"));
@@ -99,27 +109,41 @@ fn oracle(grid: &Grid, id: u64) -> Oracle {
     // Days: bisection on the worst proxy's bound along R from the start (a different path from
     // the sweep's closed-form crossing).
     let worst_at = |r: f64| shapes.iter().map(|s| upper_at(s, r)).fold(f64::NEG_INFINITY, f64::max);
-    let start = grid.spec.start_revisions.min(r);
-    let rate = a.updates_per_day[d[3]] * (5.0 + 2.0 * grid.spec.simulate.weekend_factor) / 7.0;
+    // What GC leaves of the start: at most the routed ones' steady state.
+    let start = grid.spec.start_revisions.min(chain);
     let days = if worst_at(r) <= target {
         f64::INFINITY
     } else if worst_at(start) >= target {
         0.0
     } else {
-        let (mut lo, mut hi) = (start, r);
-        for _ in 0..200 {
-            let mid = 0.5 * (lo + hi);
-            if worst_at(mid) >= target {
-                hi = mid;
-            } else {
-                lo = mid;
-            }
+        let hi = first_reaching(start, r, |x| worst_at(x) >= target);
+        // The day revisions reach `hi`, by bisection on time: every update adds one until the
+        // routed ones are at their steady state, the never-routed ones for ever, so a service
+        // holds min(start + rate t, chain + leak t).
+        let leak = rate * share;
+        if leak == 0.0 {
+            (hi - start) / rate
+        } else {
+            first_reaching(0.0, (hi - start) / leak + 1.0, |t| (start + rate * t).min(chain + leak * t) >= hi)
         }
-        (hi - start) / rate
     };
     let worst_shape = shapes.iter().max_by(|x, y| upper_at(x, r).total_cmp(&upper_at(y, r))).unwrap();
     let required_mib_limit = required_limit(&bounds, equivalents(worst_shape, r)).limit_bytes;
     Oracle { sidecar_upper, gateway_upper, safe, days, required_mib_limit }
+}
+
+/// The smallest `x` in `[lo, hi]` where `reached` turns true (false at `lo`, true at `hi`), by
+/// bisection.
+fn first_reaching(mut lo: f64, mut hi: f64, reached: impl Fn(f64) -> bool) -> f64 {
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if reached(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    hi
 }
 
 #[track_caller]

@@ -23,6 +23,7 @@ mod import;
 mod import_fuzz;
 mod import_regressions;
 mod inputs;
+mod knative_unrouted;
 mod kubectl_semantics;
 mod kubectl_settings;
 mod layout;

@@ -64,9 +64,14 @@ pub fn run_simulate(args: SimulateArgs) -> Result<()> {
     }
     if let Some(h) = args.horizon_days {
         options.settings.horizon_days = h;
+        // The analytic answer counts never-routed revisions over the same horizon.
+        spec.simulate.horizon_days = h;
     }
     let model = meshcap::model::store::load(&spec.model)?;
     let grid = Grid::new(spec, model, args.max_scenarios)?;
+    for note in grid.notes() {
+        eprintln!("note: {note}");
+    }
     let sim = Simulation::new(&grid, options)?;
     let range = shard.map_or(0..grid.size, |s| s.range(grid.size));
     let work = sim.work(range.clone());

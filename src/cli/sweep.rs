@@ -65,6 +65,9 @@ pub fn run_sweep(args: SweepArgs) -> Result<()> {
     spec.set_versions(args.versions.istio, args.versions.knative);
     let model = meshcap::model::store::load(&spec.model)?;
     let grid = Grid::new(spec, model, args.max_scenarios)?;
+    for note in grid.notes() {
+        eprintln!("note: {note}");
+    }
     let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
     let range = shard.map_or(0..grid.size, |s| s.range(grid.size));
     let progress = Progress::new(range.end - range.start, args.quiet);

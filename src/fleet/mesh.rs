@@ -15,7 +15,9 @@
 //! ([`growth::arrivals`](super::growth::arrivals)) and bends where each service reaches its cap
 //! ([`curve`]). The date is where the pooled model's upper bound meets the limit on that bent
 //! curve, the same crossing the own-series date uses; a proxy the caps hold below its limit has
-//! no date, and a warning says so.
+//! no date, and a warning says so. Revisions that never routed (the topology's `unrouted`:
+//! routingState `pending` or unset) are active to the GC and never collected, so the share of
+//! a service's updates they stand for ([`rates::leak_rate`]) grows without a cap.
 //!
 //! The interval pairs the ends of the growth interval (all rates scaled together) with the
 //! ends of the crossing's range, caps moving with the rates, and lets each service reach the
@@ -92,6 +94,8 @@ struct Service {
     count: u32,
     revisions: u32,
     active: u32,
+    /// Of the active ones, those that never routed: they stay (routingState pending/unset).
+    unrouted: u32,
     created: Vec<f64>,
 }
 
@@ -128,6 +132,8 @@ struct View {
 struct Estimate {
     growth: Growth,
     span_days: f64,
+    /// Never-routed revisions a day ([`rates::leak_rate`]); 0 for a service without them.
+    leak: f64,
 }
 
 /// The topology prepared for a fleet.
@@ -179,7 +185,10 @@ impl MeshGrowth {
                     id: format!("{}/{}", ns.name, k.name),
                     count: k.count,
                     revisions: k.revisions,
-                    active: k.routed.max(1).saturating_add(k.pinned),
+                    // Never-routed revisions are active to the GC: never collected
+                    // (knative/serving pkg/reconciler/gc/gc.go isRevisionActive).
+                    active: k.routed.max(1).saturating_add(k.pinned).saturating_add(k.unrouted),
+                    unrouted: k.unrouted,
                     created: k.created_unix(),
                 });
                 // What one more revision of it adds to every proxy, by the scope's own rules.
@@ -237,7 +246,8 @@ impl MeshGrowth {
                     .map(|s| {
                         let w = rates::window(&s.created, s.set_aside(), end)?;
                         let growth = arrivals(&[(w.arrivals, 1.0, w.span_days)], self.level)?;
-                        Some(Estimate { growth, span_days: w.span_days })
+                        let leak = rates::leak_rate(&s.created, s.unrouted, end).min(growth.per_day);
+                        Some(Estimate { growth, span_days: w.span_days, leak })
                     })
                     .collect()
             })
@@ -258,10 +268,16 @@ impl MeshGrowth {
                 count: s.count,
                 revisions: s.revisions,
                 active: s.active,
+                unrouted: s.unrouted,
                 updates_per_day: e.map(|e| e.growth.per_day),
                 updates_interval: e.map(|e| e.growth.interval),
                 window_days: e.map(|e| e.span_days),
-                cap_revisions: e.map(|e| s.cap(policy, e.growth.per_day)).filter(|c| c.is_finite()),
+                unrouted_per_day: e.map(|e| e.leak).filter(|_| s.unrouted > 0),
+                // Never-routed revisions leave no cap.
+                cap_revisions: e
+                    .filter(|e| e.leak <= 0.0)
+                    .map(|e| s.cap(policy, e.growth.per_day))
+                    .filter(|c| c.is_finite()),
             })
             .collect();
         services.sort_by(|a, b| {

@@ -125,7 +125,13 @@ impl Topology {
                         k.revisions
                     )));
                 }
-                if u64::from(k.routed) + u64::from(k.pinned) > u64::from(k.revisions) {
+                if u64::from(k.routed) + u64::from(k.pinned) + u64::from(k.unrouted) > u64::from(k.revisions) {
+                    if k.unrouted > 0 {
+                        return Err(bad(format!(
+                            "knative service \"{}/{}\" has unrouted = {}, but it retains {} revisions of which {} are routed and {} pinned: unrouted ones are among the retained",
+                            ns.name, k.name, k.unrouted, k.revisions, k.routed, k.pinned
+                        )));
+                    }
                     return Err(bad(format!(
                         "knative service \"{}\" retains {} revisions but routes {} and pins {}: routed and pinned revisions are retained",
                         k.name, k.revisions, k.routed, k.pinned

@@ -2,9 +2,14 @@
 //!
 //! Per Configuration (= per Knative Service), each time it is reconciled (knative/serving
 //! `pkg/reconciler/gc/gc.go`, identical from knative-v1.11 to v1.23):
-//! - Active revisions are never collected and not counted: the latest ready one, every revision
-//!   the route's traffic names (splits and tags: `serving.knative.dev/routingState` is not
-//!   `reserve`), and those annotated `serving.knative.dev/no-gc: "true"` (`isRevisionActive`).
+//! - Active revisions are never collected and not counted: the latest ready one, those
+//!   annotated `serving.knative.dev/no-gc: "true"`, and every revision whose
+//!   `serving.knative.dev/routingState` label is not `reserve` (`isRevisionActive`;
+//!   [`is_revision_active`]). The labeler (`pkg/reconciler/labeler/metasync.go`) sets `active`
+//!   on what the route's traffic names (splits and tags) and moves to `reserve` only revisions it
+//!   once listed; a revision is born `pending` (`pkg/reconciler/configuration/resources/revision.go`),
+//!   so one the route never listed (traffic pinned to named revisions, or superseded before the
+//!   route reconciled) stays `pending` and is never collected: [`RoutingState::never_routed`].
 //! - The others are sorted by last activity, oldest first (the `routingStateModified`
 //!   annotation, else creation). A revision is stale when it was created at least
 //!   `retain-since-create-time` ago **and** last active at least `retain-since-last-active-time`
@@ -127,8 +132,55 @@ pub fn parse_max_non_active(text: &str) -> Result<Option<u32>> {
         .map_err(|_| Error::invalid(format!("\"{t}\" is not a whole number of at least 0 or disabled")))
 }
 
+/// A revision's `serving.knative.dev/routingState` label (knative/serving
+/// `pkg/apis/serving/v1/revision_helpers.go` at knative-v1.11.0, unchanged at 98e5ef9:
+/// `RoutingStateUnset` "", `RoutingStatePending`, `RoutingStateActive`, `RoutingStateReserve`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoutingState {
+    /// No label, or an empty one (`GetRoutingState` reads both as "").
+    Unset,
+    /// `pending`: created, not yet listed by the route's labeler.
+    Pending,
+    /// `active`: the route's traffic names it.
+    Active,
+    /// `reserve`: the route named it once and no longer does.
+    Reserve,
+    /// Any other value (the labeler writes none).
+    Other,
+}
+
+impl RoutingState {
+    /// The state a label value gives; `GetRoutingState` compares the exact string.
+    pub fn of_label(label: Option<&str>) -> RoutingState {
+        match label.unwrap_or("") {
+            "" => RoutingState::Unset,
+            "pending" => RoutingState::Pending,
+            "active" => RoutingState::Active,
+            "reserve" => RoutingState::Reserve,
+            _ => RoutingState::Other,
+        }
+    }
+
+    /// Never routed, so never collected: the labeler moves to `reserve` only revisions it
+    /// listed as `active` (`clearMetaForNotListed` walks the route's `active` ones), so an
+    /// unset, pending or unknown state stays until the route names the revision.
+    pub fn never_routed(self) -> bool {
+        matches!(self, RoutingState::Unset | RoutingState::Pending | RoutingState::Other)
+    }
+}
+
+/// gc.go `isRevisionActive` (knative/serving `pkg/reconciler/gc/gc.go` at knative-v1.11.0):
+/// the Configuration's latest ready revision, a `no-gc: "true"` one (any case), and "anything
+/// that the labeler hasn't explicitly labelled as inactive" (state not `reserve`) are active:
+/// never collected and not counted against min/max.
+pub fn is_revision_active(latest_ready: bool, no_gc: bool, state: RoutingState) -> bool {
+    latest_ready || no_gc || state != RoutingState::Reserve
+}
+
 /// One revision as the GC sees it: hours of creation and of last activity, and whether it is
-/// active (latest ready, routed, or pinned with `no-gc`).
+/// active ([`is_revision_active`]: latest ready, pinned with `no-gc`, or not `reserve`: routed
+/// or never routed).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RevisionState {
     /// Creation time, hours.
@@ -232,6 +284,21 @@ impl GcPolicy {
             // Unbounded: a service keeps every revision it ever had; callers cap by history.
             None => kept,
         }
+    }
+
+    /// Revisions that never route and that GC therefore never collects, per service, after
+    /// `days` at `updates_per_day` of which the share `unrouted_share` never routes (each such
+    /// revision stays `pending`: [`RoutingState::never_routed`]). They grow without bound; the
+    /// updates that route form the collected chain at `(1 - share)` of the rate
+    /// ([`GcPolicy::chain_rate`]).
+    pub fn unrouted_after(updates_per_day: f64, unrouted_share: f64, days: f64) -> f64 {
+        (updates_per_day * unrouted_share * days).max(0.0)
+    }
+
+    /// The rate of updates that route (and so feed the non-active revisions GC collects) when
+    /// the share `unrouted_share` of `updates_per_day` never routes.
+    pub fn chain_rate(updates_per_day: f64, unrouted_share: f64) -> f64 {
+        updates_per_day * (1.0 - unrouted_share)
     }
 
     /// Revisions per service in steady state: the retained non-active ones plus the active one.

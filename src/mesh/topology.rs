@@ -25,6 +25,8 @@
 //! discovered = true                    # false: outside istiod's discoverySelectors (Services unseen)
 //! per_cluster_stats = true             # its sidecars' stats annotations include cluster.outbound
 //! knative = [{ name = "cart", revisions = 21, routed = 2, tags = 1, pods = 3 }]
+//! # unrouted = N: of the revisions, N never routed (routingState pending/unset): GC never
+//! # collects them
 //! services = [{ name = "redis", ports = 1, pods = 3, subsets = 2 }]
 //! ```
 //!
@@ -178,6 +180,12 @@ pub struct KnativeService {
     /// Revisions pinned with `serving.knative.dev/no-gc: "true"` besides the routed ones.
     #[serde(default)]
     pub pinned: u32,
+    /// Revisions besides the routed and pinned ones that never routed: their
+    /// `serving.knative.dev/routingState` is `pending` or unset, so Knative's GC never collects
+    /// them nor counts them (knative/serving `pkg/reconciler/gc/gc.go` `isRevisionActive` at
+    /// knative-v1.11.0). Counted among `revisions`.
+    #[serde(default)]
+    pub unrouted: u32,
     /// Ready pods of the routed revisions, in all (0: scaled to zero).
     #[serde(default)]
     pub pods: u32,

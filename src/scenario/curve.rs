@@ -149,9 +149,10 @@ impl Curve {
     }
 
     /// Days from the start until this proxy's bound crosses `target`, given the bound `upper` at
-    /// the steady state `r` (infinite when that is within the target) and, on demand, at
-    /// `start`; updates arrive at `rate` a day. [`Grid::evaluate`](super::Grid::evaluate) and
-    /// the summary's block path both call this, so they give the same bits.
+    /// `r` (the steady state, plus what never-routed revisions add over the horizon; infinite
+    /// when that is within the target) and, on demand, at the start; revisions per service grow
+    /// along `path`. [`Grid::evaluate`](super::Grid::evaluate) and the summary's block path both
+    /// call this, so they give the same bits.
     #[allow(clippy::too_many_arguments)]
     #[inline]
     pub fn days_to_cross(
@@ -159,8 +160,7 @@ impl Curve {
         upper: f64,
         upper_start: impl FnOnce() -> f64,
         r: f64,
-        start: f64,
-        rate: f64,
+        path: &RevisionGrowth,
         t: f64,
         transient: f64,
         target: f64,
@@ -169,10 +169,47 @@ impl Curve {
             f64::INFINITY
         } else if upper_start() >= target {
             0.0
-        } else if rate > 0.0 {
-            (self.crossing(target, t, transient, start, r) - start) / rate
+        } else if path.rate > 0.0 {
+            path.days_to(self.crossing(target, t, transient, path.start, r))
         } else {
             f64::INFINITY
+        }
+    }
+}
+
+/// How revisions per service grow from the start: each update adds one (at `rate` a day) until
+/// GC holds the routed ones at `chain`, the steady state of the updates that route; after that
+/// only the never-routed revisions add up, at `leak` a day, which GC never collects
+/// (knative/serving `pkg/reconciler/gc/gc.go` `isRevisionActive` at knative-v1.11.0: a
+/// `pending` or unset routingState is active).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RevisionGrowth {
+    /// Revisions per service at day 0 (at most `chain`).
+    pub start: f64,
+    /// Steady state of the routed chain.
+    pub chain: f64,
+    /// Updates per day (routed and not).
+    pub rate: f64,
+    /// Never-routed revisions per day (0: none).
+    pub leak: f64,
+}
+
+impl RevisionGrowth {
+    /// Days until a service holds `r` revisions (`r` >= `start`, `rate` > 0).
+    #[inline]
+    pub fn days_to(&self, r: f64) -> f64 {
+        if self.leak <= 0.0 {
+            return (r - self.start) / self.rate;
+        }
+        // The chain reaches its steady state after `knee` days (its own rate is rate - leak);
+        // until then every update adds one, after it only the leak does.
+        let chain_rate = self.rate - self.leak;
+        let knee =
+            if self.chain > self.start && chain_rate > 0.0 { (self.chain - self.start) / chain_rate } else { 0.0 };
+        if r <= self.start + self.rate * knee {
+            (r - self.start) / self.rate
+        } else {
+            (r - self.chain) / self.leak
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use super::curve::{Curve, Shape};
+use super::curve::{Curve, RevisionGrowth, Shape};
 use super::spec::{MeshSource, Spec, AXES};
 use crate::error::{Error, Result};
 use crate::mesh::visibility::EXTERNAL_NAME_PORTS;
@@ -37,8 +37,11 @@ pub struct Grid {
     pub size: u64,
     /// Proxies per (mesh combination x scope).
     pub proxies: Vec<Proxies>,
-    /// Steady-state revisions per service per (updates, GC) combination.
+    /// Revisions per service per (updates, GC) combination: the steady state of the routed
+    /// chain, plus the never-routed ones the horizon adds when `unrouted_share` > 0.
     pub retained: Vec<f64>,
+    /// The routed chain's steady state alone, per (updates, GC) combination.
+    pub chain: Vec<f64>,
     /// GC policy per GC combination (updates axis excluded).
     pub policies: Vec<GcPolicy>,
     /// One-sided t quantile per level.
@@ -107,10 +110,21 @@ impl Grid {
                 }
             }
         }
-        let mut retained = Vec::new();
+        let (mut retained, mut chain) = (Vec::new(), Vec::new());
+        let share = spec.unrouted_share;
         for &u in &a.updates_per_day {
+            // Never-routed revisions stay (knative/serving pkg/reconciler/gc/gc.go
+            // isRevisionActive at knative-v1.11.0): they add up over the horizon beside the
+            // chain, which only the updates that route feed.
+            let leaked = GcPolicy::unrouted_after(
+                weekly_rate(u, spec.simulate.weekend_factor),
+                share,
+                f64::from(spec.simulate.horizon_days),
+            );
             for p in &policies {
-                retained.push(p.long_run_revisions(u, spec.start_revisions));
+                let c = p.long_run_revisions(GcPolicy::chain_rate(u, share), spec.start_revisions);
+                chain.push(c);
+                retained.push(c + leaked);
             }
         }
         let mut proxies = Vec::new();
@@ -124,7 +138,7 @@ impl Grid {
             }
         }
         let t_one = a.level.iter().map(|&l| model.t_one_sided(l)).collect();
-        Ok(Grid { spec, lengths, size, proxies, retained, policies, t_one, model })
+        Ok(Grid { spec, lengths, size, proxies, retained, chain, policies, t_one, model })
     }
 
     /// Index into `proxies` for a scenario.
@@ -146,6 +160,12 @@ impl Grid {
     pub fn retained_index(&self, d: &[usize; N_AXES]) -> usize {
         d[3] * self.policies.len() + self.policy_index(d)
     }
+}
+
+/// Updates per day averaged over a week whose weekend days run at `weekend_factor`.
+#[inline]
+fn weekly_rate(per_weekday: f64, weekend_factor: f64) -> f64 {
+    per_weekday * (5.0 + 2.0 * weekend_factor) / 7.0
 }
 
 /// Proxy curves of a generated mesh or a topology under one scope.
@@ -241,7 +261,8 @@ fn build_proxies(mesh: &MeshSource, model: &FittedModel, scope: &Scope, n: u32, 
                 let mut t: Topology = (**topology).clone();
                 for ns in &mut t.namespaces {
                     for ks in &mut ns.knative {
-                        let active = ks.routed.saturating_add(ks.pinned).max(1);
+                        // Never-routed revisions are active to the GC too: never collected.
+                        let active = ks.routed.saturating_add(ks.pinned).saturating_add(ks.unrouted).max(1);
                         ks.revisions = active.saturating_add(r - 1);
                     }
                 }
@@ -290,7 +311,8 @@ fn weigh_workers(model: &FittedModel, mut shape: Shape) -> Shape {
 pub struct Evaluation {
     /// Scenario id.
     pub id: u64,
-    /// Revisions per Knative service in steady state (active + retained non-active).
+    /// Revisions per Knative service in steady state (active + retained non-active), plus the
+    /// never-routed ones `horizon_days` add when `unrouted_share` > 0 (no steady state then).
     pub retained: f64,
     /// Revisions seen by the most exposed sidecar.
     pub sidecar_revisions: f64,
@@ -320,7 +342,17 @@ impl Grid {
     /// Updates per day of updates-axis value `i`, weekends weighted.
     #[inline]
     pub fn rate(&self, i: usize) -> f64 {
-        self.spec.axes.updates_per_day[i] * (5.0 + 2.0 * self.spec.simulate.weekend_factor) / 7.0
+        weekly_rate(self.spec.axes.updates_per_day[i], self.spec.simulate.weekend_factor)
+    }
+
+    /// How revisions per service grow in the scenario of `d`: from the start (what GC leaves
+    /// of it: at most the routed chain's steady state) at the weekly rate.
+    #[inline]
+    pub fn growth(&self, d: &[usize; N_AXES]) -> RevisionGrowth {
+        let rate = self.rate(d[3]);
+        let chain = self.chain[self.retained_index(d)];
+        let start = self.spec.start_revisions.min(chain);
+        RevisionGrowth { start, chain, rate, leak: rate * self.spec.unrouted_share }
     }
 
     /// Evaluate one scenario from its axis indexes.
@@ -353,10 +385,10 @@ impl Grid {
         let days_to_limit = if safe {
             f64::INFINITY
         } else {
-            let rate = self.rate(d[3]);
-            let start = self.spec.start_revisions.min(r);
+            let path = self.growth(d);
+            let start = path.start;
             let days = |c: &Curve, upper: f64| {
-                c.days_to_cross(upper, || c.upper(start, t, transient), r, start, rate, t, transient, target)
+                c.days_to_cross(upper, || c.upper(start, t, transient), r, &path, t, transient, target)
             };
             let sidecar = days(worst, worst_upper);
             proxies.gateway.as_ref().map_or(sidecar, |g| sidecar.min(days(g, g_upper)))

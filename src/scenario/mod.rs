@@ -8,6 +8,7 @@
 pub mod curve;
 pub mod grid;
 pub mod merge;
+mod notes;
 pub mod rows;
 pub mod shard;
 pub mod simulate;

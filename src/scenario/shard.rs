@@ -103,6 +103,10 @@ impl Stamp {
 pub fn fingerprint(grid: &Grid, run: &str) -> String {
     let s = &grid.spec;
     let model = serde_json::to_string(&grid.model).expect("models serialize");
-    let text = format!("{run}\n{:?}\n{:?}\n{:?}\n{:?}\n{model}", s.mesh, s.start_revisions, s.axes, s.simulate);
+    let mut text = format!("{run}\n{:?}\n{:?}\n{:?}\n{:?}\n{model}", s.mesh, s.start_revisions, s.axes, s.simulate);
+    // Only when set, so that earlier grids keep their fingerprints.
+    if s.unrouted_share > 0.0 {
+        text.push_str(&format!("\nunrouted_share {:?}", s.unrouted_share));
+    }
     crate::model::sha256_hex(text.as_bytes())
 }

@@ -3,7 +3,10 @@
 //!
 //! For every scenario of a [`Grid`], each path runs day by day. Every Knative service seen by
 //! the most exposed sidecar or the gateway gets updates as a Poisson process at the scenario's
-//! `updates_per_day` (times `weekend_factor` on days 5 and 6 of each week); Knative's GC runs at
+//! `updates_per_day` (times `weekend_factor` on days 5 and 6 of each week), of which the share
+//! `unrouted_share` never routes: those revisions stay `pending` and are never collected
+//! (knative/serving `pkg/reconciler/gc/gc.go` `isRevisionActive`), a Poisson count of their own
+//! added beside what GC keeps of the rest; Knative's GC runs at
 //! each update and at the informers' resync (every `gc_resync`, 10 hours by default), and a
 //! proxy's daily sample judges staleness as of `gc_resync` hours before it: the most a proxy can
 //! hold since the last pass ([`retention`] explains why counts per part of a day then suffice). Memory follows the

@@ -11,6 +11,8 @@
 //! istio_version = "1.18.2"  # ExternalName aliases from 1.21 (also --istio-version)
 //! knative_version = "1.11.0" # 7 ports per revision from 1.21 (also --knative-version)
 //! start = "empty"           # or revisions per service at day 0
+//! unrouted_share = 0.0      # share of updates whose revision never routes (stays pending):
+//!                           # GC never collects those, so they add up beyond its cap
 //! [axes]                    # each a non-empty list; absent axes take one default value
 //! namespaces = [4, 8]
 //! knative_services = [10, 25]          # per namespace
@@ -93,6 +95,10 @@ pub struct Spec {
     pub mesh: MeshSource,
     /// Revisions per Knative service at day 0 (1: a new service with its first revision).
     pub start_revisions: f64,
+    /// Share of updates whose revision never routes (`[mesh] unrouted_share`): it stays
+    /// `pending`, which Knative's GC never collects (knative/serving `pkg/reconciler/gc/gc.go`
+    /// `isRevisionActive` at knative-v1.11.0), so such revisions add up without its cap.
+    pub unrouted_share: f64,
     /// The axes.
     pub axes: Axes,
     /// Monte Carlo settings.
@@ -134,6 +140,7 @@ struct RawMesh {
     start: Option<toml::Value>,
     istio_version: Option<String>,
     knative_version: Option<String>,
+    unrouted_share: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -309,6 +316,7 @@ impl Spec {
             start: None,
             istio_version: None,
             knative_version: None,
+            unrouted_share: None,
         });
         let version = |key: &str, v: &Option<String>| -> Result<Option<Version>> {
             v.as_deref().map(|v| Version::parse(v).map_err(|e| bad(key, e.to_string()))).transpose()
@@ -325,6 +333,14 @@ impl Spec {
                 x.max(1.0)
             }
         };
+        let unrouted_share = mesh_raw.unrouted_share.unwrap_or(0.0);
+        if !(0.0..=1.0).contains(&unrouted_share) {
+            let line = text.find("unrouted_share").map_or(0, line_of);
+            return Err(Error::parse(
+                format!("mesh.unrouted_share must be a share from 0 to 1 (0.05: 1 update in 20 never routes), but {unrouted_share} is not"),
+                Location::new(path, line),
+            ));
+        }
         let mesh = match raw.topology {
             Some(t) => {
                 for key in ["namespaces", "knative_services", "plain_services"] {
@@ -394,6 +410,7 @@ impl Spec {
                 Location::new(path, 0),
             ));
         }
-        Ok(Spec { path: path.to_path_buf(), model: PathBuf::from(raw.model), mesh, start_revisions, axes, simulate })
+        let (path, model) = (path.to_path_buf(), PathBuf::from(raw.model));
+        Ok(Spec { path, model, mesh, start_revisions, unrouted_share, axes, simulate })
     }
 }

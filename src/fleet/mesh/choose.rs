@@ -94,10 +94,11 @@ impl MeshGrowth {
             }
         }
         let policy = &self.settings.policy;
-        // Services that may still grow: below their burst level at the top of their rate.
+        // Services that may still grow: below their burst level at the top of their rate, or
+        // with never-routed revisions, which GC never caps.
         seen.retain(|(s, _, e)| {
             let svc = &self.services[*s];
-            f64::from(svc.revisions) < svc.burst_cap(policy, e.growth.interval[1], level)
+            e.leak > 0.0 || f64::from(svc.revisions) < svc.burst_cap(policy, e.growth.interval[1], level)
         });
         let processes: Vec<(f64, f64, f64)> =
             seen.iter().map(|(_, w, e)| (e.growth.arrivals, *w, e.span_days)).collect();
@@ -109,12 +110,18 @@ impl MeshGrowth {
             unit: 0.0,
         });
         // Every rate scaled together to an end of the proxy's growth interval.
+        // A service's updates that route grow to GC's cap; its never-routed ones (a share of
+        // the same updates) grow for ever: GC never collects them (gc.go isRevisionActive).
         let curve_at = |k: f64, burst: bool| {
-            Curve::new(seen.iter().map(|&(s, weight, e)| {
+            Curve::new(seen.iter().flat_map(|&(s, weight, e)| {
                 let svc = &self.services[s];
-                let rate = k * e.growth.per_day;
+                let leak = k * e.leak;
+                let rate = k * e.growth.per_day - leak;
                 let cap = if burst { svc.burst_cap(policy, rate, level) } else { svc.cap(policy, rate) };
-                Piece { weight, rate, headroom: (cap - f64::from(svc.revisions)).max(0.0) }
+                [
+                    Piece { weight, rate, headroom: (cap - f64::from(svc.revisions)).max(0.0) },
+                    Piece { weight, rate: leak, headroom: f64::INFINITY },
+                ]
             }))
         };
         let scale = |bound: f64| if growth.per_day > 0.0 { bound / growth.per_day } else { 0.0 };
@@ -162,8 +169,34 @@ impl MeshGrowth {
         self.notes.borrow_mut().entry(note).or_default().push(detail);
     }
 
+    /// The services holding never-routed revisions, in one line naming the first three with
+    /// their count and rate at the latest window end; `None` when no service holds any.
+    fn leak_warning(&self) -> Option<String> {
+        let end = *self.latest_end.borrow();
+        let estimates = if end.is_finite() { self.estimates_at(end) } else { vec![None; self.services.len()] };
+        let leaking: Vec<String> = self
+            .services
+            .iter()
+            .zip(&estimates)
+            .filter(|(s, _)| s.unrouted > 0)
+            .map(|(s, e)| match e {
+                Some(e) => format!("{} ({}, {:.2} a day)", s.id, s.unrouted, e.leak),
+                None => format!("{} ({})", s.id, s.unrouted),
+            })
+            .collect();
+        let n = leaking.len();
+        let shown = leaking.iter().take(3).cloned().collect::<Vec<_>>().join("; ");
+        let list = if n > 3 { format!("{shown}; and {} more", n - 3) } else { shown };
+        let services =
+            if n == 1 { "1 Knative service holds".to_string() } else { format!("{n} Knative services hold") };
+        (n > 0).then(|| format!(
+            "{services} revisions that never routed (routingState pending/unset), which Knative's GC never collects (gc.go isRevisionActive): they keep adding up, so GC does not cap their growth: {list}"
+        ))
+    }
+
     /// The notes gathered while forecasting, one line each, naming the first proxies.
     pub(crate) fn take_warnings(&self) -> Vec<String> {
+        let leak = self.leak_warning();
         std::mem::take(&mut *self.notes.borrow_mut())
             .into_iter()
             .map(|(note, details)| {
@@ -191,6 +224,7 @@ impl MeshGrowth {
                     }
                 }
             })
+            .chain(leak)
             .collect()
     }
 }

@@ -56,16 +56,39 @@ pub struct ServiceRate {
     pub count: u32,
     /// Revisions retained now (each).
     pub revisions: u32,
-    /// Revisions GC never collects: routed (at least the latest ready) and pinned.
+    /// Revisions GC never collects: routed (at least the latest ready), pinned and never routed.
     pub active: u32,
+    /// Of those, the never-routed ones (routingState pending or unset): they add up.
+    pub unrouted: u32,
     /// Revisions created per day (null without creation times).
     pub updates_per_day: Option<f64>,
     /// Interval of that rate at the fleet's level.
     pub updates_interval: Option<[f64; 2]>,
     /// Days the rate was observed over.
     pub window_days: Option<f64>,
-    /// Revisions GC holds the service at, at that rate (null when unbounded).
+    /// Never-routed revisions created per day ([`leak_rate`]; null without any).
+    pub unrouted_per_day: Option<f64>,
+    /// Revisions GC holds the service at, at that rate (null when unbounded, as with
+    /// never-routed revisions).
     pub cap_revisions: Option<f64>,
+}
+
+/// Never-routed revisions a day of a service holding `unrouted` of them: GC never collects
+/// them (knative/serving `pkg/reconciler/gc/gc.go` `isRevisionActive` at knative-v1.11.0), so
+/// every one ever created is still there, each created no earlier than the oldest revision
+/// kept. Their count over the span from that oldest creation to `end_unix` (or the newest
+/// creation, when later) is the rate's estimate; 0 without a span.
+pub fn leak_rate(created_unix: &[f64], unrouted: u32, end_unix: f64) -> f64 {
+    let finite = || created_unix.iter().copied().filter(|x| x.is_finite());
+    let (Some(first), Some(newest)) = (finite().reduce(f64::min), finite().reduce(f64::max)) else {
+        return 0.0;
+    };
+    let span_days = (end_unix.max(newest) - first) / DAY;
+    if unrouted == 0 || span_days <= 0.0 {
+        0.0
+    } else {
+        f64::from(unrouted) / span_days
+    }
 }
 
 #[cfg(test)]

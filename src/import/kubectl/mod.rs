@@ -34,6 +34,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::mesh::gc::RoutingState;
 
 const SERVICE_LABEL: &str = "serving.knative.dev/service";
 const CONFIGURATION_LABEL: &str = "serving.knative.dev/configuration";
@@ -42,6 +43,8 @@ const REVISION_LABEL: &str = "serving.knative.dev/revision";
 const SERVICE_TYPE_LABEL: &str = "networking.internal.knative.dev/serviceType";
 /// The route's placeholder ExternalName Services carry their route's name.
 const ROUTE_LABEL: &str = "serving.knative.dev/route";
+/// The labeler's routing state of a revision (knative/serving `pkg/apis/serving/register.go`).
+const ROUTING_STATE_LABEL: &str = "serving.knative.dev/routingState";
 const GATEWAYS: &[&str] =
     &["istio-ingressgateway", "knative-local-gateway", "istio-egressgateway", "knative-ingress-gateway"];
 
@@ -121,6 +124,9 @@ pub struct RevisionInventory {
     pub pinned: bool,
     /// Ready endpoints of its private Service.
     pub pods: Option<usize>,
+    /// Its `serving.knative.dev/routingState` is pending, unset or unknown: unless the route
+    /// names it, GC never collects it (gc.go `isRevisionActive`; [`crate::mesh::gc::RoutingState`]).
+    pub never_routed: bool,
 }
 
 /// One Knative service.
@@ -307,6 +313,7 @@ pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
                         .pointer("/metadata/annotations/serving.knative.dev~1no-gc")
                         .and_then(Value::as_str)
                         .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+                    never_routed: RoutingState::of_label(label(o, ROUTING_STATE_LABEL)).never_routed(),
                     ..RevisionInventory::default()
                 };
                 let nsi = inv.namespaces.entry(ns.into()).or_default();
@@ -401,6 +408,14 @@ pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
                 inv.warnings.push(format!(
                     "Knative service {ns}/{name} has no Revision objects in the input: add revisions.serving.knative.dev to the kubectl get; counted from status.traffic as {}",
                     k.fallback_revisions()
+                ));
+            }
+            let unrouted = write::unrouted(k);
+            if unrouted > 0 {
+                let (n, are) =
+                    if unrouted == 1 { ("1 revision".into(), "is") } else { (format!("{unrouted} revisions"), "are") };
+                inv.warnings.push(format!(
+                    "{n} of {ns}/{name} {are} pending/unset (never routed): Knative's GC never collects them"
                 ));
             }
         }

@@ -1,6 +1,25 @@
 //! The topology TOML an inventory turns into, and the import summary's counts.
 
-use super::Inventory;
+use super::{Inventory, KnativeInventory};
+
+/// Revisions GC never collects besides the routed and pinned ones: never routed (routingState
+/// pending, unset or unknown), not in the route's traffic, not pinned (knative/serving
+/// `pkg/reconciler/gc/gc.go` `isRevisionActive` at knative-v1.11.0). A latest ready revision the
+/// traffic does not name counts here too: active as the latest ready now, pending once a newer
+/// one is ready.
+/// Counted within what the routed ones (1 when the traffic is unknown) and the pinned ones
+/// leave, as written.
+pub(super) fn unrouted(k: &KnativeInventory) -> usize {
+    let (revisions, pinned) = (k.revision_count(), pinned(k));
+    let routed = if k.seen_service { k.routed().min(revisions.saturating_sub(pinned)) } else { 1 };
+    let never = k.revisions.iter().filter(|(r, v)| v.never_routed && !v.pinned && !k.traffic.contains(r)).count();
+    never.min(revisions.saturating_sub(pinned + routed))
+}
+
+/// Revisions pinned by `no-gc` that the traffic does not name.
+fn pinned(k: &KnativeInventory) -> usize {
+    k.revisions.iter().filter(|(r, v)| v.pinned && !k.traffic.contains(r)).count()
+}
 
 /// TOML string literal.
 pub(super) fn q(s: &str) -> String {
@@ -11,7 +30,7 @@ pub(super) fn q(s: &str) -> String {
 /// = `default_sidecars`, unless a pod template asks for injection.
 pub fn topology_toml(inv: &Inventory, default_sidecars: bool, sources: &str) -> String {
     let mut out = format!(
-        "# Topology written by meshcap import kubectl from {sources}.\n# Knative services list the Revision objects found (all retained revisions, Ready or not);\n# routed = revisions in status.traffic, tags = traffic tags, pinned = serving.knative.dev/no-gc,\n# pods = ready endpoints of a routed revision's private Service, created = creationTimestamps.\n# ports_per_revision is the ports of each revision's public and private Services when the\n# input held them (otherwise the Knative release's: 8 before 1.21, 7 from). Review `sidecars`\n# where it says \"assumed\".\n"
+        "# Topology written by meshcap import kubectl from {sources}.\n# Knative services list the Revision objects found (all retained revisions, Ready or not);\n# routed = revisions in status.traffic, tags = traffic tags, pinned = serving.knative.dev/no-gc,\n# unrouted = other revisions whose serving.knative.dev/routingState is pending or unset (GC never\n# collects them),\n# pods = ready endpoints of a routed revision's private Service, created = creationTimestamps.\n# ports_per_revision is the ports of each revision's public and private Services when the\n# input held them (otherwise the Knative release's: 8 before 1.21, 7 from). Review `sidecars`\n# where it says \"assumed\".\n"
     );
     match &inv.istio_version {
         Some(v) => out.push_str(&format!(
@@ -86,7 +105,7 @@ pub fn topology_toml(inv: &Inventory, default_sidecars: bool, sources: &str) -> 
                 let revisions = k.revision_count();
                 let routed = k.routed();
                 let names: Vec<&String> = k.revisions.keys().collect();
-                let pinned = k.revisions.iter().filter(|(r, v)| v.pinned && !k.traffic.contains(r)).count();
+                let pinned = pinned(k);
                 let mut line = format!("  {{ name = {}, revisions = {revisions}", q(name));
                 // Without the Knative Service object the traffic is unknown: the default (1) holds.
                 if k.seen_service && routed != 1 {
@@ -97,6 +116,10 @@ pub fn topology_toml(inv: &Inventory, default_sidecars: bool, sources: &str) -> 
                 }
                 if pinned > 0 {
                     line.push_str(&format!(", pinned = {pinned}"));
+                }
+                let unrouted = unrouted(k);
+                if unrouted > 0 {
+                    line.push_str(&format!(", unrouted = {unrouted}"));
                 }
                 if k.seen_service && k.destinations.len() != routed {
                     line.push_str(&format!(", destinations = {}", k.destinations.len().min(routed)));

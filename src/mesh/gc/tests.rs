@@ -182,3 +182,167 @@ fn revision_counts_parse_as_knative_does() {
     assert_eq!(parse_max_non_active("DISABLED").unwrap(), None);
     assert!(parse_max_non_active("-1").is_err() && parse_max_non_active("").is_err());
 }
+
+/// The revisions of knative/serving `pkg/reconciler/gc/gc_test.go` (knative-v1.11.0), written
+/// by hand: `(name, created_h, last_active_h, latest_ready, no_gc, state)`. Times in hours
+/// before `now = 0`; a revision made by `MakeRevision` without `WithCreationTimestamp` has the
+/// zero creation time (ancient), and `WithRoutingState` stamps `routingStateModified` with the
+/// fake clock's now unless `WithRoutingStateModified` comes after it.
+type Rev = (&'static str, f64, f64, bool, bool, RoutingState);
+
+fn upstream_pass(gc: &GcPolicy, revs: &[Rev]) -> Vec<&'static str> {
+    let states: Vec<RevisionState> = revs
+        .iter()
+        .enumerate()
+        // 3.6 ms apart in creation, so that equal revisions stay told apart below.
+        .map(|(i, &(_, created_h, last_active_h, latest_ready, no_gc, state))| RevisionState {
+            created_h: created_h - i as f64 * 1e-6,
+            last_active_h,
+            active: is_revision_active(latest_ready, no_gc, state),
+        })
+        .collect();
+    let kept = gc.collect_revisions(&states, 0.0);
+    // Deleted: what the pass did not keep (gc_test.go lists deletions).
+    revs.iter().zip(&states).filter(|(_, s)| !kept.contains(s)).map(|(r, _)| r.0).collect()
+}
+
+/// gc_test.go `TestCollectMin`, `TestCollectMax` and `TestCollectSettings`, case by case, with
+/// the deletions upstream expects. "keep oldest when none Reserved": pending and unset
+/// revisions are never deleted (gc.go `isRevisionActive`: "Revisions which do not yet have any
+/// annotation are not eligible for deletion").
+#[test]
+fn knative_gc_test_cases_by_hand() {
+    use RoutingState::{Active, Pending, Reserve, Unset};
+    let m = |minutes: f64| -minutes / 60.0;
+    let (ancient, now, old, older, oldest) = (-1e6, 0.0, m(11.0), m(12.0), m(13.0));
+    let min_cfg = GcPolicy {
+        retain_since_create_h: Some(5.0 / 60.0),
+        retain_since_last_active_h: Some(5.0 / 60.0),
+        min_non_active: 1,
+        max_non_active: None,
+    };
+    let cases: [(&str, &[Rev], &[&str]); 6] = [
+        ("too few revisions", &[("5556", ancient, now, true, false, Active)], &[]),
+        (
+            "delete oldest, keep one recent, one active",
+            &[
+                ("5554", ancient, oldest, false, false, Reserve),
+                ("5555", ancient, older, false, false, Reserve),
+                ("5556", ancient, old, true, false, Active),
+            ],
+            &["5554"],
+        ),
+        (
+            "no latest ready, one active",
+            &[
+                ("5554", ancient, oldest, false, false, Reserve),
+                ("5555", ancient, older, false, false, Reserve),
+                ("5556", ancient, old, false, false, Active),
+            ],
+            &["5554"],
+        ),
+        (
+            "keep oldest when none Reserved",
+            &[
+                ("5554", oldest, now, false, false, Pending),
+                ("5555", older, now, false, false, Unset),
+                ("5556", old, now, true, false, Active),
+            ],
+            &[],
+        ),
+        (
+            "none stale",
+            &[
+                ("5554", ancient, now, false, false, Reserve),
+                ("5555", ancient, now, false, false, Reserve),
+                ("5556", ancient, now, false, false, Reserve),
+            ],
+            &[],
+        ),
+        (
+            "keep oldest because of the preserve annotation",
+            &[
+                ("5554", ancient, now, false, true, Reserve),
+                ("5555", ancient, older, false, false, Reserve),
+                ("5556", ancient, old, false, false, Reserve),
+            ],
+            &["5555"],
+        ),
+    ];
+    for (name, revs, deleted) in cases {
+        assert_eq!(upstream_pass(&min_cfg, revs), deleted, "TestCollectMin {name}");
+    }
+    let max_cfg = GcPolicy {
+        retain_since_create_h: Some(1.0),
+        retain_since_last_active_h: Some(1.0),
+        min_non_active: 1,
+        max_non_active: Some(2),
+    };
+    let at_max: &[Rev] = &[
+        ("5554", ancient, older, false, false, Reserve),
+        ("5555", ancient, older, false, false, Reserve),
+        ("5556", ancient, old, true, false, Active),
+    ];
+    assert_eq!(upstream_pass(&max_cfg, at_max), Vec::<&str>::new(), "TestCollectMax at max");
+    let three: &[Rev] = &[
+        ("5553", ancient, oldest, false, false, Reserve),
+        ("5554", ancient, older, false, false, Reserve),
+        ("5555", ancient, older, false, false, Reserve),
+        ("5556", ancient, old, true, false, Active),
+    ];
+    assert_eq!(upstream_pass(&max_cfg, three), ["5553"], "TestCollectMax delete oldest, keep three max");
+    let all_active: Vec<Rev> =
+        ["5553", "5554", "5555", "5556"].iter().map(|&n| (n, ancient, now, n == "5556", false, Active)).collect();
+    assert_eq!(upstream_pass(&max_cfg, &all_active), Vec::<&str>::new(), "TestCollectMax over max, all active");
+    let settings: &[Rev] = &[
+        ("5554", ancient, oldest, false, false, Reserve),
+        ("5555", ancient, older, false, false, Reserve),
+        ("5556", ancient, old, true, false, Active),
+    ];
+    let none = GcPolicy { retain_since_create_h: None, retain_since_last_active_h: None, ..max_cfg };
+    let all_disabled = GcPolicy { max_non_active: None, ..none };
+    let staleness_disabled = GcPolicy { min_non_active: 0, max_non_active: Some(1), ..none };
+    let max_disabled = GcPolicy { retain_since_last_active_h: Some(1.0 / 60.0), max_non_active: None, ..none };
+    assert_eq!(upstream_pass(&all_disabled, settings), Vec::<&str>::new(), "all disabled");
+    assert_eq!(upstream_pass(&staleness_disabled, settings), ["5554"], "staleness disabled");
+    assert_eq!(upstream_pass(&max_disabled, settings), ["5554"], "max disabled");
+}
+
+/// Beyond gc_test.go: the same ancient, long-idle revisions are all deleted as `reserve` and
+/// all kept as `pending`/unset, past `max-non-active-revisions` too; they are not counted, so
+/// the reserve ones beside them go as if they were absent (gc.go `nonactiveRevisions`).
+#[test]
+fn never_routed_revisions_are_never_collected_nor_counted() {
+    use RoutingState::{Active, Other, Pending, Reserve, Unset};
+    let gc = GcPolicy { min_non_active: 1, max_non_active: Some(2), ..GcPolicy::default() };
+    let idle = |name, state| (name, -1e6, -1e5, false, false, state);
+    let reserve: Vec<Rev> =
+        ["a", "b", "c", "d"].iter().map(|&n| idle(n, Reserve)).chain([("z", 0.0, 0.0, true, false, Active)]).collect();
+    // Four stale reserve revisions, min 1: the three oldest by last activity go (ties: input order).
+    assert_eq!(upstream_pass(&gc, &reserve), ["a", "b", "c"]);
+    let mixed: Vec<Rev> = vec![
+        idle("p1", Pending),
+        idle("p2", Unset),
+        idle("p3", Other),
+        idle("p4", Pending),
+        idle("r1", Reserve),
+        idle("r2", Reserve),
+        ("z", 0.0, 0.0, true, false, Active),
+    ];
+    // Only the two reserve revisions count as non-active: above min 1, so the older goes.
+    assert_eq!(upstream_pass(&gc, &mixed), ["r1"]);
+    assert_eq!(RoutingState::of_label(None), Unset);
+    assert_eq!(RoutingState::of_label(Some("")), Unset);
+    assert_eq!(RoutingState::of_label(Some("Reserve")), Other, "GetRoutingState compares the exact string");
+    assert!(Pending.never_routed() && Unset.never_routed() && !Active.never_routed() && !Reserve.never_routed());
+    assert!(is_revision_active(false, false, Other) && !is_revision_active(false, false, Reserve));
+}
+
+/// Never-routed revisions add up without bound; the updates that route feed the chain GC caps.
+#[test]
+fn unrouted_revisions_accumulate_at_their_share_of_the_updates() {
+    // 20 updates a day, 5% never route: 1 a day, 90 after 90 days; the chain runs at 19 a day.
+    assert_eq!(GcPolicy::unrouted_after(20.0, 0.05, 90.0), 90.0);
+    assert_eq!(GcPolicy::chain_rate(20.0, 0.05), 19.0);
+    assert_eq!(GcPolicy::unrouted_after(20.0, 0.0, 90.0), 0.0);
+}

@@ -28,6 +28,8 @@ pub(super) struct Scratch {
     ring: Vec<u32>,
     /// Per service: revisions created since day 0.
     created: Vec<u32>,
+    /// Per service: never-routed revisions created since day 0 (never collected).
+    leaked: Vec<u64>,
     /// Per proxy and scenario: memory high-water mark since the last restart.
     high: Vec<f64>,
     z: Vec<f64>,
@@ -147,6 +149,8 @@ pub(super) fn run_path(
     scratch.ring.resize(services * per_service, 0);
     scratch.created.clear();
     scratch.created.resize(services, 0);
+    scratch.leaked.clear();
+    scratch.leaked.resize(services, 0);
     scratch.high.clear();
     scratch.high.resize(2 * scenarios, f64::NEG_INFINITY);
     scratch.z.resize(p, 0.0);
@@ -166,12 +170,13 @@ pub(super) fn run_path(
         out[FIXED + PER_SCENARIO * v + 2] = f64::INFINITY;
     }
     let n_start = u64::from(plan.n_start);
-    let (ring, created) = (&mut scratch.ring[..], &mut scratch.created[..]);
+    let (ring, created, leaked) = (&mut scratch.ring[..], &mut scratch.created[..], &mut scratch.leaked[..]);
 
     for t in 0..=horizon {
         let write_at = if t > 0 { ((t - 1) % ring_days) * m } else { 0 };
         let weekend = t > 0 && (t - 1) % 7 >= 5;
         let tables = &plan.tables[usize::from(weekend)];
+        let leak = plan.leak[usize::from(weekend)].as_ref();
         let by_create = count_mode(&plan.create, t, ring_days, m);
         let by_active = count_mode(&plan.active, t, ring_days, m);
         let (mut sum, mut sum_sc, mut sum_gw) = (0u64, 0u64, 0u64);
@@ -187,6 +192,9 @@ pub(super) fn run_path(
                     }
                 }
                 created[s] = n;
+                if let Some(table) = leak {
+                    leaked[s] += u64::from(table.sample(rng.next_u64()));
+                }
             }
             let total = n_start + u64::from(n);
             let count = |c: Count| match c {
@@ -194,7 +202,7 @@ pub(super) fn run_path(
                 Count::All => total,
                 Count::Ring(k) => n_start + u64::from(hist[k]),
             };
-            sum += kept(plan.rule, plan.min, plan.max, total, count(by_create), count(by_active));
+            sum += kept(plan.rule, plan.min, plan.max, total, count(by_create), count(by_active)) + leaked[s];
             if s + 1 == s_sc {
                 sum_sc = sum;
             }

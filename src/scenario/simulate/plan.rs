@@ -47,8 +47,12 @@ pub(super) struct Plan {
     pub gateway: Option<ProxyPlan>,
     /// Number of parts of a day (1 to 3), split at the GC cut fractions.
     pub segments: usize,
-    /// Poisson table per part of a day, weekday and weekend (`None`: rate 0).
+    /// Poisson table per part of a day, weekday and weekend (`None`: rate 0), of the updates
+    /// that route.
     pub tables: [Vec<Option<PoissonTable>>; 2],
+    /// Poisson table of a day's never-routed revisions, weekday and weekend (`None`: none):
+    /// GC never collects them.
+    pub leak: [Option<PoissonTable>; 2],
     /// `retain-since-create-time` lag.
     pub create: Option<Lag>,
     /// `retain-since-last-active-time` lag.
@@ -175,7 +179,12 @@ impl Plan {
         }
         cuts.sort_by(f64::total_cmp);
 
-        let rate = axes.updates_per_day[d[3]];
+        // Updates that route feed the chain GC collects; the others never leave
+        // (knative/serving pkg/reconciler/gc/gc.go isRevisionActive at knative-v1.11.0).
+        let share = grid.spec.unrouted_share;
+        let rate = crate::mesh::GcPolicy::chain_rate(axes.updates_per_day[d[3]], share);
+        let leak_rate = axes.updates_per_day[d[3]] * share;
+        let leak = [leak_rate, leak_rate * settings.weekend_factor].map(|m| (m > 0.0).then(|| PoissonTable::new(m)));
         let n_start = grid.spec.start_revisions.round().max(1.0) as u32;
         // Start revisions, newest first, one update interval apart before day 0.
         let spacing = if rate > 0.0 { 24.0 / rate } else { 24.0 };
@@ -222,6 +231,7 @@ impl Plan {
             gateway,
             segments: cuts.len(),
             tables,
+            leak,
             create,
             active,
             rule: StaleRule::of(&policy),

@@ -3,7 +3,7 @@
 //! (transient, level) pair, computed once for the whole block of inner scenarios with the
 //! operations of [`Grid::evaluate`](super::super::Grid::evaluate), in the same order.
 
-use super::super::curve::Curve;
+use super::super::curve::{Curve, RevisionGrowth};
 use super::super::grid::{Grid, N_AXES};
 
 /// Index of the first inner axis (`transient`): the axes before it fix the steady state and
@@ -38,8 +38,8 @@ pub(super) struct Outer {
     pub(super) retained: f64,
     /// Revisions per service at day 0.
     pub(super) start: f64,
-    /// Updates per day, weekends weighted.
-    pub(super) rate: f64,
+    /// How revisions per service grow (updates per day, weekends weighted; the chain; leak).
+    pub(super) path: RevisionGrowth,
     /// Per (transient, level), level varying fastest.
     pub(super) bounds: Vec<Bounds>,
     /// Scratch: (mean, se_obs) at `retained` per sidecar.
@@ -86,8 +86,8 @@ impl Grid {
         let r = self.retained[self.retained_index(d)];
         outer.proxies = self.proxies_index(d);
         outer.retained = r;
-        outer.start = self.spec.start_revisions.min(r);
-        outer.rate = self.rate(d[3]);
+        outer.path = self.growth(d);
+        outer.start = outer.path.start;
         let proxies = &self.proxies[outer.proxies];
         outer.moments.clear();
         outer.moments.extend(proxies.sidecars.iter().map(|c| (c.mean(r), c.se_obs(r))));
@@ -128,10 +128,10 @@ impl Grid {
     /// transient index `j`, level index `k`) and target `target`; as [`Grid::evaluate`].
     pub(super) fn outer_days(&self, outer: &Outer, b: &Bounds, j: usize, k: usize, target: f64) -> f64 {
         let proxies = &self.proxies[outer.proxies];
-        let (r, start, rate) = (outer.retained, outer.start, outer.rate);
+        let (r, path) = (outer.retained, &outer.path);
         let (t, transient) = (self.t_one[k], self.spec.axes.transient[j]);
         let days = |c: &Curve, upper: f64, upper_start: f64| {
-            c.days_to_cross(upper, || upper_start, r, start, rate, t, transient, target)
+            c.days_to_cross(upper, || upper_start, r, path, t, transient, target)
         };
         let sidecar = days(&proxies.sidecars[b.worst], b.sidecar_upper, b.sidecar_upper_start);
         proxies.gateway.as_ref().map_or(sidecar, |g| sidecar.min(days(g, b.gateway_upper, b.gateway_upper_start)))
