@@ -20,7 +20,7 @@
 //! retain_since_last_active_time = ["15h"]
 //! min_non_active_revisions = [20]
 //! max_non_active_revisions = [1000, "disabled"]
-//! scope = ["mesh", "namespace"]
+//! scope = ["mesh", "namespace"]       # with a topology also per namespace: "namespace; shop=mesh"
 //! transient = [1.0, 1.5]
 //! headroom = ["10%"]
 //! level = [0.95]
@@ -257,7 +257,7 @@ impl Spec {
                 .collect::<Result<_>>()?,
             scope: take("scope", V::String("mesh".into()))?
                 .iter()
-                .map(|v| Scope::parse(&text_of(v)).map_err(|e| bad("scope", e.to_string())))
+                .map(|v| axes::scope_value(v).map_err(|e| bad("scope", e.to_string())))
                 .collect::<Result<_>>()?,
             transient: take("transient", V::Float(1.0))?
                 .iter()
@@ -351,8 +351,14 @@ impl Spec {
             },
         };
         if let MeshSource::Generated { .. } = mesh {
-            if let Some(s) = axes.scope.iter().find(|s| matches!(s, Scope::Hosts(_))) {
+            if let Some(s) = axes.scope.iter().find(|s| matches!(s.default, Scope::Hosts(_)) || !s.overrides.is_empty())
+            {
                 return Err(bad("scope", format!("scope {s} needs named namespaces: use a topology file")));
+            }
+        }
+        if let MeshSource::Topology(t) = &mesh {
+            for s in &axes.scope {
+                s.check(t).map_err(|e| bad("scope", e.to_string()))?;
             }
         }
         let sim = raw.simulate.unwrap_or(RawSim {

@@ -1,7 +1,8 @@
 //! The axes of a scenario grid: their names in grid order, their parsed values, and each
 //! value's label as rows and summaries print it.
 
-use crate::mesh::Scope;
+use crate::error::{Error, Result};
+use crate::mesh::ScopeMap;
 
 /// The axes, in grid order (outermost first; `limit` varies fastest).
 pub const AXES: [&str; 13] = [
@@ -39,8 +40,8 @@ pub struct Axes {
     pub min_non_active: Vec<u32>,
     /// `max-non-active-revisions`.
     pub max_non_active: Vec<Option<u32>>,
-    /// Sidecar scopes.
-    pub scope: Vec<Scope>,
+    /// Sidecar scopes, each a default and per-namespace overrides.
+    pub scope: Vec<ScopeMap>,
     /// Transient factors.
     pub transient: Vec<f64>,
     /// Headroom fractions.
@@ -89,6 +90,29 @@ impl Axes {
             10 => self.headroom[i].to_string(),
             11 => self.level[i].to_string(),
             _ => crate::quantity::format_bytes(self.limit[i]),
+        }
+    }
+}
+
+/// One value of the `scope` axis: a text (`"namespace"`, or with per-namespace overrides
+/// `"namespace; shop=mesh; payments=hosts=payments/*,shop/cart"`) or a list of the same parts
+/// (`["namespace", "shop=mesh"]`): at most one plain scope (the default, `mesh` when none) and
+/// `NS=SCOPE` overrides.
+pub(super) fn scope_value(v: &toml::Value) -> Result<ScopeMap> {
+    match v {
+        toml::Value::String(s) => ScopeMap::parse(s),
+        toml::Value::Array(parts) => {
+            let parts = parts
+                .iter()
+                .map(|p| match p {
+                    toml::Value::String(s) => Ok(s.clone()),
+                    other => Err(Error::invalid(format!("scope part {other} is not a text"))),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            ScopeMap::single(&parts)
+        }
+        other => {
+            Err(Error::invalid(format!("scope {other} is not a text like \"namespace\" or \"namespace; shop=mesh\"")))
         }
     }
 }
