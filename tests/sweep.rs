@@ -221,6 +221,33 @@ fn per_namespace_scopes_and_the_activator_in_a_spec() {
     let want = [("mesh", 651.0), ("namespace", 252.0), ("namespace; shop=mesh", 399.0), ("namespace; ml=mesh", 651.0)];
     assert_eq!(got, want.map(|(s, r)| (s.to_string(), r)));
     assert_eq!(revisions(&injected, r#"["namespace"]"#), [("namespace".to_string(), 399.0)]);
+    // `--scope` replaces the spec's axis, overrides applied to each value, in sweep and simulate.
+    let spec = root().join("data/scenarios/example-topology.toml");
+    let args = ["--scope", "mesh", "--scope", "namespace", "--scope", "shop=mesh", "--format", "jsonl"];
+    let out = String::from_utf8(run(&[&["sweep", spec.to_str().unwrap()][..], &args[..]].concat(), "2")).unwrap();
+    let scopes: std::collections::BTreeSet<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["scope"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(scopes.into_iter().collect::<Vec<_>>(), ["mesh; shop=mesh", "namespace; shop=mesh"]);
+    let sim = [
+        "simulate",
+        spec.to_str().unwrap(),
+        "--summary",
+        "-q",
+        "--paths",
+        "5",
+        "--scope",
+        "namespace",
+        "--scope",
+        "shop=mesh",
+    ];
+    let summary = String::from_utf8(run(&sim, "2")).unwrap();
+    assert!(summary.contains("namespace; shop=mesh"), "{summary}");
+    // A generated mesh names no namespaces: per-namespace scopes are refused, naming the flag.
+    let err = meshcap().args(["sweep", SPEC, "--scope", "shop=mesh"]).assert().code(2).get_output().stderr.clone();
+    let err = String::from_utf8(err).unwrap();
+    assert!(err.contains("--scope") && err.contains("needs named namespaces"), "{err}");
     // Overrides naming what cannot be scoped are refused, naming the axis.
     for (scopes, why) in [
         (r#"["namespace; knative-serving=namespace"]"#, "mesh infrastructure"),
