@@ -43,7 +43,7 @@ pub use axes::{Axes, AXES};
 
 use crate::error::{Error, Location, Result};
 use crate::mesh::gc::{parse_duration_h, parse_max_non_active, parse_min_non_active};
-use crate::mesh::{Scope, ScopeMap, Topology, Version, Versions};
+use crate::mesh::{Topology, Version, Versions};
 
 /// Where the mesh comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,31 +112,6 @@ impl Spec {
             }
         }
     }
-
-    /// Replace the scope axis (`sweep --scope`, `simulate --scope`), checked as the spec's own.
-    pub fn set_scopes(&mut self, scopes: Vec<ScopeMap>) -> Result<()> {
-        check_scopes(&self.mesh, &scopes).map_err(|m| Error::invalid(format!("--scope: {m}")))?;
-        self.axes.scope = scopes;
-        Ok(())
-    }
-}
-
-/// Refuse scopes the mesh cannot evaluate: host lists and per-namespace scopes need named
-/// namespaces (a topology), and overrides must name a scoped namespace of it.
-fn check_scopes(mesh: &MeshSource, scopes: &[ScopeMap]) -> std::result::Result<(), String> {
-    match mesh {
-        MeshSource::Generated { .. } => {
-            if let Some(s) = scopes.iter().find(|s| matches!(s.default, Scope::Hosts(_)) || !s.overrides.is_empty()) {
-                return Err(format!("scope {s} needs named namespaces: use a topology file"));
-            }
-        }
-        MeshSource::Topology(t) => {
-            for s in scopes {
-                s.check(t).map_err(|e| e.to_string())?;
-            }
-        }
-    }
-    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -375,7 +350,7 @@ impl Spec {
                 versions: Versions::new(istio, knative),
             },
         };
-        check_scopes(&mesh, &axes.scope).map_err(|m| bad("scope", m))?;
+        axes::check_scopes(&mesh, &axes.scope).map_err(|m| bad("scope", m))?;
         let sim = raw.simulate.unwrap_or(RawSim {
             horizon_days: None,
             paths: None,

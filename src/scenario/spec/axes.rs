@@ -1,8 +1,10 @@
 //! The axes of a scenario grid: their names in grid order, their parsed values, and each
-//! value's label as rows and summaries print it.
+//! value's label as rows and summaries print it; the scope axis's values (a default scope and
+//! per-namespace overrides, [`ScopeMap`]) are read and checked against the mesh here.
 
+use super::{MeshSource, Spec};
 use crate::error::{Error, Result};
-use crate::mesh::ScopeMap;
+use crate::mesh::{Scope, ScopeMap};
 
 /// The axes, in grid order (outermost first; `limit` varies fastest).
 pub const AXES: [&str; 13] = [
@@ -115,4 +117,31 @@ pub(super) fn scope_value(v: &toml::Value) -> Result<ScopeMap> {
             Err(Error::invalid(format!("scope {other} is not a text like \"namespace\" or \"namespace; shop=mesh\"")))
         }
     }
+}
+
+impl Spec {
+    /// Replace the scope axis (`sweep --scope`, `simulate --scope`), checked as the spec's own.
+    pub fn set_scopes(&mut self, scopes: Vec<ScopeMap>) -> Result<()> {
+        check_scopes(&self.mesh, &scopes).map_err(|m| Error::invalid(format!("--scope: {m}")))?;
+        self.axes.scope = scopes;
+        Ok(())
+    }
+}
+
+/// Refuse scopes the mesh cannot evaluate: host lists and per-namespace scopes need named
+/// namespaces (a topology), and overrides must name a scoped namespace of it.
+pub(super) fn check_scopes(mesh: &MeshSource, scopes: &[ScopeMap]) -> std::result::Result<(), String> {
+    match mesh {
+        MeshSource::Generated { .. } => {
+            if let Some(s) = scopes.iter().find(|s| matches!(s.default, Scope::Hosts(_)) || !s.overrides.is_empty()) {
+                return Err(format!("scope {s} needs named namespaces: use a topology file"));
+            }
+        }
+        MeshSource::Topology(t) => {
+            for s in scopes {
+                s.check(t).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    Ok(())
 }
