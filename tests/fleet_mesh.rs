@@ -332,3 +332,54 @@ fn the_readme_mesh_holds_its_stated_rates() {
     let g = update_rate(&pay.created_unix(), 1, end, 0.95).unwrap();
     crate::util::close("payments rate", g.per_day, 13.0 / 3.5, 1e-9);
 }
+
+/// `fleet --topology` with per-namespace scopes, and knative-serving's activator dated like a
+/// gateway: in mesh mode it sends to every revision's private Service ClusterIP
+/// (knative/serving `pkg/activator/net/revision_backends.go`, `checkDests` -> `getDest`, at
+/// knative-v1.11.0), so it grows with every service under any scope. By hand (see
+/// [`topology`]): cart 8 ports x 2 a day = 16, fast 8 x 4 = 32, slow 8 x 1 = 8; the activator
+/// 16 + 32 + 8 = 56 a day; shop scoped to `hosts=shop/cart` holds cart's routed revision
+/// only: no growth.
+#[test]
+fn per_namespace_scopes_and_the_activator_in_fleet() {
+    let dir = tempdir();
+    let topo = topology() + "[[namespaces]]\nname = \"knative-serving\"\nsidecars = true\n";
+    let topo = write(dir.path(), "topology.toml", &topo);
+    let mut rows = series();
+    let web1: Vec<String> = rows
+        .lines()
+        .filter(|l| l.starts_with("shop/web-1,"))
+        .map(|l| l.replacen("shop/web-1", "knative-serving/activator-1", 1))
+        .collect();
+    rows.push_str(&(web1.join("\n") + "\n"));
+    let data = write(dir.path(), "fleet.csv", &rows);
+    let v = json(meshcap().arg("fleet").arg(&data).arg("--topology").arg(&topo).args([
+        "--scope",
+        "namespace",
+        "--scope",
+        "shop=hosts=shop/cart",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(v["mesh"]["scope"], "namespace; shop=hosts=shop/cart");
+    let growth = |p: &str| by(&v, p)["growth_ports_per_day"].as_f64().unwrap();
+    crate::util::close("activator growth", growth("knative-serving/activator-1"), 56.0, 1e-12);
+    crate::util::close("pay growth", growth("pay/api-1"), 40.0, 1e-12);
+    assert!(growth("shop/web-1").abs() < 1e-12, "shop holds cart's routed revision only");
+    // One scope for the rest at most; overrides must name a scoped namespace.
+    let err = fails(
+        meshcap().arg("fleet").arg(&data).arg("--topology").arg(&topo).args([
+            "--scope",
+            "mesh",
+            "--scope",
+            "namespace",
+        ]),
+        2,
+    );
+    assert!(err.contains("2 scopes given"), "{err}");
+    let err = fails(
+        meshcap().arg("fleet").arg(&data).arg("--topology").arg(&topo).args(["--scope", "knative-serving=namespace"]),
+        2,
+    );
+    assert!(err.contains("mesh infrastructure"), "{err}");
+}

@@ -132,7 +132,7 @@ fn mesh_days_intervals_hold_the_true_dates() {
         let model = pooled::pooled_fit(&series, meshcap::model::sha256_hex(text.as_bytes()), "sim.csv", 0.95).unwrap();
         let topology = Topology::parse(Path::new("sim.toml"), &toml).unwrap();
         let settings =
-            MeshSettings { scope: Scope::Namespace, policy: GcPolicy::default(), growth: GrowthChoice::Mesh };
+            MeshSettings { scope: Scope::Namespace.into(), policy: GcPolicy::default(), growth: GrowthChoice::Mesh };
         let mesh = MeshGrowth::new(&topology, "sim.toml", settings, "ports", 0.95).unwrap();
         let fleet_settings = FleetSettings { headroom: 0.0, ..FleetSettings::default() };
         let fleet = forecast_with(&series, &model, &fleet_settings, Some(&mesh)).unwrap();

@@ -9,7 +9,7 @@ use meshcap::mesh::{visibility, ProxyKind, Scope, Topology};
 /// Clusters each sidecar namespace sees under `mesh`, by name.
 fn clusters(text: &str) -> Vec<(String, f64)> {
     let t = Topology::parse(Path::new("t.toml"), text).expect(text);
-    let seen = visibility(&t, &Scope::Mesh).expect("counts");
+    let seen = visibility(&t, &Scope::Mesh.into()).expect("counts");
     seen.into_iter().filter(|v| v.kind == ProxyKind::Sidecar).map(|v| (v.proxy, v.counts.clusters)).collect()
 }
 

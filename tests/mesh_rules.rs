@@ -46,7 +46,7 @@ fn topo(text: &str) -> Topology {
 }
 
 fn seen(t: &Topology, scope: &str) -> Vec<Visible> {
-    visibility(t, &Scope::parse(scope).expect("scope parses")).expect("counts")
+    visibility(t, &Scope::parse(scope).expect("scope parses").into()).expect("counts")
 }
 
 fn of<'a>(v: &'a [Visible], proxy: &str) -> &'a Counts {
@@ -230,7 +230,7 @@ fn scope_chart_keeps_the_proxies_at_risk() {
     }
     let t = topo(&text);
     let model = meshcap::model::store::load(&crate::util::seed_model()).unwrap();
-    let scopes = [Scope::Mesh, Scope::Namespace];
+    let scopes = [Scope::Mesh.into(), Scope::Namespace.into()];
     let chart =
         meshcap::report::charts::scope_chart(&model, &t, "t.toml", &scopes, Default::default(), 1073741824.0).unwrap();
     let proxies: Vec<String> = chart.bars.iter().filter(|b| b.scope == "mesh").map(|b| b.proxy.clone()).collect();

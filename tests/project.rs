@@ -3,7 +3,7 @@
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use crate::util::{close, json, meshcap, seed_model, tempdir, write};
+use crate::util::{close, json, meshcap, root, seed_model, tempdir, write};
 
 const MI: f64 = 1024.0 * 1024.0;
 const GI: f64 = 1024.0 * MI;
@@ -267,7 +267,13 @@ fn emit_sidecar_writes_one_cr_per_sidecar_namespace() {
     // only (istio/istio manifests/charts/base/crds/crd-all.gen.yaml at 1.18.0): v1 is refused.
     assert_eq!(yaml.matches("apiVersion: networking.istio.io/v1beta1\nkind: Sidecar").count(), 4);
     assert!(!yaml.contains("networking.istio.io/v1\n"), "{yaml}");
-    assert!(yaml.contains("namespace: ml") && yaml.contains("- \"./*\"") && yaml.contains("- \"istio-system/*\""));
+    // Read back with a YAML library: four documents, each with the namespace scope's hosts.
+    let docs = yaml_documents(&yaml);
+    let namespaces: Vec<&str> = docs.iter().map(|d| d["metadata"]["namespace"].as_str().unwrap()).collect();
+    assert_eq!(namespaces, ["shop", "payments", "search", "ml"]);
+    for d in &docs {
+        assert_eq!(d["spec"]["egress"][0]["hosts"], serde_yaml::to_value(["./*", "istio-system/*"]).unwrap());
+    }
     // From Istio 1.22 the CRD serves v1.
     let yaml = emit(&["--istio-version", "1.22.0"]);
     assert_eq!(yaml.matches("apiVersion: networking.istio.io/v1\nkind: Sidecar").count(), 4, "{yaml}");
@@ -297,6 +303,12 @@ fn projection_bad_input_exits_2_with_one_line() {
         (vec!["limit".into(), "--revisions".into(), "NaN".into()], "\"NaN\""),
         (vec!["scope".into(), "--scope".into(), "hosts=nowhere/*".into()], "namespace \"nowhere\""),
         (vec!["scope".into(), "--scope".into(), "everything".into()], "\"everything\""),
+        (vec!["scope".into(), "--scope".into(), "nowhere=namespace".into()], "does not list it"),
+        (vec!["scope".into(), "--scope".into(), "monitoring=namespace".into()], "no sidecars"),
+        (
+            vec!["scope".into(), "--scope".into(), "shop=mesh".into(), "--scope".into(), "shop=namespace".into()],
+            "two scopes",
+        ),
     ];
     for (args, want) in cases {
         let out = meshcap().args(&args).assert().code(2).get_output().clone();
@@ -427,4 +439,74 @@ fn safe_says_unbounded_in_the_table_when_the_note_does() {
     let v = json(meshcap().args(["safe", "--limit", "512Mi", "--format", "json", "--model"]).arg(&m));
     assert_eq!(v["limits"][0]["safe_unbounded"], true);
     assert!(v["limits"][0]["safe_revisions"].is_null());
+}
+
+/// Knative's activator, in mesh mode, sends to every revision's private Service ClusterIP
+/// (knative/serving `pkg/activator/net/revision_backends.go`, `checkDests` -> `getDest`, at
+/// knative-v1.11.0): with knative-serving injected, `scope` shows it unscoped under every
+/// scope, with a note; `--emit-sidecar` writes none for it; an override naming it is refused.
+/// Per-namespace overrides apply in each compared scope. Hand counts on the example topology:
+/// the 19 Knative services exported everywhere hold 495 revisions (shop 228, payments 105,
+/// search 162); ml's 12 x 21 = 252 are exported to ml and istio-system only.
+#[test]
+fn the_activator_is_never_scoped_and_namespaces_take_their_own_scope() {
+    let dir = tempdir();
+    let example = std::fs::read_to_string(root().join("data/topology-example.toml")).unwrap();
+    let injected =
+        example.replace("name = \"knative-serving\"\nsidecars = false", "name = \"knative-serving\"\nsidecars = true");
+    let t = write(dir.path(), "t.toml", &injected);
+    let scope = ["scope", "--format", "json", "--scope", "mesh", "--scope", "namespace", "--scope", "shop=mesh"];
+    let v = json(meshcap().args(scope).arg("--topology").arg(&t));
+    let scopes = v["scopes"].as_array().unwrap();
+    let names: Vec<&str> = scopes.iter().map(|s| s["scope"].as_str().unwrap()).collect();
+    assert_eq!(names, ["mesh; shop=mesh", "namespace; shop=mesh"]);
+    let proxy = |s: usize, name: &str| {
+        scopes[s]["namespaces"].as_array().unwrap().iter().find(|p| p["namespace"] == name).unwrap().clone()
+    };
+    for s in 0..2 {
+        let a = proxy(s, "knative-serving");
+        assert_eq!((a["kind"].as_str(), a["visible_revisions"].as_f64()), (Some("infrastructure"), Some(495.0)));
+        assert!(a["note"].as_str().unwrap().contains("revision_backends.go"));
+        assert_eq!(proxy(s, "shop")["visible_revisions"].as_f64(), Some(495.0), "shop=mesh in both");
+    }
+    assert_eq!(proxy(1, "knative-serving")["saving_percent"].as_f64(), Some(0.0));
+    assert_eq!(proxy(1, "payments")["visible_revisions"].as_f64(), Some(105.0));
+    assert_eq!(proxy(1, "ml")["visible_revisions"].as_f64(), Some(252.0));
+    // The table says why in a line.
+    let table = meshcap().args(["scope", "--topology"]).arg(&t).assert().success().get_output().stdout.clone();
+    let table = String::from_utf8(table).unwrap();
+    assert!(
+        table.contains("knative-serving (infrastructure)") && table.contains("no Sidecar is emitted for it"),
+        "{table}"
+    );
+    // No Sidecar for it; one per other scoped namespace, shop left at mesh.
+    let yaml = meshcap()
+        .args(["scope", "--scope", "namespace", "--scope", "shop=mesh", "--emit-sidecar", "--topology"])
+        .arg(&t)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let docs = yaml_documents(std::str::from_utf8(&yaml).unwrap());
+    let namespaces: Vec<&str> = docs.iter().map(|d| d["metadata"]["namespace"].as_str().unwrap()).collect();
+    assert_eq!(namespaces, ["payments", "search", "ml"]);
+    let err = meshcap()
+        .args(["scope", "--scope", "knative-serving=namespace", "--topology"])
+        .arg(&t)
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(err).unwrap();
+    assert!(
+        err.contains("knative-serving") && err.contains("mesh infrastructure") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+}
+
+/// Every document of a multi-document YAML text, as the YAML library reads it.
+fn yaml_documents(text: &str) -> Vec<serde_yaml::Value> {
+    serde_yaml::Deserializer::from_str(text).map(|d| serde::Deserialize::deserialize(d).unwrap()).collect()
 }

@@ -69,7 +69,7 @@ proptest! {
         match Topology::parse(Path::new("topology.toml"), &text) {
             Ok(t) => {
                 for scope in [Scope::parse("mesh").unwrap(), Scope::parse("namespace").unwrap()] {
-                    let _ = visibility(&t, &scope);
+                    let _ = visibility(&t, &scope.clone().into());
                 }
             }
             Err(e) => one_line_naming(&e, "topology.toml")?,

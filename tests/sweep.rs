@@ -182,3 +182,85 @@ fn merge_refuses_repeated_missing_and_simulate_summaries() {
         .success();
     assert!(err(&[&sim]).contains("simulate summary cannot be merged"));
 }
+
+/// Per-namespace scopes in a spec's scope axis, and knative-serving as mesh infrastructure
+/// (its activator sends to every revision's private Service: knative/serving
+/// `pkg/activator/net/revision_backends.go`, knative-v1.11.0). Hand counts on
+/// data/topology-example.toml at 1 update a day (GC keeps 20 non-active + 1 active = 21 per
+/// service): 31 services, 12 of them ml's (exported to ml and istio-system only), 19 exported
+/// everywhere. The most exposed sidecar sees: mesh 31 x 21 = 651 (ml); namespace 12 x 21 = 252
+/// (ml); shop=mesh 19 x 21 = 399 (shop); ml=mesh 651. With knative-serving injected, namespace
+/// gives 399: the activator's sidecar keeps the 19 services exported to it.
+#[test]
+fn per_namespace_scopes_and_the_activator_in_a_spec() {
+    let dir = tempdir();
+    let model = root().join("models/knative-1.11-istio-1.18.json").display().to_string();
+    let example = std::fs::read_to_string(root().join("data/topology-example.toml")).unwrap();
+    let injected =
+        example.replace("name = \"knative-serving\"\nsidecars = false", "name = \"knative-serving\"\nsidecars = true");
+    assert_ne!(example, injected);
+    let revisions = |topology: &str, scopes: &str| -> Vec<(String, f64)> {
+        let t = write(dir.path(), "t.toml", topology);
+        let spec = write(
+            dir.path(),
+            "s.toml",
+            &format!(
+                "model = {model:?}\ntopology = {:?}\n[axes]\nupdates_per_day = [1]\nscope = {scopes}\nlimit = [\"1Gi\"]\n",
+                t.display().to_string()
+            ),
+        );
+        let out = String::from_utf8(run(&["sweep", spec.to_str().unwrap(), "--format", "jsonl"], "2")).unwrap();
+        out.lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (v["scope"].as_str().unwrap().to_string(), v["sidecar_revisions"].as_f64().unwrap())
+            })
+            .collect()
+    };
+    let got = revisions(&example, r#"["mesh", "namespace", "namespace; shop=mesh", ["namespace", "ml=mesh"]]"#);
+    let want = [("mesh", 651.0), ("namespace", 252.0), ("namespace; shop=mesh", 399.0), ("namespace; ml=mesh", 651.0)];
+    assert_eq!(got, want.map(|(s, r)| (s.to_string(), r)));
+    assert_eq!(revisions(&injected, r#"["namespace"]"#), [("namespace".to_string(), 399.0)]);
+    // `--scope` replaces the spec's axis, overrides applied to each value, in sweep and simulate.
+    let spec = root().join("data/scenarios/example-topology.toml");
+    let args = ["--scope", "mesh", "--scope", "namespace", "--scope", "shop=mesh", "--format", "jsonl"];
+    let out = String::from_utf8(run(&[&["sweep", spec.to_str().unwrap()][..], &args[..]].concat(), "2")).unwrap();
+    let scopes: std::collections::BTreeSet<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["scope"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(scopes.into_iter().collect::<Vec<_>>(), ["mesh; shop=mesh", "namespace; shop=mesh"]);
+    let sim = [
+        "simulate",
+        spec.to_str().unwrap(),
+        "--summary",
+        "-q",
+        "--paths",
+        "5",
+        "--scope",
+        "namespace",
+        "--scope",
+        "shop=mesh",
+    ];
+    let summary = String::from_utf8(run(&sim, "2")).unwrap();
+    assert!(summary.contains("namespace; shop=mesh"), "{summary}");
+    // A generated mesh names no namespaces: per-namespace scopes are refused, naming the flag.
+    let err = meshcap().args(["sweep", SPEC, "--scope", "shop=mesh"]).assert().code(2).get_output().stderr.clone();
+    let err = String::from_utf8(err).unwrap();
+    assert!(err.contains("--scope") && err.contains("needs named namespaces"), "{err}");
+    // Overrides naming what cannot be scoped are refused, naming the axis.
+    for (scopes, why) in [
+        (r#"["namespace; knative-serving=namespace"]"#, "mesh infrastructure"),
+        (r#"["namespace; nowhere=mesh"]"#, "does not list it"),
+    ] {
+        let t = write(dir.path(), "t.toml", &injected);
+        let spec = write(
+            dir.path(),
+            "bad.toml",
+            &format!("model = {model:?}\ntopology = {:?}\n[axes]\nscope = {scopes}\n", t.display().to_string()),
+        );
+        let err = meshcap().arg("sweep").arg(&spec).assert().code(2).get_output().stderr.clone();
+        let err = String::from_utf8(err).unwrap();
+        assert!(err.contains("axes.scope") && err.contains(why), "{scopes}: {err}");
+    }
+}

@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 use meshcap::fleet::mesh::{GrowthChoice, MeshGrowth, MeshSettings};
 use meshcap::fleet::{self, Fleet, FleetSettings};
-use meshcap::mesh::{Scope, Topology};
+use meshcap::mesh::{ScopeMap, Topology};
 use meshcap::model::{self, FittedModel};
 use meshcap::series::Series;
 
@@ -77,9 +77,10 @@ pub struct FleetArgs {
     #[arg(long, value_name = "FILE")]
     topology: Option<PathBuf>,
     /// With --topology: every namespace's Sidecar scope, `mesh` (none), `namespace` or
-    /// `hosts=ns/*,ns/svc` [default: mesh].
-    #[arg(long, value_name = "SCOPE", requires = "topology")]
-    scope: Option<String>,
+    /// `hosts=ns/*,ns/svc` [default: mesh]; repeat with `NS=SCOPE` for namespaces that differ.
+    /// Gateways and mesh infrastructure (knative-serving) see the whole mesh under any scope.
+    #[arg(long = "scope", value_name = "SCOPE", requires = "topology")]
+    scopes: Vec<String>,
     /// With --topology: which growth dates a proxy [default: mesh].
     #[arg(long, value_enum, requires = "topology")]
     growth: Option<GrowthArg>,
@@ -107,10 +108,11 @@ impl FleetArgs {
             }
             return Ok(None);
         };
-        let scope = Scope::parse(self.scope.as_deref().unwrap_or("mesh"))?;
+        let scope = ScopeMap::single(&self.scopes)?;
         let policy = self.gc.policy()?;
         let mut topology = Topology::load(path)?;
         self.versions.apply(&mut topology);
+        scope.check(&topology)?;
         let growth = match self.growth.unwrap_or(GrowthArg::Mesh) {
             GrowthArg::Mesh => GrowthChoice::Mesh,
             GrowthArg::Sooner => GrowthChoice::Sooner,

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use meshcap::mesh::{Scope, Topology};
+use meshcap::mesh::{ScopeMap, Topology};
 use meshcap::model::{self, FitSettings, FittedModel};
 use meshcap::plot;
 use meshcap::report::{charts, write_report, ReportInput, REPORT_LIMITS};
@@ -35,7 +35,8 @@ pub struct Inputs {
     /// Mesh topology for the scope charts (`none` to leave them out).
     #[arg(long, default_value = "data/topology-example.toml")]
     topology: String,
-    /// Scopes to compare (the first is the baseline).
+    /// Scopes to compare (the first is the baseline); `NS=SCOPE` gives namespace NS its own
+    /// scope in each of them.
     #[arg(long = "scope", default_values = ["mesh", "namespace"])]
     scopes: Vec<String>,
     /// Limits to project for (repeatable).
@@ -67,14 +68,14 @@ struct Loaded {
     model: FittedModel,
     series: Option<Series>,
     topology: Option<(Topology, String)>,
-    scopes: Vec<Scope>,
+    scopes: Vec<ScopeMap>,
     caution: meshcap::project::Caution,
     push: meshcap::project::PushChoice,
 }
 
 impl Inputs {
     fn load(&self) -> Result<Loaded> {
-        let scopes = self.scopes.iter().map(|s| Scope::parse(s)).collect::<meshcap::Result<Vec<_>>>()?;
+        let scopes = ScopeMap::alternatives(&self.scopes)?;
         let (model, series) = match &self.model {
             Some(p) => {
                 let model = model::store::load(p)?;
@@ -94,11 +95,12 @@ impl Inputs {
             let p = Path::new(&self.topology);
             let mut t = Topology::load(p)?;
             self.versions.apply(&mut t);
+            scopes.iter().try_for_each(|s| s.check(&t))?;
             Some((t, p.file_name().map_or_else(|| self.topology.clone(), |n| n.to_string_lossy().into())))
         };
         let target = super::project::Target {
             istio: topology.as_ref().map(|t| t.0.versions()).filter(|v| !v.istio_assumed).map(|v| v.istio),
-            delta_xds: None,
+            delta_xds: topology.as_ref().and_then(|t| t.0.delta_xds),
         };
         let (caution, push) =
             super::project::caution_for(&model, self.level, self.headroom, self.transient, self.push, target)?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use meshcap::mesh::{Scope, Topology};
+use meshcap::mesh::{ProxyKind, Scope, ScopeMap, Topology};
 use meshcap::project::{self, ScopeProjection};
 use meshcap::quantity::format_bytes;
 
@@ -22,12 +22,14 @@ pub struct ScopeArgs {
     #[arg(long, default_value = "data/topology-example.toml")]
     topology: PathBuf,
     /// Scope(s) to compare: `mesh`, `namespace`, `hosts=ns/*,ns/svc`; the first is the baseline.
+    /// `NS=SCOPE` (e.g. `shop=namespace`) gives namespace NS its own scope in each of them.
     #[arg(long = "scope", default_values = ["mesh", "namespace"])]
     scopes: Vec<String>,
     /// Proxy memory limit.
     #[arg(long, default_value = "1Gi", value_parser = parse_limit)]
     limit: f64,
-    /// Print the Sidecar CR YAML realizing the last scope instead of the comparison.
+    /// Print the Sidecar resources (YAML, one per scoped namespace) realizing the last scope
+    /// instead of the comparison.
     #[arg(long)]
     emit_sidecar: bool,
     #[command(flatten)]
@@ -35,21 +37,23 @@ pub struct ScopeArgs {
 }
 
 pub fn run_scope(args: ScopeArgs) -> Result<()> {
-    let scopes = args.scopes.iter().map(|s| Scope::parse(s)).collect::<meshcap::Result<Vec<_>>>()?;
+    let scopes = ScopeMap::alternatives(&args.scopes)?;
     let mut topology = Topology::load(&args.topology)?;
     args.versions.apply(&mut topology);
     let (model, caution, push) = args.caution.load_for(super::project::Target {
         istio: (!topology.versions().istio_assumed).then(|| topology.versions().istio),
-        delta_xds: None,
+        delta_xds: topology.delta_xds,
     })?;
-    let projections = project::compare_scopes(&model, &topology, &scopes, caution, args.limit)?;
     if args.emit_sidecar {
-        let last = scopes.last().expect("clap gives at least one scope");
-        let yaml = project::sidecar_yaml(&topology, last).ok_or_else(|| {
-            meshcap::Error::invalid("scope mesh needs no Sidecar resource: pass --scope namespace or --scope hosts=...")
+        let last = scopes.last().expect("at least one scope");
+        let yaml = project::sidecar_yaml(&topology, last)?.ok_or_else(|| {
+            meshcap::Error::invalid(format!(
+                "scope {last} needs no Sidecar resource in any namespace: pass --scope namespace, --scope hosts=... or NS=SCOPE"
+            ))
         })?;
         return emit(None, yaml.as_bytes());
     }
+    let projections = project::compare_scopes(&model, &topology, &scopes, caution, args.limit)?;
     let versions = topology.versions();
     let mut warnings: Vec<String> = topology
         .unexported_to_gateways()
@@ -60,8 +64,15 @@ pub fn run_scope(args: ScopeArgs) -> Result<()> {
         .collect();
     // An egress host that names no Service of the topology admits nothing: say so, since a
     // typo would otherwise look like a large saving.
-    for scope in &scopes {
-        let meshcap::mesh::Scope::Hosts(patterns) = scope else { continue };
+    // Overrides repeat in every alternative: each host list is looked at once.
+    let mut distinct: Vec<&Scope> = Vec::new();
+    for s in scopes.iter().flat_map(ScopeMap::scopes) {
+        if !distinct.contains(&s) {
+            distinct.push(s);
+        }
+    }
+    for scope in distinct {
+        let Scope::Hosts(patterns) = scope else { continue };
         for p in patterns {
             let Some((name, fqdn_ns)) = p.service_host() else { continue };
             let in_ns = |ns: &meshcap::mesh::Namespace| {
@@ -120,6 +131,11 @@ pub fn run_scope(args: ScopeArgs) -> Result<()> {
                 text.push_str(&format!("warning: {w}\n"));
             }
             text.push_str(&render(&projections, args.limit, &caution));
+            let infrastructure = projections.first().into_iter().flat_map(|p| &p.namespaces);
+            for n in infrastructure.filter(|n| n.kind == ProxyKind::Infrastructure) {
+                let note = n.note.as_deref().unwrap_or("mesh infrastructure, never scoped");
+                text.push_str(&format!("\n{}: {note}; no Sidecar is emitted for it\n", n.namespace));
+            }
             text.push_str(if topology.filter_gateway_cluster_config {
                 "\ngateways are not scoped by Sidecar resources; with PILOT_FILTER_GATEWAY_CLUSTER_CONFIG they keep the destinations of the VirtualServices bound to them\n"
             } else {
@@ -158,7 +174,7 @@ fn render(projections: &[ScopeProjection], limit: f64, c: &project::Caution) -> 
             "saving"
         );
         for n in &p.namespaces {
-            let kind = if n.kind == meshcap::mesh::ProxyKind::Gateway { " (gateway)" } else { "" };
+            let kind = n.kind.suffix();
             let _ = writeln!(
                 s,
                 "  {:<32} {:>9.0} {:>8.0} {:>9.0} {:>9.0} {:>10} {:>24} {:>11} {:>9} {:>16}",

@@ -48,8 +48,20 @@ pub struct SimulateArgs {
     /// No progress bar.
     #[arg(short, long)]
     pub(crate) quiet: bool,
+    /// Replace the spec's scope axis: each `mesh`, `namespace` or `hosts=...` one value of it,
+    /// each `NS=SCOPE` (a topology's namespace) applied to every value (repeatable).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub(crate) scopes: Vec<String>,
     #[command(flatten)]
     pub(crate) versions: super::versions::VersionArgs,
+}
+
+/// `--scope` values, when given, as the spec's scope axis.
+pub(crate) fn set_scopes(spec: &mut Spec, scopes: &[String]) -> Result<()> {
+    if !scopes.is_empty() {
+        spec.set_scopes(meshcap::mesh::ScopeMap::alternatives(scopes)?)?;
+    }
+    Ok(())
 }
 
 pub fn run_simulate(args: SimulateArgs) -> Result<()> {
@@ -57,6 +69,7 @@ pub fn run_simulate(args: SimulateArgs) -> Result<()> {
     let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
     let mut spec = Spec::load(&args.spec)?;
     spec.set_versions(args.versions.istio, args.versions.knative);
+    set_scopes(&mut spec, &args.scopes)?;
     let mut options = SimOptions::from_spec(&spec);
     options.seed = args.seed;
     if let Some(p) = args.paths {

@@ -40,6 +40,10 @@ pub struct SweepArgs {
     /// [simulate] settings and seed 1).
     #[arg(long)]
     simulate: bool,
+    /// Replace the spec's scope axis: each `mesh`, `namespace` or `hosts=...` one value of it,
+    /// each `NS=SCOPE` (a topology's namespace) applied to every value (repeatable).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    scopes: Vec<String>,
     #[command(flatten)]
     versions: super::versions::VersionArgs,
 }
@@ -58,11 +62,13 @@ pub fn run_sweep(args: SweepArgs) -> Result<()> {
             seed: meshcap::scenario::simulate::DEFAULT_SEED,
             max_work: args.max_work,
             quiet: args.quiet,
+            scopes: args.scopes,
             versions: args.versions.clone(),
         });
     }
     let mut spec = Spec::load(&args.spec)?;
     spec.set_versions(args.versions.istio, args.versions.knative);
+    super::simulate::set_scopes(&mut spec, &args.scopes)?;
     let model = meshcap::model::store::load(&spec.model)?;
     let grid = Grid::new(spec, model, args.max_scenarios)?;
     for note in grid.notes() {

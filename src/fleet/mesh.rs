@@ -7,8 +7,9 @@
 //! the rule of knative/serving `pkg/reconciler/gc/gc.go` (`collect`, `isRevisionActive`,
 //! `isRevisionStale`) with the defaults of `pkg/gc/config.go`, both checked at 98e5ef9).
 //! The topology knows both. Each proxy is mapped to what it sees: `namespace/pod` to its
-//! namespace's sidecars under the scope, or a gateway whose pods are `<gateway>-...` in the
-//! gateway's namespace ([`crate::mesh::visibility`]). What one more revision of a service adds
+//! namespace's sidecars under the scope (mesh infrastructure, such as knative-serving's
+//! activator, under none: it sees every service, like a gateway), or a gateway whose pods are
+//! `<gateway>-...` in the gateway's namespace ([`crate::mesh::visibility`]). What one more revision of a service adds
 //! to each proxy (ports by the Knative release, or revisions) is read from `visibility` itself,
 //! once per service, so every rule of the scope applies. Each service's rate comes from its
 //! revisions' creation times ([`rates`]); the proxy's growth is their weighted Poisson sum
@@ -38,7 +39,7 @@ use serde::Serialize;
 
 use super::growth::{arrivals, Growth};
 use crate::error::Result;
-use crate::mesh::{visibility, GcPolicy, ProxyKind, Scope, Topology, Visible};
+use crate::mesh::{visibility, GcPolicy, ProxyKind, ScopeMap, Topology, Visible};
 use crate::series::PORTS;
 
 use choose::Note;
@@ -61,8 +62,8 @@ pub enum GrowthChoice {
 /// What the mesh growth assumes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MeshSettings {
-    /// The Sidecar scope of every namespace.
-    pub scope: Scope,
+    /// The Sidecar scope of every namespace (a default and per-namespace overrides).
+    pub scope: ScopeMap,
     /// Knative's `config-gc`.
     pub policy: GcPolicy,
     /// Which growth dates a proxy.
@@ -74,7 +75,7 @@ pub struct MeshSettings {
 pub struct MeshReport {
     /// The topology file.
     pub topology: String,
-    /// The scope every namespace's sidecars have.
+    /// The scope every namespace's sidecars have, then `; NS=SCOPE` overrides.
     pub scope: String,
     /// The GC policy.
     pub gc: GcPolicy,
@@ -170,7 +171,7 @@ impl MeshGrowth {
         let mut gateways = topology.gateways.iter();
         for v in &base {
             let namespace = match v.kind {
-                ProxyKind::Sidecar => v.proxy.clone(),
+                ProxyKind::Sidecar | ProxyKind::Infrastructure => v.proxy.clone(),
                 ProxyKind::Gateway => gateways.next().map_or_else(String::new, |g| g.namespace.clone()),
             };
             views.push(View { kind: v.kind, namespace, name: v.proxy.clone(), weights: Vec::new() });
@@ -226,7 +227,10 @@ impl MeshGrowth {
                 && v.namespace == ns
                 && (pod == v.name || pod.strip_prefix(v.name.as_str()).is_some_and(|r| r.starts_with('-')))
         });
-        if let Some(v) = gateway.or_else(|| self.views.iter().find(|v| v.kind == ProxyKind::Sidecar && v.name == ns)) {
+        // Mesh infrastructure maps by namespace like sidecars and is dated, like a gateway, from
+        // every service of the mesh (`visibility` gives it the whole mesh under any scope).
+        let sidecars = || self.views.iter().find(|v| v.kind != ProxyKind::Gateway && v.name == ns);
+        if let Some(v) = gateway.or_else(sidecars) {
             return Ok(v);
         }
         Err(match self.namespaces.iter().find(|(n, _)| n == ns) {

@@ -252,7 +252,7 @@ impl<'a> Index<'a> {
 mod tests {
     use std::path::Path;
 
-    use super::super::{visibility, ProxyKind, Scope, Topology};
+    use super::super::{visibility, ProxyKind, Scope, ScopeMap, Topology};
     use super::*;
 
     /// What a sidecar in `proxy_ns` sees, the slow way: every Service of the mesh, admitted by
@@ -355,14 +355,23 @@ mod tests {
                 };
                 hosts.push(format!("{ns}/{host}"));
             }
-            for scope in ["mesh".to_string(), "namespace".to_string(), format!("hosts={}", hosts.join(","))] {
-                let Ok(scope) = Scope::parse(&scope) else { continue };
-                let Ok(seen) = visibility(&t, &scope) else { continue };
+            // Per-namespace scopes too: the first namespace takes the host list, the rest another.
+            let hosts = format!("hosts={}", hosts.join(","));
+            let maps = [
+                "mesh".to_string(),
+                "namespace".to_string(),
+                hosts.clone(),
+                format!("namespace; ns0={hosts}"),
+                format!("{hosts}; ns0=mesh"),
+            ];
+            for map in maps {
+                let Ok(map) = ScopeMap::parse(&map) else { continue };
+                let Ok(seen) = visibility(&t, &map) else { continue };
                 for v in seen.iter().filter(|v| v.kind == ProxyKind::Sidecar) {
                     assert_eq!(
                         v.counts,
-                        naive(&t, &scope, &v.proxy),
-                        "case {case}, {scope}, proxy {}\n{text}",
+                        naive(&t, map.scope_of(&v.proxy), &v.proxy),
+                        "case {case}, {map}, proxy {}\n{text}",
                         v.proxy
                     );
                 }

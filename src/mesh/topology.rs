@@ -20,6 +20,7 @@
 //! [[namespaces]]
 //! name = "shop"
 //! sidecars = true                      # workloads here carry istio-proxy
+//! infrastructure = false               # mesh infrastructure (default: true for knative-serving)
 //! export_to = ["*"]                    # networking.istio.io/exportTo of its Services
 //! concurrency = 4                      # its sidecars' Envoy workers, overriding sidecar_concurrency
 //! discovered = true                    # false: outside istiod's discoverySelectors (Services unseen)
@@ -126,6 +127,9 @@ pub struct Namespace {
     /// Whether its workloads carry istio-proxy sidecars.
     #[serde(default)]
     pub sidecars: bool,
+    /// Mesh infrastructure whose sidecars must reach every revision, never scoped (see
+    /// [`Namespace::infrastructure`]); by default true for `knative-serving` only.
+    pub infrastructure: Option<bool>,
     /// `istio.io/dataplane-mode: ambient`: no sidecars; its waypoints hold only their own
     /// Services.
     #[serde(default)]
@@ -155,6 +159,21 @@ pub struct Namespace {
 fn yes() -> bool {
     true
 }
+
+impl Namespace {
+    /// Whether this namespace is mesh infrastructure: its proxies see the whole mesh under
+    /// every scope, like gateways. Knative's activator (in `knative-serving`) sends to each
+    /// revision's private Service ClusterIP when the mesh is on (knative/serving
+    /// `pkg/activator/net/revision_backends.go`, `checkDests` falls back to `getDest`, the
+    /// private Service's ClusterIP, at knative-v1.11.0 and knative-v1.23.0), so a Sidecar
+    /// narrowing it cuts it off from the revisions it must wake.
+    pub fn infrastructure(&self) -> bool {
+        self.infrastructure.unwrap_or(self.name == KNATIVE_SERVING)
+    }
+}
+
+/// The namespace of Knative Serving's activator and autoscaler.
+pub const KNATIVE_SERVING: &str = "knative-serving";
 
 /// A Knative service (or `count` alike ones) with its retained revisions.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

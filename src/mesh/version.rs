@@ -132,14 +132,20 @@ impl Versions {
         }
     }
 
-    /// The API version a Sidecar resource must be written in: the Sidecar CRD serves only
-    /// `v1alpha3` and `v1beta1` through Istio 1.21 and adds `v1` in 1.22 (istio/api
-    /// `kubernetes/customresourcedefinitions.gen.yaml` at those tags; Istio 1.18 rejects `v1`).
-    pub fn sidecar_api_version(&self) -> &'static str {
+    /// The API version a Sidecar resource must be written in, None where Istio has no Sidecar
+    /// CRD. istio/api `networking/v1alpha3/sidecar.proto` first appears at tag 1.1.0 (absent at
+    /// 1.0.0); `networking/v1beta1/sidecar.proto` at 1.5.0 (absent at 1.4.0), whose
+    /// `kubernetes/customresourcedefinitions.gen.yaml` serves `v1alpha3` and `v1beta1`; `v1`
+    /// is served from 1.22.0 (Istio 1.18 rejects `v1`).
+    pub fn sidecar_api_version(&self) -> Option<&'static str> {
         if self.istio >= Version::new(1, 22) {
-            "networking.istio.io/v1"
+            Some("networking.istio.io/v1")
+        } else if self.istio >= Version::new(1, 5) {
+            Some("networking.istio.io/v1beta1")
+        } else if self.istio >= Version::new(1, 1) {
+            Some("networking.istio.io/v1alpha3")
         } else {
-            "networking.istio.io/v1beta1"
+            None
         }
     }
 
@@ -193,9 +199,15 @@ mod tests {
         assert!(!flag((1, 22), false).external_name_is_alias());
         assert!(!flag((1, 19), true).external_name_is_alias(), "no such flag before 1.20");
         assert!(flag((1, 24), false).external_name_is_alias(), "flag removed in 1.24: always aliases");
-        assert_eq!(at((1, 18), (1, 11)).sidecar_api_version(), "networking.istio.io/v1beta1");
-        assert_eq!(at((1, 21), (1, 11)).sidecar_api_version(), "networking.istio.io/v1beta1");
-        assert_eq!(at((1, 22), (1, 11)).sidecar_api_version(), "networking.istio.io/v1");
+        assert_eq!(at((1, 18), (1, 11)).sidecar_api_version(), Some("networking.istio.io/v1beta1"));
+        assert_eq!(at((1, 21), (1, 11)).sidecar_api_version(), Some("networking.istio.io/v1beta1"));
+        assert_eq!(at((1, 22), (1, 11)).sidecar_api_version(), Some("networking.istio.io/v1"));
+        // istio/api: the Sidecar CRD is v1alpha3 only from 1.1.0 through 1.4.0 (sidecar.proto
+        // under networking/v1alpha3 alone), v1beta1 from 1.5.0, and absent at 1.0.0.
+        assert_eq!(at((1, 5), (1, 11)).sidecar_api_version(), Some("networking.istio.io/v1beta1"));
+        assert_eq!(at((1, 4), (1, 11)).sidecar_api_version(), Some("networking.istio.io/v1alpha3"));
+        assert_eq!(at((1, 1), (1, 11)).sidecar_api_version(), Some("networking.istio.io/v1alpha3"));
+        assert_eq!(at((1, 0), (1, 11)).sidecar_api_version(), None);
         assert_eq!(at((1, 22), (1, 20)).ports_per_revision(), 8);
         assert_eq!(at((1, 22), (1, 21)).ports_per_revision(), 7);
         let assumed = Versions::new(None, None);

@@ -26,6 +26,11 @@
 //!   `pilot/pkg/model/push_context.go`, `GatewayServices`): the routed revisions' public
 //!   Services (knative/serving `pkg/reconciler/route/resources/ingress.go`) and the plain
 //!   Services its routes name.
+//! - Mesh infrastructure (by default `knative-serving`: the activator, the autoscaler) sees the
+//!   whole mesh under every scope, like a gateway: in mesh mode the activator sends to each
+//!   revision's private Service ClusterIP (knative/serving `pkg/activator/net/revision_backends.go`,
+//!   `checkDests` -> `getDest`, at knative-v1.11.0 and knative-v1.23.0), which a Sidecar narrowing
+//!   it would leave without a cluster (and, under STRICT mTLS, without mTLS to it).
 //! - A headless Service (`clusterIP: None`) gives every sidecar that sees it a listener per pod
 //!   IP and TCP (or unnamed) port (istio/istio `pilot/pkg/networking/core/listener.go`,
 //!   `buildSidecarOutboundListeners`; istio/istio#33969); its clusters are ORIGINAL_DST, one
@@ -40,20 +45,39 @@ use serde::Serialize;
 
 use super::index::{Index, Item};
 use super::rules::KnativeView;
-use super::{Scope, Topology};
+use super::{Scope, ScopeMap, Topology};
 use crate::error::{Error, Result};
 
 /// Ports of the ExternalName placeholder Service each Knative service and tag has.
 pub const EXTERNAL_NAME_PORTS: f64 = 1.0;
 
-/// Sidecar or gateway.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Sidecar, gateway or mesh infrastructure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProxyKind {
     /// The sidecars of a namespace's workloads.
     Sidecar,
     /// A gateway deployment (not scoped by Sidecar resources).
     Gateway,
+    /// The sidecars of mesh infrastructure (Knative's activator and autoscaler): they must reach
+    /// every revision, so no Sidecar resource narrows them.
+    Infrastructure,
+}
+
+impl ProxyKind {
+    /// Sees the whole mesh whatever the scope: gateways and mesh infrastructure.
+    pub fn unscoped(self) -> bool {
+        self != ProxyKind::Sidecar
+    }
+
+    /// What tables print after the proxy's name: nothing for sidecars.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            ProxyKind::Sidecar => "",
+            ProxyKind::Gateway => " (gateway)",
+            ProxyKind::Infrastructure => " (infrastructure)",
+        }
+    }
 }
 
 /// Counts a proxy holds, and the part of them that grows as services retain more revisions.
@@ -112,24 +136,25 @@ impl AddAssign for Counts {
 pub struct Visible {
     /// Namespace (sidecars) or gateway name.
     pub proxy: String,
-    /// Sidecar or gateway.
+    /// Sidecar, gateway or mesh infrastructure.
     pub kind: ProxyKind,
     /// The counts.
     #[serde(flatten)]
     pub counts: Counts,
     /// Envoy worker threads.
     pub concurrency: f64,
-    /// What limits the view, when something does (a gateway's exportTo).
+    /// What limits the view, when something does (a gateway's exportTo), or why the scope
+    /// does not (mesh infrastructure).
     pub note: Option<String>,
 }
 
 impl Visible {
     /// Two proxies with the same key hold the same and follow the same memory curve: kind,
     /// every count and the workers, as bits.
-    pub fn curve_key(&self) -> (bool, [u64; 10]) {
+    pub fn curve_key(&self) -> (ProxyKind, [u64; 10]) {
         let c = &self.counts;
         (
-            self.kind == ProxyKind::Gateway,
+            self.kind,
             [
                 c.revisions,
                 c.clusters,
@@ -193,43 +218,54 @@ fn plausible(v: &Visible, topology: &Topology) -> Result<()> {
 /// Default Envoy workers of a proxy (Istio's `concurrency: 2` for sidecars).
 pub const DEFAULT_CONCURRENCY: u32 = 2;
 
-/// Count what every sidecar namespace and every gateway sees under `scope`.
-pub fn visibility(topology: &Topology, scope: &Scope) -> Result<Vec<Visible>> {
-    if let Scope::Hosts(patterns) = scope {
-        for p in patterns {
-            let named = [Some(p.namespace.as_str()), p.wildcard_namespace(), p.service_host().and_then(|h| h.1)];
-            for ns in named.into_iter().flatten().filter(|n| *n != "*" && *n != ".") {
-                if topology.namespace(ns).is_none() {
-                    return Err(Error::invalid(format!(
-                        "scope host \"{}/{}\" names namespace \"{ns}\", which the topology does not list",
-                        p.namespace, p.host
-                    )));
-                }
-            }
-        }
+/// Why a mesh infrastructure namespace is not scoped, as notes say it.
+pub fn infrastructure_note(namespace: &str) -> String {
+    if namespace == super::KNATIVE_SERVING {
+        "mesh infrastructure, never scoped: the activator sends to every revision's private Service (knative/serving pkg/activator/net/revision_backends.go)".into()
+    } else {
+        "mesh infrastructure (infrastructure = true in the topology), never scoped".into()
+    }
+}
+
+/// Count what every sidecar namespace and every gateway sees under `scopes` (a default scope
+/// and per-namespace overrides; a plain [`Scope`] converts into one for every namespace).
+pub fn visibility(topology: &Topology, scopes: &ScopeMap) -> Result<Vec<Visible>> {
+    scopes.check(topology)?;
+    for scope in scopes.scopes() {
+        check_hosts(topology, scope)?;
     }
     let ix = Index::new(topology);
     let mut mesh_total = Counts::default();
     for &u in &ix.everywhere {
         mesh_total += ix.count(u, KnativeView::All);
     }
-    let star = match scope {
-        Scope::Hosts(patterns) => ix.star_totals(patterns),
-        _ => Default::default(),
-    };
+    // `*/name` totals once per distinct host list.
+    let stars: Vec<_> = scopes
+        .scopes()
+        .map(|scope| match scope {
+            Scope::Hosts(patterns) => ix.star_totals(patterns),
+            _ => Default::default(),
+        })
+        .collect();
     let mut out = Vec::new();
     for ns in topology.namespaces.iter().filter(|n| n.sidecars) {
-        let counts = match scope {
-            Scope::Mesh => ix.whole_mesh(&ns.name, &mesh_total),
-            Scope::Namespace => ix.hosts(&Scope::namespace_hosts(), &ns.name, &mesh_total, &star),
-            Scope::Hosts(patterns) => ix.hosts(patterns, &ns.name, &mesh_total, &star),
+        let (kind, counts, note) = if ns.infrastructure() {
+            (ProxyKind::Infrastructure, ix.whole_mesh(&ns.name, &mesh_total), Some(infrastructure_note(&ns.name)))
+        } else {
+            let at = scopes.slot(&ns.name);
+            let counts = match scopes.scope_of(&ns.name) {
+                Scope::Mesh => ix.whole_mesh(&ns.name, &mesh_total),
+                Scope::Namespace => ix.hosts(&Scope::namespace_hosts(), &ns.name, &mesh_total, &stars[at]),
+                Scope::Hosts(patterns) => ix.hosts(patterns, &ns.name, &mesh_total, &stars[at]),
+            };
+            (ProxyKind::Sidecar, counts, None)
         };
         out.push(Visible {
             proxy: ns.name.clone(),
-            kind: ProxyKind::Sidecar,
+            kind,
             counts,
             concurrency: f64::from(topology.concurrency_of(&ns.name)),
-            note: None,
+            note,
         });
     }
     for g in &topology.gateways {
@@ -274,3 +310,23 @@ pub fn visibility(topology: &Topology, scope: &Scope) -> Result<Vec<Visible>> {
     out.iter().try_for_each(|v| plausible(v, topology))?;
     Ok(out)
 }
+
+/// Refuse egress hosts naming a namespace the topology does not list.
+fn check_hosts(topology: &Topology, scope: &Scope) -> Result<()> {
+    let Scope::Hosts(patterns) = scope else { return Ok(()) };
+    for p in patterns {
+        let named = [Some(p.namespace.as_str()), p.wildcard_namespace(), p.service_host().and_then(|h| h.1)];
+        for ns in named.into_iter().flatten().filter(|n| *n != "*" && *n != ".") {
+            if topology.namespace(ns).is_none() {
+                return Err(Error::invalid(format!(
+                    "scope host \"{}/{}\" names namespace \"{ns}\", which the topology does not list",
+                    p.namespace, p.host
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

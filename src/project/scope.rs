@@ -1,19 +1,24 @@
-//! Scope comparison: predicted memory of every proxy under each Sidecar scope.
+//! Scope comparison: predicted memory of every proxy under each Sidecar scope, and the Sidecar
+//! resources that realize a scope ([`sidecar`]).
+
+mod sidecar;
 
 use serde::Serialize;
 
 use super::crossing::{first_crossing, last_safe_integer, Crossing};
 use super::{Bounds, Caution, RevisionPath};
 use crate::error::Result;
-use crate::mesh::{visibility, ProxyKind, Scope, Topology};
+use crate::mesh::{visibility, ProxyKind, ScopeMap, Topology};
+
 use crate::model::FittedModel;
+pub use sidecar::sidecar_yaml;
 
 /// One proxy under one scope.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProxyProjection {
     /// Namespace (sidecars) or gateway name; kept under the key `namespace` for sidecars.
     pub namespace: String,
-    /// Sidecar or gateway.
+    /// Sidecar, gateway or mesh infrastructure.
     pub kind: ProxyKind,
     /// Knative revisions visible.
     pub visible_revisions: f64,
@@ -25,7 +30,7 @@ pub struct ProxyProjection {
     pub headless_listeners: f64,
     /// Envoy worker threads.
     pub concurrency: f64,
-    /// What limits the view (a gateway's exportTo), if anything.
+    /// What limits the view (a gateway's exportTo), or why no scope does (mesh infrastructure).
     pub note: Option<String>,
     /// Predicted peak memory (mean x transient), bytes.
     pub predicted_bytes: f64,
@@ -47,9 +52,9 @@ pub struct ProxyProjection {
 /// All proxies under one scope.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScopeProjection {
-    /// The scope, as written (`mesh`, `namespace`, `hosts=...`).
+    /// The scope, as written (`mesh`, `namespace`, `hosts=...`, then `; NS=SCOPE` overrides).
     pub scope: String,
-    /// Sidecar namespaces, then gateways.
+    /// Sidecar (and infrastructure) namespaces, then gateways.
     pub namespaces: Vec<ProxyProjection>,
 }
 
@@ -57,7 +62,7 @@ pub struct ScopeProjection {
 pub fn compare_scopes(
     model: &FittedModel,
     topology: &Topology,
-    scopes: &[Scope],
+    scopes: &[ScopeMap],
     caution: Caution,
     limit_bytes: f64,
 ) -> Result<Vec<ScopeProjection>> {
@@ -120,67 +125,4 @@ pub fn compare_scopes(
         }
     }
     Ok(out)
-}
-
-/// Sidecar CR YAML realizing `scope`, one per sidecar namespace, in the API version the
-/// topology's Istio serves (`v1beta1` before 1.22, `v1` from; [`crate::mesh::Versions`]).
-///
-/// Istio wants egress hosts as `namespace/FQDN`, so a Service name `shop/redis` is written
-/// `shop/redis.shop.svc.cluster.local`. A Knative service's host is written the same way: its
-/// `<ksvc>-mesh` VirtualService then brings in the public Services of the revisions in its
-/// traffic (Istio's SidecarScope adds VirtualService destinations, `pilot/pkg/model/sidecar.go`),
-/// which is what callers need; retained revisions that receive no traffic stay out.
-pub fn sidecar_yaml(topology: &Topology, scope: &Scope) -> Option<String> {
-    let hosts: Vec<(String, String)> = match scope {
-        Scope::Mesh => return None,
-        Scope::Namespace => vec![("./*".into(), String::new()), ("istio-system/*".into(), String::new())],
-        Scope::Hosts(patterns) => patterns.iter().map(|p| (p.namespace.clone(), p.host.clone())).collect(),
-    };
-    let versions = topology.versions();
-    let mut s = String::new();
-    if versions.istio_assumed {
-        s.push_str(&format!(
-            "# Istio {} assumed (the topology names no istio_version): {} is served from Istio 1.22, v1beta1 before\n",
-            versions.istio,
-            versions.sidecar_api_version()
-        ));
-    }
-    for ns in topology.namespaces.iter().filter(|n| n.sidecars) {
-        s.push_str(&format!(
-            "---\napiVersion: {}\nkind: Sidecar\nmetadata:\n  name: default\n",
-            versions.sidecar_api_version()
-        ));
-        s.push_str(&format!("  namespace: {}\nspec:\n  egress:\n  - hosts:\n", ns.name));
-        for (namespace, host) in &hosts {
-            if host.is_empty() {
-                s.push_str(&format!("    - \"{namespace}\"\n"));
-                continue;
-            }
-            if host.contains('*') || host.contains('.') {
-                s.push_str(&format!("    - \"{namespace}/{host}\"\n"));
-                continue;
-            }
-            let owner = match namespace.as_str() {
-                "." => Some(ns.name.as_str()),
-                "*" => None,
-                other => Some(other),
-            };
-            let knative =
-                owner.and_then(|o| topology.namespace(o)).is_some_and(|o| o.knative.iter().any(|k| k.name == *host));
-            match owner {
-                Some(o) => {
-                    if knative {
-                        s.push_str(&format!(
-                            "    # {host} is a Knative service: its {host}-mesh VirtualService adds the public Services of the revisions in its traffic\n"
-                        ));
-                    }
-                    s.push_str(&format!("    - \"{namespace}/{host}.{o}.svc.cluster.local\"\n"));
-                }
-                None => s.push_str(&format!(
-                    "    # {host} in any namespace: Istio needs a FQDN per namespace here; list them one by one\n    - \"*/{host}\"\n"
-                )),
-            }
-        }
-    }
-    Some(s)
 }

@@ -1,7 +1,7 @@
 //! Chart data from a fitted model: what the plot room draws, computed here from the model,
 //! its series, a topology and the projections.
 
-use crate::mesh::{visibility, ProxyKind, Scope, Topology};
+use crate::mesh::{visibility, ProxyKind, ScopeMap, Topology};
 use crate::model::FittedModel;
 use crate::plot::{
     CurvePoint, FitChart, LevelChart, LevelPoint, LimitMarker, OomBracket, ResidualChart, ResidualPoint,
@@ -248,7 +248,7 @@ pub fn limit_grid() -> Vec<f64> {
 pub fn safe_limit_chart(
     model: &FittedModel,
     topology: Option<&Topology>,
-    scopes: &[Scope],
+    scopes: &[ScopeMap],
     caution: Caution,
 ) -> crate::Result<SafeLimitChart> {
     let limits = limit_grid();
@@ -287,7 +287,8 @@ pub fn safe_limit_chart(
                                     / v.counts.growing_revisions.max(1.0)
                             }
                         };
-                        let slot = if v.kind == ProxyKind::Gateway { &mut worst_gateway } else { &mut worst_sidecar };
+                        // Mesh infrastructure, like gateways, is the same under every scope.
+                        let slot = if v.kind.unscoped() { &mut worst_gateway } else { &mut worst_sidecar };
                         *slot = Some(slot.map_or(scale, |w: f64| w.min(scale)));
                     }
                     sidecar_pts.push((l, worst_sidecar.filter(|s| s.is_finite()).map(|s| (s * total).floor())));
@@ -295,7 +296,12 @@ pub fn safe_limit_chart(
                 }
                 series.push(SafeSeries { label: format!("sidecars, scope {scope}"), points: sidecar_pts });
                 if gateway_line.is_none() && gateway_pts.iter().any(|p| p.1.is_some()) {
-                    gateway_line = Some(SafeSeries { label: "gateways (any scope)".into(), points: gateway_pts });
+                    let label = if seen.iter().any(|v| v.kind == ProxyKind::Infrastructure) {
+                        "gateways and mesh infrastructure (any scope)"
+                    } else {
+                        "gateways (any scope)"
+                    };
+                    gateway_line = Some(SafeSeries { label: label.into(), points: gateway_pts });
                 }
             }
             // Drawn first, so that a sidecar curve equal to it (a namespace that sees what the
@@ -347,7 +353,7 @@ pub fn scope_chart(
     model: &FittedModel,
     topology: &Topology,
     topology_name: &str,
-    scopes: &[Scope],
+    scopes: &[ScopeMap],
     caution: Caution,
     limit: f64,
 ) -> crate::Result<ScopeChart> {
@@ -366,7 +372,11 @@ pub fn scope_chart(
         .iter()
         .flat_map(|p| {
             shown.iter().map(|&i| &p.namespaces[i]).map(move |n| ScopeBar {
-                proxy: if n.kind == ProxyKind::Gateway { format!("{} (gw)", n.namespace) } else { n.namespace.clone() },
+                proxy: match n.kind {
+                    ProxyKind::Sidecar => n.namespace.clone(),
+                    ProxyKind::Gateway => format!("{} (gw)", n.namespace),
+                    ProxyKind::Infrastructure => format!("{} (infra)", n.namespace),
+                },
                 scope: p.scope.clone(),
                 predicted: n.predicted_bytes,
                 low: n.prediction_interval[0],

@@ -93,7 +93,7 @@ pub fn render(input: &ReportInput, table: &Table, pngs: &[String]) -> Result<Str
                     "| {} | {}{} | {:.0} | {:.0} | {:.0} | {} | {} | {} ({:.0}%) |",
                     p.scope,
                     n.namespace,
-                    if n.kind == crate::mesh::ProxyKind::Gateway { " (gateway)" } else { "" },
+                    n.kind.suffix(),
                     n.visible_revisions,
                     n.visible_clusters,
                     n.visible_endpoints,
@@ -108,6 +108,11 @@ pub fn render(input: &ReportInput, table: &Table, pngs: &[String]) -> Result<Str
             s,
             "\nSidecar resources do not scope gateways: they keep every revision unless istiod runs with `PILOT_FILTER_GATEWAY_CLUSTER_CONFIG=true`."
         );
+        let infrastructure: Vec<&str> =
+            t.namespaces.iter().filter(|n| n.sidecars && n.infrastructure()).map(|n| n.name.as_str()).collect();
+        for ns in infrastructure {
+            let _ = writeln!(s, "\n`{ns}`: {}.", crate::mesh::visibility::infrastructure_note(ns));
+        }
     }
     let _ = writeln!(s, "\n## Charts\n");
     for p in pngs {

@@ -13,7 +13,7 @@ pub mod sweep_charts;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
-use crate::mesh::{Scope, Topology};
+use crate::mesh::{ScopeMap, Topology};
 use crate::model::FittedModel;
 use crate::plot::{self, Table};
 use crate::project::{safe_for_limit, Bounds, Caution, RevisionPath};
@@ -34,7 +34,7 @@ pub struct ReportInput<'a> {
     /// A topology for the scope comparison, with its display name.
     pub topology: Option<(&'a Topology, String)>,
     /// Scopes compared (the first is the baseline).
-    pub scopes: Vec<Scope>,
+    pub scopes: Vec<ScopeMap>,
     /// Limits projected.
     pub limits: Vec<f64>,
     /// The limit the scope comparison is drawn against.

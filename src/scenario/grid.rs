@@ -11,7 +11,7 @@ use super::curve::{Curve, RevisionGrowth, Shape};
 use super::spec::{MeshSource, Spec, AXES};
 use crate::error::{Error, Result};
 use crate::mesh::visibility::EXTERNAL_NAME_PORTS;
-use crate::mesh::{visibility, GcPolicy, ProxyKind, Scope, Topology, DEFAULT_CONCURRENCY};
+use crate::mesh::{visibility, GcPolicy, ProxyKind, Scope, ScopeMap, Topology, DEFAULT_CONCURRENCY};
 use crate::model::FittedModel;
 
 /// Number of axes.
@@ -202,7 +202,7 @@ fn check_tables(spec: &Spec, lengths: &[usize; N_AXES]) -> Result<()> {
     Ok(())
 }
 
-fn build_proxies(mesh: &MeshSource, model: &FittedModel, scope: &Scope, n: u32, k: u32, pl: u32) -> Result<Proxies> {
+fn build_proxies(mesh: &MeshSource, model: &FittedModel, scope: &ScopeMap, n: u32, k: u32, pl: u32) -> Result<Proxies> {
     let ppr = model.ports_per_revision;
     match mesh {
         MeshSource::Generated { gateways, plain_ports, infra_ports, filter_gateway_cluster_config, versions } => {
@@ -225,7 +225,8 @@ fn build_proxies(mesh: &MeshSource, model: &FittedModel, scope: &Scope, n: u32, 
                 endpoints1: visible_ns * k * public,
                 concurrency: f64::from(DEFAULT_CONCURRENCY),
             };
-            let sidecar = match scope {
+            // Per-namespace scopes are refused when the spec is parsed (no named namespaces).
+            let sidecar = match scope.default {
                 Scope::Mesh => all(n),
                 Scope::Namespace => all(1.0_f64.min(n)),
                 Scope::Hosts(_) => unreachable!("refused when the spec is parsed"),
@@ -286,7 +287,9 @@ fn build_proxies(mesh: &MeshSource, model: &FittedModel, scope: &Scope, n: u32, 
                 };
                 let curve = Curve::new(model, weigh_workers(model, shape))?;
                 match va.kind {
-                    ProxyKind::Sidecar => sidecars.push(curve),
+                    // Mesh infrastructure (the activator's sidecar) is a sidecar that no scope
+                    // narrows: it counts among the sidecars, so a scope never hides it.
+                    ProxyKind::Sidecar | ProxyKind::Infrastructure => sidecars.push(curve),
                     ProxyKind::Gateway => gateway = gateway.or(Some(curve)),
                 }
             }

@@ -22,7 +22,7 @@
 //! retain_since_last_active_time = ["15h"]
 //! min_non_active_revisions = [20]
 //! max_non_active_revisions = [1000, "disabled"]
-//! scope = ["mesh", "namespace"]
+//! scope = ["mesh", "namespace"]       # with a topology also per namespace: "namespace; shop=mesh"
 //! transient = [1.0, 1.5]
 //! headroom = ["10%"]
 //! level = [0.95]
@@ -45,7 +45,7 @@ pub use axes::{Axes, AXES};
 
 use crate::error::{Error, Location, Result};
 use crate::mesh::gc::{parse_duration_h, parse_max_non_active, parse_min_non_active};
-use crate::mesh::{Scope, Topology, Version, Versions};
+use crate::mesh::{Topology, Version, Versions};
 
 /// Where the mesh comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -264,7 +264,7 @@ impl Spec {
                 .collect::<Result<_>>()?,
             scope: take("scope", V::String("mesh".into()))?
                 .iter()
-                .map(|v| Scope::parse(&text_of(v)).map_err(|e| bad("scope", e.to_string())))
+                .map(|v| axes::scope_value(v).map_err(|e| bad("scope", e.to_string())))
                 .collect::<Result<_>>()?,
             transient: take("transient", V::Float(1.0))?
                 .iter()
@@ -366,11 +366,7 @@ impl Spec {
                 versions: Versions::new(istio, knative),
             },
         };
-        if let MeshSource::Generated { .. } = mesh {
-            if let Some(s) = axes.scope.iter().find(|s| matches!(s, Scope::Hosts(_))) {
-                return Err(bad("scope", format!("scope {s} needs named namespaces: use a topology file")));
-            }
-        }
+        axes::check_scopes(&mesh, &axes.scope).map_err(|m| bad("scope", m))?;
         let sim = raw.simulate.unwrap_or(RawSim {
             horizon_days: None,
             paths: None,

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::*;
+use crate::mesh::Scope;
 
 const TOPOLOGY: &str = r#"
 istio_version = "1.18.2"
@@ -28,7 +29,7 @@ services = [{ name = "db", ports = 1 }]
 fn mesh(scope: Scope, knative: &str) -> MeshGrowth {
     let text = TOPOLOGY.replace("1.11.0", knative);
     let topology = Topology::parse(Path::new("t.toml"), &text).unwrap();
-    let settings = MeshSettings { scope, policy: GcPolicy::default(), growth: GrowthChoice::Mesh };
+    let settings = MeshSettings { scope: scope.into(), policy: GcPolicy::default(), growth: GrowthChoice::Mesh };
     MeshGrowth::new(&topology, "t.toml", settings, PORTS, 0.95).unwrap()
 }
 
@@ -89,4 +90,31 @@ fn service_rates_come_from_their_creation_times() {
     // At half a revision a day the default policy keeps min-non-active 20 + the active one.
     assert_eq!(r.services[0].cap_revisions, Some(21.0));
     assert_eq!(r.services[1].updates_per_day, None);
+}
+
+/// In mesh mode Knative's activator sends to every revision's private Service ClusterIP
+/// (knative/serving `pkg/activator/net/revision_backends.go`, `checkDests` -> `getDest`, at
+/// knative-v1.11.0): its sidecar holds every service under any scope, so it is dated, like a
+/// gateway, from every service; per-namespace scopes change only the namespaces they name.
+#[test]
+fn the_activator_is_dated_from_every_service_like_a_gateway() {
+    let text = format!("{TOPOLOGY}[[namespaces]]\nname = \"knative-serving\"\nsidecars = true\n");
+    let topology = Topology::parse(Path::new("t.toml"), &text).unwrap();
+    let grow = |scope: ScopeMap| {
+        let settings = MeshSettings { scope, policy: GcPolicy::default(), growth: GrowthChoice::Mesh };
+        MeshGrowth::new(&topology, "t.toml", settings, PORTS, 0.95).unwrap()
+    };
+    // Hand count: 8 ports per revision before Knative 1.21; pay/api stands for 2 services.
+    let everything = vec![("shop/cart".to_string(), 8.0), ("pay/api".to_string(), 16.0)];
+    for scope in ["namespace", "hosts=./*", "namespace; shop=hosts=shop/cart"] {
+        let m = grow(ScopeMap::parse(scope).unwrap());
+        let activator = m.view_of("knative-serving/activator-5c8d-x").unwrap();
+        assert_eq!(activator.kind, ProxyKind::Infrastructure, "{scope}");
+        assert_eq!(weights(&m, "knative-serving/activator-5c8d-x"), everything, "{scope}");
+        assert_eq!(weights(&m, "pay/a"), vec![("pay/api".to_string(), 16.0)], "{scope}");
+    }
+    // shop's own scope names only cart's routed revisions: shop grows with nothing.
+    let m = grow(ScopeMap::parse("namespace; shop=hosts=shop/cart").unwrap());
+    assert!(weights(&m, "shop/a").is_empty());
+    assert_eq!(m.report().scope, "namespace; shop=hosts=shop/cart");
 }

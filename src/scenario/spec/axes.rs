@@ -1,7 +1,10 @@
 //! The axes of a scenario grid: their names in grid order, their parsed values, and each
-//! value's label as rows and summaries print it.
+//! value's label as rows and summaries print it; the scope axis's values (a default scope and
+//! per-namespace overrides, [`ScopeMap`]) are read and checked against the mesh here.
 
-use crate::mesh::Scope;
+use super::{MeshSource, Spec};
+use crate::error::{Error, Result};
+use crate::mesh::{Scope, ScopeMap};
 
 /// The axes, in grid order (outermost first; `limit` varies fastest).
 pub const AXES: [&str; 13] = [
@@ -39,8 +42,8 @@ pub struct Axes {
     pub min_non_active: Vec<u32>,
     /// `max-non-active-revisions`.
     pub max_non_active: Vec<Option<u32>>,
-    /// Sidecar scopes.
-    pub scope: Vec<Scope>,
+    /// Sidecar scopes, each a default and per-namespace overrides.
+    pub scope: Vec<ScopeMap>,
     /// Transient factors.
     pub transient: Vec<f64>,
     /// Headroom fractions.
@@ -91,4 +94,54 @@ impl Axes {
             _ => crate::quantity::format_bytes(self.limit[i]),
         }
     }
+}
+
+/// One value of the `scope` axis: a text (`"namespace"`, or with per-namespace overrides
+/// `"namespace; shop=mesh; payments=hosts=payments/*,shop/cart"`) or a list of the same parts
+/// (`["namespace", "shop=mesh"]`): at most one plain scope (the default, `mesh` when none) and
+/// `NS=SCOPE` overrides.
+pub(super) fn scope_value(v: &toml::Value) -> Result<ScopeMap> {
+    match v {
+        toml::Value::String(s) => ScopeMap::parse(s),
+        toml::Value::Array(parts) => {
+            let parts = parts
+                .iter()
+                .map(|p| match p {
+                    toml::Value::String(s) => Ok(s.clone()),
+                    other => Err(Error::invalid(format!("scope part {other} is not a text"))),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            ScopeMap::single(&parts)
+        }
+        other => {
+            Err(Error::invalid(format!("scope {other} is not a text like \"namespace\" or \"namespace; shop=mesh\"")))
+        }
+    }
+}
+
+impl Spec {
+    /// Replace the scope axis (`sweep --scope`, `simulate --scope`), checked as the spec's own.
+    pub fn set_scopes(&mut self, scopes: Vec<ScopeMap>) -> Result<()> {
+        check_scopes(&self.mesh, &scopes).map_err(|m| Error::invalid(format!("--scope: {m}")))?;
+        self.axes.scope = scopes;
+        Ok(())
+    }
+}
+
+/// Refuse scopes the mesh cannot evaluate: host lists and per-namespace scopes need named
+/// namespaces (a topology), and overrides must name a scoped namespace of it.
+pub(super) fn check_scopes(mesh: &MeshSource, scopes: &[ScopeMap]) -> std::result::Result<(), String> {
+    match mesh {
+        MeshSource::Generated { .. } => {
+            if let Some(s) = scopes.iter().find(|s| matches!(s.default, Scope::Hosts(_)) || !s.overrides.is_empty()) {
+                return Err(format!("scope {s} needs named namespaces: use a topology file"));
+            }
+        }
+        MeshSource::Topology(t) => {
+            for s in scopes {
+                s.check(t).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    Ok(())
 }
