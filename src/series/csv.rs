@@ -87,5 +87,10 @@ pub(crate) fn parse_quoted(path: &Path, text: &str) -> Result<Series> {
         rows.push(row);
     }
     let event_rows = Series::index_events(&rows);
-    Ok(Series { path: path.to_path_buf(), rows, columns, json: false, event_rows })
+    let memory_metric = super::memory_metric::from_comments(
+        text.split('\n').enumerate().take(header_line.saturating_sub(1)).map(|(k, l)| (k + 1, l)),
+        path,
+    )?
+    .unwrap_or_default();
+    Ok(Series { path: path.to_path_buf(), rows, columns, json: false, event_rows, memory_metric })
 }
