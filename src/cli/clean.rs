@@ -69,11 +69,11 @@ pub fn run_clean(args: CleanArgs) -> Result<()> {
     let mut sources = vec![super::shown(&args.input)];
     sources.extend(args.pods.iter().map(|p| super::shown(p)));
     let comment = format!(
-        "cleaned by meshcap clean from {}: {} restarts, {} double-counted rows; {}",
+        "cleaned by meshcap clean from {}: {} restarts, {}, {} double-counted rows",
         sources.join(", "),
         report.restarts,
-        report.double_counted_rows,
-        oom_summary(&report)
+        oom_summary(&report),
+        report.double_counted_rows
     );
     // Keep the input's own comments (provenance, what an importer dropped) above ours.
     let mut comments: Vec<String> = std::fs::read_to_string(&args.input)
@@ -95,10 +95,10 @@ pub fn run_clean(args: CleanArgs) -> Result<()> {
         })
         .collect();
     lines.push(format!(
-        "{} restarts, {} double-counted rows kept out of fits; {}",
+        "{} restarts, {}, {} double-counted rows kept out of fits",
         report.restarts,
-        report.double_counted_rows,
-        oom_summary(&report)
+        oom_summary(&report),
+        report.double_counted_rows
     ));
     if report.records_unmatched > 0 {
         lines.push(format!(
@@ -116,11 +116,12 @@ pub fn run_clean(args: CleanArgs) -> Result<()> {
 /// memory near the limit where no record explains a restart.
 fn oom_summary(r: &meshcap::series::clean::CleanReport) -> String {
     let mut s = format!(
-        "{} OOMKills ({} recorded, {} guessed from memory >= 90% of the limit with no termination record)",
+        "{} OOMKills ({} recorded, {} guessed from memory near the limit",
         r.ooms, r.ooms_recorded, r.ooms_guessed
     );
     if r.recorded_other > 0 {
-        s.push_str(&format!("; {} restarts recorded with another reason (not OOMKills)", r.recorded_other));
+        s.push_str(&format!("; {} restarts recorded with another reason, not OOMKills", r.recorded_other));
     }
+    s.push(')');
     s
 }

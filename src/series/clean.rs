@@ -301,7 +301,8 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
                 // A restart row can be the reading before the next restart in a crash loop.
                 if events[p].is_none() || (events[p] == Some(Event::Restart) && reasons[p].is_some()) {
                     events[p] = Some(Event::Oom);
-                    reasons[p] = Some(format!("OOMKilled (recorded by {}): {} just before", why.source, of_limit(p)));
+                    reasons[p] =
+                        Some(format!("OOMKilled: {} just before a restart (recorded by {})", of_limit(p), why.source));
                     report.ooms_recorded += 1;
                 }
             }
@@ -311,7 +312,7 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
                     if events[p].is_none() && memory[p] >= (1.0 - settings.near_limit) * limit {
                         events[p] = Some(Event::Oom);
                         reasons[p] = Some(format!(
-                            "OOMKilled (guessed, no termination record): {} just before a restart",
+                            "OOMKilled: {} just before a restart (guessed: no termination record)",
                             of_limit(p)
                         ));
                         report.ooms_guessed += 1;

@@ -276,7 +276,7 @@ fn without_a_record_a_restart_at_80_percent_is_no_oom_and_at_95_percent_a_guesse
     let (out, rep) = clean(&series(&[700.0, 800.0, 950.0, 300.0, 350.0], Some(1000.0)), &Default::default()).unwrap();
     assert_eq!(events(&out), vec![None, None, Some("oom"), Some("restart"), None]);
     assert_eq!((rep.ooms, rep.ooms_recorded, rep.ooms_guessed), (1, 0, 1));
-    assert!(rep.changes[0].reason.contains("guessed, no termination record"), "{:?}", rep.changes);
+    assert!(rep.changes[0].reason.contains("guessed: no termination record"), "{:?}", rep.changes);
 }
 
 #[test]
