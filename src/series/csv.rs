@@ -88,7 +88,11 @@ pub(crate) fn parse_quoted(path: &Path, text: &str) -> Result<Series> {
     }
     let event_rows = Series::index_events(&rows);
     let memory_metric = super::memory_metric::from_comments(
-        text.split('\n').enumerate().take(header_line.saturating_sub(1)).map(|(k, l)| (k + 1, l)),
+        // The comment and blank lines before the header.
+        text.split('\n')
+            .enumerate()
+            .take_while(|(_, l)| l.starts_with('#') || l.trim().is_empty())
+            .map(|(k, l)| (k + 1, l)),
         path,
     )?
     .unwrap_or_default();
