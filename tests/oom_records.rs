@@ -179,3 +179,42 @@ fn envoy_memory_is_recorded_at_import_and_refused_by_fit_unless_converted() {
     let err = fails(meshcap().arg("fit").arg(&bad), 2);
     assert!(err.contains("bad.csv:1") && err.contains("memory-metric: must name one metric"), "{err}");
 }
+
+#[test]
+fn live_queries_fill_the_reason_column_and_record_the_metric_from_the_query_text() {
+    // One scripted Prometheus answering each query by its metric; `max(...)` drops __name__, so
+    // the memory metric comes from the query text.
+    let answer = |head: &str| {
+        let body = if head.contains("last_terminated_reason") {
+            let l = r#""pod":"a","container":"istio-proxy","reason":"OOMKilled""#;
+            body(&[(l, pts(5..20, |_| 1.0))])
+        } else if head.contains("envoy_server_memory_heap_size") {
+            body(&[(r#""pod":"a""#, pts(0..20, |k| (600.0 + 10.0 * k as f64) * MI))])
+        } else if head.contains("restarts") {
+            body(&[(r#""pod":"a""#, pts(0..20, |k| if k < 5 { 0.0 } else { 1.0 }))])
+        } else {
+            body(&[(r#""pod":"a""#, pts(0..20, |k| (100 + 10 * k) as f64))])
+        };
+        Some((200, body))
+    };
+    let (url, _) = crate::util::serve(answer);
+    let dir = tempdir();
+    let out = dir.path().join("s.csv");
+    meshcap()
+        .args(["import", "prometheus", "--url", &url, "--limit", "1Gi"])
+        .args(["--memory", "max(envoy_server_memory_heap_size{pod=\"a\"})", "--ports", "max(p)"])
+        .args(["--restarts", "max(kube_pod_container_status_restarts_total{pod=\"a\"})"])
+        .args(["--last-terminated", "kube_pod_container_status_last_terminated_reason{container=\"istio-proxy\"}"])
+        .args(["--start", "1767225600", "--end", "1767226170", "--step", "30s", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("\n# memory-metric: envoy_server_memory_heap_size\n"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.contains(",OOMKilled,")).count(), 15, "{text}");
+    // Before the first termination the reason is empty, not a dropped row: 20 rows.
+    let header = text.lines().position(|l| l.starts_with("time,")).unwrap();
+    assert_eq!(text.lines().count() - header - 1, 20, "{text}");
+    assert!(text.lines().nth(header).unwrap().contains(",last_terminated,"), "{text}");
+    assert!(text.lines().nth(header + 1).unwrap().contains(",,"), "{text}");
+}

@@ -115,10 +115,10 @@ pub fn import(
             (series, comments, report)
         }
         None => {
-            let (mut series, mut comments, report) = import_single(&answers, decoded, settings, report, comments)?;
+            let (mut series, mut comments, mut report) = import_single(&answers, decoded, settings, report, comments)?;
             if let Some(r) = reasons {
                 let filters = &settings.selection.filters;
-                super::terminated::add_single(&mut series, r, filters, report.step_seconds, &mut comments)?;
+                super::terminated::add_single(&mut series, r, filters, &mut report, &mut comments)?;
             }
             (series, comments, report)
         }

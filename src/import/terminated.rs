@@ -163,9 +163,10 @@ pub(crate) fn add_single(
     series: &mut Series,
     (origin, what, folded): Decoded,
     filters: &[(String, String)],
-    step: f64,
+    report: &mut super::prometheus::Report,
     comments: &mut Vec<String>,
 ) -> Result<()> {
+    let step = report.step_seconds;
     comments.push(comment(&what, &folded));
     let applicable: Vec<&(String, String)> =
         filters.iter().filter(|(k, _)| folded.series.iter().any(|s| s.labels.contains_key(k))).collect();
@@ -180,6 +181,8 @@ pub(crate) fn add_single(
         )));
     }
     let one = kept.pop();
+    let seen = one.map_or_else(|| "no termination recorded".to_string(), |s| s.label_set());
+    report.series.insert(LAST_TERMINATED.to_string(), seen);
     add_column(series, &folded.reasons, step, |_| one);
     Ok(())
 }
