@@ -335,3 +335,22 @@ fn pod_records_go_to_their_proxy() {
     let e = clean_by_proxy(&timed(series(&m[..3], Some(1000.0))), &two).unwrap_err().to_string();
     assert!(e.contains("records are of 2 pods") && e.contains("--pod"), "{e}");
 }
+
+#[test]
+fn a_second_oomkill_keeps_the_reason_and_the_counter_places_it() {
+    // OOMKilled before the series and again between rows 1 and 2: the reason series stays
+    // OOMKilled (kube-state-metrics pod.go exports the last reason only), so only the restart
+    // counter, from the same pod status, shows the restart; 80% and a 12% fall are no guess.
+    let mut s = with_reasons(series(&[700.0, 800.0, 700.0, 710.0], Some(1000.0)), &["OOMKilled"; 4]);
+    s.columns.push(crate::series::Column::numbers("restarts".into(), vec![1.0, 1.0, 2.0, 2.0]));
+    let (out, rep) = clean(&s, &CleanSettings::default()).unwrap();
+    assert_eq!(events(&out), vec![None, Some("oom"), Some("restart"), None]);
+    assert_eq!((rep.ooms_recorded, rep.ooms_guessed), (1, 0));
+    // A pod List record without finishedAt is placed by its restartCount on the counter.
+    let mut s = series(&[700.0, 800.0, 700.0, 710.0], Some(1000.0));
+    s.columns.push(crate::series::Column::numbers("restarts".into(), vec![1.0, 1.0, 2.0, 2.0]));
+    let t = Termination { finished_at: None, restart_count: Some(2.0), ..record("shop/cart-0", "OOMKilled", 0.0) };
+    let (out, rep) = clean(&s, &CleanSettings { terminations: vec![t], ..Default::default() }).unwrap();
+    assert_eq!(events(&out), vec![None, Some("oom"), Some("restart"), None]);
+    assert_eq!((rep.ooms_recorded, rep.records_unmatched), (1, 0));
+}
