@@ -205,16 +205,15 @@ fn higher_limits_never_oom_more_on_shared_paths() {
 }
 
 /// Weekdays at 24 updates a day, none at weekends; GC keeps 12h, so weekends shrink to one
-/// revision per service.
-const WEEKLY: &str = r#"knative_services = [20]
-updates_per_day = [24]
+/// revision per service (the services are set by [`weekly_fan`]).
+const WEEKLY: &str = r#"updates_per_day = [24]
 retain_since_create_time = ["12h"]
 retain_since_last_active_time = ["6h"]
 min_non_active_revisions = [0]"#;
 
-fn weekly_fan(limit: &str, high_water_mark: bool) -> (meshcap::scenario::simulate::Fan, SimOutcome) {
+fn weekly_fan(services: u32, limit: &str, high_water_mark: bool) -> (meshcap::scenario::simulate::Fan, SimOutcome) {
     let g = grid(
-        &format!("{WEEKLY}\nlimit = [\"{limit}\"]"),
+        &format!("knative_services = [{services}]\n{WEEKLY}\nlimit = [\"{limit}\"]"),
         &format!("horizon_days = 28\npaths = 60\nweekend_factor = 0.0\nhigh_water_mark = {high_water_mark}"),
     );
     let sim = Simulation::new(&g, SimOptions::from_spec(&g.spec)).unwrap();
@@ -227,11 +226,14 @@ fn falls(v: &[f64]) -> bool {
 
 #[test]
 fn the_high_water_mark_holds_until_a_restart() {
+    // 2 services: weekdays keep 24 x (12h + 10h resync) / 24h = 22 revisions a service, weekends
+    // 1, so the weekend GC frees 2 x 21 x 0.75 MiB (the seed's per revision) = 31.5 MiB of heap,
+    // under the 100 MiB Envoy waits for before returning any (see the test below).
     // Without the high-water mark memory falls at weekends: the scenario does shrink.
-    let (raw, _) = weekly_fan("1Ti", false);
+    let (raw, _) = weekly_fan(2, "1Ti", false);
     assert!(falls(&raw.p50) && falls(&raw.mean), "memory should fall at weekends: {:?}", raw.p50);
     // With it, and no OOM, no path ever falls, so neither does any quantile or the mean.
-    let (held, o) = weekly_fan("1Ti", true);
+    let (held, o) = weekly_fan(2, "1Ti", true);
     assert_eq!(o.p_oom, 0.0);
     for (name, v) in
         [("p5", &held.p5), ("p25", &held.p25), ("p50", &held.p50), ("p95", &held.p95), ("mean", &held.mean)]
@@ -242,12 +244,35 @@ fn the_high_water_mark_holds_until_a_restart() {
     // A limit between the weekend trough and the weekday peak: killed on weekdays, and the
     // restart resets the mark, so memory falls again and the proxy is killed week after week.
     let limit = 0.5 * (raw.p50[6] + held.p50[6]);
-    let (reset, o) = weekly_fan(&format!("{}", limit.round()), true);
+    let (reset, o) = weekly_fan(2, &format!("{}", limit.round()), true);
     assert_eq!(o.sidecar.p_oom, 1.0);
     assert!(o.sidecar.ooms_per_month > 2.0, "{}", o.sidecar.ooms_per_month);
     assert!(falls(&reset.p50), "a restart resets the high-water mark");
     assert_eq!(reset.first_oom_days.len(), 60);
     assert_eq!(reset.limit_bytes, limit.round());
+}
+
+/// Envoy returns freed heap after an xDS update once 100 MiB of it is free:
+/// `Memory::Utils::tryShrinkHeap()` releases the allocator's free pages when physical minus
+/// allocated reaches `MAX_UNFREED_MEMORY_BYTE` (envoyproxy/envoy `source/common/memory/utils.cc`),
+/// and the gRPC mux calls it after every xDS response
+/// (`source/extensions/config_subscription/grpc/grpc_mux_impl.cc`).
+#[test]
+fn envoy_returns_freed_heap_once_100_mib_is_free() {
+    const MIB: f64 = 1_048_576.0;
+    // 20 services: the weekend GC frees 20 x 21 revisions x 0.75 MiB = 315 MiB (22 kept a
+    // service on weekdays, 1 at weekends, the seed's ~0.75 MiB a revision), so with the mark
+    // memory falls at the first weekend day (day 6) to the reading, as without it.
+    let (raw, _) = weekly_fan(20, "1Ti", false);
+    let (held, o) = weekly_fan(20, "1Ti", true);
+    assert_eq!(o.p_oom, 0.0);
+    let freed = raw.p50[5] - raw.p50[6];
+    assert!((290.0 * MIB..340.0 * MIB).contains(&freed), "{}", freed / MIB);
+    assert!(held.p50[5] - held.p50[6] >= 100.0 * MIB, "{:?}", held.p50);
+    assert!((held.p50[6] - raw.p50[6]).abs() < 10.0 * MIB, "{} vs {}", held.p50[6] / MIB, raw.p50[6] / MIB);
+    // The 31.5 MiB of 2 services is held (the test above): never a fall under 100 MiB.
+    let (small, _) = weekly_fan(2, "1Ti", true);
+    assert!(!falls(&small.p50), "{:?}", small.p50);
 }
 
 /// Knative's GC runs at updates and at the informers' resync, every 10 hours (knative/pkg

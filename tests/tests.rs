@@ -32,6 +32,7 @@ mod mesh_rules;
 mod model_files;
 mod nist;
 mod no_debris;
+mod oom_records;
 mod plot;
 mod plot_edge;
 mod plot_truth;

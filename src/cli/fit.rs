@@ -36,6 +36,11 @@ pub struct FitArgs {
     errors: String,
     #[command(flatten)]
     conditions: ConditionArgs,
+    /// Convert a series of Envoy's own memory (envoy_server_memory_allocated/heap_size, recorded
+    /// by the import) to a working-set estimate: QUANTITY+PERCENT%, e.g. 50Mi+15% (pilot-agent,
+    /// allocator free pages, stacks); stated in the model notes. Without it such a series is refused.
+    #[arg(long, value_name = "ALLOWANCE")]
+    memory_allowance: Option<String>,
     /// Write the model file here (atomically) instead of printing a summary only.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -105,6 +110,7 @@ pub fn run_fit(args: FitArgs) -> Result<()> {
         ports_per_revision: args.ports_per_revision,
         source_label: Some(shown(&args.data)),
         errors: args.errors.parse()?,
+        memory_allowance: args.memory_allowance.as_deref().map(meshcap::series::MemoryAllowance::parse).transpose()?,
     };
     settings.validate()?;
     super::imported::refuse_overwrite(args.output.as_deref(), &[&args.data])?;

@@ -53,6 +53,11 @@ pub struct PrometheusArgs {
     /// PromQL for the memory limit (kube_pod_container_resource_limits{resource="memory"}).
     #[arg(long, value_name = "PROMQL")]
     limit_query: Option<String>,
+    /// PromQL for the last termination reason, keeping its reason label
+    /// (kube_pod_container_status_last_terminated_reason{container="istio-proxy"}): clean
+    /// marks the restarts it says were OOMKilled.
+    #[arg(long, value_name = "PROMQL")]
+    last_terminated: Option<String>,
     /// A saved query_range response for memory (the JSON as the API returns it).
     #[arg(long, value_name = "FILE")]
     memory_file: Option<PathBuf>,
@@ -68,6 +73,9 @@ pub struct PrometheusArgs {
     /// A saved response for the limit.
     #[arg(long, value_name = "FILE")]
     limit_file: Option<PathBuf>,
+    /// A saved response for the last termination reason.
+    #[arg(long, value_name = "FILE")]
+    last_terminated_file: Option<PathBuf>,
     /// Range start: RFC 3339, unix seconds, now or now-DURATION.
     #[arg(long, value_name = "TIME")]
     start: Option<String>,
@@ -156,19 +164,26 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
         )
         .into());
     }
-    let inputs: Vec<&PathBuf> =
-        [&args.memory_file, &args.revisions_file, &args.ports_file, &args.restarts_file, &args.limit_file]
-            .into_iter()
-            .flatten()
-            .collect();
+    let inputs: Vec<&PathBuf> = [
+        &args.memory_file,
+        &args.revisions_file,
+        &args.ports_file,
+        &args.restarts_file,
+        &args.limit_file,
+        &args.last_terminated_file,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     check_output(args.output.as_deref(), &inputs, args.format, "series")?;
     let limit_bytes = parse_limit(args.limit.as_deref())?;
-    let columns: [(&'static str, &Option<String>, &Option<PathBuf>); 5] = [
+    let columns: [(&'static str, &Option<String>, &Option<PathBuf>); 6] = [
         ("memory", &args.memory, &args.memory_file),
         ("revisions", &args.revisions, &args.revisions_file),
         ("ports", &args.ports, &args.ports_file),
         ("restarts", &args.restarts, &args.restarts_file),
         ("limit", &args.limit_query, &args.limit_file),
+        (meshcap::series::LAST_TERMINATED, &args.last_terminated, &args.last_terminated_file),
     ];
     let any_query = columns.iter().any(|c| c.1.is_some());
     let client = match (&args.url, any_query) {

@@ -15,7 +15,8 @@ use crate::error::{Error, Result};
 /// was split).
 #[derive(Debug, Clone)]
 pub struct Answer {
-    /// The canonical column it fills (`memory`, `revisions`, `ports`, `restarts`, `limit`).
+    /// The canonical column it fills (`memory`, `revisions`, `ports`, `restarts`, `limit`,
+    /// `last_terminated`).
     pub column: &'static str,
     /// What to call it in messages: the file, or `ports query`.
     pub origin: String,

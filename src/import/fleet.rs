@@ -16,7 +16,7 @@ use super::promjson::QueryResult;
 use super::splice::{splice, Spliced, CONTAINER_IDENTITY};
 use super::TimeSeries;
 use crate::error::{Error, Result};
-use crate::series::{Column, Rows, Series, MEMORY};
+use crate::series::{Column, Series, LAST_TERMINATED, MEMORY};
 
 /// The column holding the proxy's name in a long-form series.
 pub const PROXY: &str = "proxy";
@@ -174,6 +174,41 @@ pub(crate) fn import_by(
     assemble(keyed, by, settings, report, comments)
 }
 
+/// The `--by` path's [`LAST_TERMINATED`] column: each proxy's reason timeline (its
+/// containers spliced, as memory's), looked up at each of its rows; a proxy with none has
+/// empty cells (no termination recorded).
+pub(crate) fn add_reasons(
+    series: &mut Series,
+    (origin, what, folded): super::terminated::Decoded,
+    by: &[String],
+    settings: &Settings,
+    report: &mut Report,
+    comments: &mut Vec<String>,
+) -> Result<()> {
+    let filters = &settings.selection.filters;
+    let applicable: Vec<&(String, String)> =
+        filters.iter().filter(|(k, _)| folded.series.iter().any(|s| s.labels.contains_key(k))).collect();
+    let kept: Vec<TimeSeries> =
+        folded.series.into_iter().filter(|s| applicable.iter().all(|(k, v)| s.labels.get(k) == Some(v))).collect();
+    let keyed = if kept.is_empty() {
+        comments.push(format!("{what} -> no container has a termination recorded"));
+        Keyed::new()
+    } else {
+        let reasons = folded.reasons.join(", ");
+        let k = key_column(LAST_TERMINATED, &origin, &what, kept, by, report, comments)?;
+        comments.push(format!("{LAST_TERMINATED}: reasons seen: {reasons}"));
+        k
+    };
+    let per_row: Vec<Option<&TimeSeries>> = match series.column(PROXY).and_then(|c| c.label_ids()) {
+        Some((ids, names)) => {
+            ids.iter().map(|&id| names.get(id as usize).and_then(|n| keyed.get(n)).map(|s| &s.series)).collect()
+        }
+        None => vec![None; series.rows.len()],
+    };
+    super::terminated::add_column(series, &folded.reasons, report.step_seconds, |i| per_row[i]);
+    Ok(())
+}
+
 /// Names, at most five, then a count of the rest.
 fn some_names<'a>(names: impl Iterator<Item = &'a String>) -> String {
     let all: Vec<&String> = names.collect();
@@ -328,13 +363,7 @@ pub(crate) fn assemble(
         columns.push(number_column("limit", &vec![l; times.len()]));
     }
     columns.push(Column::numbers(MEMORY.into(), memory_values));
-    if let Some(i) = columns.iter().position(|c| c.name == "limit") {
-        let c = columns.remove(i);
-        columns.push(c);
-    }
-    let rows = Rows::numbered(times.len(), Some(times));
-    let series = Series { path: "prometheus".into(), rows, columns, json: false, event_rows: Vec::new() };
-    Ok((series, comments, report))
+    Ok((super::prometheus::imported(columns, times), comments, report))
 }
 
 #[cfg(test)]

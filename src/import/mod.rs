@@ -18,6 +18,9 @@
 //!   outbound cluster counts by namespace and service; several dumps with their readings
 //!   (time, memory), to the same long form.
 //!
+//! - [`pods`]: `kubectl get pods -o json`, to the proxies' last termination records, which
+//!   `clean` reads to tell recorded OOMKills from guessed ones.
+//!
 //! Cleaning (restarts, OOMs, double counting) works on any canonical series and lives in
 //! [`series::clean`](crate::series::clean).
 
@@ -28,10 +31,13 @@ pub mod grafana;
 pub mod http;
 pub mod istioctl;
 pub mod kubectl;
+pub mod pods;
 pub mod prometheus;
 pub mod promjson;
 pub mod select;
 pub mod splice;
+pub mod terminated;
+mod time_flags;
 
 use std::collections::BTreeMap;
 

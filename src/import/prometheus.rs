@@ -1,7 +1,7 @@
 //! `meshcap import prometheus`: query_range responses to a canonical series.
 //!
-//! Each column (memory, and revisions or ports, optionally restarts and the limit) comes from
-//! one PromQL query, answered live by [`http::Client`](super::http::Client) or read from a
+//! Each column (memory, and revisions or ports, optionally restarts, the limit and the last
+//! termination reason, [`super::terminated`]) comes from one PromQL query, answered live by [`http::Client`](super::http::Client) or read from a
 //! saved response: both land in [`import`] as bytes, so a saved file and a live server go
 //! through the same code. Long ranges are split into requests of at most
 //! [`MAX_POINTS_PER_REQUEST`] steps (Prometheus refuses more than 11,000 points per series).
@@ -15,9 +15,10 @@ use super::answer::merge_bodies;
 pub use super::answer::{decode_bodies, Answer};
 use super::promjson::QueryResult;
 use super::select::{select, Selection};
+pub use super::time_flags::{parse_duration, parse_time_flag};
 use super::TimeSeries;
 use crate::error::{Error, Result};
-use crate::series::{Cell, Column, Rows, Series, MEMORY};
+use crate::series::{Cell, Column, MemoryMetric, Rows, Series, LAST_TERMINATED, MEMORY};
 
 /// Steps per request (Prometheus' own cap is 11,000 points per series).
 pub const MAX_POINTS_PER_REQUEST: f64 = 10_000.0;
@@ -83,22 +84,77 @@ pub fn import(
     if !answers.iter().any(|a| a.column == "revisions" || a.column == "ports") {
         return Err(Error::invalid("a revisions or ports query (or file) is required: memory alone cannot be fitted"));
     }
-    let mut picked: BTreeMap<&'static str, TimeSeries> = BTreeMap::new();
     let mut report = Report::default();
-    let mut comments = vec![provenance.to_string()];
+    let comments = vec![provenance.to_string()];
     for (k, a) in answers.iter().enumerate() {
         if answers[..k].iter().any(|b| b.column == a.column) {
             return Err(Error::invalid(format!("two inputs fill the {} column", a.column)));
         }
     }
     // Responses are independent: decode them in parallel (the first error, in input order, wins).
-    let decoded: Vec<Result<QueryResult>> = {
+    let mut decoded: Vec<Result<QueryResult>> = {
         use rayon::prelude::*;
         answers.par_iter_mut().map(merge_bodies).collect()
     };
-    if let Some(by) = &settings.by {
-        return super::fleet::import_by(&answers, decoded, by, settings, report, comments);
+    let metric = memory_metric(&answers, &decoded);
+    // The termination reasons are looked up per row once the others are aligned.
+    let reasons = match answers.iter().position(|a| a.column == LAST_TERMINATED) {
+        Some(k) => {
+            let a = answers.remove(k);
+            Some(super::terminated::decode(&a, decoded.remove(k), &mut report)?)
+        }
+        None => None,
+    };
+    let (mut series, mut comments, mut report) = match &settings.by {
+        Some(by) => {
+            let (mut series, mut comments, mut report) =
+                super::fleet::import_by(&answers, decoded, by, settings, report, comments)?;
+            if let Some(r) = reasons {
+                super::fleet::add_reasons(&mut series, r, by, settings, &mut report, &mut comments)?;
+            }
+            (series, comments, report)
+        }
+        None => {
+            let (mut series, mut comments, mut report) = import_single(&answers, decoded, settings, report, comments)?;
+            if let Some(r) = reasons {
+                let filters = &settings.selection.filters;
+                super::terminated::add_single(&mut series, r, filters, &mut report, &mut comments)?;
+            }
+            (series, comments, report)
+        }
+    };
+    if let Some(m) = metric {
+        if !m.is_working_set() {
+            report.warnings.push(format!(
+                "memory is {m}: {}; fit refuses it against a container limit unless converted with --memory-allowance",
+                m.shortfall()
+            ));
+        }
+        comments.push(format!("memory metric: {m} (from the memory query or its response's __name__)"));
+        series.memory_metric = m;
     }
+    Ok((series, comments, report))
+}
+
+/// The memory metric an import reads: the `__name__` labels of the memory response, else the
+/// metric names in the memory query's text; `None` when neither names one.
+fn memory_metric(answers: &[Answer], decoded: &[Result<QueryResult>]) -> Option<MemoryMetric> {
+    let k = answers.iter().position(|a| a.column == MEMORY)?;
+    let names = decoded[k].as_ref().ok().and_then(|r| {
+        MemoryMetric::from_names(r.series.iter().filter_map(|s| s.labels.get("__name__").map(String::as_str)))
+    });
+    names.or_else(|| answers[k].query.as_deref().and_then(MemoryMetric::from_promql))
+}
+
+/// Without `--by`: one series per column, aligned on memory.
+fn import_single(
+    answers: &[Answer],
+    decoded: Vec<Result<QueryResult>>,
+    settings: &Settings,
+    mut report: Report,
+    mut comments: Vec<String>,
+) -> Result<(Series, Vec<String>, Report)> {
+    let mut picked: BTreeMap<&'static str, TimeSeries> = BTreeMap::new();
     let mut labels_seen: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for (a, result) in answers.iter().zip(decoded) {
         let result = result?;
@@ -174,15 +230,24 @@ pub(crate) fn assemble(
         columns.push(number_column("limit", &vec![l; aligned.times.len()]));
     }
     columns.push(number_column(MEMORY, &aligned.memory));
+    Ok((imported(columns, aligned.times), comments, report))
+}
+
+/// An imported series of these columns (the limit moved last) at these times.
+pub(crate) fn imported(mut columns: Vec<Column>, times: Vec<f64>) -> Series {
     // Memory last among the numbers reads like the seed file: predictors, then the response.
-    let limit_last = columns.iter().position(|c| c.name == "limit");
-    if let Some(i) = limit_last {
+    if let Some(i) = columns.iter().position(|c| c.name == "limit") {
         let c = columns.remove(i);
         columns.push(c);
     }
-    let rows = Rows::numbered(aligned.times.len(), Some(aligned.times));
-    let series = Series { path: "prometheus".into(), rows, columns, json: false, event_rows: Vec::new() };
-    Ok((series, comments, report))
+    Series {
+        path: "prometheus".into(),
+        rows: Rows::numbered(times.len(), Some(times)),
+        columns,
+        json: false,
+        event_rows: Vec::new(),
+        memory_metric: Default::default(),
+    }
 }
 
 /// Refuse values no such column can hold (naming where and when); warn about implausible units.
@@ -225,72 +290,6 @@ pub fn windows(start: f64, end: f64, step: f64) -> Vec<(f64, f64)> {
         s = e;
     }
     out
-}
-
-/// Parse a time flag: RFC 3339, unix seconds, `now` or `now-6h`.
-pub fn parse_time_flag(text: &str, now: f64) -> Result<f64> {
-    let t = text.trim();
-    if t == "now" {
-        return Ok(now);
-    }
-    if let Some(rest) = t.strip_prefix("now-") {
-        return Ok(now - parse_duration(rest)?);
-    }
-    if let Ok(v) = t.parse::<f64>() {
-        if v.is_finite() {
-            return Ok(v);
-        }
-    }
-    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-        .map(|d| d.unix_timestamp_nanos() as f64 / 1e9)
-        .map_err(|_| {
-            Error::invalid(format!(
-                "time must be RFC 3339, unix seconds, now or now-DURATION, but \"{t}\" is none of them"
-            ))
-        })
-}
-
-/// Parse a Prometheus duration (`30s`, `5m`, `1h30m`, `2d`) or plain seconds.
-pub fn parse_duration(text: &str) -> Result<f64> {
-    let t = text.trim();
-    if let Ok(v) = t.parse::<f64>() {
-        if v.is_finite() && v > 0.0 {
-            return Ok(v);
-        }
-    }
-    let bad = || Error::invalid(format!("duration must look like 30s, 5m, 1h30m or 2d, but \"{t}\" does not"));
-    let mut total = 0.0;
-    let mut num = String::new();
-    let mut chars = t.chars().peekable();
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() || c == '.' {
-            num.push(c);
-            continue;
-        }
-        let unit = if c == 'm' && chars.peek() == Some(&'s') {
-            chars.next();
-            0.001
-        } else {
-            match c {
-                's' => 1.0,
-                'm' => 60.0,
-                'h' => 3600.0,
-                'd' => 86400.0,
-                'w' => 604800.0,
-                'y' => 31536000.0,
-                _ => return Err(bad()),
-            }
-        };
-        let n: f64 = num.parse().map_err(|_| bad())?;
-        total += n * unit;
-        num.clear();
-        any = true;
-    }
-    if !(num.is_empty() && any && total > 0.0 && total.is_finite()) {
-        return Err(bad());
-    }
-    Ok(total)
 }
 
 #[cfg(test)]

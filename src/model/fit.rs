@@ -14,7 +14,7 @@ use super::solve::{least_squares, DesignColumn, Solution};
 use super::sums::total_sum_of_squares;
 use super::term::Term;
 use crate::error::{Error, Result};
-use crate::series::{Series, MEMORY, PORTS, REVISIONS, SERVICES};
+use crate::series::{MemoryAllowance, Series, MEMORY, PORTS, REVISIONS, SERVICES};
 
 /// Endpoint ports per Knative revision before Knative 1.21: private 8012, 8022, 9090, 9091,
 /// 80, 443 and public 80, 443.
@@ -39,6 +39,9 @@ pub struct FitSettings {
     pub source_label: Option<String>,
     /// What to assume about the errors (`--errors`).
     pub errors: ErrorSpec,
+    /// How to turn a series of Envoy's own memory into a working-set estimate
+    /// (`--memory-allowance`); without it such a series is refused ([`crate::series::MemoryMetric`]).
+    pub memory_allowance: Option<MemoryAllowance>,
 }
 
 impl Default for FitSettings {
@@ -51,6 +54,7 @@ impl Default for FitSettings {
             ports_per_revision: DEFAULT_PORTS_PER_REVISION,
             source_label: None,
             errors: ErrorSpec::Auto,
+            memory_allowance: None,
         }
     }
 }
@@ -79,8 +83,13 @@ pub fn fit(series: &Series, settings: &FitSettings, bytes: &[u8]) -> Result<Fitt
 pub fn fit_hashed(series: &Series, settings: &FitSettings, sha256: String) -> Result<FittedModel> {
     settings.validate()?;
     let rows = series.fit_rows();
-    let y = series.numbers(&settings.response, &rows)?;
+    let mut y = series.numbers(&settings.response, &rows)?;
     let mut notes = Vec::new();
+    if settings.response == MEMORY {
+        if let Some(note) = working_set(series, settings, &mut y)? {
+            notes.push(note);
+        }
+    }
     let (terms, solved) = match &settings.terms {
         Some(t) => (t.clone(), None),
         None => default_terms(series, &rows, settings, &mut notes)?,
@@ -248,6 +257,32 @@ pub fn fit_hashed(series: &Series, settings: &FitSettings, sha256: String) -> Re
     };
     set_per_unit(&mut model);
     Ok(model)
+}
+
+/// Memory against a container limit is the container working set: the OOM killer compares the
+/// cgroup's memory with the limit. A series of another metric ([`crate::series::MemoryMetric`]) is refused,
+/// or with an allowance converted in `y` (`fixed + (1 + fraction) x reading`) and the
+/// conversion returned as a note for the model.
+fn working_set(series: &Series, settings: &FitSettings, y: &mut std::borrow::Cow<'_, [f64]>) -> Result<Option<String>> {
+    let metric = series.memory_metric();
+    if metric.is_working_set() {
+        return Ok(None);
+    }
+    let Some(a) = settings.memory_allowance else {
+        return Err(Error::data(
+            format!(
+                "memory is {metric}, not the container working set: {}. Fitting it against a container limit would promise revisions the proxy dies before; measure container_memory_working_set_bytes{{container=\"istio-proxy\"}}, or convert with --memory-allowance (e.g. 50Mi+15%: pilot-agent ~50MB, allocator free pages and stacks)",
+                metric.shortfall()
+            ),
+            &series.path,
+        ));
+    };
+    *y = std::borrow::Cow::Owned(y.iter().map(|&v| a.apply(v)).collect());
+    Ok(Some(format!(
+        "memory converted from {metric} to a working-set estimate with the stated allowance {a}: working set = {} + {} x {metric}; the allowance stands for pilot-agent (~50 MB, istio#38000), the allocator's free pages (istio#18954) and stacks",
+        crate::quantity::Bytes(a.fixed_bytes),
+        1.0 + a.fraction
+    )))
 }
 
 /// `revisions`, plus `ports` and `services` when present and not collinear with what is chosen.

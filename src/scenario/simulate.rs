@@ -15,8 +15,9 @@
 //! covariance), plus the reading noise of the model's error structure ([`kernel::Noise`]):
 //! under `iid` N(0, sigma^2) each day; under `levels` a level offset N(0, sigma_between^2),
 //! redrawn whenever the proxy's revision count changes, plus N(0, sigma_within^2) each day;
-//! under `group` also a proxy offset N(0, sigma_group^2) drawn once per path. With `high_water_mark` a proxy keeps its peak since the last
-//! restart (Envoy seldom returns heap). A proxy is OOMKilled when memory x transient exceeds
+//! under `group` also a proxy offset N(0, sigma_group^2) drawn once per path. With `high_water_mark` a proxy holds its peak since the last
+//! restart until the heap GC frees reaches 100 MiB, which Envoy returns after the xDS update
+//! (`Memory::Utils::tryShrinkHeap`, [`kernel::HEAP_SHRINK_BYTES`]). A proxy is OOMKilled when memory x transient exceeds
 //! the limit (at most once a day), which restarts it and resets its high-water mark.
 //!
 //! Scenarios that differ only in transient, headroom, level or limit form a group and share

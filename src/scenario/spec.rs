@@ -31,7 +31,7 @@
 //! horizon_days = 90
 //! paths = 1000
 //! weekend_factor = 1.0      # update rate on Saturdays and Sundays relative to weekdays
-//! high_water_mark = true    # memory stays at its peak since the last restart
+//! high_water_mark = true    # freed heap is held until 100 MiB of it is returned
 //! gc_resync = "10h"         # Knative's informer resync: the longest a stale revision waits
 //! ```
 
@@ -77,7 +77,8 @@ pub struct SimSettings {
     pub paths: u32,
     /// Weekend update rate relative to weekdays (1.0: no pattern).
     pub weekend_factor: f64,
-    /// Memory stays at its peak since the last restart.
+    /// Memory holds its peak since the last restart until the heap freed by GC reaches
+    /// 100 MiB, which Envoy returns after the xDS update (`Memory::Utils::tryShrinkHeap`).
     pub high_water_mark: bool,
     /// Hours between the GC passes that run without an update (Knative's informer resync,
     /// 10h); 0: a pass at every daily sample.

@@ -6,9 +6,14 @@
 //!   restart-count column such as `kube_pod_container_status_restarts_total`) is a new
 //!   container. Its first
 //!   reading is marked `restart` and kept out of fits: the proxy is still loading config.
-//! - **OOMKills.** When the reading before a restart was within 10% of the limit in force, the
-//!   restart was the kernel's doing: that reading is marked `oom`, which the model keeps as an
-//!   OOM observation (the crossing check) instead of a memory reading.
+//! - **OOMKills.** A restart whose termination record ([`records`]: the kube-state-metrics
+//!   reason in a `last_terminated` column, or a kubectl pod List's `lastState.terminated`) says
+//!   `OOMKilled` was the kernel's doing, whatever the reading before it: that reading is marked
+//!   `oom`, which the model keeps as an OOM observation (the crossing check) instead of a memory
+//!   reading. A record with another reason (`Error`, `Completed`) is no OOMKill. Only a restart
+//!   no record explains falls back to a guess: the reading before it within 10% of the limit in
+//!   force. A config push kills from ~80% of the limit between scrapes, so the guess misses
+//!   kills; the report counts recorded and guessed OOMKills apart.
 //! - **Double counting.** During a restart cAdvisor reports the old and the new container
 //!   together for a while, so a `sum` over containers shows a short plateau near twice the
 //!   memory (kubernetes-mixin#585: >2.6GiB for a 1Gi pod). A short bump to 1.6x-2.5x the
@@ -21,10 +26,13 @@
 //! Rows that already carry an event are left as they are, so cleaning twice changes nothing.
 //! A long-form series (a `proxy` column) is cleaned proxy by proxy ([`clean_by_proxy`]).
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::{Event, Series, LIMIT, MEMORY};
 use crate::error::{Error, Result};
+use inputs::{check_settings, limits, restart_counts};
 use overlap::Signals;
 
 /// What counts as an artifact.
@@ -42,6 +50,9 @@ pub struct CleanSettings {
     pub double_count_ratio: (f64, f64),
     /// Longest double-counting plateau, in rows (30: the 5 minute lookback at a 10 s step).
     pub max_spike_rows: usize,
+    /// Termination records from a pod List ([`Termination`]); a long-form series matches them
+    /// to its proxies by name, a series of one proxy takes them all.
+    pub terminations: Vec<Termination>,
 }
 
 impl Default for CleanSettings {
@@ -53,6 +64,7 @@ impl Default for CleanSettings {
             near_limit: 0.1,
             double_count_ratio: (1.6, 2.5),
             max_spike_rows: 30,
+            terminations: Vec::new(),
         }
     }
 }
@@ -73,14 +85,23 @@ pub struct Change {
 }
 
 /// What the cleaning found.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct CleanReport {
     /// Rows marked, in row order.
     pub changes: Vec<Change>,
     /// Restarts found (each double-counting plateau is one).
     pub restarts: usize,
-    /// Restarts whose reading before was near the limit.
+    /// OOMKills marked: `ooms_recorded + ooms_guessed`.
     pub ooms: usize,
+    /// OOMKills a termination record says (`OOMKilled`).
+    pub ooms_recorded: usize,
+    /// OOMKills guessed from a reading near the limit before a restart no record explains.
+    pub ooms_guessed: usize,
+    /// Restarts whose record gives another reason (`Error`, `Completed`): not OOMKills.
+    pub recorded_other: usize,
+    /// Pod List records no restart of the series brackets (outside its time range, or of no
+    /// proxy in it).
+    pub records_unmatched: usize,
     /// Rows marked as double counted.
     pub double_counted_rows: usize,
     /// The query fix, when double counting was seen.
@@ -118,7 +139,7 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
     }
     let n = series.rows.len();
     let mut events: Vec<Option<Event>> = series.rows.events().to_vec();
-    let mut report = CleanReport { changes: Vec::new(), restarts: 0, ooms: 0, double_counted_rows: 0, fix: None };
+    let mut report = CleanReport::default();
     let mut reasons: Vec<Option<String>> = vec![None; n];
     // Every memory reading but the inflated ones: rows marked by an earlier pass (oom,
     // restart) still serve as the reading before the next, so cleaning twice changes nothing.
@@ -197,7 +218,7 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
     let mut extra_restarts = 0usize;
     let mut prev: Option<usize> = None;
     let plain: Vec<usize> = readings.iter().copied().filter(|&i| events[i] != Some(Event::DoubleCount)).collect();
-    for i in plain {
+    for &i in &plain {
         if let Some(p) = prev {
             let dropped = memory[i] < (1.0 - settings.drop_fraction) * memory[p];
             let counted = sig.counter_up(p, i);
@@ -220,6 +241,38 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
         }
         prev = Some(i);
     }
+    // Restarts the termination records show (a change of recorded reason, a pod's finishedAt),
+    // including those no drop or counter gave away: the first reading after is marked.
+    let column = records::column_reasons(series);
+    let (recorded, unmatched) =
+        records::recorded_restarts(series, &plain, column.as_deref(), restarts.as_deref(), &settings.terminations);
+    report.records_unmatched = unmatched;
+    let mut explained: HashMap<usize, records::Explained> = HashMap::new();
+    for (p, a, why) in recorded {
+        let known = episodes.iter().find(|&&(b, af)| b == p || (b <= p && a <= af)).map(|e| e.0);
+        let before = match known {
+            Some(b) => b,
+            None if events[a].is_none() => {
+                events[a] = Some(Event::Restart);
+                reasons[a] = Some(format!("first reading after a restart recorded by {}", why.source));
+                episodes.push((p, a));
+                p
+            }
+            // Marked by an earlier cleaning: nothing new.
+            None => continue,
+        };
+        explained.entry(before).or_insert(why);
+    }
+    if let Some(col) = &column {
+        for &(b, a) in &episodes {
+            if let std::collections::hash_map::Entry::Vacant(e) = explained.entry(b) {
+                if let Some(why) = records::column_reason(col, &plain, restarts.as_deref(), b, a) {
+                    e.insert(why);
+                }
+            }
+        }
+    }
+
     // One restart can show both ways (the counter goes up, then a double-counting bump
     // follows): overlapping episodes are one restart.
     episodes.sort_unstable();
@@ -232,22 +285,44 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
     }
     report.restarts = merged.len() + extra_restarts;
 
-    // Pass 3: a restart right after a reading near the limit was an OOMKill.
+    // Pass 3: a restart a record says was OOMKilled was one, at whatever memory; one a record
+    // gives another reason was not; one no record explains right after a reading near the
+    // limit is guessed to be one.
     let mut before: Vec<usize> = episodes.iter().map(|e| e.0).collect();
     before.dedup();
+    let of_limit = |p: usize| {
+        limits[p].map_or_else(
+            || "no limit known".to_string(),
+            |l| format!("{:.1}% of the {} limit", 100.0 * memory[p] / l, crate::quantity::Bytes(l)),
+        )
+    };
     for p in before {
-        if let Some(limit) = limits[p] {
-            if events[p].is_none() && memory[p] >= (1.0 - settings.near_limit) * limit {
-                events[p] = Some(Event::Oom);
-                reasons[p] = Some(format!(
-                    "OOMKilled: {:.1}% of the {} limit just before a restart",
-                    100.0 * memory[p] / limit,
-                    crate::quantity::Bytes(limit)
-                ));
-                report.ooms += 1;
+        match explained.get(&p) {
+            Some(why) if why.is_oom() => {
+                // A restart row can be the reading before the next restart in a crash loop.
+                if events[p].is_none() || (events[p] == Some(Event::Restart) && reasons[p].is_some()) {
+                    events[p] = Some(Event::Oom);
+                    reasons[p] =
+                        Some(format!("OOMKilled: {} just before a restart (recorded by {})", of_limit(p), why.source));
+                    report.ooms_recorded += 1;
+                }
+            }
+            Some(_) => report.recorded_other += 1,
+            None => {
+                if let Some(limit) = limits[p] {
+                    if events[p].is_none() && memory[p] >= (1.0 - settings.near_limit) * limit {
+                        events[p] = Some(Event::Oom);
+                        reasons[p] = Some(format!(
+                            "OOMKilled: {} just before a restart (guessed: no termination record)",
+                            of_limit(p)
+                        ));
+                        report.ooms_guessed += 1;
+                    }
+                }
             }
         }
     }
+    report.ooms = report.ooms_recorded + report.ooms_guessed;
 
     let mut out = series.clone();
     for i in 0..n {
@@ -270,70 +345,13 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
     Ok((out, report))
 }
 
-fn check_settings(s: &CleanSettings) -> Result<()> {
-    let ok = (0.0..1.0).contains(&s.drop_fraction)
-        && (0.0..1.0).contains(&s.near_limit)
-        && s.double_count_ratio.0 > 1.0
-        && s.double_count_ratio.1 > s.double_count_ratio.0
-        && s.limit_bytes.is_none_or(|l| l.is_finite() && l > 0.0);
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!("clean settings out of range: {s:?}")))
-    }
-}
-
-/// The restart counter per row (NaN where empty), when there is one. Every cell must be
-/// empty or a whole number of at least 0: a counter, as kube-state-metrics reports it.
-fn restart_counts(series: &Series, s: &CleanSettings) -> Result<Option<Vec<f64>>> {
-    let name = s.restarts_column.as_deref().unwrap_or("restarts");
-    let Some(col) = series.column(name) else {
-        return match &s.restarts_column {
-            Some(name) => {
-                Err(Error::data(format!("no column named \"{name}\" holds restart counts (--restarts)"), &series.path))
-            }
-            None => Ok(None),
-        };
-    };
-    for i in 0..col.len() {
-        let bad = match col.get(i) {
-            super::Cell::Empty => None,
-            super::Cell::Number(v) if v >= 0.0 && v.fract() == 0.0 => None,
-            super::Cell::Number(v) => Some(v.to_string()),
-            super::Cell::Text(t) => Some(format!("\"{}\"", t.escape_debug())),
-        };
-        if let Some(v) = bad {
-            return Err(Error::parse(
-                format!("{name} is a restart counter: a whole number of at least 0, but {v} is not"),
-                series.location(i, name),
-            ));
-        }
-    }
-    Ok(Some(col.values().to_vec()))
-}
-
-/// The limit in force per row: the setting, or the `limit` column carried forward.
-fn limits(series: &Series, s: &CleanSettings) -> Vec<Option<f64>> {
-    let n = series.rows.len();
-    if let Some(l) = s.limit_bytes {
-        return vec![Some(l); n];
-    }
-    let col = series.column(LIMIT).map(|c| c.values());
-    let mut last = None;
-    (0..n)
-        .map(|i| {
-            if let Some(v) = col.map(|c| c[i]).filter(|v| v.is_finite()) {
-                last = Some(v);
-            }
-            last
-        })
-        .collect()
-}
-
+mod inputs;
 mod overlap;
 mod proxies;
+pub mod records;
 
 pub use proxies::{clean_by_proxy, clean_by_proxy_owned};
+pub use records::{Termination, OOM_KILLED};
 
 #[cfg(test)]
 mod tests;

@@ -87,5 +87,14 @@ pub(crate) fn parse_quoted(path: &Path, text: &str) -> Result<Series> {
         rows.push(row);
     }
     let event_rows = Series::index_events(&rows);
-    Ok(Series { path: path.to_path_buf(), rows, columns, json: false, event_rows })
+    let memory_metric = super::memory_metric::from_comments(
+        // The comment and blank lines before the header.
+        text.split('\n')
+            .enumerate()
+            .take_while(|(_, l)| l.starts_with('#') || l.trim().is_empty())
+            .map(|(k, l)| (k + 1, l)),
+        path,
+    )?
+    .unwrap_or_default();
+    Ok(Series { path: path.to_path_buf(), rows, columns, json: false, event_rows, memory_metric })
 }

@@ -45,6 +45,8 @@ pub(crate) struct Header<'a> {
     fields: Vec<Field>,
     /// The header's line number.
     pub line: usize,
+    /// The `# memory-metric:` recorded above the header.
+    memory_metric: super::MemoryMetric,
 }
 
 impl<'a> Header<'a> {
@@ -56,13 +58,25 @@ impl<'a> Header<'a> {
         check_unique(&names, || Location::new(path, line))?;
         let fields: Vec<Field> = names.iter().map(|n| Field::of(n)).collect();
         let body_start = text.split_inclusive('\n').take(line).map(str::len).sum::<usize>().min(text.len());
-        Ok(Some((Header { path, names, fields, line }, body_start)))
+        let memory_metric = super::memory_metric::from_comments(
+            text[..body_start].split('\n').enumerate().take(line - 1).map(|(k, l)| (k + 1, l)),
+            path,
+        )?
+        .unwrap_or_default();
+        Ok(Some((Header { path, names, fields, line, memory_metric }, body_start)))
     }
 
     /// A series with these columns and no rows.
     pub fn empty(&self) -> Series {
         let columns = self.names.iter().filter(|n| !super::is_descriptive(n)).map(|n| Column::new(n)).collect();
-        Series { path: self.path.to_path_buf(), rows: Rows::default(), columns, json: false, event_rows: Vec::new() }
+        Series {
+            path: self.path.to_path_buf(),
+            rows: Rows::default(),
+            columns,
+            json: false,
+            event_rows: Vec::new(),
+            memory_metric: self.memory_metric.clone(),
+        }
     }
 
     /// Parse `body` (whole lines, the first numbered `first`) and append its rows to `series`

@@ -3,7 +3,8 @@
 //! Either `{"observations": [ {...}, ... ]}` or a bare array of objects; each object maps
 //! column names to numbers or strings (`"memory": "812Mi"` or `"memory": 851443712`). Keys may
 //! differ between objects; a key missing from an object is an empty cell. Errors name the
-//! observation (1-based) and key.
+//! observation (1-based) and key. The object form may record the memory metric
+//! (`"memory_metric": "envoy_server_memory_allocated"`, see [`super::memory_metric`]).
 
 use std::path::Path;
 
@@ -24,6 +25,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Series> {
             _ => return Err(Error::data("JSON series must be an array of objects or {\"observations\": [...]}", path)),
         },
         _ => return Err(Error::data("JSON series must be an array of objects or {\"observations\": [...]}", path)),
+    };
+    // `{"memory_metric": "...", "observations": [...]}` records the metric as a CSV comment does.
+    let memory_metric = match value.get("memory_metric") {
+        None => super::MemoryMetric::default(),
+        Some(Value::String(m)) if !m.trim().is_empty() => super::MemoryMetric::from_name(m),
+        Some(other) => {
+            return Err(Error::data(format!("memory_metric must name a metric, but {other} does not"), path))
+        }
     };
     let mut names: Vec<String> = Vec::new();
     for (k, item) in items.iter().enumerate() {
@@ -76,5 +85,5 @@ pub fn parse(path: &Path, text: &str) -> Result<Series> {
     }
     debug_assert!(columns.iter().all(|c| c.len() == rows.len()));
     let event_rows = Series::index_events(&rows);
-    Ok(Series { path: path.to_path_buf(), rows, columns, json: true, event_rows })
+    Ok(Series { path: path.to_path_buf(), rows, columns, json: true, event_rows, memory_metric })
 }

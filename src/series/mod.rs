@@ -12,6 +12,7 @@ mod column;
 pub mod csv;
 mod csv_fast;
 pub mod json;
+pub mod memory_metric;
 mod oom;
 mod rows;
 mod stream;
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Location, Result};
 
 pub use column::Column;
+pub use memory_metric::{MemoryAllowance, MemoryMetric};
 pub use oom::OomObservation;
 pub use rows::{Row, Rows};
 pub use stream::MAX_SERIES_BYTES;
@@ -41,6 +43,9 @@ pub const ENDPOINTS: &str = "endpoints";
 pub const CONCURRENCY: &str = "concurrency";
 /// Column holding the memory limit in force.
 pub const LIMIT: &str = "limit";
+/// Column holding the container's last termination reason as kube-state-metrics reports it
+/// (`OOMKilled`, `Error`, `Completed`; empty: none recorded), read by `clean`.
+pub const LAST_TERMINATED: &str = "last_terminated";
 /// Descriptive columns that are never predictors.
 const DESCRIPTIVE: &[&str] = &["event", "time", "note"];
 
@@ -94,6 +99,9 @@ pub struct Series {
     /// none of them is fitted (kept apart so large series without events never scan their
     /// rows).
     pub event_rows: Vec<usize>,
+    /// Which memory the `memory` column holds (a `# memory-metric:` comment line; the working
+    /// set when there is none).
+    pub memory_metric: MemoryMetric,
 }
 
 impl Series {
@@ -107,6 +115,11 @@ impl Series {
     /// provenance), computed while reading.
     pub fn load_hashed(path: &Path) -> Result<(Series, String)> {
         stream::load(path, true)
+    }
+
+    /// Which memory the `memory` column holds ([`MemoryMetric`]).
+    pub fn memory_metric(&self) -> &MemoryMetric {
+        &self.memory_metric
     }
 
     /// The column of that name, if any.
@@ -203,7 +216,7 @@ impl Field {
             "time" => Field::Time,
             "note" => Field::Note,
             MEMORY | LIMIT => Field::Quantity,
-            "proxy" | "pod" => Field::Label,
+            "proxy" | "pod" | LAST_TERMINATED => Field::Label,
             "revisions" | "ports" | "services" | "endpoints" => Field::Count,
             _ => Field::Number,
         }
@@ -299,6 +312,7 @@ impl Series {
             columns: columns.into_iter().map(|(name, values)| Column::numbers(name, values)).collect(),
             json: false,
             event_rows: Vec::new(),
+            memory_metric: MemoryMetric::default(),
         })
     }
 

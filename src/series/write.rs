@@ -25,7 +25,11 @@ const ROWS_PER_TASK: usize = 1 << 15;
 /// the same at any thread count.
 pub fn write_csv(series: &Series, comments: &[String], out: &mut (dyn std::io::Write + Send)) -> std::io::Result<()> {
     let mut head = Vec::new();
-    for c in comments {
+    // The series' metric is the record: a `memory-metric:` line among the comments (kept from
+    // an input by `clean`) gives way to it.
+    let key = super::memory_metric::COMMENT_KEY;
+    let metric = (!series.memory_metric.is_working_set()).then(|| format!("{key} {}", series.memory_metric));
+    for c in comments.iter().filter(|c| !c.trim_start().starts_with(key)).chain(&metric) {
         for line in c.lines() {
             head.extend_from_slice(b"# ");
             head.extend_from_slice(line.as_bytes());
@@ -352,14 +356,18 @@ mod tests {
             rows,
             columns: vec![ports, mem],
             json: false,
+            memory_metric: crate::series::MemoryMetric::EnvoyHeap,
         };
         let bytes = to_csv(&s, &["made by a test".into()]);
         let text = String::from_utf8(bytes).unwrap();
-        assert!(text.starts_with("# made by a test\ntime,ports,memory,event,note\n2026-01-01T00:00:00Z,0,54525952,,"));
+        assert!(text.starts_with(
+            "# made by a test\n# memory-metric: envoy_server_memory_heap_size\ntime,ports,memory,event,note\n2026-01-01T00:00:00Z,0,54525952,,"
+        ));
         assert!(text.contains("2026-01-01T00:00:30.781Z,8,1.5,double-count,"), "{text}");
         let back = crate::series::csv::parse(Path::new("x.csv"), &text).unwrap();
         assert!(text.contains(",\"a, \"\"quoted\"\"\"\n"), "{text}");
         assert_eq!(format!("{:?}", back.columns), format!("{:?}", s.columns));
+        assert_eq!(back.memory_metric, crate::series::MemoryMetric::EnvoyHeap);
         assert_eq!(
             back.rows.iter().map(|r| (r.event, r.time, r.note.clone())).collect::<Vec<_>>(),
             s.rows.iter().map(|r| (r.event, r.time, r.note.clone())).collect::<Vec<_>>()

@@ -6,8 +6,8 @@
 //! or last active within `retain-since-last-active-time`), at least `min-non-active-revisions`
 //! and at most `max-non-active-revisions` (knative/serving `pkg/reconciler/gc/gc.go`;
 //! [`GcPolicy::steady_non_active`] is the level at a steady rate). The protected count is a
-//! Poisson count over a sliding window, so it scatters around that level, and a proxy's memory
-//! is a high-water mark: what matters is the highest the count gets. Over [`HORIZON_DAYS`] that is
+//! Poisson count over a sliding window, so it scatters around that level, and a proxy is
+//! OOMKilled at its peak: what matters is the highest the count gets. Over [`HORIZON_DAYS`] that is
 //! about the `1 - (a/2)/m` quantile of the window's count (`m` windows in the horizon): the
 //! level a burst may hold the service at. Where `min-non-active-revisions` decides with room to
 //! spare, both levels are the minimum + the active revisions.

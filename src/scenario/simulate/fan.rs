@@ -16,7 +16,8 @@ pub struct Fan {
     /// Days since the start, 0 to the horizon.
     pub days: Vec<f64>,
     /// 5th percentile over paths of memory x transient per day, bytes: what the proxy asks
-    /// for (its high-water mark since the last restart when `high_water_mark` is on), before
+    /// for (with `high_water_mark` on, the peak since the last restart less the freed heap
+    /// Envoy returned once it reached 100 MiB), before
     /// the kernel stops it at the limit.
     pub p5: Vec<f64>,
     /// 25th percentile.

@@ -21,6 +21,15 @@ pub(super) fn stride(scenarios: usize) -> usize {
     FIXED + PER_SCENARIO * scenarios
 }
 
+/// Free heap Envoy returns to the system after an xDS update: `Memory::Utils::tryShrinkHeap()`
+/// releases the allocator's free pages once physical minus allocated reaches
+/// `MAX_UNFREED_MEMORY_BYTE` = 100 MiB (envoyproxy/envoy `source/common/memory/utils.cc`, called
+/// by the gRPC mux after every xDS response, `source/extensions/config_subscription/grpc/
+/// grpc_mux_impl.cc`). GC removing revisions is itself an xDS update, so within a daily step
+/// memory falls back to the reading once the freed heap reaches this, and holds its high-water
+/// mark below it. Fragmentation (pages with a live object cannot be returned) is not modelled.
+pub(super) const HEAP_SHRINK_BYTES: f64 = 100.0 * 1_048_576.0;
+
 /// Buffers reused across paths.
 #[derive(Debug, Default)]
 pub(super) struct Scratch {
@@ -30,7 +39,8 @@ pub(super) struct Scratch {
     created: Vec<u32>,
     /// Per service: never-routed revisions created since day 0 (never collected).
     leaked: Vec<u64>,
-    /// Per proxy and scenario: memory high-water mark since the last restart.
+    /// Per proxy and scenario: memory held since the last restart (the high-water mark, less
+    /// what Envoy returned, see [`HEAP_SHRINK_BYTES`]).
     high: Vec<f64>,
     z: Vec<f64>,
     beta: Vec<f64>,
@@ -224,7 +234,8 @@ pub(super) fn run_path(
             let high = &mut scratch.high[proxy * scenarios..(proxy + 1) * scenarios];
             for (v, high) in high.iter_mut().enumerate() {
                 let memory = if high_water_mark {
-                    if raw > *high {
+                    // Freed heap is held until an xDS update finds HEAP_SHRINK_BYTES of it.
+                    if raw > *high || *high - raw >= HEAP_SHRINK_BYTES {
                         *high = raw;
                     }
                     *high

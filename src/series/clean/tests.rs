@@ -205,3 +205,152 @@ fn ramps_that_are_not_a_sum_stay_unflagged() {
     let (out, _) = clean(&series(&[100.0, 100.0, 140.0, 141.0, 142.0], None), &CleanSettings::default()).unwrap();
     assert!(events(&out).iter().all(Option::is_none));
 }
+
+/// A `last_terminated` column (kube-state-metrics' reason in force at each row; "" is none).
+fn with_reasons(mut s: Series, reasons: &[&str]) -> Series {
+    let mut c = crate::series::Column::new(crate::series::LAST_TERMINATED);
+    for r in reasons {
+        c.push(if r.is_empty() { crate::series::Cell::Empty } else { crate::series::Cell::Text(r.to_string()) });
+    }
+    s.columns.push(c);
+    s
+}
+
+/// A pod List record of `pod`'s istio-proxy.
+fn record(pod: &str, reason: &str, finished_at: f64) -> Termination {
+    Termination {
+        pod: pod.into(),
+        reason: reason.into(),
+        finished_at: Some(finished_at),
+        restart_count: Some(1.0),
+        source: "pods.json".into(),
+    }
+}
+
+/// 60 s between rows from unix time 0.
+fn timed(s: Series) -> Series {
+    let n = s.rows.len();
+    s.with_times(&(0..n).map(|i| 60.0 * i as f64).collect::<Vec<_>>()).unwrap()
+}
+
+#[test]
+fn a_recorded_oomkill_at_80_percent_of_the_limit_is_marked() {
+    // The seed's OOMKill: a config push kills from ~80% of the limit between two scrapes, and
+    // the new Envoy reloads to 70%: a 30% fall, no restart by the drop rule, and 80% is under
+    // the 90% guess. kube-state-metrics records it (pod.go: the reason series of the last
+    // termination is 1): the reason appears at row 3.
+    let m = [700.0, 750.0, 800.0, 560.0, 600.0];
+    let s = with_reasons(series(&m, Some(1000.0)), &["", "", "", "OOMKilled", "OOMKilled"]);
+    let (out, rep) = clean(&s, &CleanSettings::default()).unwrap();
+    assert_eq!(events(&out), vec![None, None, Some("oom"), Some("restart"), None]);
+    assert_eq!((rep.restarts, rep.ooms, rep.ooms_recorded, rep.ooms_guessed), (1, 1, 1, 0));
+    assert!(rep.changes[0].reason.contains("recorded by kube-state-metrics"), "{:?}", rep.changes);
+    assert!(rep.changes[0].reason.contains("80.0% of the"), "{:?}", rep.changes);
+    // The same restart, seen by its drop, recorded in a pod List instead (finishedAt between
+    // rows 2 and 3).
+    let m = [700.0, 750.0, 800.0, 300.0, 350.0];
+    let settings =
+        CleanSettings { terminations: vec![record("shop/cart-0", "OOMKilled", 150.0)], ..Default::default() };
+    let (out, rep) = clean(&timed(series(&m, Some(1000.0))), &settings).unwrap();
+    assert_eq!(events(&out), vec![None, None, Some("oom"), Some("restart"), None]);
+    assert_eq!((rep.ooms_recorded, rep.ooms_guessed, rep.records_unmatched), (1, 0, 0));
+    assert!(rep.changes[0].reason.contains("pods.json"), "{:?}", rep.changes);
+    // Cleaning twice changes nothing.
+    let (again, rep2) = clean(&out, &settings).unwrap();
+    assert_eq!(events(&again), events(&out));
+    assert!(rep2.changes.is_empty(), "{:?}", rep2.changes);
+    // A record finished before the first reading brackets no restart.
+    let settings =
+        CleanSettings { terminations: vec![record("shop/cart-0", "OOMKilled", -30.0)], ..Default::default() };
+    let (_, rep) = clean(&timed(series(&m, Some(1000.0))), &settings).unwrap();
+    assert_eq!((rep.ooms, rep.records_unmatched), (0, 1));
+}
+
+#[test]
+fn without_a_record_a_restart_at_80_percent_is_no_oom_and_at_95_percent_a_guessed_one() {
+    // The heuristic alone: 80% is not within 10% of the limit.
+    let (out, rep) = clean(&series(&[700.0, 750.0, 800.0, 300.0, 350.0], Some(1000.0)), &Default::default()).unwrap();
+    assert_eq!(events(&out), vec![None, None, None, Some("restart"), None]);
+    assert_eq!((rep.restarts, rep.ooms), (1, 0));
+    // 95% with no record: guessed, and said so.
+    let (out, rep) = clean(&series(&[700.0, 800.0, 950.0, 300.0, 350.0], Some(1000.0)), &Default::default()).unwrap();
+    assert_eq!(events(&out), vec![None, None, Some("oom"), Some("restart"), None]);
+    assert_eq!((rep.ooms, rep.ooms_recorded, rep.ooms_guessed), (1, 0, 1));
+    assert!(rep.changes[0].reason.contains("guessed: no termination record"), "{:?}", rep.changes);
+}
+
+#[test]
+fn a_record_of_error_or_completed_is_not_an_oom() {
+    // containerd (pkg/cri/server/helpers.go): `Error` for a non-zero exit, `Completed` for 0,
+    // `OOMKilled` only for the kernel's kill. At 95% of the limit the record still wins.
+    for reason in ["Error", "Completed"] {
+        let m = [700.0, 800.0, 950.0, 300.0, 350.0];
+        let s = with_reasons(series(&m, Some(1000.0)), &["", "", "", reason, reason]);
+        let (out, rep) = clean(&s, &CleanSettings::default()).unwrap();
+        assert_eq!(events(&out), vec![None, None, None, Some("restart"), None], "{reason}");
+        assert_eq!((rep.ooms, rep.recorded_other), (0, 1), "{reason}");
+        let settings = CleanSettings { terminations: vec![record("shop/cart-0", reason, 150.0)], ..Default::default() };
+        let (out, rep) = clean(&timed(series(&m, Some(1000.0))), &settings).unwrap();
+        assert_eq!(events(&out)[2], None, "{reason}");
+        assert_eq!((rep.ooms, rep.recorded_other), (0, 1), "{reason}");
+    }
+    // The reason in force before the series (an earlier OOMKill), then a restart the counter
+    // shows with the reason now Error: not an OOM, although the column said OOMKilled before.
+    let mut s = with_reasons(
+        series(&[700.0, 800.0, 950.0, 940.0], Some(1000.0)),
+        &["OOMKilled", "OOMKilled", "OOMKilled", "Error"],
+    );
+    s.columns.push(crate::series::Column::numbers("restarts".into(), vec![1.0, 1.0, 1.0, 2.0]));
+    let (out, rep) = clean(&s, &CleanSettings::default()).unwrap();
+    assert_eq!(events(&out), vec![None, None, None, Some("restart")]);
+    assert_eq!((rep.ooms, rep.recorded_other), (0, 1));
+}
+
+#[test]
+fn pod_records_go_to_their_proxy() {
+    // Two proxies in long form; the pod List records cart-0's OOMKill and pay-0's Error, both
+    // at 80% of the limit with the restart seen by its drop.
+    let m = [700.0, 800.0, 300.0, 700.0, 800.0, 300.0];
+    let mut s = timed(series(&m, Some(1000.0)));
+    let mut proxy = crate::series::Column::new("proxy");
+    for p in ["shop/cart-0", "shop/cart-0", "shop/cart-0", "pay/pay-0", "pay/pay-0", "pay/pay-0"] {
+        proxy.push(crate::series::Cell::Text(p.into()));
+    }
+    s.columns.insert(0, proxy);
+    // Each proxy's rows run from its own start.
+    s.rows.set_times(&[0.0, 60.0, 120.0, 0.0, 60.0, 120.0]);
+    let terminations = vec![
+        record("shop/cart-0", "OOMKilled", 90.0),
+        record("pay/pay-0", "Error", 90.0),
+        record("other/x-0", "OOMKilled", 90.0),
+    ];
+    let (out, rep) = clean_by_proxy(&s, &CleanSettings { terminations, ..Default::default() }).unwrap();
+    assert_eq!(events(&out), vec![None, Some("oom"), Some("restart"), None, None, Some("restart")]);
+    assert_eq!((rep.ooms_recorded, rep.recorded_other, rep.records_unmatched), (1, 1, 1));
+    // A series of one proxy takes one pod's records only.
+    let two = CleanSettings {
+        terminations: vec![record("shop/cart-0", "OOMKilled", 90.0), record("pay/pay-0", "Error", 90.0)],
+        ..Default::default()
+    };
+    let e = clean_by_proxy(&timed(series(&m[..3], Some(1000.0))), &two).unwrap_err().to_string();
+    assert!(e.contains("records are of 2 pods") && e.contains("--pod"), "{e}");
+}
+
+#[test]
+fn a_second_oomkill_keeps_the_reason_and_the_counter_places_it() {
+    // OOMKilled before the series and again between rows 1 and 2: the reason series stays
+    // OOMKilled (kube-state-metrics pod.go exports the last reason only), so only the restart
+    // counter, from the same pod status, shows the restart; 80% and a 12% fall are no guess.
+    let mut s = with_reasons(series(&[700.0, 800.0, 700.0, 710.0], Some(1000.0)), &["OOMKilled"; 4]);
+    s.columns.push(crate::series::Column::numbers("restarts".into(), vec![1.0, 1.0, 2.0, 2.0]));
+    let (out, rep) = clean(&s, &CleanSettings::default()).unwrap();
+    assert_eq!(events(&out), vec![None, Some("oom"), Some("restart"), None]);
+    assert_eq!((rep.ooms_recorded, rep.ooms_guessed), (1, 0));
+    // A pod List record without finishedAt is placed by its restartCount on the counter.
+    let mut s = series(&[700.0, 800.0, 700.0, 710.0], Some(1000.0));
+    s.columns.push(crate::series::Column::numbers("restarts".into(), vec![1.0, 1.0, 2.0, 2.0]));
+    let t = Termination { finished_at: None, restart_count: Some(2.0), ..record("shop/cart-0", "OOMKilled", 0.0) };
+    let (out, rep) = clean(&s, &CleanSettings { terminations: vec![t], ..Default::default() }).unwrap();
+    assert_eq!(events(&out), vec![None, Some("oom"), Some("restart"), None]);
+    assert_eq!((rep.ooms_recorded, rep.records_unmatched), (1, 0));
+}
