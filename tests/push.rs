@@ -147,11 +147,59 @@ fn a_model_records_its_conditions_and_prices_workers_and_stats_elsewhere() {
     assert_eq!(what, ["istio", "workers", "stats"]);
     // Envoy's own view against a container limit is refused, naming the metric.
     let envoy = dir.path().join("envoy.json");
-    let text = std::fs::read_to_string(&model)
-        .unwrap()
-        .replace("\"memory_metric\": null", "\"memory_metric\": \"envoy_server_memory_allocated\"");
+    let text = std::fs::read_to_string(&model).unwrap().replace(
+        "\"memory_metric\": \"container_memory_working_set_bytes\"",
+        "\"memory_metric\": \"envoy_server_memory_allocated\"",
+    );
     assert!(text.contains("envoy_server_memory_allocated"));
     write(dir.path(), "envoy.json", &text);
     let err = crate::util::fails(meshcap().args(["safe", "--limit", "1Gi", "--model"]).arg(&envoy), 2);
     assert!(err.contains("envoy_server_memory_allocated"), "{err}");
+}
+
+#[test]
+fn a_topology_elsewhere_says_so_and_prices_stats_per_proxy() {
+    // One namespace keeps per-cluster stats (its proxyStatsMatcher matched cluster.outbound):
+    // each of its clusters costs 27 KB more (envoy#5201) at the seed's per-port memory; the
+    // other namespace is the model's own condition. Istio 1.24: the release differs, said once.
+    let dir = tempdir();
+    let topo = write(
+        dir.path(),
+        "t.toml",
+        r#"istio_version = "1.24.0"
+knative_version = "1.11.0"
+[[namespaces]]
+name = "plain"
+sidecars = true
+services = [{ name = "a", ports = 10 }]
+[[namespaces]]
+name = "stats"
+sidecars = true
+per_cluster_stats = true
+services = [{ name = "b", ports = 10 }]
+"#,
+    );
+    let v = json(
+        meshcap().args(["scope", "--scope", "mesh", "--push", "none", "--format", "json", "--topology"]).arg(&topo),
+    );
+    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(seed_model()).unwrap()).unwrap();
+    let b0 = m["coefficients"][0]["estimate"].as_f64().unwrap();
+    let per_port = m["coefficients"][1]["estimate"].as_f64().unwrap() / 8.0;
+    let proxies = v["scopes"][0]["namespaces"].as_array().unwrap();
+    let predicted =
+        |ns: &str| proxies.iter().find(|p| p["namespace"] == ns).unwrap()["predicted_bytes"].as_f64().unwrap();
+    // Both see the mesh's 20 clusters.
+    close("plain", predicted("plain"), b0 + 20.0 * per_port, 1e-9);
+    close("stats", predicted("stats"), b0 + 20.0 * (per_port + 27_000.0), 1e-9);
+    let what: Vec<&str> = v["conditions"].as_array().unwrap().iter().map(|d| d["what"].as_str().unwrap()).collect();
+    assert_eq!(what, ["istio", "stats"], "{}", v["conditions"]);
+    // Istio 1.24 pushes with delta xDS by default: the allowance follows the topology.
+    let d = json(meshcap().args(["scope", "--scope", "mesh", "--format", "json", "--topology"]).arg(&topo));
+    assert_eq!(d["push"]["allowance"]["kind"], "delta");
+    let with_push =
+        d["scopes"][0]["namespaces"].as_array().unwrap().iter().find(|p| p["namespace"] == "plain").unwrap()
+            ["predicted_bytes"]
+            .as_f64()
+            .unwrap();
+    close("plain with a delta push", with_push, b0 + 1.10 * 20.0 * per_port, 1e-9);
 }

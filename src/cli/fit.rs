@@ -116,7 +116,9 @@ pub fn run_fit(args: FitArgs) -> Result<()> {
     super::imported::refuse_overwrite(args.output.as_deref(), &[&args.data])?;
     let (series, sha256) = Series::load_hashed(&args.data)?;
     let mut fitted = model::fit_hashed(&series, &settings, sha256)?;
-    fitted.conditions = args.conditions.conditions();
+    // What the data file records, with the flags over it.
+    fitted.conditions = model::conditions::recorded_in(&series, settings.memory_allowance.is_some())?
+        .overridden_by(args.conditions.conditions());
     if let Some(out) = &args.output {
         model::store::save(&fitted, out).with_context(|| format!("saving the model to {}", shown(out)))?;
     }

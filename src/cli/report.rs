@@ -86,7 +86,9 @@ impl Inputs {
             None => {
                 let (series, sha256) = Series::load_hashed(&self.data)?;
                 let settings = FitSettings { source_label: Some(shown(&self.data)), ..FitSettings::default() };
-                (model::fit_hashed(&series, &settings, sha256)?, Some(series))
+                let mut fitted = model::fit_hashed(&series, &settings, sha256)?;
+                fitted.conditions = model::conditions::recorded_in(&series, false)?;
+                (fitted, Some(series))
             }
         };
         let topology = if self.topology == "none" {
@@ -179,6 +181,14 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
         scope_limit: args.inputs.scope_limit,
         caution: l.caution,
         push_line: Some(l.push.line()),
+        condition_notes: l
+            .topology
+            .as_ref()
+            .map(|(t, _)| meshcap::project::workers::topology_differences(&l.model, t))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| d.note)
+            .collect(),
     };
     let written = write_report(&input, &args.out, args.inputs.size)?;
     for p in written {

@@ -110,8 +110,10 @@ pub fn run_scope(args: ScopeArgs) -> Result<()> {
         versions_assumed: bool,
         warnings: &'a [String],
         push: &'a meshcap::project::PushChoice,
+        conditions: &'a [meshcap::model::conditions::Difference],
         scopes: &'a [ScopeProjection],
     }
+    let differences = meshcap::project::workers::topology_differences(&model, &topology);
     match args.caution.format {
         Format::Json => emit(
             None,
@@ -122,11 +124,20 @@ pub fn run_scope(args: ScopeArgs) -> Result<()> {
                 versions_assumed: versions.istio_assumed || versions.knative_assumed,
                 warnings: &warnings,
                 push: &push,
+                conditions: &differences,
                 scopes: &projections,
             }),
         ),
         Format::Table => {
-            let mut text = format!("counted at {}\n{endpoints_note}\n{}\n", versions.describe(), push.line());
+            let mut text = format!(
+                "counted at {}\n{endpoints_note}\n{}\nmodel measured at: {}\n",
+                versions.describe(),
+                push.line(),
+                model.conditions.describe()
+            );
+            for d in &differences {
+                text.push_str(&format!("note: {}\n", d.note));
+            }
             for w in &warnings {
                 text.push_str(&format!("warning: {w}\n"));
             }

@@ -143,6 +143,8 @@ pub struct Visible {
     pub counts: Counts,
     /// Envoy worker threads.
     pub concurrency: f64,
+    /// Keeps per-cluster stats (`proxyStatsMatcher` matching `cluster.outbound`).
+    pub per_cluster_stats: bool,
     /// What limits the view, when something does (a gateway's exportTo), or why the scope
     /// does not (mesh infrastructure).
     pub note: Option<String>,
@@ -151,10 +153,11 @@ pub struct Visible {
 impl Visible {
     /// Two proxies with the same key hold the same and follow the same memory curve: kind,
     /// every count and the workers, as bits.
-    pub fn curve_key(&self) -> (ProxyKind, [u64; 10]) {
+    pub fn curve_key(&self) -> (ProxyKind, bool, [u64; 10]) {
         let c = &self.counts;
         (
             self.kind,
+            self.per_cluster_stats,
             [
                 c.revisions,
                 c.clusters,
@@ -265,6 +268,7 @@ pub fn visibility(topology: &Topology, scopes: &ScopeMap) -> Result<Vec<Visible>
             kind,
             counts,
             concurrency: f64::from(topology.concurrency_of(&ns.name)),
+            per_cluster_stats: topology.per_cluster_stats_of(&ns.name),
             note,
         });
     }
@@ -300,6 +304,7 @@ pub fn visibility(topology: &Topology, scopes: &ScopeMap) -> Result<Vec<Visible>
             kind: ProxyKind::Gateway,
             counts,
             concurrency: f64::from(g.concurrency.unwrap_or(topology.sidecar_concurrency())),
+            per_cluster_stats: topology.per_cluster_stats,
             note: Some(if topology.filter_gateway_cluster_config {
                 format!("routed revisions exported to {} (filtered gateway)", g.namespace)
             } else {

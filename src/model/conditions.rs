@@ -92,6 +92,60 @@ impl Conditions {
         }
     }
 
+    /// Conditions from a series' `# key: value` comment records (`istio-version`,
+    /// `knative-version`, `workers`, `per-cluster-stats`, `proxy-kind`, `memory-metric`), as
+    /// (line, key, value); other keys are not conditions and are skipped. A value that cannot be
+    /// what its key says is refused, naming the line.
+    pub fn from_records(records: &[(usize, String, String)], path: &std::path::Path) -> crate::error::Result<Self> {
+        use crate::error::{Error, Location};
+        let mut c = Conditions::default();
+        for (line, key, value) in records {
+            let bad = |what: &str| {
+                Error::parse(format!("# {key}: must be {what}, but \"{value}\" is not"), Location::new(path, *line))
+            };
+            let release = || {
+                let t = value.trim().trim_start_matches('v');
+                let ok = t.split('.').take(3).all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                    && t.split('.').count() >= 2
+                    && t.split('.').count() <= 3;
+                ok.then(|| t.to_string()).ok_or_else(|| bad("a release like 1.18.2"))
+            };
+            match key.as_str() {
+                "istio-version" => c.istio_version = Some(release()?),
+                "knative-version" => c.knative_version = Some(release()?),
+                "workers" => {
+                    let w: u32 = value.parse().map_err(|_| bad("a whole number of Envoy workers from 1 to 1024"))?;
+                    if !(1..=1024).contains(&w) {
+                        return Err(bad("a whole number of Envoy workers from 1 to 1024"));
+                    }
+                    c.workers = Some(f64::from(w));
+                }
+                "per-cluster-stats" => {
+                    c.per_cluster_stats = Some(value.parse().map_err(|_| bad("true or false"))?);
+                }
+                "proxy-kind" => match value.as_str() {
+                    "sidecar" | "gateway" | "activator" | "waypoint" => c.proxy_kind = Some(value.clone()),
+                    _ => return Err(bad("sidecar, gateway, activator or waypoint")),
+                },
+                "memory-metric" => c.memory_metric = Some(value.clone()),
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    /// These conditions with every field `other` records put over them.
+    pub fn overridden_by(self, other: Conditions) -> Conditions {
+        Conditions {
+            istio_version: other.istio_version.or(self.istio_version),
+            knative_version: other.knative_version.or(self.knative_version),
+            workers: other.workers.or(self.workers),
+            per_cluster_stats: other.per_cluster_stats.or(self.per_cluster_stats),
+            proxy_kind: other.proxy_kind.or(self.proxy_kind),
+            memory_metric: other.memory_metric.or(self.memory_metric),
+        }
+    }
+
     /// Whether nothing is recorded.
     pub fn is_empty(&self) -> bool {
         *self == Conditions::default()
@@ -105,7 +159,8 @@ impl Conditions {
     /// One line naming the conditions.
     pub fn describe(&self) -> String {
         if self.is_empty() {
-            return "not recorded (fit with --istio-version, --workers, ... to record them)".into();
+            return "not recorded (# istio-version: ... lines in the data, or fit --istio-version, --workers, ...)"
+                .into();
         }
         let mut parts = Vec::new();
         if let Some(v) = &self.istio_version {
@@ -132,10 +187,10 @@ impl Conditions {
     /// How a use differs from these conditions, one entry per difference.
     pub fn compare(&self, used: &Use) -> Vec<Difference> {
         let mut out = Vec::new();
-        if self.is_empty() {
+        if self.istio_version.is_none() && self.workers.is_none() {
             out.push(Difference {
                 what: "unrecorded".into(),
-                note: "the model does not record where it was measured: per-cluster memory is assumed to hold here (2 workers, default stats)".into(),
+                note: "the model does not record its Istio release or Envoy workers: per-cluster memory is assumed to hold here (2 workers, default stats); record them in the data (# istio-version: 1.18.2, # workers: 2) or with fit --istio-version/--workers".into(),
                 added_bytes_per_cluster: 0.0,
             });
         }
@@ -199,6 +254,23 @@ impl Conditions {
     pub fn envoy_view(&self) -> bool {
         self.memory_metric.as_deref().is_some_and(|m| m.starts_with("envoy_server_memory"))
     }
+}
+
+/// The conditions a series records: its comment records (CSV) and its memory metric; with a
+/// memory allowance, the memory fitted is the working set estimated from that metric.
+pub fn recorded_in(series: &crate::series::Series, converted: bool) -> crate::error::Result<Conditions> {
+    let mut c = if series.json {
+        Conditions::default()
+    } else {
+        Conditions::from_records(&crate::series::header::comment_records(&series.path)?, &series.path)?
+    };
+    let metric = series.memory_metric();
+    c.memory_metric = Some(if converted && !metric.is_working_set() {
+        format!("{WORKING_SET} (estimated from {})", metric.name())
+    } else {
+        metric.name().to_string()
+    });
+    Ok(c)
 }
 
 /// `major.minor` of a release string.

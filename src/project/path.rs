@@ -43,7 +43,9 @@ impl RevisionPath {
     /// retained revisions ([`crate::mesh::Counts::growing_revisions`]); each adds that proxy's
     /// own clusters, endpoints and Services per revision (7 or 8 ports, by Knative release),
     /// and everything else it sees is fixed. A `concurrency` column is held at the proxy's
-    /// workers; without one, its clusters are weighed by [`super::workers::worker_factor`].
+    /// workers; without one, its clusters are weighed by [`super::workers::worker_factor`], and
+    /// by [`super::workers::stats_increment`] when it keeps per-cluster stats the model's data
+    /// did not.
     pub fn for_visible(model: &FittedModel, v: &Visible) -> Self {
         let c = &v.counts;
         let g = c.growing_revisions;
@@ -53,7 +55,8 @@ impl RevisionPath {
         let spr = per(c.growing_services, model.services_per_revision);
         let fixed_clusters = c.clusters - c.growing_clusters;
         let has = |col: &str| model.terms.iter().any(|t| t.column == col);
-        let k = if has(CONCURRENCY) { 1.0 } else { super::workers::worker_factor(model, v.concurrency) };
+        let k = if has(CONCURRENCY) { 1.0 } else { super::workers::worker_factor(model, v.concurrency) }
+            + super::workers::stats_increment(model, v.per_cluster_stats);
         let mut path = RevisionPath::new(model);
         for col in &mut path.columns {
             let (at_zero, slope) = match col.0.as_str() {
@@ -80,11 +83,8 @@ impl RevisionPath {
     /// `1 + added / per-cluster bytes`, as [`Self::for_visible`] weighs workers. Unchanged when
     /// the model gives no positive per-cluster memory.
     pub fn with_cluster_cost(mut self, model: &FittedModel, added_bytes_per_cluster: f64) -> Self {
-        let per_cluster = model
-            .per_port_bytes
-            .or_else(|| model.per_revision_bytes.map(|r| r / model.ports_per_revision))
-            .unwrap_or(0.0);
-        if !(per_cluster.is_finite() && per_cluster > 0.0 && added_bytes_per_cluster.is_finite()) {
+        let Some(per_cluster) = super::workers::per_cluster_bytes(model) else { return self };
+        if !added_bytes_per_cluster.is_finite() {
             return self;
         }
         let k = (1.0 + added_bytes_per_cluster / per_cluster).max(0.0);

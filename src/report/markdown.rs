@@ -24,6 +24,9 @@ pub fn render(input: &ReportInput, table: &Table, pngs: &[String]) -> Result<Str
     if let Some(line) = &input.push_line {
         let _ = writeln!(s, "\nSafe counts are {line}. Model measured at: {}.", m.conditions.describe());
     }
+    for note in &input.condition_notes {
+        let _ = writeln!(s, "\nNote: {note}.");
+    }
     let _ = writeln!(
         s,
         "\n## Fit\n\n| term | estimate | std error | t | p | CI low | CI high |\n|---|---|---|---|---|---|---|"

@@ -43,6 +43,8 @@ pub struct ReportInput<'a> {
     pub caution: Caution,
     /// What the safe counts cover (the push allowance and why), one line.
     pub push_line: Option<String>,
+    /// How the topology's proxies differ from where the model was measured, one line each.
+    pub condition_notes: Vec<String>,
     /// A scenario grid for the heatmap and fan charts.
     pub sweep: Option<SweepInput<'a>>,
     /// A fleet (`report --fleet`): its charts join report.png, its table report.md.

@@ -11,6 +11,7 @@ pub mod clean;
 mod column;
 pub mod csv;
 mod csv_fast;
+pub mod header;
 pub mod json;
 pub mod memory_metric;
 mod oom;
