@@ -95,9 +95,12 @@ pub struct ProxyOutcome {
     pub peak_p50_bytes: f64,
     /// 95th percentile of that peak, bytes.
     pub peak_p95_bytes: f64,
-    /// Mean OOMKills per proxy per 30 days. Days 0 through the horizon are checked, each at
-    /// most once, so a proxy in a crash loop counts 30.
+    /// Mean OOMKills per proxy per 30 days that the proxy recovers from (a peak over the limit;
+    /// the restarted Envoy fits). Days 0 through the horizon are checked, each at most once.
     pub ooms_per_month: f64,
+    /// Mean days per 30 in a crash loop: the steady memory of the whole config is itself over
+    /// the limit, so every restart is OOMKilled again before it serves.
+    pub crash_loop_days_per_month: f64,
 }
 
 /// The simulated answer for one scenario, with the analytic one beside it.
@@ -307,12 +310,14 @@ impl<'g> Simulation<'g> {
             let proxy = |offset: usize, peaks: &[f64]| {
                 let firsts = sorted(at + offset);
                 let ooms = rows().map(|r| r[at + offset + 1]).sum::<f64>();
+                let crash = rows().map(|r| r[at + 4 + offset / 2]).sum::<f64>();
                 ProxyOutcome {
                     p_oom: firsts.iter().filter(|x| x.is_finite()).count() as f64 / paths,
                     days_to_oom_p50: days(quantile(&firsts, 0.5)),
                     peak_p50_bytes: transient * quantile(peaks, 0.5),
                     peak_p95_bytes: transient * quantile(peaks, 0.95),
                     ooms_per_month: ooms / paths / months,
+                    crash_loop_days_per_month: crash / paths / months,
                 }
             };
             let mut any: Vec<f64> = rows().map(|r| r[at].min(r[at + 2])).collect();

@@ -12,9 +12,10 @@ use super::sampling::{CoefSampler, Xoshiro256};
 /// Per-path values before the per-scenario ones: sidecar peak, gateway peak (raw bytes, before
 /// the transient), mean revisions per service at the horizon.
 pub(super) const FIXED: usize = 3;
-/// Per-path values per scenario: sidecar first OOM day, sidecar OOMs, gateway first OOM day,
-/// gateway OOMs.
-pub(super) const PER_SCENARIO: usize = 4;
+/// Per-path values per scenario: sidecar first OOM day, sidecar OOMKills it recovers from,
+/// gateway first OOM day, gateway OOMKills, then sidecar and gateway crash-loop days (days whose
+/// steady memory itself, the restarted Envoy's whole config, is over the limit).
+pub(super) const PER_SCENARIO: usize = 6;
 
 /// Length of one path's record for a group of `scenarios`.
 pub(super) fn stride(scenarios: usize) -> usize {
@@ -248,12 +249,18 @@ pub(super) fn run_path(
                     }
                 }
                 if memory > plan.thresholds[v] {
-                    // OOMKilled: the restarted proxy starts from its current config.
+                    // OOMKilled: the restarted proxy starts from its current config. When that
+                    // config alone is over the limit it is killed again before it serves: a
+                    // crash loop (CrashLoopBackOff), counted as such, not as OOMKills.
                     let at = FIXED + PER_SCENARIO * v + 2 * proxy;
                     if out[at].is_infinite() {
                         out[at] = t as f64;
                     }
-                    out[at + 1] += 1.0;
+                    if raw > plan.thresholds[v] {
+                        out[FIXED + PER_SCENARIO * v + 4 + proxy] += 1.0;
+                    } else {
+                        out[at + 1] += 1.0;
+                    }
                     *high = f64::NEG_INFINITY;
                 }
             }

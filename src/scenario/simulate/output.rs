@@ -12,7 +12,7 @@ use crate::scenario::rows::RowFormat;
 use crate::scenario::spec::AXES;
 
 /// Result columns after the id and the axes.
-pub const RESULT_COLUMNS: [&str; 21] = [
+pub const RESULT_COLUMNS: [&str; 23] = [
     "p_oom",
     "days_to_oom_p5",
     "days_to_oom_p50",
@@ -22,11 +22,13 @@ pub const RESULT_COLUMNS: [&str; 21] = [
     "sidecar_peak_p50_bytes",
     "sidecar_peak_p95_bytes",
     "sidecar_ooms_per_month",
+    "sidecar_crash_loop_days_per_month",
     "gateway_p_oom",
     "gateway_days_to_oom_p50",
     "gateway_peak_p50_bytes",
     "gateway_peak_p95_bytes",
     "gateway_ooms_per_month",
+    "gateway_crash_loop_days_per_month",
     "simulated_retained_per_service",
     "retained_per_service",
     "sidecar_predicted_bytes",
@@ -54,7 +56,7 @@ enum Cell {
     Flag(bool),
 }
 
-fn cells(o: &SimOutcome) -> [Cell; 21] {
+fn cells(o: &SimOutcome) -> [Cell; 23] {
     use Cell::{Flag, Num};
     let opt = |v: Option<f64>| v.unwrap_or(f64::NAN);
     let g = o.gateway;
@@ -70,11 +72,13 @@ fn cells(o: &SimOutcome) -> [Cell; 21] {
         Num(o.sidecar.peak_p50_bytes, 0),
         Num(o.sidecar.peak_p95_bytes, 0),
         Num(o.sidecar.ooms_per_month, 3),
+        Num(o.sidecar.crash_loop_days_per_month, 3),
         Num(gw(|p| p.p_oom), 4),
         Num(gw(|p| p.days_to_oom_p50.unwrap_or(f64::NAN)), 1),
         Num(gw(|p| p.peak_p50_bytes), 0),
         Num(gw(|p| p.peak_p95_bytes), 0),
         Num(gw(|p| p.ooms_per_month), 3),
+        Num(gw(|p| p.crash_loop_days_per_month), 3),
         Num(o.simulated_retained, 2),
         Num(a.retained, 0),
         Num(a.sidecar_mean, 0),
@@ -193,6 +197,8 @@ pub struct WorstSim {
     pub gateway_peak_p95_bytes: Option<f64>,
     /// Mean sidecar OOMKills per 30 days.
     pub sidecar_ooms_per_month: f64,
+    /// Mean sidecar days per 30 in a crash loop (its whole config over the limit).
+    pub sidecar_crash_loop_days_per_month: f64,
     /// Whether the analytic sweep calls the scenario safe.
     pub analytic_safe: bool,
     /// The analytic days to the limit (null: never).
@@ -311,6 +317,7 @@ pub fn summarize(sim: &Simulation, range: Range<u64>, progress: &dyn Fn(u64)) ->
             sidecar_peak_p95_bytes: o.sidecar.peak_p95_bytes,
             gateway_peak_p95_bytes: o.gateway.map(|g| g.peak_p95_bytes),
             sidecar_ooms_per_month: o.sidecar.ooms_per_month,
+            sidecar_crash_loop_days_per_month: o.sidecar.crash_loop_days_per_month,
             analytic_safe: o.analytic.safe,
             analytic_days_to_limit: o.analytic.days_to_limit.is_finite().then_some(o.analytic.days_to_limit),
         };
