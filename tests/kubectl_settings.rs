@@ -88,6 +88,14 @@ fn settings_list_gives_the_workers_settings_and_counts_worked_out_by_hand() {
     assert!(line_of(&toml, "legacy", "discovered").is_some_and(|l| l.starts_with("discovered = false ")), "{toml}");
     assert_eq!(line_of(&toml, "istio-system", "discovered"), None, "{toml}");
 
+    // cart's traffic is pinned to cart-00002: the failed cart-00003 (routingState pending) and
+    // cart-00004 (no routingState label: unset) were never routed, so Knative's GC never
+    // collects them (knative/serving pkg/reconciler/gc/gc.go isRevisionActive: only `reserve`
+    // is collected): 4 retained revisions, 2 of them unrouted.
+    let cart = toml.lines().find(|l| l.contains("name = \"cart\"")).unwrap_or_default();
+    assert!(cart.contains("revisions = 4") && cart.contains("unrouted = 2"), "{cart}");
+    assert!(summary.contains("2 revisions of shop/cart are pending/unset"), "{summary}");
+
     let path = dir.path().join("topology.toml");
     let t = Topology::load(&path).unwrap();
     assert!(t.delta_xds(), "ISTIO_DELTA_XDS=true at 1.21, whose default is false");
@@ -99,8 +107,8 @@ fn settings_list_gives_the_workers_settings_and_counts_worked_out_by_hand() {
     // a cluster again) and defaultServiceExportTo [".", "istio-system"], which Istio before 1.31
     // reads as "." (private). Knative 1.11: 8 ports a revision, 2 public at the activator (1).
     // activator-service (4 ports, exportTo "*") is seen by every sidecar: 4 clusters, 4 endpoints.
-    // shop: + cart (2 revisions: 16 + placeholder 1 clusters; 2 x 2 activator + 1 endpoints)
-    //       + redis (1 port, 1 pod): 22 clusters, 10 endpoints.
+    // shop: + cart (4 revisions: 32 + placeholder 1 clusters; 4 x 2 activator + 1 endpoints)
+    //       + redis (1 port, 1 pod): 38 clusters, 14 endpoints.
     // payments: + ledger (1 revision: 8 + 1 clusters; 2 + 1 endpoints): 13 clusters, 7 endpoints.
     // legacy: its old-api is not discovered, so only activator-service: 4, 4.
     // The filtered gateway: Knative Services are private to their namespaces: nothing routed.
@@ -108,10 +116,14 @@ fn settings_list_gives_the_workers_settings_and_counts_worked_out_by_hand() {
         ("knative-serving".to_string(), 0.0, 4.0, 4.0, 16.0),
         ("legacy".to_string(), 0.0, 4.0, 4.0, 2.0),
         ("payments".to_string(), 1.0, 13.0, 7.0, 16.0),
-        ("shop".to_string(), 2.0, 22.0, 10.0, 6.0),
+        ("shop".to_string(), 4.0, 38.0, 14.0, 6.0),
         ("istio-ingressgateway".to_string(), 0.0, 0.0, 0.0, 2.0),
     ];
     assert_eq!(counts(&path), want);
+    // That export rule hides every revision from the injected activator: said, not silent.
+    let out = meshcap().args(["scope", "--scope", "mesh", "--topology"]).arg(&path).assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("namespace shop is not exported to knative-serving: the activator's sidecar"), "{text}");
 }
 
 /// Without Nodes the CPUs behind an unlimited proxy are unknown: said, and the limited ones

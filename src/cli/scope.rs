@@ -61,6 +61,11 @@ pub fn run_scope(args: ScopeArgs) -> Result<()> {
         .map(|(ns, gw)| {
             format!("namespace {ns} is not exported to {gw}: gateways there cannot route to its Knative services")
         })
+        .chain(topology.unexported_to_infrastructure().into_iter().map(|(ns, infra)| {
+            format!(
+                "namespace {ns} is not exported to {infra}: the activator's sidecar has no clusters for its revisions and cannot wake them (knative/serving revision_backends.go)"
+            )
+        }))
         .collect();
     // An egress host that names no Service of the topology admits nothing: say so, since a
     // typo would otherwise look like a large saving.

@@ -374,4 +374,22 @@ impl Topology {
         }
         out
     }
+
+    /// Namespaces whose Knative services' Services are not exported to an injected mesh
+    /// infrastructure namespace (the activator's), as `(namespace, infrastructure namespace)`:
+    /// exportTo binds every proxy, so the activator's sidecar has no cluster for those
+    /// revisions and cannot wake them (knative/serving `pkg/activator/net/revision_backends.go`
+    /// sends to the private Service's ClusterIP in mesh mode).
+    pub fn unexported_to_infrastructure(&self) -> Vec<(String, String)> {
+        let infra: Vec<&Namespace> = self.namespaces.iter().filter(|n| n.sidecars && n.infrastructure()).collect();
+        let mut out = Vec::new();
+        for ns in self.namespaces.iter().filter(|n| !n.knative.is_empty()) {
+            for i in infra.iter().filter(|i| i.name != ns.name) {
+                if !super::visibility::exported(&ns.export_to, &ns.name, &i.name) {
+                    out.push((ns.name.clone(), i.name.clone()));
+                }
+            }
+        }
+        out
+    }
 }

@@ -84,6 +84,12 @@ pub fn render(input: &ReportInput, table: &Table, pngs: &[String]) -> Result<Str
                 "Warning: namespace `{ns}` is not exported to `{gw}`: its gateways cannot route to its Knative services.\n"
             );
         }
+        for (ns, infra) in t.unexported_to_infrastructure() {
+            let _ = writeln!(
+                s,
+                "Warning: namespace `{ns}` is not exported to `{infra}`: the activator's sidecar has no clusters for its revisions and cannot wake them.\n"
+            );
+        }
         let projections = compare_scopes(m, t, &input.scopes, input.caution, input.scope_limit)?;
         let _ = writeln!(
             s,
