@@ -3,7 +3,6 @@
 //! workers, discovery and per-cluster stats.
 
 use super::workers::{ProxySpec, Workers};
-use super::write::q;
 use super::Inventory;
 
 /// A comment on one line, whatever the names in it hold.
@@ -103,4 +102,9 @@ pub(super) fn namespace(inv: &Inventory, ns: &str, sidecars: bool) -> String {
         out.push_str(&format!("per_cluster_stats = {b}  # {}\n", one_line(why)));
     }
     out
+}
+
+/// TOML string literal.
+pub(super) fn q(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
 }

@@ -1,5 +1,6 @@
 //! The topology TOML an inventory turns into, and the import summary's counts.
 
+use super::settings_toml::q;
 use super::{Inventory, KnativeInventory};
 
 /// Revisions GC never collects besides the routed and pinned ones: never routed (routingState
@@ -19,11 +20,6 @@ pub(super) fn unrouted(k: &KnativeInventory) -> usize {
 /// Revisions pinned by `no-gc` that the traffic does not name.
 fn pinned(k: &KnativeInventory) -> usize {
     k.revisions.iter().filter(|(r, v)| v.pinned && !k.traffic.contains(r)).count()
-}
-
-/// TOML string literal.
-pub(super) fn q(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
 }
 
 /// The topology TOML for an inventory; namespaces without a Namespace object get `sidecars`
