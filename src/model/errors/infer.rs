@@ -247,7 +247,7 @@ fn variance_components(
     if l <= p {
         return Err(Error::data(
             format!(
-                "{l} level{} for {p} parameter{}: readings at one level are not independent, so a fit needs at least {} levels (configurations); measure more levels, or use --errors iid to treat readings as independent (its intervals will be too narrow)",
+                "{l} level{} for {p} parameter{}: readings at one level share its offset, so they cannot tell a slope from level-to-level scatter; measure at least {} levels (configurations). (--errors iid would take every reading as independent: on such data its 95% intervals miss the truth most of the time, so it is no honest substitute)",
                 if l == 1 { "" } else { "s" },
                 if p == 1 { "" } else { "s" },
                 p + 1
