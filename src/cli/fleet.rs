@@ -183,7 +183,15 @@ pub fn run_fleet(args: FleetArgs) -> Result<()> {
     let bytes = match args.format {
         FleetFormat::Json => json_bytes(&result),
         FleetFormat::Csv => fleet::export::csv(&result).into_bytes(),
-        FleetFormat::Table => fleet::export::table(&result, args.top).into_bytes(),
+        FleetFormat::Table => {
+            let mut text = fleet::export::table(&result, args.top);
+            // The dates are when steady memory reaches the limit: say so, since every
+            // projection command answers with a config push included (issue 18 §3).
+            text.push_str(
+                "days to limit: until the steady memory reaches the limit; a full config push OOMKills sooner (meshcap safe and limit include the push the Istio release sends)\n",
+            );
+            text.into_bytes()
+        }
     };
     emit(args.output.as_deref(), &bytes)
 }
