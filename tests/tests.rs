@@ -43,6 +43,7 @@ mod push;
 mod readers_fuzz;
 mod reml_nlme;
 mod report;
+mod rules;
 mod simulate;
 mod sweep;
 mod sweep_oracle;

@@ -15,6 +15,7 @@ mod import_istioctl;
 mod imported;
 mod project;
 mod report;
+mod rules;
 mod runs;
 mod scope;
 mod simulate;
@@ -64,6 +65,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Mark restarts, OOMKills and double counting in a series (kept out of fits).
     Clean(clean::CleanArgs),
+    /// Prometheus rules that keep forecasting: predicted memory, its upper bound, alerts.
+    Rules(rules::RulesArgs),
 }
 
 /// Output format shared by the commands.
@@ -93,6 +96,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Simulate(args) => simulate::run_simulate(args),
         Command::Import(args) => import::run_import(args),
         Command::Clean(args) => clean::run_clean(args),
+        Command::Rules(args) => rules::run_rules(args),
     }
 }
 

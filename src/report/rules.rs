@@ -1,0 +1,225 @@
+//! Prometheus alerting rules that keep forecasting after the planning session (issue 20 §3):
+//! the model's prediction and its exact upper bound computed in PromQL from each proxy's Envoy
+//! cluster count, an alert when the bound reaches the container limit, and one when the
+//! cluster count's growth over the last 7 days brings it there within `alert_days`.
+//!
+//! `envoy_cluster_manager_active_clusters` (in Istio's default proxy stats) is the `ports`
+//! predictor a model is fitted on (or, for a revisions-only model, ports / ports per revision);
+//! it also counts Envoy's few static clusters, which errs on the safe side. The prediction is
+//! the peak with the push allowance: `b0 + (1 + push) b1 x`; the upper bound is
+//! `mean + t sqrt(s^2 + v00 + 2 v01 x' + v11 x'^2)` with `x' = (1 + push) x` in the model's
+//! units and `v = s^2 (X'X)^-1`, exactly what `meshcap whatif` computes.
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::model::FittedModel;
+use crate::project::PushAllowance;
+use crate::series::{PORTS, REVISIONS};
+
+/// What the rules are built from.
+#[derive(Debug, Clone)]
+pub struct RuleSettings {
+    /// Confidence level of the one-sided upper bound.
+    pub level: f64,
+    /// Share of the limit kept free.
+    pub headroom: f64,
+    /// The push allowance the bound includes.
+    pub push: PushAllowance,
+    /// Days ahead the growth alert looks.
+    pub alert_days: f64,
+    /// The meshcap command that explains the numbers, put in the annotations.
+    pub explain: String,
+}
+
+#[derive(Serialize)]
+struct Rule {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alert: Option<String>,
+    expr: String,
+    #[serde(rename = "for", skip_serializing_if = "Option::is_none")]
+    for_: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    labels: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    annotations: Option<std::collections::BTreeMap<String, String>>,
+}
+
+#[derive(Serialize)]
+struct Group {
+    name: String,
+    rules: Vec<Rule>,
+}
+
+#[derive(Serialize)]
+struct RuleFile {
+    groups: Vec<Group>,
+}
+
+/// Recorded series names.
+pub const CLUSTERS: &str = "meshcap:istio_proxy_clusters";
+/// The predicted peak memory per proxy.
+pub const PREDICTED: &str = "meshcap:istio_proxy_memory_predicted_bytes";
+/// Its one-sided upper bound.
+pub const UPPER: &str = "meshcap:istio_proxy_memory_upper_bytes";
+/// The upper bound at the cluster count `alert_days` ahead.
+pub const UPPER_AHEAD: &str = "meshcap:istio_proxy_memory_upper_bytes_ahead";
+/// The container limit per proxy.
+pub const LIMIT: &str = "meshcap:istio_proxy_memory_limit_bytes";
+
+/// A number as PromQL reads it back to the same f64.
+fn num(v: f64) -> String {
+    if v < 0.0 {
+        format!("({v:?})")
+    } else {
+        format!("{v:?}")
+    }
+}
+
+/// The rule groups for `model`, as the `groups:` YAML Prometheus loads.
+pub fn rule_yaml(model: &FittedModel, s: &RuleSettings) -> Result<String> {
+    let groups = groups(model, s)?;
+    serde_yaml::to_string(&RuleFile { groups }).map_err(|e| Error::invalid(format!("cannot write the rules: {e}")))
+}
+
+/// The same rules as a prometheus-operator `PrometheusRule` named `name` in `namespace`.
+pub fn prometheus_rule_yaml(model: &FittedModel, s: &RuleSettings, name: &str, namespace: &str) -> Result<String> {
+    #[derive(Serialize)]
+    struct Meta<'a> {
+        name: &'a str,
+        namespace: &'a str,
+    }
+    #[derive(Serialize)]
+    struct Spec {
+        groups: Vec<Group>,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Cr<'a> {
+        api_version: &'a str,
+        kind: &'a str,
+        metadata: Meta<'a>,
+        spec: Spec,
+    }
+    crate::mesh::names::namespace(namespace)?;
+    crate::mesh::names::object(name)?;
+    let cr = Cr {
+        api_version: "monitoring.coreos.com/v1",
+        kind: "PrometheusRule",
+        metadata: Meta { name, namespace },
+        spec: Spec { groups: groups(model, s)? },
+    };
+    serde_yaml::to_string(&cr).map_err(|e| Error::invalid(format!("cannot write the PrometheusRule: {e}")))
+}
+
+fn groups(model: &FittedModel, s: &RuleSettings) -> Result<Vec<Group>> {
+    let (b0, b1, unit) = linear_in_clusters(model)?;
+    let factor = s.push.factor();
+    let sigma2 = model.residual_std_error.powi(2);
+    let c = &model.cov_unscaled;
+    let (v00, v01, v11) = (sigma2 * c[0][0], sigma2 * c[0][1], sigma2 * c[1][1]);
+    let t = model.t_one_sided(s.level);
+    // x' in the model's units: (1 + push) clusters / clusters-per-unit.
+    let k = factor / unit;
+    let upper_at = |x: &str| {
+        format!(
+            "{b0} + {slope} * ({x}) + {t} * sqrt({s2} + {v00} + 2 * {v01} * {k} * ({x}) + {v11} * ({k} * ({x}))^2)",
+            b0 = num(b0),
+            slope = num(b1 * k),
+            t = num(t),
+            s2 = num(sigma2),
+            v00 = num(v00),
+            v01 = num(v01),
+            v11 = num(v11),
+            k = num(k),
+        )
+    };
+    let target = format!("{LIMIT} * {}", num(1.0 - s.headroom));
+    let labels = |severity: &str| Some([("severity".to_string(), severity.to_string())].into_iter().collect());
+    let annotations = |summary: &str| {
+        Some(
+            [
+                ("summary".to_string(), summary.to_string()),
+                (
+                    "description".to_string(),
+                    format!(
+                        "istio-proxy of {{{{ $labels.namespace }}}}/{{{{ $labels.pod }}}}: meshcap's {:.0}% upper bound of its memory ({}) against its limit x {:.2}; explained by: {}",
+                        s.level * 100.0,
+                        s.push.describe(),
+                        1.0 - s.headroom,
+                        s.explain
+                    ),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+        )
+    };
+    let record = |name: &str, expr: String| Rule {
+        record: Some(name.to_string()),
+        alert: None,
+        expr,
+        for_: None,
+        labels: None,
+        annotations: None,
+    };
+    let rules = vec![
+        record(CLUSTERS, "max by (namespace, pod) (envoy_cluster_manager_active_clusters)".into()),
+        record(
+            LIMIT,
+            "max by (namespace, pod) (kube_pod_container_resource_limits{resource=\"memory\", container=\"istio-proxy\"})"
+                .into(),
+        ),
+        record(PREDICTED, format!("{} + {} * {CLUSTERS}", num(b0), num(b1 * k))),
+        record(UPPER, upper_at(CLUSTERS)),
+        record(
+            UPPER_AHEAD,
+            upper_at(&format!(
+                "{CLUSTERS} + clamp_min(max by (namespace, pod) (deriv(envoy_cluster_manager_active_clusters[7d])), 0) * {}",
+                num(s.alert_days * 86400.0)
+            )),
+        ),
+        Rule {
+            record: None,
+            alert: Some("MeshcapSidecarNearLimit".into()),
+            expr: format!("{UPPER} >= on (namespace, pod) {target}"),
+            for_: Some("15m".into()),
+            labels: labels("critical"),
+            annotations: annotations("istio-proxy memory is predicted to reach its limit"),
+        },
+        Rule {
+            record: None,
+            alert: Some("MeshcapSidecarOOMForecast".into()),
+            expr: format!("{UPPER_AHEAD} >= on (namespace, pod) {target} unless on (namespace, pod) {UPPER} >= on (namespace, pod) {target}"),
+            for_: Some("15m".into()),
+            labels: labels("warning"),
+            annotations: annotations(&format!(
+                "istio-proxy memory will reach its limit within {} days at the last 7 days' cluster growth",
+                s.alert_days
+            )),
+        },
+    ];
+    Ok(vec![Group { name: "meshcap-istio-proxy-memory".into(), rules }])
+}
+
+/// `(b0, b1, clusters per model unit)` of a model with an intercept and one linear term in
+/// ports (1 cluster a unit) or revisions (`ports_per_revision` clusters a unit).
+fn linear_in_clusters(model: &FittedModel) -> Result<(f64, f64, f64)> {
+    let unit = match model.terms.as_slice() {
+        [t] if t.power == 1 && t.column == PORTS => 1.0,
+        [t] if t.power == 1 && t.column == REVISIONS => model.ports_per_revision,
+        _ => {
+            return Err(Error::invalid(format!(
+                "rules need a model with an intercept and one linear term in ports or revisions (what Envoy's cluster count measures), but {} has {}",
+                model.name(),
+                model.terms.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+            )))
+        }
+    };
+    if !model.intercept {
+        return Err(Error::invalid(format!("rules need a model with an intercept; {} has none", model.name())));
+    }
+    Ok((model.coefficients[0].estimate, model.coefficients[1].estimate, unit))
+}
