@@ -384,13 +384,15 @@ pub fn scope_chart(
             })
         })
         .collect();
+    // The bars are peaks with the push allowance (or steady state): the title says which.
+    let what = caution_words(&caution);
     let title = if total > MAX_SCOPE_PROXIES {
         format!(
-            "Memory per proxy by Sidecar scope, highest {MAX_SCOPE_PROXIES} of {total}: {topology_name} ({})",
+            "Memory per proxy by Sidecar scope ({what}), highest {MAX_SCOPE_PROXIES} of {total}: {topology_name} ({})",
             model.name()
         )
     } else {
-        format!("Memory per proxy by Sidecar scope: {topology_name} ({})", model.name())
+        format!("Memory per proxy by Sidecar scope ({what}): {topology_name} ({})", model.name())
     };
     Ok(ScopeChart { title, limit_bytes: limit, bars })
 }
