@@ -118,4 +118,7 @@ fn an_edited_summary_count_is_refused() {
     // Unedited again, the three merge.
     std::fs::write(&parts[1], serde_json::to_string_pretty(&original).unwrap() + "\n").unwrap();
     meshcap().arg("merge").args(&parts).assert().success();
+    // The trailing summary shard missing: its scenarios (2304..3456, 3456 x 2/3 to 3456) named.
+    let err = refused(dir.path(), &[&parts[0], &parts[1]]);
+    assert!(err.contains("scenarios 2304..3456 of 0..3456 are missing") && err.contains("s1.json"), "{err}");
 }

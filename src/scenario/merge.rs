@@ -69,13 +69,22 @@ fn merge_summaries(texts: &[(&PathBuf, String)]) -> Result<Vec<u8>> {
             texts[k].0,
         )
     })?;
-    if merged.ids != [0, grid] {
+    if merged.ids[0] != 0 {
         return Err(Error::data(
             format!(
-                "the shards cover scenario ids {}..{} of 0..{grid}: some shards are missing",
-                merged.ids[0], merged.ids[1]
+                "scenarios 0..{} of 0..{grid} are missing: the shards before this one are not given",
+                merged.ids[0]
             ),
             texts[0].0,
+        ));
+    }
+    if merged.ids[1] != grid {
+        return Err(Error::data(
+            format!(
+                "scenarios {}..{grid} of 0..{grid} are missing: the shards after this one are not given",
+                merged.ids[1]
+            ),
+            texts[texts.len() - 1].0,
         ));
     }
     let mut bytes = serde_json::to_vec_pretty(&merged).expect("serializes");
