@@ -162,3 +162,21 @@ fn istioctl_fleet_bad_inputs() {
     let o = istioctl(d, &[("shop", "cart", "a.json")], &["a.json,0,100Mi"]).assert().success().get_output().clone();
     assert!(String::from_utf8(o.stderr).unwrap().contains("one reading, so no growth and no date: shop/cart"));
 }
+
+/// Two dumps of one pod at one time from two containers (bootstrap `last_updated` differs, so
+/// each is its own incarnation): the splice kept one and dropped the other without a word.
+/// README: "two dumps of one proxy at one time are errors naming the file and line".
+#[test]
+fn two_containers_dumps_of_one_pod_at_one_time_are_refused() {
+    let dir = tempdir();
+    let d = dir.path();
+    let a = write(d, "a.json", &config_dump("shop", "cart", "2025-12-31T00:00:00Z", 3));
+    let b = write(d, "b.json", &config_dump("shop", "cart", "2025-12-31T06:00:00Z", 4));
+    let r = write(d, "readings.csv", "dump,time,memory\na.json,3600,100Mi\nb.json,3600,101Mi\n");
+    let out = d.join("fleet.csv");
+    let e =
+        fails(meshcap().args(["import", "istioctl"]).arg(&a).arg(&b).arg("--readings").arg(&r).arg("-o").arg(&out), 2);
+    assert!(e.contains("readings.csv:3:time") && e.contains("proxy shop/cart at the same time"), "{e}");
+    assert!(e.contains("two containers") && e.contains("a.json and") && e.contains("b.json"), "{e}");
+    assert!(!out.exists(), "a refused import wrote {}", out.display());
+}

@@ -27,6 +27,7 @@ mod knative_unrouted;
 mod kubectl_semantics;
 mod kubectl_settings;
 mod layout;
+mod merge_checks;
 mod mesh_config_rules;
 mod mesh_rules;
 mod model_files;

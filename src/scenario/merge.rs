@@ -4,6 +4,10 @@
 //! the grid's fingerprint. Merge takes every shard of one grid, once, in order, each whole (as
 //! many rows as its ids), and drops the stamps and the repeated CSV headers. Summary shards
 //! (JSON) are merged field by field and must cover the grid's ids exactly, from one grid.
+//!
+//! Nothing a shard says is taken on trust: each row must be the id its stamp names next, once,
+//! in order (a repeated row beside a missing one keeps the count right), and each summary's
+//! counts are recomputed or cross-checked ([`super::summary::check`]) before they are added.
 
 use std::path::{Path, PathBuf};
 
@@ -39,8 +43,10 @@ fn merge_summaries(texts: &[(&PathBuf, String)]) -> Result<Vec<u8>> {
         .iter()
         .map(|(p, t)| {
             crate::output::check_unique_keys(p, t)?;
-            serde_json::from_str::<Summary>(t)
-                .map_err(|e| Error::parse(format!("not a sweep summary: {e}"), Location::new(p, e.line())))
+            let s = serde_json::from_str::<Summary>(t)
+                .map_err(|e| Error::parse(format!("not a sweep summary: {e}"), Location::new(p, e.line())))?;
+            super::summary::check(p, t, &s)?;
+            Ok(s)
         })
         .collect::<Result<Vec<_>>>()?;
     let (grid, sha) = (parts[0].grid_size, parts[0].grid_sha256.clone());
@@ -63,13 +69,22 @@ fn merge_summaries(texts: &[(&PathBuf, String)]) -> Result<Vec<u8>> {
             texts[k].0,
         )
     })?;
-    if merged.ids != [0, grid] {
+    if merged.ids[0] != 0 {
         return Err(Error::data(
             format!(
-                "the shards cover scenario ids {}..{} of 0..{grid}: some shards are missing",
-                merged.ids[0], merged.ids[1]
+                "scenarios 0..{} of 0..{grid} are missing: the shards before this one are not given",
+                merged.ids[0]
             ),
             texts[0].0,
+        ));
+    }
+    if merged.ids[1] != grid {
+        return Err(Error::data(
+            format!(
+                "scenarios {}..{grid} of 0..{grid} are missing: the shards after this one are not given",
+                merged.ids[1]
+            ),
+            texts[texts.len() - 1].0,
         ));
     }
     let mut bytes = serde_json::to_vec_pretty(&merged).expect("serializes");
@@ -127,6 +142,48 @@ fn stamp_of(
     Ok((stamp, format))
 }
 
+/// Every row of a shard's `body` must be one of the ids its stamp names, each once, in order:
+/// a row count that matches is not enough (a repeated row hides a missing one). `first_line`
+/// is the file line of the first row.
+fn check_row_ids(path: &Path, body: &str, stamp: &Stamp, first_line: usize, csv: bool) -> Result<()> {
+    let [start, end] = stamp.ids;
+    let shard = &stamp.meshcap_shard;
+    let at = |line: usize, m: String| Err(Error::parse(m, Location::new(path, line)));
+    let mut rows = 0u64;
+    for (i, line) in body.lines().enumerate() {
+        let (expected, line_no) = (start + i as u64, first_line + i);
+        let text =
+            if csv { line.split(',').next() } else { line.strip_prefix("{\"id\":").and_then(|r| r.split(',').next()) };
+        let Some(id) = text.and_then(|t| t.parse::<u64>().ok()) else {
+            return at(
+                line_no,
+                format!("row does not start with a scenario id (shard {shard} names scenarios {start}..{end})"),
+            );
+        };
+        if expected >= end {
+            return at(line_no, format!("scenario {id} is beyond the scenarios {start}..{end} shard {shard} names"));
+        }
+        if id != expected {
+            let what = if (start..expected).contains(&id) { "repeated" } else { "not where it belongs" };
+            return at(
+                line_no,
+                format!("scenario {id} {what}: scenario {expected} is missing here (shard {shard} names scenarios {start}..{end}, each once, in order)"),
+            );
+        }
+        rows += 1;
+    }
+    if rows != end - start || !(body.is_empty() || body.ends_with('\n')) {
+        return Err(Error::data(
+            format!(
+                "shard {shard} holds {rows} rows, but covers {} scenarios ({start}..{end}): the file is cut short or edited",
+                end - start
+            ),
+            path,
+        ));
+    }
+    Ok(())
+}
+
 fn merge_rows(texts: &[(&PathBuf, String)]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut first: Option<(Stamp, RowFormat)> = None;
@@ -150,31 +207,7 @@ fn merge_rows(texts: &[(&PathBuf, String)]) -> Result<Vec<u8>> {
             }
             body = rest;
         }
-        let [start, end] = stamped.0.ids;
-        let rows = body.lines().count() as u64;
-        if rows != end - start || !(body.is_empty() || body.ends_with('\n')) {
-            return Err(Error::data(
-                format!(
-                    "shard {} holds {rows} rows, but covers {} scenarios ({start}..{end}): the file is cut short or edited",
-                    stamped.0.meshcap_shard,
-                    end - start
-                ),
-                path,
-            ));
-        }
-        let id_of = |line: &str| -> Option<u64> {
-            let s = if csv { line.split(',').next()? } else { line.strip_prefix("{\"id\":")?.split(',').next()? };
-            s.parse().ok()
-        };
-        if let Some(line) = body.lines().next() {
-            if id_of(line) != Some(start) {
-                let at = if csv { 3 } else { 2 };
-                return Err(Error::parse(
-                    format!("the first row is not scenario {start}, where shard {} starts", stamped.0.meshcap_shard),
-                    Location::new(path, at),
-                ));
-            }
-        }
+        check_row_ids(path, body, &stamped.0, if csv { 3 } else { 2 }, csv)?;
         out.extend_from_slice(body.as_bytes());
         first.get_or_insert(stamped);
     }

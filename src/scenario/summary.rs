@@ -11,7 +11,10 @@ use super::grid::{Evaluation, Grid, N_AXES};
 use super::spec::AXES;
 use crate::quantity::format_bytes;
 
+pub use check::check;
+
 mod blocks;
+mod check;
 mod outer;
 
 /// How many worst scenarios a summary keeps.

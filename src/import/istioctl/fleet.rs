@@ -9,7 +9,8 @@
 //! [`key_column`] and [`assemble`] as a Prometheus fleet, so the two cannot differ in shape.
 //! The bootstrap's `last_updated` is when that Envoy started: dumps of one pod with different
 //! values come from successive containers, spliced like Prometheus' container incarnations
-//! (the switch is a restart).
+//! (the switch is a restart). A proxy (`namespace/pod`) has one reading per time whichever
+//! container its dumps came from: two at one time are refused, not spliced into one.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -148,6 +149,9 @@ pub fn to_fleet(
     // Samples by (label set, incarnation): (time, dump, memory, ports, limit).
     type Sample<'a> = (f64, &'a Path, f64, f64, Option<f64>);
     let mut groups: BTreeMap<BTreeMap<String, String>, Vec<Sample>> = BTreeMap::new();
+    // One reading per proxy (namespace/pod) per time, whichever container a dump came from:
+    // two containers' dumps at one time would be spliced as a restart and one of them dropped.
+    let mut taken: BTreeMap<(&str, &str, u64), &Dump> = BTreeMap::new();
     for (dump, r) in dumps.iter().zip(&reading_of) {
         let node = &dump.counts.node;
         let (Some(pod), Some(namespace)) = (&node.pod, &node.namespace) else {
@@ -156,6 +160,22 @@ pub fn to_fleet(
                 &dump.path,
             ));
         };
+        // `+ 0.0` makes -0 and 0 one time.
+        if let Some(first) = taken.insert((namespace, pod, (r.time + 0.0).to_bits()), dump) {
+            return Err(Error::parse(
+                format!(
+                    "{} and {} are dumps of proxy {namespace}/{pod} at the same time {}{}: one reading per proxy per time",
+                    first.path.display(),
+                    dump.path.display(),
+                    crate::series::write::format_time(r.time),
+                    match (&first.counts.node.started, &node.started) {
+                        (Some(a), Some(b)) if a != b => format!(" from two containers (started {a} and {b})"),
+                        _ => String::new(),
+                    }
+                ),
+                Location::new(readings_path, r.line).with_column("time"),
+            ));
+        }
         let mut labels: BTreeMap<String, String> =
             [("namespace".to_string(), namespace.clone()), ("pod".to_string(), pod.clone())].into();
         if let Some(started) = &node.started {
@@ -168,16 +188,6 @@ pub fn to_fleet(
     let mut columns: BTreeMap<&'static str, Vec<TimeSeries>> = BTreeMap::new();
     for (labels, mut samples) in groups {
         samples.sort_by(|a, b| a.0.total_cmp(&b.0));
-        if let Some(w) = samples.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(Error::invalid(format!(
-                "{shown}: {} and {} are dumps of proxy {}/{} at the same time {}: one reading per proxy per time",
-                w[0].1.display(),
-                w[1].1.display(),
-                labels["namespace"],
-                labels["pod"],
-                crate::series::write::format_time(w[0].0)
-            )));
-        }
         let series = |value: &dyn Fn(&Sample) -> f64| TimeSeries {
             labels: labels.clone(),
             times: samples.iter().map(|s| s.0).collect(),
