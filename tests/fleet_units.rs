@@ -190,3 +190,21 @@ fn a_json_series_and_a_control_character_in_a_proxy_are_refused_too() {
     assert!(err.contains(&format!("{LONG}:2:proxy")) && err.contains("control character"), "{err}");
     assert!(!err.trim_end().chars().any(char::is_control), "{err:?}");
 }
+
+#[test]
+fn a_topology_a_thousand_years_older_than_the_readings_does_not_panic() {
+    // Readings 1,000 years after the topology's revisions: each service's update rate over the
+    // window is ~1e-5 a day, a Poisson mean whose quantile statrs 0.18 unwrapped into a panic
+    // (exit 101). Now the burst quantile is 0 there: the mesh dates nothing, in one answer.
+    let old = topology().replace("\"2025-", "\"1025-").replace("\"2026-", "\"1026-");
+    assert!(old.contains("\"1026-") && !old.contains("\"2026-"));
+    let dir = folder(&long_form());
+    std::fs::write(dir.path().join("topology.toml"), old).unwrap();
+    let before = snapshot(dir.path());
+    let out = run(&commands()[1].1, dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("growth from the mesh"));
+    assert_eq!(snapshot(dir.path()), before);
+}
