@@ -41,7 +41,7 @@ fn created(first: f64, every_days: f64, n: usize) -> String {
 /// Knative's default GC keeps min-non-active 20 + the active one = 21 at these rates (the 48h
 /// rule protects at most 14 below about 10 a day, even at the rates' upper bounds), so cart and
 /// fast may gain 10 revisions (80 ports) and slow 15 (120).
-fn topology() -> String {
+pub fn topology() -> String {
     format!(
         r#"istio_version = "1.18.2"
 knative_version = "1.11.0"
@@ -68,7 +68,7 @@ knative = [
 /// Memory is 50Mi + the proxy's offset + 96Ki a port, +-1Ki alternating; ports step up 8 at
 /// every fourth of 21 readings 6 h apart (8 a day of its own). Limits in bytes put the mean
 /// line's crossing a chosen number of ports above the ports now.
-fn series() -> String {
+pub fn series() -> String {
     series_of(&[
         // (proxy, ports now, offset Mi, ports to the limit)
         ("shop/web-1", 800.0, 0.0, 48.0),

@@ -17,6 +17,7 @@ mod fleet_mesh_truth;
 mod fleet_sources;
 mod fleet_sources_bad;
 mod fleet_truth;
+mod fleet_units;
 mod formats;
 mod hostile;
 mod import;

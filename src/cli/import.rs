@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use meshcap::import::http::{Auth, Client, RangeQuery};
 use meshcap::import::prometheus::{self, Answer};
 use meshcap::import::select::{Aggregate, Selection};
+use meshcap::series::plausible;
 use meshcap::Error;
 
 use super::imported::{check_output, finish_series, parse_by, parse_limit, summary_lines};
@@ -213,11 +214,8 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
             let start = args.start.as_deref().ok_or_else(|| Error::invalid("--start is required with --url"))?;
             let start = prometheus::parse_time_flag(start, now)?;
             let end = prometheus::parse_time_flag(&args.end, now)?;
-            if let Some(t) = [start, end].into_iter().find(|t| t.abs() >= 1e11) {
-                return Err(Error::invalid(format!(
-                    "--start/--end {t} looks like milliseconds: give unix seconds or RFC 3339"
-                ))
-                .into());
+            if let Some((t, why)) = [start, end].into_iter().find_map(|t| Some((t, plausible::not_seconds(t)?))) {
+                return Err(Error::invalid(format!("--start/--end {t} {why}")).into());
             }
             if end <= start {
                 return Err(Error::invalid(format!(

@@ -119,7 +119,7 @@ pub fn now(series: &Series, proxy: &ProxyRows, predictor: &str, limit: Option<f6
         (Some(l), _) => Some(l),
         (None, Some(_)) => {
             let l = value(LIMIT, last)?;
-            if l < 1_048_576.0 {
+            if l < crate::series::plausible::MIN_MEMORY_BYTES {
                 return Err(Error::parse(
                     format!("limit {l} is under 1Mi: a proxy limit needs a unit (such as 256Mi); meshcap reads bare numbers as bytes"),
                     series.location(last, LIMIT),

@@ -112,11 +112,10 @@ pub(crate) fn merge_bodies(a: &mut Answer) -> Result<QueryResult> {
                 crate::series::write::format_time(w[1])
             )));
         }
-        if let Some(&t) = s.times.first().filter(|t| t.abs() >= 1e11) {
+        if let Some((t, why)) = s.times.first().and_then(|&t| Some((t, crate::series::plausible::not_seconds(t)?))) {
             return Err(Error::invalid(format!(
-                "{}: sample time {t} is in milliseconds (year {:.0}); the Prometheus API gives unix seconds",
-                a.origin,
-                1970.0 + t / 31_557_600.0
+                "{}: sample time {t} {why} (the Prometheus API gives unix seconds)",
+                a.origin
             )));
         }
     }

@@ -6,9 +6,9 @@ use crate::series::Series;
 
 /// Largest |response| accepted: 2^60 bytes (1Ei). Beyond it no reading is a sidecar's, and
 /// squares of such values overflow the sums of squares.
-pub const MAX_RESPONSE: f64 = 1_152_921_504_606_846_976.0;
+pub const MAX_RESPONSE: f64 = crate::series::plausible::MAX_MEMORY_BYTES;
 /// Largest |predictor| accepted (counts of revisions, ports, services): 10^12.
-pub const MAX_PREDICTOR: f64 = 1e12;
+pub const MAX_PREDICTOR: f64 = crate::series::plausible::MAX_COUNT;
 
 /// Refuse a value no sidecar measurement can hold, naming its row.
 pub(crate) fn check_magnitude(series: &Series, rows: &[usize], column: &str, values: &[f64], max: f64) -> Result<()> {

@@ -128,7 +128,7 @@ pub fn clean(series: &Series, settings: &CleanSettings) -> Result<(Series, Clean
     }
     let restarts = restart_counts(series, settings)?;
     let limits = limits(series, settings);
-    if let Some(i) = limits.iter().position(|l| l.is_some_and(|l| l < 1_048_576.0)) {
+    if let Some(i) = limits.iter().position(|l| l.is_some_and(|l| l < crate::series::plausible::MIN_MEMORY_BYTES)) {
         return Err(Error::parse(
             format!(
                 "limit {} is under 1Mi: a proxy limit needs a unit (such as 256Mi); meshcap reads bare numbers as bytes",

@@ -15,6 +15,7 @@ pub mod header;
 pub mod json;
 pub mod memory_metric;
 mod oom;
+pub mod plausible;
 mod rows;
 mod stream;
 pub mod write;
@@ -185,12 +186,13 @@ impl Series {
         oom::collect(self)
     }
 
-    /// Structural checks shared by the CSV and JSON readers.
+    /// Checks shared by the CSV and JSON readers: rows, then every value plausible
+    /// ([`plausible::check`]).
     fn validate(&self) -> Result<()> {
         if self.rows.is_empty() {
             return Err(Error::data("no observations: the file has a header but no rows", &self.path));
         }
-        Ok(())
+        plausible::check(self)
     }
 }
 

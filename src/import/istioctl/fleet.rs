@@ -93,15 +93,8 @@ pub fn parse_readings(path: &Path, text: &str) -> Result<Vec<Reading>> {
         let at = |c: usize| loc(line).with_column(&header[c]);
         let time = crate::series::parse_time(&cells[t], || at(t))?
             .ok_or_else(|| Error::parse("time is empty: when was the dump taken?", at(t)))?;
-        if time.abs() >= 1e11 {
-            return Err(Error::parse(
-                format!(
-                    "time {} is in milliseconds (year {:.0}): give unix seconds or RFC 3339",
-                    cells[t],
-                    1970.0 + time / 31_557_600.0
-                ),
-                at(t),
-            ));
+        if let Some(why) = crate::series::plausible::not_seconds(time) {
+            return Err(Error::parse(format!("time {} {why}", cells[t]), at(t)));
         }
         let quantity = |c: usize| -> Result<f64> {
             let v = crate::quantity::parse_quantity(&cells[c]).map_err(|e| Error::parse(e, at(c)))?;
