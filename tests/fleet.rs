@@ -283,3 +283,14 @@ fn fleet_is_the_same_at_any_thread_count() {
     assert_eq!(one, run("2"));
     assert_eq!(one, run("3"));
 }
+
+#[test]
+fn response_flags_beside_a_series_are_refused_not_ignored() {
+    // Issue 21 §4: `fleet SERIES --limit-file /nonexistent` exited 0, the flag ignored.
+    let dir = crate::util::tempdir();
+    let data = crate::util::write(dir.path(), "fleet.csv", &hand_fleet());
+    for flag in ["--ports-file", "--limit-file", "--restarts-file", "--revisions-file"] {
+        let err = crate::util::fails(crate::util::meshcap().arg("fleet").arg(&data).args([flag, "/nonexistent"]), 2);
+        assert!(err.contains(flag) && err.contains("would be ignored"), "{err}");
+    }
+}

@@ -170,6 +170,13 @@ pub fn run_fleet(args: FleetArgs) -> Result<()> {
     if let Some(by) = args.by.as_deref().filter(|b| *b != "namespace") {
         return Err(meshcap::Error::invalid(format!("--by rolls up by namespace only, not \"{by}\"")).into());
     }
+    if let (Some(series), Some(flag)) = (&args.series, args.responses.first_flag()) {
+        return Err(meshcap::Error::invalid(format!(
+            "{flag} reads a saved response for the one-process import (with --memory-file), but a SERIES ({}) is given: it would be ignored; drop one of them",
+            shown(series)
+        ))
+        .into());
+    }
     let settings = FleetSettings { level: args.level, headroom: args.headroom, limit_bytes: args.limit };
     let mesh = args.mesh()?;
     let input = match &args.series {

@@ -50,6 +50,20 @@ impl Responses {
             .collect()
     }
 
+    /// The first response flag given, by name: beside a SERIES it would do nothing, so it is
+    /// refused rather than ignored (issue 21 §4).
+    pub(crate) fn first_flag(&self) -> Option<&'static str> {
+        [
+            ("--memory-file", &self.memory_file),
+            ("--ports-file", &self.ports_file),
+            ("--revisions-file", &self.revisions_file),
+            ("--limit-file", &self.limit_file),
+            ("--restarts-file", &self.restarts_file),
+        ]
+        .into_iter()
+        .find_map(|(flag, f)| f.as_ref().map(|_| flag))
+    }
+
     /// True when the fleet comes from responses, not a SERIES file.
     pub(crate) fn given(&self) -> bool {
         self.memory_file.is_some()
