@@ -4,6 +4,7 @@
 //! Every command writes either a human table (default) or JSON (`--format json`) to stdout, or
 //! atomically to the file named by `-o`.
 
+mod caution;
 mod clean;
 mod fit;
 mod fleet;
