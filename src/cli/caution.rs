@@ -10,9 +10,8 @@ use anyhow::Result;
 use clap::Args;
 use meshcap::mesh::Version;
 use meshcap::model::{self, FittedModel};
-use meshcap::project::{Caution, PushAllowance, PushChoice, RevisionPath};
+use meshcap::project::{parse_fraction, Caution, PushAllowance, PushChoice, RevisionPath};
 
-use meshcap::project::parse_fraction;
 use super::Format;
 
 /// Model and caution flags shared by the projection commands.
