@@ -1,11 +1,11 @@
 //! README's table of `--format` values per command is what the binary takes (issue 13 §4):
-//! the table is read from README.md, each command's `--help` from the binary.
+//! the table is read from docs/formats.md, each command's `--help` from the binary.
 
 use crate::util::{meshcap, root};
 
 /// The commands of one README row, and the format values that row names.
 fn rows() -> Vec<(Vec<String>, Vec<String>)> {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(root().join("docs/formats.md")).unwrap();
     let table: Vec<&str> = readme
         .lines()
         .skip_while(|l| !l.starts_with("| command | `--format` |"))

@@ -4,7 +4,7 @@
 //! `B = (X'X)^-1` and a meat built from the score contributions `s_i = x_i r_i`. They are
 //! offered to compare with what other tools print (statsmodels `OLS.fit(cov_type="HAC")`,
 //! `cov_type="cluster"`, both with `use_correction=True`); neither models level offsets, and on
-//! Prometheus-like series both stay overconfident (README, "Error structures").
+//! Prometheus-like series both stay overconfident (docs/statistics.md, "Error structures").
 
 use crate::model::solve::DesignColumn;
 
