@@ -49,4 +49,5 @@ mod rules;
 mod simulate;
 mod sweep;
 mod sweep_oracle;
+mod traffic;
 mod util;
