@@ -172,3 +172,24 @@ fn saved_answers_record_the_window_only_when_told() {
     let e = fails(meshcap().args(["import", "traffic", "--window", "0s", "--requests-file"]).arg(&answer), 2);
     assert!(e.contains("--window"), "{e}");
 }
+
+/// The bundled example's table reads back, and every Knative destination in it is a Knative
+/// service of the bundled topology (the example is one mesh, not three unrelated files).
+#[test]
+fn bundled_example_traffic_matches_its_topology() {
+    let root = crate::util::root().join("data/example");
+    let deps = meshcap::mesh::deps::read_dependencies(&root.join("traffic.csv")).unwrap();
+    let topo = meshcap::mesh::Topology::load(&root.join("topology.toml")).unwrap();
+    assert_eq!(deps.window_seconds, Some(14 * DAY));
+    assert!(deps.rows.iter().any(|d| d.requests <= 1.0), "a dependency seen once");
+    for d in &deps.rows {
+        let (name, rest) = d.destination_host.split_once('.').unwrap();
+        let ns = rest.split('.').next().unwrap();
+        let namespace =
+            topo.namespace(ns).unwrap_or_else(|| panic!("{} names no namespace of the topology", d.destination_host));
+        let known =
+            namespace.knative.iter().any(|k| k.name == name) || namespace.services.iter().any(|s| s.name == name);
+        assert!(known, "{} is not a Service of the topology", d.destination_host);
+        assert!(topo.namespace(&d.source_namespace).is_some_and(|n| n.sidecars), "{}", d.source_namespace);
+    }
+}
