@@ -142,6 +142,11 @@ fn start(dir: &Path) -> Option<Server> {
 
 /// Backfill `fixture` (OpenMetrics text) and start Prometheus on it, as [`start`].
 pub fn start_with(dir: &Path, fixture: &str) -> Option<Server> {
+    start_configured(dir, fixture, "global:\n  scrape_interval: 1h\nscrape_configs: []\n")
+}
+
+/// [`start_with`] with a configuration of the caller's (rule files, evaluation interval).
+pub fn start_configured(dir: &Path, fixture: &str, config_text: &str) -> Option<Server> {
     if !(on_path("prometheus") && on_path("promtool")) {
         if std::env::var("MESHCAP_REQUIRE_PROMETHEUS").as_deref() == Ok("1") {
             panic!(
@@ -162,7 +167,7 @@ pub fn start_with(dir: &Path, fixture: &str) -> Option<Server> {
         .unwrap();
     assert!(out.status.success(), "promtool: {}", String::from_utf8_lossy(&out.stderr));
     let config = dir.join("prometheus.yml");
-    std::fs::write(&config, "global:\n  scrape_interval: 1h\nscrape_configs: []\n").unwrap();
+    std::fs::write(&config, config_text).unwrap();
     for _attempt in 0..3 {
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}/prometheus");

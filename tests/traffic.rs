@@ -96,7 +96,7 @@ fn live_traffic_keeps_the_rare_call_and_maps_revisions_to_their_service() {
     let t = |c: &str| time::OffsetDateTime::parse(c, &time::format_description::well_known::Rfc3339).unwrap();
     let (first, last) = (t(&rows[0][4]).unix_timestamp(), t(&rows[0][5]).unix_timestamp());
     assert_eq!((first, last), (end - 5 * DAY, end - 5 * DAY + HOUR), "{text}");
-    assert!(summary.contains("rarest kept: analytics/batch -> report.shop.svc.cluster.local"), "{summary}");
+    assert!(summary.contains("rarest kept: analytics/batch -> report.shop.svc.cluster.local, 0 requests"), "{summary}");
     assert!(!summary.contains("warning"), "{summary}");
 
     // A short window: the weekly-job warning, and the 5-day-old call is gone.
@@ -151,6 +151,8 @@ fn saved_answers_record_the_window_only_when_told() {
     assert_eq!(rows[0][2], "batch-00001.pay.svc.cluster.local");
     assert_eq!((rows[1][2].as_str(), rows[1][3].as_str()), ("checkout.pay.svc.cluster.local", "1200"));
     assert!(!text.contains("window-seconds"), "{text}");
+    // An instant answer's time is when it was asked: no first or last seen.
+    assert!(rows.iter().all(|r| r[4].is_empty() && r[5].is_empty()), "{text}");
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("warning: the window is unknown"), "{stderr}");
     assert!(stderr.contains("1 series left out"), "{stderr}");

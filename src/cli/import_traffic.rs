@@ -152,7 +152,7 @@ pub fn run_traffic(args: TrafficArgs) -> Result<()> {
         report.window_seconds.map(|w| format!(" over {:.1} days", w as f64 / 86_400.0)).unwrap_or_default()
     )];
     if let Some(r) = &report.rarest {
-        lines.push(format!("rarest kept: {r} (kept like any other)"));
+        lines.push(format!("rarest kept: {r}: kept like any other"));
     }
     if report.mapped_to_knative > 0 {
         lines.push(format!(

@@ -94,6 +94,8 @@ pub fn dependencies(
     let (mut t_min, mut t_max, mut step) = (f64::INFINITY, f64::NEG_INFINITY, None::<f64>);
     for (role, mut answer) in answers {
         let result = merge_bodies(&mut answer)?;
+        // An instant answer's time is when it was asked, not when the call was seen.
+        let timed = result.result_type != "vector";
         report.warnings.extend(result.warnings.iter().map(|w| format!("{}: {w}", answer.origin)));
         for s in &result.series {
             report.series += 1;
@@ -122,7 +124,7 @@ pub fn dependencies(
                 }
                 None => dest.to_ascii_lowercase(),
             };
-            if let (Some(&a), Some(&b)) = (s.times.first(), s.times.last()) {
+            if let (true, Some(&a), Some(&b)) = (timed, s.times.first(), s.times.last()) {
                 t_min = t_min.min(a);
                 t_max = t_max.max(b);
                 if let [a, b, ..] = s.times[..] {
@@ -136,6 +138,7 @@ pub fn dependencies(
                 ),
                 Role::Seen => (0.0, s.times.clone()),
             };
+            let active = if timed { active } else { Vec::new() };
             let entry = rows.entry((ns.clone(), workload.clone(), host.clone())).or_insert_with(|| Dependency {
                 source_namespace: ns,
                 source_workload: workload,
@@ -165,7 +168,7 @@ pub fn dependencies(
         deps.rows.iter().map(|d| (&d.source_namespace, &d.source_workload)).collect::<HashSet<_>>().len();
     report.window_seconds = deps.window_seconds;
     report.rarest = deps.rarest().map(|d| {
-        format!("{}/{} -> {} ({} requests)", d.source_namespace, d.source_workload, d.destination_host, d.requests)
+        format!("{}/{} -> {}, {} requests", d.source_namespace, d.source_workload, d.destination_host, d.requests)
     });
     match deps.window_seconds {
         Some(w) if w < 7 * 86_400 => report.warnings.push(format!(
