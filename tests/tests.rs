@@ -48,6 +48,7 @@ mod readers_fuzz;
 mod reml_nlme;
 mod report;
 mod rules;
+mod safe_answers;
 mod simulate;
 mod sweep;
 mod sweep_oracle;
