@@ -88,6 +88,9 @@ struct Score {
     campaigns: usize,
     /// Per limit: true P(exceed) at the safe count, per campaign.
     p_exceed: Vec<Vec<f64>>,
+    /// Per limit: true P(exceed) where the upper bound meets the limit (the safe count before
+    /// it is rounded down to whole revisions), per campaign.
+    p_point: Vec<Vec<f64>>,
     /// Per limit: safe count / true 95% count.
     safe_ratio: Vec<Vec<f64>>,
 }
@@ -120,6 +123,7 @@ fn study(truth: &Truth, specs: &[ErrorSpec], limits: &[f64], campaigns: usize, s
             covered: 0,
             campaigns: 0,
             p_exceed: vec![Vec::new(); limits.len()],
+            p_point: vec![Vec::new(); limits.len()],
             safe_ratio: vec![Vec::new(); limits.len()],
         })
         .collect();
@@ -137,12 +141,29 @@ fn study(truth: &Truth, specs: &[ErrorSpec], limits: &[f64], campaigns: usize, s
             for (k, &limit) in limits.iter().enumerate() {
                 if let Some(r) = safe_count(&model, limit) {
                     score.p_exceed[k].push(truth.p_exceed(r, limit));
+                    score.p_point[k].push(truth.p_exceed(bound_meets(&model, limit, r), limit));
                     score.safe_ratio[k].push(r / true_safe(truth, limit));
                 }
             }
         }
     }
     scores
+}
+
+/// Where the model's upper bound meets `limit`, between the whole safe count `r` and `r + 1`
+/// (bisection): an honest bound exceeds there 5% of the time; the whole count below it less.
+fn bound_meets(model: &FittedModel, limit: f64, r: f64) -> f64 {
+    let bounds = Bounds::new(model, RevisionPath::new(model), Caution::default());
+    let (mut lo, mut hi) = (r, r + 1.0);
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if bounds.upper(mid) <= limit {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 fn safe_count(model: &FittedModel, limit: f64) -> Option<f64> {
@@ -168,16 +189,46 @@ fn report(title: &str, scores: &[Score], limits: &[f64]) {
     }
 }
 
-/// Assert a score is honest: slope coverage 93-97%, mean true P(exceed) at the safe count no
-/// more than 5% plus twice its Monte Carlo error, and not absurdly cautious (above 2%).
+/// Whether a study's mean `m` (Monte Carlo standard error `e`) is `target` within 3 standard
+/// errors: the band follows the number of campaigns (issue 21: a fixed 2% to 6.3% let a
+/// miscalibration through).
+fn near(m: f64, e: f64, target: f64) -> bool {
+    (m - target).abs() <= 3.0 * e
+}
+
+/// Whether a coverage share over `n` campaigns is 95% within 3 binomial standard errors, and
+/// never below 93%.
+fn covers(share: f64, n: usize) -> bool {
+    let e = (0.95 * 0.05 / n as f64).sqrt();
+    (0.93..=0.97).contains(&share) && (share - 0.95).abs() <= 3.0 * e
+}
+
+/// Assert a score is honest: slope coverage 95% within 3 Monte Carlo errors; the mean true
+/// P(exceed) where the upper bound meets the limit 5% within 3 of its Monte Carlo errors
+/// (neither too bold nor more cautious than needed), and at the whole safe count below it no
+/// more than that.
 fn assert_honest(score: &Score) {
     let cov = score.coverage();
-    assert!((0.93..=0.97).contains(&cov), "{}: slope CI coverage {:.1}%", score.name, 100.0 * cov);
-    for p in &score.p_exceed {
+    assert!(covers(cov, score.campaigns), "{}: slope CI coverage {:.1}%", score.name, 100.0 * cov);
+    for (p, point) in score.p_exceed.iter().zip(&score.p_point) {
         assert!(p.len() * 10 >= score.campaigns * 9, "{}: most campaigns must give a safe count", score.name);
+        let (m, e) = Score::mean_and_error(point);
+        eprintln!("{}: P(exceed) where the bound meets the limit {:.2}% ± {:.2}", score.name, 100.0 * m, 100.0 * e);
+        assert!(
+            near(m, e, 0.05),
+            "{}: P(exceed) at the bound {:.2}% ± {:.2}, 5% wanted",
+            score.name,
+            100.0 * m,
+            100.0 * e
+        );
         let (m, e) = Score::mean_and_error(p);
-        assert!(m <= 0.05 + 2.0 * e, "{}: mean P(exceed) {:.2}% ± {:.2}", score.name, 100.0 * m, 100.0 * e);
-        assert!(m >= 0.02, "{}: mean P(exceed) {:.2}% is far more cautious than 5%", score.name, 100.0 * m);
+        assert!(
+            m <= 0.05 + 3.0 * e,
+            "{}: P(exceed) at the safe count {:.2}% ± {:.2}",
+            score.name,
+            100.0 * m,
+            100.0 * e
+        );
     }
 }
 
@@ -233,10 +284,15 @@ fn replicated_independent_readings_with_times_stay_honest() {
     report("independent readings with times (8 levels x 20)", &scores, &limits);
     let (levels, iid) = (&scores[0], &scores[1]);
     assert!(levels.coverage() >= 0.93, "levels coverage {:.3}", levels.coverage());
-    assert!((0.93..=0.97).contains(&iid.coverage()), "iid coverage {:.3}", iid.coverage());
+    assert!(covers(iid.coverage(), iid.campaigns), "iid coverage {:.3}", iid.coverage());
     for p in &levels.p_exceed {
         let (m, e) = Score::mean_and_error(p);
-        assert!(m <= 0.05 + 2.0 * e, "levels P(exceed) {m}");
+        assert!(m <= 0.05 + 3.0 * e, "levels P(exceed) {m}");
+    }
+    for p in &iid.p_point {
+        let (m, e) = Score::mean_and_error(p);
+        eprintln!("iid: P(exceed) where the bound meets the limit {:.2}% ± {:.2}", 100.0 * m, 100.0 * e);
+        assert!(near(m, e, 0.05), "iid P(exceed) at the bound {m} ± {e}");
     }
 }
 
@@ -300,7 +356,7 @@ fn pooled_proxies_cover_with_group() {
         // A new proxy of the fleet at the safe count.
         for (k, &limit) in limits.iter().enumerate() {
             if let Some(r) = safe_count(&model, limit) {
-                let mean = truth.intercept + truth.per_revision * r;
+                let mean = truth.intercept + truth.per_revision * bound_meets(&model, limit, r);
                 p_exceed[k].push(1.0 - normal.cdf((limit - mean) / total));
             }
         }
@@ -320,9 +376,9 @@ fn pooled_proxies_cover_with_group() {
             100.0 * e
         );
         assert!(p.len() >= campaigns * 9 / 10);
-        assert!(m <= 0.05 + 2.0 * e && m >= 0.02, "P(exceed) {m}");
+        assert!(near(m, e, 0.05), "P(exceed) where the bound meets the limit {m} ± {e}, 5% wanted");
     }
-    assert!((0.93..=0.97).contains(&coverage), "group coverage {coverage}");
+    assert!(covers(coverage, campaigns), "group coverage {coverage}");
 }
 
 #[test]

@@ -70,6 +70,12 @@ pub struct Fleet {
 
 /// Draw a fleet. Offsets have sd 8Mi, level offsets 2Mi, readings 0.5Mi.
 pub fn generate(seed: u64, specs: &[Spec], t0: f64, step: f64, samples: usize) -> Fleet {
+    generate_with(seed, specs, t0, step, samples, 2.0 * MI)
+}
+
+/// [`generate`] with level offsets of sd `level_sd` (bytes): large ones make the model's own
+/// uncertainty (each proxy's offset, the slope) matter beside the growth's.
+pub fn generate_with(seed: u64, specs: &[Spec], t0: f64, step: f64, samples: usize, level_sd: f64) -> Fleet {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let z = Normal::new(0.0, 1.0).unwrap();
     let span = step * (samples - 1) as f64;
@@ -87,7 +93,7 @@ pub fn generate(seed: u64, specs: &[Spec], t0: f64, step: f64, samples: usize) -
         }
         let (mut ports, mut memory) = (Vec::with_capacity(samples), Vec::with_capacity(samples));
         let mut seen = 0;
-        let mut level = 2.0 * MI * z.sample(&mut rng);
+        let mut level = level_sd * z.sample(&mut rng);
         let mut p =
             Proxy { spec: spec.clone(), offset, limit: 0.0, ports: Vec::new(), memory: Vec::new(), true_days: 0.0 };
         for k in 0..samples {
@@ -97,7 +103,7 @@ pub fn generate(seed: u64, specs: &[Spec], t0: f64, step: f64, samples: usize) -
                 seen += 1;
             }
             if seen > before {
-                level = 2.0 * MI * z.sample(&mut rng);
+                level = level_sd * z.sample(&mut rng);
             }
             let x = spec.ports0 + PORTS_PER_REVISION * seen as f64;
             ports.push(x);

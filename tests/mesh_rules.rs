@@ -143,6 +143,27 @@ fn gateways_follow_export_to_and_the_cluster_filter() {
     assert_eq!(of(&seen(&topo(&text), "mesh"), "payments").clusters, 5.0 + 3.0, "redis alone is exported");
 }
 
+/// A DestinationRule subset adds `outbound|PORT|SUBSET|HOST` for every port of its Service
+/// (istio/istio `pilot/pkg/networking/core/cluster_builder.go`, `buildSubsetCluster`, called per
+/// service port): a 3-port Service with 2 subsets is 3 x (1 + 2) = 9 clusters, each holding its
+/// 2 pods, 18 endpoints. Every other fixture has 1-port Services, where adding the subsets to
+/// the ports (3 + 2 = 5) and multiplying agree (issue 21).
+#[test]
+fn subsets_multiply_every_port_of_a_multi_port_service() {
+    let text = r#"
+istio_version = "1.20.0"
+knative_version = "1.11.0"
+
+[[namespaces]]
+name = "shop"
+sidecars = true
+services = [{ name = "kafka", ports = 3, pods = 2, subsets = 2 }, { name = "plain", ports = 4, pods = 1 }]
+"#;
+    let c = *of(&seen(&topo(text), "mesh"), "shop");
+    // kafka 9 clusters x 2 pods; plain 4 clusters x 1 pod.
+    assert_eq!(five(&c), (0.0, 9.0 + 4.0, 18.0 + 4.0, 0.0, 2.0));
+}
+
 /// Envoy keeps per-worker state for each cluster (envoy#4196: ~1850 B; istio#8938: ~2 KB per
 /// cluster per worker): the 8-worker gateway, holding the same 93 clusters as the 2-worker
 /// sidecars, is predicted 6 x 2048 B x 93 clusters higher at the seed model's per-port memory.

@@ -2,12 +2,15 @@
 //! of random grids, each scenario's upper bounds, margins, safe verdict, days to the limit and
 //! required limit equal what `project` (whatif, required_limit, the Bounds curves: a design row
 //! per point, not the sweep's polynomial curves) gives for the same model and the counts each
-//! proxy sees; plus a scenario worked by hand with its numbers written here.
+//! proxy sees, counted here from the spec (issue 21), not taken from the grid; plus a scenario
+//! worked by hand with its numbers written here.
 
 use std::path::Path;
 
+use meshcap::mesh::Scope;
 use meshcap::project::{required_limit, whatif, Bounds, Caution, RevisionPath, Verdict};
 use meshcap::scenario::grid::decode;
+use meshcap::scenario::spec::MeshSource;
 use meshcap::scenario::{Grid, Spec};
 
 use crate::util::seed_model;
@@ -93,22 +96,48 @@ fn oracle(grid: &Grid, id: u64) -> Oracle {
     let chain = policy.long_run_revisions(a.updates_per_day[d[3]] * (1.0 - share), grid.spec.start_revisions);
     let r = chain + rate * share * f64::from(grid.spec.simulate.horizon_days);
     assert_eq!(r, grid.retained[grid.retained_index(&d)], "retained of scenario {id}");
-    let proxies = &grid.proxies[grid.proxies_index(&d)];
+    // What each proxy holds, counted here from the spec's own numbers, not from the grid's
+    // per-proxy shapes (issue 21: an oracle that took them from the code under test could not
+    // see a proxy lose its platform ports). Every namespace of a generated mesh holds `k`
+    // Knative services and `pl` plain Services of `plain_ports` ports. A Knative service with
+    // R retained revisions is R x 8 ports (Knative 1.11, the seed model's: 2 public + 6
+    // private, knative/serving pkg/reconciler/serverlessservice) plus its ExternalName
+    // placeholder, a DNS cluster of 1 port before Istio 1.21 (the seed model's 1.18;
+    // knative/serving#13201). Every proxy also sees the `infra_ports` platform ports. A sidecar
+    // sees every namespace under `mesh`, its own under `namespace`; a gateway (unfiltered)
+    // sees all of them.
+    let (gateways, plain_ports, infra_ports) = match &grid.spec.mesh {
+        MeshSource::Generated { gateways, plain_ports, infra_ports, .. } => (*gateways, *plain_ports, *infra_ports),
+        MeshSource::Topology(_) => panic!("random specs generate their mesh"),
+    };
+    assert_eq!(model.ports_per_revision, 8.0, "the seed model is Knative 1.11's");
+    let (n, k, pl) =
+        (f64::from(a.namespaces[d[0]]), f64::from(a.knative_services[d[1]]), f64::from(a.plain_services[d[2]]));
+    let seen_by_sidecar = match a.scope[d[8]].default {
+        Scope::Mesh => n,
+        Scope::Namespace => n.min(1.0),
+        Scope::Hosts(_) => unreachable!("random specs scope by mesh or namespace"),
+    };
+    let ports = |namespaces: f64, r: f64| {
+        namespaces * (k * (8.0 * r + 1.0) + pl * f64::from(plain_ports)) + f64::from(infra_ports)
+    };
     // The seed model has revisions only: a proxy's ports count as revision equivalents.
     assert!(model.terms.iter().all(|t| t.column == "revisions"));
     let bounds = Bounds::new(model, RevisionPath::new(model), caution);
-    let equivalents = |shape: &meshcap::scenario::curve::Shape, r: f64| shape.ports(r) / model.ports_per_revision;
-    let upper_at = |shape, r| whatif(&bounds, equivalents(shape, r), Some(limit)).upper_bound;
-    let shapes: Vec<_> = proxies.sidecars.iter().chain(proxies.gateway.iter()).map(|c| c.shape).collect();
-    let n_sidecars = proxies.sidecars.len();
-    let sidecar_upper = shapes[..n_sidecars].iter().map(|s| upper_at(s, r)).fold(f64::NEG_INFINITY, f64::max);
-    let gateway_upper = shapes[n_sidecars..].first().map_or(f64::NAN, |s| upper_at(s, r));
+    let upper_at = |namespaces: f64, r: f64| whatif(&bounds, ports(namespaces, r) / 8.0, Some(limit)).upper_bound;
+    let mut shapes = vec![seen_by_sidecar];
+    if gateways > 0 {
+        shapes.push(n);
+    }
+    let n_sidecars = 1;
+    let sidecar_upper = upper_at(shapes[0], r);
+    let gateway_upper = shapes[n_sidecars..].first().map_or(f64::NAN, |&s| upper_at(s, r));
     let verdicts: Vec<Verdict> =
-        shapes.iter().map(|s| whatif(&bounds, equivalents(s, r), Some(limit)).verdict).collect();
+        shapes.iter().map(|&s| whatif(&bounds, ports(s, r) / 8.0, Some(limit)).verdict).collect();
     let safe = verdicts.iter().all(|v| *v == Verdict::Safe);
     // Days: bisection on the worst proxy's bound along R from the start (a different path from
     // the sweep's closed-form crossing).
-    let worst_at = |r: f64| shapes.iter().map(|s| upper_at(s, r)).fold(f64::NEG_INFINITY, f64::max);
+    let worst_at = |r: f64| shapes.iter().map(|&s| upper_at(s, r)).fold(f64::NEG_INFINITY, f64::max);
     // What GC leaves of the start: at most the routed ones' steady state.
     let start = grid.spec.start_revisions.min(chain);
     let days = if worst_at(r) <= target {
@@ -127,8 +156,8 @@ fn oracle(grid: &Grid, id: u64) -> Oracle {
             first_reaching(0.0, (hi - start) / leak + 1.0, |t| (start + rate * t).min(chain + leak * t) >= hi)
         }
     };
-    let worst_shape = shapes.iter().max_by(|x, y| upper_at(x, r).total_cmp(&upper_at(y, r))).unwrap();
-    let required_mib_limit = required_limit(&bounds, equivalents(worst_shape, r)).limit_bytes;
+    let worst_shape = shapes.iter().copied().max_by(|&x, &y| upper_at(x, r).total_cmp(&upper_at(y, r))).unwrap();
+    let required_mib_limit = required_limit(&bounds, ports(worst_shape, r) / 8.0).limit_bytes;
     Oracle { sidecar_upper, gateway_upper, safe, days, required_mib_limit }
 }
 

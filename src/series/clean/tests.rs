@@ -354,3 +354,22 @@ fn a_second_oomkill_keeps_the_reason_and_the_counter_places_it() {
     assert_eq!(events(&out), vec![None, Some("oom"), Some("restart"), None]);
     assert_eq!((rep.ooms_recorded, rep.records_unmatched), (1, 0));
 }
+
+#[test]
+fn a_bump_beyond_two_and_a_half_times_its_base_is_not_double_counting() {
+    // A sum of two containers holds at most about twice the memory (old + new, the new one no
+    // larger than the old one's high-water mark; kubernetes-mixin#585): the plateau pass (1b)
+    // takes 1.6x to 2.5x the reading before. Just inside, a plateau is double counting; just
+    // beyond, the same shape is not (issue 21: dropping the upper limit passed every test). A
+    // ramp (pass 1a) cannot peak above 2.25x its base: its reading after, the new container
+    // alone, is below 1.15x and the implied new container may shrink by 0.1x only.
+    let plateau = |peak: f64| [100.0, 101.0, 100.0, peak - 5.0, peak, 101.0, 100.0];
+    let (out, rep) = clean(&series(&plateau(240.0), Some(1000.0)), &CleanSettings::default()).unwrap();
+    assert_eq!(rep.double_counted_rows, 2, "2.4x: {:?}", events(&out));
+    let (out, rep) = clean(&series(&plateau(262.0), Some(1000.0)), &CleanSettings::default()).unwrap();
+    assert_eq!(rep.double_counted_rows, 0, "2.62x: {:?}", events(&out));
+    // The bound is the setting's: raised to 3, the 2.62x plateau counts again.
+    let wide = CleanSettings { double_count_ratio: (1.6, 3.0), ..CleanSettings::default() };
+    let (out, rep) = clean(&series(&plateau(262.0), Some(1000.0)), &wide).unwrap();
+    assert_eq!(rep.double_counted_rows, 2, "2.62x under a 3x bound: {:?}", events(&out));
+}
