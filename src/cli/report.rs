@@ -142,6 +142,10 @@ pub struct ReportArgs {
     /// table join the report.
     #[arg(long, value_name = "SERIES")]
     fleet: Option<PathBuf>,
+    /// Fan: refuse simulations estimated above this many steps of the day loop, as `meshcap
+    /// simulate --max-work` does (`1e13` accepted).
+    #[arg(long, value_name = "STEPS", default_value = "1e11", value_parser = super::runs::parse_steps)]
+    max_work: u64,
 }
 
 pub fn run_report(args: ReportArgs) -> Result<()> {
@@ -170,6 +174,7 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
                     x_axis: args.heatmap_x.clone(),
                     y_axis: args.heatmap_y.clone(),
                     fixed: parse_where(&args.heatmap_where)?,
+                    max_work: args.max_work,
                 })
             })
             .transpose()?,
@@ -262,6 +267,10 @@ pub struct PlotArgs {
     /// Fan: which proxy.
     #[arg(long, value_enum, default_value = "sidecar")]
     proxy: ProxyArg,
+    /// Fan: refuse simulations estimated above this many steps of the day loop, as `meshcap
+    /// simulate --max-work` does (`1e13` accepted).
+    #[arg(long, value_name = "STEPS", default_value = "1e11", value_parser = super::runs::parse_steps)]
+    max_work: u64,
 }
 
 /// Which proxy a fan chart follows.
@@ -299,7 +308,7 @@ pub fn run_plot(args: PlotArgs) -> Result<()> {
             ProxyArg::Sidecar => meshcap::mesh::ProxyKind::Sidecar,
             ProxyArg::Gateway => meshcap::mesh::ProxyKind::Gateway,
         };
-        let chart = meshcap::report::sweep_charts::fan_chart(&grid, args.scenario, proxy)?;
+        let chart = meshcap::report::sweep_charts::fan_chart(&grid, args.scenario, proxy, args.max_work)?;
         plot::render_fan(&chart, &args.output, size)?;
         println!("wrote {}", args.output.display());
         return Ok(());

@@ -12,6 +12,7 @@
 mod check;
 pub mod gc;
 mod index;
+pub mod marginal;
 pub mod names;
 mod rules;
 mod scope;
