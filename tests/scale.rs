@@ -94,3 +94,73 @@ fn istioctl_readings_are_linear_in_dumps() {
     };
     assert_linear("import istioctl --readings", time(1000), time(4000));
 }
+
+/// The peak resident memory of a run of `args`, from `/proc/PID/status` (VmHWM, the high-water
+/// mark) polled until the process exits; bytes.
+fn peak_rss(args: &[String]) -> u64 {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_meshcap"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    while child.try_wait().unwrap().is_none() {
+        if let Ok(text) = std::fs::read_to_string(&status) {
+            let kib = text.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| {
+                v.trim().trim_end_matches("kB").trim().parse::<u64>().ok()
+            });
+            peak = peak.max(kib.unwrap_or(0) * 1024);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(child.wait().unwrap().success());
+    peak
+}
+
+/// `kubectl get ... -o json` of `n` revisions, each with its two Services, as the API server
+/// writes them: `managedFields` and the last-applied annotation included, compact.
+fn kubectl_list(n: usize) -> String {
+    let managed = r#"[{"manager":"controller","operation":"Update","apiVersion":"v1","time":"2026-01-01T00:00:00Z","fieldsType":"FieldsV1","fieldsV1":{"f:metadata":{"f:labels":{".":{},"f:app":{},"f:serving.knative.dev/revision":{}}},"f:spec":{"f:ports":{".":{},"k:{\"port\":80,\"protocol\":\"TCP\"}":{".":{},"f:name":{},"f:port":{},"f:targetPort":{}}}}}}]"#;
+    let applied = "x".repeat(300);
+    let mut items = vec![
+        r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop","labels":{"istio-injection":"enabled"}}}"#.to_string(),
+        r#"{"apiVersion":"serving.knative.dev/v1","kind":"Service","metadata":{"name":"cart","namespace":"shop"},"status":{"traffic":[{"revisionName":"cart-00001","percent":100}]}}"#.to_string(),
+    ];
+    for i in 1..=n {
+        let r = format!("cart-{i:05}");
+        items.push(format!(
+            r#"{{"apiVersion":"serving.knative.dev/v1","kind":"Revision","metadata":{{"name":"{r}","namespace":"shop","creationTimestamp":"2026-01-01T00:00:00Z","labels":{{"serving.knative.dev/service":"cart","serving.knative.dev/configuration":"cart"}},"managedFields":{managed},"annotations":{{"kubectl.kubernetes.io/last-applied-configuration":"{applied}"}}}},"status":{{"conditions":[{{"type":"Ready","status":"True"}}]}}}}"#
+        ));
+        for (suffix, ports) in [("", &[80, 443][..]), ("-private", &[80, 443, 9090, 9091, 8022, 8012][..])] {
+            let ports: Vec<String> =
+                ports.iter().map(|p| format!(r#"{{"name":"p{p}","port":{p},"protocol":"TCP","targetPort":{p}}}"#)).collect();
+            items.push(format!(
+                r#"{{"apiVersion":"v1","kind":"Service","metadata":{{"name":"{r}{suffix}","namespace":"shop","labels":{{"serving.knative.dev/revision":"{r}"}},"managedFields":{managed}}},"spec":{{"type":"ClusterIP","clusterIP":"10.0.0.1","ports":[{}]}}}}"#,
+                ports.join(",")
+            ));
+        }
+    }
+    format!(r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#, items.join(","))
+}
+
+/// `import kubectl` took ~27x its (compact) input: a `serde_json::Value` of every object, then
+/// a copy of each out of its List. Parsed without `managedFields` and the last-applied copy and
+/// moved out of the List, it stays well below that.
+#[test]
+fn import_kubectl_memory_stays_below_12_times_its_input() {
+    let dir = tempdir();
+    let text = kubectl_list(6000);
+    let input = write(dir.path(), "list.json", &text);
+    let args = vec![
+        "import".to_string(),
+        "kubectl".into(),
+        input.display().to_string(),
+        "-o".into(),
+        dir.path().join("topology.toml").display().to_string(),
+    ];
+    let peak = peak_rss(&args);
+    let ratio = peak as f64 / text.len() as f64;
+    assert!(ratio < 12.0, "peak {peak} bytes for {} bytes of input: {ratio:.1}x", text.len());
+}

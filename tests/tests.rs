@@ -12,6 +12,8 @@ mod fit;
 mod fleet;
 mod fleet_import;
 mod fleet_live;
+mod fleet_flags;
+mod fleet_fuzz;
 mod fleet_mesh;
 mod fleet_mesh_truth;
 mod fleet_sources;

@@ -158,7 +158,7 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
         }
         None => None,
     };
-    let settings = fleet_settings(args.inputs.headroom);
+    let settings = fleet_settings(args.inputs.headroom, args.inputs.level);
     let fleet = args
         .fleet
         .as_deref()
@@ -314,7 +314,7 @@ pub fn run_plot(args: PlotArgs) -> Result<()> {
         return Ok(());
     }
     if matches!(args.kind, Kind::Fleet | Kind::FleetDays) {
-        let settings = fleet_settings(args.inputs.headroom);
+        let settings = fleet_settings(args.inputs.headroom, args.inputs.level);
         let (fleet, model, series) = super::fleet::forecast(
             super::fleet_responses::FleetInput::Series(&args.inputs.data),
             args.inputs.model.as_deref(),
@@ -379,9 +379,16 @@ pub fn run_plot(args: PlotArgs) -> Result<()> {
 
 /// Fleet settings for the charts: flagged at --headroom, or at `fleet`'s 10% when it is not
 /// given (the report's own default is none).
-fn fleet_settings(headroom: f64) -> meshcap::fleet::FleetSettings {
+/// The fleet's settings from the shared inputs: `--level` and `--headroom` apply to the fleet's
+/// intervals and flags as they do in `meshcap fleet` (a flag the fleet charts ignored would
+/// print the same chart whatever it said).
+fn fleet_settings(headroom: f64, level: Option<f64>) -> meshcap::fleet::FleetSettings {
     let default = meshcap::fleet::FleetSettings::default();
-    meshcap::fleet::FleetSettings { headroom: if headroom > 0.0 { headroom } else { default.headroom }, ..default }
+    meshcap::fleet::FleetSettings {
+        headroom: if headroom > 0.0 { headroom } else { default.headroom },
+        level: level.unwrap_or(default.level),
+        ..default
+    }
 }
 
 /// `axis=value` pairs.

@@ -26,6 +26,12 @@
 //! proxy held short at the expected rates may still be reached, so its interval keeps an early
 //! end and an open top. Conservative: the seeded study in `tests/fleet_mesh_truth.rs` finds it
 //! holding the true day (or "never") 99.8% of the time.
+//!
+//! Complexity: O(topology + what the proxies see) to prepare ([`crate::mesh::marginal`]; the
+//! part every namespace sees is listed once, and proxies that see the same services share one
+//! weight list), then per weight list and window end one growth and three curves, and per
+//! proxy a hash lookup and the curves' inversion. Linear in namespaces under `mesh` and
+//! `namespace` scopes (2,000 namespaces in about a second); held by `tests/scale.rs`.
 
 pub mod caps;
 mod choose;

@@ -226,9 +226,43 @@ impl MeshGrowth {
         ))
     }
 
+    /// The services listing revisions created after the latest reading, in one line naming the
+    /// first three; `None` when none does. Such a topology was taken after the readings (or
+    /// its times are wrong): the readings never saw those revisions, and each service's window
+    /// is stretched to its newest creation ([`super::rates::window`]), so a mis-stamped time
+    /// lowers its rate by as much as it stretches the window.
+    fn future_warning(&self) -> Option<String> {
+        let end = *self.latest_end.borrow();
+        if !end.is_finite() {
+            return None;
+        }
+        let late: Vec<(f64, String)> = self
+            .services
+            .iter()
+            .filter_map(|s| {
+                let after = s.created.iter().filter(|&&t| t > end).count();
+                let newest = s.created.iter().copied().filter(|t| t.is_finite()).reduce(f64::max)?;
+                (after > 0).then(|| {
+                    let days = (newest - end) / super::super::growth::DAY;
+                    (days, format!("{} ({after}, newest {days:.1} days after)", s.id))
+                })
+            })
+            .collect();
+        let n = late.len();
+        let shown = late.iter().take(3).map(|l| l.1.clone()).collect::<Vec<_>>().join("; ");
+        let list = if n > 3 { format!("{shown}; and {} more", n - 3) } else { shown };
+        let most = late.iter().map(|l| l.0).fold(0.0, f64::max);
+        let services = if n == 1 { "1 Knative service lists".to_string() } else { format!("{n} Knative services list") };
+        (n > 0).then(|| format!(
+            "{services} revisions created after the last reading ({}), up to {most:.1} days after: the topology is newer than the readings or its times are wrong; rates are read up to the newest creation and a wrong time lowers them: take the topology when the readings end: {list}",
+            crate::series::write::format_time(end)
+        ))
+    }
+
     /// The notes gathered while forecasting, one line each, naming the first proxies.
     pub(crate) fn take_warnings(&self) -> Vec<String> {
         let leak = self.leak_warning();
+        let future = self.future_warning();
         std::mem::take(&mut *self.notes.borrow_mut())
             .into_iter()
             .map(|(note, details)| {
@@ -257,6 +291,7 @@ impl MeshGrowth {
                 }
             })
             .chain(leak)
+            .chain(future)
             .collect()
     }
 }
