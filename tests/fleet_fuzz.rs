@@ -23,12 +23,20 @@ fn pick<'a, T>(rng: &mut ChaCha8Rng, from: &'a [T]) -> &'a T {
 
 /// A random long form over namespaces `ns0..nsN` (and a proxy without one).
 fn long_form(rng: &mut ChaCha8Rng, namespaces: usize) -> String {
-    let mut s = String::from(*pick(rng, &["proxy,time,memory,ports,limit\n", "proxy,time,memory,ports\n", "proxy,time,memory,revisions,limit\n"]));
+    let mut s = String::from(*pick(
+        rng,
+        &["proxy,time,memory,ports,limit\n", "proxy,time,memory,ports\n", "proxy,time,memory,revisions,limit\n"],
+    ));
     let with_limit = s.contains("limit");
     for p in 0..rng.gen_range(1..8) {
-        let name = if rng.gen_bool(0.1) { format!("lonely{p}") } else { format!("ns{}/pod-{p}", rng.gen_range(0..namespaces)) };
+        let name = if rng.gen_bool(0.1) {
+            format!("lonely{p}")
+        } else {
+            format!("ns{}/pod-{p}", rng.gen_range(0..namespaces))
+        };
         let n = rng.gen_range(1..30);
-        let (mut t, step) = (T0 + rng.gen_range(-30.0..30.0) * DAY, *pick(rng, &[60.0, 3600.0, 21_600.0, DAY, 400.0 * DAY]));
+        let (mut t, step) =
+            (T0 + rng.gen_range(-30.0..30.0) * DAY, *pick(rng, &[60.0, 3600.0, 21_600.0, DAY, 400.0 * DAY]));
         let base = *pick(rng, &[4096.0, 50e6, 2e8, 9e8, 3e9, 1e12, 1e18]);
         let mut ports = rng.gen_range(0.0..5000.0f64).floor();
         let limit = *pick(rng, &[1_073_741_824.0, 2e9, 1e6, 4e12]);
@@ -98,19 +106,25 @@ fn random_fleets_and_topologies_never_panic() {
         if rng.gen_bool(0.7) {
             args.push("--topology".into());
             args.push(write(dir.path(), "topology.toml", &topology(&mut rng, namespaces)).display().to_string());
-            let scopes: &[&[&str]] = &[&["mesh"], &["namespace"], &["hosts=./*,istio-system/*"], &["namespace", "ns0=mesh"]];
+            let scopes: &[&[&str]] =
+                &[&["mesh"], &["namespace"], &["hosts=./*,istio-system/*"], &["namespace", "ns0=mesh"]];
             for scope in *pick(&mut rng, scopes) {
                 args.extend(["--scope".into(), scope.to_string()]);
             }
             let growth = pick(&mut rng, &["mesh", "sooner", "own"]);
             args.extend(["--growth".into(), growth.to_string()]);
         }
-        let extras: &[&[&str]] = &[&[], &["--by", "namespace"], &["--format", "json"], &["--level", "0.8"], &["--limit", "1Gi"]];
+        let extras: &[&[&str]] =
+            &[&[], &["--by", "namespace"], &["--format", "json"], &["--level", "0.8"], &["--limit", "1Gi"]];
         args.extend(pick(&mut rng, extras).iter().map(|s| s.to_string()));
         let t = Instant::now();
         let out = meshcap().args(&args).timeout(Duration::from_secs(20)).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let case = format!("case {cases}: meshcap {}\n{}\n{stderr}", args.join(" "), std::fs::read_to_string(&series).unwrap());
+        let case = format!(
+            "case {cases}: meshcap {}\n{}\n{stderr}",
+            args.join(" "),
+            std::fs::read_to_string(&series).unwrap()
+        );
         assert!(t.elapsed() < Duration::from_secs(20), "{case}: too slow");
         match out.status.code() {
             Some(0) => answered[0] += 1,

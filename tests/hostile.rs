@@ -105,7 +105,12 @@ const COMMANDS: &[Command] = &[
         Some("-o"),
     ),
     ("plot fleet-days", &["plot", "fleet-days", "--data", "{fleet.csv}", "-o", "{out}"], &[FLEET], Some("-o")),
-    ("report --fleet", &["report", "--topology", "none", "--fleet", "{fleet.csv}", "--out", "{out}"], &[FLEET], Some("--out")),
+    (
+        "report --fleet",
+        &["report", "--topology", "none", "--fleet", "{fleet.csv}", "--out", "{out}"],
+        &[FLEET],
+        Some("--out"),
+    ),
 ];
 
 /// The hostile classes.
@@ -245,7 +250,9 @@ fn damaged(dir: &Path, name: &str, class: Hostile) -> Option<Vec<u8>> {
         }
         (FLEET, Hostile::HugeNumber) => edit(&text, "\nshop/web-1,1767225600,", "\nshop/web-1,1e999,"),
         (FLEET, Hostile::WrongType) => edit(&text, "\nshop/web-1,1767225600,", "\nshop/web-1,soon,"),
-        (FLEET, Hostile::RepeatedKey) => edit(&text, "proxy,time,memory,ports,limit", "proxy,time,memory,ports,limit,ports"),
+        (FLEET, Hostile::RepeatedKey) => {
+            edit(&text, "proxy,time,memory,ports,limit", "proxy,time,memory,ports,limit,ports")
+        }
         (FLEET, Hostile::ControlCharacters) => edit(&text, "\nshop/web-1,", &format!("\nshop/w{esc}eb-1,")),
         (FLEET, Hostile::Milliseconds) => edit(&text, "\nshop/web-1,1767225600,", "\nshop/web-1,1767225600000,"),
         (FLEET, Hostile::BareKib) => {

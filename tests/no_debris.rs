@@ -157,8 +157,10 @@ fn sigterm_during_report_fleet_leaves_no_debris() {
         std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
         child.wait().unwrap();
         let root = dir.path().display().to_string();
-        let debris: Vec<String> =
-            tree(dir.path()).into_iter().filter(|n| n[root.len()..].contains(".tmp") || n.contains("staging")).collect();
+        let debris: Vec<String> = tree(dir.path())
+            .into_iter()
+            .filter(|n| n[root.len()..].contains(".tmp") || n.contains("staging"))
+            .collect();
         assert!(debris.is_empty(), "run {k}, killed after {:?}: {debris:?}", full);
     }
 }

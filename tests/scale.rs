@@ -33,7 +33,9 @@ fn assert_linear(what: &str, small: Duration, large: Duration) {
 fn mesh(dir: &Path, n: usize) -> (std::path::PathBuf, std::path::PathBuf) {
     let created: Vec<String> = (0..11).map(|k| format!("\"{}\"", rfc3339(T0 + k as f64 * 0.5 * DAY))).collect();
     let created = created.join(", ");
-    let mut t = String::from("istio_version = \"1.18.2\"\nknative_version = \"1.11.0\"\n[[namespaces]]\nname = \"istio-system\"\n");
+    let mut t = String::from(
+        "istio_version = \"1.18.2\"\nknative_version = \"1.11.0\"\n[[namespaces]]\nname = \"istio-system\"\n",
+    );
     let mut s = String::from("proxy,time,memory,ports,limit\n");
     for i in 0..n {
         t.push_str(&format!(
@@ -108,9 +110,10 @@ fn peak_rss(args: &[String]) -> u64 {
     let mut peak = 0;
     while child.try_wait().unwrap().is_none() {
         if let Ok(text) = std::fs::read_to_string(&status) {
-            let kib = text.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| {
-                v.trim().trim_end_matches("kB").trim().parse::<u64>().ok()
-            });
+            let kib = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
             peak = peak.max(kib.unwrap_or(0) * 1024);
         }
         std::thread::sleep(Duration::from_millis(2));
@@ -134,8 +137,10 @@ fn kubectl_list(n: usize) -> String {
             r#"{{"apiVersion":"serving.knative.dev/v1","kind":"Revision","metadata":{{"name":"{r}","namespace":"shop","creationTimestamp":"2026-01-01T00:00:00Z","labels":{{"serving.knative.dev/service":"cart","serving.knative.dev/configuration":"cart"}},"managedFields":{managed},"annotations":{{"kubectl.kubernetes.io/last-applied-configuration":"{applied}"}}}},"status":{{"conditions":[{{"type":"Ready","status":"True"}}]}}}}"#
         ));
         for (suffix, ports) in [("", &[80, 443][..]), ("-private", &[80, 443, 9090, 9091, 8022, 8012][..])] {
-            let ports: Vec<String> =
-                ports.iter().map(|p| format!(r#"{{"name":"p{p}","port":{p},"protocol":"TCP","targetPort":{p}}}"#)).collect();
+            let ports: Vec<String> = ports
+                .iter()
+                .map(|p| format!(r#"{{"name":"p{p}","port":{p},"protocol":"TCP","targetPort":{p}}}"#))
+                .collect();
             items.push(format!(
                 r#"{{"apiVersion":"v1","kind":"Service","metadata":{{"name":"{r}{suffix}","namespace":"shop","labels":{{"serving.knative.dev/revision":"{r}"}},"managedFields":{managed}}},"spec":{{"type":"ClusterIP","clusterIP":"10.0.0.1","ports":[{}]}}}}"#,
                 ports.join(",")

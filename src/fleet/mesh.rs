@@ -190,8 +190,13 @@ impl MeshGrowth {
                 ProxyKind::Sidecar | ProxyKind::Infrastructure => p.proxy.clone(),
                 ProxyKind::Gateway => gateways.next().map_or_else(String::new, |g| g.namespace.clone()),
             };
-            let own: Vec<(usize, u64)> =
-                p.own.iter().map(|(s, c)| (*s, measure(c))).filter(|w| w.1 > 1e-9).map(|(s, w)| (s, w.to_bits())).collect();
+            let own: Vec<(usize, u64)> = p
+                .own
+                .iter()
+                .map(|(s, c)| (*s, measure(c)))
+                .filter(|w| w.1 > 1e-9)
+                .map(|(s, w)| (s, w.to_bits()))
+                .collect();
             // Proxies that see the same services alike share one weight list (under `mesh`
             // scope, every sidecar), so their growth is computed once.
             let next = groups.len();
@@ -259,9 +264,13 @@ impl MeshGrowth {
         let Some((ns, pod)) = proxy.split_once('/') else {
             return Err("no namespace in the proxy's name (import with --by namespace,pod)".into());
         };
-        let gateway = self.gateways_in.get(ns).into_iter().flatten().map(|&i| &self.views[i]).find(|v| {
-            pod == v.name || pod.strip_prefix(v.name.as_str()).is_some_and(|r| r.starts_with('-'))
-        });
+        let gateway = self
+            .gateways_in
+            .get(ns)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.views[i])
+            .find(|v| pod == v.name || pod.strip_prefix(v.name.as_str()).is_some_and(|r| r.starts_with('-')));
         // Mesh infrastructure maps by namespace like sidecars and is dated, like a gateway, from
         // every service of the mesh (`visibility` gives it the whole mesh under any scope).
         let sidecars = || self.sidecars.get(ns).map(|&i| &self.views[i]);

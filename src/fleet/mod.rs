@@ -270,7 +270,11 @@ pub fn forecast_with(
         model: model_kind(model),
         bytes_per_unit,
         namespaces: None,
-        warnings: warned.iter().map(ProxyWarning::line).chain(mesh.map(|m| m.take_warnings()).unwrap_or_default()).collect(),
+        warnings: warned
+            .iter()
+            .map(ProxyWarning::line)
+            .chain(mesh.map(|m| m.take_warnings()).unwrap_or_default())
+            .collect(),
         warned,
         mesh: mesh.map(|m| m.report()),
     })

@@ -435,7 +435,8 @@ mod tests {
         assert!(e.contains("ports query") && e.contains("namespace=\"a\", pod=\"b/c\"") && e.contains("a/b/c"), "{e}");
         // The same label values join.
         let same = ts(&[("namespace", "a/b"), ("pod", "c")], &[(0.0, 16.0), (60.0, 16.0)]);
-        let columns: BTreeMap<&'static str, (String, Keyed)> = [keyed(MEMORY, mem), keyed("ports", same)].into_iter().collect();
+        let columns: BTreeMap<&'static str, (String, Keyed)> =
+            [keyed(MEMORY, mem), keyed("ports", same)].into_iter().collect();
         assert!(assemble(columns, &by(), &Settings::default(), Report::default(), vec![]).is_ok());
     }
 }

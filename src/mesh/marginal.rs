@@ -119,7 +119,9 @@ pub fn marginals(topology: &Topology, scopes: &ScopeMap) -> Result<Marginals> {
         } else {
             let seen = match scopes.scope_of(&ns.name) {
                 Scope::Mesh => whole_mesh(&ns.name),
-                Scope::Namespace => hosts(&ix, &d, &Scope::namespace_hosts(), &ns.name).unwrap_or_else(|| whole_mesh(&ns.name)),
+                Scope::Namespace => {
+                    hosts(&ix, &d, &Scope::namespace_hosts(), &ns.name).unwrap_or_else(|| whole_mesh(&ns.name))
+                }
                 Scope::Hosts(patterns) => hosts(&ix, &d, patterns, &ns.name).unwrap_or_else(|| whole_mesh(&ns.name)),
             };
             (ProxyKind::Sidecar, seen)
@@ -146,12 +148,7 @@ pub fn marginals(topology: &Topology, scopes: &ScopeMap) -> Result<Marginals> {
 
 /// The Knative services a sidecar in `proxy_ns` sees under explicit egress hosts, as
 /// `Index::hosts` counts them; `None` when a host covers every namespace (the whole mesh).
-fn hosts(
-    ix: &Index<'_>,
-    d: &Deltas,
-    patterns: &[super::HostPattern],
-    proxy_ns: &str,
-) -> Option<(bool, Vec<Marginal>)> {
+fn hosts(ix: &Index<'_>, d: &Deltas, patterns: &[super::HostPattern], proxy_ns: &str) -> Option<(bool, Vec<Marginal>)> {
     if patterns.iter().any(|p| p.namespace == "*" && p.covers_all_namespaces()) {
         return None;
     }

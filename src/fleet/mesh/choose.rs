@@ -152,12 +152,10 @@ impl MeshGrowth {
         for &(s, weight) in weights {
             match estimates[s] {
                 Some(e) => seen.push((s, weight, e)),
-                None => {
-                    return Err(format!(
-                        "knative service {} has no creation times over a span in the topology (import kubectl writes them)",
-                        self.services[s].id
-                    ))
-                }
+                None => return Err(format!(
+                    "knative service {} has no creation times over a span in the topology (import kubectl writes them)",
+                    self.services[s].id
+                )),
             }
         }
         let policy = &self.settings.policy;
@@ -252,7 +250,8 @@ impl MeshGrowth {
         let shown = late.iter().take(3).map(|l| l.1.clone()).collect::<Vec<_>>().join("; ");
         let list = if n > 3 { format!("{shown}; and {} more", n - 3) } else { shown };
         let most = late.iter().map(|l| l.0).fold(0.0, f64::max);
-        let services = if n == 1 { "1 Knative service lists".to_string() } else { format!("{n} Knative services list") };
+        let services =
+            if n == 1 { "1 Knative service lists".to_string() } else { format!("{n} Knative services list") };
         (n > 0).then(|| format!(
             "{services} revisions created after the last reading ({}), up to {most:.1} days after: the topology is newer than the readings or its times are wrong; rates are read up to the newest creation and a wrong time lowers them: take the topology when the readings end: {list}",
             crate::series::write::format_time(end)

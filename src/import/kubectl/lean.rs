@@ -108,7 +108,10 @@ mod tests {
         let text = br#"{"kind":"Service","metadata":{"name":"a","managedFields":[{"manager":"x","fieldsV1":{"f:spec":{}}}],"annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{...}","keep":"1"}},"spec":{"ports":[{"port":80,"x":1.5,"n":null,"b":true,"neg":-3}]}}"#;
         let mut want: Value = serde_json::from_slice(text).unwrap();
         want["metadata"].as_object_mut().unwrap().remove("managedFields");
-        want["metadata"]["annotations"].as_object_mut().unwrap().remove("kubectl.kubernetes.io/last-applied-configuration");
+        want["metadata"]["annotations"]
+            .as_object_mut()
+            .unwrap()
+            .remove("kubectl.kubernetes.io/last-applied-configuration");
         assert_eq!(parse(text).unwrap(), want);
         for bad in [&b"{\"a\":"[..], b"[1,]", b"{} x", b"{\"a\":1,}"] {
             let (a, b) = (parse(bad).unwrap_err(), serde_json::from_slice::<Value>(bad).unwrap_err());

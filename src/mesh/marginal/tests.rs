@@ -60,7 +60,8 @@ fn listed_marginals_equal_recounting_the_mesh() {
             let infra = if next(6) == 0 { "infrastructure = true\n" } else { "" };
             text.push_str(&format!("[[namespaces]]\nname = \"ns{i}\"\nsidecars = true\n{infra}export_to = {export}\n"));
             let (k1, k2) = (names[next(3) as usize], names[next(3) as usize]);
-            let mut ks = vec![format!("{{ name = \"{k1}\", revisions = {}, routed = 1, pods = {} }}", 1 + next(9), next(3))];
+            let mut ks =
+                vec![format!("{{ name = \"{k1}\", revisions = {}, routed = 1, pods = {} }}", 1 + next(9), next(3))];
             if k2 != k1 {
                 ks.push(format!("{{ name = \"{k2}\", revisions = {}, count = 2 }}", 1 + next(4)));
             }
