@@ -62,13 +62,13 @@ fn folder_of(path: &Path) -> &Path {
     }
 }
 
-/// A registered temporary path beside `path`: `.<name>.tmp<pid>`.
-fn temporary_beside(path: &Path) -> Result<Temporary> {
+/// A temporary path beside `path`: `.<name>.tmp<pid>`.
+fn temporary_beside(path: &Path) -> Result<PathBuf> {
     let name = path.file_name().ok_or_else(|| Error::Write {
         path: path.to_path_buf(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
     })?;
-    Ok(Temporary::new(folder_of(path).join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()))))
+    Ok(folder_of(path).join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id())))
 }
 
 /// Write `bytes` to `path` atomically (temp file in the same folder, fsync, rename); devices
@@ -99,8 +99,8 @@ impl AtomicFile {
         let (file, tmp) = if is_special(path) {
             (std::fs::OpenOptions::new().write(true).open(path).map_err(werr)?, None)
         } else {
-            let tmp = temporary_beside(path)?;
-            (std::fs::File::create(tmp.path()).map_err(werr)?, Some(tmp))
+            let (tmp, file) = Temporary::create_file(temporary_beside(path)?).map_err(werr)?;
+            (file, Some(tmp))
         };
         Ok(AtomicFile { path: path.to_path_buf(), file: Some(std::io::BufWriter::with_capacity(1 << 20, file)), tmp })
     }
@@ -150,8 +150,8 @@ impl Staging {
         }
         let werr = |source| Error::Write { path: dir.to_path_buf(), source };
         std::fs::create_dir_all(dir).map_err(werr)?;
-        let staged = Temporary::new(dir.join(format!(".meshcap-staging.tmp{}", std::process::id())));
-        std::fs::create_dir(staged.path()).map_err(werr)?;
+        let staged =
+            Temporary::create_dir(dir.join(format!(".meshcap-staging.tmp{}", std::process::id()))).map_err(werr)?;
         Ok(Staging { dir: dir.to_path_buf(), staged, names: Vec::new() })
     }
 

@@ -96,3 +96,36 @@ fn a_file_beyond_the_input_cap_is_refused_by_name() {
     let err = fails(meshcap().arg("show").arg(&spec), 2);
     assert!(err.contains("huge.csv") && err.contains("larger than 512 MiB"), "show: {err}");
 }
+
+#[test]
+fn plot_fan_and_report_spec_share_simulates_work_bound() {
+    let dir = tempdir();
+    // The same hand count as above: 10 paths x 10 days x (2 Knative services + 1 scenario) =
+    // 300 steps for the one scenario's group, which the fan simulates whole.
+    let s = spec(
+        dir.path(),
+        "namespaces = [1]\nknative_services = [2]\nplain_services = [0]\nlimit = [\"1Gi\"]",
+        "horizon_days = 9\npaths = 10",
+    );
+    let png = dir.path().join("fan.png");
+    let err = fails(meshcap().args(["plot", "fan", "--max-work", "299", "-o"]).arg(&png).arg("--spec").arg(&s), 2);
+    assert!(err.contains("about 3.00e2 steps") && err.contains("--max-work"), "{err}");
+    assert!(!png.exists());
+    meshcap().args(["plot", "fan", "--max-work", "300", "-o"]).arg(&png).arg("--spec").arg(&s).assert().success();
+    let out = dir.path().join("report");
+    let err = fails(meshcap().args(["report", "--max-work", "299", "--out"]).arg(&out).arg("--spec").arg(&s), 2);
+    assert!(err.contains("about 3.00e2 steps"), "{err}");
+    assert!(!out.exists(), "nothing is written when the fan is refused");
+    // The default bound (1e11) holds back 10^6 paths over 100 years (1.1e11 steps) before any runs.
+    let big = spec(
+        dir.path(),
+        "namespaces = [1]\nknative_services = [2]\nplain_services = [0]\nlimit = [\"1Gi\"]",
+        "horizon_days = 36500\npaths = 1000000",
+    );
+    let started = std::time::Instant::now();
+    let err = fails(meshcap().args(["plot", "fan", "-o"]).arg(&png).arg("--spec").arg(&big), 2);
+    assert!(err.contains("more than --max-work 1.00e11"), "{err}");
+    let err = fails(meshcap().args(["report", "--out"]).arg(&out).arg("--spec").arg(&big), 2);
+    assert!(err.contains("more than --max-work 1.00e11"), "{err}");
+    assert!(started.elapsed().as_secs() < 20, "refused before running");
+}

@@ -187,7 +187,12 @@ fn fleet_bad_input_is_named() {
     let one = format!("{}1767225600,lonely/one,100,512Mi,70000000\n", hand_fleet());
     let data = crate::util::write(dir.path(), "one.csv", &one);
     let v = crate::util::json(crate::util::meshcap().arg("fleet").arg(&data).args(["--format", "json"]));
-    assert!(v["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("lonely/one: one reading")));
+    assert!(v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w.as_str().unwrap().contains("1 proxy: one reading, so no growth and no date: lonely/one")));
+    assert_eq!(v["warned"][0]["proxies"], serde_json::json!(["lonely/one"]), "{}", v["warned"]);
     let lonely = v["proxies"].as_array().unwrap().iter().find(|p| p["proxy"] == "lonely/one").unwrap().clone();
     assert!(lonely["growth_ports_per_day"].is_null() && lonely["days_to_limit"].is_null());
     // A series without times (the seed) cannot date growth.

@@ -22,6 +22,9 @@ const ISTIOCTL: &str = "dump.json";
 const FRAMES: &str = "frames.json";
 const READINGS: &str = "readings.csv";
 const SHARD: &str = "part-1.csv";
+/// A fleet's long form and its topology (issue 21: the fleet paths).
+const FLEET: &str = "fleet.csv";
+const FLEET_TOPOLOGY: &str = "fleet-topology.toml";
 
 /// Each command with its inputs; `{name}` stands for the file `name` in the case's folder,
 /// `{out}` for a fresh output path there. The last element is how the command names its
@@ -95,6 +98,19 @@ const COMMANDS: &[Command] = &[
         Some("-o"),
     ),
     ("clean", &["clean", "{data.csv}", "-o", "{out}"], &[DATA], Some("-o")),
+    (
+        "fleet --topology",
+        &["fleet", "{fleet.csv}", "--topology", "{fleet-topology.toml}", "--scope", "namespace", "-o", "{out}"],
+        &[FLEET, FLEET_TOPOLOGY],
+        Some("-o"),
+    ),
+    ("plot fleet-days", &["plot", "fleet-days", "--data", "{fleet.csv}", "-o", "{out}"], &[FLEET], Some("-o")),
+    (
+        "report --fleet",
+        &["report", "--topology", "none", "--fleet", "{fleet.csv}", "--out", "{out}"],
+        &[FLEET],
+        Some("--out"),
+    ),
 ];
 
 /// The hostile classes.
@@ -110,6 +126,10 @@ enum Hostile {
     WrongType,
     RepeatedKey,
     ControlCharacters,
+    /// A long form's time in unix milliseconds (read as seconds: dates 1,000x too late).
+    Milliseconds,
+    /// A long form's memory as a bare number of KiB (every date 1,024x too late).
+    BareKib,
 }
 
 /// A small spec over the case folder's model.
@@ -141,6 +161,8 @@ fn base(dir: &Path) {
     )
     .unwrap();
     std::fs::write(dir.join(READINGS), "dump,time,memory\nfleet-dump.json,2026-01-01T00:00:00Z,100Mi\n").unwrap();
+    std::fs::write(dir.join(FLEET), crate::fleet_mesh::series()).unwrap();
+    std::fs::write(dir.join(FLEET_TOPOLOGY), crate::fleet_mesh::topology()).unwrap();
     std::fs::write(dir.join(SPEC), spec_text(dir)).unwrap();
     for k in 0..2 {
         let part = dir.join(format!("part-{k}.csv"));
@@ -226,6 +248,25 @@ fn damaged(dir: &Path, name: &str, class: Hostile) -> Option<Vec<u8>> {
         (SHARD, Hostile::ControlCharacters) => {
             edit(&text, "{\"meshcap_shard\":\"1/2\"", &format!("{{\"meshcap_shard\":\"{esc}\""))
         }
+        (FLEET, Hostile::HugeNumber) => edit(&text, "\nshop/web-1,1767225600,", "\nshop/web-1,1e999,"),
+        (FLEET, Hostile::WrongType) => edit(&text, "\nshop/web-1,1767225600,", "\nshop/web-1,soon,"),
+        (FLEET, Hostile::RepeatedKey) => {
+            edit(&text, "proxy,time,memory,ports,limit", "proxy,time,memory,ports,limit,ports")
+        }
+        (FLEET, Hostile::ControlCharacters) => edit(&text, "\nshop/web-1,", &format!("\nshop/w{esc}eb-1,")),
+        (FLEET, Hostile::Milliseconds) => edit(&text, "\nshop/web-1,1767225600,", "\nshop/web-1,1767225600000,"),
+        (FLEET, Hostile::BareKib) => {
+            let first = text.lines().nth(1).unwrap();
+            let memory: f64 = first.split(',').nth(2).unwrap().parse().unwrap();
+            let kib = first.replacen(&format!(",{memory:.0},"), &format!(",{:.0},", memory / 1024.0), 1);
+            edit(&text, first, &kib)
+        }
+        (FLEET_TOPOLOGY, Hostile::HugeNumber) => edit(&text, "revisions = 11", "revisions = 1e300"),
+        (FLEET_TOPOLOGY, Hostile::WrongType) => edit(&text, "sidecars = true", "sidecars = \"yes\""),
+        (FLEET_TOPOLOGY, Hostile::RepeatedKey) => edit(&text, "sidecars = true", "sidecars = true\nsidecars = false"),
+        (FLEET_TOPOLOGY, Hostile::ControlCharacters) => {
+            edit(&text, "name = \"cart\"", &format!("name = \"ca{esc}rt\""))
+        }
         _ => return None,
     })
 }
@@ -277,7 +318,7 @@ fn case(command: &Command, input: &str, class: Hostile) -> Result<bool, String> 
                 return Ok(false);
             }
             // The report's output is a folder: an input inside it named as a report file.
-            if name == "report" {
+            if name.starts_with("report") {
                 std::fs::create_dir(&out).unwrap();
                 std::fs::rename(&target, out.join("report.md")).unwrap();
                 std::os::unix::fs::symlink(out.join("report.md"), &target).unwrap();
@@ -293,7 +334,7 @@ fn case(command: &Command, input: &str, class: Hostile) -> Result<bool, String> 
             if out_flag.is_none() || input != command.2[0] {
                 return Ok(false);
             }
-            if name == "report" {
+            if name.starts_with("report") {
                 std::fs::write(&out, "not a folder").unwrap();
                 "is a file".into()
             } else {
@@ -435,4 +476,14 @@ fn a_repeated_key_is_refused() {
 #[test]
 fn control_characters_are_refused_and_escaped() {
     all(Hostile::ControlCharacters);
+}
+
+#[test]
+fn millisecond_times_are_refused() {
+    all(Hostile::Milliseconds);
+}
+
+#[test]
+fn bare_kib_memory_is_refused() {
+    all(Hostile::BareKib);
 }

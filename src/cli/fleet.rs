@@ -154,6 +154,10 @@ pub(crate) fn forecast(
         None => None,
     };
     let mut fleet = fleet::forecast_with(&series, &model, settings, mesh.as_ref())?;
+    if let Some(m) = model_path {
+        // A model file is named as such, whatever its errors: not "pooled".
+        fleet.model = format!("model {} (errors {})", shown(m), model.errors.label());
+    }
     fleet.warnings.splice(0..0, warnings);
     Ok((fleet, model, series))
 }

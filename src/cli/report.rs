@@ -142,6 +142,10 @@ pub struct ReportArgs {
     /// table join the report.
     #[arg(long, value_name = "SERIES")]
     fleet: Option<PathBuf>,
+    /// Fan: refuse simulations estimated above this many steps of the day loop, as `meshcap
+    /// simulate --max-work` does (`1e13` accepted).
+    #[arg(long, value_name = "STEPS", default_value = "1e11", value_parser = super::runs::parse_steps)]
+    max_work: u64,
 }
 
 pub fn run_report(args: ReportArgs) -> Result<()> {
@@ -154,7 +158,7 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
         }
         None => None,
     };
-    let settings = fleet_settings(args.inputs.headroom);
+    let settings = fleet_settings(args.inputs.headroom, args.inputs.level);
     let fleet = args
         .fleet
         .as_deref()
@@ -170,6 +174,7 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
                     x_axis: args.heatmap_x.clone(),
                     y_axis: args.heatmap_y.clone(),
                     fixed: parse_where(&args.heatmap_where)?,
+                    max_work: args.max_work,
                 })
             })
             .transpose()?,
@@ -262,6 +267,10 @@ pub struct PlotArgs {
     /// Fan: which proxy.
     #[arg(long, value_enum, default_value = "sidecar")]
     proxy: ProxyArg,
+    /// Fan: refuse simulations estimated above this many steps of the day loop, as `meshcap
+    /// simulate --max-work` does (`1e13` accepted).
+    #[arg(long, value_name = "STEPS", default_value = "1e11", value_parser = super::runs::parse_steps)]
+    max_work: u64,
 }
 
 /// Which proxy a fan chart follows.
@@ -299,13 +308,13 @@ pub fn run_plot(args: PlotArgs) -> Result<()> {
             ProxyArg::Sidecar => meshcap::mesh::ProxyKind::Sidecar,
             ProxyArg::Gateway => meshcap::mesh::ProxyKind::Gateway,
         };
-        let chart = meshcap::report::sweep_charts::fan_chart(&grid, args.scenario, proxy)?;
+        let chart = meshcap::report::sweep_charts::fan_chart(&grid, args.scenario, proxy, args.max_work)?;
         plot::render_fan(&chart, &args.output, size)?;
         println!("wrote {}", args.output.display());
         return Ok(());
     }
     if matches!(args.kind, Kind::Fleet | Kind::FleetDays) {
-        let settings = fleet_settings(args.inputs.headroom);
+        let settings = fleet_settings(args.inputs.headroom, args.inputs.level);
         let (fleet, model, series) = super::fleet::forecast(
             super::fleet_responses::FleetInput::Series(&args.inputs.data),
             args.inputs.model.as_deref(),
@@ -370,9 +379,16 @@ pub fn run_plot(args: PlotArgs) -> Result<()> {
 
 /// Fleet settings for the charts: flagged at --headroom, or at `fleet`'s 10% when it is not
 /// given (the report's own default is none).
-fn fleet_settings(headroom: f64) -> meshcap::fleet::FleetSettings {
+/// The fleet's settings from the shared inputs: `--level` and `--headroom` apply to the fleet's
+/// intervals and flags as they do in `meshcap fleet` (a flag the fleet charts ignored would
+/// print the same chart whatever it said).
+fn fleet_settings(headroom: f64, level: Option<f64>) -> meshcap::fleet::FleetSettings {
     let default = meshcap::fleet::FleetSettings::default();
-    meshcap::fleet::FleetSettings { headroom: if headroom > 0.0 { headroom } else { default.headroom }, ..default }
+    meshcap::fleet::FleetSettings {
+        headroom: if headroom > 0.0 { headroom } else { default.headroom },
+        level: level.unwrap_or(default.level),
+        ..default
+    }
 }
 
 /// `axis=value` pairs.

@@ -87,18 +87,7 @@ pub fn run_simulate(args: SimulateArgs) -> Result<()> {
     }
     let sim = Simulation::new(&grid, options)?;
     let range = shard.map_or(0..grid.size, |s| s.range(grid.size));
-    let work = sim.work(range.clone());
-    if work > args.max_work {
-        let s = &sim.options().settings;
-        return Err(meshcap::Error::invalid(format!(
-            "simulating {} scenarios takes about {work:.2e} steps (paths x days x (Knative services + scenarios per group)), more than --max-work {:.2e}: use fewer paths (--paths, now {}) or days (--horizon-days, now {}), a smaller grid, or --shard K/N across machines; or raise --max-work",
-            range.end - range.start,
-            args.max_work as f64,
-            s.paths,
-            s.horizon_days
-        ))
-        .into());
-    }
+    sim.check_work(range.clone(), args.max_work)?;
     let progress = Progress::new(range.end - range.start, args.quiet);
     if args.summary {
         let summary = simulate::summarize(&sim, range, &|n| progress.set(n));

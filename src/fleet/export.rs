@@ -52,9 +52,9 @@ pub fn table(fleet: &Fleet, top: usize) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{} proxies; pooled model {} at {}/{}; {pct:.0}% intervals; flagged (!) above {:.0}% of the limit",
+        "{} proxies; {} at {}/{}; {pct:.0}% intervals; flagged (!) above {:.0}% of the limit",
         fleet.proxies.len(),
-        fleet.errors,
+        fleet.model,
         format_bytes(fleet.bytes_per_unit),
         fleet.predictor.trim_end_matches('s'),
         (1.0 - fleet.headroom) * 100.0
@@ -119,7 +119,8 @@ pub fn table(fleet: &Fleet, top: usize) -> String {
 }
 
 fn rollup_table(rows: &[NamespaceRollup]) -> String {
-    let width = rows.iter().map(|r| r.namespace.len()).max().unwrap_or(9).max(9);
+    let name = |r: &NamespaceRollup| r.namespace.clone().unwrap_or_else(|| super::NO_NAMESPACE.to_string());
+    let width = rows.iter().map(|r| name(r).len()).max().unwrap_or(9).max(9);
     let pw = rows.iter().map(|r| r.worst_proxy.len()).max().unwrap_or(11).max(11);
     let mut s = format!(
         "{:<width$}  {:>7}  {:>7}  {:>7}  {:<pw$}  days\n",
@@ -129,7 +130,7 @@ fn rollup_table(rows: &[NamespaceRollup]) -> String {
         let _ = writeln!(
             s,
             "{:<width$}  {:>7}  {:>7}  {:>7}  {:<pw$}  {}",
-            r.namespace,
+            name(r),
             r.proxies,
             r.at_risk_30d,
             r.at_risk_90d,

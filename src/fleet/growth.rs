@@ -26,7 +26,9 @@ pub const DAY: f64 = 86_400.0;
 /// A proxy's growth, from the steps of its predictor column.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Growth {
-    /// Net change per day (up-steps minus down-steps over the span).
+    /// Net change per day (up-steps minus down-steps over the span), 0 where the series shrank:
+    /// growth is a rate of arrivals, whose interval starts at 0, so a net fall is no growth
+    /// (printed inside its own interval, never below it).
     pub per_day: f64,
     /// Interval of the rate at the level.
     pub interval: [f64; 2],
@@ -100,8 +102,10 @@ pub fn arrivals(processes: &[(f64, f64, f64)], level: f64) -> Option<Growth> {
 fn from_sums(net: f64, sq: f64, span: f64, level: f64, unit_if_flat: f64) -> Growth {
     let a = 1.0 - level;
     if net <= 0.0 || sq <= 0.0 {
+        // No arrivals to count: the rate is 0 (not the net fall, which would lie below the
+        // interval's 0), bounded above by -ln(a/2) arrivals of one unit.
         let hi = unit_if_flat * gamma_quantile(1.0, 1.0 - a / 2.0) / span;
-        return Growth { per_day: net / span, interval: [0.0, hi], span_days: span, arrivals: 0.0, unit: unit_if_flat };
+        return Growth { per_day: 0.0, interval: [0.0, hi], span_days: span, arrivals: 0.0, unit: unit_if_flat };
     }
     let unit = sq / net;
     let n = net / unit;
@@ -165,6 +169,10 @@ mod tests {
         assert!((g.interval[1] - 8.0 * 0.025f64.ln().abs() / 2.0).abs() < 1e-6);
         assert_eq!(g.wait_quantile(8.0, 0.5), None);
         assert_eq!(growth(&[5.0], &[1.0], 0.95, 8.0), None);
+        // A series that fell 16 over 2 days: no growth, inside [0, hi] (it printed -8 [0, hi]).
+        let g = growth(&[0.0, DAY, 2.0 * DAY], &[32.0, 24.0, 16.0], 0.95, 8.0).unwrap();
+        assert_eq!((g.per_day, g.interval[0]), (0.0, 0.0));
+        assert!(g.per_day <= g.interval[1]);
     }
 
     #[test]

@@ -26,6 +26,12 @@
 //! proxy held short at the expected rates may still be reached, so its interval keeps an early
 //! end and an open top. Conservative: the seeded study in `tests/fleet_mesh_truth.rs` finds it
 //! holding the true day (or "never") 99.8% of the time.
+//!
+//! Complexity: O(topology + what the proxies see) to prepare ([`crate::mesh::marginal`]; the
+//! part every namespace sees is listed once, and proxies that see the same services share one
+//! weight list), then per weight list and window end one growth and three curves, and per
+//! proxy a hash lookup and the curves' inversion. Linear in namespaces under `mesh` and
+//! `namespace` scopes (2,000 namespaces in about a second); held by `tests/scale.rs`.
 
 pub mod caps;
 mod choose;
@@ -33,13 +39,15 @@ mod curve;
 pub mod rates;
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::rc::Rc;
 
 use serde::Serialize;
 
 use super::growth::{arrivals, Growth};
 use crate::error::Result;
-use crate::mesh::{visibility, GcPolicy, ProxyKind, ScopeMap, Topology, Visible};
+use crate::mesh::marginal::marginals;
+use crate::mesh::{Counts, GcPolicy, ProxyKind, ScopeMap, Topology};
 use crate::series::PORTS;
 
 use choose::Note;
@@ -124,8 +132,8 @@ struct View {
     kind: ProxyKind,
     namespace: String,
     name: String,
-    /// (service, predictor units one more revision of it adds here).
-    weights: Vec<(usize, f64)>,
+    /// Its weight list in [`MeshGrowth::groups`].
+    group: usize,
 }
 
 /// A service's rate at one window end.
@@ -135,6 +143,8 @@ struct Estimate {
     span_days: f64,
     /// Never-routed revisions a day ([`rates::leak_rate`]); 0 for a service without them.
     leak: f64,
+    /// The most revisions bursts at the top of the rate interval hold it at.
+    burst: f64,
 }
 
 /// The topology prepared for a fleet.
@@ -144,21 +154,21 @@ pub struct MeshGrowth {
     label: String,
     services: Vec<Service>,
     views: Vec<View>,
-    namespaces: Vec<(String, bool)>,
+    /// The distinct weight lists: (service, predictor units one more revision of it adds).
+    groups: Vec<Vec<(usize, f64)>>,
+    /// Sidecar (and infrastructure) namespace to its view.
+    sidecars: HashMap<String, usize>,
+    /// Namespace to its gateways' views.
+    gateways_in: HashMap<String, Vec<usize>>,
+    namespaces: HashSet<String>,
     level: f64,
     /// Service estimates per window end (bits of the unix time).
-    estimates: RefCell<HashMap<u64, Vec<Option<Estimate>>>>,
+    estimates: RefCell<HashMap<u64, Rc<Vec<Option<Estimate>>>>>,
+    /// A weight group's growth and curves per window end ([`choose`]).
+    prepared: RefCell<HashMap<(usize, u64), Rc<choose::Prepared>>>,
     latest_end: RefCell<f64>,
     /// What the forecast found worth saying, with the proxies it concerns.
     notes: RefCell<BTreeMap<Note, Vec<String>>>,
-}
-
-fn measure(v: &Visible, predictor: &str) -> f64 {
-    if predictor == PORTS {
-        v.ports()
-    } else {
-        v.counts.revisions
-    }
 }
 
 impl MeshGrowth {
@@ -166,22 +176,44 @@ impl MeshGrowth {
     /// intervals at `level`.
     pub fn new(topology: &Topology, label: &str, settings: MeshSettings, predictor: &str, level: f64) -> Result<Self> {
         settings.policy.validate()?;
-        let base = visibility(topology, &settings.scope)?;
-        let mut views: Vec<View> = Vec::with_capacity(base.len());
+        // What one more revision of each service adds to every proxy, by the scope's own rules
+        // (`mesh::marginal`, checked against recounting the whole mesh per service).
+        let m = marginals(topology, &settings.scope)?;
+        let measure = |c: &Counts| if predictor == PORTS { c.clusters } else { c.revisions };
+        let everywhere: Vec<(usize, f64)> = m.everywhere.iter().map(|(s, c)| (*s, measure(c))).collect();
+        let mut views: Vec<View> = Vec::with_capacity(m.proxies.len());
+        let mut groups: Vec<Vec<(usize, f64)>> = Vec::new();
+        let mut group_of: HashMap<(bool, Vec<(usize, u64)>), usize> = HashMap::new();
         let mut gateways = topology.gateways.iter();
-        for v in &base {
-            let namespace = match v.kind {
-                ProxyKind::Sidecar | ProxyKind::Infrastructure => v.proxy.clone(),
+        for p in m.proxies {
+            let namespace = match p.kind {
+                ProxyKind::Sidecar | ProxyKind::Infrastructure => p.proxy.clone(),
                 ProxyKind::Gateway => gateways.next().map_or_else(String::new, |g| g.namespace.clone()),
             };
-            views.push(View { kind: v.kind, namespace, name: v.proxy.clone(), weights: Vec::new() });
+            let own: Vec<(usize, u64)> = p
+                .own
+                .iter()
+                .map(|(s, c)| (*s, measure(c)))
+                .filter(|w| w.1 > 1e-9)
+                .map(|(s, w)| (s, w.to_bits()))
+                .collect();
+            // Proxies that see the same services alike share one weight list (under `mesh`
+            // scope, every sidecar), so their growth is computed once.
+            let next = groups.len();
+            let group = *group_of.entry((p.whole_mesh, own)).or_insert_with_key(|(whole, own)| {
+                let mut w: Vec<(usize, f64)> = own.iter().map(|&(s, b)| (s, f64::from_bits(b))).collect();
+                if *whole {
+                    w.extend(everywhere.iter().copied().filter(|w| w.1 > 1e-9));
+                    w.sort_by_key(|w| w.0);
+                }
+                groups.push(w);
+                next
+            });
+            views.push(View { kind: p.kind, namespace, name: p.proxy, group });
         }
         let mut services = Vec::new();
-        // One copy, each service's revisions raised by one in turn and put back.
-        let mut more = topology.clone();
-        for (i, ns) in topology.namespaces.iter().enumerate() {
-            for (j, k) in ns.knative.iter().enumerate() {
-                let s = services.len();
+        for ns in &topology.namespaces {
+            for k in &ns.knative {
                 services.push(Service {
                     id: format!("{}/{}", ns.name, k.name),
                     count: k.count,
@@ -192,16 +224,15 @@ impl MeshGrowth {
                     unrouted: k.unrouted,
                     created: k.created_unix(),
                 });
-                // What one more revision of it adds to every proxy, by the scope's own rules.
-                more.namespaces[i].knative[j].revisions = k.revisions.saturating_add(1);
-                let after = visibility(&more, &settings.scope);
-                more.namespaces[i].knative[j].revisions = k.revisions;
-                for (view, (after, before)) in views.iter_mut().zip(after?.iter().zip(&base)) {
-                    let w = measure(after, predictor) - measure(before, predictor);
-                    if w > 1e-9 {
-                        view.weights.push((s, w));
-                    }
-                }
+            }
+        }
+        let mut sidecars = HashMap::new();
+        let mut gateways_in: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, v) in views.iter().enumerate() {
+            if v.kind == ProxyKind::Gateway {
+                gateways_in.entry(v.namespace.clone()).or_default().push(i);
+            } else {
+                sidecars.entry(v.name.clone()).or_insert(i);
             }
         }
         Ok(MeshGrowth {
@@ -209,38 +240,51 @@ impl MeshGrowth {
             label: label.to_string(),
             services,
             views,
-            namespaces: topology.namespaces.iter().map(|n| (n.name.clone(), n.sidecars)).collect(),
+            groups,
+            sidecars,
+            gateways_in,
+            namespaces: topology.namespaces.iter().map(|n| n.name.clone()).collect(),
             level,
             estimates: RefCell::new(HashMap::new()),
+            prepared: RefCell::new(HashMap::new()),
             latest_end: RefCell::new(f64::NEG_INFINITY),
             notes: RefCell::new(BTreeMap::new()),
         })
     }
 
-    /// The topology's proxy `proxy` (`namespace/pod`) maps to, or why none.
+    /// The weights of a view: (service, predictor units one more revision of it adds), in
+    /// service order.
+    fn weights(&self, view: &View) -> &[(usize, f64)] {
+        &self.groups[view.group]
+    }
+
+    /// The topology's proxy `proxy` (`namespace/pod`) maps to, or why none. O(gateways in the
+    /// proxy's namespace).
     fn view_of(&self, proxy: &str) -> std::result::Result<&View, String> {
         let Some((ns, pod)) = proxy.split_once('/') else {
             return Err("no namespace in the proxy's name (import with --by namespace,pod)".into());
         };
-        let gateway = self.views.iter().find(|v| {
-            v.kind == ProxyKind::Gateway
-                && v.namespace == ns
-                && (pod == v.name || pod.strip_prefix(v.name.as_str()).is_some_and(|r| r.starts_with('-')))
-        });
+        let gateway = self
+            .gateways_in
+            .get(ns)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.views[i])
+            .find(|v| pod == v.name || pod.strip_prefix(v.name.as_str()).is_some_and(|r| r.starts_with('-')));
         // Mesh infrastructure maps by namespace like sidecars and is dated, like a gateway, from
         // every service of the mesh (`visibility` gives it the whole mesh under any scope).
-        let sidecars = || self.views.iter().find(|v| v.kind != ProxyKind::Gateway && v.name == ns);
+        let sidecars = || self.sidecars.get(ns).map(|&i| &self.views[i]);
         if let Some(v) = gateway.or_else(sidecars) {
             return Ok(v);
         }
-        Err(match self.namespaces.iter().find(|(n, _)| n == ns) {
-            Some(_) => format!("namespace {ns} has no sidecars in the topology"),
-            None => format!("namespace {ns} is not in the topology"),
+        Err(match self.namespaces.contains(ns) {
+            true => format!("namespace {ns} has no sidecars in the topology"),
+            false => format!("namespace {ns} is not in the topology"),
         })
     }
 
-    /// Every service's estimate with its window ending at `end` (cached per end).
-    fn estimates_at(&self, end: f64) -> Vec<Option<Estimate>> {
+    /// Every service's estimate with its window ending at `end` (cached per end, shared).
+    fn estimates_at(&self, end: f64) -> Rc<Vec<Option<Estimate>>> {
         let mut cache = self.estimates.borrow_mut();
         cache
             .entry(end.to_bits())
@@ -251,9 +295,11 @@ impl MeshGrowth {
                         let w = rates::window(&s.created, s.set_aside(), end)?;
                         let growth = arrivals(&[(w.arrivals, 1.0, w.span_days)], self.level)?;
                         let leak = rates::leak_rate(&s.created, s.unrouted, end).min(growth.per_day);
-                        Some(Estimate { growth, span_days: w.span_days, leak })
+                        let burst = s.burst_cap(&self.settings.policy, growth.interval[1], self.level);
+                        Some(Estimate { growth, span_days: w.span_days, leak, burst })
                     })
-                    .collect()
+                    .collect::<Vec<_>>()
+                    .into()
             })
             .clone()
     }
@@ -261,12 +307,12 @@ impl MeshGrowth {
     /// The settings and every service's rate at the latest window end.
     pub(crate) fn report(&self) -> MeshReport {
         let end = *self.latest_end.borrow();
-        let estimates = if end.is_finite() { self.estimates_at(end) } else { vec![None; self.services.len()] };
+        let estimates = if end.is_finite() { self.estimates_at(end) } else { Rc::new(vec![None; self.services.len()]) };
         let policy = &self.settings.policy;
         let mut services: Vec<ServiceRate> = self
             .services
             .iter()
-            .zip(&estimates)
+            .zip(estimates.iter())
             .map(|(s, e)| ServiceRate {
                 service: s.id.clone(),
                 count: s.count,

@@ -97,11 +97,38 @@ pub struct ProxyForecast {
     pub readings: usize,
 }
 
+/// Names a warning line shows before "and N more".
+pub const SHOWN: usize = 3;
+
+/// A problem shared by some proxies (one reading, no limit): the reason and every proxy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProxyWarning {
+    /// Why, e.g. `one reading, so no growth and no date`.
+    pub reason: String,
+    /// Every proxy it concerns, in ranking order of the input.
+    pub proxies: Vec<String>,
+}
+
+impl ProxyWarning {
+    /// One line at any fleet size: the count, the reason and the first [`SHOWN`] names.
+    pub fn line(&self) -> String {
+        let n = self.proxies.len();
+        let shown = self.proxies.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+        let more = if n > SHOWN { format!(" and {} more (all in --format json)", n - SHOWN) } else { String::new() };
+        let who = if n == 1 { "1 proxy".to_string() } else { format!("{n} proxies") };
+        format!("{who}: {}: {shown}{more}", self.reason)
+    }
+}
+
+/// What tables print for proxies without a namespace: not a Kubernetes namespace name (those are
+/// RFC 1123 labels, lowercase alphanumerics and `-`), so it never merges with one, not even `-`.
+pub const NO_NAMESPACE: &str = "(none)";
+
 /// Per-namespace roll-up (`--by namespace`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NamespaceRollup {
-    /// The namespace (`-` for proxies without one).
-    pub namespace: String,
+    /// The namespace (null for proxies whose name has none; tables print [`NO_NAMESPACE`]).
+    pub namespace: Option<String>,
     /// Proxies in it.
     pub proxies: usize,
     /// Its proxy ranked first.
@@ -127,13 +154,19 @@ pub struct Fleet {
     pub predictor: String,
     /// The model's error structure (`group=proxy` for the pooled fit).
     pub errors: String,
+    /// What model dates the fleet, as tables print it: `pooled model group=proxy` for the
+    /// fit on the series, `model FILE (errors E)` for a model file given, else `model (errors E)`.
+    pub model: String,
     /// Memory per unit of the predictor, bytes (the pooled slope).
     pub bytes_per_unit: f64,
     /// Namespace roll-up, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespaces: Option<Vec<NamespaceRollup>>,
-    /// Named problems with single proxies (one reading, no limit).
+    /// What is worth saying, one line each: per-proxy problems summarized ([`ProxyWarning::line`]),
+    /// then the mesh's notes.
     pub warnings: Vec<String>,
+    /// Every proxy each per-proxy problem concerns (the lines above name the first few).
+    pub warned: Vec<ProxyWarning>,
     /// With a topology: the mesh growth's settings and the services' update rates.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mesh: Option<mesh::MeshReport>,
@@ -181,20 +214,25 @@ pub fn forecast_with(
     } else {
         1.0
     });
-    let mut warnings = Vec::new();
+    // Per-proxy problems, gathered by reason: one line each, however many proxies.
+    let mut warned: Vec<ProxyWarning> = Vec::new();
+    let mut warn = |reason: &str, proxy: &str| match warned.iter_mut().find(|w| w.reason == reason) {
+        Some(w) => w.proxies.push(proxy.to_string()),
+        None => warned.push(ProxyWarning { reason: reason.to_string(), proxies: vec![proxy.to_string()] }),
+    };
     let mut out = Vec::with_capacity(proxies.len());
     for (p, v) in proxies.iter().zip(&values) {
         let Some(now) = proxies::now(series, p, &predictor, settings.limit_bytes)? else {
-            warnings.push(format!("proxy {}: every reading carries an event; left out", p.name));
+            warn("every reading carries an event, so left out", &p.name);
             continue;
         };
         let times: Vec<f64> = p.rows.iter().map(|&i| series.rows.times()[i]).collect();
         let growth = growth::growth(&times, v, settings.level, unit_if_flat);
         if growth.is_none() {
-            warnings.push(format!("proxy {}: one reading, so no growth and no date", p.name));
+            warn("one reading, so no growth and no date", &p.name);
         }
         if now.limit_bytes.is_none() {
-            warnings.push(format!("proxy {}: no limit (give a limit column or --limit), so no date", p.name));
+            warn("no limit (give a limit column or --limit), so no date", &p.name);
         }
         let effect = if model.errors.kind == ErrorKind::Group { model.errors.group(&p.name) } else { None };
         let pm = forecast::ProxyModel { model, effect, predictor: &predictor };
@@ -229,11 +267,29 @@ pub fn forecast_with(
         headroom: settings.headroom,
         predictor,
         errors: model.errors.label(),
+        model: model_kind(model),
         bytes_per_unit,
         namespaces: None,
-        warnings: warnings.into_iter().chain(mesh.map(|m| m.take_warnings()).unwrap_or_default()).collect(),
+        warnings: warned
+            .iter()
+            .map(ProxyWarning::line)
+            .chain(mesh.map(|m| m.take_warnings()).unwrap_or_default())
+            .collect(),
+        warned,
         mesh: mesh.map(|m| m.report()),
     })
+}
+
+/// How tables name the fleet's model when nothing more is known: the pooled fit is the one with
+/// a random offset per proxy ([`pooled::pooled_fit`]); any other is named by its errors, never
+/// called pooled.
+pub fn model_kind(model: &FittedModel) -> String {
+    let errors = model.errors.label();
+    if errors == format!("group={}", proxies::PROXY) {
+        format!("pooled model {errors}")
+    } else {
+        format!("model (errors {errors})")
+    }
 }
 
 /// Flagged first, then soonest date, undated last; ties by name.
@@ -254,26 +310,31 @@ pub fn at_risk(p: &ProxyForecast, days: f64) -> bool {
     p.over_headroom || p.days_to_limit.is_some_and(|d| d <= days)
 }
 
-/// Group a ranked fleet by namespace, worst namespace first.
+/// Group a ranked fleet by namespace, worst namespace first; proxies without a namespace form
+/// their own group, apart from every named one. O(proxies).
 pub fn rollup(fleet: &Fleet) -> Vec<NamespaceRollup> {
     let mut out: Vec<NamespaceRollup> = Vec::new();
+    let mut index: std::collections::HashMap<Option<&str>, usize> = std::collections::HashMap::new();
     for p in &fleet.proxies {
-        let ns = p.namespace.clone().unwrap_or_else(|| "-".into());
-        match out.iter_mut().find(|r| r.namespace == ns) {
-            Some(r) => {
+        match index.get(&p.namespace.as_deref()) {
+            Some(&k) => {
+                let r = &mut out[k];
                 r.proxies += 1;
                 r.at_risk_30d += usize::from(at_risk(p, 30.0));
                 r.at_risk_90d += usize::from(at_risk(p, 90.0));
             }
             // Proxies are ranked, so the first seen of a namespace is its worst.
-            None => out.push(NamespaceRollup {
-                namespace: ns,
-                proxies: 1,
-                worst_proxy: p.proxy.clone(),
-                worst_days_to_limit: p.days_to_limit,
-                at_risk_30d: usize::from(at_risk(p, 30.0)),
-                at_risk_90d: usize::from(at_risk(p, 90.0)),
-            }),
+            None => {
+                index.insert(p.namespace.as_deref(), out.len());
+                out.push(NamespaceRollup {
+                    namespace: p.namespace.clone(),
+                    proxies: 1,
+                    worst_proxy: p.proxy.clone(),
+                    worst_days_to_limit: p.days_to_limit,
+                    at_risk_30d: usize::from(at_risk(p, 30.0)),
+                    at_risk_90d: usize::from(at_risk(p, 90.0)),
+                });
+            }
         }
     }
     out

@@ -6,7 +6,9 @@
 //! order given) and joined to memory by that key. Within a key, series that differ only in
 //! container identity are one proxy's successive containers, spliced ([`super::splice`]),
 //! never summed; series that differ in anything else (a `container="POD"` series beside
-//! `istio-proxy`) are refused, since no rule says which one is the sidecar.
+//! `istio-proxy`) are refused, since no rule says which one is the sidecar. Columns join on
+//! the `--by` label values themselves, not only their joined key: `{namespace="a/b", pod="c"}`
+//! in memory and `{namespace="a", pod="b/c"}` in ports are refused, not joined as `a/b/c`.
 
 use std::collections::BTreeMap;
 
@@ -294,6 +296,24 @@ pub(crate) fn assemble(
         }
         let others: Vec<Spliced> =
             names.iter().map(|n| keyed.get_mut(n).expect("named").1.remove(&key).expect("checked")).collect();
+        // The key is the --by values joined by `/`: equal keys from different values (one
+        // holding a `/`) would join two proxies. Columns join on the label values themselves.
+        let values = |s: &TimeSeries| by.iter().map(|l| s.labels.get(l).cloned()).collect::<Vec<_>>();
+        for (n, o) in names.iter().zip(&others) {
+            if values(&o.series) != values(&mem.series) {
+                let shown = |s: &TimeSeries| {
+                    let pairs: Vec<String> =
+                        by.iter().map(|l| format!("{l}={:?}", s.labels.get(l).map_or("", String::as_str))).collect();
+                    format!("{{{}}}", pairs.join(", "))
+                };
+                return Err(Error::invalid(format!(
+                    "{}: its series {} and the memory series {} both join to proxy \"{key}\" but their --by labels differ: choose --by labels whose values hold no '/'",
+                    keyed[n].0,
+                    shown(&o.series),
+                    shown(&mem.series)
+                )));
+            }
+        }
         let others: Vec<&TimeSeries> = others.iter().map(|s| &s.series).collect();
         let aligned = align(&mem.series, &others, step);
         for (n, d) in names.iter().zip(&aligned.dropped) {
@@ -398,5 +418,25 @@ mod tests {
         assert!(e.contains("differ in more than container identity") && e.contains("POD"), "{e}");
         let k = key_series("m", MEMORY, vec![a], &by(), &mut vec![]).unwrap();
         assert_eq!(k.keys().collect::<Vec<_>>(), vec!["a/b/c"]);
+    }
+
+    /// Memory's `{namespace="a/b", pod="c"}` and ports' `{namespace="a", pod="b/c"}` share the
+    /// key `a/b/c` but not a label value: two proxies, refused rather than joined as one.
+    #[test]
+    fn columns_join_on_the_label_values_not_the_joined_key() {
+        let mem = ts(&[("namespace", "a/b"), ("pod", "c")], &[(0.0, 1e8), (60.0, 1e8)]);
+        let ports = ts(&[("namespace", "a"), ("pod", "b/c")], &[(0.0, 16.0), (60.0, 16.0)]);
+        let keyed = |column: &'static str, s: TimeSeries| {
+            (column, (format!("{column} query"), key_series("q", column, vec![s], &by(), &mut vec![]).unwrap()))
+        };
+        let columns: BTreeMap<&'static str, (String, Keyed)> =
+            [keyed(MEMORY, mem.clone()), keyed("ports", ports)].into_iter().collect();
+        let e = assemble(columns, &by(), &Settings::default(), Report::default(), vec![]).unwrap_err().to_string();
+        assert!(e.contains("ports query") && e.contains("namespace=\"a\", pod=\"b/c\"") && e.contains("a/b/c"), "{e}");
+        // The same label values join.
+        let same = ts(&[("namespace", "a/b"), ("pod", "c")], &[(0.0, 16.0), (60.0, 16.0)]);
+        let columns: BTreeMap<&'static str, (String, Keyed)> =
+            [keyed(MEMORY, mem), keyed("ports", same)].into_iter().collect();
+        assert!(assemble(columns, &by(), &Settings::default(), Report::default(), vec![]).is_ok());
     }
 }

@@ -54,7 +54,14 @@ impl fmt::Display for ResponseError {
 /// Decode a response body.
 pub fn parse(body: &[u8]) -> Result<QueryResult, ResponseError> {
     let raw: RawResponse = serde_json::from_slice(body).map_err(|e| {
-        if let Some(other) = e.is_data().then(|| other_result_type(body)).flatten() {
+        if e.to_string().starts_with(REPEATED_LABEL) {
+            // One series names a label twice: say which, and where.
+            let m = super::json_error_message(body, &e);
+            let at = m.split_once(": ").map_or("", |(at, _)| at).trim_start_matches("malformed JSON ");
+            let reason = e.to_string();
+            let reason = reason.rsplit_once(" at line ").map_or(reason.as_str(), |(r, _)| r);
+            ResponseError::Malformed(format!("{reason} ({at})"))
+        } else if let Some(other) = e.is_data().then(|| other_result_type(body)).flatten() {
             // `scalar` and `string` results have another shape: name the type, not the byte.
             ResponseError::Malformed(format!(
                 "resultType is \"{other}\"; meshcap reads \"matrix\" (query_range) or \"vector\" (query)"
@@ -146,13 +153,43 @@ struct RawData {
     result: Option<Vec<RawSeries>>,
 }
 
+/// How the error for a label key repeated within one series' `metric` starts.
+const REPEATED_LABEL: &str = "repeated label";
+
 #[derive(Deserialize)]
 struct RawSeries {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_labels")]
     metric: BTreeMap<String, String>,
     #[serde(default)]
     values: Samples,
     value: Option<Sample>,
+}
+
+/// A series' label set, refusing a key given twice: JSON objects may repeat keys and serde
+/// keeps the last silently, which would file the series under a label set Prometheus never
+/// sent (a label name is unique within a series: prometheus/prometheus `model/labels`,
+/// `Labels.HasDuplicateLabelNames`, which ingestion checks, e.g. `storage/remote/write_handler.go`).
+fn unique_labels<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    struct Labels;
+    impl<'de> Visitor<'de> for Labels {
+        type Value = BTreeMap<String, String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object of label names to values")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some((k, v)) = map.next_entry::<String, String>()? {
+                if let Some(first) = out.insert(k.clone(), v) {
+                    return Err(de::Error::custom(format!(
+                        "{REPEATED_LABEL} \"{k}\" in one series (values {first:?} and {:?}): a series names each label once",
+                        out[&k]
+                    )));
+                }
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Labels)
 }
 
 /// A matrix series' samples, decoded straight into times and values (a fleet's responses hold
@@ -300,6 +337,20 @@ mod tests {
         assert_eq!(r.series[0].values, vec![10.0, 1000.0]);
         assert_eq!(r.non_finite, 3);
         assert_eq!(r.warnings, vec!["w1".to_string()]);
+    }
+
+    /// prometheus/prometheus `model/labels` (`HasDuplicateLabelNames`): a series names each
+    /// label once. A response repeating one is refused with the key, not read with the last.
+    #[test]
+    fn a_label_repeated_in_one_series_is_refused_by_name() {
+        let body = br#"{"status":"success","data":{"resultType":"matrix","result":[
+            {"metric":{"pod":"a","namespace":"x","pod":"b"},"values":[[1,"10"]]}]}}"#;
+        let Err(ResponseError::Malformed(m)) = parse(body) else { panic!("accepted a repeated label") };
+        assert!(m.starts_with("repeated label \"pod\"") && m.contains("\"a\" and \"b\"") && m.contains("byte"), "{m}");
+        assert!(!m.contains('\n'), "{m}");
+        // The same keys once each are read.
+        let ok = br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"pod":"a","namespace":"x"},"values":[[1,"10"]]}]}}"#;
+        assert_eq!(parse(ok).unwrap().series[0].labels.len(), 2);
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod check;
 pub mod deps;
 pub mod gc;
 mod index;
+pub mod marginal;
 pub mod names;
 mod rules;
 mod scope;

@@ -25,6 +25,25 @@ impl Temporary {
         Temporary { path }
     }
 
+    /// Register `path` and create it as an empty file under the registry's lock, so an
+    /// interruption either finds it registered and created, or holds the lock and it is never
+    /// created (registered first and created after, it could be created just after
+    /// [`remove_all`] removed nothing there).
+    pub fn create_file(path: PathBuf) -> std::io::Result<(Temporary, std::fs::File)> {
+        let mut r = registry();
+        let file = std::fs::File::create(&path)?;
+        r.push(path.clone());
+        Ok((Temporary { path }, file))
+    }
+
+    /// [`Temporary::create_file`] for a folder.
+    pub fn create_dir(path: PathBuf) -> std::io::Result<Temporary> {
+        let mut r = registry();
+        std::fs::create_dir(&path)?;
+        r.push(path.clone());
+        Ok(Temporary { path })
+    }
+
     /// The path.
     pub fn path(&self) -> &Path {
         &self.path
@@ -51,9 +70,21 @@ fn forget(path: &Path) {
     }
 }
 
+/// Attempts at removing a folder another thread may still be writing into.
+const FOLDER_ATTEMPTS: usize = 1000;
+
 fn remove(path: &Path) {
     if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
-        let _ = std::fs::remove_dir_all(path);
+        // A thread still drawing may add a file (or rename one) inside while `remove_dir_all`
+        // reads the folder, which then fails as not empty: try again until the folder is gone.
+        // Once it is, nothing can be created inside it.
+        for _ in 0..FOLDER_ATTEMPTS {
+            let _ = std::fs::remove_dir_all(path);
+            if std::fs::symlink_metadata(path).is_err() {
+                break;
+            }
+            std::thread::yield_now();
+        }
     } else {
         let _ = std::fs::remove_file(path);
     }

@@ -51,13 +51,14 @@ where
     // A device or pipe (`-o /dev/stdout`) is written in place, from a temporary file elsewhere:
     // renaming over it would replace the device with a plain file.
     let special = crate::output::is_special(path);
-    let tmp = crate::output::Temporary::new(if special {
+    let (tmp, file) = crate::output::Temporary::create_file(if special {
         let n = SEQUENCE.fetch_add(1, Ordering::Relaxed);
         std::env::temp_dir().join(format!(".meshcap-{}-{n}.tmp.png", std::process::id()))
     } else {
         temp_path(path).map_err(write_error)?
-    });
-    File::create(tmp.path()).map_err(write_error)?;
+    })
+    .map_err(write_error)?;
+    drop(file);
 
     draw_to(tmp.path(), size, draw).map_err(|message| Error::Render { path: path.to_path_buf(), message })?;
     File::open(tmp.path()).and_then(|f| f.sync_all()).map_err(write_error)?;

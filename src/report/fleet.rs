@@ -31,15 +31,17 @@ pub struct FleetInput<'a> {
 /// Memory against the predictor for every proxy, with the pooled band.
 pub fn memory_chart(input: &FleetInput) -> crate::Result<FleetMemoryChart> {
     let FleetInput { fleet, model, series } = *input;
-    let mut namespaces: Vec<String> =
-        fleet.proxies.iter().map(|p| p.namespace.clone().unwrap_or_else(|| "-".into())).collect();
+    // Proxies without a namespace are their own colour (None), apart from every named one.
+    let mut namespaces: Vec<Option<&str>> = fleet.proxies.iter().map(|p| p.namespace.as_deref()).collect();
     namespaces.sort();
     namespaces.dedup();
     let split = proxies::split(series)?;
+    let rows_of: std::collections::HashMap<&str, usize> =
+        split.iter().enumerate().map(|(k, s)| (s.name.as_str(), k)).collect();
     let mut out = Vec::with_capacity(split.len());
     let mut x_max: f64 = 0.0;
     for p in &fleet.proxies {
-        let Some(rows) = split.iter().find(|s| s.name == p.proxy) else { continue };
+        let Some(rows) = rows_of.get(p.proxy.as_str()).map(|&k| &split[k]) else { continue };
         let usable: Vec<usize> = rows.rows.iter().copied().filter(|&i| series.rows.event(i).is_none()).collect();
         let every = usable.len().div_ceil(READINGS_PER_PROXY).max(1);
         let picked: Vec<usize> = usable.iter().copied().step_by(every).collect();
@@ -47,9 +49,8 @@ pub fn memory_chart(input: &FleetInput) -> crate::Result<FleetMemoryChart> {
         let ys = series.numbers(MEMORY, &picked)?;
         let readings: Vec<(f64, f64)> = xs.iter().copied().zip(ys.iter().copied()).collect();
         x_max = x_max.max(p.ports);
-        let ns = p.namespace.clone().unwrap_or_else(|| "-".into());
         out.push(FleetProxyPoints {
-            namespace: namespaces.iter().position(|n| *n == ns).unwrap_or(0),
+            namespace: namespaces.binary_search(&p.namespace.as_deref()).unwrap_or(0),
             readings,
             now: (p.ports, p.memory_bytes),
             limit_bytes: p.limit_bytes,
@@ -66,14 +67,14 @@ pub fn memory_chart(input: &FleetInput) -> crate::Result<FleetMemoryChart> {
     Ok(FleetMemoryChart {
         title: format!("Fleet: memory against {} for {} proxies", fleet.predictor, fleet.proxies.len()),
         subtitle: format!(
-            "pooled model {}: {} per {}; ticks: each proxy's limit above its current {}",
-            fleet.errors,
+            "{}: {} per {}; ticks: each proxy's limit above its current {}",
+            fleet.model,
             format_bytes(fleet.bytes_per_unit),
             fleet.predictor.trim_end_matches('s'),
             fleet.predictor
         ),
         x_label: if fleet.predictor == "ports" { "endpoint ports (Envoy clusters)".into() } else { "revisions".into() },
-        namespaces,
+        namespaces: namespaces.iter().map(|n| n.unwrap_or(crate::fleet::NO_NAMESPACE).to_string()).collect(),
         proxies: out,
         band,
         band_label: format!("{:.0}% prediction band, a proxy of the fleet", fleet.level * 100.0),
@@ -113,9 +114,9 @@ pub fn days_chart(fleet: &Fleet) -> FleetDaysChart {
 pub fn markdown(fleet: &Fleet, top: usize) -> String {
     let pct = fleet.level * 100.0;
     let mut s = format!(
-        "\n## Fleet\n\n{} proxies, pooled model {} ({} per {}); flagged (!) above {:.0}% of the limit.\n\n",
+        "\n## Fleet\n\n{} proxies, {} ({} per {}); flagged (!) above {:.0}% of the limit.\n\n",
         fleet.proxies.len(),
-        fleet.errors,
+        fleet.model,
         format_bytes(fleet.bytes_per_unit),
         fleet.predictor.trim_end_matches('s'),
         (1.0 - fleet.headroom) * 100.0

@@ -63,6 +63,8 @@ pub struct SweepInput<'a> {
     pub y_axis: String,
     /// Axes fixed for the heatmap (`axis`, value label).
     pub fixed: Vec<(String, String)>,
+    /// The fan's bound on simulation work ([`crate::scenario::simulate::Simulation::check_work`]).
+    pub max_work: u64,
 }
 
 /// The scenario the report's fan follows: the one whose bound crosses the limit latest within
@@ -116,7 +118,7 @@ pub fn write_report(input: &ReportInput, dir: &Path, size: (u32, u32)) -> Result
     let sweep = match &input.sweep {
         Some(sw) => Some((
             sweep_charts::sweep_heatmap(sw.grid, &sw.x_axis, &sw.y_axis, sweep_charts::HeatValue::Days, &sw.fixed)?,
-            sweep_charts::fan_chart(sw.grid, fan_scenario(sw.grid), crate::mesh::ProxyKind::Sidecar)?,
+            sweep_charts::fan_chart(sw.grid, fan_scenario(sw.grid), crate::mesh::ProxyKind::Sidecar, sw.max_work)?,
         )),
         None => None,
     };

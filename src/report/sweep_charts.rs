@@ -100,11 +100,14 @@ pub fn sweep_heatmap(
 }
 
 /// The Monte Carlo fan of one scenario: memory percentile bands per day and first-OOM days.
-pub fn fan_chart(grid: &Grid, id: u64, proxy: ProxyKind) -> Result<FanChart> {
+/// Refused before any path runs when its group's work is above `max_work`
+/// ([`Simulation::check_work`], the bound `simulate` takes).
+pub fn fan_chart(grid: &Grid, id: u64, proxy: ProxyKind, max_work: u64) -> Result<FanChart> {
     if id >= grid.size {
         return Err(Error::invalid(format!("scenario {id} is not in the grid (ids 0 to {})", grid.size - 1)));
     }
     let sim = Simulation::new(grid, SimOptions::from_spec(&grid.spec))?;
+    sim.check_work(id..id + 1, max_work)?;
     let fan = sim.fan(id, proxy)?;
     let d = crate::scenario::grid::decode(id, &grid.lengths);
     let axes: Vec<String> = (0..N_AXES).map(|a| format!("{}={}", AXES[a], grid.spec.axes.label(a, d[a]))).collect();

@@ -65,6 +65,10 @@ const WINDOW_ITEMS: u64 = 256;
 const WINDOW_BYTES: u64 = 64 << 20;
 /// Largest per-path record set of one group, in values (8 bytes each).
 const MAX_GROUP_VALUES: u64 = 100_000_000;
+/// The default bound on a run's work, in steps of the day loop ([`Simulation::work`]): at about
+/// 10^8 steps a second per core, minutes to an hour. `simulate`, `sweep --simulate`, `plot fan`
+/// and `report --spec` all check it ([`Simulation::check_work`]) before they start.
+pub const DEFAULT_MAX_WORK: u64 = 100_000_000_000;
 
 /// Validated simulation settings: the spec's `[simulate]` with command-line overrides, and a
 /// seed.
@@ -203,6 +207,23 @@ impl<'g> Simulation<'g> {
     /// x (Knative services + scenarios), summed over the groups of scenarios sharing paths).
     pub fn work(&self, range: Range<u64>) -> u64 {
         plan::work(self.grid, &self.options.settings, self.group_size, range)
+    }
+
+    /// Refuse simulating `range` when [`Simulation::work`] is above `max_work`, saying how to
+    /// shrink the run. Every command that runs paths calls it before the first one.
+    pub fn check_work(&self, range: Range<u64>, max_work: u64) -> Result<()> {
+        let work = self.work(range.clone());
+        if work <= max_work {
+            return Ok(());
+        }
+        let s = &self.options.settings;
+        Err(Error::invalid(format!(
+            "simulating {} scenarios takes about {work:.2e} steps (paths x days x (Knative services + scenarios per group)), more than --max-work {:.2e}: use fewer paths (--paths, now {}, or the spec's [simulate] paths) or days (--horizon-days, now {}, or [simulate] horizon_days), a smaller grid, or simulate --shard K/N across machines; or raise --max-work",
+            range.end - range.start,
+            max_work as f64,
+            s.paths,
+            s.horizon_days
+        )))
     }
 
     fn plan(&self, group: u64) -> Plan {

@@ -12,7 +12,9 @@ use super::super::forecast::{Dates, ProxyModel};
 use super::super::growth::{arrivals, Growth};
 use super::super::proxies::Now;
 use super::super::DateSource;
-use super::{Curve, GrowthChoice, MeshGrowth, Piece};
+use std::rc::Rc;
+
+use super::{Curve, GrowthChoice, MeshGrowth, Piece, View};
 
 /// What the forecast says about some proxies, one warning line each.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -26,6 +28,16 @@ pub(super) enum Note {
     /// The proxy is dated from its own series, for this reason.
     Fallback(String),
 }
+
+/// A weight group's growth and curves `[point, fast, slow]` at one window end.
+#[derive(Debug)]
+pub(super) struct Curves {
+    growth: Growth,
+    curves: [Curve; 3],
+}
+
+/// [`Curves`], or why the mesh cannot date the group's proxies.
+pub(super) type Prepared = Result<Curves, String>;
 
 /// A proxy's days on the mesh's curves.
 struct MeshDays {
@@ -78,59 +90,15 @@ impl MeshGrowth {
             let mut latest = self.latest_end.borrow_mut();
             *latest = latest.max(now.time);
         }
-        let estimates = self.estimates_at(now.time);
-        let mut seen = Vec::with_capacity(view.weights.len());
-        for &(s, weight) in &view.weights {
-            match estimates[s] {
-                Some(e) => seen.push((s, weight, e)),
-                None => {
-                    let reason = format!(
-                        "knative service {} has no creation times over a span in the topology (import kubectl writes them)",
-                        self.services[s].id
-                    );
-                    self.note(Note::Fallback(reason), proxy.to_string());
-                    return keep;
-                }
+        let prepared = self.prepared(view, now.time, level);
+        let (growth, curves) = match &*prepared {
+            Ok(p) => (p.growth, &p.curves),
+            Err(reason) => {
+                self.note(Note::Fallback(reason.clone()), proxy.to_string());
+                return keep;
             }
-        }
-        let policy = &self.settings.policy;
-        // Services that may still grow: below their burst level at the top of their rate, or
-        // with never-routed revisions, which GC never caps.
-        seen.retain(|(s, _, e)| {
-            let svc = &self.services[*s];
-            e.leak > 0.0 || f64::from(svc.revisions) < svc.burst_cap(policy, e.growth.interval[1], level)
-        });
-        let processes: Vec<(f64, f64, f64)> =
-            seen.iter().map(|(_, w, e)| (e.growth.arrivals, *w, e.span_days)).collect();
-        let growth = arrivals(&processes, level).unwrap_or(Growth {
-            per_day: 0.0,
-            interval: [0.0, 0.0],
-            span_days: 1.0,
-            arrivals: 0.0,
-            unit: 0.0,
-        });
-        // Every rate scaled together to an end of the proxy's growth interval.
-        // A service's updates that route grow to GC's cap; its never-routed ones (a share of
-        // the same updates) grow for ever: GC never collects them (gc.go isRevisionActive).
-        let curve_at = |k: f64, burst: bool| {
-            Curve::new(seen.iter().flat_map(|&(s, weight, e)| {
-                let svc = &self.services[s];
-                let leak = k * e.leak;
-                let rate = k * e.growth.per_day - leak;
-                let cap = if burst { svc.burst_cap(policy, rate, level) } else { svc.cap(policy, rate) };
-                [
-                    Piece { weight, rate, headroom: (cap - f64::from(svc.revisions)).max(0.0) },
-                    Piece { weight, rate: leak, headroom: f64::INFINITY },
-                ]
-            }))
         };
-        let scale = |bound: f64| if growth.per_day > 0.0 { bound / growth.per_day } else { 0.0 };
-        let curves = [
-            curve_at(1.0, false),
-            curve_at(scale(growth.interval[1]), true),
-            curve_at(scale(growth.interval[0]), false),
-        ];
-        let found = now.limit_bytes.and_then(|limit| mesh_days(pm, now.predictor, limit, &curves, level));
+        let found = now.limit_bytes.and_then(|limit| mesh_days(pm, now.predictor, limit, curves, level));
         let mesh_dates = found.as_ref().and_then(|m| match (m.days, m.early) {
             (Some(days), early) => {
                 Some(Dates { days: Some(days), interval: [early.or(Some(days)), m.late.map(|l| l.max(days))] })
@@ -165,6 +133,68 @@ impl MeshGrowth {
         (Some(growth), mesh_dates, DateSource::Mesh)
     }
 
+    /// A view's growth and its curves `[point, fast, slow]` with windows ending at `end`, or why
+    /// the mesh cannot date it; computed once per weight group and end, so proxies that see the
+    /// same services share the work.
+    fn prepared(&self, view: &View, end: f64, level: f64) -> Rc<Prepared> {
+        let key = (view.group, end.to_bits());
+        if let Some(p) = self.prepared.borrow().get(&key) {
+            return p.clone();
+        }
+        let p = Rc::new(self.prepare(self.weights(view), end, level));
+        self.prepared.borrow_mut().insert(key, p.clone());
+        p
+    }
+
+    fn prepare(&self, weights: &[(usize, f64)], end: f64, level: f64) -> Prepared {
+        let estimates = self.estimates_at(end);
+        let mut seen = Vec::with_capacity(weights.len());
+        for &(s, weight) in weights {
+            match estimates[s] {
+                Some(e) => seen.push((s, weight, e)),
+                None => return Err(format!(
+                    "knative service {} has no creation times over a span in the topology (import kubectl writes them)",
+                    self.services[s].id
+                )),
+            }
+        }
+        let policy = &self.settings.policy;
+        // Services that may still grow: below their burst level at the top of their rate, or
+        // with never-routed revisions, which GC never caps.
+        seen.retain(|(s, _, e)| e.leak > 0.0 || f64::from(self.services[*s].revisions) < e.burst);
+        let processes: Vec<(f64, f64, f64)> =
+            seen.iter().map(|(_, w, e)| (e.growth.arrivals, *w, e.span_days)).collect();
+        let growth = arrivals(&processes, level).unwrap_or(Growth {
+            per_day: 0.0,
+            interval: [0.0, 0.0],
+            span_days: 1.0,
+            arrivals: 0.0,
+            unit: 0.0,
+        });
+        // Every rate scaled together to an end of the proxy's growth interval.
+        // A service's updates that route grow to GC's cap; its never-routed ones (a share of
+        // the same updates) grow for ever: GC never collects them (gc.go isRevisionActive).
+        let curve_at = |k: f64, burst: bool| {
+            Curve::new(seen.iter().flat_map(|&(s, weight, e)| {
+                let svc = &self.services[s];
+                let leak = k * e.leak;
+                let rate = k * e.growth.per_day - leak;
+                let cap = if burst { svc.burst_cap(policy, rate, level) } else { svc.cap(policy, rate) };
+                [
+                    Piece { weight, rate, headroom: (cap - f64::from(svc.revisions)).max(0.0) },
+                    Piece { weight, rate: leak, headroom: f64::INFINITY },
+                ]
+            }))
+        };
+        let scale = |bound: f64| if growth.per_day > 0.0 { bound / growth.per_day } else { 0.0 };
+        let curves = [
+            curve_at(1.0, false),
+            curve_at(scale(growth.interval[1]), true),
+            curve_at(scale(growth.interval[0]), false),
+        ];
+        Ok(Curves { growth, curves })
+    }
+
     pub(super) fn note(&self, note: Note, detail: String) {
         self.notes.borrow_mut().entry(note).or_default().push(detail);
     }
@@ -173,11 +203,11 @@ impl MeshGrowth {
     /// their count and rate at the latest window end; `None` when no service holds any.
     fn leak_warning(&self) -> Option<String> {
         let end = *self.latest_end.borrow();
-        let estimates = if end.is_finite() { self.estimates_at(end) } else { vec![None; self.services.len()] };
+        let estimates = if end.is_finite() { self.estimates_at(end) } else { Rc::new(vec![None; self.services.len()]) };
         let leaking: Vec<String> = self
             .services
             .iter()
-            .zip(&estimates)
+            .zip(estimates.iter())
             .filter(|(s, _)| s.unrouted > 0)
             .map(|(s, e)| match e {
                 Some(e) => format!("{} ({}, {:.2} a day)", s.id, s.unrouted, e.leak),
@@ -194,9 +224,44 @@ impl MeshGrowth {
         ))
     }
 
+    /// The services listing revisions created after the latest reading, in one line naming the
+    /// first three; `None` when none does. Such a topology was taken after the readings (or
+    /// its times are wrong): the readings never saw those revisions, and each service's window
+    /// is stretched to its newest creation ([`super::rates::window`]), so a mis-stamped time
+    /// lowers its rate by as much as it stretches the window.
+    fn future_warning(&self) -> Option<String> {
+        let end = *self.latest_end.borrow();
+        if !end.is_finite() {
+            return None;
+        }
+        let late: Vec<(f64, String)> = self
+            .services
+            .iter()
+            .filter_map(|s| {
+                let after = s.created.iter().filter(|&&t| t > end).count();
+                let newest = s.created.iter().copied().filter(|t| t.is_finite()).reduce(f64::max)?;
+                (after > 0).then(|| {
+                    let days = (newest - end) / super::super::growth::DAY;
+                    (days, format!("{} ({after}, newest {days:.1} days after)", s.id))
+                })
+            })
+            .collect();
+        let n = late.len();
+        let shown = late.iter().take(3).map(|l| l.1.clone()).collect::<Vec<_>>().join("; ");
+        let list = if n > 3 { format!("{shown}; and {} more", n - 3) } else { shown };
+        let most = late.iter().map(|l| l.0).fold(0.0, f64::max);
+        let services =
+            if n == 1 { "1 Knative service lists".to_string() } else { format!("{n} Knative services list") };
+        (n > 0).then(|| format!(
+            "{services} revisions created after the last reading ({}), up to {most:.1} days after: the topology is newer than the readings or its times are wrong; rates are read up to the newest creation and a wrong time lowers them: take the topology when the readings end: {list}",
+            crate::series::write::format_time(end)
+        ))
+    }
+
     /// The notes gathered while forecasting, one line each, naming the first proxies.
     pub(crate) fn take_warnings(&self) -> Vec<String> {
         let leak = self.leak_warning();
+        let future = self.future_warning();
         std::mem::take(&mut *self.notes.borrow_mut())
             .into_iter()
             .map(|(note, details)| {
@@ -225,6 +290,7 @@ impl MeshGrowth {
                 }
             })
             .chain(leak)
+            .chain(future)
             .collect()
     }
 }

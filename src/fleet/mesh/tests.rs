@@ -35,7 +35,7 @@ fn mesh(scope: Scope, knative: &str) -> MeshGrowth {
 
 fn weights(m: &MeshGrowth, proxy: &str) -> Vec<(String, f64)> {
     let v = m.view_of(proxy).unwrap();
-    v.weights.iter().map(|&(s, w)| (m.services[s].id.clone(), w)).collect()
+    m.weights(v).iter().map(|&(s, w)| (m.services[s].id.clone(), w)).collect()
 }
 
 #[test]

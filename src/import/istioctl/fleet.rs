@@ -11,8 +11,11 @@
 //! values come from successive containers, spliced like Prometheus' container incarnations
 //! (the switch is a restart). A proxy (`namespace/pod`) has one reading per time whichever
 //! container its dumps came from: two at one time are refused, not spliced into one.
+//!
+//! Complexity: O(n log n) in dumps + readings (readings paired with dumps by file name through
+//! a hash map, samples grouped per proxy in a sorted map); held by `tests/scale.rs`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::Counts;
@@ -212,16 +215,29 @@ pub fn to_fleet(
 }
 
 /// Each dump's reading: every dump needs exactly one, and every reading must name a dump given
-/// (by its file name, or its path as given).
+/// (by its file name, or its path as given). Dumps' file names are unique (checked), so a
+/// reading names at most one dump, found by its file name: O(dumps + readings).
 fn pair<'a>(dumps: &[Dump], path: &Path, readings: &'a [Reading]) -> Result<Vec<&'a Reading>> {
     let name = |p: &Path| p.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+    // The first dump of each file name.
+    let mut by_name: HashMap<String, usize> = HashMap::with_capacity(dumps.len());
+    for (k, d) in dumps.iter().enumerate() {
+        by_name.entry(name(&d.path)).or_insert(k);
+    }
     let names_dump =
         |r: &Reading, d: &Dump| r.dump == d.path.display().to_string() || name(Path::new(&r.dump)) == name(&d.path);
-    if let Some(r) = readings.iter().find(|r| !dumps.iter().any(|d| names_dump(r, d))) {
-        return Err(Error::parse(
-            format!("dump {:?} is not among the dumps given", r.dump),
-            Location::new(path, r.line).with_column("dump"),
-        ));
+    let dump_of = |r: &Reading| by_name.get(&name(Path::new(&r.dump))).copied().filter(|&k| names_dump(r, &dumps[k]));
+    let mut mine: Vec<Vec<&Reading>> = vec![Vec::new(); dumps.len()];
+    for r in readings {
+        match dump_of(r) {
+            Some(k) => mine[k].push(r),
+            None => {
+                return Err(Error::parse(
+                    format!("dump {:?} is not among the dumps given", r.dump),
+                    Location::new(path, r.line).with_column("dump"),
+                ))
+            }
+        }
     }
     if readings.iter().any(|r| r.limit_bytes.is_none()) && readings.iter().any(|r| r.limit_bytes.is_some()) {
         let r = readings.iter().find(|r| r.limit_bytes.is_none()).expect("one");
@@ -229,15 +245,15 @@ fn pair<'a>(dumps: &[Dump], path: &Path, readings: &'a [Reading]) -> Result<Vec<
     }
     let mut out = Vec::with_capacity(dumps.len());
     for (k, d) in dumps.iter().enumerate() {
-        if let Some(other) = dumps[..k].iter().find(|o| name(&o.path) == name(&d.path)) {
+        let first = by_name[&name(&d.path)];
+        if first != k {
             return Err(Error::invalid(format!(
                 "{} and {} share a file name, which the readings name dumps by: rename one",
-                other.path.display(),
+                dumps[first].path.display(),
                 d.path.display()
             )));
         }
-        let mine: Vec<&Reading> = readings.iter().filter(|r| names_dump(r, d)).collect();
-        match mine.as_slice() {
+        match mine[k].as_slice() {
             [r] => out.push(*r),
             [] => {
                 return Err(Error::invalid(format!(

@@ -18,6 +18,7 @@
 
 mod cluster;
 mod istiod;
+mod lean;
 mod meshconfig;
 mod settings;
 mod settings_toml;
@@ -176,41 +177,43 @@ impl KnativeInventory {
 /// Objects of one file, flattened out of List wrappers. Items of a typed list without their
 /// own `kind` (what `kubectl get --raw /api/v1/services` returns) take it from the list:
 /// `ServiceList` items are `Service`s of the list's apiVersion.
-fn items(path: &Path, v: &Value, inherited: Option<(&str, &str)>, out: &mut Vec<Value>) -> Result<()> {
+fn items(path: &Path, v: Value, inherited: Option<(&str, &str)>, out: &mut Vec<Value>) -> Result<()> {
     match v {
         Value::Array(a) => {
             for x in a {
                 items(path, x, inherited, out)?;
             }
         }
-        Value::Object(m) => match m.get("items") {
-            Some(Value::Array(a)) if m.get("kind").and_then(Value::as_str).is_none_or(|k| k.ends_with("List")) => {
-                let kind = m
-                    .get("kind")
-                    .and_then(Value::as_str)
-                    .and_then(|k| k.strip_suffix("List"))
-                    .filter(|k| !k.is_empty());
-                let api = m.get("apiVersion").and_then(Value::as_str).unwrap_or("v1");
+        Value::Object(mut m) => {
+            let list_kind = m.get("kind").and_then(Value::as_str).map(str::to_string);
+            let is_list = matches!(m.get("items"), Some(Value::Array(_)))
+                && list_kind.as_deref().is_none_or(|k| k.ends_with("List"));
+            if is_list {
+                let kind = list_kind.as_deref().and_then(|k| k.strip_suffix("List")).filter(|k| !k.is_empty());
+                let api = m.get("apiVersion").and_then(Value::as_str).unwrap_or("v1").to_string();
+                // Moved out of the list, not copied: an import holds each object once.
+                let Some(Value::Array(a)) = m.remove("items") else { unreachable!("checked above") };
                 for x in a {
-                    items(path, x, kind.map(|k| (k, api)), out)?;
+                    items(path, x, kind.map(|k| (k, api.as_str())), out)?;
+                }
+            } else if m.contains_key("kind") {
+                out.push(Value::Object(m));
+            } else {
+                match inherited {
+                    Some((kind, api)) if m.contains_key("metadata") => {
+                        m.insert("kind".into(), Value::String(kind.into()));
+                        m.entry("apiVersion").or_insert_with(|| Value::String(api.into()));
+                        out.push(Value::Object(m));
+                    }
+                    _ => {
+                        return Err(Error::data(
+                            "expected Kubernetes objects: a List with \"items\" or objects with \"kind\"",
+                            path,
+                        ))
+                    }
                 }
             }
-            _ if m.contains_key("kind") => out.push(v.clone()),
-            _ => match inherited {
-                Some((kind, api)) if m.contains_key("metadata") => {
-                    let mut o = m.clone();
-                    o.insert("kind".into(), Value::String(kind.into()));
-                    o.entry("apiVersion").or_insert_with(|| Value::String(api.into()));
-                    out.push(Value::Object(o));
-                }
-                _ => {
-                    return Err(Error::data(
-                        "expected Kubernetes objects: a List with \"items\" or objects with \"kind\"",
-                        path,
-                    ))
-                }
-            },
-        },
+        }
         _ => return Err(Error::data("expected a JSON object (a List or a Kubernetes object)", path)),
     }
     Ok(())
@@ -226,18 +229,14 @@ fn label<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 
 /// Read and join the objects of several files.
 pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
-    let mut values = Vec::new();
-    for (path, bytes) in files {
-        let v: Value =
-            serde_json::from_slice(bytes).map_err(|e| Error::data(super::json_error_message(bytes, &e), path))?;
-        crate::output::check_consistent_keys(path, &String::from_utf8_lossy(bytes))?;
-        values.push((path, v));
-    }
+    // One file at a time: its tree is parsed lean ([`lean`]) and its objects moved out.
     let mut owned: Vec<(&std::path::PathBuf, Value)> = Vec::new();
-    for (path, v) in &values {
+    for (path, bytes) in files {
+        let v = lean::parse(bytes).map_err(|e| Error::data(super::json_error_message(bytes, &e), path))?;
+        crate::output::check_consistent_keys(path, &String::from_utf8_lossy(bytes))?;
         let mut out = Vec::new();
         items(path, v, None, &mut out)?;
-        owned.extend(out.into_iter().map(|o| (*path, o)));
+        owned.extend(out.into_iter().map(|o| (path, o)));
     }
     let mut inv = Inventory::default();
     // The same object twice (two files that overlap, a file given twice) counts once.
