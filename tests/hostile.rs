@@ -25,6 +25,8 @@ const SHARD: &str = "part-1.csv";
 /// A fleet's long form and its topology (issue 21: the fleet paths).
 const FLEET: &str = "fleet.csv";
 const FLEET_TOPOLOGY: &str = "fleet-topology.toml";
+/// A saved `import traffic` answer (issue 20 §1).
+const TRAFFIC: &str = "requests.json";
 
 /// Each command with its inputs; `{name}` stands for the file `name` in the case's folder,
 /// `{out}` for a fresh output path there. The last element is how the command names its
@@ -66,6 +68,12 @@ const COMMANDS: &[Command] = &[
         Some("-o"),
     ),
     ("import kubectl", &["import", "kubectl", "{kubectl.json}", "-o", "{out}"], &[KUBECTL], Some("-o")),
+    (
+        "import traffic",
+        &["import", "traffic", "--requests-file", "{requests.json}", "-o", "{out}"],
+        &[TRAFFIC],
+        Some("-o"),
+    ),
     (
         "import istioctl",
         &["import", "istioctl", "{dump.json}", "--format", "json", "-o", "{out}"],
@@ -152,6 +160,7 @@ fn base(dir: &Path) {
     copy(root().join("tests/fixtures/kubectl-knative-list.json"), KUBECTL);
     copy(root().join("data/campaign/memory.json"), PROMETHEUS);
     copy(root().join("data/campaign/ports.json"), "ports.json");
+    copy(root().join("tests/fixtures/traffic-requests.json"), TRAFFIC);
     std::fs::write(dir.join(ISTIOCTL), ISTIOCTL_DUMP).unwrap();
     copy(root().join("tests/fixtures/grafana-fleet-memory.csv"), "grafana-fleet-memory.csv");
     copy(root().join("tests/fixtures/grafana-fleet-ports.json"), FRAMES);
@@ -267,6 +276,12 @@ fn damaged(dir: &Path, name: &str, class: Hostile) -> Option<Vec<u8>> {
         (FLEET_TOPOLOGY, Hostile::ControlCharacters) => {
             edit(&text, "name = \"cart\"", &format!("name = \"ca{esc}rt\""))
         }
+        (TRAFFIC, Hostile::HugeNumber) => edit(&text, "\"612488\"", "\"1e300\""),
+        (TRAFFIC, Hostile::WrongType) => edit(&text, "\"vector\"", "{\"kind\":\"vector\"}"),
+        (TRAFFIC, Hostile::RepeatedKey) => {
+            edit(&text, "\"status\":\"success\"", "\"status\":\"success\",\"status\":\"error\"")
+        }
+        (TRAFFIC, Hostile::ControlCharacters) => edit(&text, "\"cart-00021-deployment\"", "\"ca\\u001b[31mrt\""),
         _ => return None,
     })
 }

@@ -35,6 +35,9 @@ use crate::mesh::Topology;
 /// The metrics read, HTTP then TCP.
 pub const METRICS: [&str; 2] = ["istio_requests_total", "istio_tcp_connections_opened_total"];
 
+/// The most requests one step may count: far beyond any mesh, short of overflowing a sum.
+const MAX_STEP_COUNT: f64 = 1e12;
+
 /// The labels every answer must keep.
 pub const LABELS: &str = "source_workload_namespace, source_workload, destination_service";
 
@@ -116,6 +119,20 @@ pub fn dependencies(
             {
                 report.dropped_unknown += 1;
                 continue;
+            }
+            // What the table cannot hold is refused here, naming the answer and the series.
+            for (name, v) in
+                [("source_workload_namespace", &ns), ("source_workload", &workload), ("destination_service", &dest)]
+            {
+                let at = || crate::error::Location::new(std::path::Path::new(&answer.origin), 0).with_column(name);
+                crate::mesh::deps::check_name(v, at)?;
+            }
+            if let Some(v) = s.values.iter().find(|v| **v > MAX_STEP_COUNT || **v < 0.0) {
+                return Err(Error::invalid(format!(
+                    "{}: {} counts {v} in one step: not a request count (0 to {MAX_STEP_COUNT:e})",
+                    answer.origin,
+                    s.label_set().escape_default()
+                )));
             }
             let host = match knative_host(&dest, known.as_ref()) {
                 Some(h) => {

@@ -227,7 +227,7 @@ pub fn parse_dependencies(path: &Path, text: &str) -> Result<Dependencies> {
 }
 
 /// A namespace, workload or host: printable, no spaces, no quotes, at most 253 bytes.
-fn check_name(cell: &str, loc: impl Fn() -> Location) -> Result<()> {
+pub(crate) fn check_name(cell: &str, loc: impl Fn() -> Location) -> Result<()> {
     let v = cell.trim();
     let ok = !v.is_empty()
         && v.len() <= 253
