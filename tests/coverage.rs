@@ -163,21 +163,31 @@ fn report(title: &str, scores: &[Score], limits: &[f64]) {
             let (m, e) = Score::mean_and_error(p);
             print!(" {:>20}", format!("{:.2}% ± {:.2}", 100.0 * m, 100.0 * e));
         }
-        let (r, _) = Score::mean_and_error(s.safe_ratio.last().unwrap());
-        println!(" {:>11.1}%", 100.0 * r);
+        let ratios: Vec<String> =
+            s.safe_ratio.iter().map(|r| format!("{:.1}%", 100.0 * Score::mean_and_error(r).0)).collect();
+        println!(" {:>11}", ratios.join(" / "));
     }
 }
 
 /// Assert a score is honest: slope coverage 93-97%, mean true P(exceed) at the safe count no
-/// more than 5% plus twice its Monte Carlo error, and not absurdly cautious (above 2%).
-fn assert_honest(score: &Score) {
+/// more than 5% plus twice its Monte Carlo error, and not absurdly cautious: above 2% at a limit
+/// inside the data (`top`: the truth's mean memory at the largest level); past the data the
+/// bound carries the quadratic's model-form uncertainty (issue 19 §4), and P(exceed) falls
+/// steeply with a slightly smaller count, so there the safe count must stay >= `floor` of the
+/// true 95% count instead (tests/shapes_study.rs shows what an honest bound must give up there).
+fn assert_honest(score: &Score, limits: &[f64], top: f64, floor: f64) {
     let cov = score.coverage();
     assert!((0.93..=0.97).contains(&cov), "{}: slope CI coverage {:.1}%", score.name, 100.0 * cov);
-    for p in &score.p_exceed {
+    for ((p, ratio), &limit) in score.p_exceed.iter().zip(&score.safe_ratio).zip(limits) {
         assert!(p.len() * 10 >= score.campaigns * 9, "{}: most campaigns must give a safe count", score.name);
         let (m, e) = Score::mean_and_error(p);
         assert!(m <= 0.05 + 2.0 * e, "{}: mean P(exceed) {:.2}% ± {:.2}", score.name, 100.0 * m, 100.0 * e);
-        assert!(m >= 0.02, "{}: mean P(exceed) {:.2}% is far more cautious than 5%", score.name, 100.0 * m);
+        if limit <= top {
+            assert!(m >= 0.02, "{}: mean P(exceed) {:.2}% is far more cautious than 5%", score.name, 100.0 * m);
+        } else {
+            let (r, _) = Score::mean_and_error(ratio);
+            assert!(r >= floor, "{}: safe count {:.1}% of the true one past the data", score.name, 100.0 * r);
+        }
     }
 }
 
@@ -189,7 +199,9 @@ fn time_series_campaigns_cover_with_levels_and_not_with_ols() {
     let specs = [ErrorSpec::Auto, ErrorSpec::Iid, ErrorSpec::Hac, ErrorSpec::Cluster(None)];
     let scores = study(&truth, &specs, &limits, 600, 10);
     report("time-series campaigns (7 levels x 80 readings, sd_between 6Mi, AR(1) 0.95)", &scores, &limits);
-    assert_honest(&scores[0]);
+    // 2Gi lies 6.7x past the top level: a +5% bend there would put the true 95% count at 77%
+    // of the straight one (tests/shapes_study.rs), so an honest bound cannot keep more.
+    assert_honest(&scores[0], &limits, truth.intercept + truth.per_revision * 400.0, 0.6);
     // What statsmodels' defaults would say: far too narrow (issue 10 measured 12-15%).
     assert!(scores[1].coverage() < 0.5, "iid coverage {:.3}", scores[1].coverage());
     assert!(scores[2].coverage() < 0.8, "hac coverage {:.3}", scores[2].coverage());
@@ -211,7 +223,7 @@ fn independent_readings_stay_honest_under_auto() {
     let limits = [512.0 * MI, 1024.0 * MI, 2048.0 * MI];
     let scores = study(&truth, &[ErrorSpec::Auto], &limits, 1000, 11);
     report("independent readings, no time column (12 levels x 1)", &scores, &limits);
-    assert_honest(&scores[0]);
+    assert_honest(&scores[0], &limits, truth.intercept + truth.per_revision * 1100.0, 0.9);
 }
 
 #[test]
@@ -288,6 +300,7 @@ fn pooled_proxies_cover_with_group() {
     let mut rng = ChaCha8Rng::seed_from_u64(13);
     let (mut covered, mut iid_covered, campaigns) = (0, 0, 800);
     let mut p_exceed = vec![Vec::new(); limits.len()];
+    let mut ratio = vec![Vec::new(); limits.len()];
     for _ in 0..campaigns {
         let series = fleet_series(&mut rng, 8, &truth, sigma_group);
         let model = fit(&series, &FitSettings::default(), b"").unwrap();
@@ -302,6 +315,8 @@ fn pooled_proxies_cover_with_group() {
             if let Some(r) = safe_count(&model, limit) {
                 let mean = truth.intercept + truth.per_revision * r;
                 p_exceed[k].push(1.0 - normal.cdf((limit - mean) / total));
+                let true_safe = (limit - normal.inverse_cdf(0.95) * total - truth.intercept) / truth.per_revision;
+                ratio[k].push(r / true_safe);
             }
         }
     }
@@ -313,14 +328,18 @@ fn pooled_proxies_cover_with_group() {
     );
     for (k, p) in p_exceed.iter().enumerate() {
         let (m, e) = Score::mean_and_error(p);
+        let (r, _) = Score::mean_and_error(&ratio[k]);
         println!(
-            "  new proxy P(exceed) at {}: {:.2}% ± {:.2}",
+            "  new proxy P(exceed) at {}: {:.2}% ± {:.2}, safe count {:.1}% of the true one",
             meshcap::quantity::format_bytes(limits[k]),
             100.0 * m,
-            100.0 * e
+            100.0 * e,
+            100.0 * r
         );
         assert!(p.len() >= campaigns * 9 / 10);
-        assert!(m <= 0.05 + 2.0 * e && m >= 0.02, "P(exceed) {m}");
+        // Both limits lie past the data (top level ~390Mi): the bound carries the quadratic's
+        // model-form uncertainty there (issue 19 §4), so width is judged by the safe count.
+        assert!(m <= 0.05 + 2.0 * e && r >= 0.8, "P(exceed) {m}, safe/true {r}");
     }
     assert!((0.93..=0.97).contains(&coverage), "group coverage {coverage}");
 }

@@ -46,6 +46,7 @@ mod readers_fuzz;
 mod reml_nlme;
 mod report;
 mod rules;
+mod shapes_study;
 mod simulate;
 mod sweep;
 mod sweep_oracle;

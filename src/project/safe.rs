@@ -108,8 +108,14 @@ pub fn safe_for_limit(bounds: &Bounds, limit_bytes: f64, revisions_per_service: 
         }
         _ => false,
     };
-    if extrapolated {
-        notes.push("the safe count lies beyond the data: an extrapolation".into());
+    if let (true, Some(s)) = (extrapolated, safe) {
+        notes.push(match bounds.beyond_data(s as f64) {
+            Some(k) => format!(
+                "the safe count lies beyond the data, {k:.1}x the largest measured {}: its bound is the larger of the straight line's and the quadratic's (a bend the data cannot rule out)",
+                bounds.model.errors.quadratic.as_ref().map_or("count", |q| q.column.as_str())
+            ),
+            None => "the safe count lies beyond the data: an extrapolation".into(),
+        });
     }
     let steady = bounds.steady();
     let steady_crossing = first_crossing(|r| steady.mean(r), limit_bytes);

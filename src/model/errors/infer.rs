@@ -174,11 +174,13 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
         } else {
             (Theta { gamma_b: 0.0, gamma_g: 0.0, rho: 0.0 }, Free { between: false, group: false, rho: false })
         };
-        out.errors.curvature = if levels.all_distinct {
+        let intercept = input.design.iter().position(|c| c.power == 0);
+        let found = if levels.all_distinct {
             ols_curvature(input, j, &term.column, dof)
         } else {
-            curvature(&levels, theta, free, j, &term.column, dof)
+            curvature(&levels, (theta, free), (&scaling, intercept), j, &term.column, dof)
         };
+        (out.errors.curvature, out.errors.quadratic) = found.unzip();
     }
     if out.errors.kind == ErrorKind::Iid {
         if let Some(l) = &out.errors.lack_of_fit {

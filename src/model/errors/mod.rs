@@ -16,6 +16,7 @@
 
 mod choose;
 mod diagnostics;
+mod form;
 mod infer;
 mod levels;
 mod reml;
@@ -30,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 pub use diagnostics::{Curvature, LackOfFit};
+pub use form::Quadratic;
 pub(crate) use infer::{infer, FitInput};
 
 /// Column that `auto` takes as the proxy identity in a pooled series.
@@ -169,6 +171,10 @@ pub struct ErrorModel {
     pub curvature: Option<Curvature>,
     /// Per-group offsets (group only).
     pub group_effects: Vec<GroupEffect>,
+    /// The model with the main predictor's square added: bounds past the data take the larger
+    /// of its upper bound and the straight line's (absent in files written before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quadratic: Option<Quadratic>,
 }
 
 impl ErrorModel {
@@ -190,6 +196,7 @@ impl ErrorModel {
             lack_of_fit: None,
             curvature: None,
             group_effects: Vec::new(),
+            quadratic: None,
         }
     }
 
