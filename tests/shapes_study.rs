@@ -187,9 +187,21 @@ fn study(
     campaigns: usize,
     seed: u64,
 ) -> (Score, Score, Vec<FittedModel>) {
+    study_each(|_| truth.clone(), settings, strip, campaigns, seed)
+}
+
+/// [`study`] with campaign `k`'s truth from `make(k)`.
+fn study_each(
+    make: impl Fn(u64) -> Truth + Sync,
+    settings: &FitSettings,
+    strip: impl Fn(&mut FittedModel) + Sync,
+    campaigns: usize,
+    seed: u64,
+) -> (Score, Score, Vec<FittedModel>) {
     let runs: Vec<_> = (0..campaigns as u64)
         .into_par_iter()
         .map(|k| {
+            let truth = make(k);
             let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_mul(1_000_003).wrapping_add(k));
             let after = fit(&truth.series(&mut rng), settings, b"").expect("campaign fits");
             let mut before = after.clone();
@@ -200,12 +212,12 @@ fn study(
                 let safe: Vec<Option<f64>> = LIMITS.iter().map(|&l| safe_count(m, l)).collect();
                 (covered, safe)
             };
-            (score(&after), score(&before), after)
+            (score(&after), score(&before), after, truth)
         })
         .collect();
     let mut scores = [Score::default(), Score::default()];
     let mut models = Vec::new();
-    for (after, before, model) in runs {
+    for (after, before, model, truth) in runs {
         for (s, (covered, safe)) in scores.iter_mut().zip([after, before]) {
             s.campaigns += 1;
             s.covered += usize::from(covered);
@@ -303,4 +315,63 @@ fn an_honest_bound_gives_up_count_far_past_the_data() {
         100.0 * ceiling
     );
     assert!((0.7..0.8).contains(&ceiling), "{ceiling}");
+}
+
+#[test]
+fn spread_growing_with_memory_is_modelled() {
+    // Level offsets and noise both proportional to the mean memory (sd 3Mi and 2Mi at 452Mi,
+    // the middle level; 0.8Mi at 100 revisions, 9x at 4Gi).
+    let truth = Truth { power: 1.0, reference: Truth::campaign().mean(550.0), ..Truth::campaign() };
+    let strip = |m: &mut FittedModel| m.errors.spread = None;
+    let (after, before, models) = study(&truth, &levels(), strip, 1000, 19_43);
+    header("noise sd proportional to mean memory (7 levels 100-1000 revisions x 60; sd 3Mi + 2Mi at 452Mi)");
+    row("one sd (spread stripped)", &before);
+    row("varPower of the fitted mean", &after);
+    let modelled = models.iter().filter(|m| m.errors.spread.is_some()).count() as f64 / models.len() as f64;
+    let power =
+        mean_and_error(&models.iter().filter_map(|m| m.errors.spread.as_ref().map(|s| s.power)).collect::<Vec<_>>()).0;
+    println!("equal spread rejected in {:.1}% of campaigns; mean fitted power {power:.3} (truth 1)", 100.0 * modelled);
+    assert!(modelled >= 0.9, "{modelled}");
+    assert!((power - 1.0).abs() < 0.1, "{power}");
+    after.assert_safe("spread, after");
+    after.assert_coverage("spread, after");
+    after.assert_not_wide("spread, after", 0.8);
+    // The variance function moves the bounds: with it stripped from the same fits P(exceed)
+    // is higher at every limit (the quadratic bound past the data still covers most of it).
+    for k in 0..LIMITS.len() {
+        let ((b, be), (a, ae)) = (mean_and_error(&before.p_exceed[k]), mean_and_error(&after.p_exceed[k]));
+        assert!(b > a + 3.0 * be.hypot(ae), "limit {k}: stripped {b} vs modelled {a}");
+    }
+}
+
+#[test]
+fn equal_spread_is_kept_on_equal_spread_data() {
+    // The test's size: straight, equal-spread campaigns reject at about its 5%.
+    let models = study(&Truth::campaign(), &levels(), |_| {}, 400, 19_44).2;
+    let rejected = models.iter().filter(|m| m.errors.spread.is_some()).count() as f64 / models.len() as f64;
+    println!("\nequal spread rejected on equal-spread data in {:.1}% of campaigns", 100.0 * rejected);
+    assert!(rejected <= 0.05 + 3.0 * (0.05f64 * 0.95 / 400.0).sqrt(), "{rejected}");
+}
+
+#[test]
+fn slow_drift_across_levels_is_carried() {
+    // Issue 19's shape: AR(1) with rho 0.995-0.999 carried across level changes, within-level
+    // sd 6Mi, level offsets sd 3Mi; 80 readings per level.
+    let make = |k: u64| Truth {
+        rho: 0.995 + 0.001 * (k % 5) as f64,
+        sigma_within: 6.0 * MI,
+        sigma_between: 3.0 * MI,
+        readings: 80,
+        ..Truth::campaign()
+    };
+    let (after, _, models) = study_each(make, &levels(), |_| {}, 1000, 19_45);
+    header("slow drift (AR(1) rho 0.995-0.999 carried across levels, sd 6Mi; level sd 3Mi; 7 levels x 80)");
+    row("levels, drift checked", &after);
+    let carried = models.iter().filter(|m| m.errors.noise_carried).count() as f64 / models.len() as f64;
+    println!("noise carried across levels chosen in {:.1}% of campaigns", 100.0 * carried);
+    assert!(carried >= 0.75, "{carried}");
+    after.assert_safe("drift, after");
+    // Issue 19 measured 81% before; carried noise lifts it, short of 93% (REML's rho and
+    // sigma_within of a near-unit-root series over 7 levels are themselves uncertain).
+    assert!(after.coverage() >= 0.87, "drift coverage {:.1}%", 100.0 * after.coverage());
 }

@@ -48,6 +48,7 @@ mod report;
 mod rules;
 mod shapes_study;
 mod simulate;
+mod spread_nlme;
 mod sweep;
 mod sweep_oracle;
 mod util;

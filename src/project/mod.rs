@@ -182,16 +182,23 @@ impl<'a> Bounds<'a> {
     }
 
     /// The quadratic alternative's peak prediction at `r`, past the data only, for a new
-    /// proxy (an existing proxy's bounds use its own offset on the straight line).
+    /// proxy (an existing proxy's bounds use its own offset on the straight line), when the
+    /// straight line grows along the path.
     fn quadratic_peak(&self, r: f64) -> Option<crate::model::Prediction> {
         if self.proxy.is_some() {
             return None;
         }
         self.beyond_data(r)?;
+        // A line that does not grow along the path never crosses; the quadratic's widening
+        // answers how fast memory grows, not whether it does.
+        if self.peak_at(r).mean <= self.peak_at(0.0).mean {
+            return None;
+        }
         let q = self.model.errors.quadratic.as_ref()?;
         let v = self.path.value(&q.column, r);
         let factor = if CONFIG_COLUMNS.contains(&q.column.as_str()) { self.caution.push.factor() } else { 1.0 };
-        Some(q.predict(&self.peak_row(r), factor * v * v, 1.0))
+        let spread = |m: f64| self.model.errors.spread.as_ref().map_or(1.0, |s| s.factor(m));
+        Some(q.predict(&self.peak_row(r), factor * v * v, spread))
     }
 
     fn predict(&self, row: &[f64]) -> crate::model::Prediction {

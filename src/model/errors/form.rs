@@ -30,8 +30,8 @@ pub struct Quadratic {
 
 impl Quadratic {
     /// Prediction at the straight model's design `row` plus the square's value `square`.
-    /// `spread` multiplies the residual variance (1 without a variance function).
-    pub fn predict(&self, row: &[f64], square: f64, spread: f64) -> Prediction {
+    /// `spread(mean)` multiplies the residual variance (1 without a variance function).
+    pub fn predict(&self, row: &[f64], square: f64, spread: impl Fn(f64) -> f64) -> Prediction {
         let full: Vec<f64> = row.iter().copied().chain(std::iter::once(square)).collect();
         let mean: f64 = full.iter().zip(&self.coefficients).map(|(x, b)| x * b).sum();
         let var_mean: f64 = full
@@ -40,7 +40,7 @@ impl Quadratic {
             .map(|(xi, c)| xi * c.iter().zip(&full).map(|(v, xj)| v * xj).sum::<f64>())
             .sum::<f64>()
             .max(0.0);
-        let var_obs = var_mean + self.sigma_obs * self.sigma_obs * spread;
+        let var_obs = var_mean + self.sigma_obs * self.sigma_obs * spread(mean);
         Prediction { mean, se_mean: var_mean.sqrt(), se_obs: var_obs.sqrt() }
     }
 }
@@ -60,7 +60,7 @@ mod tests {
             sigma_obs: 2.0,
             dof: 4,
         };
-        let p = q.predict(&[1.0, 3.0], 9.0, 1.0);
+        let p = q.predict(&[1.0, 3.0], 9.0, |_| 1.0);
         assert_eq!(p.mean, 11.5);
         assert_eq!(p.se_mean, 766f64.sqrt());
         assert_eq!(p.se_obs, 770f64.sqrt());
