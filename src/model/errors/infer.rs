@@ -381,7 +381,7 @@ fn variance_components(
         };
         out.errors.assumptions.push(Assumption { name: DRIFT.into(), test, p, action });
     }
-    let line = if l < 3 || l > spread::MAX_LEVELS || !levels.replicated() {
+    let line = if !(3..=spread::MAX_LEVELS).contains(&l) || !levels.replicated() {
         Assumption::untested(
             EQUAL_SPREAD,
             if l > spread::MAX_LEVELS {
