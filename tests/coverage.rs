@@ -184,8 +184,9 @@ fn report(title: &str, scores: &[Score], limits: &[f64]) {
             let (m, e) = Score::mean_and_error(p);
             print!(" {:>20}", format!("{:.2}% ± {:.2}", 100.0 * m, 100.0 * e));
         }
-        let (r, _) = Score::mean_and_error(s.safe_ratio.last().unwrap());
-        println!(" {:>11.1}%", 100.0 * r);
+        let ratios: Vec<String> =
+            s.safe_ratio.iter().map(|r| format!("{:.1}%", 100.0 * Score::mean_and_error(r).0)).collect();
+        println!(" {:>11}", ratios.join(" / "));
     }
 }
 
@@ -203,19 +204,23 @@ fn covers(share: f64, n: usize) -> bool {
     (0.93..=0.97).contains(&share) && (share - 0.95).abs() <= 3.0 * e
 }
 
-/// Assert a score is honest: slope coverage 95% within 3 Monte Carlo errors; the mean true
-/// P(exceed) where the upper bound meets the limit 5% within 3 of its Monte Carlo errors
-/// (neither too bold nor more cautious than needed), and at the whole safe count below it no
-/// more than that.
-fn assert_honest(score: &Score) {
+/// Assert a score is honest: slope coverage 95% within 3 Monte Carlo errors. Inside the data
+/// (`top`: the truth's mean memory at the largest level) the mean true P(exceed) where the
+/// upper bound meets the limit is 5% within 3 of its Monte Carlo errors (neither too bold nor
+/// more cautious than needed), and at the whole safe count no more than that. Past the data the
+/// bound carries the quadratic's model-form uncertainty (issue 19 §4), so there P(exceed) must
+/// stay at most 5% + 3 errors and the safe count at least `floor` of the true 95% count
+/// (tests/shapes_study.rs shows what an honest bound must give up there).
+fn assert_honest(score: &Score, limits: &[f64], top: f64, floor: f64) {
     let cov = score.coverage();
     assert!(covers(cov, score.campaigns), "{}: slope CI coverage {:.1}%", score.name, 100.0 * cov);
-    for (p, point) in score.p_exceed.iter().zip(&score.p_point) {
+    for (((p, point), ratio), &limit) in score.p_exceed.iter().zip(&score.p_point).zip(&score.safe_ratio).zip(limits) {
         assert!(p.len() * 10 >= score.campaigns * 9, "{}: most campaigns must give a safe count", score.name);
         let (m, e) = Score::mean_and_error(point);
         eprintln!("{}: P(exceed) where the bound meets the limit {:.2}% ± {:.2}", score.name, 100.0 * m, 100.0 * e);
+        let calibrated = if limit <= top { near(m, e, 0.05) } else { m <= 0.05 + 3.0 * e };
         assert!(
-            near(m, e, 0.05),
+            calibrated,
             "{}: P(exceed) at the bound {:.2}% ± {:.2}, 5% wanted",
             score.name,
             100.0 * m,
@@ -229,6 +234,10 @@ fn assert_honest(score: &Score) {
             100.0 * m,
             100.0 * e
         );
+        if limit > top {
+            let (r, _) = Score::mean_and_error(ratio);
+            assert!(r >= floor, "{}: safe count {:.1}% of the true one past the data", score.name, 100.0 * r);
+        }
     }
 }
 
@@ -240,7 +249,9 @@ fn time_series_campaigns_cover_with_levels_and_not_with_ols() {
     let specs = [ErrorSpec::Auto, ErrorSpec::Iid, ErrorSpec::Hac, ErrorSpec::Cluster(None)];
     let scores = study(&truth, &specs, &limits, 600, 10);
     report("time-series campaigns (7 levels x 80 readings, sd_between 6Mi, AR(1) 0.95)", &scores, &limits);
-    assert_honest(&scores[0]);
+    // 2Gi lies 6.7x past the top level: a +5% bend there would put the true 95% count at 77%
+    // of the straight one (tests/shapes_study.rs), so an honest bound cannot keep more.
+    assert_honest(&scores[0], &limits, truth.intercept + truth.per_revision * 400.0, 0.6);
     // What statsmodels' defaults would say: far too narrow (issue 10 measured 12-15%).
     assert!(scores[1].coverage() < 0.5, "iid coverage {:.3}", scores[1].coverage());
     assert!(scores[2].coverage() < 0.8, "hac coverage {:.3}", scores[2].coverage());
@@ -262,7 +273,7 @@ fn independent_readings_stay_honest_under_auto() {
     let limits = [512.0 * MI, 1024.0 * MI, 2048.0 * MI];
     let scores = study(&truth, &[ErrorSpec::Auto], &limits, 1000, 11);
     report("independent readings, no time column (12 levels x 1)", &scores, &limits);
-    assert_honest(&scores[0]);
+    assert_honest(&scores[0], &limits, truth.intercept + truth.per_revision * 1100.0, 0.9);
 }
 
 #[test]
@@ -344,6 +355,7 @@ fn pooled_proxies_cover_with_group() {
     let mut rng = ChaCha8Rng::seed_from_u64(13);
     let (mut covered, mut iid_covered, campaigns) = (0, 0, 800);
     let mut p_exceed = vec![Vec::new(); limits.len()];
+    let mut ratio = vec![Vec::new(); limits.len()];
     for _ in 0..campaigns {
         let series = fleet_series(&mut rng, 8, &truth, sigma_group);
         let model = fit(&series, &FitSettings::default(), b"").unwrap();
@@ -358,6 +370,8 @@ fn pooled_proxies_cover_with_group() {
             if let Some(r) = safe_count(&model, limit) {
                 let mean = truth.intercept + truth.per_revision * bound_meets(&model, limit, r);
                 p_exceed[k].push(1.0 - normal.cdf((limit - mean) / total));
+                let true_safe = (limit - normal.inverse_cdf(0.95) * total - truth.intercept) / truth.per_revision;
+                ratio[k].push(r / true_safe);
             }
         }
     }
@@ -369,14 +383,18 @@ fn pooled_proxies_cover_with_group() {
     );
     for (k, p) in p_exceed.iter().enumerate() {
         let (m, e) = Score::mean_and_error(p);
+        let (r, _) = Score::mean_and_error(&ratio[k]);
         println!(
-            "  new proxy P(exceed) at {}: {:.2}% ± {:.2}",
+            "  new proxy P(exceed) at {}: {:.2}% ± {:.2}, safe count {:.1}% of the true one",
             meshcap::quantity::format_bytes(limits[k]),
             100.0 * m,
-            100.0 * e
+            100.0 * e,
+            100.0 * r
         );
         assert!(p.len() >= campaigns * 9 / 10);
-        assert!(near(m, e, 0.05), "P(exceed) where the bound meets the limit {m} ± {e}, 5% wanted");
+        // Both limits lie past the data (top level ~390Mi): the bound carries the quadratic's
+        // model-form uncertainty there (issue 19 §4), so width is judged by the safe count.
+        assert!(m <= 0.05 + 3.0 * e && r >= 0.8, "P(exceed) {m} ± {e}, safe/true {r}");
     }
     assert!(covers(coverage, campaigns), "group coverage {coverage}");
 }

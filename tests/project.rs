@@ -46,6 +46,24 @@ fn band(model: &serde_json::Value, r: f64, q: f64) -> (f64, f64, f64, f64) {
     (mean, s * h.sqrt(), s * (1.0 + h).sqrt(), t)
 }
 
+/// Past the largest measured count, the quadratic alternative's (mean, se_obs, t at q), from
+/// the model file alone (issue 19 §4: bounds there are the larger of the line's and its).
+fn quad_band(model: &serde_json::Value, r: f64, q: f64) -> Option<(f64, f64, f64)> {
+    let quad = &model["errors"]["quadratic"];
+    let max = model["ranges"][0]["max"].as_f64().unwrap();
+    if !quad.is_object() || r <= max {
+        return None;
+    }
+    let x = [1.0, r, r * r];
+    let b: Vec<f64> = (0..3).map(|k| quad["coefficients"][k].as_f64().unwrap()).collect();
+    let cov = |i: usize, j: usize| quad["cov"][i][j].as_f64().unwrap();
+    let mean = (0..3).map(|k| x[k] * b[k]).sum::<f64>();
+    let var = (0..3).flat_map(|i| (0..3).map(move |j| (i, j))).map(|(i, j)| x[i] * cov(i, j) * x[j]).sum::<f64>();
+    let s = quad["sigma_obs"].as_f64().unwrap();
+    let t = StudentsT::new(0.0, 1.0, quad["dof"].as_f64().unwrap()).unwrap().inverse_cdf(q);
+    Some((mean, (var + s * s).sqrt(), t))
+}
+
 #[test]
 fn crossing_interval_and_safe_count_match_a_brute_force_scan() {
     let model: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(seed_model()).unwrap()).unwrap();
@@ -58,13 +76,18 @@ fn crossing_interval_and_safe_count_match_a_brute_force_scan() {
             let r = i as f64 / 100.0;
             let (m, _, se, t2) = band(&model, r, 0.975);
             let (_, _, _, t1) = band(&model, r, 0.95);
-            if first_hi.is_none() && m + t2 * se >= limit {
+            let (mut hi, mut lo, mut up) = (m + t2 * se, m - t2 * se, m + t1 * se);
+            if let (Some((qm, qse, qt2)), Some((_, _, qt1))) = (quad_band(&model, r, 0.975), quad_band(&model, r, 0.95))
+            {
+                (hi, lo, up) = (hi.max(qm + qt2 * qse), lo.min(qm - qt2 * qse), up.max(qm + qt1 * qse));
+            }
+            if first_hi.is_none() && hi >= limit {
                 first_hi = Some(r);
             }
-            if first_lo.is_none() && m - t2 * se >= limit {
+            if first_lo.is_none() && lo >= limit {
                 first_lo = Some(r);
             }
-            if last_safe.is_none() && i.is_multiple_of(100) && m + t1 * se > limit * (1.0 - headroom) {
+            if last_safe.is_none() && i.is_multiple_of(100) && up > limit * (1.0 - headroom) {
                 last_safe = Some(r - 1.0);
             }
             i += 1;

@@ -125,7 +125,7 @@ pub fn run_fit(args: FitArgs) -> Result<()> {
     match args.format {
         Format::Json => emit(None, &model::store::to_json(&fitted)),
         Format::Table => {
-            let mut text = model::summary::render(&fitted) + &oom_lines(&fitted);
+            let mut text = model::summary::render(&fitted) + &assumption_lines(&fitted) + &oom_lines(&fitted);
             if let Some(out) = &args.output {
                 text.push_str(&format!("wrote {}\n", shown(out)));
             }
@@ -138,8 +138,26 @@ pub fn run_show(args: ShowArgs) -> Result<()> {
     let fitted = model::store::load(&args.model)?;
     match args.format {
         Format::Json => emit(None, &json_bytes(&fitted)),
-        Format::Table => emit(None, (model::summary::render(&fitted) + &oom_lines(&fitted)).as_bytes()),
+        Format::Table => {
+            emit(None, (model::summary::render(&fitted) + &assumption_lines(&fitted) + &oom_lines(&fitted)).as_bytes())
+        }
     }
+}
+
+/// One line per assumption the intervals rest on: the test, its p and what the fit did.
+fn assumption_lines(fitted: &model::FittedModel) -> String {
+    let list = &fitted.errors.assumptions;
+    if list.is_empty() {
+        return "assumptions: not recorded (a model file written before meshcap checked them; fit again to see them)\n"
+            .into();
+    }
+    let mut out = String::from("assumptions (test, p, what was done):\n");
+    for a in list {
+        let p = a.p.map_or_else(|| "p n/a".to_string(), |p| format!("p = {p:.3e}"));
+        let name = format!("{}:", a.name);
+        out.push_str(&format!("  {name:<13} {}; {p} -> {}\n", a.test, a.action));
+    }
+    out
 }
 
 /// Whether the model's crossing interval agrees with each observed OOMKill.

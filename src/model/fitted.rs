@@ -173,6 +173,10 @@ impl FittedModel {
         }
         let s = self.residual_std_error;
         let h = h.max(0.0);
+        if self.errors.spread.is_some() {
+            let resid = self.errors.residual_variance(mean, s * s);
+            return Prediction { mean, se_mean: s * h.sqrt(), se_obs: (s * s * h + resid).sqrt() };
+        }
         Prediction { mean, se_mean: s * h.sqrt(), se_obs: s * (1.0 + h).sqrt() }
     }
 
@@ -191,7 +195,7 @@ impl FittedModel {
         let s2 = self.residual_std_error * self.residual_std_error;
         let var_mean = (h * s2).max(0.0) + group.effect_sd_bytes.powi(2);
         let e = &self.errors;
-        let var_obs = var_mean + e.sigma_between.powi(2) + e.sigma_within.powi(2);
+        let var_obs = var_mean + e.residual_variance(mean, e.sigma_between.powi(2) + e.sigma_within.powi(2));
         Prediction { mean, se_mean: var_mean.sqrt(), se_obs: var_obs.sqrt() }
     }
 

@@ -127,6 +127,9 @@ fn errors_block(s: &mut String, model: &FittedModel) {
                 parts.push(format!("sigma_group = {}", format_bytes(e.sigma_group)));
             }
             parts.push(format!("sigma_within = {}", format_bytes(e.sigma_within)));
+            if let Some(sp) = &e.spread {
+                parts.push(format!("(at {}; x (mean / it)^{:.2})", format_bytes(sp.reference_bytes), sp.power));
+            }
         }
         _ => parts.push(format!("sigma = {}", format_bytes(e.sigma_within))),
     }

@@ -96,6 +96,9 @@ pub struct Bounds<'a> {
     pub proxy: Option<crate::model::GroupEffect>,
     t_two: f64,
     t_one: f64,
+    /// t quantiles of the quadratic alternative (model-form uncertainty past the data).
+    t_two_q: f64,
+    t_one_q: f64,
 }
 
 impl<'a> Bounds<'a> {
@@ -108,6 +111,16 @@ impl<'a> Bounds<'a> {
             proxy: None,
             t_two: model.t_two_sided(caution.level),
             t_one: model.t_one_sided(caution.level),
+            t_two_q: model
+                .errors
+                .quadratic
+                .as_ref()
+                .map_or(f64::NAN, |q| crate::model::tdist::quantile(q.dof as f64, 0.5 + caution.level / 2.0)),
+            t_one_q: model
+                .errors
+                .quadratic
+                .as_ref()
+                .map_or(f64::NAN, |q| crate::model::tdist::quantile(q.dof as f64, caution.level)),
         }
     }
 
@@ -141,6 +154,11 @@ impl<'a> Bounds<'a> {
     /// the transient: the terms of configuration columns scaled by the push factor, so the
     /// allowance and its uncertainty grow with the configuration, not with the baseline.
     pub fn peak_at(&self, r: f64) -> crate::model::Prediction {
+        self.predict(&self.peak_row(r))
+    }
+
+    /// The design row of peak memory at `r` revisions: configuration terms x the push factor.
+    fn peak_row(&self, r: f64) -> Vec<f64> {
         let mut row = self.model.design_row(|c| self.path.value(c, r));
         let factor = self.caution.push.factor();
         if factor != 1.0 {
@@ -151,7 +169,36 @@ impl<'a> Bounds<'a> {
                 }
             }
         }
-        self.predict(&row)
+        row
+    }
+
+    /// How far past the data `r` revisions lie: the main predictor's value over the largest
+    /// measured one, when above 1 (`None` inside the data, or without a quadratic alternative).
+    pub fn beyond_data(&self, r: f64) -> Option<f64> {
+        let q = self.model.errors.quadratic.as_ref()?;
+        let max = self.model.range(&q.column)?.max;
+        let v = self.path.value(&q.column, r);
+        (max > 0.0 && v > max).then(|| v / max)
+    }
+
+    /// The quadratic alternative's peak prediction at `r`, past the data only, for a new
+    /// proxy (an existing proxy's bounds use its own offset on the straight line), when the
+    /// straight line grows along the path.
+    fn quadratic_peak(&self, r: f64) -> Option<crate::model::Prediction> {
+        if self.proxy.is_some() {
+            return None;
+        }
+        self.beyond_data(r)?;
+        // A line that does not grow along the path never crosses; the quadratic's widening
+        // answers how fast memory grows, not whether it does.
+        if self.peak_at(r).mean <= self.peak_at(0.0).mean {
+            return None;
+        }
+        let q = self.model.errors.quadratic.as_ref()?;
+        let v = self.path.value(&q.column, r);
+        let factor = if CONFIG_COLUMNS.contains(&q.column.as_str()) { self.caution.push.factor() } else { 1.0 };
+        let spread = |m: f64| self.model.errors.spread.as_ref().map_or(1.0, |s| s.factor(m));
+        Some(q.predict(&self.peak_row(r), factor * v * v, spread))
     }
 
     fn predict(&self, row: &[f64]) -> crate::model::Prediction {
@@ -166,11 +213,17 @@ impl<'a> Bounds<'a> {
         self.peak_at(r).mean * self.caution.transient
     }
 
-    /// Two-sided prediction band of peak memory at the level: (low, high).
+    /// Two-sided prediction band of peak memory at the level: (low, high). Past the data it
+    /// spans the straight line's and the quadratic's bands (model-form uncertainty).
     pub fn band(&self, r: f64) -> (f64, f64) {
         let p = self.peak_at(r);
         let k = self.caution.transient;
-        (k * (p.mean - self.t_two * p.se_obs), k * (p.mean + self.t_two * p.se_obs))
+        let (mut lo, mut hi) = (p.mean - self.t_two * p.se_obs, p.mean + self.t_two * p.se_obs);
+        if let Some(q) = self.quadratic_peak(r) {
+            lo = lo.min(q.mean - self.t_two_q * q.se_obs);
+            hi = hi.max(q.mean + self.t_two_q * q.se_obs);
+        }
+        (k * lo, k * hi)
     }
 
     /// Two-sided confidence band of the mean peak at the level: (low, high).
@@ -180,10 +233,17 @@ impl<'a> Bounds<'a> {
         (k * (p.mean - self.t_two * p.se_mean), k * (p.mean + self.t_two * p.se_mean))
     }
 
-    /// One-sided upper prediction bound of peak memory at the level.
+    /// One-sided upper prediction bound of peak memory at the level. Past the largest measured
+    /// value of the main predictor it is the larger of the straight line's bound and the
+    /// quadratic's: a bend the data cannot rule out grows with the square of the distance
+    /// (tests/shapes_study.rs).
     pub fn upper(&self, r: f64) -> f64 {
         let p = self.peak_at(r);
-        self.caution.transient * (p.mean + self.t_one * p.se_obs)
+        let mut u = p.mean + self.t_one * p.se_obs;
+        if let Some(q) = self.quadratic_peak(r) {
+            u = u.max(q.mean + self.t_one_q * q.se_obs);
+        }
+        self.caution.transient * u
     }
 
     /// The same curves at steady state (no push allowance, no transient).

@@ -108,8 +108,15 @@ pub fn safe_for_limit(bounds: &Bounds, limit_bytes: f64, revisions_per_service: 
         }
         _ => false,
     };
-    if extrapolated {
-        notes.push("the safe count lies beyond the data: an extrapolation".into());
+    if let (true, Some(s)) = (extrapolated, safe) {
+        let column = bounds.model.errors.quadratic.as_ref().map_or("count", |q| q.column.as_str());
+        notes.push(match bounds.beyond_data(s as f64) {
+            Some(k) if bounds.proxy.is_none() => format!(
+                "the safe count lies beyond the data, {k:.1}x the largest {column} value measured: its bound is the larger of the straight line's and the quadratic's (a bend the data cannot rule out)"
+            ),
+            Some(k) => format!("the safe count lies beyond the data, {k:.1}x the largest {column} value measured: an extrapolation of the straight line"),
+            None => "the safe count lies beyond the data: an extrapolation".into(),
+        });
     }
     let steady = bounds.steady();
     let steady_crossing = first_crossing(|r| steady.mean(r), limit_bytes);

@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, FisherSnedecor};
 
+use super::form::Quadratic;
 use super::infer::FitInput;
-use super::levels::{mix, Levels, RowIndex};
+use super::levels::{mix, Levels, RowIndex, Scaling};
 use super::reml::{estimate_with, evaluate, Free, Theta};
 use crate::model::term::Term;
 
@@ -93,7 +94,9 @@ fn f_test(cells: &[(f64, f64, f64)], readings: usize, rss: f64, params: usize, y
 
 /// Add `column^2` (design column `primary`, scaled) to the model and test its coefficient with
 /// `dof - 1` degrees of freedom, under the quadratic model's own variance components (REML
-/// again over the `free` components, from the straight line's `theta`).
+/// again over the `free` components, from the straight line's `theta`). Also returns the
+/// quadratic model in the data's units (`sc` undoes the scaling; `intercept` is the design
+/// index of the intercept, if any), for bounds past the data ([`Quadratic`]).
 ///
 /// Under the straight line's components a bend of the level means is already counted as
 /// level-to-level scatter: the test then has |t| <= sqrt(levels - 2) and cannot reject with
@@ -101,12 +104,12 @@ fn f_test(cells: &[(f64, f64, f64)], readings: usize, rss: f64, params: usize, y
 /// as a likelihood-ratio test would see it.
 pub(crate) fn curvature(
     levels: &Levels,
-    theta: Theta,
-    free: Free,
+    (theta, free): (Theta, Free),
+    (sc, intercept): (&Scaling, Option<usize>),
     primary: usize,
     name: &str,
     dof: usize,
-) -> Option<Curvature> {
+) -> Option<(Curvature, Quadratic)> {
     let extra: Vec<f64> = (0..levels.levels.len()).map(|l| levels.row(l)[primary].powi(2)).collect();
     // Enough distinct settings of the predictor for a quadratic and a spare.
     let need = levels.p + 2;
@@ -122,10 +125,10 @@ pub(crate) fn curvature(
     if distinct.len() < need || dof < 2 {
         return None;
     }
-    let gls = if free.between || free.group || free.rho {
-        estimate_with(levels, free, theta, Some(&extra))?.1
+    let (theta, gls) = if free.between || free.group || free.rho {
+        estimate_with(levels, free, theta, Some(&extra))?
     } else {
-        evaluate(levels, theta, Some(&extra))?
+        (theta, evaluate(levels, theta, Some(&extra))?)
     };
     let q = levels.p;
     let p1 = q + 1;
@@ -137,14 +140,30 @@ pub(crate) fn curvature(
     let t = gls.b[q] / se;
     let dof = dof - 1;
     let p = 2.0 * crate::model::tdist::sf(dof as f64, t.abs());
-    Some(Curvature { term: format!("{name}^2"), t, dof, p })
+    // Back to bytes: the square's column is scaled by x_scale[primary]^2.
+    let xs: Vec<f64> = sc.x_scale.iter().copied().chain(std::iter::once(sc.x_scale[primary].powi(2))).collect();
+    let sigma_w2 = sigma2 * sc.y_scale * sc.y_scale;
+    let quadratic = Quadratic {
+        column: name.to_string(),
+        coefficients: (0..p1)
+            .map(|j| gls.b[j] * sc.y_scale / xs[j] + if Some(j) == intercept { sc.y_shift } else { 0.0 })
+            .collect(),
+        cov: (0..p1).map(|i| (0..p1).map(|j| sigma_w2 * gls.a_inv[i * p1 + j] / (xs[i] * xs[j])).collect()).collect(),
+        sigma_obs: (sigma_w2 * (1.0 + theta.gamma_b + theta.gamma_g)).sqrt(),
+        dof,
+    };
+    Some((Curvature { term: format!("{name}^2"), t, dof, p }, quadratic))
 }
 
 /// The curvature check when the levels were not materialised (every reading its own
 /// setting), in one pass by Frisch-Waugh-Lovell: with `z = column^2`, `zr = z - X (X'X)^-1 X'z`,
 /// the added coefficient is `zr'r / zr'zr` and the residual sum of squares drops by
 /// `(zr'r)^2 / zr'zr` (`r` the OLS residuals, which are orthogonal to X).
-pub(crate) fn ols_curvature(input: &FitInput, j: usize, name: &str, dof: usize) -> Option<Curvature> {
+///
+/// The quadratic model follows by the same projection: its other coefficients are `b - d c`
+/// with `d = (X'X)^-1 X'z` and `c` the square's, and its unscaled covariance is the bordered
+/// inverse `[[A + d d'/s, -d/s], [-d'/s, 1/s]]` (`A = (X'X)^-1`, `s = zr'zr`).
+pub(crate) fn ols_curvature(input: &FitInput, j: usize, name: &str, dof: usize) -> Option<(Curvature, Quadratic)> {
     let n = input.rows.len();
     let p = input.design.len();
     if dof < 2 || n <= p + 1 {
@@ -168,14 +187,40 @@ pub(crate) fn ols_curvature(input: &FitInput, j: usize, name: &str, dof: usize) 
     }
     let coef = zr / szz;
     let rss = (input.solution.rss - zr * zr / szz).max(0.0);
-    let se = (rss / (n - p - 1) as f64 / szz).sqrt();
+    let s2 = rss / (n - p - 1) as f64;
+    let se = (s2 / szz).sqrt();
     let t = coef / se;
-    (se > 0.0 && t.is_finite()).then(|| Curvature {
+    if !(se > 0.0 && t.is_finite()) {
+        return None;
+    }
+    let coefficients = input
+        .solution
+        .coefficients
+        .iter()
+        .zip(&delta)
+        .map(|(b, d)| b - d * coef)
+        .chain(std::iter::once(coef))
+        .collect();
+    let unscaled = |a: usize, b: usize| match (a == p, b == p) {
+        (true, true) => 1.0 / szz,
+        (true, false) => -delta[b] / szz,
+        (false, true) => -delta[a] / szz,
+        (false, false) => bread[a * p + b] + delta[a] * delta[b] / szz,
+    };
+    let quadratic = Quadratic {
+        column: name.to_string(),
+        coefficients,
+        cov: (0..=p).map(|a| (0..=p).map(|b| s2 * unscaled(a, b)).collect()).collect(),
+        sigma_obs: s2.sqrt(),
+        dof: dof - 1,
+    };
+    let curvature = Curvature {
         term: format!("{name}^2"),
         t,
         dof: dof - 1,
         p: 2.0 * crate::model::tdist::sf((dof - 1) as f64, t.abs()),
-    })
+    };
+    Some((curvature, quadratic))
 }
 
 /// The main predictor for the curvature check: the first linear term, when the model has no

@@ -1,10 +1,13 @@
 //! From an OLS solution and a series to the inference of the chosen error structure.
 
+use super::assumptions::{self, Assumption, DRIFT, EQUAL_SPREAD};
 use super::choose::{group_ids, level_ids, resolve};
 use super::diagnostics::{curvature, lack_of_fit, ols_curvature, primary};
+use super::drift;
 use super::levels::{form, Levels, Scaling};
 use super::reml::{effective_n, estimate, Free, Theta};
 use super::sandwich::{cluster, hac, newey_west_lags};
+use super::spread;
 use super::{ErrorKind, ErrorModel, ErrorSpec, GroupEffect};
 use crate::error::{Error, Result};
 use crate::model::solve::{DesignColumn, Solution};
@@ -73,7 +76,7 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
     let nest =
         matches!(spec, ErrorSpec::Group(_)).then(|| groups.as_ref().expect("group ids")).map(|g| (&g.0[..], g.1.len()));
     let mixed = matches!(spec, ErrorSpec::Levels | ErrorSpec::Group(_));
-    let levels = form(input.y, input.design, times.as_deref(), nest, &scaling, mixed);
+    let mut levels = form(input.y, input.design, times.as_deref(), nest, &scaling, mixed);
     let ols_rss = input.solution.rss;
     // As statsmodels: sigma^2 = RSS / (n - p), then sigma.
     let ols_sigma2 = if n > p { ols_rss / (n - p) as f64 } else { 0.0 };
@@ -94,8 +97,8 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
         errors,
         notes: Vec::new(),
     };
-    let mut theta = Theta { gamma_b: 0.0, gamma_g: 0.0, rho: 0.0 };
-    let mut free = Free { between: false, group: false, rho: false };
+    let mut theta = Theta::ZERO;
+    let mut free = Free::NONE;
     match &spec {
         ErrorSpec::Auto | ErrorSpec::Iid => {}
         ErrorSpec::Hac => {
@@ -151,7 +154,7 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
                 out.errors.column = group_column.clone();
                 out.errors.groups = levels.groups;
             }
-            (theta, free) = variance_components(&levels, input, &scaling, names, &mut out)?;
+            (theta, free) = variance_components(&mut levels, input, &scaling, names, &mut out)?;
         }
     }
     if out.errors.kind != ErrorKind::Iid && out.sigma_obs > 0.0 {
@@ -172,13 +175,15 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
         let (theta, free) = if matches!(out.errors.kind, ErrorKind::Levels | ErrorKind::Group) {
             (theta, free)
         } else {
-            (Theta { gamma_b: 0.0, gamma_g: 0.0, rho: 0.0 }, Free { between: false, group: false, rho: false })
+            (Theta::ZERO, Free::NONE)
         };
-        out.errors.curvature = if levels.all_distinct {
+        let intercept = input.design.iter().position(|c| c.power == 0);
+        let found = if levels.all_distinct {
             ols_curvature(input, j, &term.column, dof)
         } else {
-            curvature(&levels, theta, free, j, &term.column, dof)
+            curvature(&levels, (theta, free), (&scaling, intercept), j, &term.column, dof)
         };
+        (out.errors.curvature, out.errors.quadratic) = found.unzip();
     }
     if out.errors.kind == ErrorKind::Iid {
         if let Some(l) = &out.errors.lack_of_fit {
@@ -190,6 +195,24 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
             }
         }
     }
+    if !matches!(out.errors.kind, ErrorKind::Levels | ErrorKind::Group) && !exact {
+        let label = out.errors.label();
+        let line = match spread::breusch_pagan(input.y, &input.solution.residuals) {
+            Some((stat, p)) => Assumption::tested(
+                EQUAL_SPREAD,
+                format!("Breusch-Pagan (Koenker) of squared residuals on the fitted mean, chi2(1) = {stat:.2}"),
+                p,
+                if p < spread::REJECT_P {
+                    format!("not modelled under --errors {label}: bounds at high memory may be too narrow (a time series fitted with --errors levels models it)")
+                } else {
+                    "equal spread kept".into()
+                },
+            ),
+            None => Assumption::untested(EQUAL_SPREAD, "not tested (too few readings)", "assumed"),
+        };
+        out.errors.assumptions.push(line);
+    }
+    assumptions::complete(&mut out.errors);
     if let Some(c) = &out.errors.curvature {
         if c.p < 0.01 {
             out.notes.push(format!(
@@ -227,7 +250,7 @@ fn scaling(input: &FitInput) -> Scaling {
 
 /// REML variance components, the GLS coefficients and their covariance.
 fn variance_components(
-    levels: &Levels,
+    levels: &mut Levels,
     input: &FitInput,
     sc: &Scaling,
     names: Option<&[String]>,
@@ -300,7 +323,12 @@ fn variance_components(
     }
     let pairs: usize = levels.levels.iter().map(|v| v.n.saturating_sub(1)).sum();
     // With one level per group, level and group offsets are one and the same component.
-    let free = Free { between: levels.replicated() && !single_level_groups, group, rho: levels.ordered && pairs >= 3 };
+    let free = Free {
+        between: levels.replicated() && !single_level_groups,
+        group,
+        rho: levels.ordered && pairs >= 3,
+        spread: false,
+    };
     if single_level_groups && levels.replicated() {
         out.notes.push(
             "each group is a single level: level and group offsets cannot be told apart, so sigma_group holds both"
@@ -309,15 +337,93 @@ fn variance_components(
     }
     if !free.between && !free.group {
         out.errors.reason.push_str("; every level holds one reading, so this is the same as iid");
-        return Ok((Theta { gamma_b: 0.0, gamma_g: 0.0, rho: 0.0 }, free));
+        return Ok((Theta::ZERO, free));
     }
-    let start = Theta { gamma_b: 1.0, gamma_g: 1.0, rho: levels.lag1_autocorrelation().unwrap_or(0.0) };
-    let (theta, gls) = estimate(levels, free, start).ok_or_else(|| {
+    let start = Theta { gamma_b: 1.0, gamma_g: 1.0, rho: levels.lag1_autocorrelation().unwrap_or(0.0), delta: 0.0 };
+    let (mut theta, mut gls) = estimate(levels, free, start).ok_or_else(|| {
         Error::data(
-            "the variance components could not be estimated (the level design is singular); use --errors iid",
+            "the variance components could not be estimated (the level design is singular: the predictors do not vary enough across levels); measure more levels",
             path,
         )
     })?;
+    let mut free = free;
+    // Drift: a time-ordered single series is also fitted with its noise carried across level
+    // changes; the lower -2 log REML (same parameters) is kept.
+    let mut carried = false;
+    if levels.ordered && !group && l >= 4 && free.rho {
+        let (test, p) = match drift::level_autocorrelation(levels, &gls.b) {
+            Some((r, p)) => (
+                format!("lag-1 autocorrelation of the level means' residuals in time order r = {r:.2} (normal approximation)"),
+                Some(p),
+            ),
+            None => ("level means' residuals: none".to_string(), None),
+        };
+        let action = match drift::estimate(levels, free.between, false, theta) {
+            // Lower by more than rounding and the optimiser's tolerance: levels hours apart make
+            // the two models one (the noise across a boundary correlates as rho^lag).
+            Some((t2, g2)) if g2.objective < gls.objective - drift::MARGIN => {
+                let action = format!(
+                    "the noise carries over level changes: fitted as one AR(1) over the whole series (rho {:.4}) plus level offsets, -2 log REML {:.1} lower than noise restarting at each level",
+                    t2.rho,
+                    gls.objective - g2.objective
+                );
+                (theta, gls, carried) = (t2, g2, true);
+                out.errors.noise_carried = true;
+                out.errors.reason.push_str("; AR(1) noise carried across level changes (drift)");
+                action
+            }
+            Some((_, g2)) => format!(
+                "noise restarting at each level kept (carried over level changes: -2 log REML {:+.2} against it, not lower by more than {})",
+                g2.objective - gls.objective,
+                drift::MARGIN
+            ),
+            None => "noise restarting at each level kept (the carried fit failed)".into(),
+        };
+        out.errors.assumptions.push(Assumption { name: DRIFT.into(), test, p, action });
+    }
+    let line = if !(3..=spread::MAX_LEVELS).contains(&l) || !levels.replicated() {
+        Assumption::untested(
+            EQUAL_SPREAD,
+            if l > spread::MAX_LEVELS {
+                "not tested (more than 5000 levels)"
+            } else {
+                "not tested (needs 3 or more levels of 2 or more readings)"
+            },
+            "assumed",
+        )
+    } else {
+        match spread::fit(levels, (free, carried), theta, &gls, sc) {
+            Some(f) => {
+                let test = format!(
+                    "REML likelihood ratio of sd ~ mean^power (nlme varPower) against one sd, chi2(1) = {:.2}, power {:.2}",
+                    f.statistic, f.spread.power
+                );
+                let action = if f.p < spread::REJECT_P {
+                    format!(
+                        "modelled: every reading's sd scales as (mean / {})^{:.2}, in every prediction",
+                        crate::quantity::format_bytes(f.spread.reference_bytes),
+                        f.spread.power
+                    )
+                } else {
+                    "equal spread kept".into()
+                };
+                let p = f.p;
+                if p < spread::REJECT_P {
+                    // Carried noise keeps its own estimator, which reads the power from theta.
+                    (theta, gls, free.spread) = (f.theta, f.gls, !carried);
+                    out.errors.spread = Some(f.spread);
+                } else {
+                    levels.spread.clear();
+                }
+                Assumption::tested(EQUAL_SPREAD, test, p, action)
+            }
+            None => {
+                levels.spread.clear();
+                Assumption::untested(EQUAL_SPREAD, "not tested (a fitted mean is not positive)", "assumed")
+            }
+        }
+    };
+    out.errors.assumptions.push(line);
     let nr = levels.readings as f64;
     let sigma2_scaled = gls.quad / (nr - p as f64);
     let ys2 = sc.y_scale * sc.y_scale;

@@ -38,6 +38,12 @@ pub(crate) struct Level {
     pub ends: f64,
     /// `d_1^2 + d_n^2` (0 without times).
     pub ends_sq: f64,
+    /// `d_1` alone (0 without times): with `ends`, the first and last readings, which the
+    /// noise carried across level changes needs ([`super::drift`]).
+    pub d_first: f64,
+    /// Times of the first and last readings (0 without times).
+    pub t_first: f64,
+    pub t_last: f64,
     /// Index (among the fitted rows) of the level's first reading.
     pub first: usize,
 }
@@ -45,7 +51,19 @@ pub(crate) struct Level {
 impl Level {
     /// A level with no readings yet, starting at row `first`.
     fn empty(group: u32, first: usize) -> Level {
-        Level { group, n: 0, mean: 0.0, ss: 0.0, lag: 0.0, ends: 0.0, ends_sq: 0.0, first }
+        Level {
+            group,
+            n: 0,
+            mean: 0.0,
+            ss: 0.0,
+            lag: 0.0,
+            ends: 0.0,
+            ends_sq: 0.0,
+            d_first: 0.0,
+            t_first: 0.0,
+            t_last: 0.0,
+            first,
+        }
     }
 }
 
@@ -64,6 +82,9 @@ pub(crate) struct Levels {
     pub readings: usize,
     /// Every reading has its own setting and `levels` was left empty (see [`form`]).
     pub all_distinct: bool,
+    /// Per level, `ln(fitted mean / reference)`: the variance function's covariate when the
+    /// spread is modelled ([`super::spread`]); empty otherwise.
+    pub spread: Vec<f64>,
 }
 
 impl Levels {
@@ -142,7 +163,9 @@ pub(crate) fn form(
                 while end < n && group_of(at(end)) == group_of(first) && same_x(at(end), first) {
                     end += 1;
                 }
-                levels.push(run_stats((start..end).map(|k| ys(at(k))), group_of(first), first));
+                let mut level = run_stats((start..end).map(|k| ys(at(k))), group_of(first), first);
+                (level.t_first, level.t_last) = (t[first], t[at(end - 1)]);
+                levels.push(level);
                 push_x(first, &mut x);
                 start = end;
             }
@@ -169,6 +192,7 @@ pub(crate) fn form(
                         groups: group_count,
                         readings: n,
                         all_distinct: true,
+                        spread: Vec::new(),
                     };
                 }
                 levels.reserve_exact(n);
@@ -177,7 +201,16 @@ pub(crate) fn form(
                     levels.push(Level { n: 1, mean: ys(i), ..Level::empty(group_of(i), i) });
                     push_x(i, &mut x);
                 }
-                return Levels { levels, x, p, ordered: false, groups: group_count, readings: n, all_distinct: false };
+                return Levels {
+                    levels,
+                    x,
+                    p,
+                    ordered: false,
+                    groups: group_count,
+                    readings: n,
+                    all_distinct: false,
+                    spread: Vec::new(),
+                };
             }
             drop(hashes);
             let mut index = RowIndex::new();
@@ -199,7 +232,16 @@ pub(crate) fn form(
             }
         }
     }
-    Levels { levels, x, p, ordered: times.is_some(), groups: group_count.max(1), readings: n, all_distinct: false }
+    Levels {
+        levels,
+        x,
+        p,
+        ordered: times.is_some(),
+        groups: group_count.max(1),
+        readings: n,
+        all_distinct: false,
+        spread: Vec::new(),
+    }
 }
 
 /// One step of a 64-bit multiplicative hash over words.
@@ -319,7 +361,19 @@ fn run_stats(values: impl Iterator<Item = f64> + Clone, group: u32, first: usize
         prev = d;
         d_last = d;
     }
-    Level { group, n, mean, ss, lag, ends: d_first + d_last, ends_sq: d_first * d_first + d_last * d_last, first }
+    Level {
+        group,
+        n,
+        mean,
+        ss,
+        lag,
+        ends: d_first + d_last,
+        ends_sq: d_first * d_first + d_last * d_last,
+        d_first,
+        t_first: 0.0,
+        t_last: 0.0,
+        first,
+    }
 }
 
 #[cfg(test)]

@@ -14,13 +14,17 @@
 //! - `group=COL`: a random offset per value of COL (a proxy or pod), levels nested inside.
 //! - `hac`, `cluster[=COL]`: OLS with a sandwich covariance, for comparison ([`sandwich`]).
 
+mod assumptions;
 mod choose;
 mod diagnostics;
+mod drift;
+mod form;
 mod infer;
 mod levels;
 mod reml;
 mod sandwich;
 mod simplex;
+mod spread;
 
 use std::fmt;
 use std::str::FromStr;
@@ -29,8 +33,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+pub use assumptions::{Assumption, COMMON_SLOPE, DRIFT, EQUAL_SPREAD, LINEARITY};
 pub use diagnostics::{Curvature, LackOfFit};
+pub use form::Quadratic;
 pub(crate) use infer::{infer, FitInput};
+pub use spread::Spread;
 
 /// Column that `auto` takes as the proxy identity in a pooled series.
 pub const PROXY: &str = "proxy";
@@ -158,6 +165,10 @@ pub struct ErrorModel {
     pub rho: Option<f64>,
     /// Whether rho is part of the structure (estimated by REML) or only reported.
     pub rho_fitted: bool,
+    /// The AR(1) noise runs on across level changes (slow drift), fitted as one series, instead
+    /// of restarting at each level (absent: restarting).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub noise_carried: bool,
     /// Independent readings' worth of within-level information: `sum over levels of
     /// (n - (n-2) rho) / (1 + rho)`.
     pub effective_n: f64,
@@ -169,6 +180,18 @@ pub struct ErrorModel {
     pub curvature: Option<Curvature>,
     /// Per-group offsets (group only).
     pub group_effects: Vec<GroupEffect>,
+    /// The model with the main predictor's square added: bounds past the data take the larger
+    /// of its upper bound and the straight line's (absent in files written before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quadratic: Option<Quadratic>,
+    /// The variance function, when equal spread was rejected: `sigma_between` and
+    /// `sigma_within` are stated at its reference mean and scale with the mean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<Spread>,
+    /// One line per assumption (common slope, equal spread, linearity, drift): the test, its
+    /// p-value and what was done (absent in files written before it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assumptions: Vec<Assumption>,
 }
 
 impl ErrorModel {
@@ -185,11 +208,15 @@ impl ErrorModel {
             sigma_within: sigma,
             rho: None,
             rho_fitted: false,
+            noise_carried: false,
             effective_n: n as f64,
             hac_lags: None,
             lack_of_fit: None,
             curvature: None,
             group_effects: Vec::new(),
+            quadratic: None,
+            spread: None,
+            assumptions: Vec::new(),
         }
     }
 
@@ -202,6 +229,18 @@ impl ErrorModel {
             ErrorKind::Group => format!("group={c}"),
             ErrorKind::Hac => "hac".into(),
             ErrorKind::Cluster => format!("cluster={c}"),
+        }
+    }
+
+    /// Variance of one new reading around the mean `mean` (bytes), given `total` (the stored
+    /// `residual_std_error` squared): with a variance function the level and reading parts
+    /// scale with the mean, the group part does not.
+    pub fn residual_variance(&self, mean: f64, total: f64) -> f64 {
+        match &self.spread {
+            None => total,
+            Some(s) => {
+                (self.sigma_within.powi(2) + self.sigma_between.powi(2)) * s.factor(mean) + self.sigma_group.powi(2)
+            }
         }
     }
 

@@ -31,6 +31,14 @@ pub(crate) struct Theta {
     pub gamma_b: f64,
     pub gamma_g: f64,
     pub rho: f64,
+    /// Power of the variance function: a level's covariance (offset and noise) is scaled by
+    /// `exp(2 delta z_l)`, `z_l = ln(fitted mean / reference)` ([`Levels::spread`]); 0 = equal spread.
+    pub delta: f64,
+}
+
+impl Theta {
+    /// No level or group offsets, independent readings, equal spread.
+    pub const ZERO: Theta = Theta { gamma_b: 0.0, gamma_g: 0.0, rho: 0.0, delta: 0.0 };
 }
 
 /// Which components the data can identify.
@@ -39,6 +47,13 @@ pub(crate) struct Free {
     pub between: bool,
     pub group: bool,
     pub rho: bool,
+    /// The variance function's power (needs [`Levels::spread`]).
+    pub spread: bool,
+}
+
+impl Free {
+    /// Nothing estimated.
+    pub const NONE: Free = Free { between: false, group: false, rho: false, spread: false };
 }
 
 /// The GLS fit at one `Theta` (scaled units).
@@ -78,7 +93,10 @@ pub(crate) fn effective_n(n: usize, rho: f64) -> f64 {
 /// per level, scaled) appended after the model's columns.
 pub(crate) fn evaluate(levels: &Levels, theta: Theta, extra: Option<&[f64]>) -> Option<Gls> {
     let p = levels.p + usize::from(extra.is_some());
-    let Theta { gamma_b, gamma_g, rho } = theta;
+    let Theta { gamma_b, gamma_g, rho, delta } = theta;
+    // Per-level variance scale of the variance function (1 without one).
+    let scaled = delta != 0.0 && levels.spread.len() == levels.levels.len();
+    let s2_of = |l: usize| if scaled { (2.0 * delta * levels.spread[l]).exp() } else { 1.0 };
     let row = |l: usize, out: &mut Vec<f64>| {
         out.clear();
         out.extend_from_slice(levels.row(l));
@@ -114,12 +132,17 @@ pub(crate) fn evaluate(levels: &Levels, theta: Theta, extra: Option<&[f64]>) -> 
     for (l, level) in levels.levels.iter().enumerate() {
         row(l, &mut x);
         let (ne, w, ln_b) = of_n(level.n);
+        let s2 = s2_of(l);
+        let w = w / s2;
         let ytilde = level.mean + weighted_shift(level.ends, level.n, rho, ne);
         if level.n > 1 {
             logdet_v += (level.n as f64 - 1.0) * ln_ar;
         }
         if gamma_b > 0.0 {
             logdet_v += ln_b;
+        }
+        if scaled {
+            logdet_v += level.n as f64 * s2.ln();
         }
         for i in 0..p {
             let wx = w * x[i];
@@ -169,8 +192,9 @@ pub(crate) fn evaluate(levels: &Levels, theta: Theta, extra: Option<&[f64]>) -> 
         let delta = level.mean - fitted;
         let delta_w = delta + weighted_shift(level.ends, level.n, rho, ne);
         let within = deviation_form(level, rho) + 2.0 * rho * level.ends * delta / (1.0 + rho) + ne * delta * delta;
-        quad += within - gamma_b * (ne * delta_w).powi(2) / (1.0 + gamma_b * ne);
-        group_r[level.group as usize] += ne / (1.0 + gamma_b * ne) * delta_w;
+        let s2 = s2_of(l);
+        quad += (within - gamma_b * (ne * delta_w).powi(2) / (1.0 + gamma_b * ne)) / s2;
+        group_r[level.group as usize] += ne / (1.0 + gamma_b * ne) * delta_w / s2;
     }
     if gamma_g > 0.0 {
         for (cg, r) in sums.weight.iter().zip(&sums.residual) {
@@ -215,12 +239,12 @@ const BOUNDARY_CHECK_RHO: f64 = 0.1;
 /// inside (0, MAX_RHO), so the objective has no flat stretch for Nelder-Mead to settle on (a
 /// clamp made it flat beyond the bounds: fits stopped at rho = 0.999 or 0 where REML's optimum
 /// was elsewhere, issue 19).
-fn rho_of(phi: f64) -> f64 {
+pub(crate) fn rho_of(phi: f64) -> f64 {
     MAX_RHO * 0.5 * (1.0 + phi.tanh())
 }
 
 /// The parameter of a `rho` in (0, MAX_RHO).
-fn phi_of(rho: f64) -> f64 {
+pub(crate) fn phi_of(rho: f64) -> f64 {
     (2.0 * rho.clamp(0.01 * MAX_RHO, 0.99 * MAX_RHO) / MAX_RHO - 1.0).atanh()
 }
 
@@ -250,7 +274,8 @@ pub(crate) fn estimate_with(levels: &Levels, free: Free, start: Theta, extra: Op
             let sb = next(free.between).unwrap_or(0.0);
             let sg = next(free.group).unwrap_or(0.0);
             let rho = next(free.rho).map_or(rho_fixed, rho_of);
-            Theta { gamma_b: sb * sb, gamma_g: sg * sg, rho }
+            let delta = next(free.spread).unwrap_or(start.delta);
+            Theta { gamma_b: sb * sb, gamma_g: sg * sg, rho, delta }
         };
         let mut x0 = Vec::new();
         if free.between {
@@ -261,6 +286,9 @@ pub(crate) fn estimate_with(levels: &Levels, free: Free, start: Theta, extra: Op
         }
         if free.rho {
             x0.push(phi_of(start.rho));
+        }
+        if free.spread {
+            x0.push(start.delta);
         }
         let f = |v: &[f64]| evaluate(levels, to_theta(v), extra).map_or(f64::INFINITY, |g| g.objective);
         let best = if x0.is_empty() { x0 } else { minimize(&f, &x0) };
@@ -303,7 +331,7 @@ mod tests {
         let design = [DesignColumn { base: &[], power: 0 }, DesignColumn { base: &x1, power: 1 }];
         let s = Scaling { y_shift: 0.0, y_scale: 1.0, x_scale: vec![1.0, 1.0] };
         let levels = form(&y, &design, Some(&t), Some((&g, 2)), &s, true);
-        let theta = Theta { gamma_b: 0.7, gamma_g: 1.3, rho: 0.4 };
+        let theta = Theta { gamma_b: 0.7, gamma_g: 1.3, rho: 0.4, delta: 0.0 };
         let fast = evaluate(&levels, theta, None).unwrap();
         // Dense V~: AR(1) within each level, + gamma_b within level, + gamma_g within group.
         let level_of: Vec<usize> = {
