@@ -219,13 +219,7 @@ fn assert_honest(score: &Score, limits: &[f64], top: f64, floor: f64) {
         let (m, e) = Score::mean_and_error(point);
         eprintln!("{}: P(exceed) where the bound meets the limit {:.2}% ± {:.2}", score.name, 100.0 * m, 100.0 * e);
         let calibrated = if limit <= top { near(m, e, 0.05) } else { m <= 0.05 + 3.0 * e };
-        assert!(
-            calibrated,
-            "{}: P(exceed) at the bound {:.2}% ± {:.2}, 5% wanted",
-            score.name,
-            100.0 * m,
-            100.0 * e
-        );
+        assert!(calibrated, "{}: P(exceed) at the bound {:.2}% ± {:.2}, 5% wanted", score.name, 100.0 * m, 100.0 * e);
         let (m, e) = Score::mean_and_error(p);
         assert!(
             m <= 0.05 + 3.0 * e,

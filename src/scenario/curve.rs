@@ -58,6 +58,65 @@ pub struct Curve {
     h1: f64,
     h2: f64,
     sigma: f64,
+    /// The quadratic alternative past the data (issue 19 §4), when the model carries one.
+    form: Option<Form>,
+}
+
+/// One-sided t quantiles at a level: the straight line's and the quadratic alternative's (its
+/// own degrees of freedom).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quantiles {
+    /// The straight line's.
+    pub line: f64,
+    /// The quadratic's (NaN without one).
+    pub form: f64,
+}
+
+impl Quantiles {
+    /// Both quantiles of `model` at `level`.
+    pub fn new(model: &FittedModel, level: f64) -> Quantiles {
+        let form =
+            model.errors.quadratic.as_ref().map_or(f64::NAN, |q| crate::model::tdist::quantile(q.dof as f64, level));
+        Quantiles { line: model.t_one_sided(level), form }
+    }
+}
+
+/// The quadratic alternative along a shape: its design row is `A + R B + R^2 C` (the square of
+/// the main predictor's `a + R b` appended), so its mean is a quadratic and the variance of
+/// its mean a quartic in R. It bounds memory past `from`, the R beyond which the main
+/// predictor exceeds its largest measured value, as [`crate::project::Bounds::upper`] does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Form {
+    from: f64,
+    mean: [f64; 3],
+    var: [f64; 5],
+    sigma2: f64,
+}
+
+/// Mean and standard error of one reading at R, for the line and (past the data) the
+/// quadratic: what an upper bound needs, computed once per R.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Moments {
+    /// The line's mean.
+    pub mean: f64,
+    /// The line's standard error of one reading.
+    pub se: f64,
+    /// The quadratic's mean and standard error, past the data only.
+    pub form: Option<(f64, f64)>,
+}
+
+impl Moments {
+    /// One-sided upper bound of peak memory: `transient (mean + t se)`, the larger of the
+    /// line's and the quadratic's past the data.
+    #[inline]
+    pub fn upper(&self, t: Quantiles, transient: f64) -> f64 {
+        let line = self.mean + t.line * self.se;
+        let u = match self.form {
+            Some((m, s)) => line.max(m + t.form * s),
+            None => line,
+        };
+        transient * u
+    }
 }
 
 impl Curve {
@@ -75,15 +134,29 @@ impl Curve {
             }
             s
         };
+        let mu1 = dot(&b);
+        let form = if mu1 > 0.0 { form_along(model, &a, &b) } else { None };
         Ok(Curve {
             shape,
             mu0: dot(&a),
-            mu1: dot(&b),
+            mu1,
             h0: quad(&a, &a),
             h1: 2.0 * quad(&a, &b),
             h2: quad(&b, &b),
             sigma: model.residual_std_error,
+            form,
         })
+    }
+
+    /// Line and quadratic moments at R.
+    #[inline]
+    pub fn moments(&self, r: f64) -> Moments {
+        let form = self.form.filter(|f| r > f.from).map(|f| {
+            let m = f.mean[0] + r * (f.mean[1] + r * f.mean[2]);
+            let v = f.var[0] + r * (f.var[1] + r * (f.var[2] + r * (f.var[3] + r * f.var[4])));
+            (m, (v.max(0.0) + f.sigma2).sqrt())
+        });
+        Moments { mean: self.mean(r), se: self.se_obs(r), form }
     }
 
     /// Steady-state mean memory at R.
@@ -98,15 +171,42 @@ impl Curve {
         self.sigma * (1.0 + self.h0 + r * (self.h1 + r * self.h2)).max(0.0).sqrt()
     }
 
-    /// One-sided upper bound of peak memory: `transient (mean + t se_obs)`.
+    /// One-sided upper bound of peak memory: `transient (mean + t se_obs)`; past the data the
+    /// larger of the line's and the quadratic's.
     #[inline]
-    pub fn upper(&self, r: f64, t: f64, transient: f64) -> f64 {
-        transient * (self.mean(r) + t * self.se_obs(r))
+    pub fn upper(&self, r: f64, t: Quantiles, transient: f64) -> f64 {
+        self.moments(r).upper(t, transient)
     }
 
     /// Smallest R in `[lo, hi]` where the upper bound reaches `target`, given that it is below
-    /// at `lo` and at or above at `hi`. Solves the quadratic, with bisection as a fallback.
-    pub fn crossing(&self, target: f64, t: f64, transient: f64, lo: f64, hi: f64) -> f64 {
+    /// at `lo` and at or above at `hi`: the line's crossing, or, when that lies past the data
+    /// and the quadratic's bound reaches the target first, bisection on the larger bound.
+    pub fn crossing(&self, target: f64, t: Quantiles, transient: f64, lo: f64, hi: f64) -> f64 {
+        let line = self.line_crossing(target, t, transient, lo, hi);
+        match self.form {
+            Some(f) if line > f.from && line > lo && self.upper(line, t, transient) > target * (1.0 + 1e-12) => {
+                let (mut a, mut b) = (lo.max(f.from), line);
+                if self.upper(a, t, transient) >= target {
+                    return a;
+                }
+                for _ in 0..100 {
+                    let m = 0.5 * (a + b);
+                    if self.upper(m, t, transient) >= target {
+                        b = m;
+                    } else {
+                        a = m;
+                    }
+                }
+                b
+            }
+            _ => line,
+        }
+    }
+
+    /// The straight line's own crossing (the quadratic left out).
+    fn line_crossing(&self, target: f64, t: Quantiles, transient: f64, lo: f64, hi: f64) -> f64 {
+        let line_upper = |r: f64| transient * (self.mean(r) + t.line * self.se_obs(r));
+        let t = t.line;
         let goal = target / transient;
         let g = goal - self.mu0;
         let ts2 = (t * self.sigma).powi(2);
@@ -133,13 +233,13 @@ impl Curve {
         } else if qb != 0.0 {
             consider(-qc / qb);
         }
-        if best.is_finite() && (self.upper(best, t, transient) - target).abs() <= 1e-6 * target.abs().max(1.0) {
+        if best.is_finite() && (line_upper(best) - target).abs() <= 1e-6 * target.abs().max(1.0) {
             return best;
         }
         let (mut a, mut b) = (lo, hi.min(1e12));
         for _ in 0..200 {
             let m = 0.5 * (a + b);
-            if self.upper(m, t, transient) >= target {
+            if line_upper(m) >= target {
                 b = m;
             } else {
                 a = m;
@@ -161,7 +261,7 @@ impl Curve {
         upper_start: impl FnOnce() -> f64,
         r: f64,
         path: &RevisionGrowth,
-        t: f64,
+        t: Quantiles,
         transient: f64,
         target: f64,
     ) -> f64 {
@@ -212,6 +312,41 @@ impl RevisionGrowth {
             (r - self.chain) / self.leak
         }
     }
+}
+
+/// The quadratic alternative along the line `a + R b`, when the model carries one and its
+/// main predictor grows along the shape.
+fn form_along(model: &FittedModel, a: &[f64], b: &[f64]) -> Option<Form> {
+    let q = model.errors.quadratic.as_ref()?;
+    let offset = usize::from(model.intercept);
+    let k = offset + model.terms.iter().position(|t| t.column == q.column)?;
+    let (ak, bk) = (a[k], b[k]);
+    let max = model.range(&q.column)?.max;
+    if bk <= 0.0 || q.coefficients.len() != a.len() + 1 {
+        return None;
+    }
+    let from = ((max - ak) / bk).max(0.0);
+    let big_a: Vec<f64> = a.iter().copied().chain([ak * ak]).collect();
+    let big_b: Vec<f64> = b.iter().copied().chain([2.0 * ak * bk]).collect();
+    let big_c: Vec<f64> = std::iter::repeat(0.0).take(a.len()).chain([bk * bk]).collect();
+    let dot = |x: &[f64]| x.iter().zip(&q.coefficients).map(|(x, c)| x * c).sum::<f64>();
+    let quad = |x: &[f64], y: &[f64]| {
+        x.iter().zip(&q.cov).map(|(xi, row)| xi * row.iter().zip(y).map(|(c, yj)| c * yj).sum::<f64>()).sum::<f64>()
+    };
+    let (aa, ab, ac, bb, bc, cc) = (
+        quad(&big_a, &big_a),
+        quad(&big_a, &big_b),
+        quad(&big_a, &big_c),
+        quad(&big_b, &big_b),
+        quad(&big_b, &big_c),
+        quad(&big_c, &big_c),
+    );
+    Some(Form {
+        from,
+        mean: [dot(&big_a), dot(&big_b), dot(&big_c)],
+        var: [aa, 2.0 * ab, bb + 2.0 * ac, 2.0 * bc, cc],
+        sigma2: q.sigma_obs * q.sigma_obs,
+    })
 }
 
 /// The model's design rows along a shape, `a + R b` (intercept first). A revisions-only model

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use super::curve::{Curve, RevisionGrowth, Shape};
+use super::curve::{Curve, Quantiles, RevisionGrowth, Shape};
 use super::spec::{MeshSource, Spec, AXES};
 use crate::error::{Error, Result};
 use crate::mesh::visibility::EXTERNAL_NAME_PORTS;
@@ -45,7 +45,7 @@ pub struct Grid {
     /// GC policy per GC combination (updates axis excluded).
     pub policies: Vec<GcPolicy>,
     /// One-sided t quantile per level.
-    pub t_one: Vec<f64>,
+    pub t_one: Vec<Quantiles>,
     /// The model.
     pub model: FittedModel,
 }
@@ -137,7 +137,7 @@ impl Grid {
                 }
             }
         }
-        let t_one = a.level.iter().map(|&l| model.t_one_sided(l)).collect();
+        let t_one = a.level.iter().map(|&l| Quantiles::new(&model, l)).collect();
         Ok(Grid { spec, lengths, size, proxies, retained, chain, policies, t_one, model })
     }
 

@@ -3,7 +3,7 @@
 //! (transient, level) pair, computed once for the whole block of inner scenarios with the
 //! operations of [`Grid::evaluate`](super::super::Grid::evaluate), in the same order.
 
-use super::super::curve::{Curve, RevisionGrowth};
+use super::super::curve::{Curve, Moments, RevisionGrowth};
 use super::super::grid::{Grid, N_AXES};
 
 /// Index of the first inner axis (`transient`): the axes before it fix the steady state and
@@ -43,9 +43,9 @@ pub(super) struct Outer {
     /// Per (transient, level), level varying fastest.
     pub(super) bounds: Vec<Bounds>,
     /// Scratch: (mean, se_obs) at `retained` per sidecar.
-    pub(super) moments: Vec<(f64, f64)>,
+    pub(super) moments: Vec<Moments>,
     /// Scratch: (mean, se_obs) at `start` per sidecar.
-    pub(super) moments_start: Vec<(f64, f64)>,
+    pub(super) moments_start: Vec<Moments>,
 }
 
 /// What an outer combination's scenarios depend on: the proxies index, the steady state's
@@ -90,17 +90,17 @@ impl Grid {
         outer.start = outer.path.start;
         let proxies = &self.proxies[outer.proxies];
         outer.moments.clear();
-        outer.moments.extend(proxies.sidecars.iter().map(|c| (c.mean(r), c.se_obs(r))));
-        let gateway = proxies.gateway.as_ref().map(|g| (g.mean(r), g.se_obs(r)));
+        outer.moments.extend(proxies.sidecars.iter().map(|c| c.moments(r)));
+        let gateway = proxies.gateway.as_ref().map(|g| g.moments(r));
         let start = outer.start;
         outer.moments_start.clear();
-        outer.moments_start.extend(proxies.sidecars.iter().map(|c| (c.mean(start), c.se_obs(start))));
-        let gateway_start = proxies.gateway.as_ref().map(|g| (g.mean(start), g.se_obs(start)));
+        outer.moments_start.extend(proxies.sidecars.iter().map(|c| c.moments(start)));
+        let gateway_start = proxies.gateway.as_ref().map(|g| g.moments(start));
         outer.bounds.clear();
         for &transient in &a.transient {
             for &t in &self.t_one {
                 // Same operations as `Curve::upper`, so the same bits as `evaluate`.
-                let upper = |(m, s): (f64, f64)| transient * (m + t * s);
+                let upper = |m: Moments| m.upper(t, transient);
                 let mut worst = 0;
                 let mut sidecar_upper = upper(outer.moments[0]);
                 for (i, &ms) in outer.moments.iter().enumerate().skip(1) {
