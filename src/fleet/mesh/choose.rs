@@ -12,7 +12,7 @@ use super::super::forecast::{Dates, ProxyModel};
 use super::super::growth::{arrivals, Growth};
 use super::super::proxies::Now;
 use super::super::DateSource;
-use super::{Curve, GrowthChoice, MeshGrowth, Piece};
+use super::{Curve, Estimate, GrowthChoice, MeshGrowth, Piece, View};
 
 /// What the forecast says about some proxies, one warning line each.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -78,28 +78,13 @@ impl MeshGrowth {
             let mut latest = self.latest_end.borrow_mut();
             *latest = latest.max(now.time);
         }
-        let estimates = self.estimates_at(now.time);
-        let mut seen = Vec::with_capacity(view.weights.len());
-        for &(s, weight) in &view.weights {
-            match estimates[s] {
-                Some(e) => seen.push((s, weight, e)),
-                None => {
-                    let reason = format!(
-                        "knative service {} has no creation times over a span in the topology (import kubectl writes them)",
-                        self.services[s].id
-                    );
-                    self.note(Note::Fallback(reason), proxy.to_string());
-                    return keep;
-                }
+        let seen = match self.growing(view, now.time, level) {
+            Ok(seen) => seen,
+            Err(reason) => {
+                self.note(Note::Fallback(reason), proxy.to_string());
+                return keep;
             }
-        }
-        let policy = &self.settings.policy;
-        // Services that may still grow: below their burst level at the top of their rate, or
-        // with never-routed revisions, which GC never caps.
-        seen.retain(|(s, _, e)| {
-            let svc = &self.services[*s];
-            e.leak > 0.0 || f64::from(svc.revisions) < svc.burst_cap(policy, e.growth.interval[1], level)
-        });
+        };
         let processes: Vec<(f64, f64, f64)> =
             seen.iter().map(|(_, w, e)| (e.growth.arrivals, *w, e.span_days)).collect();
         let growth = arrivals(&processes, level).unwrap_or(Growth {
@@ -110,20 +95,7 @@ impl MeshGrowth {
             unit: 0.0,
         });
         // Every rate scaled together to an end of the proxy's growth interval.
-        // A service's updates that route grow to GC's cap; its never-routed ones (a share of
-        // the same updates) grow for ever: GC never collects them (gc.go isRevisionActive).
-        let curve_at = |k: f64, burst: bool| {
-            Curve::new(seen.iter().flat_map(|&(s, weight, e)| {
-                let svc = &self.services[s];
-                let leak = k * e.leak;
-                let rate = k * e.growth.per_day - leak;
-                let cap = if burst { svc.burst_cap(policy, rate, level) } else { svc.cap(policy, rate) };
-                [
-                    Piece { weight, rate, headroom: (cap - f64::from(svc.revisions)).max(0.0) },
-                    Piece { weight, rate: leak, headroom: f64::INFINITY },
-                ]
-            }))
-        };
+        let curve_at = |k: f64, burst: bool| self.curve(&seen, k, burst, level);
         let scale = |bound: f64| if growth.per_day > 0.0 { bound / growth.per_day } else { 0.0 };
         let curves = [
             curve_at(1.0, false),
@@ -163,6 +135,57 @@ impl MeshGrowth {
             }
         }
         (Some(growth), mesh_dates, DateSource::Mesh)
+    }
+
+    /// The services `view` sees that may still grow, with their estimates at window end
+    /// `time`: below their burst level at the top of their rate, or with never-routed
+    /// revisions, which GC never caps. `Err` says why the mesh cannot date the proxy.
+    fn growing(&self, view: &View, time: f64, level: f64) -> Result<Vec<(usize, f64, Estimate)>, String> {
+        let estimates = self.estimates_at(time);
+        let mut seen = Vec::with_capacity(view.weights.len());
+        for &(s, weight) in &view.weights {
+            match estimates[s] {
+                Some(e) => seen.push((s, weight, e)),
+                None => {
+                    return Err(format!(
+                        "knative service {} has no creation times over a span in the topology (import kubectl writes them)",
+                        self.services[s].id
+                    ))
+                }
+            }
+        }
+        let policy = &self.settings.policy;
+        seen.retain(|(s, _, e)| {
+            let svc = &self.services[*s];
+            e.leak > 0.0 || f64::from(svc.revisions) < svc.burst_cap(policy, e.growth.interval[1], level)
+        });
+        Ok(seen)
+    }
+
+    /// The ports gained over time with every rate of `seen` scaled by `k`: a service's updates
+    /// that route grow to GC's cap (its burst peak when `burst`), its never-routed ones (a share
+    /// of the same updates) for ever: GC never collects them (gc.go isRevisionActive).
+    fn curve(&self, seen: &[(usize, f64, Estimate)], k: f64, burst: bool, level: f64) -> Curve {
+        let policy = &self.settings.policy;
+        Curve::new(seen.iter().flat_map(|&(s, weight, e)| {
+            let svc = &self.services[s];
+            let leak = k * e.leak;
+            let rate = k * e.growth.per_day - leak;
+            let cap = if burst { svc.burst_cap(policy, rate, level) } else { svc.cap(policy, rate) };
+            [
+                Piece { weight, rate, headroom: (cap - f64::from(svc.revisions)).max(0.0) },
+                Piece { weight, rate: leak, headroom: f64::INFINITY },
+            ]
+        }))
+    }
+
+    /// The ports (or revisions) proxy `proxy` gains over time from its window ending at `time`,
+    /// at the services' estimated rates under the settings' GC policy (the curve its point date
+    /// is read on); `None` when the mesh cannot date it (see [`MeshGrowth::choose`]).
+    pub fn point_curve(&self, proxy: &str, time: f64) -> Option<Curve> {
+        let view = self.view_of(proxy).ok()?;
+        let seen = self.growing(view, time, self.level).ok()?;
+        Some(self.curve(&seen, 1.0, false, self.level))
     }
 
     pub(super) fn note(&self, note: Note, detail: String) {
