@@ -32,6 +32,7 @@ pub mod series;
 pub use error::{Error, Location, Result};
 pub mod mesh;
 pub mod plot;
+pub mod plan;
 pub mod project;
 pub mod report;
 pub mod scenario;

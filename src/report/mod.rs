@@ -7,6 +7,7 @@
 
 pub mod charts;
 pub mod fleet;
+pub mod plan;
 mod markdown;
 pub mod rules;
 pub mod sweep_charts;
