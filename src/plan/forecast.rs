@@ -48,7 +48,6 @@ pub struct Growth {
     kind: String,
     source: DateSource,
     ports: f64,
-    memory_bytes: f64,
     limit_bytes: Option<f64>,
     curve: Curve,
     annotatable: bool,
@@ -89,10 +88,12 @@ impl Growths {
     pub fn new(fleet: &Fleet, mesh: &MeshGrowth, series: &Series, topology: &Topology) -> Result<Growths> {
         let mut out = Vec::new();
         let mut end = f64::NEG_INFINITY;
+        let forecasts: std::collections::HashMap<&str, &crate::fleet::ProxyForecast> =
+            fleet.proxies.iter().map(|f| (f.proxy.as_str(), f)).collect();
         for p in proxies::split(series)? {
             let Some(now) = proxies::now(series, &p, PORTS, None)? else { continue };
             end = end.max(now.time);
-            let Some(f) = fleet.proxies.iter().find(|f| f.proxy == p.name) else { continue };
+            let Some(f) = forecasts.get(p.name.as_str()) else { continue };
             let (curve, source) = match mesh.point_curve(&p.name, now.time) {
                 Some(c) => (c, DateSource::Mesh),
                 None => {
@@ -106,7 +107,6 @@ impl Growths {
                 kind: kind.to_string(),
                 source,
                 ports: now.predictor,
-                memory_bytes: now.memory_bytes,
                 limit_bytes: now.limit_bytes,
                 curve,
                 annotatable: kind == "sidecar" && annotatable(topology, &p.name),
@@ -129,7 +129,6 @@ impl Growths {
                 namespace: Some(ns.name.clone()),
                 source: DateSource::Mesh,
                 ports: f64::NAN,
-                memory_bytes: 0.0,
                 limit_bytes: limit,
                 curve,
                 annotatable: !ns.infrastructure() && !ns.knative.is_empty(),
@@ -292,12 +291,16 @@ impl Context<'_> {
             return (g.ports, 0.0);
         }
         let away = (b.unwrap_or(0.0) - a.unwrap_or(0.0)).max(0.0);
-        ((g.ports - away).max(0.0), away)
+        // Never below what the topology counts the narrowed sidecars holding (a fleet measured
+        // on another topology than the one given would otherwise fall to nothing).
+        let kept = a.unwrap_or(0.0).min(g.ports);
+        ((g.ports - away).max(kept), g.ports - (g.ports - away).max(kept))
     }
 
     /// The memory annotations of every namespace whose Knative services' proxies `growths`
     /// (after the plan) hold: the largest mean and upper bound at the horizon among them, the
-    /// limit over `1 - headroom`, never below a proxy's memory now over `1 - headroom`.
+    /// limit over `1 - headroom`. The patch starts new pods (a new revision), so memory held
+    /// since the last restart (a high-water mark under tcmalloc) does not carry over.
     pub fn annotations(&self, growths: &Growths, before_seen: &[Visible], after_seen: &[Visible]) -> Result<Sizing> {
         let mut need: BTreeMap<String, (f64, f64)> = BTreeMap::new();
         for g in growths.0.iter().filter(|g| g.annotatable) {
@@ -305,7 +308,7 @@ impl Context<'_> {
             let side = self.side(&g.proxy, ports, &g.curve, None)?;
             let e = need.entry(g.namespace.clone().unwrap_or_default()).or_insert((0.0, 0.0));
             e.0 = e.0.max(side.predicted_bytes);
-            e.1 = e.1.max(side.upper_bytes).max(g.memory_bytes);
+            e.1 = e.1.max(side.upper_bytes);
         }
         let keep = 1.0 - self.caution.headroom;
         Ok(Sizing(

@@ -94,13 +94,45 @@ pub fn markdown(plan: &Plan, model: &FittedModel, files: &[String]) -> String {
     s
 }
 
+/// One bar's numbers.
+struct Bar {
+    mean: f64,
+    upper: f64,
+    limit: Option<f64>,
+    days: Option<f64>,
+}
+
+impl Bar {
+    fn of(n: &Numbers, limit: Option<f64>) -> Bar {
+        Bar { mean: n.predicted_bytes, upper: n.upper_bytes, limit, days: n.days_to_limit }
+    }
+}
+
 /// `plan.png`: each namespace's worst proxy and each gateway or infrastructure proxy of the
 /// fleet, before and after, mean to upper bound at the horizon, its limit as a tick.
 pub fn chart(plan: &Plan) -> ScopeChart {
     let mut bars = Vec::new();
-    let mut add = |name: String, before: (f64, f64, Option<f64>), after: (f64, f64, Option<f64>)| {
-        for (scope, (mean, upper, limit)) in [("before", before), ("after", after)] {
-            bars.push(ScopeBar { proxy: name.clone(), scope: scope.into(), predicted: mean, low: mean, high: upper, limit });
+    // A proxy cannot hold more than its limit: where the upper bound reaches it within the
+    // horizon, the bar stops at the limit and the name says when (the OOMKill comes first).
+    let horizon = plan.horizon_days;
+    let mut add = |name: String, before: Bar, after: Bar| {
+        let reached = |b: &Bar| b.days.filter(|d| *d <= horizon).zip(b.limit);
+        let mut label = name.clone();
+        for (side, b) in [("before", &before), ("after", &after)] {
+            if let Some((d, _)) = reached(b) {
+                label.push_str(&format!(" ({side}: limit in {d:.1} d)"));
+            }
+        }
+        for (scope, b) in [("before", before), ("after", after)] {
+            let cap = reached(&b).map_or(f64::INFINITY, |(_, l)| l);
+            bars.push(ScopeBar {
+                proxy: label.clone(),
+                scope: scope.into(),
+                predicted: b.mean.min(cap),
+                low: b.mean.min(cap),
+                high: b.upper.min(cap),
+                limit: b.limit,
+            });
         }
     };
     for n in &plan.namespaces {
@@ -113,15 +145,15 @@ pub fn chart(plan: &Plan) -> ScopeChart {
         };
         add(
             n.namespace.clone(),
-            (n.before.predicted_bytes, n.before.upper_bytes, limit_of(false)),
-            (n.after.predicted_bytes, n.after.upper_bytes, limit_of(true)),
+            Bar::of(&n.before, limit_of(false)),
+            Bar::of(&n.after, limit_of(true)),
         );
     }
     for p in plan.proxies.iter().filter(|p| p.kind == "gateway") {
         add(
             format!("{} (gw)", p.proxy),
-            (p.before.predicted_bytes, p.before.upper_bytes, p.before.limit_bytes),
-            (p.after.predicted_bytes, p.after.upper_bytes, p.after.limit_bytes),
+            Bar { mean: p.before.predicted_bytes, upper: p.before.upper_bytes, limit: p.before.limit_bytes, days: p.before.days_to_limit },
+            Bar { mean: p.after.predicted_bytes, upper: p.after.upper_bytes, limit: p.after.limit_bytes, days: p.after.days_to_limit },
         );
     }
     let total = bars.len() / 2;
@@ -129,7 +161,7 @@ pub fn chart(plan: &Plan) -> ScopeChart {
     let shown = if total > MAX_BARS { format!(", first {MAX_BARS} of {total}") } else { String::new() };
     ScopeChart {
         title: format!(
-            "meshcap plan: memory at {} days before and after (mean to {:.0}% upper bound, push included{shown})",
+            "meshcap plan: memory at {} days (or at the limit, if sooner) before and after: mean to {:.0}% upper bound, push included{shown}",
             plan.horizon_days,
             plan.level * 100.0
         ),
