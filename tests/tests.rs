@@ -50,4 +50,5 @@ mod rules;
 mod simulate;
 mod sweep;
 mod sweep_oracle;
+mod traffic;
 mod util;

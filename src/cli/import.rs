@@ -31,6 +31,8 @@ enum Source {
     Kubectl(super::import_files::KubectlArgs),
     /// `istioctl proxy-config cluster POD -o json` or an Envoy /config_dump: outbound cluster counts; several dumps with --readings: a fleet's long form.
     Istioctl(super::import_istioctl::IstioctlArgs),
+    /// Who calls whom, from istio_requests_total and istio_tcp_connections_opened_total (live with --url, or saved answers): a dependency table for `meshcap plan`.
+    Traffic(super::import_traffic::TrafficArgs),
 }
 
 /// Arguments of `meshcap import prometheus`.
@@ -125,6 +127,7 @@ pub fn run_import(args: ImportArgs) -> Result<()> {
         Source::Grafana(a) => super::import_files::run_grafana(a),
         Source::Kubectl(a) => super::import_files::run_kubectl(a),
         Source::Istioctl(a) => super::import_istioctl::run_istioctl(a),
+        Source::Traffic(a) => super::import_traffic::run_traffic(a),
     }
 }
 

@@ -13,6 +13,7 @@ mod gc;
 mod import;
 mod import_files;
 mod import_istioctl;
+mod import_traffic;
 mod imported;
 mod plan;
 mod project;

@@ -38,6 +38,7 @@ pub mod select;
 pub mod splice;
 pub mod terminated;
 mod time_flags;
+pub mod traffic;
 
 use std::collections::BTreeMap;
 
