@@ -87,7 +87,7 @@ pub fn run_plan(args: PlanArgs) -> Result<()> {
     let topology = Topology::load(&args.topology)?;
     current_scope.check(&topology)?;
     let deps = match &args.traffic {
-        Some(p) => Some(plan::deps::read_dependencies(p)?),
+        Some(p) => Some(meshcap::mesh::deps::read_dependencies(p)?),
         None => None,
     };
     let input = match &args.series {

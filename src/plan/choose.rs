@@ -20,7 +20,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::deps::Dependencies;
+use crate::mesh::deps::{Dependencies, Dependency};
 use super::forecast::ProxySides;
 use super::GcAdvice;
 use crate::error::{Error, Result};
@@ -77,7 +77,7 @@ pub fn egress_host(destination: &str) -> String {
 
 /// Choose every sidecar namespace's scope from the observed `deps` (read from `deps_label`).
 pub fn scopes(topology: &Topology, current: &ScopeMap, deps: Option<&Dependencies>, deps_label: &str) -> Result<Choice> {
-    let mut by_source: BTreeMap<&str, Vec<&super::deps::Dependency>> = BTreeMap::new();
+    let mut by_source: BTreeMap<&str, Vec<&Dependency>> = BTreeMap::new();
     let mut warnings = Vec::new();
     if let Some(d) = deps {
         for row in &d.rows {
@@ -101,7 +101,7 @@ pub fn scopes(topology: &Topology, current: &ScopeMap, deps: Option<&Dependencie
                 "traffic window unknown (the table has no window-seconds line): a dependency rarer than the window is cut".into(),
             ),
         }
-        if let Some(r) = d.rows.iter().min_by(|a, b| a.requests.total_cmp(&b.requests)) {
+        if let Some(r) = d.rarest() {
             warnings.push(format!(
                 "rarest dependency kept: {}/{} -> {} ({} requests in the window); one request counts as much as a million",
                 r.source_namespace, r.source_workload, r.destination_host, r.requests

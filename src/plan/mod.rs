@@ -23,7 +23,6 @@
 //! [`manifests`] turns a plan into the YAML to apply.
 
 pub mod choose;
-pub mod deps_stub;
 pub mod forecast;
 pub mod manifests;
 
@@ -32,12 +31,12 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::fleet::mesh::{GrowthChoice, MeshGrowth, MeshSettings};
 use crate::fleet::{self, FleetSettings};
+use crate::mesh::deps::Dependencies;
 use crate::mesh::{visibility, GcPolicy, ProxyKind, ScopeMap, Topology};
 use crate::model::FittedModel;
 use crate::project::{Caution, PushAllowance};
 use crate::series::{Series, PORTS};
 
-pub use deps_stub as deps;
 use forecast::{Growths, Side};
 
 /// What a plan assumes.
@@ -163,7 +162,7 @@ pub struct PlanInput<'a> {
     /// The model (one linear term in ports).
     pub model: &'a FittedModel,
     /// Observed dependencies, when given.
-    pub deps: Option<&'a deps::Dependencies>,
+    pub deps: Option<&'a Dependencies>,
     /// Their file, for messages.
     pub deps_label: &'a str,
 }
