@@ -287,9 +287,11 @@ fn gc_is_the_lever_where_no_scope_or_annotation_reaches() {
 
 #[test]
 fn a_proxy_no_change_can_save_is_refused_and_nothing_is_written() {
-    // The gateway's limit is already below its memory now: no scope (gateways are not scoped),
-    // no annotation (not a Knative service) and no GC setting brings it back under.
-    let s = setup(-40.0);
+    // The gateway's limit is 40 ports above its memory now (50Mi + 273 x 96Ki = 75.6Mi), less
+    // 10% headroom 68Mi: already under its memory (71.8Mi), and a full push (x1.54 on 233
+    // clusters: 83.7Mi) is further over. No scope (gateways are not scoped), no annotation (not
+    // a Knative service) and no GC setting (growth is not the problem) brings it back under.
+    let s = setup(40.0);
     let out = s.dir.path().join("plan");
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("plan.json"), "an earlier plan\n").unwrap();

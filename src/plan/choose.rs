@@ -171,6 +171,17 @@ pub fn scopes(topology: &Topology, current: &ScopeMap, deps: Option<&Dependencie
         };
         namespaces.push(choice);
     }
+    let families: Vec<String> = topology
+        .namespaces
+        .iter()
+        .flat_map(|n| n.knative.iter().filter(|k| k.count > 1).map(move |k| format!("{}/{}", n.name, k.name)))
+        .collect();
+    if !families.is_empty() {
+        warnings.push(format!(
+            "Knative service families written as a prefix and a count get no patch (their names are not known): {}",
+            families.join(", ")
+        ));
+    }
     let map = ScopeMap { default: current.default.clone(), overrides };
     map.check(topology)?;
     Ok(Choice { map, namespaces, unplanned, warnings })

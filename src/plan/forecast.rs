@@ -298,8 +298,9 @@ impl Context<'_> {
     }
 
     /// The memory annotations of every namespace whose Knative services' proxies `growths`
-    /// (after the plan) hold: the largest mean and upper bound at the horizon among them, the
-    /// limit over `1 - headroom`. The patch starts new pods (a new revision), so memory held
+    /// (after the plan) hold: the largest mean and upper bound at the horizon among them and
+    /// the namespace's stand-in (its topology counts on the pooled line: the patch starts new
+    /// pods), the limit over `1 - headroom`. The patch starts new pods (a new revision), so memory held
     /// since the last restart (a high-water mark under tcmalloc) does not carry over.
     pub fn annotations(&self, growths: &Growths, before_seen: &[Visible], after_seen: &[Visible]) -> Result<Sizing> {
         let mut need: BTreeMap<String, (f64, f64)> = BTreeMap::new();
@@ -369,7 +370,14 @@ pub fn worst<'a>(sides: impl Iterator<Item = &'a ProxySides>) -> super::Numbers 
             predicted_bytes: s.side.predicted_bytes,
             upper_bytes: s.side.upper_bytes,
             days_to_limit: s.side.days_to_limit,
+            limit_bytes: s.side.limit_bytes,
         },
-        None => super::Numbers { visible_clusters: 0.0, predicted_bytes: 0.0, upper_bytes: 0.0, days_to_limit: None },
+        None => super::Numbers {
+            visible_clusters: 0.0,
+            predicted_bytes: 0.0,
+            upper_bytes: 0.0,
+            days_to_limit: None,
+            limit_bytes: None,
+        },
     }
 }

@@ -68,6 +68,8 @@ pub struct Numbers {
     /// Days until the upper bound reaches limit x (1 - headroom) (0: already; null: not at the
     /// expected growth, GC holding it short).
     pub days_to_limit: Option<f64>,
+    /// That proxy's limit, bytes (after: the annotation's; null: none known).
+    pub limit_bytes: Option<f64>,
 }
 
 /// One sidecar namespace's change (an entry of `namespaces` in `plan.json`).
@@ -213,26 +215,32 @@ pub fn plan(input: &PlanInput<'_>, settings: &PlanSettings) -> Result<Plan> {
         let gc = choose::gc_advice(&settings.current_gc, policy, &after_sides, settings.horizon_days);
         let mut warnings = choice.warnings.clone();
         warnings.extend(before_fleet.warnings.iter().cloned());
-        return Ok(assemble(input, settings, &choice, &before_sides, &after_sides, &sizing, gc, warnings));
+        let sides = Sides { before: &before_sides, after: &after_sides, before_seen: &before_seen, after_seen: &after_seen };
+        return Ok(assemble(input, settings, &choice, &sides, &sizing, gc, warnings));
     }
     Err(Error::Unsafe(last_unsafe.unwrap_or_else(|| "no GC policy to try".into())))
 }
 
+/// Every proxy's sides and what each scope shows.
+struct Sides<'a> {
+    before: &'a [forecast::ProxySides],
+    after: &'a [forecast::ProxySides],
+    before_seen: &'a [crate::mesh::Visible],
+    after_seen: &'a [crate::mesh::Visible],
+}
+
 /// Put the pieces together: namespace entries from their worst proxies.
-#[allow(clippy::too_many_arguments)]
 fn assemble(
     input: &PlanInput<'_>,
     settings: &PlanSettings,
     choice: &choose::Choice,
-    before: &[forecast::ProxySides],
-    after: &[forecast::ProxySides],
+    sides: &Sides<'_>,
     sizing: &forecast::Sizing,
     gc: GcAdvice,
     warnings: Vec<String>,
 ) -> Plan {
     let topology = input.topology;
-    let before_seen = visibility(topology, &settings.current_scope).unwrap_or_default();
-    let after_seen = visibility(topology, &choice.map).unwrap_or_default();
+    let (before, after) = (sides.before, sides.after);
     let clusters = |seen: &[crate::mesh::Visible], ns: &str| {
         seen.iter().find(|v| v.kind != ProxyKind::Gateway && v.proxy == ns).map_or(0.0, |v| v.ports())
     };
@@ -251,8 +259,8 @@ fn assemble(
                 scope: c.scope.clone(),
                 egress_hosts: c.egress_hosts.clone(),
                 reason: c.reason.clone(),
-                before: worst(before, &before_seen),
-                after: worst(after, &after_seen),
+                before: worst(before, sides.before_seen),
+                after: worst(after, sides.after_seen),
                 proxy_memory: size.map(|s| format!("{}Mi", s.request_mib)),
                 proxy_memory_limit: size.map(|s| format!("{}Mi", s.limit_mib)),
                 knative_services: if size.is_some() { c.knative_services.clone() } else { Vec::new() },

@@ -20,14 +20,8 @@ fn days(d: Option<f64>) -> String {
     d.map_or_else(|| "-".to_string(), |d| format!("{d:.1}"))
 }
 
-fn numbers(n: &Numbers) -> String {
-    format!(
-        "{:.0} | {} | {} | {}",
-        n.visible_clusters,
-        format_bytes(n.predicted_bytes),
-        format_bytes(n.upper_bytes),
-        days(n.days_to_limit)
-    )
+fn bytes(b: f64) -> String {
+    format_bytes(b)
 }
 
 /// `plan.md`: what changes, why, and every proxy before and after.
@@ -40,19 +34,26 @@ pub fn markdown(plan: &Plan, model: &FittedModel, files: &[String]) -> String {
         1.0 + plan.push_fraction,
         plan.headroom * 100.0
     );
-    s.push_str("## Namespaces\n\n| namespace | scope | egress hosts | proxyMemory / Limit | before: clusters, mean, upper, days | after: clusters, mean, upper, days | why |\n|---|---|---|---|---|---|---|\n");
+    s.push_str("## Namespaces\n\nEach namespace's worst proxy, before -> after.\n\n| namespace | scope | egress hosts | proxyMemory / Limit | clusters now | mean at horizon | upper at horizon | days to limit | why |\n|---|---|---|---|---|---|---|---|---|\n");
     for n in &plan.namespaces {
         let annot = match (&n.proxy_memory, &n.proxy_memory_limit) {
             (Some(r), Some(l)) => format!("{r} / {l}"),
             _ => "-".into(),
         };
+        let (b, a) = (&n.before, &n.after);
         s.push_str(&format!(
-            "| {} | {} | {} | {annot} | {} | {} | {} |\n",
+            "| {} | {} | {} | {annot} | {:.0} -> {:.0} | {} -> {} | {} -> {} | {} -> {} | {} |\n",
             n.namespace,
             n.scope,
             if n.egress_hosts.is_empty() { "-".to_string() } else { n.egress_hosts.join("<br>") },
-            numbers(&n.before),
-            numbers(&n.after),
+            b.visible_clusters,
+            a.visible_clusters,
+            bytes(b.predicted_bytes),
+            bytes(a.predicted_bytes),
+            bytes(b.upper_bytes),
+            bytes(a.upper_bytes),
+            days(b.days_to_limit),
+            days(a.days_to_limit),
             n.reason.replace('|', "/")
         ));
     }
@@ -103,8 +104,8 @@ struct Bar {
 }
 
 impl Bar {
-    fn of(n: &Numbers, limit: Option<f64>) -> Bar {
-        Bar { mean: n.predicted_bytes, upper: n.upper_bytes, limit, days: n.days_to_limit }
+    fn of(n: &Numbers) -> Bar {
+        Bar { mean: n.predicted_bytes, upper: n.upper_bytes, limit: n.limit_bytes, days: n.days_to_limit }
     }
 }
 
@@ -119,8 +120,10 @@ pub fn chart(plan: &Plan) -> ScopeChart {
         let reached = |b: &Bar| b.days.filter(|d| *d <= horizon).zip(b.limit);
         let mut label = name.clone();
         for (side, b) in [("before", &before), ("after", &after)] {
-            if let Some((d, _)) = reached(b) {
-                label.push_str(&format!(" ({side}: limit in {d:.1} d)"));
+            match reached(b) {
+                Some((d, _)) if d <= 0.0 => label.push_str(&format!(" ({side}: at its limit now)")),
+                Some((d, _)) => label.push_str(&format!(" ({side}: limit in {d:.1} d)")),
+                None => {}
             }
         }
         for (scope, b) in [("before", before), ("after", after)] {
@@ -136,22 +139,11 @@ pub fn chart(plan: &Plan) -> ScopeChart {
         }
     };
     for n in &plan.namespaces {
-        let limit_of = |after: bool| {
-            plan.proxies
-                .iter()
-                .filter(|p| p.namespace.as_deref() == Some(&n.namespace) && p.kind != "gateway")
-                .filter_map(|p| if after { p.after.limit_bytes } else { p.before.limit_bytes })
-                .reduce(f64::min)
-        };
-        add(
-            n.namespace.clone(),
-            Bar::of(&n.before, limit_of(false)),
-            Bar::of(&n.after, limit_of(true)),
-        );
+        add(n.namespace.clone(), Bar::of(&n.before), Bar::of(&n.after));
     }
     for p in plan.proxies.iter().filter(|p| p.kind == "gateway") {
         add(
-            format!("{} (gw)", p.proxy),
+            format!("{} (gw)", p.proxy.split_once('/').map_or(p.proxy.as_str(), |(_, pod)| pod)),
             Bar { mean: p.before.predicted_bytes, upper: p.before.upper_bytes, limit: p.before.limit_bytes, days: p.before.days_to_limit },
             Bar { mean: p.after.predicted_bytes, upper: p.after.upper_bytes, limit: p.after.limit_bytes, days: p.after.days_to_limit },
         );
