@@ -72,7 +72,7 @@ fn setup(gateway_to_limit: f64) -> Setup {
     meshcap()
         .arg("fit")
         .arg(&fleet)
-        .args(["--terms", "ports", "--errors", "iid", "-o"])
+        .args(["--x", "ports", "--errors", "iid", "-o"])
         .arg(&model)
         .assert()
         .success();
