@@ -174,7 +174,8 @@ impl Staging {
         for name in &self.names {
             let target = through_symlink(&self.dir.join(name));
             if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(|source| Error::Write { path: parent.to_path_buf(), source })?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|source| Error::Write { path: parent.to_path_buf(), source })?;
             }
             std::fs::rename(self.staged.path().join(name), &target)
                 .map_err(|source| Error::Write { path: target.clone(), source })?;

@@ -69,13 +69,7 @@ fn setup(gateway_to_limit: f64) -> Setup {
     let fleet = write(dir.path(), "fleet.csv", &fleet(gateway_to_limit));
     let traffic = write(dir.path(), "traffic.csv", TRAFFIC);
     let model = dir.path().join("model.json");
-    meshcap()
-        .arg("fit")
-        .arg(&fleet)
-        .args(["--x", "ports", "--errors", "iid", "-o"])
-        .arg(&model)
-        .assert()
-        .success();
+    meshcap().arg("fit").arg(&fleet).args(["--x", "ports", "--errors", "iid", "-o"]).arg(&model).assert().success();
     Setup { dir, topology, fleet, traffic, model }
 }
 
@@ -181,7 +175,10 @@ fn the_plan_keeps_every_dependency_and_every_proxy_under_its_limit() {
         assert!(imports(&hosts, src, "istio-system", "knative-local-gateway.istio-system.svc.cluster.local"));
     }
     // The rare dependency (seen once) is kept and named.
-    assert!(p["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("rarest dependency kept: pay/fast -> slow.pay.svc.cluster.local (1 requests")));
+    assert!(p["warnings"].as_array().unwrap().iter().any(|w| w
+        .as_str()
+        .unwrap()
+        .contains("rarest dependency kept: pay/fast -> slow.pay.svc.cluster.local (1 requests")));
 
     // Mesh infrastructure and gateways are never narrowed, and say why.
     assert!(!out.join("sidecars/knative-serving.yaml").exists() && !out.join("sidecars/istio-system.yaml").exists());
@@ -232,7 +229,10 @@ fn the_plan_keeps_every_dependency_and_every_proxy_under_its_limit() {
         let patch = yaml(&out.join(format!("patches/{namespace}-{svc}.yaml")));
         assert_eq!(patch["apiVersion"], "serving.knative.dev/v1");
         assert_eq!(patch["kind"], "Service");
-        assert_eq!((patch["metadata"]["name"].as_str(), patch["metadata"]["namespace"].as_str()), (Some(svc), Some(namespace)));
+        assert_eq!(
+            (patch["metadata"]["name"].as_str(), patch["metadata"]["namespace"].as_str()),
+            (Some(svc), Some(namespace))
+        );
         let a = &patch["spec"]["template"]["metadata"]["annotations"];
         let n = ns(namespace);
         assert_eq!(a["sidecar.istio.io/proxyMemory"].as_str(), n["proxy_memory"].as_str());
@@ -250,7 +250,11 @@ fn the_plan_keeps_every_dependency_and_every_proxy_under_its_limit() {
     assert!(rules["groups"][0]["rules"].as_sequence().unwrap().len() >= 7);
     assert_eq!(yaml(&out.join("prometheus-rule.yaml"))["kind"], "PrometheusRule");
     if crate::rules::promtool() {
-        let o = std::process::Command::new("promtool").args(["check", "rules"]).arg(out.join("prometheus-rules.yaml")).output().unwrap();
+        let o = std::process::Command::new("promtool")
+            .args(["check", "rules"])
+            .arg(out.join("prometheus-rules.yaml"))
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
     assert!(out.join("plan.png").metadata().unwrap().len() > 10_000);
@@ -280,7 +284,12 @@ fn gc_is_the_lever_where_no_scope_or_annotation_reaches() {
     assert_eq!(cm["data"]["min-non-active-revisions"], "10");
     assert_eq!(cm["data"]["retain-since-create-time"], "48h");
     let gateway = p["proxies"].as_array().unwrap().iter().find(|x| x["proxy"] == GATEWAY).unwrap();
-    crate::util::close("gateway clusters at horizon", gateway["after"]["clusters_at_horizon"].as_f64().unwrap(), 273.0, 1e-9);
+    crate::util::close(
+        "gateway clusters at horizon",
+        gateway["after"]["clusters_at_horizon"].as_f64().unwrap(),
+        273.0,
+        1e-9,
+    );
     crate::util::close("before", gateway["before"]["clusters_at_horizon"].as_f64().unwrap(), 513.0, 1e-9);
     assert!(gateway["levers"].as_array().unwrap().iter().any(|l| l == "gc"));
 }

@@ -20,10 +20,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::mesh::deps::{Dependencies, Dependency};
 use super::forecast::ProxySides;
 use super::GcAdvice;
 use crate::error::{Error, Result};
+use crate::mesh::deps::{Dependencies, Dependency};
 use crate::mesh::visibility::infrastructure_note;
 use crate::mesh::{GcPolicy, HostPattern, Scope, ScopeMap, Topology};
 
@@ -76,7 +76,12 @@ pub fn egress_host(destination: &str) -> String {
 }
 
 /// Choose every sidecar namespace's scope from the observed `deps` (read from `deps_label`).
-pub fn scopes(topology: &Topology, current: &ScopeMap, deps: Option<&Dependencies>, deps_label: &str) -> Result<Choice> {
+pub fn scopes(
+    topology: &Topology,
+    current: &ScopeMap,
+    deps: Option<&Dependencies>,
+    deps_label: &str,
+) -> Result<Choice> {
     let mut by_source: BTreeMap<&str, Vec<&Dependency>> = BTreeMap::new();
     let mut warnings = Vec::new();
     if let Some(d) = deps {
@@ -107,11 +112,8 @@ pub fn scopes(topology: &Topology, current: &ScopeMap, deps: Option<&Dependencie
                 r.source_namespace, r.source_workload, r.destination_host, r.requests
             ));
         }
-        let unknown: BTreeSet<&str> = by_source
-            .keys()
-            .copied()
-            .filter(|ns| topology.namespace(ns).is_none_or(|n| !n.sidecars))
-            .collect();
+        let unknown: BTreeSet<&str> =
+            by_source.keys().copied().filter(|ns| topology.namespace(ns).is_none_or(|n| !n.sidecars)).collect();
         if !unknown.is_empty() {
             warnings.push(format!(
                 "traffic from namespaces without sidecars in the topology left aside: {}",
@@ -126,8 +128,7 @@ pub fn scopes(topology: &Topology, current: &ScopeMap, deps: Option<&Dependencie
     let mut unplanned = Vec::new();
     for ns in topology.namespaces.iter().filter(|n| n.sidecars) {
         let name = ns.name.as_str();
-        let knative_services =
-            ns.knative.iter().filter(|k| k.count == 1).map(|k| k.name.clone()).collect::<Vec<_>>();
+        let knative_services = ns.knative.iter().filter(|k| k.count == 1).map(|k| k.name.clone()).collect::<Vec<_>>();
         let unchanged = |reason: String| NamespaceChoice {
             namespace: name.to_string(),
             scope: "unchanged".into(),

@@ -61,10 +61,9 @@ pub struct Growths(Vec<Growth>);
 /// The kind of proxy `name` (`namespace/pod`) is in `topology`.
 fn kind_of(topology: &Topology, name: &str) -> &'static str {
     let Some((ns, pod)) = name.split_once('/') else { return "unmapped" };
-    let gateway = topology
-        .gateways
-        .iter()
-        .any(|g| g.namespace == ns && (pod == g.name || pod.strip_prefix(g.name.as_str()).is_some_and(|r| r.starts_with('-'))));
+    let gateway = topology.gateways.iter().any(|g| {
+        g.namespace == ns && (pod == g.name || pod.strip_prefix(g.name.as_str()).is_some_and(|r| r.starts_with('-')))
+    });
     match topology.namespace(ns) {
         _ if gateway => "gateway",
         Some(n) if n.sidecars && n.infrastructure() => "infrastructure",
@@ -358,12 +357,12 @@ impl Context<'_> {
 pub fn worst<'a>(sides: impl Iterator<Item = &'a ProxySides>) -> super::Numbers {
     let all: Vec<&ProxySides> = sides.collect();
     let fleet: Vec<&&ProxySides> = all.iter().filter(|s| !s.representative).collect();
-    let pool: Vec<&ProxySides> =
-        if fleet.is_empty() { all.clone() } else { fleet.into_iter().copied().collect() };
+    let pool: Vec<&ProxySides> = if fleet.is_empty() { all.clone() } else { fleet.into_iter().copied().collect() };
     let ratio = |s: &ProxySides| s.side.upper_bytes / s.side.limit_bytes.unwrap_or(f64::INFINITY);
-    let w = pool.iter().copied().max_by(|a, b| {
-        ratio(a).total_cmp(&ratio(b)).then_with(|| a.side.upper_bytes.total_cmp(&b.side.upper_bytes))
-    });
+    let w = pool
+        .iter()
+        .copied()
+        .max_by(|a, b| ratio(a).total_cmp(&ratio(b)).then_with(|| a.side.upper_bytes.total_cmp(&b.side.upper_bytes)));
     match w {
         Some(s) => super::Numbers {
             visible_clusters: s.side.clusters,

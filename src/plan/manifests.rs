@@ -126,9 +126,10 @@ pub fn patches(plan: &Plan) -> Result<Vec<File>> {
         names::namespace(&ns.namespace)?;
         for svc in &ns.knative_services {
             names::object(svc)?;
-            let annotations = [(PROXY_MEMORY.to_string(), request.clone()), (PROXY_MEMORY_LIMIT.to_string(), limit.clone())]
-                .into_iter()
-                .collect();
+            let annotations =
+                [(PROXY_MEMORY.to_string(), request.clone()), (PROXY_MEMORY_LIMIT.to_string(), limit.clone())]
+                    .into_iter()
+                    .collect();
             let patch = ServicePatch {
                 api_version: "serving.knative.dev/v1".into(),
                 kind: "Service".into(),

@@ -215,7 +215,8 @@ pub fn plan(input: &PlanInput<'_>, settings: &PlanSettings) -> Result<Plan> {
         let gc = choose::gc_advice(&settings.current_gc, policy, &after_sides, settings.horizon_days);
         let mut warnings = choice.warnings.clone();
         warnings.extend(before_fleet.warnings.iter().cloned());
-        let sides = Sides { before: &before_sides, after: &after_sides, before_seen: &before_seen, after_seen: &after_seen };
+        let sides =
+            Sides { before: &before_sides, after: &after_sides, before_seen: &before_seen, after_seen: &after_seen };
         return Ok(assemble(input, settings, &choice, &sides, &sizing, gc, warnings));
     }
     Err(Error::Unsafe(last_unsafe.unwrap_or_else(|| "no GC policy to try".into())))

@@ -7,8 +7,8 @@
 
 pub mod charts;
 pub mod fleet;
-pub mod plan;
 mod markdown;
+pub mod plan;
 pub mod rules;
 pub mod sweep_charts;
 

@@ -144,8 +144,18 @@ pub fn chart(plan: &Plan) -> ScopeChart {
     for p in plan.proxies.iter().filter(|p| p.kind == "gateway") {
         add(
             format!("{} (gw)", p.proxy.split_once('/').map_or(p.proxy.as_str(), |(_, pod)| pod)),
-            Bar { mean: p.before.predicted_bytes, upper: p.before.upper_bytes, limit: p.before.limit_bytes, days: p.before.days_to_limit },
-            Bar { mean: p.after.predicted_bytes, upper: p.after.upper_bytes, limit: p.after.limit_bytes, days: p.after.days_to_limit },
+            Bar {
+                mean: p.before.predicted_bytes,
+                upper: p.before.upper_bytes,
+                limit: p.before.limit_bytes,
+                days: p.before.days_to_limit,
+            },
+            Bar {
+                mean: p.after.predicted_bytes,
+                upper: p.after.upper_bytes,
+                limit: p.after.limit_bytes,
+                days: p.after.days_to_limit,
+            },
         );
     }
     let total = bars.len() / 2;
@@ -165,13 +175,12 @@ pub fn chart(plan: &Plan) -> ScopeChart {
 /// Every file of the plan, by path inside the folder, with its bytes (the PNG aside).
 pub fn files(plan: &Plan, model: &FittedModel, rules: &RuleSettings) -> Result<Vec<(String, Vec<u8>)>> {
     let mut out: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut json = serde_json::to_vec_pretty(plan).map_err(|e| Error::invalid(format!("cannot write plan.json: {e}")))?;
+    let mut json =
+        serde_json::to_vec_pretty(plan).map_err(|e| Error::invalid(format!("cannot write plan.json: {e}")))?;
     json.push(b'\n');
     out.push(("plan.json".into(), json));
-    let yaml = manifests::sidecars(plan)?
-        .into_iter()
-        .chain(manifests::patches(plan)?)
-        .chain(manifests::config_gc(plan)?);
+    let yaml =
+        manifests::sidecars(plan)?.into_iter().chain(manifests::patches(plan)?).chain(manifests::config_gc(plan)?);
     out.extend(yaml.map(|(n, t)| (n, t.into_bytes())));
     let header = format!("# meshcap plan: rules from {}\n", model.name());
     out.push(("prometheus-rules.yaml".into(), (header.clone() + &rule_yaml(model, rules)?).into_bytes()));
@@ -181,7 +190,13 @@ pub fn files(plan: &Plan, model: &FittedModel, rules: &RuleSettings) -> Result<V
 }
 
 /// Write the plan into `dir`, all files or none; returns their paths.
-pub fn write(dir: &Path, plan: &Plan, model: &FittedModel, rules: &RuleSettings, size: (u32, u32)) -> Result<Vec<PathBuf>> {
+pub fn write(
+    dir: &Path,
+    plan: &Plan,
+    model: &FittedModel,
+    rules: &RuleSettings,
+    size: (u32, u32),
+) -> Result<Vec<PathBuf>> {
     let mut files = files(plan, model, rules)?;
     let mut names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
     names.extend(["plan.md".to_string(), "plan.png".to_string()]);
