@@ -91,7 +91,7 @@ pub fn markdown(plan: &Plan, model: &FittedModel, files: &[String]) -> String {
     for f in files {
         s.push_str(&format!("- `{f}`\n"));
     }
-    s.push_str("\nApply the Sidecars and config-gc with `kubectl apply -f`, the annotations through `patches/` (a new revision of each service); load `prometheus-rules.yaml` (or the PrometheusRule) to keep forecasting.\n");
+    s.push_str("\nApply the Sidecars (and config-gc) first with `kubectl apply -f`, then the annotations through `patches/`: each makes a new revision whose pods start with the narrow configuration under the new limit. Load `prometheus-rules.yaml` (or the PrometheusRule) to keep forecasting.\n");
     s
 }
 
