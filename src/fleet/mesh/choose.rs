@@ -146,10 +146,12 @@ impl MeshGrowth {
         for &(s, weight) in &view.weights {
             match estimates[s] {
                 Some(e) => seen.push((s, weight, e)),
-                None => return Err(format!(
+                None => {
+                    return Err(format!(
                     "knative service {} has no creation times over a span in the topology (import kubectl writes them)",
                     self.services[s].id
-                )),
+                ))
+                }
             }
         }
         let policy = &self.settings.policy;
