@@ -111,6 +111,10 @@ pub enum Error {
     /// query's fault. The message never holds credentials.
     #[error("{0}")]
     Remote(String),
+    /// A plan was refused: no change it may make keeps a proxy safe (exit code 1: the input is
+    /// fine, the answer is no).
+    #[error("{0}")]
+    Unsafe(String),
     /// Rendering a chart failed.
     #[error("cannot render {}: {message}", path.display())]
     Render {
@@ -150,6 +154,6 @@ impl Error {
     /// True when the user's input or flags caused the error (exit code 2), false when the
     /// environment did (exit code 1).
     pub fn is_bad_input(&self) -> bool {
-        !matches!(self, Error::Write { .. } | Error::Render { .. } | Error::Remote(_))
+        !matches!(self, Error::Write { .. } | Error::Render { .. } | Error::Remote(_) | Error::Unsafe(_))
     }
 }

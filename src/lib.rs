@@ -16,6 +16,9 @@
 //!   days until its limit, from the pooled fit and each proxy's own growth; with
 //!   [`fleet::forecast_with`] and a [`fleet::mesh::MeshGrowth`], from the update rates of the
 //!   Knative services it sees in a topology, capped by GC.
+//! - [`plan::plan`] -> [`plan::Plan`]: the changes that keep every proxy of a fleet safe for a
+//!   horizon (Sidecar egress from observed traffic, memory annotations, `config-gc`), each proxy
+//!   forecast before and after; [`report::plan`] writes them out with the alert rules.
 //! - [`quantity`]: Kubernetes memory quantities (`128Mi`, `1Gi`) to bytes and back.
 //!
 //! Data flows one way: series -> model -> projections, scenarios -> plots and reports.
@@ -31,6 +34,7 @@ pub mod series;
 
 pub use error::{Error, Location, Result};
 pub mod mesh;
+pub mod plan;
 pub mod plot;
 pub mod project;
 pub mod report;

@@ -155,10 +155,16 @@ impl Staging {
         Ok(Staging { dir: dir.to_path_buf(), staged, names: Vec::new() })
     }
 
-    /// Where to write the file `name` now; it is published by [`Staging::publish`].
+    /// Where to write the file `name` now (a path inside the folder, `sidecars/shop.yaml`, gets
+    /// its subfolder); it is published by [`Staging::publish`].
     pub fn path(&mut self, name: &str) -> PathBuf {
         self.names.push(name.to_string());
-        self.staged.path().join(name)
+        let path = self.staged.path().join(name);
+        if let Some(parent) = path.parent() {
+            // A failure shows when the file is written there.
+            let _ = std::fs::create_dir_all(parent);
+        }
+        path
     }
 
     /// Move every staged file into place (through symlinks, as [`write_atomic`] does); returns
@@ -167,6 +173,10 @@ impl Staging {
         let mut published = Vec::new();
         for name in &self.names {
             let target = through_symlink(&self.dir.join(name));
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|source| Error::Write { path: parent.to_path_buf(), source })?;
+            }
             std::fs::rename(self.staged.path().join(name), &target)
                 .map_err(|source| Error::Write { path: target.clone(), source })?;
             published.push(self.dir.join(name));

@@ -176,6 +176,7 @@ pub(crate) fn scope_chart() -> ScopeChart {
                 predicted,
                 low: predicted - 20.0 * MI,
                 high: predicted + 20.0 * MI,
+                limit: None,
             });
         }
     }

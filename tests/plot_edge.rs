@@ -120,7 +120,14 @@ fn non_finite_and_constant_data_never_panic() {
 
     let mut scope = scope_chart();
     scope.limit_bytes = nan;
-    scope.bars.push(ScopeBar { proxy: "x".into(), scope: "y".into(), predicted: nan, low: inf, high: nan });
+    scope.bars.push(ScopeBar {
+        proxy: "x".into(),
+        scope: "y".into(),
+        predicted: nan,
+        low: inf,
+        high: nan,
+        limit: Some(nan),
+    });
     scope.bars[0].low = nan;
     render_scope(&scope, &p("scope.png"), DEFAULT_SIZE).unwrap();
 

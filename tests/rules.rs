@@ -12,7 +12,7 @@ use std::process::Command;
 
 use crate::util::{meshcap, tempdir, write};
 
-fn promtool() -> bool {
+pub(crate) fn promtool() -> bool {
     let found =
         std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("promtool").is_file()));
     if !found {

@@ -39,6 +39,7 @@ mod model_files;
 mod nist;
 mod no_debris;
 mod oom_records;
+mod plan;
 mod plot;
 mod plot_edge;
 mod plot_truth;

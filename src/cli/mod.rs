@@ -15,6 +15,7 @@ mod import_files;
 mod import_istioctl;
 mod import_traffic;
 mod imported;
+mod plan;
 mod project;
 mod report;
 mod rules;
@@ -69,6 +70,9 @@ enum Command {
     Clean(clean::CleanArgs),
     /// Prometheus rules that keep forecasting: predicted memory, its upper bound, alerts.
     Rules(rules::RulesArgs),
+    /// The changes that keep every proxy safe for a horizon (Sidecars, annotations, config-gc),
+    /// proved before and after, with the rules that keep watching.
+    Plan(plan::PlanArgs),
 }
 
 /// Output format shared by the commands.
@@ -99,6 +103,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Import(args) => import::run_import(args),
         Command::Clean(args) => clean::run_clean(args),
         Command::Rules(args) => rules::run_rules(args),
+        Command::Plan(args) => plan::run_plan(args),
     }
 }
 

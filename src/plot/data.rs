@@ -166,6 +166,9 @@ pub struct ScopeBar {
     pub low: f64,
     /// Upper end of its interval, bytes.
     pub high: f64,
+    /// This bar's own memory limit, drawn as a tick across it (the chart's `limit_bytes` is one
+    /// line for every bar).
+    pub limit: Option<f64>,
 }
 
 /// A grid of values coloured with viridis, e.g. safe revisions by limit and scope.

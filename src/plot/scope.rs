@@ -51,7 +51,7 @@ pub fn draw_scope<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Sco
     if bars.iter().any(|b| b.low.is_finite() && b.high.is_finite()) {
         legend.push(LegendItem::new(Swatch::Line(INK, 2), "prediction interval"));
     }
-    if limit.is_some() {
+    if limit.is_some() || bars.iter().any(|b| b.limit.is_some()) {
         legend.push(LegendItem::new(Swatch::Dashed(VERMILLION), "proxy memory limit"));
     }
     let body = legend_strip(&body, &legend, &fonts)?;
@@ -59,6 +59,7 @@ pub fn draw_scope<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Sco
     let mut ys = Extent::new();
     ys.extend(bars.iter().flat_map(|b| [b.predicted, b.low, b.high]));
     ys.extend(limit);
+    ys.extend(bars.iter().filter_map(|b| b.limit.filter(|l| l.is_finite())));
     ys.add(0.0);
     let y_range = ys.range(0.08, 0.0..1024.0 * 1024.0 * 1024.0, true);
     let groups = proxies.len().max(1);
@@ -139,6 +140,11 @@ pub fn draw_scope<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Sco
                     .map_err(de)?;
             }
             top = top.max(b.high);
+        }
+        if let Some(l) = b.limit.filter(|l| l.is_finite()) {
+            let tick = [(left - slot * 0.04, l), (right + slot * 0.04, l)];
+            plot.draw(&DashedPathElement::new(tick, fonts.px(6.0), fonts.px(4.0), VERMILLION.stroke_width(3)))
+                .map_err(de)?;
         }
         if show_values {
             let label = Text::new(bytes_short(b.predicted), (0, -fonts.px(6.0)), value_style.clone());

@@ -21,7 +21,7 @@ pub use limit::{required_limit, LimitAnswer};
 pub use path::RevisionPath;
 pub use push::{PushAllowance, PushChoice, PushKind};
 pub use safe::{oom_consistency, safe_for_limit, OomCheck, SafeAnswer};
-pub use scope::{compare_scopes, sidecar_yaml, ProxyProjection, ScopeProjection};
+pub use scope::{compare_scopes, sidecar, sidecar_yaml, ProxyProjection, ScopeProjection};
 pub use whatif::{whatif, Verdict, WhatIf};
 
 use crate::error::{Error, Result};

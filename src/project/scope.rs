@@ -1,7 +1,7 @@
 //! Scope comparison: predicted memory of every proxy under each Sidecar scope, and the Sidecar
 //! resources that realize a scope ([`sidecar`]).
 
-mod sidecar;
+pub mod sidecar;
 
 use serde::Serialize;
 

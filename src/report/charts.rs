@@ -381,6 +381,7 @@ pub fn scope_chart(
                 predicted: n.predicted_bytes,
                 low: n.prediction_interval[0],
                 high: n.prediction_interval[1],
+                limit: None,
             })
         })
         .collect();

@@ -8,6 +8,7 @@
 pub mod charts;
 pub mod fleet;
 mod markdown;
+pub mod plan;
 pub mod rules;
 pub mod sweep_charts;
 

@@ -328,7 +328,7 @@ fn form_along(model: &FittedModel, a: &[f64], b: &[f64]) -> Option<Form> {
     let from = ((max - ak) / bk).max(0.0);
     let big_a: Vec<f64> = a.iter().copied().chain([ak * ak]).collect();
     let big_b: Vec<f64> = b.iter().copied().chain([2.0 * ak * bk]).collect();
-    let big_c: Vec<f64> = std::iter::repeat(0.0).take(a.len()).chain([bk * bk]).collect();
+    let big_c: Vec<f64> = std::iter::repeat_n(0.0, a.len()).chain([bk * bk]).collect();
     let dot = |x: &[f64]| x.iter().zip(&q.coefficients).map(|(x, c)| x * c).sum::<f64>();
     let quad = |x: &[f64], y: &[f64]| {
         x.iter().zip(&q.cov).map(|(xi, row)| xi * row.iter().zip(y).map(|(c, yj)| c * yj).sum::<f64>()).sum::<f64>()

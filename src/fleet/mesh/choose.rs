@@ -197,6 +197,17 @@ impl MeshGrowth {
         Ok(Curves { growth, curves })
     }
 
+    /// The ports (or revisions) proxy `proxy` gains over time from its window ending at `time`,
+    /// at the services' estimated rates under the settings' GC policy (the curve its point date
+    /// is read on); `None` when the mesh cannot date it (see [`MeshGrowth::choose`]).
+    pub fn point_curve(&self, proxy: &str, time: f64) -> Option<Curve> {
+        let view = self.view_of(proxy).ok()?;
+        match &*self.prepared(view, time, self.level) {
+            Ok(p) => Some(p.curves[0].clone()),
+            Err(_) => None,
+        }
+    }
+
     pub(super) fn note(&self, note: Note, detail: String) {
         self.notes.borrow_mut().entry(note).or_default().push(detail);
     }
