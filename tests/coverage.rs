@@ -294,10 +294,14 @@ fn replicated_independent_readings_with_times_stay_honest() {
         let (m, e) = Score::mean_and_error(p);
         assert!(m <= 0.05 + 3.0 * e, "levels P(exceed) {m}");
     }
-    for p in &iid.p_point {
+    // Inside the data the bound is calibrated; past it (2Gi) it also carries the quadratic's
+    // model-form uncertainty (issue 19 §4), so there it may only be more cautious.
+    let top = truth.intercept + truth.per_revision * 700.0;
+    for (p, &limit) in iid.p_point.iter().zip(&limits) {
         let (m, e) = Score::mean_and_error(p);
         eprintln!("iid: P(exceed) where the bound meets the limit {:.2}% ± {:.2}", 100.0 * m, 100.0 * e);
-        assert!(near(m, e, 0.05), "iid P(exceed) at the bound {m} ± {e}");
+        let calibrated = if limit <= top { near(m, e, 0.05) } else { m <= 0.05 + 3.0 * e };
+        assert!(calibrated, "iid P(exceed) at the bound {m} ± {e}");
     }
 }
 
