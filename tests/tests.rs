@@ -60,4 +60,5 @@ mod spread_nlme;
 mod sweep;
 mod sweep_oracle;
 mod traffic;
+mod unused_flags;
 mod util;

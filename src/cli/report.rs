@@ -126,12 +126,12 @@ pub struct ReportArgs {
     /// Also chart a scenario grid: a heatmap and a Monte Carlo fan.
     #[arg(long)]
     spec: Option<PathBuf>,
-    /// Heatmap x axis.
-    #[arg(long, default_value = "updates_per_day")]
-    heatmap_x: String,
-    /// Heatmap y axis.
-    #[arg(long, default_value = "retain_since_create_time")]
-    heatmap_y: String,
+    /// Heatmap x axis (with --spec; default updates_per_day).
+    #[arg(long)]
+    heatmap_x: Option<String>,
+    /// Heatmap y axis (with --spec; default retain_since_create_time).
+    #[arg(long)]
+    heatmap_y: Option<String>,
     /// Heatmap: fix an axis, `axis=value` (repeatable).
     #[arg(long = "heatmap-where", value_name = "AXIS=VALUE")]
     heatmap_where: Vec<String>,
@@ -142,13 +142,22 @@ pub struct ReportArgs {
     /// table join the report.
     #[arg(long, value_name = "SERIES")]
     fleet: Option<PathBuf>,
-    /// Fan: refuse simulations estimated above this many steps of the day loop, as `meshcap
-    /// simulate --max-work` does (`1e13` accepted).
-    #[arg(long, value_name = "STEPS", default_value = "1e11", value_parser = super::runs::parse_steps)]
-    max_work: u64,
+    /// Fan (with --spec): refuse simulations estimated above this many steps of the day loop,
+    /// as `meshcap simulate --max-work` does (default 1e11; `1e13` accepted).
+    #[arg(long, value_name = "STEPS", value_parser = super::runs::parse_steps)]
+    max_work: Option<u64>,
 }
 
 pub fn run_report(args: ReportArgs) -> Result<()> {
+    if args.spec.is_none() {
+        let given = [
+            ("--heatmap-x", args.heatmap_x.is_some()),
+            ("--heatmap-y", args.heatmap_y.is_some()),
+            ("--heatmap-where", !args.heatmap_where.is_empty()),
+            ("--max-work", args.max_work.is_some()),
+        ];
+        refuse_unused(&given, "chart a scenario grid: they need --spec FILE")?;
+    }
     let l = args.inputs.load()?;
     let grid = match &args.spec {
         Some(p) => {
@@ -171,10 +180,10 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
             .map(|g| -> Result<_> {
                 Ok(meshcap::report::SweepInput {
                     grid: g,
-                    x_axis: args.heatmap_x.clone(),
-                    y_axis: args.heatmap_y.clone(),
+                    x_axis: args.heatmap_x.clone().unwrap_or_else(|| "updates_per_day".into()),
+                    y_axis: args.heatmap_y.clone().unwrap_or_else(|| "retain_since_create_time".into()),
                     fixed: parse_where(&args.heatmap_where)?,
-                    max_work: args.max_work,
+                    max_work: args.max_work.unwrap_or(meshcap::scenario::simulate::DEFAULT_MAX_WORK),
                 })
             })
             .transpose()?,
@@ -248,29 +257,29 @@ pub struct PlotArgs {
     /// Scenario spec (heatmap).
     #[arg(long)]
     spec: Option<PathBuf>,
-    /// Heatmap x axis (a spec axis name).
-    #[arg(long, default_value = "updates_per_day")]
-    x_axis: String,
-    /// Heatmap y axis.
-    #[arg(long, default_value = "max_non_active_revisions")]
-    y_axis: String,
-    /// Heatmap value.
-    #[arg(long, value_enum, default_value = "days")]
-    value: HeatArg,
+    /// Heatmap x axis (a spec axis name; default updates_per_day).
+    #[arg(long)]
+    x_axis: Option<String>,
+    /// Heatmap y axis (default max_non_active_revisions).
+    #[arg(long)]
+    y_axis: Option<String>,
+    /// Heatmap value (default days).
+    #[arg(long, value_enum)]
+    value: Option<HeatArg>,
     /// Heatmap: keep only scenarios with this axis value, `axis=value` (repeatable), e.g.
     /// `--where limit=1Gi --where scope=namespace`.
     #[arg(long = "where", value_name = "AXIS=VALUE")]
     fixed: Vec<String>,
-    /// Fan: the scenario id (see `meshcap sweep` rows).
-    #[arg(long, default_value_t = 0)]
-    scenario: u64,
-    /// Fan: which proxy.
-    #[arg(long, value_enum, default_value = "sidecar")]
-    proxy: ProxyArg,
+    /// Fan: the scenario id (see `meshcap sweep` rows; default 0).
+    #[arg(long)]
+    scenario: Option<u64>,
+    /// Fan: which proxy (default sidecar).
+    #[arg(long, value_enum)]
+    proxy: Option<ProxyArg>,
     /// Fan: refuse simulations estimated above this many steps of the day loop, as `meshcap
-    /// simulate --max-work` does (`1e13` accepted).
-    #[arg(long, value_name = "STEPS", default_value = "1e11", value_parser = super::runs::parse_steps)]
-    max_work: u64,
+    /// simulate --max-work` does (default 1e11; `1e13` accepted).
+    #[arg(long, value_name = "STEPS", value_parser = super::runs::parse_steps)]
+    max_work: Option<u64>,
 }
 
 /// Which proxy a fan chart follows.
@@ -284,17 +293,40 @@ pub enum ProxyArg {
 
 pub fn run_plot(args: PlotArgs) -> Result<()> {
     let size = args.inputs.size;
+    // Each chart's own flags; any other chart refuses them rather than ignore them.
+    let heatmap = [
+        ("--x-axis", args.x_axis.is_some()),
+        ("--y-axis", args.y_axis.is_some()),
+        ("--value", args.value.is_some()),
+        ("--where", !args.fixed.is_empty()),
+    ];
+    let fan = [
+        ("--scenario", args.scenario.is_some()),
+        ("--proxy", args.proxy.is_some()),
+        ("--max-work", args.max_work.is_some()),
+    ];
+    if args.kind != Kind::Heatmap {
+        refuse_unused(&heatmap, "draw the heatmap only")?;
+    }
+    if args.kind != Kind::Fan {
+        refuse_unused(&fan, "draw the fan chart only")?;
+    }
+    if !matches!(args.kind, Kind::Heatmap | Kind::Fan) {
+        refuse_unused(&[("--spec", args.spec.is_some())], "draw the heatmap and the fan chart only")?;
+    }
     if args.kind == Kind::Heatmap {
         let spec_path = args.spec.as_ref().ok_or_else(|| meshcap::Error::invalid("the heatmap needs --spec FILE"))?;
         let spec = meshcap::scenario::Spec::load(spec_path)?;
         let model = model::store::load(&spec.model)?;
         let grid = meshcap::scenario::Grid::new(spec, model, meshcap::report::sweep_charts::MAX_HEATMAP_SCENARIOS)?;
-        let value = match args.value {
+        let value = match args.value.unwrap_or(HeatArg::Days) {
             HeatArg::Days => meshcap::report::sweep_charts::HeatValue::Days,
             HeatArg::Margin => meshcap::report::sweep_charts::HeatValue::Margin,
         };
         let fixed = parse_where(&args.fixed)?;
-        let chart = meshcap::report::sweep_charts::sweep_heatmap(&grid, &args.x_axis, &args.y_axis, value, &fixed)?;
+        let x = args.x_axis.as_deref().unwrap_or("updates_per_day");
+        let y = args.y_axis.as_deref().unwrap_or("max_non_active_revisions");
+        let chart = meshcap::report::sweep_charts::sweep_heatmap(&grid, x, y, value, &fixed)?;
         plot::render_heatmap(&chart, &args.output, size)?;
         println!("wrote {}", args.output.display());
         return Ok(());
@@ -304,11 +336,16 @@ pub fn run_plot(args: PlotArgs) -> Result<()> {
         let spec = meshcap::scenario::Spec::load(spec_path)?;
         let model = model::store::load(&spec.model)?;
         let grid = meshcap::scenario::Grid::new(spec, model, u64::MAX)?;
-        let proxy = match args.proxy {
+        let proxy = match args.proxy.unwrap_or(ProxyArg::Sidecar) {
             ProxyArg::Sidecar => meshcap::mesh::ProxyKind::Sidecar,
             ProxyArg::Gateway => meshcap::mesh::ProxyKind::Gateway,
         };
-        let chart = meshcap::report::sweep_charts::fan_chart(&grid, args.scenario, proxy, args.max_work)?;
+        let chart = meshcap::report::sweep_charts::fan_chart(
+            &grid,
+            args.scenario.unwrap_or(0),
+            proxy,
+            args.max_work.unwrap_or(meshcap::scenario::simulate::DEFAULT_MAX_WORK),
+        )?;
         plot::render_fan(&chart, &args.output, size)?;
         println!("wrote {}", args.output.display());
         return Ok(());
@@ -401,4 +438,13 @@ fn parse_where(items: &[String]) -> meshcap::Result<Vec<(String, String)>> {
                 .ok_or_else(|| meshcap::Error::invalid(format!("--where takes axis=value, but \"{w}\" has no '='")))
         })
         .collect()
+}
+
+/// Refuse flags that were given but do nothing here: one line naming them and why.
+fn refuse_unused(given: &[(&str, bool)], why: &str) -> Result<()> {
+    let named: Vec<&str> = given.iter().filter(|(_, g)| *g).map(|(f, _)| *f).collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    Err(meshcap::Error::invalid(format!("{} would do nothing here: {}", named.join(", "), why)).into())
 }

@@ -30,9 +30,10 @@ pub struct SweepArgs {
     /// Refuse grids with more scenarios than this.
     #[arg(long, default_value_t = 1_000_000_000, value_parser = parse_steps)]
     max_scenarios: u64,
-    /// With --simulate: refuse runs estimated above this many steps (see `meshcap simulate`).
-    #[arg(long, value_name = "STEPS", default_value = "1e11", value_parser = parse_steps)]
-    max_work: u64,
+    /// With --simulate: refuse runs estimated above this many steps (see `meshcap simulate`;
+    /// default 1e11).
+    #[arg(long, value_name = "STEPS", value_parser = parse_steps)]
+    max_work: Option<u64>,
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
@@ -60,11 +61,17 @@ pub fn run_sweep(args: SweepArgs) -> Result<()> {
             paths: None,
             horizon_days: None,
             seed: meshcap::scenario::simulate::DEFAULT_SEED,
-            max_work: args.max_work,
+            max_work: args.max_work.unwrap_or(meshcap::scenario::simulate::DEFAULT_MAX_WORK),
             quiet: args.quiet,
             scopes: args.scopes,
             versions: args.versions.clone(),
         });
+    }
+    if args.max_work.is_some() {
+        return Err(meshcap::Error::invalid(
+            "--max-work would do nothing here: it bounds the Monte Carlo run of --simulate; the analytic sweep is bounded by --max-scenarios",
+        )
+        .into());
     }
     let mut spec = Spec::load(&args.spec)?;
     spec.set_versions(args.versions.istio, args.versions.knative);
