@@ -47,6 +47,8 @@ mod reml_nlme;
 mod report;
 mod rules;
 mod simulate;
+mod slopes_nlme;
+mod slopes_study;
 mod sweep;
 mod sweep_oracle;
 mod util;
