@@ -217,47 +217,41 @@ pub(crate) fn identifiable(levels: &Levels, j: usize) -> bool {
 }
 
 /// The REML estimate of the random-slope model, starting from the random-intercept fit
-/// `start` (its `gamma_g` gives the offset's factor; the slope's starts at a fraction of it).
-///
-/// A profile: the outer search moves the level components (`sqrt gamma_b`, rho's `phi`), each
-/// of its points one pass over the levels, and for each the factor L is optimised on the
-/// per-group sums alone, warm-started from the previous point's optimum.
+/// `start`: first the factor L alone at `start`'s level components (one pass over the levels,
+/// then work per group only), then everything jointly from there by Nelder-Mead.
 pub(crate) fn estimate(levels: &Levels, free: Free, start: Theta, j: usize) -> Option<(Theta, Factor, SlopeGls)> {
     let l0 = start.gamma_g.max(1e-4).sqrt();
+    let rho_start = if free.rho { start.rho } else { 0.0 };
+    let pass = level_pass(levels, Theta { rho: rho_start, ..start }, j);
+    let first = |v: &[f64]| group_stage(&pass, [v[0], v[1], v[2]], false).map_or(f64::INFINITY, |g| g.objective);
+    let l_start = super::simplex::minimize(&first, &[l0, 0.0, 0.3 * l0]);
     let fit = |free: Free, rho_fixed: f64| {
-        let to_theta = |v: &[f64]| {
+        let to_point = |v: &[f64]| {
             let mut k = 0;
             let mut next = || {
                 k += 1;
                 v[k - 1]
             };
             let sb = if free.between { next() } else { 0.0 };
+            let l = [next(), next(), next()];
             let rho = if free.rho { rho_of(next()) } else { rho_fixed };
-            Theta { gamma_b: sb * sb, gamma_g: 0.0, rho }
-        };
-        let warm = std::cell::Cell::new([l0, 0.0, 0.3 * l0]);
-        let inner = |theta: Theta| {
-            let pass = level_pass(levels, theta, j);
-            let f = |v: &[f64]| group_stage(&pass, [v[0], v[1], v[2]], false).map_or(f64::INFINITY, |g| g.objective);
-            let best = super::simplex::minimize(&f, &warm.get());
-            let l = [best[0], best[1], best[2]];
-            let value = f(&best);
-            if value.is_finite() {
-                warm.set(l);
-            }
-            (l, value)
+            (Theta { gamma_b: sb * sb, gamma_g: 0.0, rho }, l)
         };
         let mut x0 = Vec::new();
         if free.between {
             x0.push(start.gamma_b.max(1e-4).sqrt());
         }
+        x0.extend_from_slice(&l_start);
         if free.rho {
             x0.push(phi_of(start.rho));
         }
-        let best = if x0.is_empty() { x0 } else { super::simplex::minimize(&|v: &[f64]| inner(to_theta(v)).1, &x0) };
-        let theta = to_theta(&best);
+        let f = |v: &[f64]| {
+            let (theta, l) = to_point(v);
+            group_stage(&level_pass(levels, theta, j), l, false).map_or(f64::INFINITY, |g| g.objective)
+        };
+        let best = super::simplex::minimize(&f, &x0);
+        let (theta, l) = to_point(&best);
         let theta = Theta { gamma_b: if theta.gamma_b < 1e-8 { 0.0 } else { theta.gamma_b }, ..theta };
-        let (l, _) = inner(theta);
         evaluate(levels, theta, l, j).map(|g| (theta, l, g))
     };
     let interior = fit(free, 0.0);
