@@ -164,7 +164,9 @@ fn random_slopes_reach_nlmes_optimum_and_blups() {
         assert!(got <= at_nlme + 1e-6, "{}: meshcap -2 log REML {got} above nlme's {at_nlme}", case.fixture);
         // nlme stops at its optimiser's tolerance: on the AR(1) fixture the surface is flat in
         // the offset-slope direction and meshcap's optimum is lower by a little (see below).
-        let tol = if case.rho == 0.0 { 1e-6 } else { 5e-3 };
+        // On the first the variance components agree to 2e-5 (the -2 log REML surface is flat
+        // in the correlation: 4e-6 of it moves the criterion by less than 1e-9).
+        let tol = if case.rho == 0.0 { 2e-5 } else { 5e-3 };
         let blup = |k: usize, j: usize| {
             let g = &e["group_effects"][k];
             if j == 0 {
