@@ -165,7 +165,7 @@ fn random_slopes_reach_nlmes_optimum_and_blups() {
         // nlme stops at its optimiser's tolerance: on the AR(1) fixture the surface is flat in
         // the offset-slope direction and meshcap's optimum is lower by a little (see below).
         // On the first the variance components agree to 2e-5 (the -2 log REML surface is flat
-        // in the correlation: 4e-6 of it moves the criterion by less than 1e-9).
+        // in the correlation: meshcap's optimum, 4e-6 away in it, is no higher than nlme's).
         let tol = if case.rho == 0.0 { 2e-5 } else { 5e-3 };
         let blup = |k: usize, j: usize| {
             let g = &e["group_effects"][k];
