@@ -5,7 +5,8 @@
 # MixedLM doing the same (benches/fleet_statsmodels.py), on the responses benches/fleet_gen.py
 # writes: PROXIES x 2016 samples (7 days at 5 m) per column, memory per container with restarts.
 # Wall time and peak RSS (GNU time) per command; the baseline runs while it finishes within
-# BASELINE_CAP seconds. Usage: benches/fleet_bench.sh [SIZES...] (default 100 1000 3000 10000)
+# BASELINE_CAP seconds. SLOPE_SD=0.1 gives each proxy its own slope (sd 10%: the pooled fit then
+# chooses random slopes). Usage: benches/fleet_bench.sh [SIZES...] (default 100 1000 3000 10000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${*:-100 1000 3000 10000}
@@ -21,7 +22,7 @@ run() { # label command... -> "label seconds MB"
 }
 baseline=1
 for n in $SIZES; do
-  rm -rf "$DIR/in"; python3 benches/fleet_gen.py "$DIR/in" "$n" 2016
+  rm -rf "$DIR/in"; python3 benches/fleet_gen.py "$DIR/in" "$n" 2016 "${SLOPE_SD:-0}"
   size=$(du -sm "$DIR/in" | cut -f1)
   echo "== $n proxies x 2016 samples ($((n * 2016)) per column, ${size} MB of JSON)"
   run "  meshcap import --by" target/release/meshcap import prometheus --memory-file "$DIR/in/mem.json" \

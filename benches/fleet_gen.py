@@ -8,7 +8,9 @@
 
 Proxies spread over up to 20 namespaces (one per 10 proxies, at least 3); revisions arrive at 0 to 10 a day (8 ports each); memory
 is 55Mi + 96Ki per port + a per-proxy offset + scatter. 5 minute steps (2016 = 7 days).
-Deterministic: the same bytes every run. Usage: fleet_gen.py OUTDIR [PROXIES] [SAMPLES]
+With SLOPE_SD (a fraction, e.g. 0.1) each proxy also has its own slope, sd SLOPE_SD x 96Ki per
+port (issue 19's random-slopes benchmark); 0, the default, writes the same bytes as before.
+Deterministic: the same bytes every run. Usage: fleet_gen.py OUTDIR [PROXIES] [SAMPLES] [SLOPE_SD]
 """
 import os
 import random
@@ -22,6 +24,9 @@ def main():
     out = sys.argv[1]
     proxies = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
     samples = int(sys.argv[3]) if len(sys.argv) > 3 else 2016
+    slope_sd = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
+    # A second generator, so the default (no slope spread) keeps its bytes.
+    slopes = random.Random(19)
     os.makedirs(out, exist_ok=True)
     rnd = random.Random(12)
     head = '{"status":"success","data":{"resultType":"matrix","result":['
@@ -43,7 +48,8 @@ def main():
             if rnd.random() < rate:
                 x += 8
             ports.append(x)
-        mem = [int(57671680 + 98304 * ports[k] + offset + rnd.randint(-524288, 524288)) for k in range(samples)]
+        slope = 98304 * (1.0 + slope_sd * slopes.gauss(0.0, 1.0)) if slope_sd else 98304
+        mem = [int(57671680 + slope * ports[k] + offset + rnd.randint(-524288, 524288)) for k in range(samples)]
         sep = "," if p else ""
         lbl = '"namespace":"%s","pod":"%s"' % (ns, pod)
         restart = samples // 2 if p % 100 == 7 else None

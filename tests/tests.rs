@@ -56,6 +56,8 @@ mod safe_answers;
 mod scale;
 mod shapes_study;
 mod simulate;
+mod slopes_nlme;
+mod slopes_study;
 mod spread_nlme;
 mod sweep;
 mod sweep_oracle;

@@ -356,8 +356,22 @@ fn error_line(model: &meshcap::model::FittedModel, own_proxy: bool) -> String {
             format_bytes(e.sigma_within),
             model.dof
         ),
+        ErrorKind::Group if own_proxy && e.slope.is_some() => format!(
+            "slopes: this proxy's own offset and slope, a new level (sd {}) + noise (sd {}), t with {} dof",
+            format_bytes(e.sigma_between),
+            format_bytes(e.sigma_within),
+            model.dof
+        ),
         ErrorKind::Group if own_proxy => format!(
             "group: this proxy's own offset, a new level (sd {}) + noise (sd {}), t with {} dof",
+            format_bytes(e.sigma_between),
+            format_bytes(e.sigma_within),
+            model.dof
+        ),
+        ErrorKind::Group if e.slope.is_some() => format!(
+            "slopes: a new proxy (offset sd {}, slope sd {}/unit), a new level (sd {}) + noise (sd {}), t with {} dof",
+            format_bytes(e.sigma_group),
+            format_bytes(e.slope.as_ref().map_or(0.0, |r| r.sd_bytes_per_unit)),
             format_bytes(e.sigma_between),
             format_bytes(e.sigma_within),
             model.dof

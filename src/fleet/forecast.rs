@@ -2,7 +2,8 @@
 //! and how long its own growth takes to get there.
 //!
 //! The model gives the proxy's memory at a predictor value: the pooled line plus the proxy's
-//! own offset (its BLUP in a `group=proxy` fit), with the offset's uncertainty. Three crossings
+//! own offset (its BLUP in a `group=proxy` fit) and, with random slopes (`slopes=proxy`), its
+//! own slope, with their conditional uncertainty; so each proxy is dated from its own slope. Three crossings
 //! of the limit matter: where the one-sided upper prediction bound meets it (the cautious
 //! point answer), and where the proxy's mean line meets it, with the ends of its confidence
 //! band (the range of the true crossing). The point date is the upper bound's crossing at the
@@ -30,10 +31,11 @@ impl ProxyModel<'_> {
         match self.effect {
             Some(g) => self.model.predict_group(&row, g),
             None => {
-                // A proxy the model has not seen: its offset is a new draw from the groups.
+                // A proxy the model has not seen: its offset (and slope, with random slopes)
+                // is a new draw from the groups'.
                 let p = self.model.predict_row(&row);
-                let sg = self.model.errors.sigma_group;
-                Prediction { se_mean: (p.se_mean.powi(2) + sg * sg).sqrt(), ..p }
+                let spread = self.model.errors.new_group_variance(x);
+                Prediction { se_mean: (p.se_mean.powi(2) + spread).sqrt(), ..p }
             }
         }
     }

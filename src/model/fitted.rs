@@ -173,19 +173,40 @@ impl FittedModel {
         }
         let s = self.residual_std_error;
         let h = h.max(0.0);
+        // With random slopes a new group's spread depends on where it is predicted:
+        // `residual_std_error` holds it at driver 0, the slope adds `2 x tau_01 + x^2 tau_1^2`.
+        let slope_extra = match &self.errors.slope {
+            Some(slope) => {
+                let x = row.get(slope.index).copied().unwrap_or(0.0);
+                self.errors.new_group_variance(x) - self.errors.sigma_group.powi(2)
+            }
+            None => 0.0,
+        };
         if self.errors.spread.is_some() {
             let resid = self.errors.residual_variance(mean, s * s);
-            return Prediction { mean, se_mean: s * h.sqrt(), se_obs: (s * s * h + resid).sqrt() };
+            let var_obs = (s * s * h + resid + slope_extra).max(0.0);
+            return Prediction { mean, se_mean: s * h.sqrt(), se_obs: var_obs.sqrt() };
         }
-        Prediction { mean, se_mean: s * h.sqrt(), se_obs: s * (1.0 + h).sqrt() }
+        let var_obs = (s * s * (1.0 + h) + slope_extra).max(0.0);
+        Prediction { mean, se_mean: s * h.sqrt(), se_obs: var_obs.sqrt() }
     }
 
     /// Prediction at a design row for one group of a `group` fit: its own offset (BLUP) and
     /// that offset's uncertainty replace the spread of a new group.
     pub fn predict_group(&self, row: &[f64], group: &GroupEffect) -> Prediction {
-        let mean: f64 =
+        let mut mean: f64 =
             row.iter().zip(&self.coefficients).map(|(x, c)| x * c.estimate).sum::<f64>() + group.effect_bytes;
-        let z: Vec<f64> = row.iter().zip(&group.shrink_row).map(|(x, s)| x - s).collect();
+        let mut z: Vec<f64> = row.iter().zip(&group.shrink_row).map(|(x, s)| x - s).collect();
+        // Its own slope (BLUP) too, with the offset-slope conditional covariance.
+        let mut effect_var = group.effect_sd_bytes.powi(2);
+        if let (Some(slope), Some(own)) = (&self.errors.slope, &group.slope) {
+            let x = row.get(slope.index).copied().unwrap_or(0.0);
+            mean += x * own.effect_bytes_per_unit;
+            for (zi, s) in z.iter_mut().zip(&own.shrink_row_per_unit) {
+                *zi -= x * s;
+            }
+            effect_var += 2.0 * x * own.offset_covariance + x * x * own.sd_bytes_per_unit.powi(2);
+        }
         let mut h = 0.0;
         for (i, zi) in z.iter().enumerate() {
             for (j, zj) in z.iter().enumerate() {
@@ -193,7 +214,7 @@ impl FittedModel {
             }
         }
         let s2 = self.residual_std_error * self.residual_std_error;
-        let var_mean = (h * s2).max(0.0) + group.effect_sd_bytes.powi(2);
+        let var_mean = (h * s2).max(0.0) + effect_var.max(0.0);
         let e = &self.errors;
         let var_obs = var_mean + e.residual_variance(mean, e.sigma_between.powi(2) + e.sigma_within.powi(2));
         Prediction { mean, se_mean: var_mean.sqrt(), se_obs: var_obs.sqrt() }

@@ -19,7 +19,7 @@ pub mod term;
 
 pub use checks::{check_level, check_readings, MAX_PREDICTOR, MAX_RESPONSE};
 pub use conditions::Conditions;
-pub use errors::{ErrorKind, ErrorModel, ErrorSpec, GroupEffect};
+pub use errors::{ErrorKind, ErrorModel, ErrorSpec, GroupEffect, GroupSlope, RandomSlope, SlopeTest};
 pub use fit::{fit, fit_hashed, sha256_hex, FitSettings, DEFAULT_PORTS_PER_REVISION, SERVICES_PER_REVISION};
 pub use fitted::{Coefficient, ColumnRange, FittedModel, Prediction, Source, SCHEMA_VERSION};
 pub use term::Term;

@@ -159,6 +159,19 @@ fn check_errors(model: &FittedModel) -> std::result::Result<(), String> {
             ));
         }
     }
+    if let Some(r) = &e.slope {
+        let plausible = r.sd_bytes_per_unit.is_finite()
+            && (0.0..=MAX_BYTES).contains(&r.sd_bytes_per_unit)
+            && r.offset_covariance.abs() <= e.sigma_group * r.sd_bytes_per_unit * (1.0 + 1e-9)
+            && r.index < p
+            && e.group_effects.iter().all(|g| g.slope.as_ref().is_some_and(|s| s.shrink_row_per_unit.len() == p));
+        if e.kind != ErrorKind::Group || !plausible {
+            return Err(
+                "errors.slope belongs to kind \"group\", with a slope sd from 0 to 1Ei, a covariance within sd x sd, and a slope for every group"
+                    .into(),
+            );
+        }
+    }
     if matches!(e.kind, ErrorKind::Levels | ErrorKind::Group) {
         let total = (e.sigma_within.powi(2) + e.sigma_between.powi(2) + e.sigma_group.powi(2)).sqrt();
         let s = model.residual_std_error;

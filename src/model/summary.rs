@@ -126,6 +126,15 @@ fn errors_block(s: &mut String, model: &FittedModel) {
             if e.kind == ErrorKind::Group {
                 parts.push(format!("sigma_group = {}", format_bytes(e.sigma_group)));
             }
+            if let Some(r) = &e.slope {
+                let corr = r.offset_covariance / (e.sigma_group * r.sd_bytes_per_unit);
+                let corr = if corr.is_finite() { format!("{corr:.3}") } else { "n/a".into() };
+                parts.push(format!(
+                    "slope sd = {}/{} (corr with offset {corr})",
+                    format_bytes(r.sd_bytes_per_unit),
+                    r.column
+                ));
+            }
             parts.push(format!("sigma_within = {}", format_bytes(e.sigma_within)));
             if let Some(sp) = &e.spread {
                 parts.push(format!("(at {}; x (mean / it)^{:.2})", format_bytes(sp.reference_bytes), sp.power));

@@ -7,6 +7,7 @@ use super::drift;
 use super::levels::{form, Levels, Scaling};
 use super::reml::{effective_n, estimate, Free, Theta};
 use super::sandwich::{cluster, hac, newey_west_lags};
+use super::slopes_infer::random_slopes;
 use super::spread;
 use super::{ErrorKind, ErrorModel, ErrorSpec, GroupEffect};
 use crate::error::{Error, Result};
@@ -61,9 +62,10 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
             }
         }
     }
+    let asked_auto = matches!(spec, ErrorSpec::Auto);
     let (spec, reason) = resolve(spec, input, times.is_some())?;
     let group_column = match &spec {
-        ErrorSpec::Group(c) | ErrorSpec::Cluster(Some(c)) => Some(c.clone()),
+        ErrorSpec::Group(c) | ErrorSpec::Slopes(c) | ErrorSpec::Cluster(Some(c)) => Some(c.clone()),
         _ => None,
     };
     if let Some(c) = group_column.as_deref().filter(|c| input.terms.iter().any(|t| t.column == *c)) {
@@ -73,9 +75,9 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
     }
     let groups = group_column.as_deref().map(|c| group_ids(s, input.rows, c)).transpose()?;
     let scaling = scaling(input);
-    let nest =
-        matches!(spec, ErrorSpec::Group(_)).then(|| groups.as_ref().expect("group ids")).map(|g| (&g.0[..], g.1.len()));
-    let mixed = matches!(spec, ErrorSpec::Levels | ErrorSpec::Group(_));
+    let grouped = matches!(spec, ErrorSpec::Group(_) | ErrorSpec::Slopes(_));
+    let nest = grouped.then(|| groups.as_ref().expect("group ids")).map(|g| (&g.0[..], g.1.len()));
+    let mixed = matches!(spec, ErrorSpec::Levels) || grouped;
     let mut levels = form(input.y, input.design, times.as_deref(), nest, &scaling, mixed);
     let ols_rss = input.solution.rss;
     // As statsmodels: sigma^2 = RSS / (n - p), then sigma.
@@ -146,8 +148,8 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
             // t with G - 1 dof (statsmodels' df_resid_inference), never more than OLS's n - p.
             out.dof = (count - 1).min(n - p);
         }
-        ErrorSpec::Levels | ErrorSpec::Group(_) => {
-            let names = matches!(spec, ErrorSpec::Group(_)).then(|| &groups.as_ref().expect("group ids").1[..]);
+        ErrorSpec::Levels | ErrorSpec::Group(_) | ErrorSpec::Slopes(_) => {
+            let names = grouped.then(|| &groups.as_ref().expect("group ids").1[..]);
             out.errors.kind = ErrorKind::Levels;
             if names.is_some() {
                 out.errors.kind = ErrorKind::Group;
@@ -155,6 +157,12 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
                 out.errors.groups = levels.groups;
             }
             (theta, free) = variance_components(&mut levels, input, &scaling, names, &mut out)?;
+            if grouped {
+                let forced = matches!(spec, ErrorSpec::Slopes(_));
+                if forced || asked_auto {
+                    random_slopes(&levels, input, &scaling, theta, free, forced, &mut out)?;
+                }
+            }
         }
     }
     if out.errors.kind != ErrorKind::Iid && out.sigma_obs > 0.0 {
@@ -167,7 +175,7 @@ pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
     if exact {
         out.notes.push("the fit is exact (residuals are rounding): lack-of-fit and curvature not tested".into());
     }
-    if !exact && !matches!(spec, ErrorSpec::Group(_)) {
+    if !exact && !grouped {
         out.errors.lack_of_fit = lack_of_fit(&levels, ols_rss, p, scaling.y_scale);
     }
     if let Some((j, term)) = primary(input).filter(|_| !exact) {
@@ -424,27 +432,9 @@ fn variance_components(
         }
     };
     out.errors.assumptions.push(line);
-    let nr = levels.readings as f64;
-    let sigma2_scaled = gls.quad / (nr - p as f64);
-    let ys2 = sc.y_scale * sc.y_scale;
-    let sigma_w2 = sigma2_scaled * ys2;
-    out.coefficients = (0..p)
-        .map(|j| gls.b[j] * sc.y_scale / sc.x_scale[j] + if input.design[j].power == 0 { sc.y_shift } else { 0.0 })
-        .collect();
-    out.cov = (0..p * p).map(|k| sigma_w2 * gls.a_inv[k] / (sc.x_scale[k / p] * sc.x_scale[k % p])).collect();
+    let sigma_w2 = store_gls(levels, input, sc, &gls.b, &gls.a_inv, gls.quad, out);
     let (sb2, sg2) = (theta.gamma_b * sigma_w2, theta.gamma_g * sigma_w2);
     out.sigma_obs = (sigma_w2 + sb2 + sg2).sqrt();
-    // Residual sum of squares of the readings at the GLS coefficients, from level sums.
-    out.rss = levels
-        .levels
-        .iter()
-        .enumerate()
-        .map(|(k, v)| {
-            let fitted: f64 = levels.row(k).iter().zip(&gls.b).map(|(x, b)| x * b).sum();
-            v.ss + v.n as f64 * (v.mean - fitted).powi(2)
-        })
-        .sum::<f64>()
-        * ys2;
     let e = &mut out.errors;
     e.sigma_within = sigma_w2.sqrt();
     e.sigma_between = sb2.sqrt();
@@ -472,11 +462,50 @@ fn variance_components(
                     name,
                     effect_bytes: k * r * sc.y_scale,
                     effect_sd_bytes: (k * sigma_w2).sqrt(),
-                    shrink_row: cx.iter().zip(&sc.x_scale).map(|(c, s)| k * c / s).collect(),
+                    // Scaled rows are x / x_scale, so a raw row is the scaled one times x_scale
+                    // (dividing, as before issue 19, made the driver's entry vanish: an existing
+                    // proxy's bound then took the slope's variance at x, not at x's distance
+                    // from the proxy's own data).
+                    shrink_row: cx.iter().zip(&sc.x_scale).map(|(c, s)| k * c * s).collect(),
                     readings,
+                    slope: None,
                 }
             })
             .collect();
     }
     Ok((theta, free))
+}
+
+/// Store a GLS fit (scaled units) in `out`: coefficients, their covariance and the readings'
+/// residual sum of squares, in bytes; returns sigma_within^2 (bytes^2).
+pub(super) fn store_gls(
+    levels: &Levels,
+    input: &FitInput,
+    sc: &Scaling,
+    b: &[f64],
+    a_inv: &[f64],
+    quad: f64,
+    out: &mut Inference,
+) -> f64 {
+    let p = input.design.len();
+    let nr = levels.readings as f64;
+    let sigma2_scaled = quad / (nr - p as f64);
+    let ys2 = sc.y_scale * sc.y_scale;
+    let sigma_w2 = sigma2_scaled * ys2;
+    out.coefficients = (0..p)
+        .map(|j| b[j] * sc.y_scale / sc.x_scale[j] + if input.design[j].power == 0 { sc.y_shift } else { 0.0 })
+        .collect();
+    out.cov = (0..p * p).map(|k| sigma_w2 * a_inv[k] / (sc.x_scale[k / p] * sc.x_scale[k % p])).collect();
+    // Residual sum of squares of the readings at the GLS coefficients, from level sums.
+    out.rss = levels
+        .levels
+        .iter()
+        .enumerate()
+        .map(|(k, v)| {
+            let fitted: f64 = levels.row(k).iter().zip(b).map(|(x, b)| x * b).sum();
+            v.ss + v.n as f64 * (v.mean - fitted).powi(2)
+        })
+        .sum::<f64>()
+        * ys2;
+    sigma_w2
 }

@@ -12,6 +12,8 @@
 //! - `levels`: a random offset per level plus AR(1) noise within a level, by REML ([`reml`]);
 //!   inference on the coefficients counts levels, not readings.
 //! - `group=COL`: a random offset per value of COL (a proxy or pod), levels nested inside.
+//! - `slopes=COL`: as `group=COL`, plus a random slope per group on the main driver, correlated
+//!   with the offset ([`slopes`]); `auto` picks it over `group` by a likelihood-ratio test.
 //! - `hac`, `cluster[=COL]`: OLS with a sandwich covariance, for comparison ([`sandwich`]).
 
 mod assumptions;
@@ -24,6 +26,8 @@ mod levels;
 mod reml;
 mod sandwich;
 mod simplex;
+mod slopes;
+mod slopes_infer;
 mod spread;
 
 use std::fmt;
@@ -54,6 +58,8 @@ pub enum ErrorSpec {
     Levels,
     /// A random offset per value of a column, levels nested inside.
     Group(String),
+    /// A random offset and a random slope on the main driver per value of a column.
+    Slopes(String),
     /// OLS with a Newey-West covariance.
     Hac,
     /// OLS with a cluster-robust covariance; `None` clusters by level.
@@ -81,14 +87,16 @@ impl FromStr for ErrorSpec {
                 "hac" => Ok(ErrorSpec::Hac),
                 "cluster" => Ok(ErrorSpec::Cluster(None)),
                 "group" => Err(Error::invalid("--errors group needs a column: group=COL (e.g. group=proxy)")),
+                "slopes" => Err(Error::invalid("--errors slopes needs a column: slopes=COL (e.g. slopes=proxy)")),
                 _ => Err(Error::invalid(format!(
-                    "--errors must be auto, iid, levels, group=COL, hac or cluster[=COL], but \"{t}\" is none of them"
+                    "--errors must be auto, iid, levels, group=COL, slopes=COL, hac or cluster[=COL], but \"{t}\" is none of them"
                 ))),
             },
             Some(("group", c)) => Ok(ErrorSpec::Group(column(c)?)),
+            Some(("slopes", c)) => Ok(ErrorSpec::Slopes(column(c)?)),
             Some(("cluster", c)) => Ok(ErrorSpec::Cluster(Some(column(c)?))),
             Some((k, _)) => {
-                Err(Error::invalid(format!("--errors {t}: only group= and cluster= take a column, not \"{k}=\"")))
+                Err(Error::invalid(format!("--errors {t}: only group=, slopes= and cluster= take a column, not \"{k}=\"")))
             }
         }
     }
@@ -101,6 +109,7 @@ impl fmt::Display for ErrorSpec {
             ErrorSpec::Iid => write!(f, "iid"),
             ErrorSpec::Levels => write!(f, "levels"),
             ErrorSpec::Group(c) => write!(f, "group={c}"),
+            ErrorSpec::Slopes(c) => write!(f, "slopes={c}"),
             ErrorSpec::Hac => write!(f, "hac"),
             ErrorSpec::Cluster(None) => write!(f, "cluster"),
             ErrorSpec::Cluster(Some(c)) => write!(f, "cluster={c}"),
@@ -139,6 +148,47 @@ pub struct GroupEffect {
     pub shrink_row: Vec<f64>,
     /// Readings of the group.
     pub readings: usize,
+    /// The group's own slope, when the fit has random slopes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slope: Option<GroupSlope>,
+}
+
+/// A group's own slope (BLUP) in a random-slope fit, in bytes per unit of the driver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupSlope {
+    /// Predicted slope deviation from the pooled slope.
+    pub effect_bytes_per_unit: f64,
+    /// Its conditional standard deviation given the data.
+    pub sd_bytes_per_unit: f64,
+    /// Conditional covariance of the group's offset and slope, bytes^2 per unit.
+    pub offset_covariance: f64,
+    /// The coefficient rows the slope's BLUP shares, per unit of the driver: at driver value x
+    /// the shrink row of [`GroupEffect`] is `shrink_row + x shrink_row_per_unit`.
+    pub shrink_row_per_unit: Vec<f64>,
+}
+
+/// The random slope of a `slopes` fit: the spread of the groups' slopes on the driver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RandomSlope {
+    /// The driver column (ports or revisions).
+    pub column: String,
+    /// Index of the driver's coefficient in the design (intercept first).
+    pub index: usize,
+    /// Standard deviation of the groups' slopes, bytes per unit.
+    pub sd_bytes_per_unit: f64,
+    /// Covariance of a group's offset (at driver 0) and slope, bytes^2 per unit.
+    pub offset_covariance: f64,
+}
+
+/// The likelihood-ratio test `auto` ran for random slopes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlopeTest {
+    /// The driver column tested.
+    pub column: String,
+    /// -2 log REML of the random-intercept fit minus that of the random-slope fit.
+    pub statistic: f64,
+    /// P-value from the 50:50 mixture of chi2_1 and chi2_2.
+    pub p: f64,
 }
 
 /// The error structure of a fitted model, its variance components and diagnostics.
@@ -192,6 +242,12 @@ pub struct ErrorModel {
     /// p-value and what was done (absent in files written before it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assumptions: Vec<Assumption>,
+    /// The random slope (slopes only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slope: Option<RandomSlope>,
+    /// The test `auto` ran for random slopes, whichever way it went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slope_test: Option<SlopeTest>,
 }
 
 impl ErrorModel {
@@ -217,6 +273,8 @@ impl ErrorModel {
             quadratic: None,
             spread: None,
             assumptions: Vec::new(),
+            slope: None,
+            slope_test: None,
         }
     }
 
@@ -226,6 +284,7 @@ impl ErrorModel {
         match self.kind {
             ErrorKind::Iid => "iid".into(),
             ErrorKind::Levels => "levels".into(),
+            ErrorKind::Group if self.slope.is_some() => format!("slopes={c}"),
             ErrorKind::Group => format!("group={c}"),
             ErrorKind::Hac => "hac".into(),
             ErrorKind::Cluster => format!("cluster={c}"),
@@ -248,6 +307,16 @@ impl ErrorModel {
     pub fn group(&self, name: &str) -> Option<&GroupEffect> {
         self.group_effects.iter().find(|g| g.name == name)
     }
+
+    /// Variance of a new group's effect at a driver value `x`: `tau_0^2 + 2 x tau_01 + x^2
+    /// tau_1^2` with random slopes, else `sigma_group^2`.
+    pub fn new_group_variance(&self, x: f64) -> f64 {
+        let t0 = self.sigma_group * self.sigma_group;
+        match &self.slope {
+            Some(s) => (t0 + 2.0 * x * s.offset_covariance + x * x * s.sd_bytes_per_unit.powi(2)).max(0.0),
+            None => t0,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -256,10 +325,10 @@ mod tests {
 
     #[test]
     fn specs_parse_and_print() {
-        for s in ["auto", "iid", "levels", "group=proxy", "hac", "cluster", "cluster=pod"] {
+        for s in ["auto", "iid", "levels", "group=proxy", "slopes=proxy", "hac", "cluster", "cluster=pod"] {
             assert_eq!(s.parse::<ErrorSpec>().unwrap().to_string(), s);
         }
-        for bad in ["", "group", "group=", "ar1", "levels=x", "cluster= "] {
+        for bad in ["", "group", "group=", "slopes", "slopes= ", "ar1", "levels=x", "cluster= "] {
             assert!(bad.parse::<ErrorSpec>().is_err(), "{bad}");
         }
     }

@@ -173,15 +173,7 @@ pub(crate) fn evaluate(levels: &Levels, theta: Theta, extra: Option<&[f64]>) -> 
             }
         }
     }
-    for i in 0..p {
-        for j in 0..i {
-            a[(j, i)] = a[(i, j)];
-        }
-    }
-    let chol = a.cholesky()?;
-    let logdet_a: f64 = 2.0 * chol.l_dirty().diagonal().iter().map(|d| d.ln()).sum::<f64>();
-    let b = chol.solve(&c);
-    let a_inv = chol.inverse();
+    let (b, a_inv, logdet_a) = solve_lower(a, &c)?;
     // r' V~^-1 r from the residual of each level mean.
     let mut quad = 0.0;
     let group_r = &mut sums.residual;
@@ -215,8 +207,30 @@ pub(crate) fn evaluate(levels: &Levels, theta: Theta, extra: Option<&[f64]>) -> 
     })
 }
 
+/// Solve the normal equations from their lower triangle `a`: the coefficients, the inverse
+/// and `ln|A|`; `None` when `a` is not positive definite.
+pub(crate) fn solve_lower(mut a: DMatrix<f64>, c: &DVector<f64>) -> Option<(DVector<f64>, DMatrix<f64>, f64)> {
+    let p = a.nrows();
+    for i in 0..p {
+        for j in 0..i {
+            a[(j, i)] = a[(i, j)];
+        }
+    }
+    let chol = a.cholesky()?;
+    let logdet_a: f64 = 2.0 * chol.l_dirty().diagonal().iter().map(|d| d.ln()).sum::<f64>();
+    Some((chol.solve(c), chol.inverse(), logdet_a))
+}
+
+/// A level's part of `r' V~^-1 r` (without group terms) when its mean is `delta` above the
+/// fitted line, and its AR(1)-weighted residual `delta_w`.
+pub(crate) fn level_quad(level: &super::levels::Level, delta: f64, ne: f64, rho: f64, gamma_b: f64) -> (f64, f64) {
+    let delta_w = delta + weighted_shift(level.ends, level.n, rho, ne);
+    let within = deviation_form(level, rho) + 2.0 * rho * level.ends * delta / (1.0 + rho) + ne * delta * delta;
+    (within - gamma_b * (ne * delta_w).powi(2) / (1.0 + gamma_b * ne), delta_w)
+}
+
 /// AR(1)-weighted mean minus the plain mean: `rho (d_1 + d_n) / ((1+rho) n_eff)`.
-fn weighted_shift(ends: f64, n: usize, rho: f64, ne: f64) -> f64 {
+pub(crate) fn weighted_shift(ends: f64, n: usize, rho: f64, ne: f64) -> f64 {
     if n <= 1 {
         0.0
     } else {
@@ -233,7 +247,7 @@ fn deviation_form(level: &super::levels::Level, rho: f64) -> f64 {
 }
 
 /// Below this interior rho, the boundary rho = 0 is fitted too and the better kept.
-const BOUNDARY_CHECK_RHO: f64 = 0.1;
+pub(crate) const BOUNDARY_CHECK_RHO: f64 = 0.1;
 
 /// `rho` from its unconstrained parameter: `MAX_RHO (1 + tanh phi) / 2`, smooth and strictly
 /// inside (0, MAX_RHO), so the objective has no flat stretch for Nelder-Mead to settle on (a

@@ -1,0 +1,362 @@
+//! Random slopes: each proxy its own slope on the main driver beside its own offset, by REML.
+//!
+//! Proxies differ in slope (Envoy workers, stats settings, proxy kind, Istio version): a fleet
+//! pooled with one shared slope and a random offset per proxy gives slope intervals that miss
+//! (71% coverage in issue 19) and a new proxy's bound that ignores how far its slope may be
+//! from the fleet's. The model here is nlme's `lme(memory ~ ports, random = ~ ports | proxy)`
+//! with the levels structure of [`super::reml`] nested inside:
+//!
+//! `y = X b + z'u_g + v_level + e`, `z = (1, x_j)` on the driver column `j`, `u_g ~ N(0,
+//! sw^2 G)` with `G = L L'` (L lower triangular 2x2, its three entries unconstrained, so the
+//! optimiser moves freely and a zero slope variance or a perfect correlation is reachable),
+//! `v ~ N(0, sb^2)` per level, `e` AR(1) within a level. Because the driver is constant within
+//! a level, a group's marginal covariance is its block-diagonal level part `W_g` plus `Z G Z'`
+//! with Z of rank 2, so by Woodbury every REML quantity needs per group only the 2x2 `M_g =
+//! sum_l w_l z_l z_l'`, `S_g = sum_l w_l z_l x_l'` and `t_g = sum_l w_l z_l y~_l` (w_l the
+//! level's weight `n_eff / (1 + gamma_b n_eff)`); `K_g = L (I + L' M_g L)^-1 L'` replaces
+//! `(G^-1 + M_g)^-1` and stays defined when G is singular. With `L = diag(sqrt gamma_g, 0)`
+//! this is exactly [`super::reml::evaluate`] (checked in the tests).
+
+use nalgebra::{DMatrix, DVector, Matrix2};
+
+use super::levels::Levels;
+use super::reml::{
+    effective_n, level_quad, phi_of, rho_of, solve_lower, weighted_shift, Free, Theta, BOUNDARY_CHECK_RHO,
+};
+
+/// Lower-triangular Cholesky factor of the random-effect covariance over `sw^2`, scaled units:
+/// `[l00, l10, l11]` for `L = [[l00, 0], [l10, l11]]`.
+pub(crate) type Factor = [f64; 3];
+
+/// `G = L L'` as (var intercept, covariance, var slope).
+pub(crate) fn covariance(l: Factor) -> [f64; 3] {
+    [l[0] * l[0], l[0] * l[1], l[1] * l[1] + l[2] * l[2]]
+}
+
+/// A group's predicted effects in scaled units.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupFit {
+    /// BLUP of (offset, slope).
+    pub u: [f64; 2],
+    /// Conditional covariance of `u` over `sw^2`: (00, 01, 11).
+    pub k: [f64; 3],
+    /// `S_g' K_g`, p x 2 row-major: the coefficient rows the BLUP shares.
+    pub shrink: Vec<f64>,
+}
+
+/// The GLS fit at one parameter point (scaled units).
+#[derive(Debug, Clone)]
+pub(crate) struct SlopeGls {
+    pub b: Vec<f64>,
+    /// (X' V~^-1 X)^-1, row-major.
+    pub a_inv: Vec<f64>,
+    pub quad: f64,
+    /// -2 restricted log-likelihood with sw^2 profiled, up to the constant of
+    /// [`super::reml::evaluate`] (so the two are comparable for a likelihood-ratio test).
+    pub objective: f64,
+    pub groups: Vec<GroupFit>,
+}
+
+/// Everything the levels contribute at one `(gamma_b, rho)`: `X'W^-1 X` (lower triangle) and
+/// `X'W^-1 y`, `y'W^-1 y`, `ln|W|`, and per group `M` (sum w, sum w x, sum w x^2), `S` (2 x p)
+/// and `t` (2), W the block-diagonal level covariance. One pass over the levels; the random
+/// effects' factor then costs work per group only ([`group_stage`]), so the factor is
+/// optimised for a fixed pass (a profile) instead of re-reading every level at each step.
+pub(crate) struct LevelPass {
+    p: usize,
+    a0: Vec<f64>,
+    c0: Vec<f64>,
+    q0: f64,
+    logdet_w: f64,
+    m: Vec<[f64; 3]>,
+    s: Vec<f64>,
+    t: Vec<[f64; 2]>,
+    readings: f64,
+}
+
+/// The level pass at `theta` (its `gamma_b` and `rho`) for a slope on design column `j`.
+pub(crate) fn level_pass(levels: &Levels, theta: Theta, j: usize) -> LevelPass {
+    let p = levels.p;
+    let Theta { gamma_b, rho, .. } = theta;
+    let g_count = levels.groups;
+    let mut out = LevelPass {
+        p,
+        a0: vec![0.0; p * p],
+        c0: vec![0.0; p],
+        q0: 0.0,
+        logdet_w: 0.0,
+        m: vec![[0.0; 3]; g_count],
+        s: vec![0.0; g_count * 2 * p],
+        t: vec![[0.0; 2]; g_count],
+        readings: levels.readings as f64,
+    };
+    let ln_ar = (1.0 - rho * rho).ln();
+    // Per reading count: effective n, weight and log term (few distinct counts in a fleet).
+    let per_n = |n: usize| {
+        let ne = effective_n(n, rho);
+        let ln_b = if gamma_b > 0.0 { gamma_b.mul_add(ne, 1.0).ln() } else { 0.0 };
+        (ne, ne / (1.0 + gamma_b * ne), ln_b)
+    };
+    let mut by_n: Vec<Option<(f64, f64, f64)>> =
+        vec![None; levels.levels.iter().map(|l| l.n).max().unwrap_or(0).min(1 << 16) + 1];
+    for (k, level) in levels.levels.iter().enumerate() {
+        let x = levels.row(k);
+        let (ne, w, ln_b) = match by_n.get_mut(level.n) {
+            Some(slot) => *slot.get_or_insert_with(|| per_n(level.n)),
+            None => per_n(level.n),
+        };
+        let ytilde = level.mean + weighted_shift(level.ends, level.n, rho, ne);
+        if level.n > 1 {
+            out.logdet_w += (level.n as f64 - 1.0) * ln_ar;
+        }
+        out.logdet_w += ln_b;
+        out.q0 += level_quad(level, level.mean, ne, rho, gamma_b).0;
+        for i in 0..p {
+            let wx = w * x[i];
+            out.c0[i] += wx * ytilde;
+            for (aij, xj) in out.a0[i * p..=i * p + i].iter_mut().zip(x) {
+                *aij += wx * xj;
+            }
+        }
+        let g = level.group as usize;
+        let xj = x[j];
+        let m = &mut out.m[g];
+        m[0] += w;
+        m[1] += w * xj;
+        m[2] += w * xj * xj;
+        let s = &mut out.s[g * 2 * p..(g + 1) * 2 * p];
+        for i in 0..p {
+            s[i] += w * x[i];
+            s[p + i] += w * xj * x[i];
+        }
+        out.t[g][0] += w * ytilde;
+        out.t[g][1] += w * xj * ytilde;
+    }
+    out
+}
+
+/// The GLS fit and REML objective at factor `l` from a level pass; the groups' BLUPs only
+/// when `blups` (the optimiser needs the objective alone).
+pub(crate) fn group_stage(pass: &LevelPass, l: Factor, blups: bool) -> Option<SlopeGls> {
+    let p = pass.p;
+    let lm = Matrix2::new(l[0], 0.0, l[1], l[2]);
+    let mut a = DMatrix::<f64>::from_fn(p, p, |i, k| if k <= i { pass.a0[i * p + k] } else { 0.0 });
+    let mut c = DVector::<f64>::from_column_slice(&pass.c0);
+    let mut logdet_v = pass.logdet_w;
+    // y'V~^-1 y = y'W^-1 y - sum over groups of t' K t (Woodbury).
+    let mut yy = pass.q0;
+    let mut ks = Vec::with_capacity(if blups { pass.m.len() } else { 0 });
+    for (g, (m, t)) in pass.m.iter().zip(&pass.t).enumerate() {
+        let mm = Matrix2::new(m[0], m[1], m[1], m[2]);
+        let inner = Matrix2::identity() + lm.transpose() * mm * lm;
+        let det = inner.determinant();
+        if !(det.is_finite() && det > 0.0) {
+            return None;
+        }
+        logdet_v += det.ln();
+        let kg = lm * inner.try_inverse()? * lm.transpose();
+        let s = &pass.s[g * 2 * p..(g + 1) * 2 * p];
+        let kt = [kg[(0, 0)] * t[0] + kg[(0, 1)] * t[1], kg[(1, 0)] * t[0] + kg[(1, 1)] * t[1]];
+        yy -= t[0] * kt[0] + t[1] * kt[1];
+        // A -= S' K S, c -= S' K t.
+        for i in 0..p {
+            let ks_i = [kg[(0, 0)] * s[i] + kg[(0, 1)] * s[p + i], kg[(1, 0)] * s[i] + kg[(1, 1)] * s[p + i]];
+            c[i] -= s[i] * kt[0] + s[p + i] * kt[1];
+            for k in 0..=i {
+                a[(i, k)] -= ks_i[0] * s[k] + ks_i[1] * s[p + k];
+            }
+        }
+        if blups {
+            ks.push(kg);
+        }
+    }
+    let (b, a_inv, logdet_a) = solve_lower(a, &c)?;
+    // r'V~^-1 r at the GLS coefficients: y'V~^-1 y - c'b.
+    let quad = yy - c.dot(&b);
+    if !(quad.is_finite() && quad > 0.0) {
+        return None;
+    }
+    let objective = (pass.readings - p as f64) * quad.ln() + logdet_v + logdet_a;
+    let groups = ks
+        .iter()
+        .enumerate()
+        .map(|(g, kg)| {
+            let s = &pass.s[g * 2 * p..(g + 1) * 2 * p];
+            let t = pass.t[g];
+            // The group's residual sums t - S b, and its BLUP K (t - S b).
+            let r: Vec<f64> = (0..2).map(|d| t[d] - (0..p).map(|i| s[d * p + i] * b[i]).sum::<f64>()).collect();
+            let u = [kg[(0, 0)] * r[0] + kg[(0, 1)] * r[1], kg[(1, 0)] * r[0] + kg[(1, 1)] * r[1]];
+            let shrink = (0..p)
+                .flat_map(|i| [kg[(0, 0)] * s[i] + kg[(1, 0)] * s[p + i], kg[(0, 1)] * s[i] + kg[(1, 1)] * s[p + i]])
+                .collect();
+            GroupFit { u, k: [kg[(0, 0)], kg[(0, 1)], kg[(1, 1)]], shrink }
+        })
+        .collect();
+    Some(SlopeGls { b: b.iter().copied().collect(), a_inv: a_inv.iter().copied().collect(), quad, objective, groups })
+}
+
+/// The GLS fit and REML objective of the random-slope model, the slope on design column `j`.
+pub(crate) fn evaluate(levels: &Levels, theta: Theta, l: Factor, j: usize) -> Option<SlopeGls> {
+    group_stage(&level_pass(levels, theta, j), l, true)
+}
+
+/// True when some group's levels differ in the driver: a slope per group is identifiable
+/// only then.
+pub(crate) fn identifiable(levels: &Levels, j: usize) -> bool {
+    let mut first: Vec<Option<f64>> = vec![None; levels.groups];
+    let mut varying = vec![false; levels.groups];
+    for (k, v) in levels.levels.iter().enumerate() {
+        let x = levels.row(k)[j];
+        match first[v.group as usize] {
+            None => first[v.group as usize] = Some(x),
+            Some(f) => varying[v.group as usize] |= f != x,
+        }
+    }
+    // Two proxies with their own slopes at least: one cannot tell a spread from one value.
+    varying.iter().filter(|&&v| v).count() >= 2
+}
+
+/// The REML estimate of the random-slope model, starting from the random-intercept fit
+/// `start`: first the factor L alone at `start`'s level components (one pass over the levels,
+/// then work per group only), then everything jointly from there by Nelder-Mead.
+pub(crate) fn estimate(levels: &Levels, free: Free, start: Theta, j: usize) -> Option<(Theta, Factor, SlopeGls)> {
+    let l0 = start.gamma_g.max(1e-4).sqrt();
+    let rho_start = if free.rho { start.rho } else { 0.0 };
+    let pass = level_pass(levels, Theta { rho: rho_start, ..start }, j);
+    let first = |v: &[f64]| group_stage(&pass, [v[0], v[1], v[2]], false).map_or(f64::INFINITY, |g| g.objective);
+    let l_start = super::simplex::minimize(&first, &[l0, 0.0, 0.3 * l0]);
+    let fit = |free: Free, rho_fixed: f64| {
+        let to_point = |v: &[f64]| {
+            let mut k = 0;
+            let mut next = || {
+                k += 1;
+                v[k - 1]
+            };
+            let sb = if free.between { next() } else { 0.0 };
+            let l = [next(), next(), next()];
+            let rho = if free.rho { rho_of(next()) } else { rho_fixed };
+            (Theta { gamma_b: sb * sb, gamma_g: 0.0, rho, delta: 0.0 }, l)
+        };
+        let mut x0 = Vec::new();
+        if free.between {
+            x0.push(start.gamma_b.max(1e-4).sqrt());
+        }
+        x0.extend_from_slice(&l_start);
+        if free.rho {
+            x0.push(phi_of(start.rho));
+        }
+        let f = |v: &[f64]| {
+            let (theta, l) = to_point(v);
+            group_stage(&level_pass(levels, theta, j), l, false).map_or(f64::INFINITY, |g| g.objective)
+        };
+        let best = super::simplex::minimize(&f, &x0);
+        let (theta, l) = to_point(&best);
+        let theta = Theta { gamma_b: if theta.gamma_b < 1e-8 { 0.0 } else { theta.gamma_b }, ..theta };
+        evaluate(levels, theta, l, j).map(|g| (theta, l, g))
+    };
+    let interior = fit(free, 0.0);
+    if !free.rho || interior.as_ref().is_some_and(|(t, _, _)| t.rho > BOUNDARY_CHECK_RHO) {
+        return interior;
+    }
+    let boundary = fit(Free { rho: false, ..free }, 0.0);
+    match (interior, boundary) {
+        (Some(i), Some(b)) => Some(if b.2.objective <= i.2.objective { b } else { i }),
+        (i, b) => i.or(b),
+    }
+}
+
+/// P-value of the boundary-aware likelihood-ratio test for adding a slope variance and its
+/// covariance with the offset: under the null the variance sits on the boundary of its
+/// space, so the statistic follows a 50:50 mixture of chi2_1 and chi2_2 (Self & Liang 1987,
+/// Stram & Lee 1994), not chi2_2, which would be conservative.
+pub(crate) fn chi_bar_square_p(d: f64) -> f64 {
+    if d <= 0.0 {
+        return 1.0;
+    }
+    // chi2_1 survival: erfc(sqrt(d/2)); chi2_2 survival: exp(-d/2).
+    0.5 * statrs::function::erf::erfc((d / 2.0).sqrt()) + 0.5 * (-d / 2.0).exp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::levels::{form, Scaling};
+    use super::super::reml;
+    use super::*;
+    use crate::model::solve::DesignColumn;
+
+    fn tiny() -> Levels {
+        let x1 = [0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 0.0, 1.0, 1.0, 3.0, 3.0, 3.0, 1.0, 2.0];
+        let y = [1.0, 1.4, 3.1, 2.2, 5.3, 4.1, 0.2, 2.9, 3.4, 9.7, 8.8, 9.1, 2.5, 4.4];
+        let g = [0u32, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2];
+        let t: Vec<f64> = (0..14).map(f64::from).collect();
+        let design = [DesignColumn { base: &[], power: 0 }, DesignColumn { base: &x1, power: 1 }];
+        let s = Scaling { y_shift: 0.0, y_scale: 1.0, x_scale: vec![1.0, 1.0] };
+        form(&y, &design, Some(&t), Some((&g, 3)), &s, true)
+    }
+
+    #[test]
+    fn intercept_only_factor_is_the_random_intercept_model() {
+        let levels = tiny();
+        let theta = Theta { gamma_b: 0.4, gamma_g: 1.7, rho: 0.3, delta: 0.0 };
+        let one = reml::evaluate(&levels, theta, None).unwrap();
+        let two = evaluate(&levels, theta, [1.7f64.sqrt(), 0.0, 0.0], 1).unwrap();
+        assert!((one.objective - two.objective).abs() < 1e-12, "{} vs {}", one.objective, two.objective);
+        assert!((one.b[1] - two.b[1]).abs() < 1e-12);
+    }
+
+    /// Brute force: the dense marginal covariance with random slopes.
+    #[test]
+    fn group_sums_give_the_dense_objective() {
+        let levels = tiny();
+        let x1 = [0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 0.0, 1.0, 1.0, 3.0, 3.0, 3.0, 1.0, 2.0];
+        let y = [1.0, 1.4, 3.1, 2.2, 5.3, 4.1, 0.2, 2.9, 3.4, 9.7, 8.8, 9.1, 2.5, 4.4];
+        let g = [0usize, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2];
+        let theta = Theta { gamma_b: 0.4, gamma_g: 0.0, rho: 0.3, delta: 0.0 };
+        let l = [0.9, -0.35, 0.6];
+        let fast = evaluate(&levels, theta, l, 1).unwrap();
+        let gm = covariance(l);
+        let level_start = |i: usize| (0..=i).rev().take_while(|&k| g[k] == g[i] && x1[k] == x1[i]).last().unwrap();
+        let v = DMatrix::from_fn(14, 14, |i, k| {
+            let mut v = 0.0;
+            if level_start(i) == level_start(k) {
+                v += theta.rho.powi((i as i32 - k as i32).abs()) + theta.gamma_b;
+            }
+            if g[i] == g[k] {
+                v += gm[0] + gm[1] * (x1[i] + x1[k]) + gm[2] * x1[i] * x1[k];
+            }
+            v
+        });
+        let xm = DMatrix::from_fn(14, 2, |i, k| if k == 0 { 1.0 } else { x1[i] });
+        let yv = DVector::from_column_slice(&y);
+        let vi = v.clone().try_inverse().unwrap();
+        let a = xm.transpose() * &vi * &xm;
+        let b = a.clone().try_inverse().unwrap() * xm.transpose() * &vi * &yv;
+        let r = &yv - &xm * &b;
+        let quad = (r.transpose() * &vi * &r)[(0, 0)];
+        let objective = 12.0 * quad.ln() + v.determinant().ln() + a.determinant().ln();
+        assert!((fast.b[1] - b[1]).abs() < 1e-12, "{:?} vs {b}", fast.b);
+        assert!((fast.quad - quad).abs() < 1e-12 * quad, "{} vs {quad}", fast.quad);
+        assert!((fast.objective - objective).abs() < 1e-10, "{} vs {objective}", fast.objective);
+        // BLUP of group 1: G Z' V^-1 r (Henderson), dense.
+        let z = DMatrix::from_fn(14, 2, |i, k| {
+            if g[i] != 1 {
+                0.0
+            } else if k == 0 {
+                1.0
+            } else {
+                x1[i]
+            }
+        });
+        let gmat = DMatrix::from_row_slice(2, 2, &[gm[0], gm[1], gm[1], gm[2]]);
+        let u = gmat * z.transpose() * &vi * &r;
+        assert!((fast.groups[1].u[0] - u[0]).abs() < 1e-12 && (fast.groups[1].u[1] - u[1]).abs() < 1e-12);
+    }
+
+    #[test]
+    fn chi_bar_square_mixes_one_and_two_degrees_of_freedom() {
+        // 5% critical value of the 50:50 chi2_1:chi2_2 mixture is 5.138 (Stram & Lee 1994,
+        // table 1); chi2_2 alone would need 5.991.
+        assert!((chi_bar_square_p(5.138) - 0.05).abs() < 2e-4, "{}", chi_bar_square_p(5.138));
+        assert_eq!(chi_bar_square_p(0.0), 1.0);
+    }
+}
