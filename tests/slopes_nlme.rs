@@ -199,3 +199,18 @@ fn random_slopes_reach_nlmes_optimum_and_blups() {
         }
     }
 }
+
+/// The assumption lines report the per-proxy slope test `auto` ran (issue 19 §7), not a
+/// placeholder that contradicts the `errors:` line above them.
+#[test]
+fn the_common_slope_line_reports_the_test_auto_ran() {
+    let out = crate::util::meshcap()
+        .arg("fit")
+        .arg(crate::util::root().join("tests/fixtures/slopes-fleet.csv"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.trim_start().starts_with("common slope:")).expect("a common slope line");
+    assert!(line.contains("REML likelihood ratio of a random slope") && line.contains("a slope per proxy"), "{line}");
+    assert!(!line.contains("not tested"), "{line}");
+}

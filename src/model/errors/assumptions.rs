@@ -73,6 +73,21 @@ pub(crate) fn linearity(curvature: Option<&Curvature>, quadratic: Option<&Quadra
 
 /// The common-slope line when no per-proxy slope test filled it in.
 pub(crate) fn common_slope(errors: &ErrorModel) -> Assumption {
+    if let Some(t) = &errors.slope_test {
+        let test = format!(
+            "REML likelihood ratio of a random slope on {} against one slope, 50:50 chi2(1):chi2(2), D = {:.2}",
+            t.column, t.statistic
+        );
+        let action = if errors.slope.is_some() {
+            "a slope per proxy (random slopes): a new proxy's bound carries their spread, a known one uses its own"
+        } else {
+            "one slope for every proxy kept"
+        };
+        return Assumption::tested(COMMON_SLOPE, test, t.p, action.into());
+    }
+    if errors.slope.is_some() {
+        return Assumption::untested(COMMON_SLOPE, "not tested (--errors slopes=COL chosen)", "a slope per proxy");
+    }
     if errors.kind == ErrorKind::Group {
         Assumption::untested(
             COMMON_SLOPE,
