@@ -1,17 +1,16 @@
 //! `meshcap import prometheus|grafana|kubectl|istioctl`: clap glue for [`meshcap::import`].
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use meshcap::import::http::{Auth, Client, RangeQuery};
+use meshcap::import::http::RangeQuery;
 use meshcap::import::prometheus::{self, Answer};
 use meshcap::import::select::{Aggregate, Selection};
 use meshcap::series::plausible;
 use meshcap::Error;
 
-use super::imported::{check_output, finish_series, parse_by, parse_limit, summary_lines};
+use super::imported::{check_output, finish_series, parse_by, parse_limit, summary_lines, ServerArgs};
 use super::{shown, Format};
 
 /// Arguments of `meshcap import`.
@@ -88,18 +87,8 @@ pub struct PrometheusArgs {
     /// Query resolution step (and the alignment step); inferred from saved files when absent.
     #[arg(long, value_name = "DURATION")]
     step: Option<String>,
-    /// Seconds to wait for each answer.
-    #[arg(long, value_name = "DURATION", default_value = "30s")]
-    timeout: String,
-    /// PEM file of CA certificates to trust besides the Mozilla roots (a private CA).
-    #[arg(long, value_name = "FILE")]
-    ca_cert: Option<PathBuf>,
-    /// Environment variable holding a bearer token (never printed).
-    #[arg(long, value_name = "VAR")]
-    bearer_token_env: Option<String>,
-    /// Environment variable holding user:password for basic auth (never printed).
-    #[arg(long, value_name = "VAR", conflicts_with = "bearer_token_env")]
-    basic_auth_env: Option<String>,
+    #[command(flatten)]
+    server: ServerArgs,
     /// Keep only series with this label value (repeatable); ignored for responses without the label.
     #[arg(long = "select", value_name = "LABEL=VALUE")]
     select: Vec<String>,
@@ -156,12 +145,7 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
     let selection =
         Selection { filters: parse_filters(&args.select)?, aggregate: parse_aggregate(args.aggregate.as_deref())? };
     let step = args.step.as_deref().map(prometheus::parse_duration).transpose()?;
-    let timeout = prometheus::parse_duration(&args.timeout)?;
-    if !(0.001..=86_400.0).contains(&timeout) {
-        return Err(
-            Error::invalid(format!("--timeout must be between 1ms and 24h, but \"{}\" is not", args.timeout)).into()
-        );
-    }
+    let timeout = args.server.timeout_seconds()?;
     if args.limit.is_some() && (args.limit_query.is_some() || args.limit_file.is_some()) {
         return Err(Error::invalid(
             "--limit sets one limit for every row; it cannot go with --limit-query or --limit-file",
@@ -191,14 +175,7 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
     ];
     let any_query = columns.iter().any(|c| c.1.is_some());
     let client = match (&args.url, any_query) {
-        (Some(url), _) => {
-            let auth = match (&args.bearer_token_env, &args.basic_auth_env) {
-                (Some(var), _) => Auth::from_env("bearer-token", var)?,
-                (None, Some(var)) => Auth::from_env("basic-auth", var)?,
-                _ => Auth::None,
-            };
-            Some(Client::with_ca(url, auth, Duration::from_secs_f64(timeout), args.ca_cert.as_deref())?)
-        }
+        (Some(url), _) => Some(args.server.client(url, timeout)?),
         (None, true) => {
             return Err(Error::invalid("queries need --url; saved responses go in --memory-file and the like").into())
         }

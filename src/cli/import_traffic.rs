@@ -1,11 +1,10 @@
 //! `meshcap import traffic`: clap glue for [`meshcap::import::traffic`].
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
-use meshcap::import::http::{Auth, Client, RangeQuery};
+use meshcap::import::http::{Client, RangeQuery};
 use meshcap::import::prometheus::{self, Answer};
 use meshcap::import::traffic::{self, Role, METRICS};
 use meshcap::Error;
@@ -39,18 +38,8 @@ pub struct TrafficArgs {
     /// written as the service's host.
     #[arg(long, value_name = "FILE")]
     topology: Option<PathBuf>,
-    /// Seconds to wait for each answer.
-    #[arg(long, value_name = "DURATION", default_value = "30s")]
-    timeout: String,
-    /// PEM file of CA certificates to trust besides the Mozilla roots (a private CA).
-    #[arg(long, value_name = "FILE")]
-    ca_cert: Option<PathBuf>,
-    /// Environment variable holding a bearer token (never printed).
-    #[arg(long, value_name = "VAR")]
-    bearer_token_env: Option<String>,
-    /// Environment variable holding user:password for basic auth (never printed).
-    #[arg(long, value_name = "VAR", conflicts_with = "bearer_token_env")]
-    basic_auth_env: Option<String>,
+    #[command(flatten)]
+    server: super::imported::ServerArgs,
     /// Write the dependency table here (atomically) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -76,7 +65,7 @@ pub fn run_traffic(args: TrafficArgs) -> Result<()> {
     let year = 366.0 * 86_400.0;
     let window = args.window.as_deref().map(|w| duration("window", w, year)).transpose()?;
     let step = duration("step", &args.step, 7.0 * 86_400.0)?;
-    let timeout = duration("timeout", &args.timeout, 86_400.0)?;
+    let timeout = args.server.timeout_seconds()?;
     let topology = args.topology.as_deref().map(meshcap::mesh::Topology::load).transpose()?;
     let mut answers = Vec::new();
     match &args.url {
@@ -91,12 +80,7 @@ pub fn run_traffic(args: TrafficArgs) -> Result<()> {
             if window < step {
                 return Err(Error::invalid(format!("--window ({window} s) is shorter than --step ({step} s)")).into());
             }
-            let auth = match (&args.bearer_token_env, &args.basic_auth_env) {
-                (Some(var), _) => Auth::from_env("bearer-token", var)?,
-                (None, Some(var)) => Auth::from_env("basic-auth", var)?,
-                _ => Auth::None,
-            };
-            let client = Client::with_ca(url, auth, Duration::from_secs_f64(timeout), args.ca_cert.as_deref())?;
+            let client = args.server.client(url, timeout)?;
             let now =
                 std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
             let end = (now / step).floor() * step;

@@ -1,11 +1,14 @@
 //! What every importer (and `clean`, and `fit`'s early output check) does around its result:
 //! the `--limit` flag, the output checks made before any work, and writing the file and its
-//! summary. Its own module, so `import` and `import_files` both use it without using each
-//! other.
+//! summary, and how to reach a Prometheus server. Its own module, so `import`,
+//! `import_files` and `import_traffic` use it without using each other.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Result;
+use clap::Args;
+use meshcap::import::http::{Auth, Client};
 use meshcap::import::prometheus;
 use meshcap::Error;
 
@@ -137,5 +140,47 @@ fn finish_with<T: serde::Serialize>(
             }
             Ok(())
         }
+    }
+}
+
+/// How to reach a Prometheus server: timeout, CA and credentials (the URL is each command's own).
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Seconds to wait for each answer.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    timeout: String,
+    /// PEM file of CA certificates to trust besides the Mozilla roots (a private CA).
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+    /// Environment variable holding a bearer token (never printed).
+    #[arg(long, value_name = "VAR")]
+    bearer_token_env: Option<String>,
+    /// Environment variable holding user:password for basic auth (never printed).
+    #[arg(long, value_name = "VAR", conflicts_with = "bearer_token_env")]
+    basic_auth_env: Option<String>,
+}
+
+impl ServerArgs {
+    /// `--timeout` in seconds, 1 ms to 24 h.
+    pub fn timeout_seconds(&self) -> Result<f64> {
+        let timeout = prometheus::parse_duration(&self.timeout)?;
+        if !(0.001..=86_400.0).contains(&timeout) {
+            return Err(Error::invalid(format!(
+                "--timeout must be between 1ms and 24h, but \"{}\" is not",
+                self.timeout
+            ))
+            .into());
+        }
+        Ok(timeout)
+    }
+
+    /// A client of `url` with these settings.
+    pub fn client(&self, url: &str, timeout: f64) -> Result<Client> {
+        let auth = match (&self.bearer_token_env, &self.basic_auth_env) {
+            (Some(var), _) => Auth::from_env("bearer-token", var)?,
+            (None, Some(var)) => Auth::from_env("basic-auth", var)?,
+            _ => Auth::None,
+        };
+        Ok(Client::with_ca(url, auth, Duration::from_secs_f64(timeout), self.ca_cert.as_deref())?)
     }
 }
