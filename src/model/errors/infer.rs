@@ -1,10 +1,10 @@
 //! From an OLS solution and a series to the inference of the chosen error structure.
 
-use super::assumptions::{self, Assumption, DRIFT, EQUAL_SPREAD};
+use super::assumptions::{self, Assumption, EQUAL_SPREAD};
 use super::choose::{group_ids, level_ids, resolve};
 use super::diagnostics::{curvature, lack_of_fit, ols_curvature, primary};
-use super::drift;
 use super::levels::{form, Levels, Scaling};
+use super::refine::refine;
 use super::reml::{effective_n, estimate, Free, Theta};
 use super::sandwich::{cluster, hac, newey_west_lags};
 use super::slopes_infer::random_slopes;
@@ -348,90 +348,13 @@ fn variance_components(
         return Ok((Theta::ZERO, free));
     }
     let start = Theta { gamma_b: 1.0, gamma_g: 1.0, rho: levels.lag1_autocorrelation().unwrap_or(0.0), delta: 0.0 };
-    let (mut theta, mut gls) = estimate(levels, free, start).ok_or_else(|| {
+    let (theta, gls) = estimate(levels, free, start).ok_or_else(|| {
         Error::data(
             "the variance components could not be estimated (the level design is singular: the predictors do not vary enough across levels); measure more levels",
             path,
         )
     })?;
-    let mut free = free;
-    // Drift: a time-ordered single series is also fitted with its noise carried across level
-    // changes; the lower -2 log REML (same parameters) is kept.
-    let mut carried = false;
-    if levels.ordered && !group && l >= 4 && free.rho {
-        let (test, p) = match drift::level_autocorrelation(levels, &gls.b) {
-            Some((r, p)) => (
-                format!("lag-1 autocorrelation of the level means' residuals in time order r = {r:.2} (normal approximation)"),
-                Some(p),
-            ),
-            None => ("level means' residuals: none".to_string(), None),
-        };
-        let action = match drift::estimate(levels, free.between, false, theta) {
-            // Lower by more than rounding and the optimiser's tolerance: levels hours apart make
-            // the two models one (the noise across a boundary correlates as rho^lag).
-            Some((t2, g2)) if g2.objective < gls.objective - drift::MARGIN => {
-                let action = format!(
-                    "the noise carries over level changes: fitted as one AR(1) over the whole series (rho {:.4}) plus level offsets, -2 log REML {:.1} lower than noise restarting at each level",
-                    t2.rho,
-                    gls.objective - g2.objective
-                );
-                (theta, gls, carried) = (t2, g2, true);
-                out.errors.noise_carried = true;
-                out.errors.reason.push_str("; AR(1) noise carried across level changes (drift)");
-                action
-            }
-            Some((_, g2)) => format!(
-                "noise restarting at each level kept (carried over level changes: -2 log REML {:+.2} against it, not lower by more than {})",
-                g2.objective - gls.objective,
-                drift::MARGIN
-            ),
-            None => "noise restarting at each level kept (the carried fit failed)".into(),
-        };
-        out.errors.assumptions.push(Assumption { name: DRIFT.into(), test, p, action });
-    }
-    let line = if !(3..=spread::MAX_LEVELS).contains(&l) || !levels.replicated() {
-        Assumption::untested(
-            EQUAL_SPREAD,
-            if l > spread::MAX_LEVELS {
-                "not tested (more than 5000 levels)"
-            } else {
-                "not tested (needs 3 or more levels of 2 or more readings)"
-            },
-            "assumed",
-        )
-    } else {
-        match spread::fit(levels, (free, carried), theta, &gls, sc) {
-            Some(f) => {
-                let test = format!(
-                    "REML likelihood ratio of sd ~ mean^power (nlme varPower) against one sd, chi2(1) = {:.2}, power {:.2}",
-                    f.statistic, f.spread.power
-                );
-                let action = if f.p < spread::REJECT_P {
-                    format!(
-                        "modelled: every reading's sd scales as (mean / {})^{:.2}, in every prediction",
-                        crate::quantity::format_bytes(f.spread.reference_bytes),
-                        f.spread.power
-                    )
-                } else {
-                    "equal spread kept".into()
-                };
-                let p = f.p;
-                if p < spread::REJECT_P {
-                    // Carried noise keeps its own estimator, which reads the power from theta.
-                    (theta, gls, free.spread) = (f.theta, f.gls, !carried);
-                    out.errors.spread = Some(f.spread);
-                } else {
-                    levels.spread.clear();
-                }
-                Assumption::tested(EQUAL_SPREAD, test, p, action)
-            }
-            None => {
-                levels.spread.clear();
-                Assumption::untested(EQUAL_SPREAD, "not tested (a fitted mean is not positive)", "assumed")
-            }
-        }
-    };
-    out.errors.assumptions.push(line);
+    let (free, theta, gls) = refine(levels, group, l, sc, (free, theta, gls), &mut out.errors);
     let sigma_w2 = store_gls(levels, input, sc, &gls.b, &gls.a_inv, gls.quad, out);
     let (sb2, sg2) = (theta.gamma_b * sigma_w2, theta.gamma_g * sigma_w2);
     out.sigma_obs = (sigma_w2 + sb2 + sg2).sqrt();

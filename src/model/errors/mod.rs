@@ -23,6 +23,7 @@ mod drift;
 mod form;
 mod infer;
 mod levels;
+mod refine;
 mod reml;
 mod sandwich;
 mod simplex;
