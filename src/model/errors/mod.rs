@@ -23,12 +23,14 @@ mod drift;
 mod form;
 mod infer;
 mod levels;
+mod newton;
 mod refine;
 mod reml;
 mod sandwich;
 mod simplex;
 mod slopes;
 mod slopes_infer;
+mod slopes_pass;
 mod spread;
 
 use std::fmt;

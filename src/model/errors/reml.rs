@@ -11,10 +11,11 @@
 //! AR(1)-weighted level mean, and the quadratic form of the deviations from the level mean.
 //!
 //! `sw^2` is profiled out (restricted likelihood `(N-p) ln(r'V^-1 r) + ln|V| + ln|X'V^-1 X|`),
-//! leaving at most three parameters, optimised by Nelder-Mead on `(sqrt gamma_b, sqrt gamma_g,
-//! phi)` with `rho = MAX_RHO (1 + tanh phi) / 2`: the square roots let a component reach
-//! exactly zero, as statsmodels' Cholesky parametrisation does, and rho's boundary at 0 is
-//! tried by a fit of its own ([`estimate`]).
+//! leaving at most three parameters (four with a variance function), optimised by Newton
+//! ([`super::simplex`]) on `(sqrt gamma_b, sqrt gamma_g, phi)` with `rho = MAX_RHO phi^2 / (1 +
+//! phi^2)`: the square roots let a component reach exactly zero, as statsmodels' Cholesky
+//! parametrisation does, and rho's boundary at 0 is also tried by a fit of its own
+//! ([`estimate`]).
 
 use nalgebra::{DMatrix, DVector};
 
@@ -221,14 +222,6 @@ pub(crate) fn solve_lower(mut a: DMatrix<f64>, c: &DVector<f64>) -> Option<(DVec
     Some((chol.solve(c), chol.inverse(), logdet_a))
 }
 
-/// A level's part of `r' V~^-1 r` (without group terms) when its mean is `delta` above the
-/// fitted line, and its AR(1)-weighted residual `delta_w`.
-pub(crate) fn level_quad(level: &super::levels::Level, delta: f64, ne: f64, rho: f64, gamma_b: f64) -> (f64, f64) {
-    let delta_w = delta + weighted_shift(level.ends, level.n, rho, ne);
-    let within = deviation_form(level, rho) + 2.0 * rho * level.ends * delta / (1.0 + rho) + ne * delta * delta;
-    (within - gamma_b * (ne * delta_w).powi(2) / (1.0 + gamma_b * ne), delta_w)
-}
-
 /// AR(1)-weighted mean minus the plain mean: `rho (d_1 + d_n) / ((1+rho) n_eff)`.
 pub(crate) fn weighted_shift(ends: f64, n: usize, rho: f64, ne: f64) -> f64 {
     if n <= 1 {
@@ -239,7 +232,7 @@ pub(crate) fn weighted_shift(ends: f64, n: usize, rho: f64, ne: f64) -> f64 {
 }
 
 /// `d' R^-1 d` for the deviations `d` of a level from its mean.
-fn deviation_form(level: &super::levels::Level, rho: f64) -> f64 {
+pub(crate) fn deviation_form(level: &super::levels::Level, rho: f64) -> f64 {
     if level.n <= 1 {
         return 0.0;
     }
@@ -249,17 +242,22 @@ fn deviation_form(level: &super::levels::Level, rho: f64) -> f64 {
 /// Below this interior rho, the boundary rho = 0 is fitted too and the better kept.
 pub(crate) const BOUNDARY_CHECK_RHO: f64 = 0.1;
 
-/// `rho` from its unconstrained parameter: `MAX_RHO (1 + tanh phi) / 2`, smooth and strictly
-/// inside (0, MAX_RHO), so the objective has no flat stretch for Nelder-Mead to settle on (a
-/// clamp made it flat beyond the bounds: fits stopped at rho = 0.999 or 0 where REML's optimum
-/// was elsewhere, issue 19).
+/// `rho` from its unconstrained parameter: `MAX_RHO phi^2 / (1 + phi^2)`, smooth, in [0,
+/// MAX_RHO), with no flat stretch for an optimiser to settle on (a clamp made the objective
+/// flat beyond the bounds: fits stopped at rho = 0.999 or 0 where REML's optimum was elsewhere,
+/// issue 19). The boundary rho = 0 is the interior point phi = 0, approached quadratically as a
+/// variance is by its square root; an earlier `tanh` map approached it only as `e^(2 phi)`,
+/// a tail so flat that Newton steps walked down it for twenty steps.
 pub(crate) fn rho_of(phi: f64) -> f64 {
-    MAX_RHO * 0.5 * (1.0 + phi.tanh())
+    let s = phi * phi;
+    MAX_RHO * s / (1.0 + s)
 }
 
-/// The parameter of a `rho` in (0, MAX_RHO).
+/// The parameter of a `rho` in [0, MAX_RHO), started away from 0 (where the derivative in phi
+/// vanishes by symmetry, so a search could not leave it).
 pub(crate) fn phi_of(rho: f64) -> f64 {
-    (2.0 * rho.clamp(0.01 * MAX_RHO, 0.99 * MAX_RHO) / MAX_RHO - 1.0).atanh()
+    let r = rho.clamp(0.01 * MAX_RHO, 0.99 * MAX_RHO);
+    (r / (MAX_RHO - r)).sqrt()
 }
 
 /// The REML estimate of `Theta` over the free components, from `start`.

@@ -11,18 +11,17 @@
 //! optimiser moves freely and a zero slope variance or a perfect correlation is reachable),
 //! `v ~ N(0, sb^2)` per level, `e` AR(1) within a level. Because the driver is constant within
 //! a level, a group's marginal covariance is its block-diagonal level part `W_g` plus `Z G Z'`
-//! with Z of rank 2, so by Woodbury every REML quantity needs per group only the 2x2 `M_g =
-//! sum_l w_l z_l z_l'`, `S_g = sum_l w_l z_l x_l'` and `t_g = sum_l w_l z_l y~_l` (w_l the
-//! level's weight `n_eff / (1 + gamma_b n_eff)`); `K_g = L (I + L' M_g L)^-1 L'` replaces
-//! `(G^-1 + M_g)^-1` and stays defined when G is singular. With `L = diag(sqrt gamma_g, 0)`
-//! this is exactly [`super::reml::evaluate`] (checked in the tests).
+//! with Z of rank 2, so every REML quantity needs one pass over the levels and then 2x2 work
+//! per group ([`super::slopes_pass`], in a form whose rounding does not grow with the random
+//! effects). The BLUPs use `K_g = L (I + L' M_g L)^-1 L'` in place of `(G^-1 + M_g)^-1`,
+//! defined also when G is singular. With `L = diag(sqrt gamma_g, 0)` this is exactly
+//! [`super::reml::evaluate`] (checked in the tests).
 
-use nalgebra::{DMatrix, DVector, Matrix2};
+use nalgebra::Matrix2;
 
 use super::levels::Levels;
-use super::reml::{
-    effective_n, level_quad, phi_of, rho_of, solve_lower, weighted_shift, Free, Theta, BOUNDARY_CHECK_RHO,
-};
+use super::reml::{phi_of, rho_of, Free, Theta, BOUNDARY_CHECK_RHO};
+use super::slopes_pass::{self, level_pass, LevelPass, Stage};
 
 /// Lower-triangular Cholesky factor of the random-effect covariance over `sw^2`, scaled units:
 /// `[l00, l10, l11]` for `L = [[l00, 0], [l10, l11]]`.
@@ -57,141 +56,26 @@ pub(crate) struct SlopeGls {
     pub groups: Vec<GroupFit>,
 }
 
-/// Everything the levels contribute at one `(gamma_b, rho)`: `X'W^-1 X` (lower triangle) and
-/// `X'W^-1 y`, `y'W^-1 y`, `ln|W|`, and per group `M` (sum w, sum w x, sum w x^2), `S` (2 x p)
-/// and `t` (2), W the block-diagonal level covariance. One pass over the levels; the random
-/// effects' factor then costs work per group only ([`group_stage`]), so the factor is
-/// optimised for a fixed pass (a profile) instead of re-reading every level at each step.
-pub(crate) struct LevelPass {
-    p: usize,
-    a0: Vec<f64>,
-    c0: Vec<f64>,
-    q0: f64,
-    logdet_w: f64,
-    m: Vec<[f64; 3]>,
-    s: Vec<f64>,
-    t: Vec<[f64; 2]>,
-    readings: f64,
-}
-
-/// The level pass at `theta` (its `gamma_b` and `rho`) for a slope on design column `j`.
-pub(crate) fn level_pass(levels: &Levels, theta: Theta, j: usize) -> LevelPass {
-    let p = levels.p;
-    let Theta { gamma_b, rho, .. } = theta;
-    let g_count = levels.groups;
-    let mut out = LevelPass {
-        p,
-        a0: vec![0.0; p * p],
-        c0: vec![0.0; p],
-        q0: 0.0,
-        logdet_w: 0.0,
-        m: vec![[0.0; 3]; g_count],
-        s: vec![0.0; g_count * 2 * p],
-        t: vec![[0.0; 2]; g_count],
-        readings: levels.readings as f64,
-    };
-    let ln_ar = (1.0 - rho * rho).ln();
-    // Per reading count: effective n, weight and log term (few distinct counts in a fleet).
-    let per_n = |n: usize| {
-        let ne = effective_n(n, rho);
-        let ln_b = if gamma_b > 0.0 { gamma_b.mul_add(ne, 1.0).ln() } else { 0.0 };
-        (ne, ne / (1.0 + gamma_b * ne), ln_b)
-    };
-    let mut by_n: Vec<Option<(f64, f64, f64)>> =
-        vec![None; levels.levels.iter().map(|l| l.n).max().unwrap_or(0).min(1 << 16) + 1];
-    for (k, level) in levels.levels.iter().enumerate() {
-        let x = levels.row(k);
-        let (ne, w, ln_b) = match by_n.get_mut(level.n) {
-            Some(slot) => *slot.get_or_insert_with(|| per_n(level.n)),
-            None => per_n(level.n),
-        };
-        let ytilde = level.mean + weighted_shift(level.ends, level.n, rho, ne);
-        if level.n > 1 {
-            out.logdet_w += (level.n as f64 - 1.0) * ln_ar;
-        }
-        out.logdet_w += ln_b;
-        out.q0 += level_quad(level, level.mean, ne, rho, gamma_b).0;
-        for i in 0..p {
-            let wx = w * x[i];
-            out.c0[i] += wx * ytilde;
-            for (aij, xj) in out.a0[i * p..=i * p + i].iter_mut().zip(x) {
-                *aij += wx * xj;
-            }
-        }
-        let g = level.group as usize;
-        let xj = x[j];
-        let m = &mut out.m[g];
-        m[0] += w;
-        m[1] += w * xj;
-        m[2] += w * xj * xj;
-        let s = &mut out.s[g * 2 * p..(g + 1) * 2 * p];
-        for i in 0..p {
-            s[i] += w * x[i];
-            s[p + i] += w * xj * x[i];
-        }
-        out.t[g][0] += w * ytilde;
-        out.t[g][1] += w * xj * ytilde;
-    }
-    out
-}
-
 /// The GLS fit and REML objective at factor `l` from a level pass; the groups' BLUPs only
 /// when `blups` (the optimiser needs the objective alone).
 pub(crate) fn group_stage(pass: &LevelPass, l: Factor, blups: bool) -> Option<SlopeGls> {
+    let Stage { b, a_inv, quad, objective } = slopes_pass::group_stage(pass, l)?;
     let p = pass.p;
     let lm = Matrix2::new(l[0], 0.0, l[1], l[2]);
-    let mut a = DMatrix::<f64>::from_fn(p, p, |i, k| if k <= i { pass.a0[i * p + k] } else { 0.0 });
-    let mut c = DVector::<f64>::from_column_slice(&pass.c0);
-    let mut logdet_v = pass.logdet_w;
-    // y'V~^-1 y = y'W^-1 y - sum over groups of t' K t (Woodbury).
-    let mut yy = pass.q0;
-    let mut ks = Vec::with_capacity(if blups { pass.m.len() } else { 0 });
-    for (g, (m, t)) in pass.m.iter().zip(&pass.t).enumerate() {
+    let mut groups = Vec::with_capacity(if blups { pass.m.len() } else { 0 });
+    for (g, (m, t)) in pass.m.iter().zip(&pass.t).enumerate().filter(|_| blups) {
+        // K = L (I + L'ML)^-1 L', defined also where G is singular.
         let mm = Matrix2::new(m[0], m[1], m[1], m[2]);
-        let inner = Matrix2::identity() + lm.transpose() * mm * lm;
-        let det = inner.determinant();
-        if !(det.is_finite() && det > 0.0) {
-            return None;
-        }
-        logdet_v += det.ln();
-        let kg = lm * inner.try_inverse()? * lm.transpose();
+        let kg = lm * (Matrix2::identity() + lm.transpose() * mm * lm).try_inverse()? * lm.transpose();
         let s = &pass.s[g * 2 * p..(g + 1) * 2 * p];
-        let kt = [kg[(0, 0)] * t[0] + kg[(0, 1)] * t[1], kg[(1, 0)] * t[0] + kg[(1, 1)] * t[1]];
-        yy -= t[0] * kt[0] + t[1] * kt[1];
-        // A -= S' K S, c -= S' K t.
-        for i in 0..p {
-            let ks_i = [kg[(0, 0)] * s[i] + kg[(0, 1)] * s[p + i], kg[(1, 0)] * s[i] + kg[(1, 1)] * s[p + i]];
-            c[i] -= s[i] * kt[0] + s[p + i] * kt[1];
-            for k in 0..=i {
-                a[(i, k)] -= ks_i[0] * s[k] + ks_i[1] * s[p + k];
-            }
-        }
-        if blups {
-            ks.push(kg);
-        }
+        // The group's residual sums t - S b, and its BLUP K (t - S b).
+        let r: Vec<f64> = (0..2).map(|d| t[d] - (0..p).map(|i| s[d * p + i] * b[i]).sum::<f64>()).collect();
+        let u = [kg[(0, 0)] * r[0] + kg[(0, 1)] * r[1], kg[(1, 0)] * r[0] + kg[(1, 1)] * r[1]];
+        let shrink = (0..p)
+            .flat_map(|i| [kg[(0, 0)] * s[i] + kg[(1, 0)] * s[p + i], kg[(0, 1)] * s[i] + kg[(1, 1)] * s[p + i]])
+            .collect();
+        groups.push(GroupFit { u, k: [kg[(0, 0)], kg[(0, 1)], kg[(1, 1)]], shrink });
     }
-    let (b, a_inv, logdet_a) = solve_lower(a, &c)?;
-    // r'V~^-1 r at the GLS coefficients: y'V~^-1 y - c'b.
-    let quad = yy - c.dot(&b);
-    if !(quad.is_finite() && quad > 0.0) {
-        return None;
-    }
-    let objective = (pass.readings - p as f64) * quad.ln() + logdet_v + logdet_a;
-    let groups = ks
-        .iter()
-        .enumerate()
-        .map(|(g, kg)| {
-            let s = &pass.s[g * 2 * p..(g + 1) * 2 * p];
-            let t = pass.t[g];
-            // The group's residual sums t - S b, and its BLUP K (t - S b).
-            let r: Vec<f64> = (0..2).map(|d| t[d] - (0..p).map(|i| s[d * p + i] * b[i]).sum::<f64>()).collect();
-            let u = [kg[(0, 0)] * r[0] + kg[(0, 1)] * r[1], kg[(1, 0)] * r[0] + kg[(1, 1)] * r[1]];
-            let shrink = (0..p)
-                .flat_map(|i| [kg[(0, 0)] * s[i] + kg[(1, 0)] * s[p + i], kg[(0, 1)] * s[i] + kg[(1, 1)] * s[p + i]])
-                .collect();
-            GroupFit { u, k: [kg[(0, 0)], kg[(0, 1)], kg[(1, 1)]], shrink }
-        })
-        .collect();
     Some(SlopeGls { b: b.iter().copied().collect(), a_inv: a_inv.iter().copied().collect(), quad, objective, groups })
 }
 
@@ -218,7 +102,7 @@ pub(crate) fn identifiable(levels: &Levels, j: usize) -> bool {
 
 /// The REML estimate of the random-slope model, starting from the random-intercept fit
 /// `start`: first the factor L alone at `start`'s level components (one pass over the levels,
-/// then work per group only), then everything jointly from there by Nelder-Mead.
+/// then work per group only), then everything jointly from there (Newton, [`super::simplex`]).
 pub(crate) fn estimate(levels: &Levels, free: Free, start: Theta, j: usize) -> Option<(Theta, Factor, SlopeGls)> {
     let l0 = start.gamma_g.max(1e-4).sqrt();
     let rho_start = if free.rho { start.rho } else { 0.0 };
@@ -283,6 +167,7 @@ mod tests {
     use super::super::reml;
     use super::*;
     use crate::model::solve::DesignColumn;
+    use nalgebra::{DMatrix, DVector};
 
     fn tiny() -> Levels {
         let x1 = [0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 0.0, 1.0, 1.0, 3.0, 3.0, 3.0, 1.0, 2.0];
