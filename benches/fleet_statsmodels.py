@@ -11,9 +11,13 @@ the days to get there; ranks by days. The same work as
   meshcap import prometheus --memory-file mem.json --ports-file ports.json --limit-file limit.json --by namespace,pod -o f.csv
   meshcap fleet f.csv
 
+With RE_FORMULA=~ports in the environment the MixedLM has a random slope per proxy as well
+(issue 19: re_formula="~ports"), and each proxy is dated from its own slope.
+
 Usage: fleet_statsmodels.py DIR   (prints seconds per stage and the top 5)
 """
 import json
+import os
 import sys
 import time
 
@@ -53,11 +57,13 @@ def main():
     limit = frame(d + "/limit.json", "limit")[["proxy", "time", "limit"]]
     df = mem.merge(ports, on=["proxy", "time"]).merge(limit, on=["proxy", "time"])
     t1 = time.time()
-    fit = smf.mixedlm("memory ~ ports", df, groups=df["proxy"]).fit(reml=True)
+    re_formula = os.environ.get("RE_FORMULA") or None
+    fit = smf.mixedlm("memory ~ ports", df, groups=df["proxy"], re_formula=re_formula).fit(reml=True)
     t2 = time.time()
     b0, b1 = fit.fe_params["Intercept"], fit.fe_params["ports"]
     sd = np.sqrt(fit.scale)
     re = {k: v.iloc[0] for k, v in fit.random_effects.items()}
+    slope = {k: (v.iloc[1] if len(v) > 1 else 0.0) for k, v in fit.random_effects.items()}
     rows = []
     for proxy, g in df.groupby("proxy", sort=False):
         g = g.sort_values("time")
@@ -73,7 +79,7 @@ def main():
         else:
             growth, lo, hi = 0.0, 0.0, np.nan
         now = g["ports"].iloc[-1]
-        cross = (g["limit"].iloc[-1] - b0 - re[proxy] - 1.645 * sd) / b1
+        cross = (g["limit"].iloc[-1] - b0 - re[proxy] - 1.645 * sd) / (b1 + slope[proxy])
         days = (cross - now) / growth if growth > 0 else np.inf
         rows.append((proxy, growth, lo, hi, max(days, 0.0)))
     rank = pd.DataFrame(rows, columns=["proxy", "growth", "lo", "hi", "days"]).sort_values("days")

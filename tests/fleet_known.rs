@@ -108,13 +108,14 @@ fn a_known_proxys_bound_holds_a_new_level_at_five_percent() {
 /// an oracle that knows the model and the rate and has only the wait to allow for (Gamma(k,
 /// rate), k the revisions still to come). Measured: 98.5% held, mean ln(hi/lo) 3.16 against
 /// the oracle's 0.55: here the interval is cautious (its two ranges add on the log scale as if
-/// independent, and the crossing's range is the mean line's 95% band).
+/// independent, and the crossing's range is the mean line's 95% band). Since the pooled fit
+/// tests random slopes (issue 19), 96.3% held and 1 of 600 intervals had no upper end.
 #[test]
 fn days_intervals_carry_the_models_uncertainty() {
     let level_sd = 12.0 * MI;
     let mut rng = ChaCha8Rng::seed_from_u64(2102);
     let (mut dated, mut hits, mut early, mut late) = (0usize, 0usize, 0usize, 0usize);
-    let (mut widths, mut oracle_widths) = (Vec::new(), Vec::new());
+    let (mut widths, mut oracle_widths, mut open) = (Vec::new(), Vec::new(), 0usize);
     for run in 0..50 {
         let specs = slow_specs(&mut rng, 12);
         let fleet = generate_with(6000 + run, &specs, 1_767_225_600.0, 3600.0, 168, level_sd);
@@ -129,7 +130,11 @@ fn days_intervals_carry_the_models_uncertainty() {
             hits += usize::from(lo <= truth.true_days && truth.true_days <= hi);
             early += usize::from(truth.true_days < lo);
             late += usize::from(truth.true_days > hi);
-            widths.push((hi / lo.max(1e-3)).ln());
+            if hi.is_finite() {
+                widths.push((hi / lo.max(1e-3)).ln());
+            } else {
+                open += 1;
+            }
             // The oracle: k more arrivals at the known rate, Gamma(k, rate) days.
             let now = *truth.ports.last().unwrap();
             let k = ((truth.limit - BASE - truth.offset - PER_PORT * now) / (PER_PORT * PORTS_PER_REVISION)).ceil();
@@ -142,8 +147,11 @@ fn days_intervals_carry_the_models_uncertainty() {
     let (w, _) = mean_and_se(&widths);
     let (ow, _) = mean_and_se(&oracle_widths);
     eprintln!(
-        "slow fleets: days coverage {share:.3} ({hits}/{dated}; earlier {early}, later {late}); mean log-width {w:.3}, oracle's {ow:.3}"
+        "slow fleets: days coverage {share:.3} ({hits}/{dated}; earlier {early}, later {late}); mean log-width {w:.3}, oracle's {ow:.3}; {open} open-ended"
     );
+    // The pooled fit may pick random slopes (5-8% of such fleets, issue 19): a proxy whose own
+    // slope could be near zero then has no upper day. Rare, not the rule.
+    assert!(open * 100 <= dated, "{open} of {dated} intervals open-ended");
     assert!(share >= 0.95 - 3.0 * se, "days coverage {share} (+-{se})");
     assert!(early > 0 && late > 0, "misses on both sides: earlier {early}, later {late}");
     assert!(w <= 6.5 * ow, "mean log-width {w} against the oracle's {ow}");

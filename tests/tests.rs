@@ -17,6 +17,7 @@ mod fleet_known;
 mod fleet_live;
 mod fleet_mesh;
 mod fleet_mesh_truth;
+mod fleet_slopes;
 mod fleet_sources;
 mod fleet_sources_bad;
 mod fleet_truth;

@@ -1,12 +1,11 @@
 //! The model a fleet forecast uses when none is given: the pooled fit with a random offset per
 //! proxy, on a series cleaned proxy by proxy.
 //!
-//! One linear term on ports (revisions when the series has no ports), `--errors group=proxy`
-//! (issue 10's REML): the slope is shared, each proxy keeps its own offset (BLUP), and
-//! inference counts proxies and levels, not readings. Per-proxy slopes (issue 19) are not
-//! tested here: their REML costs minutes at fleet scale (157 s at 1000 proxies). Fit them with
-//! `fit --errors auto` (or `slopes=proxy`) and pass `fleet --model`: each proxy is then dated
-//! from its own slope. Restarts, OOMKills and double counting
+//! One linear term on ports (revisions when the series has no ports), `--errors auto`: with a
+//! proxy column that is a random offset per proxy (issue 10's REML), and a random slope per
+//! proxy beside it when the likelihood-ratio test finds the proxies' slopes differ (issue 19);
+//! each proxy is then dated from its own offset and slope (BLUPs), and inference counts proxies
+//! and levels, not readings. Restarts, OOMKills and double counting
 //! are marked first ([`clean_by_proxy`]) so a container's first reading while it loads its
 //! config never pulls the line down.
 
@@ -14,8 +13,6 @@ use crate::error::Result;
 use crate::model::{self, ErrorSpec, FitSettings, FittedModel, Term};
 use crate::series::clean::{clean_by_proxy_owned, CleanSettings};
 use crate::series::{Series, PORTS, REVISIONS};
-
-use super::proxies::PROXY;
 
 /// Clean `series` proxy by proxy (a `limit_bytes` overrides its limit column).
 pub fn clean(series: Series, limit_bytes: Option<f64>) -> Result<Series> {
@@ -27,7 +24,7 @@ pub fn clean(series: Series, limit_bytes: Option<f64>) -> Result<Series> {
 /// model), `label` the path shown.
 pub fn pooled_fit(series: &Series, sha256: String, label: &str, level: f64) -> Result<FittedModel> {
     let predictor = if series.column(PORTS).is_some() { PORTS } else { REVISIONS };
-    let errors = if series.column(PROXY).is_some() { ErrorSpec::Group(PROXY.into()) } else { ErrorSpec::Auto };
+    let errors = ErrorSpec::Auto;
     let settings = FitSettings {
         terms: Some(vec![Term::linear(predictor)]),
         level,

@@ -347,7 +347,7 @@ fn variance_components(
         out.errors.reason.push_str("; every level holds one reading, so this is the same as iid");
         return Ok((Theta::ZERO, free));
     }
-    let start = Theta { gamma_b: 1.0, gamma_g: 1.0, rho: levels.lag1_autocorrelation().unwrap_or(0.0), delta: 0.0 };
+    let start = super::start::moments(levels);
     let (theta, gls) = estimate(levels, free, start).ok_or_else(|| {
         Error::data(
             "the variance components could not be estimated (the level design is singular: the predictors do not vary enough across levels); measure more levels",

@@ -32,6 +32,7 @@ mod slopes;
 mod slopes_infer;
 mod slopes_pass;
 mod spread;
+mod start;
 
 use std::fmt;
 use std::str::FromStr;

@@ -5,9 +5,10 @@
 //! ratios, a Cholesky factor, `phi` for rho), so from the start the structures give (the
 //! simpler structure's optimum) Newton converges in a handful of steps where Nelder-Mead
 //! needed tens of thousands of evaluations over five parameters (62,599 level passes for
-//! random slopes on 100 proxies, issue 19's speed item). Each step costs `1 + 4k + k(k-1)/2`
+//! random slopes on 100 proxies, issue 19's speed item). Each step costs `1 + 2k + k(k-1)/2`
 //! evaluations: central differences for the gradient (its accuracy decides where the search
-//! stops) and, with a longer step, for the Hessian (only the direction depends on it). A
+//! stops) and the Hessian's diagonal, forward ones for its off-diagonal (only the direction
+//! depends on it). A
 //! Hessian that is not positive definite is shifted by `mu I` (Levenberg), and every step is
 //! backtracked until the objective falls (Armijo), so the search only moves downhill and
 //! stops at a minimum, not a saddle. When an evaluation fails (a non-finite objective) or the
@@ -15,11 +16,12 @@
 
 use nalgebra::{DMatrix, DVector};
 
-/// Relative finite-difference steps (of `1 + |x|`) for the gradient (noise `e/h`, truncation
-/// `h^2`: `h ~ e^(1/3)`) and the Hessian (noise `e/h^2`: `h ~ e^(1/4)`), `e ~ 1e-13`.
-const GRADIENT_STEP: f64 = 5e-5;
-const HESSIAN_STEP: f64 = 5e-4;
-/// Largest change of one parameter in one step (see [`minimize`]).
+/// Relative finite-difference step (of `1 + |x|`), one for gradient and Hessian so they share
+/// evaluations: with the objective's rounding `e ~ 1e-13` of its size the gradient's noise is
+/// `e/h` and its truncation `h^2`, the Hessian's noise `e/h^2`; 2e-4 keeps both far below
+/// what moves the estimates.
+const STEP: f64 = 2e-4;
+/// Largest change of one parameter in one step beside its own size (see [`minimize`]).
 const MAX_MOVE: f64 = 2.0;
 /// Newton steps at most.
 const MAX_STEPS: usize = 60;
@@ -44,11 +46,12 @@ pub(crate) fn minimize<F: Fn(&[f64]) -> f64>(f: &F, x0: &[f64]) -> Outcome {
         let Some(mut d) = damped_step(&g, hess) else { return fail(x) };
         // Newton decrement: twice the predicted fall of the objective.
         let decrement = -g.dot(&d);
-        // At most MAX_MOVE in any parameter per step: far from the optimum the quadratic
-        // model can send phi into the flat tail of tanh, where no gradient leads back.
-        let longest = d.amax();
-        if longest > MAX_MOVE {
-            d *= MAX_MOVE / longest;
+        // A parameter moves by at most MAX_MOVE or its own size per step: far from the optimum
+        // the quadratic model can send a parameter where the objective is flat and no
+        // gradient leads back, while a variance that must grow 30-fold may double each step.
+        let shrink = d.iter().zip(&x).map(|(s, v)| MAX_MOVE.max(v.abs()) / s.abs()).fold(1.0f64, f64::min);
+        if shrink < 1.0 {
+            d *= shrink;
         }
         let slope = g.dot(&d);
         let scale = fx.abs().max(1.0);
@@ -62,6 +65,21 @@ pub(crate) fn minimize<F: Fn(&[f64]) -> f64>(f: &F, x0: &[f64]) -> Outcome {
                 break;
             }
             t *= 0.5;
+        }
+        // Far from the optimum a full step that is accepted may be too short (the objective
+        // of a large variance's square root is concave-ish, like a log): try 2, 4, 8 times it
+        // while the objective keeps falling (one evaluation each, against a step's 1+4k+...).
+        if let (Some(best), true) = (&mut moved, t == 1.0 && decrement > 1e-6 * scale) {
+            let mut far = 2.0;
+            while far <= 8.0 {
+                let y: Vec<f64> = x.iter().zip(d.iter()).map(|(a, s)| a + far * s).collect();
+                let fy = f(&y);
+                if !(fy.is_finite() && fy < best.1) {
+                    break;
+                }
+                *best = (y, fy);
+                far *= 2.0;
+            }
         }
         match moved {
             Some((y, fy)) => {
@@ -79,9 +97,7 @@ pub(crate) fn minimize<F: Fn(&[f64]) -> f64>(f: &F, x0: &[f64]) -> Outcome {
 }
 
 /// Central-difference gradient and Hessian at `x` (`fx = f(x)`; forward differences for the
-/// Hessian's off-diagonal); `None` when an evaluation is not finite. The objective carries
-/// rounding noise of about 1e-13 of its size (sums over 10^5-10^7 readings), so each
-/// derivative gets the step that balances its truncation against that noise.
+/// Hessian's off-diagonal); `None` when an evaluation is not finite.
 fn derivatives<F: Fn(&[f64]) -> f64>(f: &F, x: &[f64], fx: f64) -> Option<(DVector<f64>, DMatrix<f64>)> {
     let k = x.len();
     let at = |moves: &[(usize, f64)]| {
@@ -96,16 +112,16 @@ fn derivatives<F: Fn(&[f64]) -> f64>(f: &F, x: &[f64], fx: f64) -> Option<(DVect
     let mut hess = DMatrix::zeros(k, k);
     let mut up = vec![0.0; k];
     for i in 0..k {
-        let scale = 1.0 + x[i].abs();
-        g[i] = (at(&[(i, GRADIENT_STEP)])? - at(&[(i, -GRADIENT_STEP)])?) / (2.0 * GRADIENT_STEP * scale);
-        let (u, d) = (at(&[(i, HESSIAN_STEP)])?, at(&[(i, -HESSIAN_STEP)])?);
+        let (u, d) = (at(&[(i, STEP)])?, at(&[(i, -STEP)])?);
+        let h = STEP * (1.0 + x[i].abs());
         up[i] = u;
-        hess[(i, i)] = (u - 2.0 * fx + d) / (HESSIAN_STEP * scale).powi(2);
+        g[i] = (u - d) / (2.0 * h);
+        hess[(i, i)] = (u - 2.0 * fx + d) / (h * h);
     }
     for i in 0..k {
         for j in 0..i {
-            let h2 = HESSIAN_STEP * HESSIAN_STEP * (1.0 + x[i].abs()) * (1.0 + x[j].abs());
-            let v = (at(&[(i, HESSIAN_STEP), (j, HESSIAN_STEP)])? - up[i] - up[j] + fx) / h2;
+            let h2 = STEP * STEP * (1.0 + x[i].abs()) * (1.0 + x[j].abs());
+            let v = (at(&[(i, STEP), (j, STEP)])? - up[i] - up[j] + fx) / h2;
             hess[(i, j)] = v;
             hess[(j, i)] = v;
         }

@@ -239,8 +239,13 @@ pub(crate) fn deviation_form(level: &super::levels::Level, rho: f64) -> f64 {
     ((1.0 + rho * rho) * level.ss - rho * rho * level.ends_sq - 2.0 * rho * level.lag) / (1.0 - rho * rho)
 }
 
-/// Below this interior rho, the boundary rho = 0 is fitted too and the better kept.
-pub(crate) const BOUNDARY_CHECK_RHO: f64 = 0.1;
+/// Whether an interior optimum at `rho` is also checked against a fit at rho = 0: below 0.1 a
+/// separate basin at the boundary could be better; below 1e-3 the interior search (which
+/// contains rho = 0, [`rho_of`]) has already reached the boundary's basin, and a second fit
+/// would cost a fleet another optimisation for nothing.
+pub(crate) fn check_boundary(rho: f64) -> bool {
+    (1e-3..=0.1).contains(&rho)
+}
 
 /// `rho` from its unconstrained parameter: `MAX_RHO phi^2 / (1 + phi^2)`, smooth, in [0,
 /// MAX_RHO), with no flat stretch for an optimiser to settle on (a clamp made the objective
@@ -272,7 +277,7 @@ pub(crate) fn estimate(levels: &Levels, free: Free, start: Theta) -> Option<(The
 
 /// [`estimate`] for the model with an extra design column (one value per level, scaled).
 pub(crate) fn estimate_with(levels: &Levels, free: Free, start: Theta, extra: Option<&[f64]>) -> Option<(Theta, Gls)> {
-    let fit = |free: Free, rho_fixed: f64| {
+    let fit = |free: Free, rho_fixed: f64, start: Theta| {
         let to_theta = |v: &[f64]| {
             let mut k = 0;
             let mut next = |on: bool| {
@@ -313,14 +318,16 @@ pub(crate) fn estimate_with(levels: &Levels, free: Free, start: Theta, extra: Op
         };
         evaluate(levels, theta, extra).map(|g| (theta, g))
     };
-    let interior = fit(free, 0.0);
+    let interior = fit(free, 0.0, start);
     // Only an interior optimum that drifts towards rho = 0 can be beaten there (the objective
     // is smooth inside): the boundary fit runs only then, so fleets of slowly moving readings
-    // pay for one optimisation, not two.
-    if !free.rho || interior.as_ref().is_some_and(|(t, _)| t.rho > BOUNDARY_CHECK_RHO) {
+    // pay for one optimisation, not two. It starts from the interior optimum's other
+    // components, which rho near 0 hardly moves.
+    if !free.rho || interior.as_ref().is_some_and(|(t, _)| !check_boundary(t.rho)) {
         return interior;
     }
-    let boundary = fit(Free { rho: false, ..free }, 0.0);
+    let from = interior.as_ref().map_or(start, |(t, _)| *t);
+    let boundary = fit(Free { rho: false, ..free }, 0.0, from);
     match (interior, boundary) {
         (Some(i), Some(b)) => Some(if b.1.objective <= i.1.objective { b } else { i }),
         (i, b) => i.or(b),

@@ -18,6 +18,7 @@
 //! to the group's first value too, so `G` is carried to those coordinates (`T'GT`).
 
 use nalgebra::{DMatrix, DVector};
+use rayon::prelude::*;
 
 use super::levels::Levels;
 use super::reml::{deviation_form, effective_n, solve_lower, weighted_shift, Theta};
@@ -62,21 +63,42 @@ struct Shifted {
     pairs: Vec<f64>,
 }
 
-/// The level pass at `theta` (its `gamma_b` and `rho`).
+impl Shifted {
+    fn new(q: usize) -> Shifted {
+        Shifted {
+            first: vec![0.0; q],
+            sw: 0.0,
+            swx: 0.0,
+            swxx: 0.0,
+            swa: vec![0.0; q],
+            swxa: vec![0.0; q],
+            pairs: vec![0.0; q * (q + 1) / 2],
+        }
+    }
+
+    /// Start a group at `col`.
+    fn reset(&mut self, col: &[f64]) {
+        self.first.copy_from_slice(col);
+        (self.sw, self.swx, self.swxx) = (0.0, 0.0, 0.0);
+        self.swa.iter_mut().chain(&mut self.swxa).chain(&mut self.pairs).for_each(|v| *v = 0.0);
+    }
+}
+
+/// Levels per parallel chunk (whole groups; a chunk ends at the first group boundary past it).
+/// Fixed, not derived from the thread count, so the sums' order and the result are the same
+/// at any thread count.
+const CHUNK: usize = 8192;
+
+/// The level pass at `theta` (its `gamma_b` and `rho`): groups in parallel chunks, the chunks'
+/// sums added in order.
 pub(crate) fn level_pass(levels: &Levels, theta: Theta, j: usize) -> LevelPass {
     let p = levels.p;
     let q = p + 1;
-    let Theta { gamma_b, rho, .. } = theta;
     let groups = levels.groups;
-    let ln_ar = (1.0 - rho * rho).ln();
-    let per_n = |n: usize| {
-        let ne = effective_n(n, rho);
-        let ln_b = if gamma_b > 0.0 { gamma_b.mul_add(ne, 1.0).ln() } else { 0.0 };
-        (ne, ne / (1.0 + gamma_b * ne), ln_b)
-    };
-    let mut by_n: Vec<Option<(f64, f64, f64)>> =
-        vec![None; levels.levels.iter().map(|l| l.n).max().unwrap_or(0).min(1 << 16) + 1];
-    let mut acc: Vec<Option<Shifted>> = (0..groups).map(|_| None).collect();
+    let order = group_order(levels);
+    let chunks = chunk_bounds(levels, &order);
+    let parts: Vec<Part> =
+        chunks.par_iter().map(|&(from, to)| pass_chunk(levels, &order[from..to], theta, j)).collect();
     let mut out = LevelPass {
         p,
         readings: levels.readings as f64,
@@ -90,8 +112,98 @@ pub(crate) fn level_pass(levels: &Levels, theta: Theta, j: usize) -> LevelPass {
         s: vec![0.0; groups * 2 * p],
         t: vec![[0.0; 2]; groups],
     };
-    let mut col = vec![0.0; q];
+    for part in parts {
+        out.logdet_w += part.logdet_w;
+        out.within.iter_mut().zip(&part.within).for_each(|(a, b)| *a += b);
+        // A chunk's per-group arrays are indexed by its own group list (`part.x_ref` order).
+        for (k, &g) in part.ids.iter().enumerate() {
+            out.x_ref[g] = part.x_ref[k];
+            out.m_inv[g] = part.m_inv[k];
+            out.logdet_m[g] = part.logdet_m[k];
+            out.line[g * q * 2..(g + 1) * q * 2].copy_from_slice(&part.line[k * q * 2..(k + 1) * q * 2]);
+            out.m[g] = part.m[k];
+            out.s[g * 2 * p..(g + 1) * 2 * p].copy_from_slice(&part.s[k * 2 * p..(k + 1) * 2 * p]);
+            out.t[g] = part.t[k];
+        }
+    }
+    out
+}
+
+/// Level indices with each group's levels together: as they are when the levels were formed
+/// in time order (groups first), else sorted by group (stable).
+fn group_order(levels: &Levels) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..levels.levels.len()).collect();
+    let mut seen = vec![false; levels.groups];
+    let mut together = true;
     for (k, level) in levels.levels.iter().enumerate() {
+        let g = level.group as usize;
+        if k == 0 || levels.levels[k - 1].group != level.group {
+            together &= !std::mem::replace(&mut seen[g], true);
+        }
+    }
+    if !together {
+        order.sort_by_key(|&k| levels.levels[k].group);
+    }
+    order
+}
+
+/// `(from, to)` positions in `order` of chunks of about [`CHUNK`] levels ending at group
+/// boundaries.
+fn chunk_bounds(levels: &Levels, order: &[usize]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    for k in 1..=order.len() {
+        let boundary = k == order.len() || levels.levels[order[k]].group != levels.levels[order[k - 1]].group;
+        if boundary && (k - from >= CHUNK || k == order.len()) {
+            out.push((from, k));
+            from = k;
+        }
+    }
+    out
+}
+
+/// One chunk's pass: its sums, and its groups' arrays indexed by `ids`.
+struct Part {
+    logdet_w: f64,
+    within: Vec<f64>,
+    ids: Vec<usize>,
+    x_ref: Vec<f64>,
+    m_inv: Vec<[f64; 3]>,
+    logdet_m: Vec<f64>,
+    line: Vec<f64>,
+    m: Vec<[f64; 3]>,
+    s: Vec<f64>,
+    t: Vec<[f64; 2]>,
+}
+
+fn pass_chunk(levels: &Levels, order: &[usize], theta: Theta, j: usize) -> Part {
+    let p = levels.p;
+    let q = p + 1;
+    let Theta { gamma_b, rho, .. } = theta;
+    let ln_ar = (1.0 - rho * rho).ln();
+    let per_n = |n: usize| {
+        let ne = effective_n(n, rho);
+        let ln_b = if gamma_b > 0.0 { gamma_b.mul_add(ne, 1.0).ln() } else { 0.0 };
+        (ne, ne / (1.0 + gamma_b * ne), ln_b)
+    };
+    let mut by_n: Vec<Option<(f64, f64, f64)>> = vec![None; 1 << 12];
+    let mut out = Part {
+        logdet_w: 0.0,
+        within: vec![0.0; q * q],
+        ids: Vec::new(),
+        x_ref: Vec::new(),
+        m_inv: Vec::new(),
+        logdet_m: Vec::new(),
+        line: Vec::new(),
+        m: Vec::new(),
+        s: Vec::new(),
+        t: Vec::new(),
+    };
+    let mut acc = Shifted::new(q);
+    let mut col = vec![0.0; q];
+    let mut current = None;
+    for &k in order {
+        let level = &levels.levels[k];
         let x = levels.row(k);
         let (ne, w, ln_b) = match by_n.get_mut(level.n) {
             Some(slot) => *slot.get_or_insert_with(|| per_n(level.n)),
@@ -108,16 +220,19 @@ pub(crate) fn level_pass(levels: &Levels, theta: Theta, j: usize) -> LevelPass {
         col[..p].copy_from_slice(x);
         col[p] = ytilde;
         let g = level.group as usize;
+        if current != Some(g) {
+            if current.is_some() {
+                finish_group(&mut out, &acc, j);
+            }
+            current = Some(g);
+            acc.reset(&col);
+            out.ids.push(g);
+            out.m.push([0.0; 3]);
+            out.s.extend(std::iter::repeat_n(0.0, 2 * p));
+            out.t.push([0.0; 2]);
+        }
         let xj = x[j];
-        let a = acc[g].get_or_insert_with(|| Shifted {
-            first: col.clone(),
-            sw: 0.0,
-            swx: 0.0,
-            swxx: 0.0,
-            swa: vec![0.0; q],
-            swxa: vec![0.0; q],
-            pairs: vec![0.0; q * (q + 1) / 2],
-        });
+        let a = &mut acc;
         let xs = xj - a.first[j];
         a.sw += w;
         a.swx += w * xs;
@@ -132,34 +247,34 @@ pub(crate) fn level_pass(levels: &Levels, theta: Theta, j: usize) -> LevelPass {
                 idx += 1;
             }
         }
-        let m = &mut out.m[g];
+        let last = out.m.len() - 1;
+        let m = &mut out.m[last];
         m[0] += w;
         m[1] += w * xj;
         m[2] += w * xj * xj;
-        let s = &mut out.s[g * 2 * p..(g + 1) * 2 * p];
+        let s = &mut out.s[last * 2 * p..];
         for i in 0..p {
             s[i] += w * x[i];
             s[p + i] += w * xj * x[i];
         }
-        out.t[g][0] += w * ytilde;
-        out.t[g][1] += w * xj * ytilde;
+        out.t[last][0] += w * ytilde;
+        out.t[last][1] += w * xj * ytilde;
     }
-    for (g, a) in acc.into_iter().enumerate() {
-        let Some(a) = a else { continue };
-        finish_group(&mut out, g, &a, j);
+    if current.is_some() {
+        finish_group(&mut out, &acc, j);
     }
     out
 }
 
-/// `P_g`'s sums, `M^-1`, `ln|M|` and the GLS lines of group `g`.
-fn finish_group(out: &mut LevelPass, g: usize, a: &Shifted, j: usize) {
-    let q = out.p + 1;
-    out.x_ref[g] = a.first[j];
+/// `P_g`'s sums, `M^-1`, `ln|M|` and the GLS lines of the chunk's last group.
+fn finish_group(out: &mut Part, a: &Shifted, j: usize) {
+    let q = a.first.len();
+    out.x_ref.push(a.first[j]);
     let det = a.sw * a.swxx - a.swx * a.swx;
     let two = a.swxx > 0.0 && det > 1e-12 * a.sw * a.swxx;
     let m_inv = if two { [a.swxx / det, -a.swx / det, a.sw / det] } else { [1.0 / a.sw, 0.0, 0.0] };
-    out.m_inv[g] = m_inv;
-    out.logdet_m[g] = if two { det.ln() } else { a.sw.ln() };
+    out.m_inv.push(m_inv);
+    out.logdet_m.push(if two { det.ln() } else { a.sw.ln() });
     // Shifted z'a sums, and the projection of each pair on the group's line.
     let proj = |u: [f64; 2], v: [f64; 2]| {
         m_inv[0] * u[0] * v[0] + m_inv[1] * (u[0] * v[1] + u[1] * v[0]) + m_inv[2] * u[1] * v[1]
@@ -168,15 +283,13 @@ fn finish_group(out: &mut LevelPass, g: usize, a: &Shifted, j: usize) {
     let mut idx = 0;
     for i in 0..q {
         for k in 0..=i {
-            let v = a.pairs[idx] - proj(z_of(i), z_of(k));
+            out.within[i * q + k] += a.pairs[idx] - proj(z_of(i), z_of(k));
             idx += 1;
-            out.within[i * q + k] += v;
         }
         // Unshifted z'a = shifted + a_ref (sum w, sum w x_shifted).
         let za = [a.swa[i] + a.first[i] * a.sw, if two { a.swxa[i] + a.first[i] * a.swx } else { 0.0 }];
-        let line = &mut out.line[(g * q + i) * 2..(g * q + i) * 2 + 2];
-        line[0] = m_inv[0] * za[0] + m_inv[1] * za[1];
-        line[1] = m_inv[1] * za[0] + m_inv[2] * za[1];
+        out.line.push(m_inv[0] * za[0] + m_inv[1] * za[1]);
+        out.line.push(m_inv[1] * za[0] + m_inv[2] * za[1]);
     }
 }
 
@@ -199,6 +312,9 @@ pub(crate) fn group_stage(pass: &LevelPass, l: Factor) -> Option<Stage> {
         // G in the group's shifted coordinates: T'GT, T = [[1, 0], [x_ref, 1]].
         let h00 = g00 + xr * (2.0 * g01 + xr * g11);
         let h01 = g01 + xr * g11;
+        if mi[0] == 0.0 {
+            continue; // a group without levels
+        }
         let line = &pass.line[g * q * 2..(g + 1) * q * 2];
         let h = if mi[2] == 0.0 && mi[1] == 0.0 {
             let b = mi[0] + h00;
