@@ -35,6 +35,8 @@ struct Fleet {
     rho: f64,
     steps: Vec<f64>,
     readings: usize,
+    /// Noise (level offsets and readings) sd grows as (fleet mean / reference)^power.
+    spread_power: f64,
 }
 
 /// One campaign: the series and each proxy's true (offset, slope deviation).
@@ -57,7 +59,14 @@ impl Fleet {
             rho: 0.9,
             steps: vec![0.0, 250.0, 500.0, 750.0, 1000.0],
             readings: 20,
+            spread_power: 0.0,
         }
+    }
+
+    /// Noise sd multiplier at `r` revisions: (fleet mean / its value at 500)^power.
+    fn spread(&self, r: f64) -> f64 {
+        let mean = |r: f64| self.intercept + self.per_revision * r;
+        (mean(r) / mean(500.0)).powf(self.spread_power)
     }
 
     fn campaign(&self, rng: &mut ChaCha8Rng) -> Campaign {
@@ -74,11 +83,12 @@ impl Fleet {
             let base = 50.0 + 10.0 * g as f64;
             for (k, step) in self.steps.iter().enumerate() {
                 let r = base + step;
+                let f = self.spread(r);
                 let v = self.sigma_between * z.sample(rng);
                 for t in 0..self.readings {
                     // The AR(1) noise runs on across level changes, as a real proxy's does.
                     e = self.rho * e + innovation * z.sample(rng);
-                    let mem = self.intercept + u0 + (self.per_revision + u1) * r + v + e;
+                    let mem = self.intercept + u0 + (self.per_revision + u1) * r + f * (v + e);
                     let time = 1.7e9 + 30.0 * (k * self.readings + t) as f64;
                     csv.push_str(&format!("{time},shop/cart-{g:02},{r},{mem:.0}\n"));
                 }
@@ -92,14 +102,13 @@ impl Fleet {
         let var = self.sd_offset.powi(2)
             + 2.0 * r * self.correlation * self.sd_offset * self.sd_slope
             + (r * self.sd_slope).powi(2)
-            + self.sigma_between.powi(2)
-            + self.sigma_within.powi(2);
+            + (self.sigma_between.powi(2) + self.sigma_within.powi(2)) * self.spread(r).powi(2);
         (self.intercept + self.per_revision * r, var.sqrt())
     }
 
     /// Mean and sd of a reading at `r` revisions of a proxy with effects `own`.
     fn existing(&self, own: (f64, f64), r: f64) -> (f64, f64) {
-        let sd = (self.sigma_between.powi(2) + self.sigma_within.powi(2)).sqrt();
+        let sd = (self.sigma_between.powi(2) + self.sigma_within.powi(2)).sqrt() * self.spread(r);
         (self.intercept + own.0 + (self.per_revision + own.1) * r, sd)
     }
 }
@@ -143,6 +152,7 @@ struct Score {
     covered: usize,
     campaigns: usize,
     chose_slopes: usize,
+    kept_spread: usize,
     /// Per limit: new proxy P(exceed), existing proxies' P(exceed), safe / true crossing (new).
     new: Vec<Vec<f64>>,
     existing: Vec<Vec<f64>>,
@@ -162,6 +172,7 @@ fn score(fleet: &Fleet, spec: &ErrorSpec, limits: &[f64], campaigns: usize, seed
         let model = fit(&c.series, &FitSettings { errors: spec.clone(), ..FitSettings::default() }, b"").unwrap();
         s.campaigns += 1;
         s.chose_slopes += usize::from(model.errors.slope.is_some());
+        s.kept_spread += usize::from(model.errors.spread.is_some());
         let b = &model.coefficients[1];
         s.covered += usize::from(b.ci_low <= fleet.per_revision && fleet.per_revision <= b.ci_high);
         for (k, &limit) in limits.iter().enumerate() {
@@ -192,6 +203,32 @@ fn print(name: &str, s: &Score, limits: &[f64]) {
     println!();
 }
 
+/// The issue's bands: slope CI coverage 95% ± 3 MC SE, random slopes chosen, mean P(exceed) at
+/// most 5% + 3 SE for new and existing proxies, safe >= 80% of the truth; and P(exceed) not
+/// below 1% at the first `floored` limits (past the data the model-form bound, the larger of the
+/// line's and the quadratic's, is cautious by design; its width is held by the safe count).
+fn assert_honest(auto: &Score, limits: &[f64], floored: usize) {
+    let n = auto.campaigns as f64;
+    let cov = auto.covered as f64 / n;
+    let se = (0.95 * 0.05 / n).sqrt();
+    assert!((cov - 0.95).abs() <= 3.0 * se, "slope CI coverage {cov} outside 95% ± {}", 3.0 * se);
+    assert!(auto.chose_slopes as f64 >= 0.9 * n, "auto chose random slopes in {} of {n}", auto.chose_slopes);
+    for k in 0..limits.len() {
+        for (who, p) in [("new", &auto.new[k]), ("existing", &auto.existing[k])] {
+            assert!(p.len() as f64 >= 0.9 * n, "{who}: most campaigns give a safe count");
+            let (m, e) = mean_and_error(p);
+            assert!(m <= 0.05 + 3.0 * e, "{who} at limit {k}: mean P(exceed) {:.2}% ± {:.2}", 100.0 * m, 100.0 * e);
+            assert!(
+                k >= floored || m >= 0.01,
+                "{who} at limit {k}: mean P(exceed) {:.2}% is far more cautious than 5%",
+                100.0 * m
+            );
+        }
+        let (r, _) = mean_and_error(&auto.ratio[k]);
+        assert!(r >= 0.8, "safe count {:.0}% of the true crossing at limit {k}", 100.0 * r);
+    }
+}
+
 #[test]
 fn fleet_with_own_slopes_stays_honest_under_auto() {
     let fleet = Fleet::standard();
@@ -204,21 +241,7 @@ fn fleet_with_own_slopes_stays_honest_under_auto() {
     println!("structure      slopeCI chose  | P(exceed)% new, existing, safe/true at 768Mi | 2Gi | 4Gi");
     print("group=proxy", &before, &limits);
     print("auto", &auto, &limits);
-    let n = auto.campaigns as f64;
-    let cov = auto.covered as f64 / n;
-    let se = (0.95 * 0.05 / n).sqrt();
-    assert!((cov - 0.95).abs() <= 3.0 * se, "slope CI coverage {cov} outside 95% ± {}", 3.0 * se);
-    assert!(auto.chose_slopes as f64 >= 0.9 * n, "auto chose random slopes in {} of {n}", auto.chose_slopes);
-    for k in 0..limits.len() {
-        for (who, p) in [("new", &auto.new[k]), ("existing", &auto.existing[k])] {
-            assert!(p.len() as f64 >= 0.9 * n, "{who}: most campaigns give a safe count");
-            let (m, e) = mean_and_error(p);
-            assert!(m <= 0.05 + 3.0 * e, "{who} at limit {k}: mean P(exceed) {:.2}% ± {:.2}", 100.0 * m, 100.0 * e);
-            assert!(m >= 0.01, "{who} at limit {k}: mean P(exceed) {:.2}% is far more cautious than 5%", 100.0 * m);
-        }
-        let (r, _) = mean_and_error(&auto.ratio[k]);
-        assert!(r >= 0.8, "safe count {:.0}% of the true crossing at limit {k}", 100.0 * r);
-    }
+    assert_honest(&auto, &limits, limits.len());
     // The old structure is what issue 19 measured: its slope interval misses.
     assert!((before.covered as f64 / before.campaigns as f64) < 0.9);
 }
@@ -241,4 +264,24 @@ fn auto_keeps_one_slope_when_proxies_share_it() {
     let se = (0.05 * 0.95 / campaigns as f64).sqrt();
     println!("\nno slope spread: auto chose random slopes in {:.1}% of {campaigns} campaigns", 100.0 * rate);
     assert!(rate <= 0.05 + 3.0 * se, "false choice rate {rate}");
+}
+
+#[test]
+fn own_slopes_and_spread_growing_with_memory_stay_honest_together() {
+    // Both shapes at once: slopes sd 10% and noise sd proportional to the fleet's mean memory
+    // (15x from the lowest level to the top). The random-slope fit carries the variance function
+    // the random-intercept fit found (re-estimated with the slopes).
+    let fleet = Fleet { spread_power: 1.0, ..Fleet::standard() };
+    let limits = [768.0 * MI, 2048.0 * MI, 4096.0 * MI];
+    let campaigns = 200;
+    let auto = score(&fleet, &ErrorSpec::Auto, &limits, campaigns, 1903);
+    println!(
+        "\nown slopes and spread ~ mean, {campaigns} campaigns; varPower kept in {:.1}%",
+        100.0 * auto.kept_spread as f64 / campaigns as f64
+    );
+    println!("structure      slopeCI chose  | P(exceed)% new, existing, safe/true at 768Mi | 2Gi | 4Gi");
+    print("auto", &auto, &limits);
+    assert!(auto.kept_spread as f64 >= 0.9 * campaigns as f64, "varPower kept in {}", auto.kept_spread);
+    // Measured: new proxies 0.73% at 4Gi (4.4x past the data), safe count 89% of the truth.
+    assert_honest(&auto, &limits, 1);
 }

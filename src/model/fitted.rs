@@ -216,7 +216,9 @@ impl FittedModel {
         let s2 = self.residual_std_error * self.residual_std_error;
         let var_mean = (h * s2).max(0.0) + effect_var.max(0.0);
         let e = &self.errors;
-        let var_obs = var_mean + e.residual_variance(mean, e.sigma_between.powi(2) + e.sigma_within.powi(2));
+        // The group's own offset is known (its BLUP and conditional variance above): no group
+        // variance here, with or without a variance function.
+        let var_obs = var_mean + e.level_variance(mean);
         Prediction { mean, se_mean: var_mean.sqrt(), se_obs: var_obs.sqrt() }
     }
 

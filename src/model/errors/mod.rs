@@ -18,6 +18,8 @@
 
 mod assumptions;
 mod choose;
+#[cfg(test)]
+mod dense;
 mod diagnostics;
 mod drift;
 mod form;
@@ -301,10 +303,15 @@ impl ErrorModel {
     pub fn residual_variance(&self, mean: f64, total: f64) -> f64 {
         match &self.spread {
             None => total,
-            Some(s) => {
-                (self.sigma_within.powi(2) + self.sigma_between.powi(2)) * s.factor(mean) + self.sigma_group.powi(2)
-            }
+            Some(_) => self.level_variance(mean) + self.sigma_group.powi(2),
         }
+    }
+
+    /// Variance of one new reading of a known group (its offset is its BLUP, not a draw) around
+    /// the mean `mean`: the level and reading parts, scaled by the variance function if any.
+    pub fn level_variance(&self, mean: f64) -> f64 {
+        let level = self.sigma_within.powi(2) + self.sigma_between.powi(2);
+        self.spread.as_ref().map_or(level, |s| level * s.factor(mean))
     }
 
     /// The offset of a group by name.

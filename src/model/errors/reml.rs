@@ -375,14 +375,7 @@ mod tests {
             }
             v
         });
-        let xm = DMatrix::from_fn(10, 2, |i, j| if j == 0 { 1.0 } else { x1[i] });
-        let yv = DVector::from_column_slice(&y);
-        let vi = v.clone().try_inverse().unwrap();
-        let a = xm.transpose() * &vi * &xm;
-        let b = a.clone().try_inverse().unwrap() * xm.transpose() * &vi * &yv;
-        let r = &yv - &xm * &b;
-        let quad = (r.transpose() * &vi * &r)[(0, 0)];
-        let objective = 8.0 * quad.ln() + v.determinant().ln() + a.determinant().ln();
+        let super::super::dense::Dense { b, quad, objective, .. } = super::super::dense::fit(&v, &x1, &y);
         assert!((fast.b[0] - b[0]).abs() < 1e-12 && (fast.b[1] - b[1]).abs() < 1e-12, "{:?} vs {b}", fast.b);
         assert!((fast.quad - quad).abs() < 1e-12 * quad, "{} vs {quad}", fast.quad);
         assert!((fast.objective - objective).abs() < 1e-10, "{} vs {objective}", fast.objective);

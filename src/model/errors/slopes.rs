@@ -132,7 +132,8 @@ pub(crate) fn estimate(levels: &Levels, free: Free, start: Theta, j: usize) -> O
             let sb = if free.between { next() } else { 0.0 };
             let l = [next(), next(), next()];
             let rho = if free.rho { rho_of(next()) } else { rho_fixed };
-            (Theta { gamma_b: sb * sb, gamma_g: 0.0, rho, delta: 0.0 }, l)
+            let delta = if free.spread { next() } else { start.delta };
+            (Theta { gamma_b: sb * sb, gamma_g: 0.0, rho, delta }, l)
         };
         let mut x0 = Vec::new();
         if free.between {
@@ -141,6 +142,9 @@ pub(crate) fn estimate(levels: &Levels, free: Free, start: Theta, j: usize) -> O
         x0.extend_from_slice(&l_start);
         if free.rho {
             x0.push(phi_of(start.rho));
+        }
+        if free.spread {
+            x0.push(start.delta);
         }
         let f = |v: &[f64]| {
             let (theta, l) = to_point(v);
@@ -183,7 +187,7 @@ mod tests {
     use super::super::reml;
     use super::*;
     use crate::model::solve::DesignColumn;
-    use nalgebra::{DMatrix, DVector};
+    use nalgebra::DMatrix;
 
     fn tiny() -> Levels {
         let x1 = [0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 0.0, 1.0, 1.0, 3.0, 3.0, 3.0, 1.0, 2.0];
@@ -197,60 +201,71 @@ mod tests {
 
     #[test]
     fn intercept_only_factor_is_the_random_intercept_model() {
-        let levels = tiny();
-        let theta = Theta { gamma_b: 0.4, gamma_g: 1.7, rho: 0.3, delta: 0.0 };
-        let one = reml::evaluate(&levels, theta, None).unwrap();
-        let two = evaluate(&levels, theta, [1.7f64.sqrt(), 0.0, 0.0], 1).unwrap();
-        assert!((one.objective - two.objective).abs() < 1e-12, "{} vs {}", one.objective, two.objective);
-        assert!((one.b[1] - two.b[1]).abs() < 1e-12);
+        let mut levels = tiny();
+        levels.spread = (0..levels.levels.len()).map(|l| 0.2 - 0.1 * l as f64).collect();
+        for delta in [0.0, -0.6] {
+            let theta = Theta { gamma_b: 0.4, gamma_g: 1.7, rho: 0.3, delta };
+            let one = reml::evaluate(&levels, theta, None).unwrap();
+            let two = evaluate(&levels, theta, [1.7f64.sqrt(), 0.0, 0.0], 1).unwrap();
+            assert!((one.objective - two.objective).abs() < 1e-12, "{delta}: {} vs {}", one.objective, two.objective);
+            assert!((one.b[1] - two.b[1]).abs() < 1e-12);
+        }
     }
 
     /// Brute force: the dense marginal covariance with random slopes.
     #[test]
     fn group_sums_give_the_dense_objective() {
-        let levels = tiny();
         let x1 = [0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 0.0, 1.0, 1.0, 3.0, 3.0, 3.0, 1.0, 2.0];
         let y = [1.0, 1.4, 3.1, 2.2, 5.3, 4.1, 0.2, 2.9, 3.4, 9.7, 8.8, 9.1, 2.5, 4.4];
         let g = [0usize, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2];
-        let theta = Theta { gamma_b: 0.4, gamma_g: 0.0, rho: 0.3, delta: 0.0 };
-        let l = [0.9, -0.35, 0.6];
-        let fast = evaluate(&levels, theta, l, 1).unwrap();
-        let gm = covariance(l);
         let level_start = |i: usize| (0..=i).rev().take_while(|&k| g[k] == g[i] && x1[k] == x1[i]).last().unwrap();
-        let v = DMatrix::from_fn(14, 14, |i, k| {
-            let mut v = 0.0;
-            if level_start(i) == level_start(k) {
-                v += theta.rho.powi((i as i32 - k as i32).abs()) + theta.gamma_b;
-            }
-            if g[i] == g[k] {
-                v += gm[0] + gm[1] * (x1[i] + x1[k]) + gm[2] * x1[i] * x1[k];
-            }
-            v
-        });
-        let xm = DMatrix::from_fn(14, 2, |i, k| if k == 0 { 1.0 } else { x1[i] });
-        let yv = DVector::from_column_slice(&y);
-        let vi = v.clone().try_inverse().unwrap();
-        let a = xm.transpose() * &vi * &xm;
-        let b = a.clone().try_inverse().unwrap() * xm.transpose() * &vi * &yv;
-        let r = &yv - &xm * &b;
-        let quad = (r.transpose() * &vi * &r)[(0, 0)];
-        let objective = 12.0 * quad.ln() + v.determinant().ln() + a.determinant().ln();
-        assert!((fast.b[1] - b[1]).abs() < 1e-12, "{:?} vs {b}", fast.b);
-        assert!((fast.quad - quad).abs() < 1e-12 * quad, "{} vs {quad}", fast.quad);
-        assert!((fast.objective - objective).abs() < 1e-10, "{} vs {objective}", fast.objective);
-        // BLUP of group 1: G Z' V^-1 r (Henderson), dense.
-        let z = DMatrix::from_fn(14, 2, |i, k| {
-            if g[i] != 1 {
-                0.0
-            } else if k == 0 {
-                1.0
-            } else {
-                x1[i]
-            }
-        });
-        let gmat = DMatrix::from_row_slice(2, 2, &[gm[0], gm[1], gm[1], gm[2]]);
-        let u = gmat * z.transpose() * &vi * &r;
-        assert!((fast.groups[1].u[0] - u[0]).abs() < 1e-12 && (fast.groups[1].u[1] - u[1]).abs() < 1e-12);
+        // Level index of each reading (the levels run in reading order here).
+        let level_of: Vec<usize> = (0..14)
+            .scan(0usize, |n, i| {
+                if i > 0 && level_start(i) == i {
+                    *n += 1;
+                }
+                Some(*n)
+            })
+            .collect();
+        // Without and with a variance function (a level's block scaled by exp(2 delta z_l)).
+        for delta in [0.0, 0.7] {
+            let mut levels = tiny();
+            levels.spread = (0..levels.levels.len()).map(|l| 0.15 * l as f64 - 0.3).collect();
+            let theta = Theta { gamma_b: 0.4, gamma_g: 0.0, rho: 0.3, delta };
+            let l = [0.9, -0.35, 0.6];
+            let fast = evaluate(&levels, theta, l, 1).unwrap();
+            let gm = covariance(l);
+            let s2 = |i: usize| (2.0 * delta * levels.spread[level_of[i]]).exp();
+            let v = DMatrix::from_fn(14, 14, |i, k| {
+                let mut v = 0.0;
+                if level_start(i) == level_start(k) {
+                    v += s2(i) * (theta.rho.powi((i as i32 - k as i32).abs()) + theta.gamma_b);
+                }
+                if g[i] == g[k] {
+                    v += gm[0] + gm[1] * (x1[i] + x1[k]) + gm[2] * x1[i] * x1[k];
+                }
+                v
+            });
+            let super::super::dense::Dense { b, quad, objective, v_inv: vi, residual: r } =
+                super::super::dense::fit(&v, &x1, &y);
+            assert!((fast.b[1] - b[1]).abs() < 1e-12, "delta {delta}: {:?} vs {b}", fast.b);
+            assert!((fast.quad - quad).abs() < 1e-12 * quad, "delta {delta}: {} vs {quad}", fast.quad);
+            assert!((fast.objective - objective).abs() < 1e-10, "delta {delta}: {} vs {objective}", fast.objective);
+            // BLUP of group 1: G Z' V^-1 r (Henderson), dense.
+            let z = DMatrix::from_fn(14, 2, |i, k| {
+                if g[i] != 1 {
+                    0.0
+                } else if k == 0 {
+                    1.0
+                } else {
+                    x1[i]
+                }
+            });
+            let gmat = DMatrix::from_row_slice(2, 2, &[gm[0], gm[1], gm[1], gm[2]]);
+            let u = gmat * z.transpose() * &vi * &r;
+            assert!((fast.groups[1].u[0] - u[0]).abs() < 1e-12 && (fast.groups[1].u[1] - u[1]).abs() < 1e-12);
+        }
     }
 
     #[test]

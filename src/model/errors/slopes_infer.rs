@@ -85,6 +85,11 @@ pub(crate) fn random_slopes(
         );
     }
     let p_count = input.design.len();
+    // A variance function kept by the random-intercept fit is re-estimated with the slopes
+    // (the same covariate; both fits in the test carry it, so their REML criteria compare).
+    if let Some(spread) = out.errors.spread.as_mut() {
+        spread.power = theta.delta;
+    }
     let sigma_w2 = store_gls(levels, input, sc, &gls.b, &gls.a_inv, gls.quad, out);
     let g = covariance(l);
     let xs = sc.x_scale[j];

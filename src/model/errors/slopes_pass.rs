@@ -179,7 +179,10 @@ struct Part {
 fn pass_chunk(levels: &Levels, order: &[usize], theta: Theta, j: usize) -> Part {
     let p = levels.p;
     let q = p + 1;
-    let Theta { gamma_b, rho, .. } = theta;
+    let Theta { gamma_b, rho, delta, .. } = theta;
+    // The variance function (nlme's varPower, [`super::spread`]) scales a level's covariance,
+    // offset and noise, by exp(2 delta z_l); the proxies' random effects are not scaled.
+    let scaled = delta != 0.0 && levels.spread.len() == levels.levels.len();
     let ln_ar = (1.0 - rho * rho).ln();
     let per_n = |n: usize| {
         let ne = effective_n(n, rho);
@@ -209,14 +212,17 @@ fn pass_chunk(levels: &Levels, order: &[usize], theta: Theta, j: usize) -> Part 
             Some(slot) => *slot.get_or_insert_with(|| per_n(level.n)),
             None => per_n(level.n),
         };
+        let ln_s2 = if scaled { 2.0 * delta * levels.spread[k] } else { 0.0 };
+        let s2 = ln_s2.exp();
+        let w = w / s2;
         let shift = weighted_shift(level.ends, level.n, rho, ne);
         let ytilde = level.mean + shift;
         if level.n > 1 {
             out.logdet_w += (level.n as f64 - 1.0) * ln_ar;
             // The deviations from the AR(1)-weighted mean: d'R^-1 d - n_eff s^2.
-            out.within[q * q - 1] += deviation_form(level, rho) - ne * shift * shift;
+            out.within[q * q - 1] += (deviation_form(level, rho) - ne * shift * shift) / s2;
         }
-        out.logdet_w += ln_b;
+        out.logdet_w += ln_b + level.n as f64 * ln_s2;
         col[..p].copy_from_slice(x);
         col[p] = ytilde;
         let g = level.group as usize;
