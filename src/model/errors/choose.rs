@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::infer::FitInput;
+use super::input::FitInput;
 use super::{ErrorSpec, PROXY};
 use crate::error::{Error, Result};
 use crate::series::{Cell, Series};

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, FisherSnedecor};
 
 use super::form::Quadratic;
-use super::infer::FitInput;
+use super::input::FitInput;
 use super::levels::{mix, Levels, RowIndex, Scaling};
 use super::reml::{estimate_with, evaluate, Free, Theta};
 use crate::model::term::Term;

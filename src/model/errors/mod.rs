@@ -24,6 +24,7 @@ mod diagnostics;
 mod drift;
 mod form;
 mod infer;
+mod input;
 mod levels;
 mod newton;
 mod refine;

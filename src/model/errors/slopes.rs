@@ -22,15 +22,7 @@ use nalgebra::Matrix2;
 use super::levels::Levels;
 use super::reml::{check_boundary, phi_of, rho_of, Free, Theta};
 use super::slopes_pass::{self, level_pass, LevelPass, Stage};
-
-/// Lower-triangular Cholesky factor of the random-effect covariance over `sw^2`, scaled units:
-/// `[l00, l10, l11]` for `L = [[l00, 0], [l10, l11]]`.
-pub(crate) type Factor = [f64; 3];
-
-/// `G = L L'` as (var intercept, covariance, var slope).
-pub(crate) fn covariance(l: Factor) -> [f64; 3] {
-    [l[0] * l[0], l[0] * l[1], l[1] * l[1] + l[2] * l[2]]
-}
+pub(crate) use super::slopes_pass::{covariance, Factor};
 
 /// A group's predicted effects in scaled units.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@
 //! would keep slope spreads too small to matter, BIC's ln(readings) grows with the scrape rate.
 
 use super::diagnostics::primary;
-use super::infer::{store_gls, FitInput, Inference};
+use super::input::{store_gls, FitInput, Inference};
 use super::levels::{Levels, Scaling};
 use super::reml::{self, effective_n, Free, Theta};
 use super::slopes::{chi_bar_square_p, covariance, estimate, identifiable};

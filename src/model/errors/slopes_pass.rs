@@ -22,7 +22,15 @@ use rayon::prelude::*;
 
 use super::levels::Levels;
 use super::reml::{deviation_form, effective_n, solve_lower, weighted_shift, Theta};
-use super::slopes::{covariance, Factor};
+
+/// Lower-triangular Cholesky factor of the random-effect covariance over `sw^2`, scaled units:
+/// `[l00, l10, l11]` for `L = [[l00, 0], [l10, l11]]`.
+pub(crate) type Factor = [f64; 3];
+
+/// `G = L L'` as (var intercept, covariance, var slope).
+pub(crate) fn covariance(l: Factor) -> [f64; 3] {
+    [l[0] * l[0], l[0] * l[1], l[1] * l[1] + l[2] * l[2]]
+}
 
 /// What the levels contribute at one `(gamma_b, rho)` for a slope on design column `j`.
 pub(crate) struct LevelPass {
