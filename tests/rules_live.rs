@@ -37,6 +37,26 @@ fn upper(rules: &str, x: f64) -> f64 {
     b0 + b1 * x + t * (s2 + v00 + 2.0 * v01 * u + v11 * u * u).sqrt()
 }
 
+/// A server configuration that evaluates `rules` every second and scrapes nothing.
+pub(crate) fn rules_config(rules: &std::path::Path) -> String {
+    format!(
+        "global:\n  scrape_interval: 1h\n  evaluation_interval: 1s\nrule_files: [\"{}\"]\nscrape_configs: []\n",
+        rules.display()
+    )
+}
+
+/// One instant query's `data.result` (empty when the server does not answer yet).
+pub(crate) fn query(url: &str, q: &str) -> serde_json::Value {
+    let body = ureq::get(&format!("{url}/api/v1/query"))
+        .query("query", q)
+        .call()
+        .ok()
+        .and_then(|r| r.into_string().ok())
+        .unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    v["data"]["result"].clone()
+}
+
 #[test]
 fn live_prometheus_fires_the_alerts_the_rules_promise() {
     let dir = tempdir();
@@ -72,25 +92,14 @@ fn live_prometheus_fires_the_alerts_the_rules_promise() {
         }
     }
     om.push_str("# EOF\n");
-    let config = format!(
-        "global:\n  scrape_interval: 1h\n  evaluation_interval: 1s\nrule_files: [\"{}\"]\nscrape_configs: []\n",
-        rules_path.display()
-    );
-    let Some(server) = start_configured(dir.path(), &om, &config) else { return };
+    let Some(server) = start_configured(dir.path(), &om, &rules_config(&rules_path)) else { return };
 
     // ALERTS holds pending (then firing) alerts: pending proves the expression holds; `for: 15m`
     // would keep a test waiting a quarter of an hour for "firing".
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut seen = Vec::new();
     while Instant::now() < deadline {
-        let body = ureq::get(&format!("{}/api/v1/query", server.url))
-            .query("query", "ALERTS")
-            .call()
-            .ok()
-            .and_then(|r| r.into_string().ok())
-            .unwrap_or_default();
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-        seen = v["data"]["result"]
+        seen = query(&server.url, "ALERTS")
             .as_array()
             .map(|a| {
                 let mut s: Vec<(String, String, String)> = a

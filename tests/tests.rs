@@ -53,6 +53,7 @@ mod reml_nlme;
 mod report;
 mod rules;
 mod rules_live;
+mod rules_slopes;
 mod safe_answers;
 mod scale;
 mod shapes_study;

@@ -8,7 +8,9 @@
 //! it also counts Envoy's few static clusters, which errs on the safe side. The prediction is
 //! the peak with the push allowance: `b0 + (1 + push) b1 x`; the upper bound is
 //! `mean + t sqrt(s^2 + v00 + 2 v01 x' + v11 x'^2)` with `x' = (1 + push) x` in the model's
-//! units and `v = s^2 (X'X)^-1`, exactly what `meshcap whatif` computes.
+//! units and `v = s^2 (X'X)^-1`, the straight line's bound `meshcap whatif` computes for a new
+//! proxy; `s^2` becomes the variance function's and the random slopes' terms when the model
+//! has them (issue 19). The quadratic's bound past the data is not carried.
 
 use serde::Serialize;
 
@@ -123,13 +125,14 @@ fn groups(model: &FittedModel, s: &RuleSettings) -> Result<Vec<Group>> {
     let t = model.t_one_sided(s.level);
     // x' in the model's units: (1 + push) clusters / clusters-per-unit.
     let k = factor / unit;
+    let noise = |x: &str| residual_variance(model, b0, b1, &format!("{} * ({x})", num(k)));
     let upper_at = |x: &str| {
         format!(
             "{b0} + {slope} * ({x}) + {t} * sqrt({s2} + {v00} + 2 * {v01} * {k} * ({x}) + {v11} * ({k} * ({x}))^2)",
             b0 = num(b0),
             slope = num(b1 * k),
             t = num(t),
-            s2 = num(sigma2),
+            s2 = noise(x),
             v00 = num(v00),
             v01 = num(v01),
             v11 = num(v11),
@@ -206,6 +209,35 @@ fn groups(model: &FittedModel, s: &RuleSettings) -> Result<Vec<Group>> {
 
 /// `(b0, b1, clusters per model unit)` of a model with an intercept and one linear term in
 /// ports (1 cluster a unit) or revisions (`ports_per_revision` clusters a unit).
+/// A new proxy's reading variance around the mean at `u` (the model's predictor, a PromQL
+/// expression), as `FittedModel::predict_row` computes it: `s^2`; with a variance function
+/// its level and reading parts scale as `(mean / reference)^(2 power)` (the fleet's offset
+/// variance does not); with random slopes the proxy's own slope adds `2 u tau_01 + u^2
+/// tau_1^2`.
+fn residual_variance(model: &FittedModel, b0: f64, b1: f64, u: &str) -> String {
+    let e = &model.errors;
+    let mut out = match &e.spread {
+        None => num(model.residual_std_error.powi(2)),
+        Some(sp) => format!(
+            "{level} * (clamp_min({b0} + {b1} * {u}, 1) / {reference}) ^ {power} + {group}",
+            level = num(e.sigma_within.powi(2) + e.sigma_between.powi(2)),
+            b0 = num(b0),
+            b1 = num(b1),
+            reference = num(sp.reference_bytes),
+            power = num(2.0 * sp.power),
+            group = num(e.sigma_group.powi(2)),
+        ),
+    };
+    if let Some(slope) = &e.slope {
+        out = format!(
+            "{out} + 2 * {c} * {u} + {v} * ({u})^2",
+            c = num(slope.offset_covariance),
+            v = num(slope.sd_bytes_per_unit.powi(2))
+        );
+    }
+    out
+}
+
 fn linear_in_clusters(model: &FittedModel) -> Result<(f64, f64, f64)> {
     let unit = match model.terms.as_slice() {
         [t] if t.power == 1 && t.column == PORTS => 1.0,
