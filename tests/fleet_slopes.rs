@@ -67,6 +67,7 @@ fn fleet_dates_each_proxy_from_its_own_slope() {
         let series = pooled::clean(csv::parse(Path::new("slopes.csv"), &text).unwrap(), None).unwrap();
         let model = pooled::pooled_fit(&series, String::from("t"), "slopes.csv", 0.95).unwrap();
         assert!(model.errors.slope.is_some(), "auto kept one slope: {}", model.errors.reason);
+        assert_eq!(meshcap::fleet::model_kind(&model), "pooled model slopes=proxy");
         own += misses(&series, &model, &truth);
         let settings = FitSettings {
             terms: Some(vec![Term::linear("ports")]),

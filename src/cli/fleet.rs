@@ -48,7 +48,7 @@ pub struct FleetArgs {
     series: Option<PathBuf>,
     #[command(flatten)]
     responses: Responses,
-    /// A model file to use instead of fitting the pooled model (group per proxy) on SERIES.
+    /// A model file to use instead of fitting the pooled model (an offset per proxy, and a slope per proxy when they differ) on SERIES.
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
     /// Confidence level of the intervals.

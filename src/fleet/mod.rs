@@ -154,8 +154,8 @@ pub struct Fleet {
     pub predictor: String,
     /// The model's error structure (`group=proxy` for the pooled fit).
     pub errors: String,
-    /// What model dates the fleet, as tables print it: `pooled model group=proxy` for the
-    /// fit on the series, `model FILE (errors E)` for a model file given, else `model (errors E)`.
+    /// What model dates the fleet, as tables print it: `pooled model group=proxy` (or
+    /// `slopes=proxy`) for the fit on the series, `model FILE (errors E)` for a model file given, else `model (errors E)`.
     pub model: String,
     /// Memory per unit of the predictor, bytes (the pooled slope).
     pub bytes_per_unit: f64,
@@ -281,11 +281,11 @@ pub fn forecast_with(
 }
 
 /// How tables name the fleet's model when nothing more is known: the pooled fit is the one with
-/// a random offset per proxy ([`pooled::pooled_fit`]); any other is named by its errors, never
-/// called pooled.
+/// a random offset per proxy, and a random slope when the proxies' slopes differ
+/// ([`pooled::pooled_fit`]); any other is named by its errors, never called pooled.
 pub fn model_kind(model: &FittedModel) -> String {
     let errors = model.errors.label();
-    if errors == format!("group={}", proxies::PROXY) {
+    if [format!("group={}", proxies::PROXY), format!("slopes={}", proxies::PROXY)].contains(&errors) {
         format!("pooled model {errors}")
     } else {
         format!("model (errors {errors})")
