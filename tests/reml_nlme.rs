@@ -13,6 +13,15 @@ use nalgebra::{DMatrix, DVector};
 
 use crate::util::{json, meshcap, root};
 
+/// `meshcap fit --errors ERRORS --format json` on an R reference fixture.
+pub(crate) fn fit_fixture(errors: &str, fixture: &str) -> serde_json::Value {
+    json(
+        meshcap()
+            .args(["fit", "--errors", errors, "--format", "json"])
+            .arg(root().join("tests/fixtures").join(fixture)),
+    )
+}
+
 struct Nlme {
     fixture: &'static str,
     coefficients: [f64; 2],
@@ -95,11 +104,7 @@ fn levels_reml_reaches_nlmes_optimum_at_both_ends_of_rho() {
             case.fixture,
             case.minus2_log_reml
         );
-        let v = json(
-            meshcap()
-                .args(["fit", "--errors", "levels", "--format", "json"])
-                .arg(root().join("tests/fixtures").join(case.fixture)),
-        );
+        let v = fit_fixture("levels", case.fixture);
         let e = &v["errors"];
         let (sb, sw, rho) =
             (e["sigma_between"].as_f64().unwrap(), e["sigma_within"].as_f64().unwrap(), e["rho"].as_f64().unwrap());

@@ -14,7 +14,8 @@
 
 use nalgebra::{DMatrix, DVector};
 
-use crate::util::{json, meshcap, root};
+use crate::reml_nlme::fit_fixture;
+use crate::util::root;
 
 struct Reference {
     fixture: &'static str,
@@ -144,11 +145,7 @@ fn random_slopes_reach_nlmes_optimum_and_blups() {
             case.fixture,
             case.minus2_log_reml
         );
-        let v = json(
-            meshcap()
-                .args(["fit", "--errors", "slopes=proxy", "--format", "json"])
-                .arg(root().join("tests/fixtures").join(case.fixture)),
-        );
+        let v = fit_fixture("slopes=proxy", case.fixture);
         let e = &v["errors"];
         let f = |k: &str| e[k].as_f64().unwrap();
         let s = &e["slope"];
