@@ -13,6 +13,7 @@ mod fleet;
 mod fleet_flags;
 mod fleet_fuzz;
 mod fleet_import;
+mod fleet_kinds;
 mod fleet_known;
 mod fleet_live;
 mod fleet_mesh;

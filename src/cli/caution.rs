@@ -111,6 +111,10 @@ pub struct TargetArgs {
     /// The proxies keep per-cluster stats (`true`/`false`; default: as the model's data).
     #[arg(long, value_name = "BOOL")]
     per_cluster_stats: Option<bool>,
+    /// Kind of the proxies (default: the model's, the baseline kind of a model with a line
+    /// per kind).
+    #[arg(long, value_parser = ["sidecar", "gateway", "activator", "waypoint"])]
+    kind: Option<String>,
 }
 
 impl TargetArgs {
@@ -123,8 +127,29 @@ impl TargetArgs {
             istio_version: self.istio.map(|v| v.to_string()),
             workers: self.workers,
             per_cluster_stats: self.per_cluster_stats,
-            ..Default::default()
+            proxy_kind: self.kind.clone(),
         }
+    }
+
+    /// The differences of this use from where `model` was measured: kinds and workers its
+    /// terms cover are not differences (the path evaluates them, [`Self::path`]).
+    pub(super) fn differences(
+        &self,
+        model: &FittedModel,
+    ) -> meshcap::Result<Vec<meshcap::model::conditions::Difference>> {
+        let mut used = self.used();
+        // A model with a worker term evaluates the workers itself (the path holds them).
+        if model.terms.iter().any(|t| t.column == meshcap::series::CONCURRENCY) {
+            used.workers = None;
+        }
+        let Some(note) = meshcap::model::covariates::kind_note(model, self.kind.as_deref())? else {
+            return Ok(model.conditions.compare(&used));
+        };
+        // The model's own line for the kind, not a difference from where it was measured.
+        used.proxy_kind = None;
+        let mut out = model.conditions.compare(&used);
+        out.push(meshcap::model::conditions::Difference { what: "kind".into(), note, added_bytes_per_cluster: 0.0 });
+        Ok(out)
     }
 
     /// The model's revision path, weighed for what this use adds per cluster.
@@ -134,7 +159,8 @@ impl TargetArgs {
         differences: &[meshcap::model::conditions::Difference],
     ) -> RevisionPath {
         let added: f64 = differences.iter().map(|d| d.added_bytes_per_cluster).sum();
-        RevisionPath::new(model).with_cluster_cost(model, added)
+        let class = meshcap::model::ProxyClass { kind: self.kind.clone(), concurrency: self.workers };
+        RevisionPath::new(model).with_cluster_cost(model, added).with_class(&class)
     }
 }
 

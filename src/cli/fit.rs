@@ -111,6 +111,8 @@ pub fn run_fit(args: FitArgs) -> Result<()> {
         source_label: Some(shown(&args.data)),
         errors: args.errors.parse()?,
         memory_allowance: args.memory_allowance.as_deref().map(meshcap::series::MemoryAllowance::parse).transpose()?,
+        // Terms named with --x are the model; without, kind and workers join the defaults.
+        covariates: args.x.is_none(),
     };
     settings.validate()?;
     super::imported::refuse_overwrite(args.output.as_deref(), &[&args.data])?;

@@ -141,10 +141,10 @@ pub(crate) fn forecast(
             (series, String::new(), label, warnings)
         }
     };
-    let series = fleet::pooled::clean(series, settings.limit_bytes)?;
+    let mut series = fleet::pooled::clean(series, settings.limit_bytes)?;
     let model = match model_path {
         Some(m) => model::store::load(m)?,
-        None => fleet::pooled::pooled_fit(&series, sha256, &label, settings.level)?,
+        None => fleet::pooled::pooled_fit(&mut series, sha256, &label, settings.level)?,
     };
     let mesh = match mesh {
         Some(m) => {

@@ -36,6 +36,10 @@ pub struct Responses {
     /// A saved response for the restart count (with --memory-file).
     #[arg(long, value_name = "FILE", requires = "memory_file")]
     restarts_file: Option<PathBuf>,
+    /// A saved response for Envoy workers, e.g. envoy_server_concurrency (with --memory-file):
+    /// a slope per worker where they vary, and each proxy's kind from its pod labels.
+    #[arg(long, value_name = "FILE", requires = "memory_file")]
+    concurrency_file: Option<PathBuf>,
     /// With --memory-file: the labels naming a proxy (`import prometheus --by`).
     #[arg(long, value_name = "LABELS", value_delimiter = ',', default_value = "namespace,pod")]
     labels: Vec<String>,
@@ -44,10 +48,17 @@ pub struct Responses {
 impl Responses {
     /// The files given, as inputs no output may replace.
     pub(crate) fn files(&self) -> Vec<&PathBuf> {
-        [&self.memory_file, &self.ports_file, &self.revisions_file, &self.limit_file, &self.restarts_file]
-            .into_iter()
-            .flatten()
-            .collect()
+        [
+            &self.memory_file,
+            &self.ports_file,
+            &self.revisions_file,
+            &self.limit_file,
+            &self.restarts_file,
+            &self.concurrency_file,
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     /// The first response flag given, by name: beside a SERIES it would do nothing, so it is
@@ -59,6 +70,7 @@ impl Responses {
             ("--revisions-file", &self.revisions_file),
             ("--limit-file", &self.limit_file),
             ("--restarts-file", &self.restarts_file),
+            ("--concurrency-file", &self.concurrency_file),
         ]
         .into_iter()
         .find_map(|(flag, f)| f.as_ref().map(|_| flag))
@@ -77,6 +89,7 @@ impl Responses {
             ("revisions", &self.revisions_file),
             ("limit", &self.limit_file),
             ("restarts", &self.restarts_file),
+            ("concurrency", &self.concurrency_file),
         ];
         let answers: Vec<Answer> = columns
             .iter()

@@ -52,6 +52,10 @@ pub struct PrometheusArgs {
     /// PromQL for the container restart count (kube_pod_container_status_restarts_total).
     #[arg(long, value_name = "PROMQL")]
     restarts: Option<String>,
+    /// PromQL for Envoy workers, e.g. envoy_server_concurrency: a `concurrency` column; its
+    /// pod labels (Istio's scrape keeps them) also give each proxy's `kind`.
+    #[arg(long, value_name = "PROMQL")]
+    concurrency: Option<String>,
     /// PromQL for the memory limit (kube_pod_container_resource_limits{resource="memory"}).
     #[arg(long, value_name = "PROMQL")]
     limit_query: Option<String>,
@@ -72,6 +76,9 @@ pub struct PrometheusArgs {
     /// A saved response for the restart count.
     #[arg(long, value_name = "FILE")]
     restarts_file: Option<PathBuf>,
+    /// A saved response for Envoy workers.
+    #[arg(long, value_name = "FILE")]
+    concurrency_file: Option<PathBuf>,
     /// A saved response for the limit.
     #[arg(long, value_name = "FILE")]
     limit_file: Option<PathBuf>,
@@ -157,6 +164,7 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
         &args.revisions_file,
         &args.ports_file,
         &args.restarts_file,
+        &args.concurrency_file,
         &args.limit_file,
         &args.last_terminated_file,
     ]
@@ -165,11 +173,12 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
     .collect();
     check_output(args.output.as_deref(), &inputs, args.format, "series")?;
     let limit_bytes = parse_limit(args.limit.as_deref())?;
-    let columns: [(&'static str, &Option<String>, &Option<PathBuf>); 6] = [
+    let columns: [(&'static str, &Option<String>, &Option<PathBuf>); 7] = [
         ("memory", &args.memory, &args.memory_file),
         ("revisions", &args.revisions, &args.revisions_file),
         ("ports", &args.ports, &args.ports_file),
         ("restarts", &args.restarts, &args.restarts_file),
+        (meshcap::series::CONCURRENCY, &args.concurrency, &args.concurrency_file),
         ("limit", &args.limit_query, &args.limit_file),
         (meshcap::series::LAST_TERMINATED, &args.last_terminated, &args.last_terminated_file),
     ];

@@ -65,7 +65,7 @@ struct SafeOutput<'a> {
 
 pub fn run_safe(args: SafeArgs) -> Result<()> {
     let (model, caution, push) = args.caution.load_for(args.target.target())?;
-    let differences = model.conditions.compare(&args.target.used());
+    let differences = args.target.differences(&model)?;
     let bounds = Bounds::new(&model, args.target.path(&model, &differences), caution);
     let oom_bounds = Bounds::new(&model, RevisionPath::new(&model), Caution { headroom: 0.0, ..caution.steady() });
     let checks = project::oom_consistency(&oom_bounds, &model.oom);
@@ -186,7 +186,7 @@ pub struct WhatIfArgs {
 
 pub fn run_whatif(args: WhatIfArgs) -> Result<()> {
     let (model, caution, push) = args.caution.load_for(args.target.target())?;
-    let differences = model.conditions.compare(&args.target.used());
+    let differences = args.target.differences(&model)?;
     let mut path = args.target.path(&model, &differences);
     let mut revisions = args.revisions;
     if let Some(p) = args.ports {
@@ -307,7 +307,7 @@ pub struct LimitArgs {
 
 pub fn run_limit(args: LimitArgs) -> Result<()> {
     let (model, caution, push) = args.caution.load_for(args.target.target())?;
-    let differences = model.conditions.compare(&args.target.used());
+    let differences = args.target.differences(&model)?;
     let bounds = Bounds::new(&model, args.target.path(&model, &differences), caution);
     let answer = project::required_limit(&bounds, args.revisions);
     match args.caution.format {

@@ -50,13 +50,19 @@ pub fn days_cell(p: &ProxyForecast) -> String {
 pub fn table(fleet: &Fleet, top: usize) -> String {
     let pct = fleet.level * 100.0;
     let mut s = String::new();
+    let unit = fleet.predictor.trim_end_matches('s');
+    let per_unit = if fleet.bytes_per_unit_by_kind.is_empty() {
+        format!("{}/{unit}", format_bytes(fleet.bytes_per_unit))
+    } else {
+        let each: Vec<String> =
+            fleet.bytes_per_unit_by_kind.iter().map(|(k, b)| format!("{}/{unit} ({k})", format_bytes(*b))).collect();
+        each.join(", ")
+    };
     let _ = writeln!(
         s,
-        "{} proxies; {} at {}/{}; {pct:.0}% intervals; flagged (!) above {:.0}% of the limit",
+        "{} proxies; {} at {per_unit}; {pct:.0}% intervals; flagged (!) above {:.0}% of the limit",
         fleet.proxies.len(),
         fleet.model,
-        format_bytes(fleet.bytes_per_unit),
-        fleet.predictor.trim_end_matches('s'),
         (1.0 - fleet.headroom) * 100.0
     );
     let shown: Vec<&ProxyForecast> = fleet.proxies.iter().take(top).collect();

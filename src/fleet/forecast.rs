@@ -13,7 +13,7 @@
 //! scale where both are close to normal. It always contains the point date.
 
 use super::growth::Growth;
-use crate::model::{FittedModel, GroupEffect, Prediction};
+use crate::model::{FittedModel, GroupEffect, Prediction, ProxyClass};
 
 /// Largest predictor value searched for a crossing.
 const MAX_PREDICTOR: f64 = 1e12;
@@ -23,11 +23,14 @@ pub(crate) struct ProxyModel<'a> {
     pub model: &'a FittedModel,
     pub effect: Option<&'a GroupEffect>,
     pub predictor: &'a str,
+    /// Its kind and workers, for a model with terms on them.
+    pub class: &'a ProxyClass,
 }
 
 impl ProxyModel<'_> {
     fn predict(&self, x: f64) -> Prediction {
-        let row = self.model.design_row(|c| if c == self.predictor { x } else { self.mean_of(c) });
+        let row =
+            self.model.design_row(|c| if c == self.predictor { x } else { self.class.value(c, |c| self.mean_of(c)) });
         match self.effect {
             Some(g) => self.model.predict_group(&row, g),
             None => {

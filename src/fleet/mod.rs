@@ -95,6 +95,9 @@ pub struct ProxyForecast {
     pub source: DateSource,
     /// Readings of the proxy.
     pub readings: usize,
+    /// Its kind, when the model has a line per kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 /// Names a warning line shows before "and N more".
@@ -157,8 +160,12 @@ pub struct Fleet {
     /// What model dates the fleet, as tables print it: `pooled model group=proxy` (or
     /// `slopes=proxy`) for the fit on the series, `model FILE (errors E)` for a model file given, else `model (errors E)`.
     pub model: String,
-    /// Memory per unit of the predictor, bytes (the pooled slope).
+    /// Memory per unit of the predictor, bytes (the pooled slope; the baseline kind's with a
+    /// line per kind).
     pub bytes_per_unit: f64,
+    /// With a line per proxy kind: each kind's memory per unit, baseline first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bytes_per_unit_by_kind: Vec<(String, f64)>,
     /// Namespace roll-up, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespaces: Option<Vec<NamespaceRollup>>,
@@ -172,12 +179,19 @@ pub struct Fleet {
     pub mesh: Option<mesh::MeshReport>,
 }
 
-/// The predictor a fleet counts growth in: the model's one linear term on ports or revisions.
+/// The predictor a fleet counts growth in: the model's linear term on ports or revisions, the
+/// only term besides the kind and worker terms ([`crate::model::covariates`]).
 pub fn predictor_of(model: &FittedModel) -> Result<String> {
-    match model.terms.as_slice() {
-        [t] if t.power == 1 && (t.column == PORTS || t.column == REVISIONS) => Ok(t.column.clone()),
+    match model.terms.split_first() {
+        Some((t, rest))
+            if t.power == 1
+                && (t.column == PORTS || t.column == REVISIONS)
+                && rest.iter().all(|r| r.power == 1 && crate::model::covariates::is_covariate(&r.column)) =>
+        {
+            Ok(t.column.clone())
+        }
         _ => Err(Error::invalid(format!(
-            "fleet needs a model with one linear term on ports or revisions, but {} has {}",
+            "fleet needs a model with one linear term on ports or revisions (and kind or worker terms), but {} has {}",
             model.name(),
             model.terms.iter().map(ToString::to_string).collect::<Vec<_>>().join(" + ")
         ))),
@@ -220,6 +234,8 @@ pub fn forecast_with(
         Some(w) => w.proxies.push(proxy.to_string()),
         None => warned.push(ProxyWarning { reason: reason.to_string(), proxies: vec![proxy.to_string()] }),
     };
+    let covariates = model.terms.iter().any(|t| crate::model::covariates::is_covariate(&t.column));
+    let kinds = !crate::model::covariates::kinds_of(&model.terms).is_empty();
     let mut out = Vec::with_capacity(proxies.len());
     for (p, v) in proxies.iter().zip(&values) {
         let Some(now) = proxies::now(series, p, &predictor, settings.limit_bytes)? else {
@@ -235,7 +251,13 @@ pub fn forecast_with(
             warn("no limit (give a limit column or --limit), so no date", &p.name);
         }
         let effect = if model.errors.kind == ErrorKind::Group { model.errors.group(&p.name) } else { None };
-        let pm = forecast::ProxyModel { model, effect, predictor: &predictor };
+        // Its kind and workers: as the fit saw them, else from its own rows.
+        let class = match effect.and_then(|g| g.class.clone()) {
+            Some(c) => c,
+            None if covariates => crate::model::covariates::class_of(series, &p.rows)?,
+            None => Default::default(),
+        };
+        let pm = forecast::ProxyModel { model, effect, predictor: &predictor, class: &class };
         let dates = match (&growth, now.limit_bytes) {
             (Some(g), Some(l)) => forecast::dates(&pm, now.predictor, l, g, settings.level),
             _ => None,
@@ -257,10 +279,12 @@ pub fn forecast_with(
             over_headroom: now.limit_bytes.is_some_and(|l| now.memory_bytes > l * (1.0 - settings.headroom)),
             source,
             readings: p.rows.len(),
+            kind: class.kind.clone().filter(|_| kinds),
         });
     }
     rank(&mut out);
     let bytes_per_unit = model.linear_coefficient(&predictor).unwrap_or(f64::NAN);
+    let bytes_per_unit_by_kind = per_kind(model, &predictor, &out, bytes_per_unit);
     Ok(Fleet {
         proxies: out,
         level: settings.level,
@@ -269,6 +293,7 @@ pub fn forecast_with(
         errors: model.errors.label(),
         model: model_kind(model),
         bytes_per_unit,
+        bytes_per_unit_by_kind,
         namespaces: None,
         warnings: warned
             .iter()
@@ -280,13 +305,32 @@ pub fn forecast_with(
     })
 }
 
+/// Each kind's memory per unit of the predictor, the baseline kind (the one with no line of
+/// its own among the proxies) first; empty without kind terms.
+fn per_kind(model: &FittedModel, predictor: &str, proxies: &[ProxyForecast], base: f64) -> Vec<(String, f64)> {
+    let lines = crate::model::covariates::kinds_of(&model.terms);
+    if lines.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if let Some(b) = proxies.iter().filter_map(|p| p.kind.as_deref()).find(|k| !lines.contains(k)) {
+        out.push((b.to_string(), base));
+    }
+    for k in lines {
+        let extra = model.linear_coefficient(&format!("{predictor}:kind={k}")).unwrap_or(0.0);
+        out.push((k.to_string(), base + extra));
+    }
+    out
+}
+
 /// How tables name the fleet's model when nothing more is known: the pooled fit is the one with
 /// a random offset per proxy, and a random slope when the proxies' slopes differ
 /// ([`pooled::pooled_fit`]); any other is named by its errors, never called pooled.
 pub fn model_kind(model: &FittedModel) -> String {
     let errors = model.errors.label();
+    let kinds = if crate::model::covariates::kinds_of(&model.terms).is_empty() { "" } else { ", a line per kind," };
     if [format!("group={}", proxies::PROXY), format!("slopes={}", proxies::PROXY)].contains(&errors) {
-        format!("pooled model {errors}")
+        format!("pooled model {errors}{kinds}")
     } else {
         format!("model (errors {errors})")
     }

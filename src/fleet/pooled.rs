@@ -7,10 +7,12 @@
 //! each proxy is then dated from its own offset and slope (BLUPs), and inference counts proxies
 //! and levels, not readings. Restarts, OOMKills and double counting
 //! are marked first ([`clean_by_proxy`]) so a container's first reading while it loads its
-//! config never pulls the line down.
+//! config never pulls the line down. A `kind` column adds a line per proxy kind and a varying
+//! `concurrency` a slope per worker ([`covariates`]), so a gateway among sidecars is dated from
+//! a gateway's slope.
 
 use crate::error::Result;
-use crate::model::{self, ErrorSpec, FitSettings, FittedModel, Term};
+use crate::model::{self, covariates, ErrorSpec, FitSettings, FittedModel, Term};
 use crate::series::clean::{clean_by_proxy_owned, CleanSettings};
 use crate::series::{Series, PORTS, REVISIONS};
 
@@ -21,16 +23,24 @@ pub fn clean(series: Series, limit_bytes: Option<f64>) -> Result<Series> {
 }
 
 /// Fit the pooled model on a (cleaned) series; `sha256` is the file's digest (kept in the
-/// model), `label` the path shown.
-pub fn pooled_fit(series: &Series, sha256: String, label: &str, level: f64) -> Result<FittedModel> {
+/// model), `label` the path shown. With `kind` or `concurrency` columns, their terms
+/// ([`crate::model::covariates`]) are derived into the series in place (no copy of a large
+/// fleet) and fitted beside the driver.
+pub fn pooled_fit(series: &mut Series, sha256: String, label: &str, level: f64) -> Result<FittedModel> {
     let predictor = if series.column(PORTS).is_some() { PORTS } else { REVISIONS };
-    let errors = ErrorSpec::Auto;
+    let rows = series.fit_rows();
+    let choice = covariates::choose(series, &rows, predictor)?;
+    let mut terms = vec![Term::linear(predictor)];
+    terms.extend(choice.terms);
     let settings = FitSettings {
-        terms: Some(vec![Term::linear(predictor)]),
+        terms: Some(terms),
         level,
         source_label: Some(label.to_string()),
-        errors,
+        errors: ErrorSpec::Auto,
+        covariates: false,
         ..FitSettings::default()
     };
-    model::fit_hashed(series, &settings, sha256)
+    let mut model = model::fit_hashed(series, &settings, sha256)?;
+    model.notes.extend(choice.notes);
+    Ok(model)
 }

@@ -263,6 +263,10 @@ pub(crate) fn assemble(
     report.step_seconds = step;
     let derive_restarts = !names.contains(&"restarts");
     let mut proxy = Column::new(PROXY);
+    // Each proxy's kind where its series' labels say it ([`super::kinds`]); written only
+    // when some proxy's do.
+    let mut kind = Column::new(crate::model::covariates::KIND);
+    let mut any_kind = false;
     let mut times: Vec<f64> = Vec::new();
     let mut out: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     let mut restarts: Vec<f64> = Vec::new();
@@ -331,8 +335,12 @@ pub(crate) fn assemble(
             lone.push(key.clone());
         }
         switches += mem.switches.len();
+        let k = super::kinds::kind_of(&mem.series.labels)
+            .or_else(|| others.iter().find_map(|o| super::kinds::kind_of(&o.labels)));
+        any_kind |= k.is_some();
         for &t in &aligned.times {
             proxy.push_label(&key);
+            kind.push_label(k.unwrap_or(""));
             if derive_restarts {
                 restarts.push(mem.restarts_at(t) as f64);
             }
@@ -373,6 +381,9 @@ pub(crate) fn assemble(
         by.join(",")
     ));
     let mut columns = vec![proxy];
+    if any_kind {
+        columns.push(kind);
+    }
     for (n, values) in names.iter().zip(out) {
         columns.push(Column::numbers(n.to_string(), values));
     }

@@ -30,6 +30,7 @@ pub mod fleet;
 pub mod grafana;
 pub mod http;
 pub mod istioctl;
+pub mod kinds;
 pub mod kubectl;
 pub mod pods;
 pub mod prometheus;

@@ -27,7 +27,7 @@ pub const MAX_POINTS_PER_REQUEST: f64 = 10_000.0;
 pub const MAX_STEPS: f64 = 1e7;
 
 /// The columns an import can fill, in the order they are written.
-pub const COLUMNS: &[&str] = &["revisions", "ports", "restarts", "limit", MEMORY];
+pub const COLUMNS: &[&str] = &["revisions", "ports", "concurrency", "restarts", "limit", MEMORY];
 
 /// Import settings.
 #[derive(Debug, Clone, Default)]

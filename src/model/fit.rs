@@ -8,13 +8,14 @@
 use statrs::distribution::{ContinuousCDF, FisherSnedecor};
 
 use super::checks::{check_level, check_magnitude, MAX_PREDICTOR, MAX_RESPONSE};
+use super::covariates;
 use super::errors::{infer, ErrorKind, ErrorSpec, FitInput};
 use super::fitted::{Coefficient, ColumnRange, FittedModel, Source, SCHEMA_VERSION};
 use super::solve::{least_squares, DesignColumn, Solution};
 use super::sums::total_sum_of_squares;
 use super::term::Term;
 use crate::error::{Error, Result};
-use crate::series::{MemoryAllowance, Series, MEMORY, PORTS, REVISIONS, SERVICES};
+use crate::series::{MemoryAllowance, Series, CONCURRENCY, MEMORY, PORTS, REVISIONS, SERVICES};
 
 /// Endpoint ports per Knative revision before Knative 1.21: private 8012, 8022, 9090, 9091,
 /// 80, 443 and public 80, 443.
@@ -42,6 +43,9 @@ pub struct FitSettings {
     /// How to turn a series of Envoy's own memory into a working-set estimate
     /// (`--memory-allowance`); without it such a series is refused ([`crate::series::MemoryMetric`]).
     pub memory_allowance: Option<MemoryAllowance>,
+    /// Add a line per proxy kind and a per-worker slope when the series has `kind` or
+    /// `concurrency` columns that vary ([`super::covariates`]), unless the terms name them.
+    pub covariates: bool,
 }
 
 impl Default for FitSettings {
@@ -55,6 +59,7 @@ impl Default for FitSettings {
             source_label: None,
             errors: ErrorSpec::Auto,
             memory_allowance: None,
+            covariates: true,
         }
     }
 }
@@ -90,10 +95,15 @@ pub fn fit_hashed(series: &Series, settings: &FitSettings, sha256: String) -> Re
             notes.push(note);
         }
     }
-    let (terms, solved) = match &settings.terms {
+    let (mut terms, mut solved) = match &settings.terms {
         Some(t) => (t.clone(), None),
         None => default_terms(series, &rows, settings, &mut notes)?,
     };
+    let derived = with_covariates(series, &rows, settings, &mut terms, &mut notes)?;
+    if derived.is_some() {
+        solved = None;
+    }
+    let series = derived.as_ref().unwrap_or(series);
     let p = terms.len() + usize::from(settings.intercept);
     if p == 0 {
         return Err(Error::invalid("nothing to fit: no predictors and no intercept"));
@@ -255,8 +265,65 @@ pub fn fit_hashed(series: &Series, settings: &FitSettings, sha256: String) -> Re
         errors: inference.errors,
         conditions: Default::default(),
     };
+    if model.terms.iter().any(|t| covariates::is_covariate(&t.column)) {
+        attach_classes(&mut model, series, &rows)?;
+    }
     set_per_unit(&mut model);
     Ok(model)
+}
+
+/// The series with the columns of covariate terms derived, when any are needed: the kind and
+/// worker terms `settings.covariates` adds on the driver, or derived terms named in `terms`.
+/// `None` (no copy) when the series serves as it is.
+fn with_covariates(
+    series: &Series,
+    rows: &[usize],
+    settings: &FitSettings,
+    terms: &mut Vec<Term>,
+    notes: &mut Vec<String>,
+) -> Result<Option<Series>> {
+    let driver =
+        terms.iter().find(|t| t.power == 1 && (t.column == PORTS || t.column == REVISIONS)).map(|t| t.column.clone());
+    let has_columns = series.column(covariates::KIND).is_some() || series.column(CONCURRENCY).is_some();
+    let named = terms.iter().any(|t| covariates::is_covariate(&t.column));
+    if let (true, Some(driver), true, false) = (settings.covariates, driver, has_columns, named) {
+        let mut s = series.clone();
+        let choice = covariates::choose(&mut s, rows, &driver)?;
+        notes.extend(choice.notes);
+        if choice.terms.is_empty() {
+            return Ok(None);
+        }
+        terms.extend(choice.terms);
+        return Ok(Some(s));
+    }
+    if terms.iter().any(|t| covariates::is_derived(&t.column) && series.column(&t.column).is_none()) {
+        let mut s = series.clone();
+        covariates::derive(&mut s, terms)?;
+        return Ok(Some(s));
+    }
+    Ok(None)
+}
+
+/// Each group of a `group`/`slopes` fit learns its kind and workers (at its last fitted row),
+/// so its own predictions evaluate the model's kind and worker terms for it.
+fn attach_classes(model: &mut FittedModel, series: &Series, rows: &[usize]) -> Result<()> {
+    let Some(column) = model.errors.column.clone() else { return Ok(()) };
+    let Some(col) = series.column(&column) else { return Ok(()) };
+    let mut last: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for &i in rows {
+        let name = match col.get(i) {
+            crate::series::Cell::Text(t) => t,
+            crate::series::Cell::Number(v) => crate::series::write::format_number(v),
+            crate::series::Cell::Empty => continue,
+        };
+        last.insert(name, i);
+    }
+    for g in &mut model.errors.group_effects {
+        if let Some(&i) = last.get(&g.name) {
+            g.class = Some(covariates::class_of(series, &[i])?);
+        }
+    }
+    Ok(())
 }
 
 /// Memory against a container limit is the container working set: the OOM killer compares the

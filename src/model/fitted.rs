@@ -158,7 +158,8 @@ impl FittedModel {
         if self.intercept {
             row.push(1.0);
         }
-        row.extend(self.terms.iter().map(|t| t.eval(value(&t.column))));
+        // A product column (`ports:concurrency`) is the product of its parts' values.
+        row.extend(self.terms.iter().map(|t| t.eval(super::covariates::eval(&t.column, &value))));
         row
     }
 

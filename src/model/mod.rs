@@ -6,6 +6,7 @@
 
 mod checks;
 pub mod conditions;
+pub mod covariates;
 pub mod dd;
 pub mod errors;
 mod fit;
@@ -19,6 +20,7 @@ pub mod term;
 
 pub use checks::{check_level, check_readings, MAX_PREDICTOR, MAX_RESPONSE};
 pub use conditions::Conditions;
+pub use covariates::ProxyClass;
 pub use errors::{ErrorKind, ErrorModel, ErrorSpec, GroupEffect, GroupSlope, RandomSlope, SlopeTest};
 pub use fit::{fit, fit_hashed, sha256_hex, FitSettings, DEFAULT_PORTS_PER_REVISION, SERVICES_PER_REVISION};
 pub use fitted::{Coefficient, ColumnRange, FittedModel, Prediction, Source, SCHEMA_VERSION};

@@ -141,6 +141,10 @@ impl<'a> Bounds<'a> {
                 )
             })
         })?;
+        // Its own kind and workers, where the model has terms on them.
+        if let Some(class) = &g.class {
+            self.path = self.path.clone().with_class(class);
+        }
         self.proxy = Some(g.clone());
         Ok(self)
     }
@@ -164,7 +168,8 @@ impl<'a> Bounds<'a> {
         if factor != 1.0 {
             let offset = usize::from(self.model.intercept);
             for (x, t) in row[offset..].iter_mut().zip(&self.model.terms) {
-                if CONFIG_COLUMNS.contains(&t.column.as_str()) {
+                // A product with a configuration column (`ports:concurrency`) is configuration.
+                if t.column.split(':').any(|c| CONFIG_COLUMNS.contains(&c)) {
                     *x *= factor;
                 }
             }

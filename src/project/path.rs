@@ -23,18 +23,25 @@ impl RevisionPath {
     /// The default path for a model, with no fixed ports.
     pub fn new(model: &FittedModel) -> Self {
         let mut columns = Vec::new();
-        for t in &model.terms {
-            if columns.iter().any(|(c, _, _): &(String, f64, f64)| *c == t.column) {
+        // Product terms (`ports:kind=gateway`) are evaluated from their parts: a column per
+        // part, each kind indicator 0 (the baseline kind) until a class is chosen.
+        let parts = model.terms.iter().flat_map(|t| t.column.split(':'));
+        for part in parts {
+            if columns.iter().any(|(c, _, _): &(String, f64, f64)| c == part) {
                 continue;
             }
-            let slope = match t.column.as_str() {
+            if part.starts_with("kind=") {
+                columns.push((part.to_string(), 0.0, 0.0));
+                continue;
+            }
+            let slope = match part {
                 REVISIONS => 1.0,
                 PORTS => model.ports_per_revision,
                 SERVICES => model.services_per_revision,
                 _ => 0.0,
             };
-            let at_zero = if slope == 0.0 { model.range(&t.column).map_or(0.0, |r| r.mean) } else { 0.0 };
-            columns.push((t.column.clone(), at_zero, slope));
+            let at_zero = if slope == 0.0 { model.range(part).map_or(0.0, |r| r.mean) } else { 0.0 };
+            columns.push((part.to_string(), at_zero, slope));
         }
         RevisionPath { columns, ports_per_revision: model.ports_per_revision, fixed_ports: 0.0, held_ports: None }
     }
@@ -93,6 +100,19 @@ impl RevisionPath {
             if col.0 == PORTS || (col.0 == REVISIONS && !has_ports) {
                 col.1 *= k;
                 col.2 *= k;
+            }
+        }
+        self
+    }
+
+    /// The path of a proxy of `class` (its kind and workers) under a model with terms on them:
+    /// its kind's indicator 1, the others 0, `concurrency` held at its workers.
+    pub fn with_class(mut self, class: &crate::model::ProxyClass) -> Self {
+        for col in &mut self.columns {
+            let v = class.value(&col.0, |_| f64::NAN);
+            if !v.is_nan() {
+                col.1 = v;
+                col.2 = 0.0;
             }
         }
         self

@@ -208,7 +208,7 @@ pub(crate) enum Field {
     Count,
     /// A plain numeric column.
     Number,
-    /// A label (`proxy`, `pod`): kept as text, so `1` and `1.0` stay two proxies.
+    /// A label (`proxy`, `pod`, `kind`): kept as text, so `1` and `1.0` stay two proxies.
     Label,
 }
 
@@ -219,7 +219,7 @@ impl Field {
             "time" => Field::Time,
             "note" => Field::Note,
             MEMORY | LIMIT => Field::Quantity,
-            "proxy" | "pod" | LAST_TERMINATED => Field::Label,
+            "proxy" | "pod" | "kind" | LAST_TERMINATED => Field::Label,
             "revisions" | "ports" | "services" | "endpoints" => Field::Count,
             _ => Field::Number,
         }

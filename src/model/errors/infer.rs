@@ -361,6 +361,7 @@ fn variance_components(
                     shrink_row: cx.iter().zip(&sc.x_scale).map(|(c, s)| k * c * s).collect(),
                     readings,
                     slope: None,
+                    class: None,
                 }
             })
             .collect();

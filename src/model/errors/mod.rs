@@ -158,6 +158,10 @@ pub struct GroupEffect {
     /// The group's own slope, when the fit has random slopes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slope: Option<GroupSlope>,
+    /// Its kind and workers, when the model has terms on them: its predictions evaluate
+    /// them for this group ([`crate::model::covariates`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<crate::model::ProxyClass>,
 }
 
 /// A group's own slope (BLUP) in a random-slope fit, in bytes per unit of the driver.

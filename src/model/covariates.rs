@@ -1,0 +1,342 @@
+//! Proxy kind and Envoy workers as covariates: one gateway among sidecars is dated from a
+//! gateway's slope, not the sidecars'.
+//!
+//! A fleet's proxies differ in slope for reasons the data can name. A gateway holds listeners
+//! and routes a sidecar does not; each Envoy worker holds its own copy of per-cluster state,
+//! ~1.9-2.2 KB a cluster (envoy#4196, envoy PR#15231), so the per-cluster cost grows linearly
+//! with `concurrency`. A long-form series with a `kind` column (`sidecar`, `gateway`,
+//! `activator`, `waypoint`) and a `concurrency` column gives the fit:
+//!
+//! - per kind other than the baseline (sidecars when present, else the most frequent kind) an
+//!   offset `kind=K` and a slope difference `DRIVER:kind=K`;
+//! - where workers vary, `concurrency` and `DRIVER:concurrency` (memory per cluster per worker).
+//!
+//! Beside them the random offset and slope per proxy cover what the columns do not name. A
+//! term that cannot be told apart from the others (a kind whose driver never moved, workers
+//! that follow the kind exactly) is left out with a note naming why. The terms are plain columns
+//! derived into the series ([`derive`]); a model names them, and every prediction evaluates them
+//! for the proxy it is about ([`ProxyClass::value`], [`eval`]): `a:b` is the product of `a` and
+//! `b`, `kind=K` is 1 for a proxy of kind K.
+
+use serde::{Deserialize, Serialize};
+
+use super::fitted::FittedModel;
+use super::solve::{least_squares, DesignColumn};
+use super::term::Term;
+use crate::error::{Error, Result};
+use crate::series::{Cell, Column, Series, CONCURRENCY};
+
+/// Column naming the proxy's kind.
+pub const KIND: &str = "kind";
+/// The kinds a `kind` cell may hold.
+pub const KINDS: [&str; 4] = ["sidecar", "gateway", "activator", "waypoint"];
+/// Prefix of a kind indicator column (`kind=gateway`).
+const INDICATOR: &str = "kind=";
+
+/// What a prediction needs to know of one proxy beyond the driver: its kind and workers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProxyClass {
+    /// `sidecar`, `gateway`, `activator` or `waypoint`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Envoy workers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<f64>,
+}
+
+impl ProxyClass {
+    /// The value the column `name` takes for this proxy: `kind=K` is 1 or 0, `concurrency` its
+    /// workers (when known); any other column from `other`.
+    pub fn value(&self, name: &str, other: impl Fn(&str) -> f64) -> f64 {
+        if let Some(k) = name.strip_prefix(INDICATOR) {
+            return f64::from(u8::from(self.kind.as_deref() == Some(k)));
+        }
+        match (name, self.concurrency) {
+            (CONCURRENCY, Some(c)) => c,
+            _ => other(name),
+        }
+    }
+
+    /// `gateway, 4 workers`, as notes print it.
+    pub fn label(&self) -> String {
+        let mut parts: Vec<String> = self.kind.iter().cloned().collect();
+        if let Some(c) = self.concurrency {
+            parts.push(format!("{c} workers"));
+        }
+        parts.join(", ")
+    }
+}
+
+/// The value of a (possibly product) column: `a:b` is `a x b`, each part from `value`.
+pub fn eval(column: &str, value: &dyn Fn(&str) -> f64) -> f64 {
+    match column.split_once(':') {
+        Some((a, b)) => eval(a, value) * eval(b, value),
+        None => value(column),
+    }
+}
+
+/// True when the column is a derived covariate term (`kind=K`, a product `a:b`).
+pub fn is_derived(column: &str) -> bool {
+    column.contains(':') || column.starts_with(INDICATOR)
+}
+
+/// True when `column` is `concurrency` or a kind indicator, or a product holding one.
+pub fn is_covariate(column: &str) -> bool {
+    column.split(':').any(|p| p == CONCURRENCY || p.starts_with(INDICATOR))
+}
+
+/// The kinds indicated by a model's terms, baseline excluded.
+pub fn kinds_of(terms: &[Term]) -> Vec<&str> {
+    terms.iter().filter_map(|t| t.column.strip_prefix(INDICATOR)).collect()
+}
+
+/// For a model with a line per kind, what an answer for `kind` (`None`: the baseline kind)
+/// says; an error for a kind the fit never saw, which would silently take the baseline's line.
+/// `None` for a model without kind terms.
+pub fn kind_note(model: &FittedModel, kind: Option<&str>) -> Result<Option<String>> {
+    let lines = kinds_of(&model.terms);
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let fitted: std::collections::BTreeSet<&str> =
+        model.errors.group_effects.iter().filter_map(|g| g.class.as_ref().and_then(|c| c.kind.as_deref())).collect();
+    if let Some(k) = kind.filter(|k| !fitted.is_empty() && !fitted.contains(k)) {
+        return Err(Error::invalid(format!(
+            "--kind {k}: the model has a line for {} only; fit data that holds {k} proxies",
+            fitted.into_iter().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let baseline = fitted.iter().find(|k| !lines.contains(k)).map_or("proxy of its baseline kind", |k| *k);
+    Ok(Some(match kind {
+        Some(k) => format!("the model has a line per proxy kind: this answer is for a {k}"),
+        None => format!(
+            "the model has a line per proxy kind: this answer is for a {baseline}; --kind {} for the others",
+            lines.join("/")
+        ),
+    }))
+}
+
+/// The kind of row `i`, checked: `None` for an empty cell.
+pub fn kind_at(series: &Series, i: usize) -> Result<Option<&'static str>> {
+    let Some(col) = series.column(KIND) else { return Ok(None) };
+    match col.get(i) {
+        Cell::Empty => Ok(None),
+        Cell::Text(t) => KINDS.iter().find(|k| k.eq_ignore_ascii_case(t.trim())).map(|k| Some(*k)).ok_or_else(|| {
+            Error::parse(
+                format!("kind must be sidecar, gateway, activator or waypoint, but \"{t}\" is not"),
+                series.location(i, KIND),
+            )
+        }),
+        Cell::Number(v) => Err(Error::parse(
+            format!("kind must be sidecar, gateway, activator or waypoint, but \"{v}\" is not"),
+            series.location(i, KIND),
+        )),
+    }
+}
+
+/// The class of a proxy from its rows (in time order): kind and workers at its last row.
+pub fn class_of(series: &Series, rows: &[usize]) -> Result<ProxyClass> {
+    let Some(&last) = rows.last() else { return Ok(ProxyClass::default()) };
+    let kind = kind_at(series, last)?.map(str::to_string);
+    let concurrency = match series.column(CONCURRENCY) {
+        Some(_) => series.numbers(CONCURRENCY, &[last]).ok().map(|v| v[0]),
+        None => None,
+    };
+    Ok(ProxyClass { kind, concurrency })
+}
+
+/// The covariate terms a fit on `driver` gets from `series` over `rows`, and what was said.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Choice {
+    /// Terms to append after the driver.
+    pub terms: Vec<Term>,
+    /// Notes for the model: the baseline kind, terms left out and why.
+    pub notes: Vec<String>,
+}
+
+/// Choose covariate terms for a fit of `series` rows on `driver` (with an intercept), derive
+/// their columns into the series, and leave out any the data cannot separate.
+pub fn choose(series: &mut Series, rows: &[usize], driver: &str) -> Result<Choice> {
+    let mut choice = Choice::default();
+    if series.column(KIND).is_some() {
+        let mut counts = [0usize; KINDS.len()];
+        let mut unknown = 0;
+        for &i in rows {
+            match kind_at(series, i)? {
+                Some(k) => counts[KINDS.iter().position(|x| *x == k).expect("a kind")] += 1,
+                None => unknown += 1,
+            }
+        }
+        let present: Vec<usize> = (0..KINDS.len()).filter(|&k| counts[k] > 0).collect();
+        if present.len() > 1 && unknown > 0 {
+            choice.notes.push(format!(
+                "kind is empty on {unknown} of {} fitted rows: one line for every kind (a slope per kind needs every proxy's kind)",
+                rows.len()
+            ));
+        } else if present.len() > 1 {
+            // Sidecars are the baseline when present; else the most frequent kind.
+            let base = if counts[0] > 0 {
+                0
+            } else {
+                *present.iter().max_by_key(|&&k| (counts[k], usize::MAX - k)).expect("two")
+            };
+            choice.notes.push(format!(
+                "a line per proxy kind: {} is the baseline; its own offset and slope on {driver} for each of {}",
+                KINDS[base],
+                present.iter().filter(|&&k| k != base).map(|&k| KINDS[k]).collect::<Vec<_>>().join(", ")
+            ));
+            for &k in present.iter().filter(|&&k| k != base) {
+                choice.terms.push(Term::linear(&format!("{INDICATOR}{}", KINDS[k])));
+                choice.terms.push(Term::linear(&format!("{driver}:{INDICATOR}{}", KINDS[k])));
+            }
+        }
+    }
+    if series.column(CONCURRENCY).is_some() {
+        let workers = series.numbers(CONCURRENCY, rows)?;
+        if let Some(k) = workers.iter().position(|w| !(*w >= 1.0 && *w <= 1024.0 && w.fract() == 0.0)) {
+            return Err(Error::parse(
+                format!(
+                    "concurrency must be a whole number of Envoy workers from 1 to 1024, but {} is not",
+                    workers[k]
+                ),
+                series.location(rows[k], CONCURRENCY),
+            ));
+        }
+        if workers.iter().any(|w| *w != workers[0]) {
+            choice.terms.push(Term::linear(CONCURRENCY));
+            choice.terms.push(Term::linear(&format!("{driver}:{CONCURRENCY}")));
+        }
+    }
+    if choice.terms.is_empty() {
+        return Ok(choice);
+    }
+    derive(series, &choice.terms)?;
+    separable(series, rows, driver, &mut choice)?;
+    Ok(choice)
+}
+
+/// Drop covariate terms the data cannot tell apart from the driver and the terms before them,
+/// one at a time, with a note: one solve when every term is identifiable.
+fn separable(series: &Series, rows: &[usize], driver: &str, choice: &mut Choice) -> Result<()> {
+    let y: Vec<f64> = vec![0.0; rows.len()];
+    let base = series.numbers(driver, rows)?.into_owned();
+    while !choice.terms.is_empty() {
+        let cols: Vec<Vec<f64>> = choice
+            .terms
+            .iter()
+            .map(|t| series.numbers(&t.column, rows).map(|c| c.into_owned()))
+            .collect::<Result<_>>()?;
+        let mut design = vec![DesignColumn { base: &[], power: 0 }, DesignColumn { base: &base, power: 1 }];
+        design.extend(cols.iter().map(|c| DesignColumn { base: c, power: 1 }));
+        let Err(d) = least_squares(&design, &y) else { return Ok(()) };
+        let Some(k) = d.column.checked_sub(2) else { return Ok(()) };
+        let dropped = choice.terms.remove(k);
+        let why = if dropped.column.contains(':') {
+            format!("{dropped} left out: {driver} never changes apart from it, so that slope cannot be told from the others (the proxies' slope spread covers it)")
+        } else {
+            format!("{dropped} left out: it cannot be told apart from the other terms")
+        };
+        choice.notes.push(why);
+        // A kind whose slope is left out keeps its offset; an offset left out takes its slope.
+        if let Some(k) = dropped.column.strip_prefix(INDICATOR) {
+            let slope = format!("{driver}:{INDICATOR}{k}");
+            choice.terms.retain(|t| t.column != slope);
+        }
+    }
+    Ok(())
+}
+
+/// Add the columns of derived terms (`kind=K`, `a:b`) that `series` lacks, computed row by row;
+/// a row missing an input gets an empty cell.
+pub fn derive(series: &mut Series, terms: &[Term]) -> Result<()> {
+    for t in terms {
+        if !is_derived(&t.column) || series.column(&t.column).is_some() {
+            continue;
+        }
+        let n = series.rows.len();
+        let mut kinds: Vec<Option<&str>> = Vec::new();
+        if t.column.split(':').any(|p| p.starts_with(INDICATOR)) {
+            if series.column(KIND).is_none() {
+                return Err(Error::data(format!("term {t} needs a kind column, which the series lacks"), &series.path));
+            }
+            kinds = (0..n).map(|i| kind_at(series, i)).collect::<Result<_>>()?;
+        }
+        let mut numeric: Vec<(&str, &[f64])> = Vec::new();
+        for part in t.column.split(':').filter(|p| !p.starts_with(INDICATOR)) {
+            let col = series.column(part).ok_or_else(|| {
+                Error::data(format!("term {t} needs a column \"{part}\", which the series lacks"), &series.path)
+            })?;
+            numeric.push((part, col.values()));
+        }
+        let values: Vec<f64> = (0..n)
+            .map(|i| {
+                let by_kind = |name: &str| {
+                    let k = name.strip_prefix(INDICATOR).unwrap_or(name);
+                    kinds[i].map_or(f64::NAN, |have| f64::from(u8::from(have == k)))
+                };
+                eval(&t.column, &|name: &str| match numeric.iter().find(|(p, _)| *p == name) {
+                    Some((_, v)) => v[i],
+                    None => by_kind(name),
+                })
+            })
+            .collect();
+        series.columns.push(Column::numbers(t.column.clone(), values));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn fleet(kinds: &[&str], workers: &[f64]) -> Series {
+        let mut text = String::from("proxy,kind,concurrency,ports,memory\n");
+        for (p, (k, w)) in kinds.iter().zip(workers).enumerate() {
+            for x in [8.0, 16.0, 24.0] {
+                text.push_str(&format!("p{p},{k},{w},{x},{}\n", 1e8 + x * 1e5 * (p as f64 + 1.0)));
+            }
+        }
+        crate::series::csv::parse(Path::new("f.csv"), &text).unwrap()
+    }
+
+    #[test]
+    fn a_kind_gets_an_offset_and_a_slope_and_workers_a_per_worker_slope() {
+        let mut s = fleet(&["sidecar", "gateway", "sidecar", "Gateway"], &[2.0, 4.0, 2.0, 2.0]);
+        let rows: Vec<usize> = (0..s.rows.len()).collect();
+        let c = choose(&mut s, &rows, "ports").unwrap();
+        let names: Vec<String> = c.terms.iter().map(ToString::to_string).collect();
+        assert_eq!(names, ["kind=gateway", "ports:kind=gateway", "concurrency", "ports:concurrency"], "{c:?}");
+        // By hand: row 4 is p1 (a gateway, 4 workers) at 16 ports.
+        let v = |name: &str| s.column(name).unwrap().values()[4];
+        assert_eq!((v("kind=gateway"), v("ports:kind=gateway"), v("ports:concurrency")), (1.0, 16.0, 64.0));
+        assert_eq!(s.column("ports:kind=gateway").unwrap().values()[0], 0.0);
+        let class = class_of(&s, &[3, 4, 5]).unwrap();
+        assert_eq!(class, ProxyClass { kind: Some("gateway".into()), concurrency: Some(4.0) });
+        assert_eq!(eval("ports:kind=gateway", &|n| class.value(n, |_| 10.0)), 10.0);
+        assert_eq!(eval("ports:concurrency", &|n| class.value(n, |_| 10.0)), 40.0);
+        assert_eq!(eval("ports:kind=activator", &|n| class.value(n, |_| 10.0)), 0.0);
+    }
+
+    #[test]
+    fn workers_that_follow_the_kind_are_left_out_and_one_kind_adds_nothing() {
+        let mut s = fleet(&["sidecar", "gateway", "sidecar"], &[2.0, 4.0, 2.0]);
+        let rows: Vec<usize> = (0..s.rows.len()).collect();
+        let c = choose(&mut s, &rows, "ports").unwrap();
+        let names: Vec<String> = c.terms.iter().map(ToString::to_string).collect();
+        assert_eq!(names, ["kind=gateway", "ports:kind=gateway"], "{c:?}");
+        assert!(c.notes.iter().any(|n| n.contains("concurrency") && n.contains("left out")), "{c:?}");
+        let mut s = fleet(&["gateway", "gateway"], &[2.0, 2.0]);
+        assert!(choose(&mut s, &[0, 1, 2, 3, 4, 5], "ports").unwrap().terms.is_empty());
+    }
+
+    #[test]
+    fn a_bad_kind_or_worker_count_names_its_line() {
+        let mut s = fleet(&["sidecar", "router"], &[2.0, 2.0]);
+        let e = choose(&mut s, &[0, 3], "ports").unwrap_err().to_string();
+        assert!(e.contains("f.csv:5:kind") && e.contains("\"router\""), "{e}");
+        let mut s = fleet(&["sidecar", "gateway"], &[2.0, 0.5]);
+        let e = choose(&mut s, &[0, 3], "ports").unwrap_err().to_string();
+        assert!(e.contains("f.csv:5:concurrency") && e.contains("0.5"), "{e}");
+    }
+}
