@@ -186,6 +186,13 @@ fn strings(paths: &[PathBuf]) -> Vec<String> {
     paths.iter().map(|p| p.display().to_string()).collect()
 }
 
+/// A long-form row with a `kind` cell after its proxy (the second field).
+fn with_kind(row: &str, kind: &str) -> String {
+    let (time, rest) = row.split_once(',').unwrap();
+    let (proxy, rest) = rest.split_once(',').unwrap();
+    format!("{time},{proxy},{kind},{rest}")
+}
+
 #[test]
 fn prometheus_grafana_and_istioctl_give_the_same_long_form() {
     let dir = tempdir();
@@ -215,7 +222,13 @@ fn prometheus_grafana_and_istioctl_give_the_same_long_form() {
     sources.push(("istioctl", a));
     for (k, (what, args)) in sources.iter().enumerate() {
         let (rows, summary) = import(d, &format!("out{k}.csv"), args);
-        assert_eq!(rows, WANT, "{what}");
+        // A dump's node id says its kind (`sidecar~`): istioctl writes it after the proxy.
+        let want: Vec<String> = if *what == "istioctl" {
+            WANT.iter().enumerate().map(|(i, r)| with_kind(r, if i == 0 { "kind" } else { "sidecar" })).collect()
+        } else {
+            WANT.iter().map(|r| r.to_string()).collect()
+        };
+        assert_eq!(rows, want, "{what}");
         assert_eq!((summary["rows"].as_u64(), summary["proxies"].as_u64()), (Some(12), Some(3)), "{what}");
         assert_eq!(summary["restarts_spliced"].as_u64(), Some(1), "{what}: cart's one restart");
     }
@@ -278,14 +291,16 @@ fn istioctl_fleet_from_real_dumps() {
     args.extend(["--readings".into(), readings.display().to_string()]);
     let (rows, summary) = import(dir.path(), "real.csv", &args);
     assert_eq!(summary["proxies"].as_u64(), Some(3));
+    // Kinds from the node ids: `sidecar~` twice, the ingress gateway's `router~`. The dumps'
+    // PROXY_CONFIG holds no concurrency, so no workers column.
     let want = [
-        "time,proxy,ports,restarts,memory,limit",
-        "2026-01-01T00:00:00Z,bookinfo/ratings-v1-f745cf57b-vfwcv,51,0,115343360,1073741824",
-        "2026-01-01T01:00:00Z,bookinfo/ratings-v1-f745cf57b-vfwcv,51,0,116391936,1073741824",
-        "2026-01-01T00:00:00Z,default/productpage-v1-7bbd79f8fd-k6j79,74,0,104857600,1073741824",
-        "2026-01-01T01:00:00Z,default/productpage-v1-7bbd79f8fd-k6j79,74,0,105906176,1073741824",
-        "2026-01-01T00:00:00Z,istio-system/istio-ingressgateway-5bf6c9887-vvvmj,120,0,125829120,1073741824",
-        "2026-01-01T01:00:00Z,istio-system/istio-ingressgateway-5bf6c9887-vvvmj,120,0,126877696,1073741824",
+        "time,proxy,kind,ports,restarts,memory,limit",
+        "2026-01-01T00:00:00Z,bookinfo/ratings-v1-f745cf57b-vfwcv,sidecar,51,0,115343360,1073741824",
+        "2026-01-01T01:00:00Z,bookinfo/ratings-v1-f745cf57b-vfwcv,sidecar,51,0,116391936,1073741824",
+        "2026-01-01T00:00:00Z,default/productpage-v1-7bbd79f8fd-k6j79,sidecar,74,0,104857600,1073741824",
+        "2026-01-01T01:00:00Z,default/productpage-v1-7bbd79f8fd-k6j79,sidecar,74,0,105906176,1073741824",
+        "2026-01-01T00:00:00Z,istio-system/istio-ingressgateway-5bf6c9887-vvvmj,gateway,120,0,125829120,1073741824",
+        "2026-01-01T01:00:00Z,istio-system/istio-ingressgateway-5bf6c9887-vvvmj,gateway,120,0,126877696,1073741824",
     ];
     assert_eq!(rows, want);
 }

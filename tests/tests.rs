@@ -30,6 +30,7 @@ mod import;
 mod import_fuzz;
 mod import_regressions;
 mod inputs;
+mod kinds_live;
 mod knative_unrouted;
 mod kubectl_semantics;
 mod kubectl_settings;

@@ -236,6 +236,7 @@ pub fn forecast_with(
     };
     let covariates = model.terms.iter().any(|t| crate::model::covariates::is_covariate(&t.column));
     let kinds = !crate::model::covariates::kinds_of(&model.terms).is_empty();
+    let mut classes = Vec::new();
     let mut out = Vec::with_capacity(proxies.len());
     for (p, v) in proxies.iter().zip(&values) {
         let Some(now) = proxies::now(series, p, &predictor, settings.limit_bytes)? else {
@@ -258,6 +259,7 @@ pub fn forecast_with(
             None => Default::default(),
         };
         let pm = forecast::ProxyModel { model, effect, predictor: &predictor, class: &class };
+        classes.push(class.clone());
         let dates = match (&growth, now.limit_bytes) {
             (Some(g), Some(l)) => forecast::dates(&pm, now.predictor, l, g, settings.level),
             _ => None,
@@ -284,7 +286,7 @@ pub fn forecast_with(
     }
     rank(&mut out);
     let bytes_per_unit = model.linear_coefficient(&predictor).unwrap_or(f64::NAN);
-    let bytes_per_unit_by_kind = per_kind(model, &predictor, &out, bytes_per_unit);
+    let bytes_per_unit_by_kind = per_kind(model, &predictor, &classes);
     Ok(Fleet {
         proxies: out,
         level: settings.level,
@@ -305,22 +307,27 @@ pub fn forecast_with(
     })
 }
 
-/// Each kind's memory per unit of the predictor, the baseline kind (the one with no line of
-/// its own among the proxies) first; empty without kind terms.
-fn per_kind(model: &FittedModel, predictor: &str, proxies: &[ProxyForecast], base: f64) -> Vec<(String, f64)> {
+/// Each kind's memory per unit of the predictor, at the workers of its first proxy in
+/// `classes` (a per-worker slope counts), the baseline kind (no line of its own) first; empty
+/// without kind terms.
+fn per_kind(model: &FittedModel, predictor: &str, classes: &[crate::model::ProxyClass]) -> Vec<(String, f64)> {
     let lines = crate::model::covariates::kinds_of(&model.terms);
     if lines.is_empty() {
         return Vec::new();
     }
-    let mut out = Vec::new();
-    if let Some(b) = proxies.iter().filter_map(|p| p.kind.as_deref()).find(|k| !lines.contains(k)) {
-        out.push((b.to_string(), base));
+    let mut seen: Vec<&crate::model::ProxyClass> = Vec::new();
+    for c in classes.iter().filter(|c| c.kind.is_some()) {
+        if !seen.iter().any(|s| s.kind == c.kind) {
+            seen.push(c);
+        }
     }
-    for k in lines {
-        let extra = model.linear_coefficient(&format!("{predictor}:kind={k}")).unwrap_or(0.0);
-        out.push((k.to_string(), base + extra));
-    }
-    out
+    seen.sort_by_key(|c| lines.contains(&c.kind.as_deref().unwrap_or("")));
+    let b = model.estimates();
+    let slope = |c: &crate::model::ProxyClass| {
+        let at = |x: f64| model.design_row(|col| if col == predictor { x } else { c.value(col, |_| 0.0) });
+        at(1.0).iter().zip(at(0.0)).zip(&b).map(|((one, zero), b)| (one - zero) * b).sum::<f64>()
+    };
+    seen.into_iter().map(|c| (c.kind.clone().unwrap_or_default(), slope(c))).collect()
 }
 
 /// How tables name the fleet's model when nothing more is known: the pooled fit is the one with

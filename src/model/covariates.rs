@@ -255,6 +255,11 @@ pub fn derive(series: &mut Series, terms: &[Term]) -> Result<()> {
         }
         let n = series.rows.len();
         let mut kinds: Vec<Option<&str>> = Vec::new();
+        if let Some(k) = t.column.split(':').filter_map(|p| p.strip_prefix(INDICATOR)).find(|k| !KINDS.contains(k)) {
+            return Err(Error::invalid(format!(
+                "term {t}: \"{k}\" is not a proxy kind (sidecar, gateway, activator, waypoint)"
+            )));
+        }
         if t.column.split(':').any(|p| p.starts_with(INDICATOR)) {
             if series.column(KIND).is_none() {
                 return Err(Error::data(format!("term {t} needs a kind column, which the series lacks"), &series.path));

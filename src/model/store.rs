@@ -106,6 +106,11 @@ fn check_terms(model: &FittedModel) -> std::result::Result<(), String> {
         if model.terms[..i].contains(t) {
             return Err(format!("term {t} is listed twice"));
         }
+        // A kind term must name a kind a proxy can have: any other would match no proxy.
+        let kinds = super::covariates::KINDS;
+        if let Some(k) = t.column.split(':').filter_map(|p| p.strip_prefix("kind=")).find(|k| !kinds.contains(k)) {
+            return Err(format!("term {t} names kind \"{k}\", which is not sidecar, gateway, activator or waypoint"));
+        }
     }
     let names = model.coefficients.iter().map(|c| c.name.as_str());
     let want =
@@ -157,6 +162,16 @@ fn check_errors(model: &FittedModel) -> std::result::Result<(), String> {
                 "errors.group_effects: group \"{}\" has an offset beyond 1Ei, or a shrink_row that is not {p} plausible numbers",
                 g.name.escape_debug()
             ));
+        }
+        if let Some(c) = &g.class {
+            let kind_ok = c.kind.as_deref().is_none_or(|k| super::covariates::KINDS.contains(&k));
+            let workers_ok = c.concurrency.is_none_or(|w| (1.0..=1024.0).contains(&w) && w.fract() == 0.0);
+            if !(kind_ok && workers_ok) {
+                return Err(format!(
+                    "errors.group_effects: group \"{}\" has a class whose kind is not sidecar, gateway, activator or waypoint, or whose concurrency is not 1 to 1024 workers",
+                    g.name.escape_debug()
+                ));
+            }
         }
     }
     if let Some(r) = &e.slope {

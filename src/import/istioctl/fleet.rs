@@ -23,7 +23,7 @@ use crate::error::{Error, Location, Result};
 use crate::import::fleet::{assemble, check_by, key_column};
 use crate::import::prometheus::{Report, Settings};
 use crate::import::TimeSeries;
-use crate::series::{Series, MEMORY};
+use crate::series::{Series, CONCURRENCY, MEMORY};
 
 /// One dump as read: the file and what it holds.
 #[derive(Debug, Clone)]
@@ -142,8 +142,8 @@ pub fn to_fleet(
     }
     let shown = readings_path.display().to_string();
     let reading_of = pair(dumps, readings_path, readings)?;
-    // Samples by (label set, incarnation): (time, dump, memory, ports, limit).
-    type Sample<'a> = (f64, &'a Path, f64, f64, Option<f64>);
+    // Samples by (label set, incarnation): (time, dump, memory, ports, limit, workers).
+    type Sample<'a> = (f64, &'a Path, f64, f64, Option<f64>, Option<f64>);
     let mut groups: BTreeMap<BTreeMap<String, String>, Vec<Sample>> = BTreeMap::new();
     // One reading per proxy (namespace/pod) per time, whichever container a dump came from:
     // two containers' dumps at one time would be spliced as a restart and one of them dropped.
@@ -177,10 +177,17 @@ pub fn to_fleet(
         if let Some(started) = &node.started {
             labels.insert("id".into(), started.clone());
         }
+        // The node id's kind (`router~` is a gateway) becomes the long form's `kind`.
+        if crate::model::covariates::KINDS.contains(&dump.counts.proxy_kind.as_str()) {
+            labels.insert("kind".into(), dump.counts.proxy_kind.clone());
+        }
         let ports = dump.counts.service_clusters as f64;
-        groups.entry(labels).or_default().push((r.time, &dump.path, r.memory_bytes, ports, r.limit_bytes));
+        let workers = node.concurrency.map(f64::from);
+        groups.entry(labels).or_default().push((r.time, &dump.path, r.memory_bytes, ports, r.limit_bytes, workers));
     }
     let with_limit = readings.iter().any(|r| r.limit_bytes.is_some());
+    // Workers only when every dump says them (an older bootstrap may not).
+    let with_workers = groups.values().flatten().all(|s| s.5.is_some());
     let mut columns: BTreeMap<&'static str, Vec<TimeSeries>> = BTreeMap::new();
     for (labels, mut samples) in groups {
         samples.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -194,17 +201,24 @@ pub fn to_fleet(
         if with_limit {
             columns.entry("limit").or_default().push(series(&|s| s.4.unwrap_or(f64::NAN)));
         }
+        if with_workers {
+            columns.entry(CONCURRENCY).or_default().push(series(&|s| s.5.unwrap_or(f64::NAN)));
+        }
     }
     let mut report = Report::default();
     let mut comments = vec![provenance.to_string()];
     let mut keyed = BTreeMap::new();
     // In the order Prometheus' comments have them: memory, the predictor, the limit.
-    for column in [MEMORY, "ports", "limit"] {
+    for column in [MEMORY, "ports", "limit", CONCURRENCY] {
         let Some(series) = columns.remove(column) else { continue };
         let (origin, what) = match column {
             "ports" => (
                 format!("{} dumps", dumps.len()),
                 format!("ports: outbound + SNI-DNAT clusters of {} dumps", dumps.len()),
+            ),
+            CONCURRENCY => (
+                format!("{} dumps", dumps.len()),
+                format!("concurrency: PROXY_CONFIG.concurrency of {} dumps", dumps.len()),
             ),
             _ => (shown.clone(), format!("{column}: {shown}")),
         };
