@@ -28,8 +28,14 @@ pub fn clean(series: Series, limit_bytes: Option<f64>) -> Result<Series> {
 /// fleet) and fitted beside the driver.
 pub fn pooled_fit(series: &mut Series, sha256: String, label: &str, level: f64) -> Result<FittedModel> {
     let predictor = if series.column(PORTS).is_some() { PORTS } else { REVISIONS };
-    let rows = series.fit_rows();
-    let choice = covariates::choose(series, &rows, predictor)?;
+    // Rows are listed only when there are covariates to choose (10^7 indexes are 160 MB).
+    let named = series.column(covariates::KIND).is_some() || series.column(crate::series::CONCURRENCY).is_some();
+    let choice = if named {
+        let rows = series.fit_rows();
+        covariates::choose(series, &rows, predictor)?
+    } else {
+        covariates::Choice::default()
+    };
     let mut terms = vec![Term::linear(predictor)];
     terms.extend(choice.terms);
     let settings = FitSettings {

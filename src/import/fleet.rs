@@ -263,10 +263,10 @@ pub(crate) fn assemble(
     report.step_seconds = step;
     let derive_restarts = !names.contains(&"restarts");
     let mut proxy = Column::new(PROXY);
-    // Each proxy's kind where its series' labels say it ([`super::kinds`]); written only
-    // when some proxy's do.
-    let mut kind = Column::new(crate::model::covariates::KIND);
-    let mut any_kind = false;
+    // Each proxy's kind where its series' labels say it ([`super::kinds`]), with its row
+    // count: a column only when some proxy's labels say one (a fleet of 10^7 rows without
+    // pod labels keeps no column of empty cells).
+    let mut kinds: Vec<(Option<&'static str>, usize)> = Vec::new();
     let mut times: Vec<f64> = Vec::new();
     let mut out: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     let mut restarts: Vec<f64> = Vec::new();
@@ -337,10 +337,9 @@ pub(crate) fn assemble(
         switches += mem.switches.len();
         let k = super::kinds::kind_of(&mem.series.labels)
             .or_else(|| others.iter().find_map(|o| super::kinds::kind_of(&o.labels)));
-        any_kind |= k.is_some();
+        kinds.push((k, aligned.times.len()));
         for &t in &aligned.times {
             proxy.push_label(&key);
-            kind.push_label(k.unwrap_or(""));
             if derive_restarts {
                 restarts.push(mem.restarts_at(t) as f64);
             }
@@ -381,7 +380,14 @@ pub(crate) fn assemble(
         by.join(",")
     ));
     let mut columns = vec![proxy];
-    if any_kind {
+    if kinds.iter().any(|(k, _)| k.is_some()) {
+        let mut kind = Column::new(crate::model::covariates::KIND);
+        kind.reserve(times.len());
+        for (k, rows) in kinds {
+            for _ in 0..rows {
+                kind.push_label(k.unwrap_or(""));
+            }
+        }
         columns.push(kind);
     }
     for (n, values) in names.iter().zip(out) {

@@ -51,8 +51,17 @@ impl fmt::Display for ResponseError {
     }
 }
 
-/// Decode a response body.
+/// Decode a response body: a matrix the fast way ([`super::prom_samples`]), anything else (and
+/// any error) the full way.
 pub fn parse(body: &[u8]) -> Result<QueryResult, ResponseError> {
+    match super::prom_samples::parse(body) {
+        Some(r) => Ok(r),
+        None => parse_full(body),
+    }
+}
+
+/// Decode a response body with serde's visitors throughout: every shape, every error named.
+pub(super) fn parse_full(body: &[u8]) -> Result<QueryResult, ResponseError> {
     let raw: RawResponse = serde_json::from_slice(body).map_err(|e| {
         if e.to_string().starts_with(REPEATED_LABEL) {
             // One series names a label twice: say which, and where.
@@ -169,7 +178,7 @@ struct RawSeries {
 /// keeps the last silently, which would file the series under a label set Prometheus never
 /// sent (a label name is unique within a series: prometheus/prometheus `model/labels`,
 /// `Labels.HasDuplicateLabelNames`, which ingestion checks, e.g. `storage/remote/write_handler.go`).
-fn unique_labels<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+pub(super) fn unique_labels<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
     struct Labels;
     impl<'de> Visitor<'de> for Labels {
         type Value = BTreeMap<String, String>;
@@ -307,7 +316,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
 
 /// Prometheus' value strings: Go's `strconv.FormatFloat(v, 'f', -1, 64)` plus `NaN`, `+Inf`,
 /// `-Inf`.
-fn parse_value(s: &str) -> Option<f64> {
+pub(super) fn parse_value(s: &str) -> Option<f64> {
     match s {
         "NaN" => Some(f64::NAN),
         "+Inf" | "Inf" => Some(f64::INFINITY),

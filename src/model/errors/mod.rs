@@ -29,6 +29,7 @@ mod levels;
 mod newton;
 mod refine;
 mod reml;
+mod reml_pass;
 mod sandwich;
 mod simplex;
 mod slopes;

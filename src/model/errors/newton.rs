@@ -34,7 +34,19 @@ pub(crate) struct Outcome {
 }
 
 /// Minimise `f` from `x0`.
+#[cfg(test)]
 pub(crate) fn minimize<F: Fn(&[f64]) -> f64>(f: &F, x0: &[f64]) -> Outcome {
+    minimize_batch(f, &|points: &[Vec<f64>]| points.iter().map(|x| f(x)).collect(), x0)
+}
+
+/// [`minimize`] with `batch` evaluating `f` at several points at once (the finite
+/// differences of a step): the same values as `f` one by one, cheaper together when an
+/// evaluation is bound by reading its data ([`super::reml::evaluate_many`]).
+pub(crate) fn minimize_batch<F: Fn(&[f64]) -> f64, B: Fn(&[Vec<f64>]) -> Vec<f64>>(
+    f: &F,
+    batch: &B,
+    x0: &[f64],
+) -> Outcome {
     let mut x = x0.to_vec();
     let mut fx = f(&x);
     let fail = |x: Vec<f64>| Outcome { x, converged: false };
@@ -42,7 +54,7 @@ pub(crate) fn minimize<F: Fn(&[f64]) -> f64>(f: &F, x0: &[f64]) -> Outcome {
         return fail(x);
     }
     for _ in 0..MAX_STEPS {
-        let Some((g, hess)) = derivatives(f, &x, fx) else { return fail(x) };
+        let Some((g, hess)) = derivatives(batch, &x, fx) else { return fail(x) };
         let Some(mut d) = damped_step(&g, hess) else { return fail(x) };
         // Newton decrement: twice the predicted fall of the objective.
         let decrement = -g.dot(&d);
@@ -97,31 +109,46 @@ pub(crate) fn minimize<F: Fn(&[f64]) -> f64>(f: &F, x0: &[f64]) -> Outcome {
 }
 
 /// Central-difference gradient and Hessian at `x` (`fx = f(x)`; forward differences for the
-/// Hessian's off-diagonal); `None` when an evaluation is not finite.
-fn derivatives<F: Fn(&[f64]) -> f64>(f: &F, x: &[f64], fx: f64) -> Option<(DVector<f64>, DMatrix<f64>)> {
+/// Hessian's off-diagonal), every point evaluated in one batch; `None` when an evaluation is
+/// not finite.
+fn derivatives<B: Fn(&[Vec<f64>]) -> Vec<f64>>(batch: &B, x: &[f64], fx: f64) -> Option<(DVector<f64>, DMatrix<f64>)> {
     let k = x.len();
     let at = |moves: &[(usize, f64)]| {
         let mut y = x.to_vec();
         for &(i, s) in moves {
             y[i] += s * (1.0 + x[i].abs());
         }
-        let v = f(&y);
-        v.is_finite().then_some(v)
+        y
     };
-    let mut g = DVector::zeros(k);
-    let mut hess = DMatrix::zeros(k, k);
-    let mut up = vec![0.0; k];
+    // Points: +i, -i for each i, then +i+j for each j < i.
+    let mut points: Vec<Vec<f64>> = Vec::with_capacity(2 * k + k * (k - 1) / 2);
     for i in 0..k {
-        let (u, d) = (at(&[(i, STEP)])?, at(&[(i, -STEP)])?);
-        let h = STEP * (1.0 + x[i].abs());
-        up[i] = u;
-        g[i] = (u - d) / (2.0 * h);
-        hess[(i, i)] = (u - 2.0 * fx + d) / (h * h);
+        points.push(at(&[(i, STEP)]));
+        points.push(at(&[(i, -STEP)]));
     }
     for i in 0..k {
         for j in 0..i {
+            points.push(at(&[(i, STEP), (j, STEP)]));
+        }
+    }
+    let values = batch(&points);
+    if values.len() != points.len() || values.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let mut g = DVector::zeros(k);
+    let mut hess = DMatrix::zeros(k, k);
+    for i in 0..k {
+        let (u, d) = (values[2 * i], values[2 * i + 1]);
+        let h = STEP * (1.0 + x[i].abs());
+        g[i] = (u - d) / (2.0 * h);
+        hess[(i, i)] = (u - 2.0 * fx + d) / (h * h);
+    }
+    let mut next = 2 * k;
+    for i in 0..k {
+        for j in 0..i {
             let h2 = STEP * STEP * (1.0 + x[i].abs()) * (1.0 + x[j].abs());
-            let v = (at(&[(i, STEP), (j, STEP)])? - up[i] - up[j] + fx) / h2;
+            let v = (values[next] - values[2 * i] - values[2 * j] + fx) / h2;
+            next += 1;
             hess[(i, j)] = v;
             hess[(j, i)] = v;
         }

@@ -20,7 +20,8 @@
 use nalgebra::{DMatrix, DVector};
 
 use super::levels::Levels;
-use super::simplex::minimize;
+use super::reml_pass::{self, PerN};
+use super::simplex::minimize_batch;
 
 /// Largest rho considered: readings that wander this slowly are a drift, not noise around a
 /// level (the AR(1) terms stay finite up to it: 1 - rho^2 = 2e-4).
@@ -93,119 +94,71 @@ pub(crate) fn effective_n(n: usize, rho: f64) -> f64 {
 /// The GLS fit and REML objective at `theta`, with an optional extra design column (one value
 /// per level, scaled) appended after the model's columns.
 pub(crate) fn evaluate(levels: &Levels, theta: Theta, extra: Option<&[f64]>) -> Option<Gls> {
+    evaluate_many(levels, &[theta], extra).pop().flatten()
+}
+
+/// [`evaluate`] at several points with one pass over the levels for all (the passes are bound
+/// by reading the levels: a Newton step's points cost little more than one).
+pub(crate) fn evaluate_many(levels: &Levels, thetas: &[Theta], extra: Option<&[f64]>) -> Vec<Option<Gls>> {
     let p = levels.p + usize::from(extra.is_some());
-    let Theta { gamma_b, gamma_g, rho, delta } = theta;
-    // Per-level variance scale of the variance function (1 without one).
-    let scaled = delta != 0.0 && levels.spread.len() == levels.levels.len();
-    let s2_of = |l: usize| if scaled { (2.0 * delta * levels.spread[l]).exp() } else { 1.0 };
-    let row = |l: usize, out: &mut Vec<f64>| {
-        out.clear();
-        out.extend_from_slice(levels.row(l));
-        if let Some(e) = extra {
-            out.push(e[l]);
-        }
-    };
-    // Lower triangle of X'V~^-1 X and X'V~^-1 y, flat (this loop runs once per level).
-    let mut a_flat = vec![0.0; p * p];
-    let mut c_flat = vec![0.0; p];
-    let mut logdet_v = 0.0;
-    let ln_ar = (1.0 - rho * rho).ln();
-    let mut x = Vec::with_capacity(p);
-    // Per group accumulators, in level order (levels are sorted by group within runs; groups
-    // may interleave without times, so index by group id).
-    let g_count = levels.groups;
-    let mut sums = GroupSums { weight: vec![0.0; g_count], x: vec![0.0; g_count * p], residual: vec![0.0; g_count] };
-    let mut sum_y = vec![0.0; g_count];
-    // A level's effective size, weight and log term depend on its reading count alone: each
-    // is computed once per count (a fleet has 10^5 levels and few distinct counts), the same
-    // expressions as for every level, so the same bits.
-    let mut by_n: Vec<Option<(f64, f64, f64)>> =
-        vec![None; levels.levels.iter().map(|l| l.n).max().unwrap_or(0).min(1 << 16) + 1];
-    let per_n = |n: usize| {
-        let ne = effective_n(n, rho);
-        let ln_b = if gamma_b > 0.0 { gamma_b.mul_add(ne, 1.0).ln() } else { 0.0 };
-        (ne, ne / (1.0 + gamma_b * ne), ln_b)
-    };
-    let mut of_n = |n: usize| match by_n.get_mut(n) {
-        Some(slot) => *slot.get_or_insert_with(|| per_n(n)),
-        None => per_n(n),
-    };
-    for (l, level) in levels.levels.iter().enumerate() {
-        row(l, &mut x);
-        let (ne, w, ln_b) = of_n(level.n);
-        let s2 = s2_of(l);
-        let w = w / s2;
-        let ytilde = level.mean + weighted_shift(level.ends, level.n, rho, ne);
-        if level.n > 1 {
-            logdet_v += (level.n as f64 - 1.0) * ln_ar;
-        }
-        if gamma_b > 0.0 {
-            logdet_v += ln_b;
-        }
-        if scaled {
-            logdet_v += level.n as f64 * s2.ln();
-        }
-        for i in 0..p {
-            let wx = w * x[i];
-            c_flat[i] += wx * ytilde;
-            for (aij, xj) in a_flat[i * p..=i * p + i].iter_mut().zip(&x) {
-                *aij += wx * xj;
-            }
-        }
-        let g = level.group as usize;
-        sums.weight[g] += w;
-        for (si, xi) in sums.x[g * p..(g + 1) * p].iter_mut().zip(&x) {
-            *si += w * xi;
-        }
-        sum_y[g] += w * ytilde;
-    }
-    let mut a = DMatrix::<f64>::from_fn(p, p, |i, j| if j <= i { a_flat[i * p + j] } else { 0.0 });
-    let mut c = DVector::<f64>::from_column_slice(&c_flat);
-    if gamma_g > 0.0 {
-        for (g, (&cg, &cy)) in sums.weight.iter().zip(&sum_y).enumerate() {
-            let cx = &sums.x[g * p..(g + 1) * p];
-            let k = gamma_g / (1.0 + gamma_g * cg);
-            logdet_v += (1.0 + gamma_g * cg).ln();
-            for i in 0..p {
-                c[i] -= k * cx[i] * cy;
-                for j in 0..=i {
-                    a[(i, j)] -= k * cx[i] * cx[j];
+    let counts = reml_pass::counts(levels);
+    let per_n: Vec<PerN> = thetas.iter().map(|&t| PerN::new(&counts, t)).collect();
+    // Lower triangle of X'V~^-1 X and X'V~^-1 y, and the per-group sums, over the levels.
+    let first = reml_pass::first(levels, p, extra, thetas, &per_n);
+    let mut staged = Vec::with_capacity(thetas.len());
+    for (theta, sums) in thetas.iter().zip(first) {
+        let gamma_g = theta.gamma_g;
+        let mut logdet_v = sums.logdet;
+        let mut a = DMatrix::<f64>::from_fn(p, p, |i, j| if j <= i { sums.a[i * p + j] } else { 0.0 });
+        let mut c = DVector::<f64>::from_column_slice(&sums.c);
+        let groups = GroupSums { weight: sums.weight, x: sums.x, residual: vec![0.0; levels.groups] };
+        if gamma_g > 0.0 {
+            for (g, (&cg, &cy)) in groups.weight.iter().zip(&sums.y).enumerate() {
+                let cx = &groups.x[g * p..(g + 1) * p];
+                let k = gamma_g / (1.0 + gamma_g * cg);
+                logdet_v += (1.0 + gamma_g * cg).ln();
+                for i in 0..p {
+                    c[i] -= k * cx[i] * cy;
+                    for j in 0..=i {
+                        a[(i, j)] -= k * cx[i] * cx[j];
+                    }
                 }
             }
         }
+        staged.push(solve_lower(a, &c).map(|(b, a_inv, logdet_a)| (b, a_inv, logdet_a, logdet_v, groups)));
     }
-    let (b, a_inv, logdet_a) = solve_lower(a, &c)?;
-    // r' V~^-1 r from the residual of each level mean.
-    let mut quad = 0.0;
-    let group_r = &mut sums.residual;
-    for (l, level) in levels.levels.iter().enumerate() {
-        row(l, &mut x);
-        let fitted: f64 = x.iter().zip(b.iter()).map(|(x, b)| x * b).sum();
-        let (ne, _, _) = of_n(level.n);
-        let delta = level.mean - fitted;
-        let delta_w = delta + weighted_shift(level.ends, level.n, rho, ne);
-        let within = deviation_form(level, rho) + 2.0 * rho * level.ends * delta / (1.0 + rho) + ne * delta * delta;
-        let s2 = s2_of(l);
-        quad += (within - gamma_b * (ne * delta_w).powi(2) / (1.0 + gamma_b * ne)) / s2;
-        group_r[level.group as usize] += ne / (1.0 + gamma_b * ne) * delta_w / s2;
-    }
-    if gamma_g > 0.0 {
-        for (cg, r) in sums.weight.iter().zip(&sums.residual) {
-            quad -= gamma_g / (1.0 + gamma_g * cg) * r * r;
+    // r' V~^-1 r from the residual of each level mean, for the points that solved.
+    let solved: Vec<usize> = (0..thetas.len()).filter(|&t| staged[t].is_some()).collect();
+    let at: Vec<Theta> = solved.iter().map(|&t| thetas[t]).collect();
+    let per_n_at: Vec<&PerN> = solved.iter().map(|&t| &per_n[t]).collect();
+    let bs: Vec<Vec<f64>> =
+        solved.iter().map(|&t| staged[t].as_ref().expect("solved").0.iter().copied().collect()).collect();
+    let mut residuals: Vec<Vec<f64>> = solved.iter().map(|_| vec![0.0; levels.groups]).collect();
+    let quads = reml_pass::second(levels, extra, &at, &per_n_at, &bs, &mut residuals);
+    let mut out: Vec<Option<Gls>> = (0..thetas.len()).map(|_| None).collect();
+    for ((&t, mut quad), residual) in solved.iter().zip(quads).zip(residuals) {
+        let (b, a_inv, logdet_a, logdet_v, mut groups) = staged[t].take().expect("solved");
+        groups.residual = residual;
+        let gamma_g = thetas[t].gamma_g;
+        if gamma_g > 0.0 {
+            for (cg, r) in groups.weight.iter().zip(&groups.residual) {
+                quad -= gamma_g / (1.0 + gamma_g * cg) * r * r;
+            }
         }
+        let n = levels.readings as f64;
+        if !(quad.is_finite() && quad > 0.0) {
+            continue;
+        }
+        let objective = (n - p as f64) * quad.ln() + logdet_v + logdet_a;
+        out[t] = Some(Gls {
+            b: b.iter().copied().collect(),
+            a_inv: a_inv.iter().copied().collect::<Vec<_>>(),
+            quad,
+            objective,
+            groups,
+        });
     }
-    let n = levels.readings as f64;
-    if !(quad.is_finite() && quad > 0.0) {
-        return None;
-    }
-    let objective = (n - p as f64) * quad.ln() + logdet_v + logdet_a;
-    Some(Gls {
-        b: b.iter().copied().collect(),
-        a_inv: a_inv.iter().copied().collect::<Vec<_>>(),
-        quad,
-        objective,
-        groups: sums,
-    })
+    out
 }
 
 /// Solve the normal equations from their lower triangle `a`: the coefficients, the inverse
@@ -222,21 +175,13 @@ pub(crate) fn solve_lower(mut a: DMatrix<f64>, c: &DVector<f64>) -> Option<(DVec
     Some((chol.solve(c), chol.inverse(), logdet_a))
 }
 
-/// AR(1)-weighted mean minus the plain mean: `rho (d_1 + d_n) / ((1+rho) n_eff)`.
-pub(crate) fn weighted_shift(ends: f64, n: usize, rho: f64, ne: f64) -> f64 {
-    if n <= 1 {
-        0.0
-    } else {
-        rho * ends / ((1.0 + rho) * ne)
-    }
-}
-
-/// `d' R^-1 d` for the deviations `d` of a level from its mean.
-pub(crate) fn deviation_form(level: &super::levels::Level, rho: f64) -> f64 {
+/// `d' R^-1 d` for the deviations `d` of a level from its mean, given `1 / (1 - rho^2)` (the
+/// passes take that division once per evaluation).
+pub(crate) fn deviation_form(level: &super::levels::Level, rho: f64, inv_1mr2: f64) -> f64 {
     if level.n <= 1 {
         return 0.0;
     }
-    ((1.0 + rho * rho) * level.ss - rho * rho * level.ends_sq - 2.0 * rho * level.lag) / (1.0 - rho * rho)
+    ((1.0 + rho * rho) * level.ss - rho * rho * level.ends_sq - 2.0 * rho * level.lag) * inv_1mr2
 }
 
 /// Whether an interior optimum at `rho` is also checked against a fit at rho = 0: below 0.1 a
@@ -309,7 +254,14 @@ pub(crate) fn estimate_with(levels: &Levels, free: Free, start: Theta, extra: Op
             x0.push(start.delta);
         }
         let f = |v: &[f64]| evaluate(levels, to_theta(v), extra).map_or(f64::INFINITY, |g| g.objective);
-        let best = if x0.is_empty() { x0 } else { minimize(&f, &x0) };
+        let batch = |points: &[Vec<f64>]| {
+            let thetas: Vec<Theta> = points.iter().map(|v| to_theta(v)).collect();
+            evaluate_many(levels, &thetas, extra)
+                .into_iter()
+                .map(|g| g.map_or(f64::INFINITY, |g| g.objective))
+                .collect()
+        };
+        let best = if x0.is_empty() { x0 } else { minimize_batch(&f, &batch, &x0) };
         let theta = to_theta(&best);
         // A component the optimum puts at the boundary (sd below 1e-4 of sigma_within) is zero.
         let theta = Theta {

@@ -29,7 +29,16 @@ const RESTARTS: usize = 4;
 
 /// Minimise `f` from `x0`; returns the best point found.
 pub(crate) fn minimize<F: Fn(&[f64]) -> f64>(f: &F, x0: &[f64]) -> Vec<f64> {
-    let newton = super::newton::minimize(f, x0);
+    minimize_batch(f, &|points: &[Vec<f64>]| points.iter().map(|x| f(x)).collect(), x0)
+}
+
+/// [`minimize`] with `batch` evaluating `f` at several points at once, for Newton's steps.
+pub(crate) fn minimize_batch<F: Fn(&[f64]) -> f64, B: Fn(&[Vec<f64>]) -> Vec<f64>>(
+    f: &F,
+    batch: &B,
+    x0: &[f64],
+) -> Vec<f64> {
+    let newton = super::newton::minimize_batch(f, batch, x0);
     if newton.converged {
         return newton.x;
     }

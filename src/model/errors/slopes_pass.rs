@@ -21,7 +21,7 @@ use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
 
 use super::levels::Levels;
-use super::reml::{deviation_form, effective_n, solve_lower, weighted_shift, Theta};
+use super::reml::{deviation_form, effective_n, solve_lower, Theta};
 
 /// Lower-triangular Cholesky factor of the random-effect covariance over `sw^2`, scaled units:
 /// `[l00, l10, l11]` for `L = [[l00, 0], [l10, l11]]`.
@@ -192,12 +192,16 @@ fn pass_chunk(levels: &Levels, order: &[usize], theta: Theta, j: usize) -> Part 
     // offset and noise, by exp(2 delta z_l); the proxies' random effects are not scaled.
     let scaled = delta != 0.0 && levels.spread.len() == levels.levels.len();
     let ln_ar = (1.0 - rho * rho).ln();
+    // Per reading count: effective size, weight, log term and the weighted mean's shift per
+    // unit of `d_1 + d_n` (divisions and logarithms once per count, not per level).
     let per_n = |n: usize| {
         let ne = effective_n(n, rho);
         let ln_b = if gamma_b > 0.0 { gamma_b.mul_add(ne, 1.0).ln() } else { 0.0 };
-        (ne, ne / (1.0 + gamma_b * ne), ln_b)
+        let shift = if n <= 1 { 0.0 } else { rho / ((1.0 + rho) * ne) };
+        (ne, ne / (1.0 + gamma_b * ne), ln_b, shift)
     };
-    let mut by_n: Vec<Option<(f64, f64, f64)>> = vec![None; 1 << 12];
+    let inv_1mr2 = 1.0 / (1.0 - rho * rho);
+    let mut by_n: Vec<Option<(f64, f64, f64, f64)>> = vec![None; 1 << 12];
     let mut out = Part {
         logdet_w: 0.0,
         within: vec![0.0; q * q],
@@ -216,19 +220,20 @@ fn pass_chunk(levels: &Levels, order: &[usize], theta: Theta, j: usize) -> Part 
     for &k in order {
         let level = &levels.levels[k];
         let x = levels.row(k);
-        let (ne, w, ln_b) = match by_n.get_mut(level.n) {
+        let (ne, w, ln_b, shift_per_end) = match by_n.get_mut(level.n) {
             Some(slot) => *slot.get_or_insert_with(|| per_n(level.n)),
             None => per_n(level.n),
         };
         let ln_s2 = if scaled { 2.0 * delta * levels.spread[k] } else { 0.0 };
-        let s2 = ln_s2.exp();
-        let w = w / s2;
-        let shift = weighted_shift(level.ends, level.n, rho, ne);
+        let s2 = if scaled { ln_s2.exp() } else { 1.0 };
+        let w = if scaled { w / s2 } else { w };
+        let shift = level.ends * shift_per_end;
         let ytilde = level.mean + shift;
         if level.n > 1 {
             out.logdet_w += (level.n as f64 - 1.0) * ln_ar;
             // The deviations from the AR(1)-weighted mean: d'R^-1 d - n_eff s^2.
-            out.within[q * q - 1] += (deviation_form(level, rho) - ne * shift * shift) / s2;
+            let within = deviation_form(level, rho, inv_1mr2) - ne * shift * shift;
+            out.within[q * q - 1] += if scaled { within / s2 } else { within };
         }
         out.logdet_w += ln_b + level.n as f64 * ln_s2;
         col[..p].copy_from_slice(x);
