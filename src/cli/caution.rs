@@ -142,7 +142,7 @@ impl TargetArgs {
         if model.terms.iter().any(|t| t.column == meshcap::series::CONCURRENCY) {
             used.workers = None;
         }
-        let Some(note) = meshcap::model::covariates::kind_note(model, self.kind.as_deref())? else {
+        let Some(note) = model.kind_note(self.kind.as_deref())? else {
             return Ok(model.conditions.compare(&used));
         };
         // The model's own line for the kind, not a difference from where it was measured.

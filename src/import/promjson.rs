@@ -13,20 +13,9 @@ use std::fmt;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
+pub use super::prom_samples::QueryResult;
+use super::prom_samples::{parse_value, unique_labels, REPEATED_LABEL};
 use super::TimeSeries;
-
-/// A successful response, decoded.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct QueryResult {
-    /// The series, in response order.
-    pub series: Vec<TimeSeries>,
-    /// `warnings` (and `infos`) the server attached.
-    pub warnings: Vec<String>,
-    /// Points dropped because their value was `NaN`, `+Inf` or `-Inf`.
-    pub non_finite: usize,
-    /// `matrix` or `vector`.
-    pub result_type: String,
-}
 
 /// Why a response could not be used.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,9 +151,6 @@ struct RawData {
     result: Option<Vec<RawSeries>>,
 }
 
-/// How the error for a label key repeated within one series' `metric` starts.
-const REPEATED_LABEL: &str = "repeated label";
-
 #[derive(Deserialize)]
 struct RawSeries {
     #[serde(default, deserialize_with = "unique_labels")]
@@ -172,33 +158,6 @@ struct RawSeries {
     #[serde(default)]
     values: Samples,
     value: Option<Sample>,
-}
-
-/// A series' label set, refusing a key given twice: JSON objects may repeat keys and serde
-/// keeps the last silently, which would file the series under a label set Prometheus never
-/// sent (a label name is unique within a series: prometheus/prometheus `model/labels`,
-/// `Labels.HasDuplicateLabelNames`, which ingestion checks, e.g. `storage/remote/write_handler.go`).
-pub(super) fn unique_labels<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
-    struct Labels;
-    impl<'de> Visitor<'de> for Labels {
-        type Value = BTreeMap<String, String>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("an object of label names to values")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut out = BTreeMap::new();
-            while let Some((k, v)) = map.next_entry::<String, String>()? {
-                if let Some(first) = out.insert(k.clone(), v) {
-                    return Err(de::Error::custom(format!(
-                        "{REPEATED_LABEL} \"{k}\" in one series (values {first:?} and {:?}): a series names each label once",
-                        out[&k]
-                    )));
-                }
-            }
-            Ok(out)
-        }
-    }
-    d.deserialize_map(Labels)
 }
 
 /// A matrix series' samples, decoded straight into times and values (a fleet's responses hold
@@ -314,27 +273,39 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 }
 
-/// Prometheus' value strings: Go's `strconv.FormatFloat(v, 'f', -1, 64)` plus `NaN`, `+Inf`,
-/// `-Inf`.
-pub(super) fn parse_value(s: &str) -> Option<f64> {
-    match s {
-        "NaN" => Some(f64::NAN),
-        "+Inf" | "Inf" => Some(f64::INFINITY),
-        "-Inf" => Some(f64::NEG_INFINITY),
-        _ => {
-            let b = s.as_bytes();
-            // Reject what Rust accepts but Go never prints ("inf", "infinity", "nan").
-            if b.iter().any(|c| c.is_ascii_alphabetic() && *c != b'e' && *c != b'E') {
-                return None;
-            }
-            s.parse().ok()
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fast path agrees with the full one, bit for bit, where it answers; and answers
+    /// `None` (the full path then reads it) for every shape it does not take.
+    #[test]
+    fn agrees_with_the_full_path_or_declines() {
+        let same = [
+            r#"{"status":"success","warnings":["w"],"data":{"resultType":"matrix","result":[
+                {"metric":{"pod":"a","namespace":"x"},"values":[[1.5,"10"],[2.5,"NaN"],[3.5,"+Inf"],[4,"1e3"],[5, "0.1"] ]},
+                {"metric":{},"values":[]},{"values":[[1767225600,"123456789.123"]]}]}}"#,
+            r#"{"data":{"result":[{"metric":{"pod":"b"},"values":[ [ 1 , "-2.5e-3" ] , [2,"-Inf"] ]}],"resultType":"matrix"},"status":"success"}"#,
+        ];
+        for body in same {
+            let fast = super::super::prom_samples::parse(body.as_bytes()).expect("read fast");
+            assert_eq!(Ok(fast), parse_full(body.as_bytes()), "{body}");
+        }
+        let declined = [
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"values":[[1,10]]}]}}"#,
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"values":[[1,"1\u0030"]]}]}}"#,
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"values":[[1,"x"]]}]}}"#,
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"values":[[1,"2",3]]}]}}"#,
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"values":[[01,"2"]]}]}}"#,
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"values":[[1e999,"2"]]}]}}"#,
+            r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[7,"3"]}]}}"#,
+            r#"{"status":"error","errorType":"bad_data","error":"x"}"#,
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"1","a":"2"},"values":[]}]}}"#,
+        ];
+        for body in declined {
+            assert!(super::super::prom_samples::parse(body.as_bytes()).is_none(), "{body}");
+        }
+    }
 
     #[test]
     fn values_and_non_finite_points() {

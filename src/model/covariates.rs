@@ -20,7 +20,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::fitted::FittedModel;
 use super::solve::{least_squares, DesignColumn};
 use super::term::Term;
 use crate::error::{Error, Result};
@@ -88,32 +87,6 @@ pub fn is_covariate(column: &str) -> bool {
 /// The kinds indicated by a model's terms, baseline excluded.
 pub fn kinds_of(terms: &[Term]) -> Vec<&str> {
     terms.iter().filter_map(|t| t.column.strip_prefix(INDICATOR)).collect()
-}
-
-/// For a model with a line per kind, what an answer for `kind` (`None`: the baseline kind)
-/// says; an error for a kind the fit never saw, which would silently take the baseline's line.
-/// `None` for a model without kind terms.
-pub fn kind_note(model: &FittedModel, kind: Option<&str>) -> Result<Option<String>> {
-    let lines = kinds_of(&model.terms);
-    if lines.is_empty() {
-        return Ok(None);
-    }
-    let fitted: std::collections::BTreeSet<&str> =
-        model.errors.group_effects.iter().filter_map(|g| g.class.as_ref().and_then(|c| c.kind.as_deref())).collect();
-    if let Some(k) = kind.filter(|k| !fitted.is_empty() && !fitted.contains(k)) {
-        return Err(Error::invalid(format!(
-            "--kind {k}: the model has a line for {} only; fit data that holds {k} proxies",
-            fitted.into_iter().collect::<Vec<_>>().join(", ")
-        )));
-    }
-    let baseline = fitted.iter().find(|k| !lines.contains(k)).map_or("proxy of its baseline kind", |k| *k);
-    Ok(Some(match kind {
-        Some(k) => format!("the model has a line per proxy kind: this answer is for a {k}"),
-        None => format!(
-            "the model has a line per proxy kind: this answer is for a {baseline}; --kind {} for the others",
-            lines.join("/")
-        ),
-    }))
 }
 
 /// The kind of row `i`, checked: `None` for an empty cell.

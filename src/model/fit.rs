@@ -9,13 +9,14 @@ use statrs::distribution::{ContinuousCDF, FisherSnedecor};
 
 use super::checks::{check_level, check_magnitude, MAX_PREDICTOR, MAX_RESPONSE};
 use super::covariates;
+use super::defaults;
 use super::errors::{infer, ErrorKind, ErrorSpec, FitInput};
 use super::fitted::{Coefficient, ColumnRange, FittedModel, Source, SCHEMA_VERSION};
-use super::solve::{least_squares, DesignColumn, Solution};
+use super::solve::{least_squares, DesignColumn};
 use super::sums::total_sum_of_squares;
 use super::term::Term;
 use crate::error::{Error, Result};
-use crate::series::{MemoryAllowance, Series, CONCURRENCY, MEMORY, PORTS, REVISIONS, SERVICES};
+use crate::series::{MemoryAllowance, Series, MEMORY, PORTS, REVISIONS, SERVICES};
 
 /// Endpoint ports per Knative revision before Knative 1.21: private 8012, 8022, 9090, 9091,
 /// 80, 443 and public 80, 443.
@@ -97,9 +98,9 @@ pub fn fit_hashed(series: &Series, settings: &FitSettings, sha256: String) -> Re
     }
     let (mut terms, mut solved) = match &settings.terms {
         Some(t) => (t.clone(), None),
-        None => default_terms(series, &rows, settings, &mut notes)?,
+        None => defaults::default_terms(series, &rows, (&settings.response, settings.intercept), &mut notes)?,
     };
-    let derived = with_covariates(series, &rows, settings, &mut terms, &mut notes)?;
+    let derived = defaults::with_covariates(series, &rows, settings.covariates, &mut terms, &mut notes)?;
     if derived.is_some() {
         solved = None;
     }
@@ -163,7 +164,7 @@ pub fn fit_hashed(series: &Series, settings: &FitSettings, sha256: String) -> Re
     let solution = solved.map_or_else(|| least_squares(&design, &y), Ok).map_err(|d| {
         let mut columns: Vec<String> = d.depends_on.iter().map(|&i| names[i].clone()).collect();
         columns.insert(0, names[d.column].clone());
-        Error::Collinear { path: series.path.clone(), columns, hint: collinear_hint(&names[d.column]) }
+        Error::Collinear { path: series.path.clone(), columns, hint: defaults::collinear_hint(&names[d.column]) }
     })?;
 
     let n = rows.len();
@@ -266,64 +267,10 @@ pub fn fit_hashed(series: &Series, settings: &FitSettings, sha256: String) -> Re
         conditions: Default::default(),
     };
     if model.terms.iter().any(|t| covariates::is_covariate(&t.column)) {
-        attach_classes(&mut model, series, &rows)?;
+        defaults::attach_classes(&mut model, series, &rows)?;
     }
     set_per_unit(&mut model);
     Ok(model)
-}
-
-/// The series with the columns of covariate terms derived, when any are needed: the kind and
-/// worker terms `settings.covariates` adds on the driver, or derived terms named in `terms`.
-/// `None` (no copy) when the series serves as it is.
-fn with_covariates(
-    series: &Series,
-    rows: &[usize],
-    settings: &FitSettings,
-    terms: &mut Vec<Term>,
-    notes: &mut Vec<String>,
-) -> Result<Option<Series>> {
-    let driver =
-        terms.iter().find(|t| t.power == 1 && (t.column == PORTS || t.column == REVISIONS)).map(|t| t.column.clone());
-    let has_columns = series.column(covariates::KIND).is_some() || series.column(CONCURRENCY).is_some();
-    let named = terms.iter().any(|t| covariates::is_covariate(&t.column));
-    if let (true, Some(driver), true, false) = (settings.covariates, driver, has_columns, named) {
-        let mut s = series.clone();
-        let choice = covariates::choose(&mut s, rows, &driver)?;
-        notes.extend(choice.notes);
-        if choice.terms.is_empty() {
-            return Ok(None);
-        }
-        terms.extend(choice.terms);
-        return Ok(Some(s));
-    }
-    if terms.iter().any(|t| covariates::is_derived(&t.column) && series.column(&t.column).is_none()) {
-        let mut s = series.clone();
-        covariates::derive(&mut s, terms)?;
-        return Ok(Some(s));
-    }
-    Ok(None)
-}
-
-/// Each group of a `group`/`slopes` fit learns its kind and workers (at its last fitted row),
-/// so its own predictions evaluate the model's kind and worker terms for it.
-fn attach_classes(model: &mut FittedModel, series: &Series, rows: &[usize]) -> Result<()> {
-    let Some(column) = model.errors.column.clone() else { return Ok(()) };
-    let Some(col) = series.column(&column) else { return Ok(()) };
-    let mut last: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for &i in rows {
-        let name = match col.get(i) {
-            crate::series::Cell::Text(t) => t,
-            crate::series::Cell::Number(v) => crate::series::write::format_number(v),
-            crate::series::Cell::Empty => continue,
-        };
-        last.insert(name, i);
-    }
-    for g in &mut model.errors.group_effects {
-        if let Some(&i) = last.get(&g.name) {
-            g.class = Some(covariates::class_of(series, &[i])?);
-        }
-    }
-    Ok(())
 }
 
 /// Memory against a container limit is the container working set: the OOM killer compares the
@@ -350,72 +297,6 @@ fn working_set(series: &Series, settings: &FitSettings, y: &mut std::borrow::Cow
         crate::quantity::Bytes(a.fixed_bytes),
         1.0 + a.fraction
     )))
-}
-
-/// `revisions`, plus `ports` and `services` when present and not collinear with what is chosen.
-///
-/// One solve with every candidate; a column the solver flags as dependent on earlier ones is
-/// dropped (with a note) and the rest solved again, so the common case costs a single fit.
-fn default_terms(
-    series: &Series,
-    rows: &[usize],
-    settings: &FitSettings,
-    notes: &mut Vec<String>,
-) -> Result<(Vec<Term>, Option<Solution>)> {
-    let y = series.numbers(&settings.response, rows)?;
-    let mut chosen: Vec<(Term, std::borrow::Cow<[f64]>)> = Vec::new();
-    for name in [REVISIONS, PORTS, SERVICES].iter().filter(|n| series.column(n).is_some()) {
-        let base = series.numbers(name, rows)?;
-        if settings.intercept && rows.len() > 1 && base.iter().all(|v| *v == base[0]) {
-            notes.push(format!("{name} left out of the default predictors: it is constant"));
-            continue;
-        }
-        chosen.push((Term::linear(name), base));
-    }
-    let offset = usize::from(settings.intercept);
-    let mut solved = None;
-    while chosen.len() > 1 && rows.len() > chosen.len() + offset {
-        let mut design: Vec<DesignColumn> = Vec::new();
-        if settings.intercept {
-            design.push(DesignColumn { base: &[], power: 0 });
-        }
-        design.extend(chosen.iter().map(|(_, b)| DesignColumn { base: b, power: 1 }));
-        let d = match least_squares(&design, &y) {
-            Ok(solution) => {
-                solved = Some(solution);
-                break;
-            }
-            Err(d) => d,
-        };
-        let Some(k) = d.column.checked_sub(offset) else { break };
-        let dropped = chosen.remove(k).0;
-        let others: Vec<String> =
-            d.depends_on.iter().filter_map(|&j| j.checked_sub(offset)).map(|j| chosen[j].0.to_string()).collect();
-        notes.push(format!(
-            "{dropped} left out of the default predictors: it is collinear with {}",
-            if others.is_empty() { "the intercept".to_string() } else { others.join(", ") }
-        ));
-    }
-    if chosen.is_empty() {
-        return Err(Error::data(
-            format!(
-                "no default predictor: the series needs a varying revisions, ports or services column, or choose columns with --x (numeric columns: {})",
-                series.predictor_names().join(", ")
-            ),
-            &series.path,
-        ));
-    }
-    Ok((chosen.into_iter().map(|(t, _)| t).collect(), solved))
-}
-
-fn collinear_hint(column: &str) -> String {
-    if column == PORTS || column == SERVICES {
-        format!(
-            "drop {column} from --x: when it is a fixed multiple of revisions, per-port memory is derived from --ports-per-revision"
-        )
-    } else {
-        format!("drop {column} (or the columns it depends on) from --x, or measure with it varying independently")
-    }
 }
 
 /// Per-revision and per-port memory, from whichever predictors the model fitted.

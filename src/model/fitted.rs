@@ -257,6 +257,32 @@ impl FittedModel {
         self.ranges.iter().find(|r| r.column == column)
     }
 
+    /// For a model with a line per kind, what an answer for `kind` (`None`: the baseline kind)
+    /// says; an error for a kind the fit never saw, which would silently take the baseline's line.
+    /// `None` for a model without kind terms.
+    pub fn kind_note(&self, kind: Option<&str>) -> crate::error::Result<Option<String>> {
+        let lines = super::covariates::kinds_of(&self.terms);
+        if lines.is_empty() {
+            return Ok(None);
+        }
+        let fitted: std::collections::BTreeSet<&str> =
+            self.errors.group_effects.iter().filter_map(|g| g.class.as_ref().and_then(|c| c.kind.as_deref())).collect();
+        if let Some(k) = kind.filter(|k| !fitted.is_empty() && !fitted.contains(k)) {
+            return Err(crate::error::Error::invalid(format!(
+                "--kind {k}: the model has a line for {} only; fit data that holds {k} proxies",
+                fitted.into_iter().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        let baseline = fitted.iter().find(|k| !lines.contains(k)).map_or("proxy of its baseline kind", |k| *k);
+        Ok(Some(match kind {
+            Some(k) => format!("the model has a line per proxy kind: this answer is for a {k}"),
+            None => format!(
+                "the model has a line per proxy kind: this answer is for a {baseline}; --kind {} for the others",
+                lines.join("/")
+            ),
+        }))
+    }
+
     /// A short human name: the data file's stem.
     pub fn name(&self) -> String {
         std::path::Path::new(&self.source.path)

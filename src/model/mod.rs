@@ -8,6 +8,7 @@ mod checks;
 pub mod conditions;
 pub mod covariates;
 pub mod dd;
+mod defaults;
 pub mod errors;
 mod fit;
 mod fitted;

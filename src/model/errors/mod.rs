@@ -37,6 +37,7 @@ mod slopes_infer;
 mod slopes_pass;
 mod spread;
 mod start;
+mod theta;
 
 use std::fmt;
 use std::str::FromStr;

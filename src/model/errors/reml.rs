@@ -22,26 +22,11 @@ use nalgebra::{DMatrix, DVector};
 use super::levels::Levels;
 use super::reml_pass::{self, PerN};
 use super::simplex::minimize_batch;
+pub(crate) use super::theta::{effective_n, Theta};
 
 /// Largest rho considered: readings that wander this slowly are a drift, not noise around a
 /// level (the AR(1) terms stay finite up to it: 1 - rho^2 = 2e-4).
 const MAX_RHO: f64 = 0.9999;
-
-/// Variance-component ratios and the within-level correlation.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Theta {
-    pub gamma_b: f64,
-    pub gamma_g: f64,
-    pub rho: f64,
-    /// Power of the variance function: a level's covariance (offset and noise) is scaled by
-    /// `exp(2 delta z_l)`, `z_l = ln(fitted mean / reference)` ([`Levels::spread`]); 0 = equal spread.
-    pub delta: f64,
-}
-
-impl Theta {
-    /// No level or group offsets, independent readings, equal spread.
-    pub const ZERO: Theta = Theta { gamma_b: 0.0, gamma_g: 0.0, rho: 0.0, delta: 0.0 };
-}
 
 /// Which components the data can identify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,15 +65,6 @@ pub(crate) struct GroupSums {
     pub weight: Vec<f64>,
     pub x: Vec<f64>,
     pub residual: Vec<f64>,
-}
-
-/// `1' R^-1 1` for an AR(1) run of `n` readings.
-pub(crate) fn effective_n(n: usize, rho: f64) -> f64 {
-    if n <= 1 {
-        return n as f64;
-    }
-    let n = n as f64;
-    (n - (n - 2.0) * rho) / (1.0 + rho)
 }
 
 /// The GLS fit and REML objective at `theta`, with an optional extra design column (one value
@@ -173,15 +149,6 @@ pub(crate) fn solve_lower(mut a: DMatrix<f64>, c: &DVector<f64>) -> Option<(DVec
     let chol = a.cholesky()?;
     let logdet_a: f64 = 2.0 * chol.l_dirty().diagonal().iter().map(|d| d.ln()).sum::<f64>();
     Some((chol.solve(c), chol.inverse(), logdet_a))
-}
-
-/// `d' R^-1 d` for the deviations `d` of a level from its mean, given `1 / (1 - rho^2)` (the
-/// passes take that division once per evaluation).
-pub(crate) fn deviation_form(level: &super::levels::Level, rho: f64, inv_1mr2: f64) -> f64 {
-    if level.n <= 1 {
-        return 0.0;
-    }
-    ((1.0 + rho * rho) * level.ss - rho * rho * level.ends_sq - 2.0 * rho * level.lag) * inv_1mr2
 }
 
 /// Whether an interior optimum at `rho` is also checked against a fit at rho = 0: below 0.1 a

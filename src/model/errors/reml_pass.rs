@@ -12,7 +12,7 @@
 use rayon::prelude::*;
 
 use super::levels::Levels;
-use super::reml::{deviation_form, effective_n, Theta};
+use super::theta::{deviation_form, effective_n, Theta};
 
 /// Levels per chunk.
 const CHUNK: usize = 16_384;

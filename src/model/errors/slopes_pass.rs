@@ -21,7 +21,8 @@ use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
 
 use super::levels::Levels;
-use super::reml::{deviation_form, effective_n, solve_lower, Theta};
+use super::reml::solve_lower;
+use super::theta::{deviation_form, effective_n, Theta};
 
 /// Lower-triangular Cholesky factor of the random-effect covariance over `sw^2`, scaled units:
 /// `[l00, l10, l11]` for `L = [[l00, 0], [l10, l11]]`.
