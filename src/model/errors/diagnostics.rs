@@ -126,7 +126,7 @@ pub(crate) fn curvature(
         return None;
     }
     let (theta, gls) = if free.between || free.group || free.rho {
-        estimate_with(levels, free, theta, Some(&extra))?
+        estimate_with(levels, free, (theta, true), Some(&extra))?
     } else {
         (theta, evaluate(levels, theta, Some(&extra))?)
     };
