@@ -20,7 +20,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::solve::{least_squares, DesignColumn};
 use super::term::Term;
 use crate::error::{Error, Result};
 use crate::series::{Cell, Column, Series, CONCURRENCY};
@@ -134,10 +133,11 @@ pub fn choose(series: &mut Series, rows: &[usize], driver: &str) -> Result<Choic
     if series.column(KIND).is_some() {
         let mut counts = [0usize; KINDS.len()];
         let mut unknown = 0;
+        let kinds = row_kinds(series)?;
         for &i in rows {
-            match kind_at(series, i)? {
-                Some(k) => counts[KINDS.iter().position(|x| *x == k).expect("a kind")] += 1,
-                None => unknown += 1,
+            match kinds[i] {
+                u8::MAX => unknown += 1,
+                k => counts[k as usize] += 1,
             }
         }
         let present: Vec<usize> = (0..KINDS.len()).filter(|&k| counts[k] > 0).collect();
@@ -185,81 +185,163 @@ pub fn choose(series: &mut Series, rows: &[usize], driver: &str) -> Result<Choic
     }
     derive(series, &choice.terms)?;
     separable(series, rows, driver, &mut choice)?;
+    // The columns of terms left out go (160 MB each at 2 x 10^7 rows).
+    series.columns.retain(|c| !is_derived(&c.name) || choice.terms.iter().any(|t| t.column == c.name));
     Ok(choice)
 }
 
-/// Drop covariate terms the data cannot tell apart from the driver and the terms before them,
-/// one at a time, with a note: one solve when every term is identifiable.
+/// Drop covariate terms the data cannot tell apart from the intercept, the driver and the
+/// terms before them, with a note each. One pass over the rows forms the columns' cross
+/// products (no copy of a column: a fleet's are 10^7 rows each), and Gram-Schmidt in the
+/// terms' order on that small matrix finds each term's part the earlier ones do not explain:
+/// a term whose part is under 1e-9 of its own sum of squares is dependent (exact collinearity,
+/// as a constant or a copy of another column, leaves rounding only).
 fn separable(series: &Series, rows: &[usize], driver: &str, choice: &mut Choice) -> Result<()> {
-    let y: Vec<f64> = vec![0.0; rows.len()];
-    let base = series.numbers(driver, rows)?.into_owned();
-    while !choice.terms.is_empty() {
-        let cols: Vec<Vec<f64>> = choice
-            .terms
-            .iter()
-            .map(|t| series.numbers(&t.column, rows).map(|c| c.into_owned()))
-            .collect::<Result<_>>()?;
-        let mut design = vec![DesignColumn { base: &[], power: 0 }, DesignColumn { base: &base, power: 1 }];
-        design.extend(cols.iter().map(|c| DesignColumn { base: c, power: 1 }));
-        let Err(d) = least_squares(&design, &y) else { return Ok(()) };
-        let Some(k) = d.column.checked_sub(2) else { return Ok(()) };
-        let dropped = choice.terms.remove(k);
-        let why = if dropped.column.contains(':') {
-            format!("{dropped} left out: {driver} never changes apart from it, so that slope cannot be told from the others (the proxies' slope spread covers it)")
+    let names: Vec<String> =
+        std::iter::once(driver.to_string()).chain(choice.terms.iter().map(|t| t.column.clone())).collect();
+    let mut cols: Vec<&[f64]> = Vec::with_capacity(names.len());
+    for n in &names {
+        let values = series.column(n).map(Column::values).unwrap_or_default();
+        if values.len() != series.rows.len() || rows.iter().any(|&i| values[i].is_nan()) {
+            // The reader's error names the cell.
+            series.numbers(n, rows)?;
+        }
+        cols.push(values);
+    }
+    let m = names.len() + 1;
+    let mut a = vec![0.0; m * m];
+    let mut x = vec![1.0; m];
+    for &i in rows {
+        for (k, c) in cols.iter().enumerate() {
+            x[k + 1] = c[i];
+        }
+        for r in 0..m {
+            for c in r..m {
+                a[r * m + c] += x[r] * x[c];
+            }
+        }
+    }
+    for r in 0..m {
+        for c in 0..r {
+            a[r * m + c] = a[c * m + r];
+        }
+    }
+    let own: Vec<f64> = (0..m).map(|k| a[k * m + k]).collect();
+    let mut dependent = Vec::new();
+    for k in 0..m {
+        let pivot = a[k * m + k];
+        if pivot.is_nan() || pivot <= 1e-9 * own[k] {
+            dependent.push(k);
+            continue;
+        }
+        for r in k + 1..m {
+            let f = a[r * m + k] / pivot;
+            for c in k + 1..m {
+                a[r * m + c] -= f * a[k * m + c];
+            }
+        }
+    }
+    // Columns 0 and 1 are the intercept and the driver: the fit itself refuses those.
+    let dropped: Vec<Term> =
+        dependent.iter().filter_map(|&k| k.checked_sub(2)).map(|k| choice.terms[k].clone()).collect();
+    for t in dropped {
+        if !choice.terms.contains(&t) {
+            continue;
+        }
+        choice.terms.retain(|x| *x != t);
+        choice.notes.push(if t.column.contains(':') {
+            format!("{t} left out: {driver} never changes apart from it, so that slope cannot be told from the others (the proxies' slope spread covers it)")
         } else {
-            format!("{dropped} left out: it cannot be told apart from the other terms")
-        };
-        choice.notes.push(why);
+            format!("{t} left out: it cannot be told apart from the other terms")
+        });
         // A kind whose slope is left out keeps its offset; an offset left out takes its slope.
-        if let Some(k) = dropped.column.strip_prefix(INDICATOR) {
+        if let Some(k) = t.column.strip_prefix(INDICATOR) {
             let slope = format!("{driver}:{INDICATOR}{k}");
-            choice.terms.retain(|t| t.column != slope);
+            choice.terms.retain(|x| x.column != slope);
         }
     }
     Ok(())
 }
 
+/// Each row's kind as an index into [`KINDS`] (`u8::MAX` for an empty cell), each distinct
+/// label checked once: a fleet's long form has 10^7 rows and four kinds at most.
+fn row_kinds(series: &Series) -> Result<Vec<u8>> {
+    let Some(col) = series.column(KIND) else { return Ok(vec![u8::MAX; series.rows.len()]) };
+    let index = |k: Option<&str>| k.and_then(|k| KINDS.iter().position(|x| *x == k)).map_or(u8::MAX, |p| p as u8);
+    let Some((ids, names)) = col.label_ids() else {
+        return (0..series.rows.len()).map(|i| kind_at(series, i).map(index)).collect();
+    };
+    let mut of_id: Vec<Option<u8>> = vec![None; names.len()];
+    let mut out = Vec::with_capacity(ids.len());
+    for (i, &id) in ids.iter().enumerate() {
+        let k = match of_id.get(id as usize) {
+            None => u8::MAX,
+            Some(Some(k)) => *k,
+            Some(None) => {
+                let k = index(kind_at(series, i)?);
+                of_id[id as usize] = Some(k);
+                k
+            }
+        };
+        out.push(k);
+    }
+    Ok(out)
+}
+
 /// Add the columns of derived terms (`kind=K`, `a:b`) that `series` lacks, computed row by row;
 /// a row missing an input gets an empty cell.
 pub fn derive(series: &mut Series, terms: &[Term]) -> Result<()> {
-    for t in terms {
-        if !is_derived(&t.column) || series.column(&t.column).is_some() {
-            continue;
-        }
-        let n = series.rows.len();
-        let mut kinds: Vec<Option<&str>> = Vec::new();
+    enum Part<'a> {
+        Number(&'a [f64]),
+        Kind(u8),
+    }
+    let wanted: Vec<&Term> =
+        terms.iter().filter(|t| is_derived(&t.column) && series.column(&t.column).is_none()).collect();
+    let mut kinds: Option<Vec<u8>> = None;
+    let mut columns = Vec::new();
+    for t in wanted {
         if let Some(k) = t.column.split(':').filter_map(|p| p.strip_prefix(INDICATOR)).find(|k| !KINDS.contains(k)) {
             return Err(Error::invalid(format!(
                 "term {t}: \"{k}\" is not a proxy kind (sidecar, gateway, activator, waypoint)"
             )));
         }
-        if t.column.split(':').any(|p| p.starts_with(INDICATOR)) {
+        if t.column.split(':').any(|p| p.starts_with(INDICATOR)) && kinds.is_none() {
             if series.column(KIND).is_none() {
                 return Err(Error::data(format!("term {t} needs a kind column, which the series lacks"), &series.path));
             }
-            kinds = (0..n).map(|i| kind_at(series, i)).collect::<Result<_>>()?;
+            kinds = Some(row_kinds(series)?);
         }
-        let mut numeric: Vec<(&str, &[f64])> = Vec::new();
-        for part in t.column.split(':').filter(|p| !p.starts_with(INDICATOR)) {
-            let col = series.column(part).ok_or_else(|| {
-                Error::data(format!("term {t} needs a column \"{part}\", which the series lacks"), &series.path)
-            })?;
-            numeric.push((part, col.values()));
+        let mut parts = Vec::new();
+        for part in t.column.split(':') {
+            parts.push(match part.strip_prefix(INDICATOR) {
+                Some(k) => Part::Kind(KINDS.iter().position(|x| *x == k).expect("checked") as u8),
+                None => Part::Number(
+                    series
+                        .column(part)
+                        .ok_or_else(|| {
+                            Error::data(
+                                format!("term {t} needs a column \"{part}\", which the series lacks"),
+                                &series.path,
+                            )
+                        })?
+                        .values(),
+                ),
+            });
         }
-        let values: Vec<f64> = (0..n)
+        let values: Vec<f64> = (0..series.rows.len())
             .map(|i| {
-                let by_kind = |name: &str| {
-                    let k = name.strip_prefix(INDICATOR).unwrap_or(name);
-                    kinds[i].map_or(f64::NAN, |have| f64::from(u8::from(have == k)))
-                };
-                eval(&t.column, &|name: &str| match numeric.iter().find(|(p, _)| *p == name) {
-                    Some((_, v)) => v[i],
-                    None => by_kind(name),
+                parts.iter().fold(1.0, |acc, p| match p {
+                    Part::Number(v) => acc * v[i],
+                    Part::Kind(k) => match kinds.as_ref().map_or(u8::MAX, |r| r[i]) {
+                        u8::MAX => f64::NAN,
+                        have => acc * f64::from(u8::from(have == *k)),
+                    },
                 })
             })
             .collect();
-        series.columns.push(Column::numbers(t.column.clone(), values));
+        columns.push(Column::numbers(t.column.clone(), values));
     }
+    series.columns.extend(columns);
     Ok(())
 }
 
