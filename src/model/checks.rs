@@ -2,7 +2,7 @@
 //! can hold (their squares would overflow the sums of squares) refused with their row.
 
 use crate::error::{Error, Result};
-use crate::series::Series;
+use crate::series::{first_where, Series};
 
 /// Largest |response| accepted: 2^60 bytes (1Ei). Beyond it no reading is a sidecar's, and
 /// squares of such values overflow the sums of squares.
@@ -12,7 +12,7 @@ pub const MAX_PREDICTOR: f64 = crate::series::plausible::MAX_COUNT;
 
 /// Refuse a value no sidecar measurement can hold, naming its row.
 pub(crate) fn check_magnitude(series: &Series, rows: &[usize], column: &str, values: &[f64], max: f64) -> Result<()> {
-    match values.iter().position(|v| v.abs() > max) {
+    match first_where(values, |v| v.abs() > max) {
         None => Ok(()),
         Some(k) => Err(Error::parse(
             format!("{column} = {:e} is beyond any sidecar measurement (|value| must be at most {max:e})", values[k]),
@@ -29,7 +29,7 @@ pub fn check_readings(series: &Series, source: &str) -> Result<()> {
     let counts = ["revisions", "ports", "services", "endpoints"].map(|c| (c, MAX_PREDICTOR));
     for (name, max) in limits.into_iter().chain(counts) {
         let Some(column) = series.column(name) else { continue };
-        if let Some(i) = column.values().iter().position(|v| v.abs() > max) {
+        if let Some(i) = first_where(column.values(), |v| v.abs() > max) {
             return Err(Error::data(
                 format!(
                     "{name} = {:e} (imported row {}) is beyond any sidecar measurement (|value| must be at most {max:e})",

@@ -5,6 +5,7 @@
 //! rows, a constant or collinear predictor) with a message naming the columns, and computes the
 //! inference statsmodels' OLS reports.
 
+use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, FisherSnedecor};
 
 use super::checks::{check_level, check_magnitude, MAX_PREDICTOR, MAX_RESPONSE};
@@ -123,7 +124,7 @@ pub fn fit_hashed(series: &Series, settings: &FitSettings, sha256: String) -> Re
     }
     check_magnitude(series, &rows, &settings.response, &y, MAX_RESPONSE)?;
     if settings.response == MEMORY {
-        if let Some(k) = y.iter().position(|v| *v != 0.0 && v.abs() < 1.0) {
+        if let Some(k) = crate::series::first_where(&y, |v| v != 0.0 && v.abs() < 1.0) {
             return Err(Error::parse(
                 format!("memory = {:e} bytes is less than one byte: not a sidecar reading (a unit missing?)", y[k]),
                 series.location(rows[k], MEMORY),
@@ -219,9 +220,11 @@ pub fn fit_hashed(series: &Series, settings: &FitSettings, sha256: String) -> Re
     };
     notes.extend(inference.notes.iter().cloned());
 
+    // One column per core: min and max do not depend on the order, each mean is one
+    // sequential sum.
     let ranges = terms
-        .iter()
-        .zip(&bases)
+        .par_iter()
+        .zip(bases.par_iter())
         .filter(|(t, _)| t.power == 1)
         .map(|(t, b)| ColumnRange {
             column: t.column.clone(),

@@ -74,6 +74,13 @@ impl Column {
         self.values.push(f64::NAN);
     }
 
+    /// Append a number to a column that is not a label column (the fast reader's path for a
+    /// plain integer cell).
+    pub(crate) fn push_number(&mut self, v: f64) {
+        debug_assert!(self.labels.is_none(), "a label column takes push_label");
+        self.values.push(v);
+    }
+
     /// Append a cell.
     pub fn push(&mut self, cell: Cell) {
         if let Some(l) = &mut self.labels {
@@ -130,6 +137,12 @@ impl Column {
 
     /// Append `other`'s cells (same name) after this column's, as if pushed one by one.
     pub(crate) fn append(&mut self, other: Column) {
+        if self.values.is_empty() && self.labels.as_ref().is_none_or(|l| l.ids.is_empty()) {
+            // Moved in: what pushing every cell would give, without the copy.
+            let name = std::mem::take(&mut self.name);
+            *self = Column { name, ..other };
+            return;
+        }
         let offset = self.values.len();
         match (&mut self.labels, other.labels) {
             (Some(dst), Some(src)) => {

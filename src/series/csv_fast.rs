@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use super::{check_unique, parse_cell, parse_event, parse_time, Cell, Column, Field, Row, Rows, Series};
+use super::{check_unique, parse_cell, parse_event, parse_time, Column, Field, Row, Rows, Series};
 use crate::error::{Error, Location, Result};
 
 /// Lines of `text` with their 1-based numbers, without comment (`#` first) and blank lines,
@@ -80,55 +80,65 @@ impl<'a> Header<'a> {
     }
 
     /// Parse `body` (whole lines, the first numbered `first`) and append its rows to `series`
-    /// (built by [`Header::empty`]). A large body is split at line ends into pieces parsed on
-    /// the cores and joined in order, so the series does not depend on the thread count.
-    pub fn append(&self, series: &mut Series, first: usize, body: &str) -> Result<()> {
-        let pieces = (body.len() / CHUNK_BYTES).clamp(1, rayon::current_num_threads().max(1));
-        let mut chunks: Vec<(usize, &str)> = Vec::with_capacity(pieces);
-        let (mut start, mut line) = (0, first);
+    /// (built by [`Header::empty`]); returns the number of line ends in `body`. A large body
+    /// is split at line ends into pieces, whose lines are counted and then parsed on the
+    /// cores and joined in order, so the series does not depend on the thread count.
+    pub fn append(&self, series: &mut Series, first: usize, body: &str) -> Result<usize> {
+        use rayon::prelude::*;
+        // One piece more than cores: the core that hashes the same block takes a share.
+        let pieces = (body.len() / CHUNK_BYTES).clamp(1, rayon::current_num_threads().max(1) + 1);
+        let mut chunks: Vec<&str> = Vec::with_capacity(pieces);
+        let mut start = 0;
         for k in 1..=pieces {
             let mut end = if k == pieces { body.len() } else { body.len() * k / pieces };
             if end < body.len() {
-                end = body[end..].find('\n').map_or(body.len(), |n| end + n + 1);
+                end = memchr::memchr(b'\n', &body.as_bytes()[end..]).map_or(body.len(), |n| end + n + 1);
             }
-            if end <= start {
-                continue;
+            if end > start {
+                chunks.push(&body[start..end]);
+                start = end;
             }
-            chunks.push((line, &body[start..end]));
-            line += memchr_count(&body.as_bytes()[start..end]);
-            start = end;
         }
-        let parsed: Vec<Result<(Rows, Vec<Column>)>> = {
-            use rayon::prelude::*;
-            chunks.par_iter().map(|&(first, chunk)| self.chunk(first, chunk)).collect()
-        };
-        let total: usize = parsed.iter().map(|p| p.as_ref().map_or(0, |(r, _)| r.len())).sum();
-        series.rows.reserve(total);
-        for c in &mut series.columns {
-            c.reserve(total);
-        }
+        let ends: Vec<usize> = chunks.par_iter().map(|c| memchr_count(c.as_bytes())).collect();
+        let firsts = ends.iter().scan(first, |line, n| {
+            let at = *line;
+            *line += n;
+            Some(at)
+        });
+        let jobs: Vec<(usize, &str, usize)> = firsts.zip(chunks).zip(&ends).map(|((f, c), &n)| (f, c, n)).collect();
+        let parsed: Vec<Result<(Rows, Vec<Column>)>> =
+            jobs.par_iter().map(|&(first, chunk, ends)| self.chunk(first, chunk, ends + 1)).collect();
+        let mut rest: usize = parsed.iter().map(|p| p.as_ref().map_or(0, |(r, _)| r.len())).sum();
         for part in parsed {
             let (r, c) = part?;
+            rest -= r.len();
+            // The first piece of an empty series is moved in, not copied; room for the rest
+            // is made once after it.
             series.rows.append(r);
+            series.rows.reserve(rest);
             for (dst, src) in series.columns.iter_mut().zip(c) {
                 dst.append(src);
+                dst.reserve(rest);
             }
         }
-        Ok(())
+        Ok(ends.iter().sum())
     }
 
-    /// Rows and columns of one chunk whose first line is `first`. Lines and cells are found
+    /// Rows and columns of one chunk whose first line is `first` and that has at most `most`
+    /// lines. Lines and cells are found
     /// byte by byte (what [`records`] and `split(',')` would give) and every vector is sized
-    /// once from the chunk's line count: this loop runs once per row of a fleet's long form.
-    fn chunk(&self, first: usize, chunk: &str) -> Result<(Rows, Vec<Column>)> {
+    /// once from the chunk's line count: this loop runs once per row of a fleet's long form,
+    /// so each header cell's destination is worked out once ([`Slot`]) and a plain integer
+    /// goes straight into its column.
+    fn chunk(&self, first: usize, chunk: &str, most: usize) -> Result<(Rows, Vec<Column>)> {
         let Header { path, names, fields, .. } = self;
         let bytes = chunk.as_bytes();
-        let most = memchr_count(bytes) + 1;
         let mut columns: Vec<Column> =
             names.iter().filter(|n| !super::is_descriptive(n)).map(|n| Column::new(n)).collect();
         for c in &mut columns {
             c.reserve(most);
         }
+        let slots = Slot::plan(fields);
         let mut rows = Rows::with_capacity(most);
         let mut start = 0;
         let mut k = 0;
@@ -143,35 +153,43 @@ impl<'a> Header<'a> {
                 continue;
             }
             let mut row = Row { line, event: None, time: None, note: None };
-            let (mut col, mut cells, mut from) = (0, 0, 0);
+            let (mut cells, mut from) = (0, 0);
             let rb = record.as_bytes();
+            let comma = |from: usize| rb[from..].iter().position(|&b| b == b',').map_or(rb.len(), |n| from + n);
             loop {
-                let to = rb[from..].iter().position(|&b| b == b',').map_or(rb.len(), |n| from + n);
-                let raw = &record[from..to];
-                let k = cells;
-                cells += 1;
-                if let (Some(name), Some(field)) = (names.get(k), fields.get(k)) {
-                    let loc = || Location::new(path, line).with_column(name);
-                    match field {
-                        Field::Event => row.event = parse_event(raw, loc)?,
-                        Field::Time => {
-                            row.time = fast_time(trimmed(raw)).map_or_else(|| parse_time(raw, loc), |t| Ok(Some(t)))?
+                let slot = slots.get(cells).copied();
+                let name = names.get(cells).map_or("", String::as_str);
+                let loc = || Location::new(path, line).with_column(name);
+                let to = match slot {
+                    // A plain integer is read as its digits are found.
+                    Some(Slot::Value(col)) => match leading_integer(&rb[from..]) {
+                        Some((v, len)) => {
+                            columns[col].push_number(v);
+                            from + len
                         }
-                        Field::Note => row.note = Some(raw.trim().to_string()).filter(|s| !s.is_empty()),
-                        Field::Label => {
-                            columns[col].push_label(trimmed(raw));
-                            col += 1;
+                        None => {
+                            let to = comma(from);
+                            columns[col].push(parse_cell(&fields[cells], name, &record[from..to], loc)?);
+                            to
                         }
-                        _ => {
-                            let cell = match (field, fast_integer(raw)) {
-                                (Field::Quantity | Field::Number | Field::Count, Some(v)) => Cell::Number(v),
-                                _ => parse_cell(field, name, raw, loc)?,
-                            };
-                            columns[col].push(cell);
-                            col += 1;
+                    },
+                    _ => {
+                        let to = comma(from);
+                        let raw = &record[from..to];
+                        match slot {
+                            Some(Slot::Event) => row.event = parse_event(raw, loc)?,
+                            Some(Slot::Time) => {
+                                row.time =
+                                    fast_time(trimmed(raw)).map_or_else(|| parse_time(raw, loc), |t| Ok(Some(t)))?
+                            }
+                            Some(Slot::Note) => row.note = Some(raw.trim().to_string()).filter(|s| !s.is_empty()),
+                            Some(Slot::Label(col)) => columns[col].push_label(trimmed(raw)),
+                            Some(Slot::Value(_)) | None => {}
                         }
+                        to
                     }
-                }
+                };
+                cells += 1;
                 if to == rb.len() {
                     break;
                 }
@@ -186,6 +204,38 @@ impl<'a> Header<'a> {
             rows.push(row);
         }
         Ok((rows, columns))
+    }
+}
+
+/// Where a header cell's value goes: a row's description, or the column of that index.
+#[derive(Clone, Copy)]
+enum Slot {
+    Event,
+    Time,
+    Note,
+    Label(usize),
+    /// A quantity, count or number column.
+    Value(usize),
+}
+
+impl Slot {
+    /// One slot per header cell, columns numbered as [`Header::empty`] makes them.
+    fn plan(fields: &[Field]) -> Vec<Slot> {
+        let mut col = 0;
+        let mut next = || {
+            col += 1;
+            col - 1
+        };
+        fields
+            .iter()
+            .map(|f| match f {
+                Field::Event => Slot::Event,
+                Field::Time => Slot::Time,
+                Field::Note => Slot::Note,
+                Field::Label => Slot::Label(next()),
+                Field::Quantity | Field::Number | Field::Count => Slot::Value(next()),
+            })
+            .collect()
     }
 }
 
@@ -204,21 +254,23 @@ pub(crate) fn memchr_count(b: &[u8]) -> usize {
     memchr::memchr_iter(b'\n', b).count()
 }
 
-/// A cell of 1 to 15 ASCII digits (exact in f64), as every byte count meshcap writes.
-fn fast_integer(raw: &str) -> Option<f64> {
-    let b = raw.as_bytes();
-    if b.is_empty() || b.len() > 15 {
-        return None;
-    }
+/// A cell of 1 to 15 ASCII digits (exact in f64), as every byte count meshcap writes, at the
+/// start of `b` and ended by a comma or the end of `b`: its value and length.
+fn leading_integer(b: &[u8]) -> Option<(f64, usize)> {
     let mut acc = 0u64;
-    for &c in b {
-        let d = c.wrapping_sub(b'0');
+    let mut len = 0;
+    while len < b.len() {
+        let d = b[len].wrapping_sub(b'0');
         if d > 9 {
-            return None;
+            break;
         }
-        acc = acc * 10 + u64::from(d);
+        if len < 15 {
+            acc = acc * 10 + u64::from(d);
+        }
+        len += 1;
     }
-    Some(acc as f64)
+    let ended = len == b.len() || b[len] == b',';
+    (ended && (1..=15).contains(&len)).then_some((acc as f64, len))
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z`, the form meshcap writes, to unix seconds exactly as the
@@ -358,7 +410,12 @@ mod tests {
             assert_eq!(fast_time(t), parse_time(t, loc).unwrap(), "{t}");
         }
         assert_eq!(fast_time("2026-13-01T00:00:00Z"), None);
-        assert_eq!(fast_integer("0012"), Some(12.0));
-        assert_eq!(fast_integer("1234567890123456"), None);
+        assert_eq!(leading_integer(b"0012"), Some((12.0, 4)));
+        assert_eq!(leading_integer(b"0012,7"), Some((12.0, 4)));
+        assert_eq!(leading_integer(b"12 ,7"), None);
+        assert_eq!(leading_integer(b",7"), None);
+        assert_eq!(leading_integer(b"123456789012345"), Some((123456789012345.0, 15)));
+        assert_eq!(leading_integer(b"1234567890123456"), None);
+        assert_eq!(leading_integer("9".repeat(40).as_bytes()), None);
     }
 }

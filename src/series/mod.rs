@@ -297,6 +297,20 @@ pub(crate) fn check_unique(names: &[String], loc: impl Fn() -> Location) -> Resu
     Ok(())
 }
 
+/// The first index of `values` where `bad` holds: the checks every large series passes through
+/// before a fit, run on the cores in fixed pieces (the first piece with a bad value, then its
+/// first bad value), so the answer is the sequential one at any thread count.
+pub(crate) fn first_where(values: &[f64], bad: impl Fn(f64) -> bool + Sync) -> Option<usize> {
+    use rayon::prelude::*;
+    const PIECE: usize = 1 << 16;
+    if values.len() <= PIECE {
+        return values.iter().position(|&v| bad(v));
+    }
+    let piece = values.par_chunks(PIECE).position_first(|c| c.iter().any(|&v| bad(v)))?;
+    let start = piece * PIECE;
+    values[start..].iter().position(|&v| bad(v)).map(|k| start + k)
+}
+
 pub(crate) fn is_descriptive(name: &str) -> bool {
     DESCRIPTIVE.contains(&name)
 }

@@ -20,7 +20,7 @@
 //!
 //! Each check is one pass over a column (labels: over their distinct names), linear in rows.
 
-use super::{Field, Series, LIMIT, MEMORY};
+use super::{first_where, Field, Series, LIMIT, MEMORY};
 use crate::error::{Error, Result};
 
 /// Unix times at or above this are not seconds: 1e11 s is the year 5138, while 1e11 ms is 1973
@@ -77,7 +77,7 @@ pub fn check(series: &Series) -> Result<()> {
     for column in &series.columns {
         match Field::of(&column.name) {
             Field::Count => {
-                if let Some(i) = column.values().iter().position(|v| *v > MAX_COUNT) {
+                if let Some(i) = first_where(column.values(), |v| v > MAX_COUNT) {
                     return Err(Error::parse(
                         format!(
                             "{} = {:e} is beyond any count a mesh holds (at most {MAX_COUNT:e})",
@@ -97,13 +97,13 @@ pub fn check(series: &Series) -> Result<()> {
 
 fn check_times(series: &Series) -> Result<()> {
     let times = series.rows.times();
-    if let Some(i) = times.iter().position(|t| t.abs() >= MAX_UNIX_SECONDS) {
+    if let Some(i) = first_where(times, |t| t.abs() >= MAX_UNIX_SECONDS) {
         let t = times[i];
         let why = not_seconds(t).expect("at least MAX_UNIX_SECONDS");
         return Err(Error::parse(format!("time {} {why}", super::write::format_number(t)), series.location(i, "time")));
     }
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-    if let Some(i) = times.iter().position(|&t| t > now + CLOCK_SKEW_S) {
+    if let Some(i) = first_where(times, |t| t > now + CLOCK_SKEW_S) {
         return Err(Error::parse(
             format!(
                 "time {} lies after this machine's clock ({}): a reading is taken, not foreseen (a wrong unit or clock?)",
@@ -119,7 +119,7 @@ fn check_times(series: &Series) -> Result<()> {
 /// Memory or limit values (NaN: empty or text, named by whoever uses the column).
 fn check_memory(series: &Series, name: &str, values: &[f64]) -> Result<()> {
     // Event rows are included: an OOM row's limit and memory are bytes as well.
-    let Some(i) = values.iter().position(|v| !(v.is_nan() || (MIN_MEMORY_BYTES..=MAX_MEMORY_BYTES).contains(v))) else {
+    let Some(i) = first_where(values, |v| !(v.is_nan() || (MIN_MEMORY_BYTES..=MAX_MEMORY_BYTES).contains(&v))) else {
         return Ok(());
     };
     let v = values[i];

@@ -91,6 +91,11 @@ impl Rows {
 
     /// Append every row of `other`, in order.
     pub fn append(&mut self, other: Rows) {
+        if self.is_empty() && self.jumps.is_empty() {
+            // Moved in: what pushing every row would give, without the copy.
+            *self = other;
+            return;
+        }
         let base = self.len();
         for (r, line) in other.jumps {
             if r == 0 && base > 0 && self.next_line == line {

@@ -60,6 +60,8 @@ fn load_in(path: &Path, block: usize, hashed: bool) -> Result<(Series, String)> 
         }
         let text = std::str::from_utf8(&pending[..cut]).map_err(|e| not_utf8(path, offset + e.valid_up_to()))?;
         let quotes = !super::csv::quotes_only_in_comments(text);
+        // Line ends in `pending[..cut]`.
+        let lines;
         match &mut state {
             None => {
                 if quotes || text.trim_start().starts_with(['{', '[']) {
@@ -72,7 +74,7 @@ fn load_in(path: &Path, block: usize, hashed: bool) -> Result<(Series, String)> 
                             || hash.as_mut().map(|h| h.update(&pending[..cut])),
                             || header.append(&mut series, header.line + 1, &text[body..]),
                         );
-                        parsed?;
+                        lines = memchr_count(&pending[..body]) + parsed?;
                         state = Some((header, series));
                     }
                     // Only comments and blank lines so far: keep them, read on.
@@ -91,10 +93,10 @@ fn load_in(path: &Path, block: usize, hashed: bool) -> Result<(Series, String)> 
                     || hash.as_mut().map(|h| h.update(&pending[..cut])),
                     || header.append(series, next_line, text),
                 );
-                parsed?;
+                lines = parsed?;
             }
         }
-        next_line += memchr_count(&pending[..cut]);
+        next_line += lines;
         offset += cut;
         pending.drain(..cut);
     }
@@ -115,16 +117,14 @@ fn fill(file: &mut std::fs::File, buf: &mut Vec<u8>, block: usize, total: &mut u
     let want = buf.len() + block;
     buf.reserve(block);
     while buf.len() < want {
-        let start = buf.len();
-        buf.resize(want, 0);
+        // `read_to_end` fills the spare capacity without zeroing it first (a block is 32 MiB).
         let n = loop {
-            match file.read(&mut buf[start..]) {
+            match file.by_ref().take((want - buf.len()) as u64).read_to_end(buf) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(source) => return Err(Error::Read { path: path.to_path_buf(), source }),
             }
         };
-        buf.truncate(start + n);
         *total += n as u64;
         if *total > MAX_SERIES_BYTES {
             return Err(too_large(path));

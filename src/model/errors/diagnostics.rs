@@ -1,13 +1,15 @@
 //! What the data say about the fit's assumptions: lack of fit against pure error, and
 //! curvature of the level means.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, FisherSnedecor};
 
 use super::form::Quadratic;
 use super::input::FitInput;
-use super::levels::{mix, Levels, RowIndex, Scaling};
+use super::levels::{Levels, Scaling};
 use super::reml::{estimate_with, evaluate, Free, Theta};
+use super::row_index::{mix, RowIndex};
 use crate::model::term::Term;
 
 /// The classical lack-of-fit F test: the residual sum of squares split into pure error (readings
@@ -170,14 +172,30 @@ pub(crate) fn ols_curvature(input: &FitInput, j: usize, name: &str, dof: usize) 
         return None;
     }
     let base = input.design[j].base;
+    // Cross products with z = x^2, summed in fixed pieces of rows on the cores and the
+    // pieces added in order: the same sums at any thread count.
+    const PIECE: usize = 1 << 16;
+    let residuals = &input.solution.residuals;
+    let pieces: Vec<(Vec<f64>, f64, f64)> = (0..n.div_ceil(PIECE))
+        .into_par_iter()
+        .map(|k| {
+            let (mut xz, mut zz, mut zr) = (vec![0.0; p], 0.0, 0.0);
+            for i in k * PIECE..((k + 1) * PIECE).min(n) {
+                let z = base[i] * base[i];
+                zz += z * z;
+                zr += z * residuals[i];
+                for (a, c) in input.design.iter().enumerate() {
+                    xz[a] += z * if c.power == 0 { 1.0 } else { c.base[i].powi(c.power as i32) };
+                }
+            }
+            (xz, zz, zr)
+        })
+        .collect();
     let (mut xz, mut zz, mut zr) = (vec![0.0; p], 0.0, 0.0);
-    for (i, (&x, &r)) in base.iter().zip(&input.solution.residuals).enumerate() {
-        let z = x * x;
-        zz += z * z;
-        zr += z * r;
-        for (k, c) in input.design.iter().enumerate() {
-            xz[k] += z * if c.power == 0 { 1.0 } else { c.base[i].powi(c.power as i32) };
-        }
+    for (pxz, pzz, pzr) in pieces {
+        xz.iter_mut().zip(&pxz).for_each(|(a, b)| *a += b);
+        zz += pzz;
+        zr += pzr;
     }
     let bread = &input.solution.cov_unscaled;
     let delta: Vec<f64> = (0..p).map(|a| (0..p).map(|b| bread[a * p + b] * xz[b]).sum()).collect();

@@ -13,6 +13,7 @@ use super::slopes_infer::random_slopes;
 use super::spread;
 use super::{ErrorKind, ErrorModel, ErrorSpec, GroupEffect};
 use crate::error::{Error, Result};
+use rayon::prelude::*;
 
 /// Run the inference `spec` asks for.
 pub(crate) fn infer(spec: &ErrorSpec, input: &FitInput) -> Result<Inference> {
@@ -209,7 +210,7 @@ fn scaling(input: &FitInput) -> Scaling {
     let y_scale = if var > 0.0 && var.is_finite() { var.sqrt() } else { 1.0 };
     let x_scale = input
         .design
-        .iter()
+        .par_iter()
         .map(|c| {
             if c.power == 0 {
                 return 1.0;

@@ -10,6 +10,7 @@
 
 use rayon::prelude::*;
 
+use super::row_index::{all_distinct, mix, RowIndex};
 use crate::model::solve::DesignColumn;
 
 /// Affine scaling applied before fitting, so the normal equations are well conditioned:
@@ -180,9 +181,8 @@ pub(crate) fn form(
             };
             // All settings distinct (one reading each) is common and would make the index
             // large and cache-missing: sorted hashes tell, and then every row is its own level.
-            let mut hashes: Vec<u64> = (0..n).into_par_iter().map(key).collect();
-            hashes.par_sort_unstable();
-            if hashes.windows(2).all(|w| w[0] != w[1]) {
+            let hashes: Vec<u64> = (0..n).into_par_iter().map(key).collect();
+            if all_distinct(&hashes) {
                 if !singletons {
                     return Levels {
                         levels,
@@ -212,7 +212,6 @@ pub(crate) fn form(
                     spread: Vec::new(),
                 };
             }
-            drop(hashes);
             let mut index = RowIndex::new();
             for i in 0..n {
                 let (l, new) = index.find_or_insert(key(i), |l| {
@@ -241,75 +240,6 @@ pub(crate) fn form(
         readings: n,
         all_distinct: false,
         spread: Vec::new(),
-    }
-}
-
-/// One step of a 64-bit multiplicative hash over words.
-pub(crate) fn mix(h: u64, word: u64) -> u64 {
-    (h ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29)
-}
-
-/// Open-addressing index from hashed rows to dense ids: no allocation per row, the caller
-/// says whether a stored id holds the same row. Slots keep 32 bits of the hash beside the id,
-/// so a probe rarely touches the rows themselves, and the table grows with the ids (it stays
-/// in cache when a long series has few levels).
-pub(crate) struct RowIndex {
-    /// `(hash tag << 32) | id`, or `EMPTY`.
-    slots: Vec<u64>,
-    /// Each id's hash, to re-place it when the table grows.
-    hashes: Vec<u64>,
-    mask: usize,
-}
-
-const EMPTY: u64 = u64::MAX;
-
-/// SplitMix64's finalizer: spreads every input bit over the result.
-fn finalize(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE5_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-impl RowIndex {
-    /// An empty index.
-    pub(crate) fn new() -> RowIndex {
-        RowIndex { slots: vec![EMPTY; 64], hashes: Vec::new(), mask: 63 }
-    }
-
-    fn place(&mut self, z: u64, id: u32) {
-        let mut k = z as usize & self.mask;
-        while self.slots[k] != EMPTY {
-            k = (k + 1) & self.mask;
-        }
-        self.slots[k] = (z >> 32 << 32) | u64::from(id);
-    }
-
-    /// The id of the row with `hash` for which `same(id)` holds, or the next id (inserted).
-    pub(crate) fn find_or_insert(&mut self, hash: u64, same: impl Fn(u32) -> bool) -> (u32, bool) {
-        let z = finalize(hash);
-        let tag = z >> 32;
-        let mut k = z as usize & self.mask;
-        loop {
-            match self.slots[k] {
-                EMPTY => break,
-                slot if slot >> 32 == tag && same(slot as u32) => return (slot as u32, false),
-                _ => k = (k + 1) & self.mask,
-            }
-        }
-        let id = self.hashes.len() as u32;
-        self.hashes.push(z);
-        if 2 * self.hashes.len() > self.slots.len() {
-            let size = 2 * self.slots.len();
-            self.slots = vec![EMPTY; size];
-            self.mask = size - 1;
-            for (i, h) in std::mem::take(&mut self.hashes).iter().enumerate() {
-                self.place(*h, i as u32);
-                self.hashes.push(*h);
-            }
-        } else {
-            self.place(z, id);
-        }
-        (id, true)
     }
 }
 

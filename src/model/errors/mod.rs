@@ -30,6 +30,7 @@ mod newton;
 mod refine;
 mod reml;
 mod reml_pass;
+mod row_index;
 mod sandwich;
 mod simplex;
 mod slopes;
