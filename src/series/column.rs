@@ -11,11 +11,40 @@ use super::{write, Cell, Field};
 pub struct Column {
     /// Header name.
     pub name: String,
+    /// The numbers; empty for a label column, whose cells are all text.
     values: Vec<f64>,
     /// Rows whose cell is text, with the text, in row order.
     text: Vec<(usize, String)>,
     /// The dictionary of a label column.
     labels: Option<Labels>,
+    /// A label column's [`Column::values`] (all NaN), made only if asked for: a fleet's long
+    /// form has 2 x 10^7 rows, and two label columns of NaN cost 320 MB it never reads.
+    label_nans: LabelNans,
+}
+
+/// A lazily made run of NaN; compares equal and prints nothing, as it holds no content.
+#[derive(Clone, Default)]
+struct LabelNans(std::sync::OnceLock<Vec<f64>>);
+
+impl LabelNans {
+    /// Drop the run once rows are added (it is only ever made again on request).
+    fn forget(&mut self) {
+        if self.0.get().is_some() {
+            *self = LabelNans::default();
+        }
+    }
+}
+
+impl PartialEq for LabelNans {
+    fn eq(&self, _: &LabelNans) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for LabelNans {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("_")
+    }
 }
 
 /// Distinct texts of a label column and each row's id into them.
@@ -51,19 +80,26 @@ impl Labels {
 impl Column {
     /// A plain numeric column.
     pub(crate) fn numbers(name: String, values: Vec<f64>) -> Column {
-        Column { name, values, text: Vec::new(), labels: None }
+        Column { name, values, text: Vec::new(), labels: None, label_nans: LabelNans::default() }
     }
 
     /// An empty column (a label column for `proxy` and `pod`).
     pub fn new(name: &str) -> Column {
         let labels = matches!(Field::of(name), Field::Label).then(Labels::default);
-        Column { name: name.to_string(), values: Vec::new(), text: Vec::new(), labels }
+        Column {
+            name: name.to_string(),
+            values: Vec::new(),
+            text: Vec::new(),
+            labels,
+            label_nans: LabelNans::default(),
+        }
     }
 
     /// Append a label cell (`raw` trimmed) without allocating when the name is known: the
     /// fast reader's path for `proxy` and `pod`, where a row nearly always repeats the row
     /// before's name. Other columns take [`Column::push`].
     pub(crate) fn push_label(&mut self, raw: &str) {
+        self.label_nans.forget();
         let Some(l) = &mut self.labels else { return self.push(Cell::Text(raw.to_string())) };
         let id = match l.ids.last() {
             _ if raw.is_empty() => Labels::EMPTY,
@@ -71,7 +107,6 @@ impl Column {
             _ => l.intern(raw),
         };
         l.ids.push(id);
-        self.values.push(f64::NAN);
     }
 
     /// Append a number to a column that is not a label column (the fast reader's path for a
@@ -83,6 +118,7 @@ impl Column {
 
     /// Append a cell.
     pub fn push(&mut self, cell: Cell) {
+        self.label_nans.forget();
         if let Some(l) = &mut self.labels {
             let id = match &cell {
                 Cell::Empty => Labels::EMPTY,
@@ -90,7 +126,6 @@ impl Column {
                 Cell::Number(v) => l.intern(&write::format_number(*v)),
             };
             l.ids.push(id);
-            self.values.push(f64::NAN);
             return;
         }
         match cell {
@@ -137,12 +172,13 @@ impl Column {
 
     /// Append `other`'s cells (same name) after this column's, as if pushed one by one.
     pub(crate) fn append(&mut self, other: Column) {
-        if self.values.is_empty() && self.labels.as_ref().is_none_or(|l| l.ids.is_empty()) {
+        if self.is_empty() {
             // Moved in: what pushing every cell would give, without the copy.
             let name = std::mem::take(&mut self.name);
             *self = Column { name, ..other };
             return;
         }
+        self.label_nans.forget();
         let offset = self.values.len();
         match (&mut self.labels, other.labels) {
             (Some(dst), Some(src)) => {
@@ -162,7 +198,6 @@ impl Column {
                 dst.names.clone_from(&src.names);
                 dst.index.clone_from(&src.index);
                 dst.ids = rows.iter().map(|&i| src.ids[i]).collect();
-                out.values = vec![f64::NAN; rows.len()];
             }
             _ => {
                 out.values = rows.iter().map(|&i| self.values[i]).collect();
@@ -182,16 +217,49 @@ impl Column {
 
     /// Number of rows.
     pub fn len(&self) -> usize {
-        self.values.len()
+        self.labels.as_ref().map_or(self.values.len(), |l| l.ids.len())
     }
 
     /// True when the column has no rows.
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.len() == 0
     }
 
     /// The numbers, NaN where a cell is empty or text.
     pub fn values(&self) -> &[f64] {
+        if self.labels.is_some() {
+            return self.label_nans.0.get_or_init(|| vec![f64::NAN; self.len()]);
+        }
         &self.values
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_columns_hold_ids_only_and_still_answer_as_nan() {
+        let mut c = Column::new("proxy");
+        for name in ["a/x", "a/x", "b/y", ""] {
+            c.push_label(name);
+        }
+        assert!(c.values.is_empty(), "no number is stored per row of a label column");
+        assert_eq!(c.len(), 4);
+        assert_eq!(c.values().len(), 4);
+        assert!(c.values().iter().all(|v| v.is_nan()));
+        // Rows added after the NaN run was made: it is made again at the new length.
+        let mut more = Column::new("proxy");
+        more.push_label("c/z");
+        c.append(more);
+        assert_eq!((c.len(), c.values().len()), (5, 5));
+        assert_eq!(c.get(4), Cell::Text("c/z".into()));
+        assert_eq!(c.get(3), Cell::Empty);
+        // Moved into an empty column, then subset.
+        let mut empty = Column::new("proxy");
+        empty.append(c.clone());
+        assert_eq!(empty, c);
+        let sub = c.subset(&[2, 0]);
+        assert_eq!((sub.len(), sub.get(0), sub.get(1)), (2, Cell::Text("b/y".into()), Cell::Text("a/x".into())));
     }
 }
