@@ -38,6 +38,8 @@ struct Truth {
     rho: f64,
     power: f64,
     reference: f64,
+    /// Seconds between one level's last reading and the next level's first, beyond the scrape.
+    gap_s: f64,
 }
 
 impl Truth {
@@ -55,6 +57,7 @@ impl Truth {
             rho: 0.9,
             power: 0.0,
             reference: 1.0,
+            gap_s: 0.0,
         }
     }
 
@@ -79,14 +82,14 @@ impl Truth {
         let (mut rev, mut mem, mut time) = (Vec::new(), Vec::new(), Vec::new());
         let innovation = (1.0 - self.rho * self.rho).sqrt();
         let mut e = z.sample(rng);
-        for &r in &self.levels {
+        for (level, &r) in self.levels.iter().enumerate() {
             let (m, k) = (self.mean(r), self.scale(self.mean(r)));
             let u = self.sigma_between * z.sample(rng);
             for _ in 0..self.readings {
                 e = self.rho * e + innovation * z.sample(rng);
                 rev.push(r);
                 mem.push(m + k * (u + self.sigma_within * e));
-                time.push(1.7e9 + 30.0 * time.len() as f64);
+                time.push(1.7e9 + 30.0 * time.len() as f64 + self.gap_s * level as f64);
             }
         }
         Series::from_columns(
@@ -367,11 +370,41 @@ fn slow_drift_across_levels_is_carried() {
     let (after, _, models) = study_each(make, &levels(), |_| {}, 1000, 19_45);
     header("slow drift (AR(1) rho 0.995-0.999 carried across levels, sd 6Mi; level sd 3Mi; 7 levels x 80)");
     row("levels, drift checked", &after);
-    let carried = models.iter().filter(|m| m.errors.noise_carried).count() as f64 / models.len() as f64;
-    println!("noise carried across levels chosen in {:.1}% of campaigns", 100.0 * carried);
-    assert!(carried >= 0.75, "{carried}");
+    let carried: Vec<bool> = models.iter().map(|m| m.errors.noise_carried).collect();
+    let share = carried.iter().filter(|&&c| c).count() as f64 / models.len() as f64;
+    println!("noise carried across levels chosen in {:.1}% of campaigns", 100.0 * share);
+    // Where restarting noise is still kept, the slope's interval is as narrow as issue 19 found.
+    let slope = make(0).slope;
+    for want in [true, false] {
+        let ms: Vec<&FittedModel> = models.iter().filter(|m| m.errors.noise_carried == want).collect();
+        let held =
+            ms.iter().filter(|m| m.coefficients[1].ci_low <= slope && slope <= m.coefficients[1].ci_high).count();
+        println!("  carried {want}: {} campaigns, slope CI held {held}", ms.len());
+    }
+    assert!(share >= 0.95, "{share}");
     after.assert_safe("drift, after");
-    // Issue 19 measured 81% before; carried noise lifts it, short of 93% (REML's rho and
-    // sigma_within of a near-unit-root series over 7 levels are themselves uncertain).
-    assert!(after.coverage() >= 0.87, "drift coverage {:.1}%", 100.0 * after.coverage());
+    // Issue 19 measured 81% before, and 89.3% while carried noise had to win by 0.1 (restarting
+    // won 20% of these campaigns and covered 68% there); carried unless restarting wins by 4
+    // (drift::RESTART_MARGIN): 93-97%. REML's own uncertainty in rho (Kackar-Harville's J W J')
+    // was tried as well: a median 0.2% of the slope's variance, coverage unchanged.
+    let (cov, n) = (after.coverage(), after.campaigns as f64);
+    assert!(
+        (0.93..=0.97).contains(&cov) && (cov - 0.95).abs() <= 3.0 * (0.95 * 0.05 / n).sqrt(),
+        "drift coverage {:.1}%",
+        100.0 * cov
+    );
+}
+
+#[test]
+fn levels_a_day_apart_keep_noise_restarting() {
+    // The same drift, levels a day apart: rho^lag is nil across a boundary, the two models are
+    // one, and the fit says so instead of claiming carried noise.
+    let truth = Truth { rho: 0.997, sigma_within: 6.0 * MI, readings: 80, gap_s: 86_400.0, ..Truth::campaign() };
+    for k in 0..20u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(19_46 + k);
+        let m = fit(&truth.series(&mut rng), &levels(), b"").expect("campaign fits");
+        assert!(!m.errors.noise_carried, "campaign {k}");
+        let drift = m.errors.assumptions.iter().find(|a| a.name == "drift").expect("drift line");
+        assert!(drift.action.contains("far enough apart"), "campaign {k}: {}", drift.action);
+    }
 }

@@ -7,6 +7,7 @@
 //! content as JSON is accepted ([`json`]). Every cell remembers its source line so a bad value
 //! can be reported where it is.
 
+mod cells;
 pub mod clean;
 mod column;
 pub mod csv;

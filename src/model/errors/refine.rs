@@ -21,7 +21,7 @@ pub(super) fn refine(
     errors: &mut ErrorModel,
 ) -> (Free, Theta, Gls) {
     // Drift: a time-ordered single series is also fitted with its noise carried across level
-    // changes; the lower -2 log REML (same parameters) is kept.
+    // changes, which is kept unless restarting at each level is clearly better.
     let mut carried = false;
     if levels.ordered && !group && l >= 4 && free.rho {
         let (test, p) = match drift::level_autocorrelation(levels, &gls.b) {
@@ -32,13 +32,17 @@ pub(super) fn refine(
             None => ("level means' residuals: none".to_string(), None),
         };
         let action = match drift::estimate(levels, free.between, false, theta) {
-            // Lower by more than rounding and the optimiser's tolerance: levels hours apart make
-            // the two models one (the noise across a boundary correlates as rho^lag).
-            Some((t2, g2)) if g2.objective < gls.objective - drift::MARGIN => {
+            Some((t2, _)) if drift::coincide(levels, t2.rho) => {
+                "noise restarting at each level kept (levels are far enough apart in time that noise carried across them is the same model)".into()
+            }
+            // Carried unless restarting is clearly better: a heap does not restart with a
+            // revision (drift::RESTART_MARGIN).
+            Some((t2, g2)) if g2.objective < gls.objective + drift::RESTART_MARGIN => {
                 let action = format!(
-                    "the noise carries over level changes: fitted as one AR(1) over the whole series (rho {:.4}) plus level offsets, -2 log REML {:.1} lower than noise restarting at each level",
+                    "the noise carries over level changes: fitted as one AR(1) over the whole series (rho {:.4}) plus level offsets, -2 log REML {:+.1} against noise restarting at each level (restarting is kept only when lower by more than {})",
                     t2.rho,
-                    gls.objective - g2.objective
+                    g2.objective - gls.objective,
+                    drift::RESTART_MARGIN
                 );
                 (theta, gls, carried) = (t2, g2, true);
                 errors.noise_carried = true;
@@ -46,9 +50,9 @@ pub(super) fn refine(
                 action
             }
             Some((_, g2)) => format!(
-                "noise restarting at each level kept (carried over level changes: -2 log REML {:+.2} against it, not lower by more than {})",
+                "noise restarting at each level kept (its -2 log REML lower by {:.2} than noise carried over level changes, more than {})",
                 g2.objective - gls.objective,
-                drift::MARGIN
+                drift::RESTART_MARGIN
             ),
             None => "noise restarting at each level kept (the carried fit failed)".into(),
         };
