@@ -3,10 +3,7 @@
 
 use std::path::Path;
 
-use meshcap::scenario::simulate::{SimOptions, Simulation};
-use meshcap::scenario::{Grid, Spec};
-
-use crate::util::{close, json, meshcap, seed_model, tempdir, write};
+use crate::util::{close, json, meshcap, p_any_of_61, seed_model, simulated_p_oom, tempdir, write};
 
 const MI: f64 = 1024.0 * 1024.0;
 
@@ -32,36 +29,6 @@ fn model_with_noise(dir: &Path, name: &str, levels: Option<(f64, f64)>, total: f
     write(dir, name, &serde_json::to_string_pretty(&m).unwrap())
 }
 
-fn p_oom(model: &Path, limit: &str) -> (f64, f64) {
-    let text = format!(
-        "model = {:?}\n[mesh]\ngateways = 0\n[axes]\nnamespaces = [1]\nplain_services = [0]\nknative_services = [10]\nupdates_per_day = [0]\nlimit = [{limit:?}]\n[simulate]\nhorizon_days = 60\npaths = 800\nhigh_water_mark = false\n",
-        model.display().to_string()
-    );
-    let spec = Spec::parse(Path::new("t.toml"), &text).unwrap();
-    let m = meshcap::model::store::load(&spec.model).unwrap();
-    let grid = Grid::new(spec, m, 10).unwrap();
-    let sim = Simulation::new(&grid, SimOptions::from_spec(&grid.spec)).unwrap();
-    let mut out = (0.0, 0.0);
-    sim.run::<()>(0..1, &|_| {}, &mut |o| {
-        out = (o.p_oom, o.analytic.sidecar_mean);
-        Ok(())
-    })
-    .unwrap();
-    out
-}
-
-/// P(u + e_d > c on any of 61 days), u ~ N(0, between^2) drawn once, e_d ~ N(0, within^2)
-/// daily: the integral over u of 1 - Phi((c - u) / within)^61, by Simpson's rule (Mi units).
-fn p_any_of_61(c: f64, between: f64, within: f64) -> f64 {
-    use statrs::distribution::{Continuous, ContinuousCDF, Normal};
-    let (u, e) = (Normal::new(0.0, between).unwrap(), Normal::new(0.0, within).unwrap());
-    let (lo, hi, n) = (-10.0 * between, 10.0 * between, 20_000);
-    let h = (hi - lo) / n as f64;
-    let f = |x: f64| u.pdf(x) * (1.0 - e.cdf(c - x).powi(61));
-    let inner: f64 = (1..n).map(|k| f(lo + k as f64 * h) * if k % 2 == 1 { 4.0 } else { 2.0 }).sum();
-    h / 3.0 * (f(lo) + inner + f(hi))
-}
-
 #[test]
 fn simulate_draws_one_offset_per_level_not_one_per_day() {
     // Same marginal sd (20.02Mi) both ways; the limit sits 1.645 sd above the mean, so one
@@ -73,10 +40,10 @@ fn simulate_draws_one_offset_per_level_not_one_per_day() {
     let total = (20.0f64.powi(2) + 1.0).sqrt() * MI;
     let levels = model_with_noise(dir.path(), "levels.json", Some((20.0 * MI, MI)), total);
     let iid = model_with_noise(dir.path(), "iid.json", None, total);
-    let (_, mean) = p_oom(&levels, "1Ti");
+    let (_, mean) = simulated_p_oom(&levels, "1Ti", 1, 800);
     let limit = format!("{}", (mean + 1.645 * total).round() as u64);
-    let (p_levels, _) = p_oom(&levels, &limit);
-    let (p_iid, _) = p_oom(&iid, &limit);
+    let (p_levels, _) = simulated_p_oom(&levels, &limit, 1, 800);
+    let (p_iid, _) = simulated_p_oom(&iid, &limit, 1, 800);
     // The band follows the 800 paths (3 binomial standard errors) around the exact value
     // (issue 21: 3% to 15% let a miscalibration through).
     let want = p_any_of_61(1.645 * 20.0f64.hypot(1.0), 20.0, 1.0);

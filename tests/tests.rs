@@ -41,6 +41,7 @@ mod mesh_rules;
 mod model_files;
 mod nist;
 mod no_debris;
+mod noise_downstream;
 mod oom_records;
 mod plan;
 mod plot;

@@ -141,3 +141,38 @@ pub fn reference(relative: &str) -> Option<PathBuf> {
     eprintln!("skipped: {} is absent", p.display());
     None
 }
+
+/// A 60-day simulation of one namespace of 10 Knative services that are never updated, each
+/// starting with `start` revisions, under `model`: P(OOM) at `limit` over `paths` paths, and
+/// the sidecar's analytic mean memory.
+pub fn simulated_p_oom(model: &Path, limit: &str, start: u32, paths: u32) -> (f64, f64) {
+    use meshcap::scenario::simulate::{SimOptions, Simulation};
+    use meshcap::scenario::{Grid, Spec};
+    let text = format!(
+        "model = {:?}\n[mesh]\ngateways = 0\nstart = {start}\n[axes]\nnamespaces = [1]\nplain_services = [0]\nknative_services = [10]\nupdates_per_day = [0]\nlimit = [{limit:?}]\n[simulate]\nhorizon_days = 60\npaths = {paths}\nhigh_water_mark = false\n",
+        model.display().to_string()
+    );
+    let spec = Spec::parse(Path::new("t.toml"), &text).unwrap();
+    let m = meshcap::model::store::load(&spec.model).unwrap();
+    let grid = Grid::new(spec, m, 10).unwrap();
+    let sim = Simulation::new(&grid, SimOptions::from_spec(&grid.spec)).unwrap();
+    let mut out = (0.0, 0.0);
+    sim.run::<()>(0..1, &|_| {}, &mut |o| {
+        out = (o.p_oom, o.analytic.sidecar_mean);
+        Ok(())
+    })
+    .unwrap();
+    out
+}
+
+/// P(u + e_d > c on any of 61 days), u ~ N(0, once^2) drawn once, e_d ~ N(0, daily^2) daily:
+/// the integral over u of 1 - Phi((c - u) / daily)^61, by Simpson's rule.
+pub fn p_any_of_61(c: f64, once: f64, daily: f64) -> f64 {
+    use statrs::distribution::{Continuous, ContinuousCDF, Normal};
+    let (u, e) = (Normal::new(0.0, once).unwrap(), Normal::new(0.0, daily).unwrap());
+    let (lo, hi, n) = (-10.0 * once, 10.0 * once, 20_000);
+    let h = (hi - lo) / n as f64;
+    let f = |x: f64| u.pdf(x) * (1.0 - e.cdf(c - x).powi(61));
+    let inner: f64 = (1..n).map(|k| f(lo + k as f64 * h) * if k % 2 == 1 { 4.0 } else { 2.0 }).sum();
+    h / 3.0 * (f(lo) + inner + f(hi))
+}

@@ -8,12 +8,13 @@
 
 use serde::Serialize;
 
+use super::beyond::{form_along, slope_leverage, spread_factor, spread_of, Form, SpreadTerms};
 use crate::error::{Error, Result};
 use crate::model::FittedModel;
 use crate::series::{CONCURRENCY, ENDPOINTS, PORTS, REVISIONS, SERVICES};
 
 /// What one proxy sees as a function of retained revisions per Knative service `R`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct Shape {
     /// Revisions seen at R = 0 (gateways that keep only routed revisions).
     pub rev0: f64,
@@ -48,7 +49,7 @@ impl Shape {
 }
 
 /// Mean and leverage of a model along a shape, as polynomials in R.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Curve {
     /// The shape.
     pub shape: Shape,
@@ -58,6 +59,9 @@ pub struct Curve {
     h1: f64,
     h2: f64,
     sigma: f64,
+    /// A variance function `(power, reference bytes, level variance, group variance)`, boxed:
+    /// the sweep holds a curve per proxy shape and reads the plain fields in its hot loop.
+    spread: Option<Box<SpreadTerms>>,
     /// The quadratic alternative past the data (issue 19 §4), when the model carries one.
     form: Option<Form>,
 }
@@ -79,18 +83,6 @@ impl Quantiles {
             model.errors.quadratic.as_ref().map_or(f64::NAN, |q| crate::model::tdist::quantile(q.dof as f64, level));
         Quantiles { line: model.t_one_sided(level), form }
     }
-}
-
-/// The quadratic alternative along a shape: its design row is `A + R B + R^2 C` (the square of
-/// the main predictor's `a + R b` appended), so its mean is a quadratic and the variance of
-/// its mean a quartic in R. It bounds memory past `from`, the R beyond which the main
-/// predictor exceeds its largest measured value, as [`crate::project::Bounds::upper`] does.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Form {
-    from: f64,
-    mean: [f64; 3],
-    var: [f64; 5],
-    sigma2: f64,
 }
 
 /// Mean and standard error of one reading at R, for the line and (past the data) the
@@ -136,14 +128,16 @@ impl Curve {
         };
         let mu1 = dot(&b);
         let form = if mu1 > 0.0 { form_along(model, &a, &b) } else { None };
+        let [s0, s1, s2] = slope_leverage(model, &a, &b);
         Ok(Curve {
             shape,
             mu0: dot(&a),
             mu1,
-            h0: quad(&a, &a),
-            h1: 2.0 * quad(&a, &b),
-            h2: quad(&b, &b),
+            h0: quad(&a, &a) + s0,
+            h1: 2.0 * quad(&a, &b) + s1,
+            h2: quad(&b, &b) + s2,
             sigma: model.residual_std_error,
+            spread: spread_of(model),
             form,
         })
     }
@@ -154,7 +148,9 @@ impl Curve {
         let form = self.form.filter(|f| r > f.from).map(|f| {
             let m = f.mean[0] + r * (f.mean[1] + r * f.mean[2]);
             let v = f.var[0] + r * (f.var[1] + r * (f.var[2] + r * (f.var[3] + r * f.var[4])));
-            (m, (v.max(0.0) + f.sigma2).sqrt())
+            // As `Quadratic::predict`: its reading variance scaled by the variance function.
+            let sigma2 = if self.spread.is_none() { f.sigma2 } else { f.sigma2 * spread_factor(&self.spread, m) };
+            (m, (v.max(0.0) + sigma2).sqrt())
         });
         Moments { mean: self.mean(r), se: self.se_obs(r), form }
     }
@@ -168,7 +164,19 @@ impl Curve {
     /// Standard error of one observation at R.
     #[inline]
     pub fn se_obs(&self, r: f64) -> f64 {
-        self.sigma * (1.0 + self.h0 + r * (self.h1 + r * self.h2)).max(0.0).sqrt()
+        match self.spread.as_deref() {
+            None => self.sigma * (1.0 + self.h0 + r * (self.h1 + r * self.h2)).max(0.0).sqrt(),
+            Some(&spread) => self.se_obs_spread(r, spread),
+        }
+    }
+
+    /// [`Curve::se_obs`] under a variance function (`ErrorModel::residual_variance`): the level
+    /// and reading parts scaled, the group's (and a random slope's, inside `h`) not. Kept out
+    /// of line: the sweep's hot path is the plain branch.
+    #[inline(never)]
+    fn se_obs_spread(&self, r: f64, (_, _, level, group): SpreadTerms) -> f64 {
+        let h = self.h0 + r * (self.h1 + r * self.h2);
+        (self.sigma * self.sigma * h + level * spread_factor(&self.spread, self.mean(r)) + group).max(0.0).sqrt()
     }
 
     /// One-sided upper bound of peak memory: `transient (mean + t se_obs)`; past the data the
@@ -209,6 +217,11 @@ impl Curve {
         let t = t.line;
         let goal = target / transient;
         let g = goal - self.mu0;
+        // The variance is a quadratic in R (a random slope's part inside h); a variance function
+        // scales it, and then only bisection finds the crossing.
+        if self.spread.is_some() {
+            return bisect(lo, hi.min(1e12), |m| line_upper(m) >= target);
+        }
         let ts2 = (t * self.sigma).powi(2);
         let qa = self.mu1 * self.mu1 - ts2 * self.h2;
         let qb = -2.0 * g * self.mu1 - ts2 * self.h1;
@@ -236,16 +249,7 @@ impl Curve {
         if best.is_finite() && (line_upper(best) - target).abs() <= 1e-6 * target.abs().max(1.0) {
             return best;
         }
-        let (mut a, mut b) = (lo, hi.min(1e12));
-        for _ in 0..200 {
-            let m = 0.5 * (a + b);
-            if line_upper(m) >= target {
-                b = m;
-            } else {
-                a = m;
-            }
-        }
-        b
+        bisect(lo, hi.min(1e12), |m| line_upper(m) >= target)
     }
 
     /// Days from the start until this proxy's bound crosses `target`, given the bound `upper` at
@@ -275,6 +279,20 @@ impl Curve {
             f64::INFINITY
         }
     }
+}
+
+/// The smallest point of `[a, b]` where `reached` turns true (false at `a`, true at `b`), by
+/// 200 halvings.
+fn bisect(mut a: f64, mut b: f64, reached: impl Fn(f64) -> bool) -> f64 {
+    for _ in 0..200 {
+        let m = 0.5 * (a + b);
+        if reached(m) {
+            b = m;
+        } else {
+            a = m;
+        }
+    }
+    b
 }
 
 /// How revisions per service grow from the start: each update adds one (at `rate` a day) until
@@ -312,41 +330,6 @@ impl RevisionGrowth {
             (r - self.chain) / self.leak
         }
     }
-}
-
-/// The quadratic alternative along the line `a + R b`, when the model carries one and its
-/// main predictor grows along the shape.
-fn form_along(model: &FittedModel, a: &[f64], b: &[f64]) -> Option<Form> {
-    let q = model.errors.quadratic.as_ref()?;
-    let offset = usize::from(model.intercept);
-    let k = offset + model.terms.iter().position(|t| t.column == q.column)?;
-    let (ak, bk) = (a[k], b[k]);
-    let max = model.range(&q.column)?.max;
-    if bk <= 0.0 || q.coefficients.len() != a.len() + 1 {
-        return None;
-    }
-    let from = ((max - ak) / bk).max(0.0);
-    let big_a: Vec<f64> = a.iter().copied().chain([ak * ak]).collect();
-    let big_b: Vec<f64> = b.iter().copied().chain([2.0 * ak * bk]).collect();
-    let big_c: Vec<f64> = std::iter::repeat_n(0.0, a.len()).chain([bk * bk]).collect();
-    let dot = |x: &[f64]| x.iter().zip(&q.coefficients).map(|(x, c)| x * c).sum::<f64>();
-    let quad = |x: &[f64], y: &[f64]| {
-        x.iter().zip(&q.cov).map(|(xi, row)| xi * row.iter().zip(y).map(|(c, yj)| c * yj).sum::<f64>()).sum::<f64>()
-    };
-    let (aa, ab, ac, bb, bc, cc) = (
-        quad(&big_a, &big_a),
-        quad(&big_a, &big_b),
-        quad(&big_a, &big_c),
-        quad(&big_b, &big_b),
-        quad(&big_b, &big_c),
-        quad(&big_c, &big_c),
-    );
-    Some(Form {
-        from,
-        mean: [dot(&big_a), dot(&big_b), dot(&big_c)],
-        var: [aa, 2.0 * ab, bb + 2.0 * ac, 2.0 * bc, cc],
-        sigma2: q.sigma_obs * q.sigma_obs,
-    })
 }
 
 /// The model's design rows along a shape, `a + R b` (intercept first). A revisions-only model

@@ -5,6 +5,7 @@
 //! Cartesian product for evaluation; [`sweep`] evaluates it analytically in parallel (rows or a
 //! [`Summary`]); [`merge`] joins shard outputs back into the bytes of an unsharded run.
 
+mod beyond;
 pub mod curve;
 pub mod grid;
 pub mod merge;

@@ -93,6 +93,13 @@ pub(crate) struct Noise {
     /// Marginal standard deviation of one day's reading around its level (daily readings are
     /// hours apart, far beyond the within-level correlation of 30 s samples).
     pub within: f64,
+    /// A random slope: `(design index of the driver, slope sd, offset-slope covariance)`. A new
+    /// proxy draws its own slope once per path, correlated with its own offset, as
+    /// `ErrorModel::new_group_variance` states their spread.
+    pub slope: Option<(usize, f64, f64)>,
+    /// A variance function `(power, reference bytes)`: the level and reading parts scale as
+    /// `(mean / reference)^power` in sd, as in every prediction (`ErrorModel::level_variance`).
+    pub spread: Option<(f64, f64)>,
 }
 
 impl Noise {
@@ -100,20 +107,31 @@ impl Noise {
     pub(crate) fn of(model: &crate::model::FittedModel) -> Noise {
         use crate::model::ErrorKind;
         let e = &model.errors;
+        let slope = e.slope.as_ref().map(|s| (s.index, s.sd_bytes_per_unit, s.offset_covariance));
+        let spread = e.spread.as_ref().map(|s| (s.power, s.reference_bytes));
         match e.kind {
             ErrorKind::Levels | ErrorKind::Group => {
-                Noise { group: e.sigma_group, between: e.sigma_between, within: e.sigma_within }
+                Noise { group: e.sigma_group, between: e.sigma_between, within: e.sigma_within, slope, spread }
             }
-            _ => Noise { group: 0.0, between: 0.0, within: model.residual_std_error },
+            _ => Noise { group: 0.0, between: 0.0, within: model.residual_std_error, slope: None, spread: None },
+        }
+    }
+
+    /// The sd multiplier of the level and reading parts at mean memory `mean`.
+    fn scale(&self, mean: f64) -> f64 {
+        match self.spread {
+            Some((power, reference)) if mean > 0.0 => (mean / reference).powf(power),
+            _ => 1.0,
         }
     }
 }
 
-/// One proxy's offsets along a path: its own, and its current level's (with the count the
-/// level belongs to).
+/// One proxy's offsets along a path: its own, its own slope's deviation, and its current
+/// level's (a standard normal draw, with the count the level belongs to).
 #[derive(Debug, Clone, Copy)]
 struct Offsets {
     own: f64,
+    own_slope: f64,
     level: f64,
     count: Option<u64>,
 }
@@ -121,17 +139,32 @@ struct Offsets {
 impl Offsets {
     fn new<R: Rng>(rng: &mut R, noise: &Noise) -> Offsets {
         // No draws when a component is absent, so iid paths keep their random stream.
-        let own = if noise.group > 0.0 { noise.group * rng.sample::<f64, _>(StandardNormal) } else { 0.0 };
-        Offsets { own, level: 0.0, count: None }
+        let z0 = if noise.group > 0.0 || noise.slope.is_some() { rng.sample::<f64, _>(StandardNormal) } else { 0.0 };
+        let own = noise.group * z0;
+        // (offset, slope) ~ N(0, [[g^2, c], [c, s^2]]) by its Cholesky factor.
+        let own_slope = match noise.slope {
+            Some((_, sd, cov)) => {
+                let along = if noise.group > 0.0 { cov / noise.group } else { 0.0 };
+                along * z0 + (sd * sd - along * along).max(0.0).sqrt() * rng.sample::<f64, _>(StandardNormal)
+            }
+            None => 0.0,
+        };
+        Offsets { own, own_slope, level: 0.0, count: None }
     }
 
-    /// The reading's noise at `count` visible revisions.
-    fn reading<R: Rng>(&mut self, rng: &mut R, noise: &Noise, count: u64) -> f64 {
+    /// The reading's noise at `count` visible revisions, the slope's driver at `driver` and
+    /// mean memory `mean`.
+    fn reading<R: Rng>(&mut self, rng: &mut R, noise: &Noise, count: u64, driver: f64, mean: f64) -> f64 {
         if noise.between > 0.0 && self.count != Some(count) {
-            self.level = noise.between * rng.sample::<f64, _>(StandardNormal);
+            self.level = rng.sample::<f64, _>(StandardNormal);
             self.count = Some(count);
         }
-        self.own + self.level + noise.within * rng.sample::<f64, _>(StandardNormal)
+        let scale = noise.scale(mean);
+        // Added in this order, a model without slope or spread gives the same bits as before.
+        self.own
+            + self.own_slope * driver
+            + scale * noise.between * self.level
+            + scale * noise.within * rng.sample::<f64, _>(StandardNormal)
     }
 }
 
@@ -225,8 +258,17 @@ pub(super) fn run_path(
             out[2] = if services > 0 { sum as f64 / services as f64 } else { f64::NAN };
         }
 
-        let raw_sc = sc0 + sc1 * sum_sc as f64 + offsets[0].reading(&mut rng, &noise, sum_sc);
-        let raw_gw = gw.map(|(g0, g1)| g0 + g1 * sum_gw as f64 + offsets[1].reading(&mut rng, &noise, sum_gw));
+        let driver = |p: &ProxyPlan, sum: u64| {
+            noise.slope.map_or(0.0, |(k, _, _)| {
+                p.a.get(k).copied().unwrap_or(0.0) + p.b_per_rev.get(k).copied().unwrap_or(0.0) * sum as f64
+            })
+        };
+        let mean_sc = sc0 + sc1 * sum_sc as f64;
+        let raw_sc = mean_sc + offsets[0].reading(&mut rng, &noise, sum_sc, driver(&plan.sidecar, sum_sc), mean_sc);
+        let raw_gw = gw.zip(plan.gateway.as_ref()).map(|((g0, g1), g)| {
+            let mean = g0 + g1 * sum_gw as f64;
+            mean + offsets[1].reading(&mut rng, &noise, sum_gw, driver(g, sum_gw), mean)
+        });
         for (proxy, raw) in [(0, Some(raw_sc)), (1, raw_gw)] {
             let Some(raw) = raw else { continue };
             if raw > out[proxy] {
