@@ -2,7 +2,8 @@
 //! by a real Prometheus: the upper bound it records for a proxy must be the one worked out
 //! here from the model file's own numbers (a new proxy's reading variance with its own slope's
 //! spread, and the level and reading parts scaled by the variance function), and must differ
-//! from the straight `s^2` bound, so the test fails if the rules drop either.
+//! from the straight `s^2` bound, so the test fails if the rules drop either; and past the data
+//! the quadratic alternative's bound, as `project` computes it.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -102,4 +103,50 @@ fn live_prometheus_records_the_slopes_and_spread_bound() {
     }
     let got = got.expect("the upper-bound series recorded");
     assert!((got / want - 1.0).abs() < 1e-9, "Prometheus {got} against {want} (straight bound {straight})");
+}
+
+#[test]
+fn live_prometheus_records_the_quadratic_bound_past_the_data() {
+    // The seed model (revisions, 8 clusters each; measured up to 2000 revisions) carries a
+    // quadratic alternative. At 24,000 clusters (3000 revisions, 1.5x the data) the recorded
+    // bound must be `project`'s (`Bounds::upper`: the larger of the line's and the
+    // quadratic's), and not the line's alone; at 8,000 (inside) the line's.
+    use meshcap::project::{Bounds, Caution, RevisionPath};
+    let dir = tempdir();
+    let rules_path = dir.path().join("rules.yaml");
+    meshcap().args(["rules", "--push", "none", "-o"]).arg(&rules_path).assert().success();
+    let model = meshcap::model::store::load(&crate::util::seed_model()).unwrap();
+    let bounds = Bounds::new(&model, RevisionPath::new(&model), Caution::default());
+    let mut line_only = model.clone();
+    line_only.errors.quadratic = None;
+    let line = Bounds::new(&line_only, RevisionPath::new(&line_only), Caution::default());
+    let (far, near) = (bounds.upper(3000.0), bounds.upper(1000.0));
+    assert!(far > line.upper(3000.0) * 1.001, "the quadratic must move the bound past the data: {far} vs {}", line.upper(3000.0));
+    assert_eq!(near, line.upper(1000.0));
+
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let mut om = String::from("# TYPE envoy_cluster_manager_active_clusters gauge\n");
+    for t in (now - 3600..now - 14).step_by(15) {
+        for (pod, clusters) in [("far", 24_000), ("near", 8_000)] {
+            writeln!(om, "envoy_cluster_manager_active_clusters{{namespace=\"shop\",pod=\"{pod}\"}} {clusters} {t}").unwrap();
+        }
+    }
+    om.push_str("# EOF\n");
+    let Some(server) = start_configured(dir.path(), &om, &rules_config(&rules_path)) else { return };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut got: Vec<(String, f64)> = Vec::new();
+    while Instant::now() < deadline && got.len() < 2 {
+        got = query(&server.url, meshcap::report::rules::UPPER)
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| Some((r["metric"]["pod"].as_str()?.to_string(), r["value"][1].as_str()?.parse().ok()?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let at = |pod: &str| got.iter().find(|(p, _)| p == pod).map(|(_, v)| *v).expect("both pods recorded");
+    assert!((at("far") / far - 1.0).abs() < 1e-9, "past the data: Prometheus {} against {far}", at("far"));
+    assert!((at("near") / near - 1.0).abs() < 1e-9, "inside: Prometheus {} against {near}", at("near"));
 }

@@ -10,7 +10,8 @@
 //! `mean + t sqrt(s^2 + v00 + 2 v01 x' + v11 x'^2)` with `x' = (1 + push) x` in the model's
 //! units and `v = s^2 (X'X)^-1`, the straight line's bound `meshcap whatif` computes for a new
 //! proxy; `s^2` becomes the variance function's and the random slopes' terms when the model
-//! has them (issue 19). The quadratic's bound past the data is not carried.
+//! has them (issue 19). Past the largest measured count the bound is the larger of the line's
+//! and the quadratic alternative's, as `meshcap safe` and `whatif` compute it (issue 19 §4).
 
 use serde::Serialize;
 
@@ -126,7 +127,7 @@ fn groups(model: &FittedModel, s: &RuleSettings) -> Result<Vec<Group>> {
     // x' in the model's units: (1 + push) clusters / clusters-per-unit.
     let k = factor / unit;
     let noise = |x: &str| residual_variance(model, b0, b1, &format!("{} * ({x})", num(k)));
-    let upper_at = |x: &str| {
+    let line_at = |x: &str| {
         format!(
             "{b0} + {slope} * ({x}) + {t} * sqrt({s2} + {v00} + 2 * {v01} * {k} * ({x}) + {v11} * ({k} * ({x}))^2)",
             b0 = num(b0),
@@ -138,6 +139,21 @@ fn groups(model: &FittedModel, s: &RuleSettings) -> Result<Vec<Group>> {
             v11 = num(v11),
             k = num(k),
         )
+    };
+    let quadratic = past_the_data(model, b1, unit, factor, s.level);
+    let upper_at = |x: &str| match &quadratic {
+        // Past the largest measured count the bound is the larger of the line's and the
+        // quadratic's (`Bounds::upper`): line + max(0, quadratic - line) x [u > max].
+        Some(q) => {
+            let line = line_at(x);
+            format!(
+                "{line} + clamp_min({} - ({line}), 0) * ({} * ({x}) > bool {})",
+                q.upper(x),
+                num(1.0 / unit),
+                num(q.max)
+            )
+        }
+        None => line_at(x),
     };
     let target = format!("{LIMIT} * {}", num(1.0 - s.headroom));
     let labels = |severity: &str| Some([("severity".to_string(), severity.to_string())].into_iter().collect());
@@ -205,6 +221,66 @@ fn groups(model: &FittedModel, s: &RuleSettings) -> Result<Vec<Group>> {
         },
     ];
     Ok(vec![Group { name: "meshcap-istio-proxy-memory".into(), rules }])
+}
+
+/// The quadratic alternative's upper bound as PromQL in the cluster count, for a model that
+/// carries one on its single term and whose line grows (`Bounds::quadratic_peak`).
+struct PastTheData {
+    /// The largest measured value of the term (model units).
+    max: f64,
+    /// Clusters per model unit.
+    unit: f64,
+    /// The quadratic's mean in u (model units): `c0 + c1 f u + c2 f u^2`, f the push factor.
+    mean: [f64; 3],
+    /// The variance of that mean, a quartic in u.
+    var: [f64; 5],
+    /// Its reading variance and one-sided t quantile.
+    sigma2: f64,
+    t: f64,
+    /// The variance function `(power, reference)`, if any.
+    spread: Option<(f64, f64)>,
+}
+
+fn past_the_data(model: &FittedModel, b1: f64, unit: f64, factor: f64, level: f64) -> Option<PastTheData> {
+    let q = model.errors.quadratic.as_ref()?;
+    let max = model.range(&q.column)?.max;
+    if b1 <= 0.0 || max <= 0.0 || q.coefficients.len() != 3 || model.terms.first()?.column != q.column {
+        return None;
+    }
+    // The design row (1, f u, f u^2): ports and revisions are configuration, so the push
+    // allowance scales the square as it does the term (`Bounds::quadratic_peak`).
+    let (c, f) = (&q.coefficients, factor);
+    let v = |i: usize, j: usize| q.cov[i][j];
+    Some(PastTheData {
+        max,
+        unit,
+        mean: [c[0], c[1] * f, c[2] * f],
+        var: [v(0, 0), 2.0 * v(0, 1) * f, v(1, 1) * f * f + 2.0 * v(0, 2) * f, 2.0 * v(1, 2) * f * f, v(2, 2) * f * f],
+        sigma2: q.sigma_obs * q.sigma_obs,
+        t: crate::model::tdist::quantile(q.dof as f64, level),
+        spread: model.errors.spread.as_ref().map(|s| (s.power, s.reference_bytes)),
+    })
+}
+
+impl PastTheData {
+    /// The bound at cluster count `x` (a PromQL expression).
+    fn upper(&self, x: &str) -> String {
+        let u = format!("({} * ({x}))", num(1.0 / self.unit));
+        let horner = |c: &[f64]| {
+            c.iter()
+                .rev()
+                .skip(1)
+                .fold(num(*c.last().expect("coefficients")), |acc, a| format!("{} + {u} * ({acc})", num(*a)))
+        };
+        let mean = horner(&self.mean);
+        let reading = match self.spread {
+            None => num(self.sigma2),
+            Some((power, reference)) => {
+                format!("{} * (clamp_min({mean}, 1) / {}) ^ {}", num(self.sigma2), num(reference), num(2.0 * power))
+            }
+        };
+        format!("{mean} + {} * sqrt(clamp_min({}, 0) + {reading})", num(self.t), horner(&self.var))
+    }
 }
 
 /// `(b0, b1, clusters per model unit)` of a model with an intercept and one linear term in
