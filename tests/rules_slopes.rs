@@ -121,14 +121,19 @@ fn live_prometheus_records_the_quadratic_bound_past_the_data() {
     line_only.errors.quadratic = None;
     let line = Bounds::new(&line_only, RevisionPath::new(&line_only), Caution::default());
     let (far, near) = (bounds.upper(3000.0), bounds.upper(1000.0));
-    assert!(far > line.upper(3000.0) * 1.001, "the quadratic must move the bound past the data: {far} vs {}", line.upper(3000.0));
+    assert!(
+        far > line.upper(3000.0) * 1.001,
+        "the quadratic must move the bound past the data: {far} vs {}",
+        line.upper(3000.0)
+    );
     assert_eq!(near, line.upper(1000.0));
 
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let mut om = String::from("# TYPE envoy_cluster_manager_active_clusters gauge\n");
     for t in (now - 3600..now - 14).step_by(15) {
         for (pod, clusters) in [("far", 24_000), ("near", 8_000)] {
-            writeln!(om, "envoy_cluster_manager_active_clusters{{namespace=\"shop\",pod=\"{pod}\"}} {clusters} {t}").unwrap();
+            writeln!(om, "envoy_cluster_manager_active_clusters{{namespace=\"shop\",pod=\"{pod}\"}} {clusters} {t}")
+                .unwrap();
         }
     }
     om.push_str("# EOF\n");
@@ -140,7 +145,9 @@ fn live_prometheus_records_the_quadratic_bound_past_the_data() {
             .as_array()
             .map(|a| {
                 a.iter()
-                    .filter_map(|r| Some((r["metric"]["pod"].as_str()?.to_string(), r["value"][1].as_str()?.parse().ok()?)))
+                    .filter_map(|r| {
+                        Some((r["metric"]["pod"].as_str()?.to_string(), r["value"][1].as_str()?.parse().ok()?))
+                    })
                     .collect()
             })
             .unwrap_or_default();
