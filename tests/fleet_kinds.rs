@@ -205,3 +205,58 @@ fn a_gateway_among_sidecars_is_dated_from_a_gateways_slope() {
     assert!(sidecar_kind[0] <= 0.07 && sidecar_kind[1] >= 0.8, "new sidecar with kind lines: {sidecar_kind:?}");
     assert!(sidecar_plain[1] < 0.7, "one line: new sidecar safe share {}", sidecar_plain[1]);
 }
+
+#[test]
+fn fleet_takes_kinds_from_kubectl_pods_where_the_series_say_none() {
+    // The same fleet twice: with its kind column, and without it but with `kubectl get pods -A
+    // -o json` whose labels say each proxy's kind (an ingress gateway's `istio` label, a
+    // sidecar's injected `security.istio.io/tlsMode`). The rankings must be byte-identical.
+    let dir = crate::util::tempdir();
+    let with = crate::util::write(dir.path(), "with.csv", &fleet(19_47, true));
+    let without = crate::util::write(dir.path(), "without.csv", &fleet(19_47, false));
+    let pod = |ns: &str, name: &str, labels: &str| {
+        format!(
+            r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"{name}","namespace":"{ns}","labels":{{{labels}}}}},"spec":{{"containers":[{{"name":"istio-proxy"}}]}},"status":{{}}}}"#
+        )
+    };
+    let mut items: Vec<String> = (0..SIDECARS)
+        .map(|i| pod("ns", &format!("p{i:02}"), r#""app":"web","security.istio.io/tlsMode":"istio""#))
+        .collect();
+    items.extend(
+        (SIDECARS..SIDECARS + GATEWAYS)
+            .map(|i| pod("gw", &format!("g{i:02}"), r#""app":"istio-ingressgateway","istio":"ingressgateway""#)),
+    );
+    // A pod the series does not hold, and one without an Istio label: both ignored.
+    items.push(pod("other", "x", r#""istio":"ingressgateway""#));
+    items.push(pod("ns", "plain", r#""app":"batch""#));
+    let pods = crate::util::write(
+        dir.path(),
+        "pods.json",
+        &format!(r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#, items.join(",")),
+    );
+    let run = |args: &[&std::path::Path]| {
+        let mut cmd = crate::util::meshcap();
+        cmd.arg("fleet").arg(args[0]).args(["--format", "csv"]);
+        if let Some(p) = args.get(1) {
+            cmd.arg("--pods-file").arg(p);
+        }
+        cmd.assert().success().get_output().stdout.clone()
+    };
+    let (a, b) = (run(&[&with]), run(&[&without, &pods]));
+    assert!(!a.is_empty() && a == b, "pods-file kinds differ from the kind column");
+    // Without the pods file the gateways share the sidecars' line: another ranking.
+    assert_ne!(run(&[&without]), a);
+    // A pods file that matches no proxy says so; a malformed one names itself.
+    let stray = crate::util::write(
+        dir.path(),
+        "stray.json",
+        &format!(r#"{{"kind":"List","items":[{}]}}"#, pod("zz", "q", r#""istio":"ingressgateway""#)),
+    );
+    let out = crate::util::meshcap().arg("fleet").arg(&without).arg("--pods-file").arg(&stray).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string()
+        + &String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(text.contains("no proxy of the series took a kind from --pods-file"), "{text}");
+    let bad = crate::util::write(dir.path(), "bad.json", "{\"kind\": \"List\", \"items\": [");
+    let err = crate::util::fails(crate::util::meshcap().arg("fleet").arg(&without).arg("--pods-file").arg(&bad), 2);
+    assert!(err.contains("bad.json"), "{err}");
+}

@@ -104,7 +104,7 @@ fn simulate_draws_a_new_proxys_own_slope_and_scales_its_noise() {
     // there, correlated 0.3 with the own offset.
     let (g, s, within) = (10.0 * MI, 40.0 * 1024.0, 3.0 * MI);
     let c = 0.3 * g * s;
-    let probe = noisy_model(dir.path(), g, (s, c), within, (0.5, 1.0), 1e-6);
+    let probe = noisy_model(dir.path(), g, (s, c), within, (0.5, MI), 1e-6);
     let (_, mean) = simulated_p_oom(&probe, "1Ti", 50, 10);
     let path = noisy_model(dir.path(), g, (s, c), within, (0.5, mean / 4.0), 1e-6);
     let model = meshcap::model::store::load(&path).unwrap();
@@ -125,4 +125,34 @@ fn simulate_draws_a_new_proxys_own_slope_and_scales_its_noise() {
     let no_slope = p_any_of_61(limit - mean, g, 2.0 * within);
     let no_spread = p_any_of_61(limit - mean, own_sd, within);
     assert!((no_slope - want).abs() > 6.0 * se && (no_spread - want).abs() > 6.0 * se, "{no_slope} {no_spread} {want}");
+}
+
+#[test]
+fn hand_edited_slopes_and_spreads_are_refused() {
+    // Values no fit writes (found by a hostile-input run: each printed infinite or absurd
+    // bounds as if valid): one line naming the file and the field, exit 2.
+    let dir = tempdir();
+    let good = noisy_model(dir.path(), 20.0 * MI, (40.0 * 1024.0, 1.0e10), 6.0 * MI, (0.8, 300.0 * MI), 1.0);
+    crate::util::meshcap().arg("show").arg(&good).assert().success();
+    let text = std::fs::read_to_string(&good).unwrap();
+    let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let cases: [(&str, serde_json::Value, &str); 5] = [
+        ("/errors/spread/power", 50.0.into(), "errors.spread.power"),
+        ("/errors/spread/power", 1e300.into(), "errors.spread.power"),
+        ("/errors/spread/reference_bytes", 0.0.into(), "errors.spread.reference_bytes"),
+        ("/errors/spread/reference_bytes", (-1.0).into(), "errors.spread.reference_bytes"),
+        ("/errors/slope/index", 0.into(), "errors.slope: index 0"),
+    ];
+    for (pointer, value, want) in cases {
+        let mut edited = m.clone();
+        *edited.pointer_mut(pointer).unwrap() = value.clone();
+        let p = write(dir.path(), "edited.json", &serde_json::to_string_pretty(&edited).unwrap());
+        let err = crate::util::fails(crate::util::meshcap().arg("show").arg(&p), 2);
+        assert!(err.contains(want) && err.contains("edited.json"), "{pointer} = {value}: {err}");
+    }
+    let mut edited = m.clone();
+    edited["errors"]["slope"]["column"] = "ports".into();
+    let p = write(dir.path(), "edited.json", &serde_json::to_string_pretty(&edited).unwrap());
+    let err = crate::util::fails(crate::util::meshcap().arg("show").arg(&p), 2);
+    assert!(err.contains("errors.slope") && err.contains("\"ports\""), "{err}");
 }

@@ -72,6 +72,11 @@ pub struct FleetArgs {
     /// Write the output here (atomically) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// `kubectl get pods -A -o json` (repeatable): each proxy's kind (sidecar, gateway,
+    /// activator, waypoint) from its pod's labels where the series do not give it (cAdvisor's
+    /// memory series carry no pod labels), so a gateway among sidecars gets a gateway's line.
+    #[arg(long = "pods-file", value_name = "FILE")]
+    pods: Vec<PathBuf>,
     /// Mesh topology (from `import kubectl`, with revisions' creation times): date each proxy
     /// that maps onto it from the update rates of the Knative services it sees, capped by GC.
     #[arg(long, value_name = "FILE")]
@@ -129,6 +134,7 @@ pub(crate) fn forecast(
     model_path: Option<&std::path::Path>,
     settings: &FleetSettings,
     mesh: Option<MeshInput>,
+    pods: &[PathBuf],
 ) -> Result<(Fleet, FittedModel, Series)> {
     // Responses imported here are not hashed: the model is used for this forecast only.
     let (series, sha256, label, warnings) = match input {
@@ -141,6 +147,10 @@ pub(crate) fn forecast(
             (series, String::new(), label, warnings)
         }
     };
+    let (mut series, mut warnings) = (series, warnings);
+    if !pods.is_empty() {
+        warnings.extend(kinds_from_pods(&mut series, pods)?);
+    }
     let mut series = fleet::pooled::clean(series, settings.limit_bytes)?;
     let model = match model_path {
         Some(m) => model::store::load(m)?,
@@ -162,6 +172,30 @@ pub(crate) fn forecast(
     Ok((fleet, model, series))
 }
 
+/// Fill the series' `kind` column from `--pods-file`; the warnings to print.
+fn kinds_from_pods(series: &mut Series, pods: &[PathBuf]) -> Result<Vec<String>> {
+    let mut kinds = std::collections::HashMap::new();
+    for f in pods {
+        kinds.extend(meshcap::import::pods::kinds(f, &super::import_files::read(f)?)?);
+    }
+    let (filled, differ) = meshcap::import::kinds::fill_from_pods(series, &kinds)?;
+    let mut warnings = Vec::new();
+    if filled == 0 && differ.is_empty() {
+        warnings.push(format!(
+            "no proxy of the series took a kind from --pods-file ({} pods with a kind): proxies are matched as namespace/pod",
+            kinds.len()
+        ));
+    }
+    if !differ.is_empty() {
+        warnings.push(format!(
+            "{} proxies' series give another kind than their pod's labels; the series' kind is kept: {}",
+            differ.len(),
+            differ.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Ok(warnings)
+}
+
 pub fn run_fleet(args: FleetArgs) -> Result<()> {
     let inputs: Vec<&PathBuf> = args
         .series
@@ -169,6 +203,7 @@ pub fn run_fleet(args: FleetArgs) -> Result<()> {
         .chain(args.responses.files())
         .chain(args.model.as_ref())
         .chain(args.topology.as_ref())
+        .chain(&args.pods)
         .collect();
     super::imported::refuse_overwrite(args.output.as_deref(), &inputs)?;
     if let Some(by) = args.by.as_deref().filter(|b| *b != "namespace") {
@@ -187,7 +222,7 @@ pub fn run_fleet(args: FleetArgs) -> Result<()> {
         Some(path) if !args.responses.given() => FleetInput::Series(path),
         _ => FleetInput::Responses(&args.responses),
     };
-    let (mut result, _, _) = forecast(input, args.model.as_deref(), &settings, mesh)?;
+    let (mut result, _, _) = forecast(input, args.model.as_deref(), &settings, mesh, &args.pods)?;
     if args.by.is_some() {
         result.namespaces = Some(fleet::rollup(&result));
     }

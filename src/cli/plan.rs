@@ -95,7 +95,7 @@ pub fn run_plan(args: PlanArgs) -> Result<()> {
         _ => FleetInput::Responses(&args.responses),
     };
     let fleet_settings = FleetSettings { level: args.level, headroom: args.headroom, limit_bytes: None };
-    let (_, model, series) = super::fleet::forecast(input, args.model.as_deref(), &fleet_settings, None)?;
+    let (_, model, series) = super::fleet::forecast(input, args.model.as_deref(), &fleet_settings, None, &[])?;
     let versions = topology.versions();
     let target = Target { istio: (!versions.istio_assumed).then_some(versions.istio), delta_xds: topology.delta_xds };
     let (caution, push) = caution_for(&model, Some(args.level), args.headroom, None, args.push, target)?;

@@ -171,7 +171,7 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
     let fleet = args
         .fleet
         .as_deref()
-        .map(|f| super::fleet::forecast(super::fleet_responses::FleetInput::Series(f), None, &settings, None))
+        .map(|f| super::fleet::forecast(super::fleet_responses::FleetInput::Series(f), None, &settings, None, &[]))
         .transpose()?;
     let input = ReportInput {
         fleet: fleet.as_ref().map(|(fleet, model, series)| meshcap::report::fleet::FleetInput { fleet, model, series }),
@@ -357,6 +357,7 @@ pub fn run_plot(args: PlotArgs) -> Result<()> {
             args.inputs.model.as_deref(),
             &settings,
             None,
+            &[],
         )?;
         if args.kind == Kind::Fleet {
             let input = meshcap::report::fleet::FleetInput { fleet: &fleet, model: &model, series: &series };

@@ -24,9 +24,12 @@
 //! Anything else is unknown and left empty: a proxy is never called a sidecar for want of a
 //! label.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use crate::model::covariates::KINDS;
+use super::fleet::PROXY;
+use crate::error::{Error, Result};
+use crate::model::covariates::{KIND, KINDS};
+use crate::series::{Column, Series};
 
 /// The value of a pod label under either name Prometheus gives it.
 fn label<'a>(labels: &'a BTreeMap<String, String>, name: &str) -> Option<&'a str> {
@@ -55,6 +58,40 @@ pub fn kind_of(labels: &BTreeMap<String, String>) -> Option<&'static str> {
         return Some("sidecar");
     }
     None
+}
+
+/// Fill a long form's `kind` column from the kinds of its proxies' pods (`namespace/pod` ->
+/// kind, from [`super::pods::kinds`]: `kubectl get pods -A -o json`) where its own rows leave
+/// the kind empty: cAdvisor's memory series carry no pod labels, the Kubernetes API has them.
+/// A kind the series already gives is kept. Returns the proxies given a kind and those whose
+/// series say another kind than their pod (named in a warning by the caller).
+pub fn fill_from_pods(series: &mut Series, pods: &HashMap<String, &'static str>) -> Result<(usize, Vec<String>)> {
+    let (kind, filled, differ) = {
+        let Some((ids, names)) = series.column(PROXY).and_then(Column::label_ids) else {
+            return Err(Error::data("--pods-file needs a proxy column (namespace/pod) to join pods on", &series.path));
+        };
+        let from_pod: Vec<Option<&'static str>> = names.iter().map(|n| pods.get(n).copied()).collect();
+        let existing = series.column(KIND).and_then(Column::label_ids);
+        let mut kind = Column::new(KIND);
+        let (mut filled, mut differ) = (vec![false; names.len()], vec![false; names.len()]);
+        for (i, &id) in ids.iter().enumerate() {
+            let own = existing.and_then(|(k, n)| n.get(k[i] as usize)).map(String::as_str).filter(|s| !s.is_empty());
+            let pod = from_pod.get(id as usize).copied().flatten();
+            match (own, pod) {
+                (Some(o), Some(p)) if o != p => differ[id as usize] = true,
+                (None, Some(_)) => filled[id as usize] = true,
+                _ => {}
+            }
+            kind.push_label(own.or(pod).unwrap_or(""));
+        }
+        let differ: Vec<String> = names.iter().zip(&differ).filter(|(_, &d)| d).map(|(n, _)| n.clone()).collect();
+        (kind, filled.iter().filter(|&&f| f).count(), differ)
+    };
+    match series.columns.iter_mut().find(|c| c.name == KIND) {
+        Some(c) => *c = kind,
+        None => series.columns.push(kind),
+    }
+    Ok((filled, differ))
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Termination records from `kubectl get pods -o json`, for `clean`.
+//! Termination records from `kubectl get pods -o json`, for `clean`, and each proxy's kind from
+//! its pod's labels, for `fleet --pods-file` ([`kinds`]).
 //!
 //! The kubelet records each container's last termination in the pod status:
 //! `status.containerStatuses[].lastState.terminated` with `reason` (`OOMKilled`, `Error`,
@@ -34,6 +35,8 @@ struct Object {
 struct Metadata {
     name: Option<String>,
     namespace: Option<String>,
+    #[serde(default)]
+    labels: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -66,28 +69,58 @@ struct Terminated {
     finished_at: Option<String>,
 }
 
+/// The Pods of a kubectl JSON (a List of Pods, a PodList or one Pod); objects of other kinds in
+/// a List are skipped.
+fn pods(path: &Path, bytes: &[u8]) -> Result<Vec<Object>> {
+    let top: Object = serde_json::from_slice(bytes).map_err(|e| {
+        Error::data(format!("not a kubectl JSON pod List: {}", super::json_error_message(bytes, &e)), path)
+    })?;
+    match top.kind.as_deref() {
+        Some("Pod") => Ok(vec![top]),
+        Some("List" | "PodList") => {
+            Ok(top.items.into_iter().filter(|o| o.kind.as_deref().is_none_or(|k| k == "Pod")).collect())
+        }
+        other => Err(Error::data(
+            format!(
+                "not a kubectl JSON pod List: kind is {}, not List, PodList or Pod (kubectl get pods -A -o json)",
+                other.map_or_else(|| "missing".to_string(), |k| format!("\"{k}\""))
+            ),
+            path,
+        )),
+    }
+}
+
+/// Each pod's proxy kind (`namespace/name` -> kind) from its labels, by the rules of
+/// [`super::kinds`]: the Kubernetes label names as Istio's scrape configuration maps them onto
+/// Envoy's series (every character other than a letter, digit or `_` becomes `_`). Pods whose
+/// labels say no kind are left out.
+pub fn kinds(path: &Path, bytes: &[u8]) -> Result<std::collections::HashMap<String, &'static str>> {
+    let mut out = std::collections::HashMap::new();
+    for pod in pods(path, bytes)? {
+        let sanitized = pod
+            .metadata
+            .labels
+            .iter()
+            .map(|(k, v)| {
+                (k.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect(), v.clone())
+            })
+            .collect();
+        if let (Some(kind), Some(name)) = (super::kinds::kind_of(&sanitized), pod.metadata.name) {
+            let proxy = match pod.metadata.namespace {
+                Some(ns) => format!("{ns}/{name}"),
+                None => name,
+            };
+            out.insert(proxy, kind);
+        }
+    }
+    Ok(out)
+}
+
 /// The last terminations of `container` in the pods of a kubectl JSON (a List of Pods, a
 /// PodList or one Pod) read from `path`; `shown` names the file in the records. Objects of
 /// other kinds in a List are skipped; a termination without a reason is kept as `unknown`.
 pub fn terminations(path: &Path, shown: &str, bytes: &[u8], container: &str) -> Result<Vec<Termination>> {
-    let top: Object = serde_json::from_slice(bytes).map_err(|e| {
-        Error::data(format!("not a kubectl JSON pod List: {}", super::json_error_message(bytes, &e)), path)
-    })?;
-    let pods: Vec<Object> = match top.kind.as_deref() {
-        Some("Pod") => vec![top],
-        Some("List" | "PodList") => {
-            top.items.into_iter().filter(|o| o.kind.as_deref().is_none_or(|k| k == "Pod")).collect()
-        }
-        other => {
-            return Err(Error::data(
-                format!(
-                    "not a kubectl JSON pod List: kind is {}, not List, PodList or Pod (kubectl get pods -A -o json)",
-                    other.map_or_else(|| "missing".to_string(), |k| format!("\"{k}\""))
-                ),
-                path,
-            ))
-        }
-    };
+    let pods = pods(path, bytes)?;
     let mut out = Vec::new();
     for pod in pods {
         let name = pod.metadata.name.unwrap_or_default();

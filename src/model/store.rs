@@ -186,6 +186,31 @@ fn check_errors(model: &FittedModel) -> std::result::Result<(), String> {
                     .into(),
             );
         }
+        let intercept = usize::from(model.intercept);
+        let term = r.index.checked_sub(intercept).and_then(|k| model.terms.get(k));
+        if !term.is_some_and(|t| t.power == 1 && t.column == r.column) {
+            return Err(format!(
+                "errors.slope: index {} must point at the linear term of its column \"{}\" (terms: {})",
+                r.index,
+                r.column.escape_debug(),
+                model.terms.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    if let Some(s) = &e.spread {
+        let max = super::errors::MAX_POWER;
+        if !(s.power.is_finite() && s.power.abs() <= max) {
+            return Err(format!(
+                "errors.spread.power must be finite and at most {max} either way, but {:e} is not",
+                s.power
+            ));
+        }
+        if !(s.reference_bytes.is_finite() && (1_048_576.0..=MAX_BYTES).contains(&s.reference_bytes)) {
+            return Err(format!(
+                "errors.spread.reference_bytes must be a memory from 1Mi to 1Ei, but {:e} is not",
+                s.reference_bytes
+            ));
+        }
     }
     if matches!(e.kind, ErrorKind::Levels | ErrorKind::Group) {
         let total = (e.sigma_within.powi(2) + e.sigma_between.powi(2) + e.sigma_group.powi(2)).sqrt();

@@ -51,7 +51,7 @@ pub use assumptions::{Assumption, COMMON_SLOPE, DRIFT, EQUAL_SPREAD, LINEARITY};
 pub use diagnostics::{Curvature, LackOfFit};
 pub use form::Quadratic;
 pub(crate) use infer::{infer, FitInput};
-pub use spread::Spread;
+pub use spread::{Spread, MAX_POWER};
 
 /// Column that `auto` takes as the proxy identity in a pooled series.
 pub const PROXY: &str = "proxy";

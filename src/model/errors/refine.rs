@@ -75,17 +75,24 @@ pub(super) fn refine(
                     "REML likelihood ratio of sd ~ mean^power (nlme varPower) against one sd, chi2(1) = {:.2}, power {:.2}",
                     f.statistic, f.spread.power
                 );
-                let action = if f.p < spread::REJECT_P {
+                let plausible = f.spread.power.abs() <= spread::MAX_POWER;
+                let action = if f.p < spread::REJECT_P && plausible {
                     format!(
                         "modelled: every reading's sd scales as (mean / {})^{:.2}, in every prediction",
                         crate::quantity::format_bytes(f.spread.reference_bytes),
                         f.spread.power
                     )
+                } else if f.p < spread::REJECT_P {
+                    format!(
+                        "not modelled: a power of {:.2} is beyond any sidecar's (at most {} either way); equal spread kept",
+                        f.spread.power,
+                        spread::MAX_POWER
+                    )
                 } else {
                     "equal spread kept".into()
                 };
                 let p = f.p;
-                if p < spread::REJECT_P {
+                if p < spread::REJECT_P && plausible {
                     // Carried noise keeps its own estimator, which reads the power from theta.
                     (theta, gls, free.spread) = (f.theta, f.gls, !carried);
                     errors.spread = Some(f.spread);

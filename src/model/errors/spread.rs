@@ -24,6 +24,10 @@ pub(crate) const MAX_LEVELS: usize = 5000;
 /// p below which equal spread is rejected and the variance function kept.
 pub const REJECT_P: f64 = 0.05;
 
+/// The largest |power| a variance function may have: sd growing as the 4th power of memory is
+/// already beyond any sidecar measured (fits give 0 to 2); a model file is refused beyond it.
+pub const MAX_POWER: f64 = 4.0;
+
 /// The variance function of a fit: a reading's variance (level offset and noise) at mean
 /// memory `m` is the stored components' times `(m / reference_bytes)^(2 power)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
