@@ -43,15 +43,41 @@ pub(crate) fn parse_quoted(path: &Path, text: &str) -> Result<Series> {
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
     let mut records = reader.records();
+    // The physical line of a byte offset: the csv crate's own line count skips blank lines and
+    // counts a CRLF line end once per record, not per line. Records come in order, so the line
+    // ends are counted from the last offset asked (one pass over the text).
+    let seen = std::cell::Cell::new((0usize, 1usize));
+    let bytes = text.as_bytes();
+    let line_at = |byte: u64| {
+        // The crate's offset is where the record before it ended: line ends and comment lines
+        // it skipped come first.
+        let mut byte = (byte as usize).min(text.len());
+        loop {
+            match bytes.get(byte) {
+                Some(b'\r' | b'\n') => byte += 1,
+                Some(b'#') if byte == 0 || bytes[byte - 1] == b'\n' => {
+                    byte = memchr::memchr(b'\n', &bytes[byte..]).map_or(text.len(), |k| byte + k + 1)
+                }
+                _ => break,
+            }
+        }
+        let (from, line) = match seen.get() {
+            (b, l) if b <= byte => (b, l),
+            _ => (0, 1),
+        };
+        let line = line + super::csv_fast::memchr_count(&bytes[from..byte]);
+        seen.set((byte, line));
+        line
+    };
     let csv_err = |e: csv::Error| {
-        let line = e.position().map_or(0, |p| p.line() as usize);
+        let line = e.position().map_or(0, |p| line_at(p.byte()));
         Error::parse(format!("malformed CSV: {e}"), Location::new(path, line))
     };
     let header = match records.next() {
         Some(r) => r.map_err(csv_err)?,
         None => return Err(Error::data("file has no header line (only comments or blank lines)", path)),
     };
-    let header_line = header.position().map_or(1, |p| p.line() as usize);
+    let header_line = header.position().map_or(1, |p| line_at(p.byte()));
     let names: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
     check_unique(&names, || Location::new(path, header_line))?;
     let fields: Vec<Field> = names.iter().map(|n| Field::of(n)).collect();
@@ -60,7 +86,7 @@ pub(crate) fn parse_quoted(path: &Path, text: &str) -> Result<Series> {
     let mut columns: Vec<Column> = names.iter().filter(|n| !super::is_descriptive(n)).map(|n| Column::new(n)).collect();
     for record in records {
         let record = record.map_err(csv_err)?;
-        let line = record.position().map_or(0, |p| p.line() as usize);
+        let line = record.position().map_or(0, |p| line_at(p.byte()));
         if record.len() == 1 && record[0].is_empty() {
             continue; // blank line
         }
