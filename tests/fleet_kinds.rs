@@ -260,3 +260,57 @@ fn fleet_takes_kinds_from_kubectl_pods_where_the_series_say_none() {
     let err = crate::util::fails(crate::util::meshcap().arg("fleet").arg(&without).arg("--pods-file").arg(&bad), 2);
     assert!(err.contains("bad.json"), "{err}");
 }
+
+#[test]
+fn import_prometheus_writes_the_kind_kubectl_pods_give() {
+    // Saved memory and ports responses of two pods whose series carry no pod labels (as
+    // cAdvisor's do not): with --pods-file the long form gets a kind column from the pods.
+    let dir = crate::util::tempdir();
+    let response = |value: &dyn Fn(usize, usize) -> f64| {
+        let series: Vec<String> = (0..2)
+            .map(|p| {
+                let values: Vec<String> =
+                    (0..30).map(|k| format!("[{},\"{}\"]", 1.767e9 + 300.0 * k as f64, value(p, k))).collect();
+                format!(r#"{{"metric":{{"namespace":"ns","pod":"p{p}"}},"values":[{}]}}"#, values.join(","))
+            })
+            .collect();
+        format!(r#"{{"status":"success","data":{{"resultType":"matrix","result":[{}]}}}}"#, series.join(","))
+    };
+    let mem = crate::util::write(
+        dir.path(),
+        "mem.json",
+        &response(&|p, k| 6e7 + 1e6 * p as f64 + 98_304.0 * (400 + 8 * k) as f64),
+    );
+    let ports = crate::util::write(dir.path(), "ports.json", &response(&|_, k| (400 + 8 * k) as f64));
+    let pods = crate::util::write(
+        dir.path(),
+        "pods.json",
+        r#"{"kind":"List","items":[
+          {"kind":"Pod","metadata":{"name":"p0","namespace":"ns","labels":{"security.istio.io/tlsMode":"istio"}}},
+          {"kind":"Pod","metadata":{"name":"p1","namespace":"ns","labels":{"istio":"ingressgateway"}}}]}"#,
+    );
+    let out = dir.path().join("long.csv");
+    crate::util::meshcap()
+        .args(["import", "prometheus", "--by", "namespace,pod", "--memory-file"])
+        .arg(&mem)
+        .arg("--ports-file")
+        .arg(&ports)
+        .arg("--pods-file")
+        .arg(&pods)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let series = meshcap::series::Series::load(&out).unwrap();
+    let (ids, names) = series.column("kind").and_then(|c| c.label_ids()).expect("a kind column");
+    let (pids, pnames) = series.column("proxy").and_then(|c| c.label_ids()).unwrap();
+    for (k, p) in ids.iter().zip(pids) {
+        let want = if pnames[*p as usize] == "ns/p1" { "gateway" } else { "sidecar" };
+        assert_eq!(names[*k as usize], want);
+    }
+    // Without --by there is no proxy to join on: clap refuses the flag.
+    crate::util::fails(
+        crate::util::meshcap().args(["import", "prometheus", "--memory-file"]).arg(&mem).arg("--pods-file").arg(&pods),
+        2,
+    );
+}

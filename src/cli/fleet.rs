@@ -149,7 +149,7 @@ pub(crate) fn forecast(
     };
     let (mut series, mut warnings) = (series, warnings);
     if !pods.is_empty() {
-        warnings.extend(kinds_from_pods(&mut series, pods)?);
+        warnings.extend(super::imported::kinds_from_pods(&mut series, pods)?);
     }
     let mut series = fleet::pooled::clean(series, settings.limit_bytes)?;
     let model = match model_path {
@@ -170,30 +170,6 @@ pub(crate) fn forecast(
     }
     fleet.warnings.splice(0..0, warnings);
     Ok((fleet, model, series))
-}
-
-/// Fill the series' `kind` column from `--pods-file`; the warnings to print.
-fn kinds_from_pods(series: &mut Series, pods: &[PathBuf]) -> Result<Vec<String>> {
-    let mut kinds = std::collections::HashMap::new();
-    for f in pods {
-        kinds.extend(meshcap::import::pods::kinds(f, &super::import_files::read(f)?)?);
-    }
-    let (filled, differ) = meshcap::import::kinds::fill_from_pods(series, &kinds)?;
-    let mut warnings = Vec::new();
-    if filled == 0 && differ.is_empty() {
-        warnings.push(format!(
-            "no proxy of the series took a kind from --pods-file ({} pods with a kind): proxies are matched as namespace/pod",
-            kinds.len()
-        ));
-    }
-    if !differ.is_empty() {
-        warnings.push(format!(
-            "{} proxies' series give another kind than their pod's labels; the series' kind is kept: {}",
-            differ.len(),
-            differ.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
-        ));
-    }
-    Ok(warnings)
 }
 
 pub fn run_fleet(args: FleetArgs) -> Result<()> {

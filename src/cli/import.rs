@@ -85,6 +85,10 @@ pub struct PrometheusArgs {
     /// A saved response for the last termination reason.
     #[arg(long, value_name = "FILE")]
     last_terminated_file: Option<PathBuf>,
+    /// With --by namespace,pod: `kubectl get pods -A -o json` (repeatable), each proxy's `kind`
+    /// from its pod's labels where the series do not give it.
+    #[arg(long = "pods-file", value_name = "FILE", requires = "by")]
+    pods: Vec<PathBuf>,
     /// Range start: RFC 3339, unix seconds, now or now-DURATION.
     #[arg(long, value_name = "TIME")]
     start: Option<String>,
@@ -170,6 +174,7 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
     ]
     .into_iter()
     .flatten()
+    .chain(&args.pods)
     .collect();
     check_output(args.output.as_deref(), &inputs, args.format, "series")?;
     let limit_bytes = parse_limit(args.limit.as_deref())?;
@@ -264,7 +269,12 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
     let settings =
         prometheus::Settings { selection, step: step.or(range.map(|r| r.2)), limit_bytes, by: parse_by(args.by) };
     let sources: Vec<String> = answers.iter().map(|a| a.origin.clone()).collect();
-    let (series, comments, report) = prometheus::import(answers, &settings, &provenance).map_err(scrub)?;
+    let (mut series, mut comments, mut report) = prometheus::import(answers, &settings, &provenance).map_err(scrub)?;
+    if !args.pods.is_empty() {
+        report.warnings.extend(super::imported::kinds_from_pods(&mut series, &args.pods)?);
+        let files: Vec<String> = args.pods.iter().map(|p| shown(p)).collect();
+        comments.push(format!("kind from the pod labels of {} where the series give none", files.join(", ")));
+    }
     meshcap::model::check_readings(&series, &sources.join(", "))?;
     finish_series(args.output.as_deref(), &series, &comments, args.format, &report, &summary_lines(&report))
 }

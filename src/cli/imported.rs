@@ -184,3 +184,31 @@ impl ServerArgs {
         Ok(Client::with_ca(url, auth, Duration::from_secs_f64(timeout), self.ca_cert.as_deref())?)
     }
 }
+
+/// Fill the series' `kind` column from `--pods-file`; the warnings to print.
+pub(crate) fn kinds_from_pods(
+    series: &mut meshcap::series::Series,
+    pods: &[std::path::PathBuf],
+) -> meshcap::Result<Vec<String>> {
+    let mut kinds = std::collections::HashMap::new();
+    for f in pods {
+        let bytes = meshcap::output::read_input(f).map_err(|source| Error::Read { path: f.to_path_buf(), source })?;
+        kinds.extend(meshcap::import::pods::kinds(f, &bytes)?);
+    }
+    let (filled, differ) = meshcap::import::kinds::fill_from_pods(series, &kinds)?;
+    let mut warnings = Vec::new();
+    if filled == 0 && differ.is_empty() {
+        warnings.push(format!(
+            "no proxy of the series took a kind from --pods-file ({} pods with a kind): proxies are matched as namespace/pod",
+            kinds.len()
+        ));
+    }
+    if !differ.is_empty() {
+        warnings.push(format!(
+            "{} proxies' series give another kind than their pod's labels; the series' kind is kept: {}",
+            differ.len(),
+            differ.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Ok(warnings)
+}
