@@ -16,6 +16,7 @@ mod import_istioctl;
 mod import_traffic;
 mod imported;
 mod plan;
+mod plot;
 mod project;
 mod report;
 mod rules;
@@ -43,7 +44,7 @@ enum Command {
     /// The main job: fit, project, compare scopes and write plots/report.png + report.md.
     Report(report::ReportArgs),
     /// Render one chart to a PNG.
-    Plot(report::PlotArgs),
+    Plot(plot::PlotArgs),
     /// Fit a linear memory model to a measurement series.
     Fit(fit::FitArgs),
     /// Every proxy of a fleet: headroom now, growth per day and days until its limit.
@@ -89,7 +90,7 @@ pub enum Format {
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Report(args) => report::run_report(args),
-        Command::Plot(args) => report::run_plot(args),
+        Command::Plot(args) => plot::run_plot(args),
         Command::Fit(args) => fit::run_fit(args),
         Command::Fleet(args) => fleet::run_fleet(args),
         Command::Show(args) => fit::run_show(args),
