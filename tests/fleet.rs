@@ -38,8 +38,8 @@ fn growth_and_days_intervals_cover_about_95_percent() {
         let specs = random_specs(&mut rng, 30);
         let fleet = generate(1000 + run, &specs, 1_767_225_600.0, 900.0, 672);
         let text = fleet.csv();
-        let mut series = csv::parse(Path::new("sim.csv"), &text).unwrap();
-        let model = pooled::pooled_fit(&mut series, String::from("test"), "sim.csv", 0.95).unwrap();
+        let series = csv::parse(Path::new("sim.csv"), &text).unwrap();
+        let model = pooled::pooled_fit(&series, String::from("test"), "sim.csv", 0.95).unwrap();
         let result = forecast(&series, &model, &FleetSettings { headroom: 0.0, ..FleetSettings::default() }).unwrap();
         for truth in &fleet.proxies {
             let p = result.proxies.iter().find(|p| p.proxy == truth.name()).expect("every proxy forecast");

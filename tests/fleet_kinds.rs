@@ -77,8 +77,8 @@ fn fleet(seed: u64, with_kind: bool) -> String {
 }
 
 fn fitted(text: &str) -> (meshcap::series::Series, FittedModel) {
-    let mut series = pooled::clean(csv::parse(Path::new("kinds.csv"), text).unwrap(), None).unwrap();
-    let model = pooled::pooled_fit(&mut series, String::from("t"), "kinds.csv", 0.95).unwrap();
+    let series = pooled::clean(csv::parse(Path::new("kinds.csv"), text).unwrap(), None).unwrap();
+    let model = pooled::pooled_fit(&series, String::from("t"), "kinds.csv", 0.95).unwrap();
     (series, model)
 }
 

@@ -83,8 +83,8 @@ fn a_known_proxys_bound_holds_a_new_level_at_five_percent() {
     for run in 0..50 {
         let specs = slow_specs(&mut rng, 12);
         let fleet = generate_with(5000 + run, &specs, 1_767_225_600.0, 3600.0, 168, level_sd);
-        let mut series = csv::parse(Path::new("sim.csv"), &fleet.csv()).unwrap();
-        let model = pooled::pooled_fit(&mut series, String::from("t"), "sim.csv", 0.95).unwrap();
+        let series = csv::parse(Path::new("sim.csv"), &fleet.csv()).unwrap();
+        let model = pooled::pooled_fit(&series, String::from("t"), "sim.csv", 0.95).unwrap();
         assert!(model.errors.sigma_between > 4.0 * MI, "level offsets seen: {}", model.errors.sigma_between);
         let t = model.t_one_sided(0.95);
         for p in &fleet.proxies {
@@ -119,8 +119,8 @@ fn days_intervals_carry_the_models_uncertainty() {
     for run in 0..50 {
         let specs = slow_specs(&mut rng, 12);
         let fleet = generate_with(6000 + run, &specs, 1_767_225_600.0, 3600.0, 168, level_sd);
-        let mut series = csv::parse(Path::new("sim.csv"), &fleet.csv()).unwrap();
-        let model = pooled::pooled_fit(&mut series, String::from("t"), "sim.csv", 0.95).unwrap();
+        let series = csv::parse(Path::new("sim.csv"), &fleet.csv()).unwrap();
+        let model = pooled::pooled_fit(&series, String::from("t"), "sim.csv", 0.95).unwrap();
         let result = forecast(&series, &model, &FleetSettings { headroom: 0.0, ..FleetSettings::default() }).unwrap();
         for truth in &fleet.proxies {
             let p = result.proxies.iter().find(|p| p.proxy == truth.name()).unwrap();

@@ -129,9 +129,8 @@ fn mesh_days_intervals_hold_the_true_dates() {
     let (mut positive_lo, mut closed, mut log_widths) = (0usize, 0usize, Vec::new());
     for _ in 0..runs {
         let (text, toml, truths) = draw(&mut rng, proxies);
-        let mut series = csv::parse(Path::new("sim.csv"), &text).unwrap();
-        let model =
-            pooled::pooled_fit(&mut series, meshcap::model::sha256_hex(text.as_bytes()), "sim.csv", 0.95).unwrap();
+        let series = csv::parse(Path::new("sim.csv"), &text).unwrap();
+        let model = pooled::pooled_fit(&series, meshcap::model::sha256_hex(text.as_bytes()), "sim.csv", 0.95).unwrap();
         let topology = Topology::parse(Path::new("sim.toml"), &toml).unwrap();
         let settings =
             MeshSettings { scope: Scope::Namespace.into(), policy: GcPolicy::default(), growth: GrowthChoice::Mesh };

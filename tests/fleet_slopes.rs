@@ -64,8 +64,8 @@ fn fleet_dates_each_proxy_from_its_own_slope() {
     let (mut own, mut common) = (0, 0);
     for seed in 0..4 {
         let (text, truth) = fleet(1900 + seed);
-        let mut series = pooled::clean(csv::parse(Path::new("slopes.csv"), &text).unwrap(), None).unwrap();
-        let model = pooled::pooled_fit(&mut series, String::from("t"), "slopes.csv", 0.95).unwrap();
+        let series = pooled::clean(csv::parse(Path::new("slopes.csv"), &text).unwrap(), None).unwrap();
+        let model = pooled::pooled_fit(&series, String::from("t"), "slopes.csv", 0.95).unwrap();
         assert!(model.errors.slope.is_some(), "auto kept one slope: {}", model.errors.reason);
         assert_eq!(meshcap::fleet::model_kind(&model), "pooled model slopes=proxy");
         own += misses(&series, &model, &truth);

@@ -151,10 +151,10 @@ pub(crate) fn forecast(
     if !pods.is_empty() {
         warnings.extend(super::imported::kinds_from_pods(&mut series, pods)?);
     }
-    let mut series = fleet::pooled::clean(series, settings.limit_bytes)?;
+    let series = fleet::pooled::clean(series, settings.limit_bytes)?;
     let model = match model_path {
         Some(m) => model::store::load(m)?,
-        None => fleet::pooled::pooled_fit(&mut series, sha256, &label, settings.level)?,
+        None => fleet::pooled::pooled_fit(&series, sha256, &label, settings.level)?,
     };
     let mesh = match mesh {
         Some(m) => {

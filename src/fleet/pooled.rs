@@ -24,9 +24,9 @@ pub fn clean(series: Series, limit_bytes: Option<f64>) -> Result<Series> {
 
 /// Fit the pooled model on a (cleaned) series; `sha256` is the file's digest (kept in the
 /// model), `label` the path shown. With `kind` or `concurrency` columns, their terms
-/// ([`crate::model::covariates`]) are derived into the series in place (no copy of a large
-/// fleet) and fitted beside the driver.
-pub fn pooled_fit(series: &mut Series, sha256: String, label: &str, level: f64) -> Result<FittedModel> {
+/// ([`crate::model::covariates`]) are fitted beside the driver, evaluated from the series'
+/// columns (no copy of a large fleet, no column added).
+pub fn pooled_fit(series: &Series, sha256: String, label: &str, level: f64) -> Result<FittedModel> {
     let predictor = if series.column(PORTS).is_some() { PORTS } else { REVISIONS };
     // Rows are listed only when there are covariates to choose (10^7 indexes are 160 MB).
     let named = series.column(covariates::KIND).is_some() || series.column(crate::series::CONCURRENCY).is_some();

@@ -13,23 +13,24 @@
 //!
 //! Beside them the random offset and slope per proxy cover what the columns do not name. A
 //! term that cannot be told apart from the others (a kind whose driver never moved, workers
-//! that follow the kind exactly) is left out with a note naming why. The terms are plain columns
-//! derived into the series ([`derive`]); a model names them, and every prediction evaluates them
+//! that follow the kind exactly) is left out with a note naming why. The terms are columns
+//! evaluated from the series' columns row by row ([`super::derived`]); a model names them, and every prediction evaluates them
 //! for the proxy it is about ([`ProxyClass::value`], [`eval`]): `a:b` is the product of `a` and
 //! `b`, `kind=K` is 1 for a proxy of kind K.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::term::Term;
 use crate::error::{Error, Result};
-use crate::series::{Cell, Column, Series, CONCURRENCY};
+use crate::series::{Cell, Series, CONCURRENCY};
 
 /// Column naming the proxy's kind.
 pub const KIND: &str = "kind";
 /// The kinds a `kind` cell may hold.
 pub const KINDS: [&str; 4] = ["sidecar", "gateway", "activator", "waypoint"];
 /// Prefix of a kind indicator column (`kind=gateway`).
-const INDICATOR: &str = "kind=";
+pub(super) const INDICATOR: &str = "kind=";
 
 /// What a prediction needs to know of one proxy beyond the driver: its kind and workers.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -126,14 +127,14 @@ pub struct Choice {
     pub notes: Vec<String>,
 }
 
-/// Choose covariate terms for a fit of `series` rows on `driver` (with an intercept), derive
-/// their columns into the series, and leave out any the data cannot separate.
-pub fn choose(series: &mut Series, rows: &[usize], driver: &str) -> Result<Choice> {
+/// Choose covariate terms for a fit of `series` rows on `driver` (with an intercept), and
+/// leave out any the data cannot separate.
+pub fn choose(series: &Series, rows: &[usize], driver: &str) -> Result<Choice> {
     let mut choice = Choice::default();
     if series.column(KIND).is_some() {
         let mut counts = [0usize; KINDS.len()];
         let mut unknown = 0;
-        let kinds = row_kinds(series)?;
+        let kinds = super::derived::row_kinds(series)?;
         for &i in rows {
             match kinds[i] {
                 u8::MAX => unknown += 1,
@@ -183,43 +184,51 @@ pub fn choose(series: &mut Series, rows: &[usize], driver: &str) -> Result<Choic
     if choice.terms.is_empty() {
         return Ok(choice);
     }
-    derive(series, &choice.terms)?;
     separable(series, rows, driver, &mut choice)?;
-    // The columns of terms left out go (160 MB each at 2 x 10^7 rows).
-    series.columns.retain(|c| !is_derived(&c.name) || choice.terms.iter().any(|t| t.column == c.name));
     Ok(choice)
 }
 
 /// Drop covariate terms the data cannot tell apart from the intercept, the driver and the
 /// terms before them, with a note each. One pass over the rows forms the columns' cross
-/// products (no copy of a column: a fleet's are 10^7 rows each), and Gram-Schmidt in the
+/// products (no column copied or derived: a fleet's are 10^7 rows each), and Gram-Schmidt in the
 /// terms' order on that small matrix finds each term's part the earlier ones do not explain:
 /// a term whose part is under 1e-9 of its own sum of squares is dependent (exact collinearity,
 /// as a constant or a copy of another column, leaves rounding only).
 fn separable(series: &Series, rows: &[usize], driver: &str, choice: &mut Choice) -> Result<()> {
     let names: Vec<String> =
         std::iter::once(driver.to_string()).chain(choice.terms.iter().map(|t| t.column.clone())).collect();
-    let mut cols: Vec<&[f64]> = Vec::with_capacity(names.len());
+    let mut cols = Vec::with_capacity(names.len());
     for n in &names {
-        let values = series.column(n).map(Column::values).unwrap_or_default();
-        if values.len() != series.rows.len() || rows.iter().any(|&i| values[i].is_nan()) {
+        let d = super::derived::Derived::new(series, n)?;
+        if rows.par_iter().any(|&i| d.value(i).is_nan()) {
             // The reader's error names the cell.
-            series.numbers(n, rows)?;
+            super::derived::values(series, n, rows)?;
         }
-        cols.push(values);
+        cols.push(d);
     }
     let m = names.len() + 1;
-    let mut a = vec![0.0; m * m];
-    let mut x = vec![1.0; m];
-    for &i in rows {
-        for (k, c) in cols.iter().enumerate() {
-            x[k + 1] = c[i];
-        }
-        for r in 0..m {
-            for c in r..m {
-                a[r * m + c] += x[r] * x[c];
+    // Fixed pieces summed in order: the same bits at any thread count.
+    let pieces: Vec<Vec<f64>> = rows
+        .par_chunks(1 << 16)
+        .map(|piece| {
+            let mut a = vec![0.0; m * m];
+            let mut x = vec![1.0; m];
+            for &i in piece {
+                for (k, c) in cols.iter().enumerate() {
+                    x[k + 1] = c.value(i);
+                }
+                for r in 0..m {
+                    for c in r..m {
+                        a[r * m + c] += x[r] * x[c];
+                    }
+                }
             }
-        }
+            a
+        })
+        .collect();
+    let mut a = vec![0.0; m * m];
+    for piece in &pieces {
+        a.iter_mut().zip(piece).for_each(|(s, v)| *s += v);
     }
     for r in 0..m {
         for c in 0..r {
@@ -263,88 +272,6 @@ fn separable(series: &Series, rows: &[usize], driver: &str, choice: &mut Choice)
     Ok(())
 }
 
-/// Each row's kind as an index into [`KINDS`] (`u8::MAX` for an empty cell), each distinct
-/// label checked once: a fleet's long form has 10^7 rows and four kinds at most.
-fn row_kinds(series: &Series) -> Result<Vec<u8>> {
-    let Some(col) = series.column(KIND) else { return Ok(vec![u8::MAX; series.rows.len()]) };
-    let index = |k: Option<&str>| k.and_then(|k| KINDS.iter().position(|x| *x == k)).map_or(u8::MAX, |p| p as u8);
-    let Some((ids, names)) = col.label_ids() else {
-        return (0..series.rows.len()).map(|i| kind_at(series, i).map(index)).collect();
-    };
-    let mut of_id: Vec<Option<u8>> = vec![None; names.len()];
-    let mut out = Vec::with_capacity(ids.len());
-    for (i, &id) in ids.iter().enumerate() {
-        let k = match of_id.get(id as usize) {
-            None => u8::MAX,
-            Some(Some(k)) => *k,
-            Some(None) => {
-                let k = index(kind_at(series, i)?);
-                of_id[id as usize] = Some(k);
-                k
-            }
-        };
-        out.push(k);
-    }
-    Ok(out)
-}
-
-/// Add the columns of derived terms (`kind=K`, `a:b`) that `series` lacks, computed row by row;
-/// a row missing an input gets an empty cell.
-pub fn derive(series: &mut Series, terms: &[Term]) -> Result<()> {
-    enum Part<'a> {
-        Number(&'a [f64]),
-        Kind(u8),
-    }
-    let wanted: Vec<&Term> =
-        terms.iter().filter(|t| is_derived(&t.column) && series.column(&t.column).is_none()).collect();
-    let mut kinds: Option<Vec<u8>> = None;
-    let mut columns = Vec::new();
-    for t in wanted {
-        if let Some(k) = t.column.split(':').filter_map(|p| p.strip_prefix(INDICATOR)).find(|k| !KINDS.contains(k)) {
-            return Err(Error::invalid(format!(
-                "term {t}: \"{k}\" is not a proxy kind (sidecar, gateway, activator, waypoint)"
-            )));
-        }
-        if t.column.split(':').any(|p| p.starts_with(INDICATOR)) && kinds.is_none() {
-            if series.column(KIND).is_none() {
-                return Err(Error::data(format!("term {t} needs a kind column, which the series lacks"), &series.path));
-            }
-            kinds = Some(row_kinds(series)?);
-        }
-        let mut parts = Vec::new();
-        for part in t.column.split(':') {
-            parts.push(match part.strip_prefix(INDICATOR) {
-                Some(k) => Part::Kind(KINDS.iter().position(|x| *x == k).expect("checked") as u8),
-                None => Part::Number(
-                    series
-                        .column(part)
-                        .ok_or_else(|| {
-                            Error::data(
-                                format!("term {t} needs a column \"{part}\", which the series lacks"),
-                                &series.path,
-                            )
-                        })?
-                        .values(),
-                ),
-            });
-        }
-        let values: Vec<f64> = (0..series.rows.len())
-            .map(|i| {
-                parts.iter().fold(1.0, |acc, p| match p {
-                    Part::Number(v) => acc * v[i],
-                    Part::Kind(k) => match kinds.as_ref().map_or(u8::MAX, |r| r[i]) {
-                        u8::MAX => f64::NAN,
-                        have => acc * f64::from(u8::from(have == *k)),
-                    },
-                })
-            })
-            .collect();
-        columns.push(Column::numbers(t.column.clone(), values));
-    }
-    series.columns.extend(columns);
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,15 +289,16 @@ mod tests {
 
     #[test]
     fn a_kind_gets_an_offset_and_a_slope_and_workers_a_per_worker_slope() {
-        let mut s = fleet(&["sidecar", "gateway", "sidecar", "Gateway"], &[2.0, 4.0, 2.0, 2.0]);
+        let s = fleet(&["sidecar", "gateway", "sidecar", "Gateway"], &[2.0, 4.0, 2.0, 2.0]);
         let rows: Vec<usize> = (0..s.rows.len()).collect();
-        let c = choose(&mut s, &rows, "ports").unwrap();
+        let c = choose(&s, &rows, "ports").unwrap();
         let names: Vec<String> = c.terms.iter().map(ToString::to_string).collect();
         assert_eq!(names, ["kind=gateway", "ports:kind=gateway", "concurrency", "ports:concurrency"], "{c:?}");
         // By hand: row 4 is p1 (a gateway, 4 workers) at 16 ports.
-        let v = |name: &str| s.column(name).unwrap().values()[4];
-        assert_eq!((v("kind=gateway"), v("ports:kind=gateway"), v("ports:concurrency")), (1.0, 16.0, 64.0));
-        assert_eq!(s.column("ports:kind=gateway").unwrap().values()[0], 0.0);
+        let v = |name: &str, i: usize| crate::model::derived::values(&s, name, &[i]).unwrap()[0];
+        assert_eq!((v("kind=gateway", 4), v("ports:kind=gateway", 4), v("ports:concurrency", 4)), (1.0, 16.0, 64.0));
+        assert_eq!(v("ports:kind=gateway", 0), 0.0);
+        assert!(s.column("ports:kind=gateway").is_none(), "no column is added to the series");
         let class = class_of(&s, &[3, 4, 5]).unwrap();
         assert_eq!(class, ProxyClass { kind: Some("gateway".into()), concurrency: Some(4.0) });
         assert_eq!(eval("ports:kind=gateway", &|n| class.value(n, |_| 10.0)), 10.0);
@@ -380,23 +308,23 @@ mod tests {
 
     #[test]
     fn workers_that_follow_the_kind_are_left_out_and_one_kind_adds_nothing() {
-        let mut s = fleet(&["sidecar", "gateway", "sidecar"], &[2.0, 4.0, 2.0]);
+        let s = fleet(&["sidecar", "gateway", "sidecar"], &[2.0, 4.0, 2.0]);
         let rows: Vec<usize> = (0..s.rows.len()).collect();
-        let c = choose(&mut s, &rows, "ports").unwrap();
+        let c = choose(&s, &rows, "ports").unwrap();
         let names: Vec<String> = c.terms.iter().map(ToString::to_string).collect();
         assert_eq!(names, ["kind=gateway", "ports:kind=gateway"], "{c:?}");
         assert!(c.notes.iter().any(|n| n.contains("concurrency") && n.contains("left out")), "{c:?}");
-        let mut s = fleet(&["gateway", "gateway"], &[2.0, 2.0]);
-        assert!(choose(&mut s, &[0, 1, 2, 3, 4, 5], "ports").unwrap().terms.is_empty());
+        let s = fleet(&["gateway", "gateway"], &[2.0, 2.0]);
+        assert!(choose(&s, &[0, 1, 2, 3, 4, 5], "ports").unwrap().terms.is_empty());
     }
 
     #[test]
     fn a_bad_kind_or_worker_count_names_its_line() {
-        let mut s = fleet(&["sidecar", "router"], &[2.0, 2.0]);
-        let e = choose(&mut s, &[0, 3], "ports").unwrap_err().to_string();
+        let s = fleet(&["sidecar", "router"], &[2.0, 2.0]);
+        let e = choose(&s, &[0, 3], "ports").unwrap_err().to_string();
         assert!(e.contains("f.csv:5:kind") && e.contains("\"router\""), "{e}");
-        let mut s = fleet(&["sidecar", "gateway"], &[2.0, 0.5]);
-        let e = choose(&mut s, &[0, 3], "ports").unwrap_err().to_string();
+        let s = fleet(&["sidecar", "gateway"], &[2.0, 0.5]);
+        let e = choose(&s, &[0, 3], "ports").unwrap_err().to_string();
         assert!(e.contains("f.csv:5:concurrency") && e.contains("0.5"), "{e}");
     }
 }

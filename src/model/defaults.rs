@@ -76,36 +76,28 @@ pub(super) fn collinear_hint(column: &str) -> String {
     }
 }
 
-/// The series with the columns of covariate terms derived, when any are needed: the kind and
-/// worker terms added on the driver when `add`, or derived terms named in `terms`.
-/// `None` (no copy) when the series serves as it is.
+/// Add the kind and worker terms on the driver when `add` and the series has their columns
+/// (and `terms` names none already); true when terms were added. Their values are evaluated
+/// from the series' columns when the fit reads them ([`super::derived::values`]).
 pub(super) fn with_covariates(
     series: &Series,
     rows: &[usize],
     add: bool,
     terms: &mut Vec<Term>,
     notes: &mut Vec<String>,
-) -> Result<Option<Series>> {
+) -> Result<bool> {
     let driver =
         terms.iter().find(|t| t.power == 1 && (t.column == PORTS || t.column == REVISIONS)).map(|t| t.column.clone());
     let has_columns = series.column(covariates::KIND).is_some() || series.column(CONCURRENCY).is_some();
     let named = terms.iter().any(|t| covariates::is_covariate(&t.column));
     if let (true, Some(driver), true, false) = (add, driver, has_columns, named) {
-        let mut s = series.clone();
-        let choice = covariates::choose(&mut s, rows, &driver)?;
+        let choice = covariates::choose(series, rows, &driver)?;
         notes.extend(choice.notes);
-        if choice.terms.is_empty() {
-            return Ok(None);
-        }
+        let added = !choice.terms.is_empty();
         terms.extend(choice.terms);
-        return Ok(Some(s));
+        return Ok(added);
     }
-    if terms.iter().any(|t| covariates::is_derived(&t.column) && series.column(&t.column).is_none()) {
-        let mut s = series.clone();
-        covariates::derive(&mut s, terms)?;
-        return Ok(Some(s));
-    }
-    Ok(None)
+    Ok(false)
 }
 
 /// Each group of a `group`/`slopes` fit learns its kind and workers (at its last fitted row),
@@ -113,14 +105,26 @@ pub(super) fn with_covariates(
 pub(super) fn attach_classes(model: &mut FittedModel, series: &Series, rows: &[usize]) -> Result<()> {
     let Some(column) = model.errors.column.clone() else { return Ok(()) };
     let Some(col) = series.column(&column) else { return Ok(()) };
+    // Each group's last fitted row. A label column is walked by its ids (a fleet's proxy
+    // column has 10^7 rows but 10^4 names); any other column by its cells.
     let mut last: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for &i in rows {
-        let name = match col.get(i) {
-            crate::series::Cell::Text(t) => t,
-            crate::series::Cell::Number(v) => crate::series::write::format_number(v),
-            crate::series::Cell::Empty => continue,
-        };
-        last.insert(name, i);
+    if let Some((ids, names)) = col.label_ids() {
+        let mut last_of_id: Vec<Option<usize>> = vec![None; names.len()];
+        for &i in rows {
+            if let Some(slot) = last_of_id.get_mut(ids[i] as usize) {
+                *slot = Some(i);
+            }
+        }
+        last.extend(last_of_id.iter().zip(names).filter_map(|(i, n)| i.map(|i| (n.clone(), i))));
+    } else {
+        for &i in rows {
+            let name = match col.get(i) {
+                crate::series::Cell::Text(t) => t,
+                crate::series::Cell::Number(v) => crate::series::write::format_number(v),
+                crate::series::Cell::Empty => continue,
+            };
+            last.insert(name, i);
+        }
     }
     for g in &mut model.errors.group_effects {
         if let Some(&i) = last.get(&g.name) {

@@ -101,11 +101,9 @@ pub fn fit_hashed(series: &Series, settings: &FitSettings, sha256: String) -> Re
         Some(t) => (t.clone(), None),
         None => defaults::default_terms(series, &rows, (&settings.response, settings.intercept), &mut notes)?,
     };
-    let derived = defaults::with_covariates(series, &rows, settings.covariates, &mut terms, &mut notes)?;
-    if derived.is_some() {
+    if defaults::with_covariates(series, &rows, settings.covariates, &mut terms, &mut notes)? {
         solved = None;
     }
-    let series = derived.as_ref().unwrap_or(series);
     let p = terms.len() + usize::from(settings.intercept);
     if p == 0 {
         return Err(Error::invalid("nothing to fit: no predictors and no intercept"));
@@ -133,7 +131,7 @@ pub fn fit_hashed(series: &Series, settings: &FitSettings, sha256: String) -> Re
     }
     let mut bases = Vec::new();
     for term in &terms {
-        let base = series.numbers(&term.column, &rows)?;
+        let base = super::derived::values(series, &term.column, &rows)?;
         check_magnitude(series, &rows, &term.column, &base, MAX_PREDICTOR)?;
         bases.push(base);
     }

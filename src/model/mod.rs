@@ -9,6 +9,7 @@ pub mod conditions;
 pub mod covariates;
 pub mod dd;
 mod defaults;
+pub mod derived;
 pub mod errors;
 mod fit;
 mod fitted;

@@ -118,7 +118,7 @@ pub fn residual_chart(model: &FittedModel, series: &Series) -> Option<ResidualCh
     let x = series.numbers(&xcol, &rows).ok()?;
     let mut columns = Vec::new();
     for t in &model.terms {
-        columns.push((t.column.clone(), series.numbers(&t.column, &rows).ok()?));
+        columns.push((t.column.clone(), crate::model::derived::values(series, &t.column, &rows).ok()?));
     }
     let points = (0..rows.len())
         .map(|i| {
@@ -145,7 +145,7 @@ pub fn level_chart(model: &FittedModel, series: &Series) -> Option<LevelChart> {
     let mut columns = Vec::new();
     for t in &model.terms {
         if !columns.iter().any(|(n, _): &(String, _)| *n == t.column) {
-            columns.push((t.column.clone(), series.numbers(&t.column, &rows).ok()?));
+            columns.push((t.column.clone(), crate::model::derived::values(series, &t.column, &rows).ok()?));
         }
     }
     let residual = |i: usize| {
