@@ -262,9 +262,10 @@ fn fleet_takes_kinds_from_kubectl_pods_where_the_series_say_none() {
 }
 
 #[test]
-fn import_prometheus_writes_the_kind_kubectl_pods_give() {
+fn import_prometheus_writes_the_kind_and_workers_kubectl_pods_give() {
     // Saved memory and ports responses of two pods whose series carry no pod labels (as
-    // cAdvisor's do not): with --pods-file the long form gets a kind column from the pods.
+    // cAdvisor's do not): with --pods-file the long form gets kind and concurrency columns from
+    // the pods.
     let dir = crate::util::tempdir();
     let response = |value: &dyn Fn(usize, usize) -> f64| {
         let series: Vec<String> = (0..2)
@@ -286,8 +287,12 @@ fn import_prometheus_writes_the_kind_kubectl_pods_give() {
         dir.path(),
         "pods.json",
         r#"{"kind":"List","items":[
-          {"kind":"Pod","metadata":{"name":"p0","namespace":"ns","labels":{"security.istio.io/tlsMode":"istio"}}},
-          {"kind":"Pod","metadata":{"name":"p1","namespace":"ns","labels":{"istio":"ingressgateway"}}}]}"#,
+          {"kind":"Pod","metadata":{"name":"p0","namespace":"ns","labels":{"security.istio.io/tlsMode":"istio"}},
+           "spec":{"containers":[{"name":"istio-proxy","env":[{"name":"ISTIO_CPU_LIMIT","valueFrom":{"resourceFieldRef":{"resource":"limits.cpu","divisor":"1"}}}],
+             "resources":{"limits":{"cpu":"2"}}}]}},
+          {"kind":"Pod","metadata":{"name":"p1","namespace":"ns","labels":{"istio":"ingressgateway"},
+             "annotations":{"proxy.istio.io/config":"concurrency: 6\n"}},
+           "spec":{"containers":[{"name":"istio-proxy","env":[{"name":"PROXY_CONFIG","value":"{\"concurrency\":4}"}]}]}}]}"#,
     );
     let out = dir.path().join("long.csv");
     crate::util::meshcap()
@@ -304,13 +309,100 @@ fn import_prometheus_writes_the_kind_kubectl_pods_give() {
     let series = meshcap::series::Series::load(&out).unwrap();
     let (ids, names) = series.column("kind").and_then(|c| c.label_ids()).expect("a kind column");
     let (pids, pnames) = series.column("proxy").and_then(|c| c.label_ids()).unwrap();
-    for (k, p) in ids.iter().zip(pids) {
-        let want = if pnames[*p as usize] == "ns/p1" { "gateway" } else { "sidecar" };
-        assert_eq!(names[*k as usize], want);
+    let workers = series.column("concurrency").expect("a concurrency column").values();
+    for ((k, p), w) in ids.iter().zip(pids).zip(workers) {
+        // By hand: p1's annotation (6) overrides its injected ProxyConfig (4); p0 has 2 CPUs.
+        let want = if pnames[*p as usize] == "ns/p1" { ("gateway", 6.0) } else { ("sidecar", 2.0) };
+        assert_eq!((names[*k as usize].as_str(), *w), want);
     }
     // Without --by there is no proxy to join on: clap refuses the flag.
     crate::util::fails(
         crate::util::meshcap().args(["import", "prometheus", "--memory-file"]).arg(&mem).arg("--pods-file").arg(&pods),
         2,
     );
+}
+
+#[test]
+fn fleet_takes_envoy_workers_from_kubectl_pods_as_pilot_agent_decides_them() {
+    // The fleet with its kind column and a concurrency column (sidecars at 2 or 4 workers,
+    // gateways at 4), against the same fleet with neither column but with the pods: each
+    // sidecar's workers from its CPU limit (Istio 1.18+'s ISTIO_CPU_LIMIT: 1500m -> 2, 4 -> 4),
+    // the gateways' from the injected PROXY_CONFIG and, for one, the legacy --concurrency
+    // argument. The rankings must be byte-identical.
+    let dir = crate::util::tempdir();
+    let workers = |name: &str| {
+        let i: usize = name[4..].parse().unwrap();
+        if name.starts_with("gw/") || i % 2 == 1 {
+            4
+        } else {
+            2
+        }
+    };
+    let with_columns: String = fleet(19_48, true)
+        .lines()
+        .map(|l| match l.split(',').nth(1) {
+            Some("proxy") => format!("{l},concurrency\n"),
+            Some(name) => format!("{l},{}\n", workers(name)),
+            None => String::new(),
+        })
+        .collect();
+    let with = crate::util::write(dir.path(), "with.csv", &with_columns);
+    let without = crate::util::write(dir.path(), "without.csv", &fleet(19_48, false));
+    let limit_env =
+        r#"{"name":"ISTIO_CPU_LIMIT","valueFrom":{"resourceFieldRef":{"resource":"limits.cpu","divisor":"1"}}}"#;
+    let sidecar = |i: usize, cpu: Option<&str>| {
+        let limits =
+            cpu.map_or(String::new(), |c| format!(r#","resources":{{"limits":{{"cpu":"{c}","memory":"1Gi"}}}}"#));
+        format!(
+            r#"{{"kind":"Pod","metadata":{{"name":"p{i:02}","namespace":"ns","labels":{{"security.istio.io/tlsMode":"istio"}}}},
+              "spec":{{"containers":[{{"name":"app"}},{{"name":"istio-proxy","args":["proxy","sidecar"],"env":[{limit_env}]{limits}}}]}}}}"#
+        )
+    };
+    let gateway = |i: usize| {
+        let (args, env) = if i == SIDECARS {
+            (r#""--concurrency","4""#, String::from(r#"{"name":"POD_NAME","value":"x"}"#))
+        } else {
+            (r#""proxy","router""#, String::from(r#"{"name":"PROXY_CONFIG","value":"{\"concurrency\":4}\n"}"#))
+        };
+        format!(
+            r#"{{"kind":"Pod","metadata":{{"name":"g{i:02}","namespace":"gw","labels":{{"istio":"ingressgateway"}}}},
+              "spec":{{"containers":[{{"name":"istio-proxy","args":[{args}],"env":[{env}]}}]}}}}"#
+        )
+    };
+    let list = |unknown: Option<usize>| {
+        let mut items: Vec<String> = (0..SIDECARS)
+            .map(|i| match (unknown == Some(i), i % 2) {
+                (true, _) => sidecar(i, None),
+                (false, 0) => sidecar(i, Some("1500m")),
+                _ => sidecar(i, Some("4")),
+            })
+            .collect();
+        items.extend((SIDECARS..SIDECARS + GATEWAYS).map(gateway));
+        format!(r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#, items.join(","))
+    };
+    let pods = crate::util::write(dir.path(), "pods.json", &list(None));
+    let run = |series: &Path, pods: Option<&Path>| {
+        let mut cmd = crate::util::meshcap();
+        cmd.arg("fleet").arg(series).args(["--format", "csv"]);
+        if let Some(p) = pods {
+            cmd.arg("--pods-file").arg(p);
+        }
+        let out = cmd.assert().success();
+        let o = out.get_output();
+        (o.stdout.clone(), String::from_utf8_lossy(&o.stderr).to_string())
+    };
+    let (a, _) = run(&with, None);
+    let (b, _) = run(&without, Some(&pods));
+    assert!(!a.is_empty() && a == b, "pods-file workers differ from the concurrency column");
+    // The fit did use the workers: without them the ranking differs.
+    let kinds_only: String = with_columns.lines().map(|l| format!("{}\n", l.rsplit_once(',').unwrap().0)).collect();
+    let kinds_only = crate::util::write(dir.path(), "kinds.csv", &kinds_only);
+    let (c, _) = run(&kinds_only, None);
+    assert_ne!(a, c, "the concurrency terms changed nothing");
+    // One sidecar without a CPU limit: its workers are the node's CPUs, unknown. No workers
+    // column then (a per-worker slope needs every proxy's), and a warning names the proxy.
+    let partial = crate::util::write(dir.path(), "partial.json", &list(Some(3)));
+    let (d, err) = run(&without, Some(&partial));
+    assert_eq!(d, c, "with one proxy's workers unknown the kinds alone are fitted");
+    assert!(err.contains("not of 1") && err.contains("ns/p03"), "{err}");
 }

@@ -74,7 +74,9 @@ pub struct FleetArgs {
     output: Option<PathBuf>,
     /// `kubectl get pods -A -o json` (repeatable): each proxy's kind (sidecar, gateway,
     /// activator, waypoint) from its pod's labels where the series do not give it (cAdvisor's
-    /// memory series carry no pod labels), so a gateway among sidecars gets a gateway's line.
+    /// memory series carry no pod labels), so a gateway among sidecars gets a gateway's line;
+    /// and its Envoy workers from its spec as pilot-agent decides them (`--concurrency`,
+    /// ProxyConfig `concurrency`, the CPU limit), when every proxy's are known.
     #[arg(long = "pods-file", value_name = "FILE")]
     pods: Vec<PathBuf>,
     /// Mesh topology (from `import kubectl`, with revisions' creation times): date each proxy
@@ -149,7 +151,7 @@ pub(crate) fn forecast(
     };
     let (mut series, mut warnings) = (series, warnings);
     if !pods.is_empty() {
-        warnings.extend(super::imported::kinds_from_pods(&mut series, pods)?);
+        warnings.extend(super::imported::covariates_from_pods(&mut series, pods)?);
     }
     let series = fleet::pooled::clean(series, settings.limit_bytes)?;
     let model = match model_path {
@@ -204,7 +206,13 @@ pub fn run_fleet(args: FleetArgs) -> Result<()> {
     }
     let bytes = match args.format {
         FleetFormat::Json => json_bytes(&result),
-        FleetFormat::Csv => fleet::export::csv(&result).into_bytes(),
+        FleetFormat::Csv => {
+            // A CSV has no place for them (JSON carries them, the table prints them).
+            for w in &result.warnings {
+                eprintln!("warning: {w}");
+            }
+            fleet::export::csv(&result).into_bytes()
+        }
         FleetFormat::Table => {
             let mut text = fleet::export::table(&result, args.top);
             // The dates are when steady memory reaches the limit: say so, since every

@@ -86,7 +86,8 @@ pub struct PrometheusArgs {
     #[arg(long, value_name = "FILE")]
     last_terminated_file: Option<PathBuf>,
     /// With --by namespace,pod: `kubectl get pods -A -o json` (repeatable), each proxy's `kind`
-    /// from its pod's labels where the series do not give it.
+    /// from its pod's labels and its `concurrency` (Envoy workers) from its spec where the
+    /// series do not give them.
     #[arg(long = "pods-file", value_name = "FILE", requires = "by")]
     pods: Vec<PathBuf>,
     /// Range start: RFC 3339, unix seconds, now or now-DURATION.
@@ -271,7 +272,7 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
     let sources: Vec<String> = answers.iter().map(|a| a.origin.clone()).collect();
     let (mut series, mut comments, mut report) = prometheus::import(answers, &settings, &provenance).map_err(scrub)?;
     if !args.pods.is_empty() {
-        report.warnings.extend(super::imported::kinds_from_pods(&mut series, &args.pods)?);
+        report.warnings.extend(super::imported::covariates_from_pods(&mut series, &args.pods)?);
         let files: Vec<String> = args.pods.iter().map(|p| shown(p)).collect();
         comments.push(format!("kind from the pod labels of {} where the series give none", files.join(", ")));
     }

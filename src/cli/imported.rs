@@ -185,15 +185,16 @@ impl ServerArgs {
     }
 }
 
-/// Fill the series' `kind` column from `--pods-file`; the warnings to print.
-pub(crate) fn kinds_from_pods(
+/// Fill the series' `kind` and `concurrency` columns from `--pods-file`; the warnings to print.
+pub(crate) fn covariates_from_pods(
     series: &mut meshcap::series::Series,
     pods: &[std::path::PathBuf],
 ) -> meshcap::Result<Vec<String>> {
-    let mut kinds = std::collections::HashMap::new();
+    let (mut kinds, mut workers) = (std::collections::HashMap::new(), std::collections::HashMap::new());
     for f in pods {
         let bytes = meshcap::output::read_input(f).map_err(|source| Error::Read { path: f.to_path_buf(), source })?;
         kinds.extend(meshcap::import::pods::kinds(f, &bytes)?);
+        workers.extend(meshcap::import::pods::workers(f, &bytes)?);
     }
     let (filled, differ) = meshcap::import::kinds::fill_from_pods(series, &kinds)?;
     let mut warnings = Vec::new();
@@ -208,6 +209,14 @@ pub(crate) fn kinds_from_pods(
             "{} proxies' series give another kind than their pod's labels; the series' kind is kept: {}",
             differ.len(),
             differ.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let (given, unknown) = meshcap::import::workers::fill_from_pods(series, &workers)?;
+    if given > 0 && !unknown.is_empty() {
+        warnings.push(format!(
+            "--pods-file gives the Envoy workers of {given} proxies but not of {} (no --concurrency argument, ProxyConfig concurrency or CPU limit in the pod: {}): no workers column, as a per-worker slope needs every proxy's",
+            unknown.len(),
+            unknown.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
         ));
     }
     Ok(warnings)

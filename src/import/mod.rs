@@ -41,6 +41,7 @@ pub mod splice;
 pub mod terminated;
 mod time_flags;
 pub mod traffic;
+pub mod workers;
 
 use std::collections::BTreeMap;
 
