@@ -87,10 +87,7 @@ pub fn fill_from_pods(series: &mut Series, pods: &HashMap<String, &'static str>)
         let differ: Vec<String> = names.iter().zip(&differ).filter(|(_, &d)| d).map(|(n, _)| n.clone()).collect();
         (kind, filled.iter().filter(|&&f| f).count(), differ)
     };
-    match series.columns.iter_mut().find(|c| c.name == KIND) {
-        Some(c) => *c = kind,
-        None => series.columns.push(kind),
-    }
+    series.put_column(kind);
     Ok((filled, differ))
 }
 

@@ -213,11 +213,7 @@ pub fn fill_from_pods(series: &mut Series, pods: &HashMap<String, u32>) -> Resul
     let missing: Vec<String> = names.iter().zip(&missing).filter(|(_, &m)| m).map(|(n, _)| n.clone()).collect();
     let filled = filled.iter().filter(|&&f| f).count();
     if missing.is_empty() && filled > 0 {
-        let column = Column::numbers(CONCURRENCY.to_string(), values);
-        match series.columns.iter_mut().find(|c| c.name == CONCURRENCY) {
-            Some(c) => *c = column,
-            None => series.columns.push(column),
-        }
+        series.put_column(Column::numbers(CONCURRENCY.to_string(), values));
     }
     Ok((filled, missing))
 }

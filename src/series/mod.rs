@@ -188,6 +188,14 @@ impl Series {
         Ok(out)
     }
 
+    /// Put `column` in place of the column of its name, or add it.
+    pub(crate) fn put_column(&mut self, column: Column) {
+        match self.columns.iter_mut().find(|c| c.name == column.name) {
+            Some(c) => *c = column,
+            None => self.columns.push(column),
+        }
+    }
+
     /// The OOM observations of this series (see [`OomObservation`]).
     pub fn oom_observations(&self) -> Vec<OomObservation> {
         oom::collect(self)
