@@ -146,9 +146,11 @@ pub(crate) fn residual_chart() -> ResidualChart {
                 revisions: 200.0 * i as f64,
                 fitted: (50.0 + 150.0 * i as f64) * MI,
                 residual: (i % 3) as f64 * MI - MI,
+                sd: 0.0,
             })
             .collect(),
         sigma: 0.9 * MI,
+        own_lines: false,
     }
 }
 

@@ -103,13 +103,14 @@ fn non_finite_and_constant_data_never_panic() {
     render_fit(&constant, &p("constant.png"), DEFAULT_SIZE).unwrap();
 
     let mut residuals = residual_chart();
-    residuals.points.push(ResidualPoint { revisions: nan, fitted: inf, residual: nan });
+    residuals.points.push(ResidualPoint { revisions: nan, fitted: inf, residual: nan, sd: 0.0 });
     residuals.sigma = nan;
     render_residuals(&residuals, &p("res.png"), DEFAULT_SIZE).unwrap();
     let zero = ResidualChart {
         title: "zero".into(),
-        points: vec![ResidualPoint { revisions: 1.0, fitted: 1.0, residual: 0.0 }; 3],
+        points: vec![ResidualPoint { revisions: 1.0, fitted: 1.0, residual: 0.0, sd: 0.0 }; 3],
         sigma: 0.0,
+        own_lines: false,
     };
     render_residuals(&zero, &p("zero.png"), DEFAULT_SIZE).unwrap();
 

@@ -60,3 +60,57 @@ fn a_long_title_wraps_onto_a_second_line() {
     let (s, l) = (Image::open(&short).count(second_line, ink), Image::open(&long).count(second_line, ink));
     assert!(l > s + 500, "no second title line: {l} dark pixels against {s} for a short title");
 }
+
+/// A fleet whose proxies each have their own offset and slope: its residual chart is drawn from
+/// each proxy's own line, so about 5% of the residuals lie past +-2 sigma as the chart says
+/// (from the pooled line 20-30% did: every proxy's offset and slope counted as noise).
+#[test]
+fn a_group_fits_residuals_are_from_each_proxys_own_line() {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, Normal};
+    const MI: f64 = 1024.0 * 1024.0;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(19_49);
+    let n = |sd: f64| Normal::new(0.0, sd).unwrap();
+    let (offsets, slopes, levels, noise) = (n(6.0 * MI), n(0.1), n(2.0 * MI), n(1.0 * MI));
+    let mut text = String::from("time,proxy,ports,memory\n");
+    for p in 0..12 {
+        let (offset, slope) = (offsets.sample(&mut rng), 100e3 * (1.0 + slopes.sample(&mut rng)));
+        for level in 0..6 {
+            let ports = 100.0 + 150.0 * level as f64 + 3.0 * p as f64;
+            let shift = levels.sample(&mut rng);
+            for k in 0..20 {
+                let t = 1.767e9 + 300.0 * (20 * level + k) as f64;
+                let m = 6e7 + offset + slope * ports + shift + noise.sample(&mut rng);
+                text.push_str(&format!("{t},ns/p{p:02},{ports},{m:.0}\n"));
+            }
+        }
+    }
+    let dir = tempdir();
+    let data = crate::util::write(dir.path(), "slopes.csv", &text);
+    let model_path = dir.path().join("m.json");
+    crate::util::meshcap().arg("fit").arg(&data).arg("-o").arg(&model_path).assert().success();
+    let model = meshcap::model::store::load(&model_path).unwrap();
+    assert!(model.errors.slope.is_some(), "auto kept one slope: {}", model.errors.label());
+    let series = meshcap::series::Series::load(&data).unwrap();
+    let chart = meshcap::report::charts::residual_chart(&model, &series).unwrap();
+    assert!(chart.own_lines);
+    let beyond = |sigma: f64, r: &dyn Fn(&ResidualPoint) -> f64| {
+        chart.points.iter().filter(|p| r(p).abs() > 2.0 * sigma).count() as f64 / chart.points.len() as f64
+    };
+    let own = beyond(chart.sigma, &|p| p.residual);
+    // The truth within a proxy: level offsets 2Mi and readings 1Mi, sd sqrt(5) Mi.
+    let truth = 5.0f64.sqrt() * MI;
+    assert!((chart.sigma / truth - 1.0).abs() < 0.25, "sigma {} against {truth}", chart.sigma);
+    assert!((0.01..=0.08).contains(&own), "{own} of residuals past 2 sigma from the proxies' own lines");
+    // The pooled line's residuals against the fit's sigma: what the chart drew before.
+    let pooled = beyond(model.residual_std_error, &|p| {
+        let row = model.design_row(|c| if c == "ports" { p.revisions * 8.0 } else { 0.0 });
+        p.residual + p.fitted - model.predict_row(&row).mean
+    });
+    eprintln!(
+        "past 2 sigma: own lines {own:.3} (sigma {:.2}Mi, truth {:.2}Mi), pooled line {pooled:.3}",
+        chart.sigma / MI,
+        truth / MI
+    );
+    assert!(pooled > 0.12, "the pooled line's residuals past 2 sigma: {pooled}");
+}

@@ -76,6 +76,9 @@ pub struct ResidualChart {
     pub points: Vec<ResidualPoint>,
     /// Residual standard error in bytes; the ±2σ lines are omitted when it is not positive.
     pub sigma: f64,
+    /// True when each residual is from its proxy's own line (a group fit's offsets and slopes,
+    /// BLUPs), so `sigma` is the spread within a proxy.
+    pub own_lines: bool,
 }
 
 /// One observation's residual.
@@ -87,6 +90,9 @@ pub struct ResidualPoint {
     pub fitted: f64,
     /// Observed minus fitted memory, bytes.
     pub residual: f64,
+    /// The residual's own standard deviation under the model when it differs from the
+    /// chart's `sigma` (a variance function), else 0.
+    pub sd: f64,
 }
 
 /// Residuals by configuration level ([`super::render_levels`]).

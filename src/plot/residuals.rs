@@ -32,17 +32,24 @@ pub fn draw_residuals<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: 
 
     let mut subtitle = format!("{} residuals", count_label(points.len() as f64));
     if let Some(s) = sigma {
-        let outside = points.iter().filter(|p| p.residual.abs() > 2.0 * s).count();
+        // Each residual against its own sd where the model gives one (spread grows with memory).
+        let outside = points.iter().filter(|p| p.residual.abs() > 2.0 * if p.sd > 0.0 { p.sd } else { s }).count();
         let share = if points.is_empty() { 0.0 } else { 100.0 * outside as f64 / points.len() as f64 };
+        let own = if points.iter().any(|p| p.sd > 0.0) { " (each at its own σ)" } else { "" };
         subtitle += &format!(
-            "; {} ({share:.1}%) beyond ±2σ, about 5% expected with normal errors",
+            "; {} ({share:.1}%) beyond ±2σ{own}, about 5% expected with normal errors",
             count_label(outside as f64)
         );
+        if chart.own_lines {
+            subtitle += "; from each proxy's own line";
+        }
     }
     let body = title_block(area, &chart.title, &subtitle, &fonts)?;
-    let residual_label = match points.len() > REDUCE_ABOVE {
-        true => "residual (observed − fitted; extremes per pixel column shown)",
-        false => "residual (observed − fitted)",
+    let residual_label = match (points.len() > REDUCE_ABOVE, chart.own_lines) {
+        (true, false) => "residual (observed − fitted; extremes per pixel column shown)",
+        (false, false) => "residual (observed − fitted)",
+        (true, true) => "residual (observed − its proxy's line; extremes per pixel column shown)",
+        (false, true) => "residual (observed − its proxy's line)",
     };
     let mut legend = vec![
         LegendItem::new(Swatch::Point(POINTS, Marker::Circle), residual_label),

@@ -109,7 +109,11 @@ pub fn fit_chart(model: &FittedModel, series: Option<&Series>, limits: &[f64], c
     }
 }
 
-/// Residuals against fitted values and against the x column.
+/// Residuals against fitted values and against the x column. A group fit's residuals are
+/// taken from each proxy's own line (its offset and, with random slopes, its slope: the BLUPs,
+/// as nlme's residual plots show them), with the spread within a proxy as sigma: from the
+/// pooled line they carry every proxy's offset and slope, which no sigma of the fit describes
+/// (25% of a kind fleet's fell past +-2 sigma, against 5% expected).
 pub fn residual_chart(model: &FittedModel, series: &Series) -> Option<ResidualChart> {
     let rows = series.fit_rows();
     let y = series.numbers(&model.response, &rows).ok()?;
@@ -120,18 +124,62 @@ pub fn residual_chart(model: &FittedModel, series: &Series) -> Option<ResidualCh
     for t in &model.terms {
         columns.push((t.column.clone(), crate::model::derived::values(series, &t.column, &rows).ok()?));
     }
+    let own = own_groups(model, series, &rows);
+    let e = &model.errors;
+    let sigma = match own {
+        // Within a proxy: level and reading parts (at the variance function's reference).
+        Some(_) => e.sigma_within.hypot(e.sigma_between),
+        None => model.residual_std_error,
+    };
     let points = (0..rows.len())
         .map(|i| {
             let row = model.design_row(|c| columns.iter().find(|(n, _)| n == c).map_or(0.0, |(_, v)| v[i]));
-            let fitted = model.predict_row(&row).mean;
-            ResidualPoint { revisions: x[i] * unit, fitted, residual: y[i] - fitted }
+            let fitted = match own.as_ref().and_then(|g| g[i]) {
+                Some(g) => model.predict_group(&row, g).mean,
+                None => model.predict_row(&row).mean,
+            };
+            // With a variance function each residual has its own sd (the level and reading
+            // parts scale with the mean).
+            let sd = match (&own, &e.spread) {
+                (Some(_), Some(_)) => e.level_variance(fitted).sqrt(),
+                _ => 0.0,
+            };
+            ResidualPoint { revisions: x[i] * unit, fitted, residual: y[i] - fitted, sd }
         })
         .collect();
+    let what = if own.is_some() { "sigma within a proxy" } else { "sigma" };
     Some(ResidualChart {
-        title: format!("Residuals: {} (sigma {})", model.name(), format_bytes(model.residual_std_error)),
+        title: format!("Residuals: {} ({what} {})", model.name(), format_bytes(sigma)),
         points,
-        sigma: model.residual_std_error,
+        sigma,
+        own_lines: own.is_some(),
     })
+}
+
+/// Each fitted row's group effect, for a group fit whose groups the series names; `None`
+/// for any other fit.
+fn own_groups<'m>(
+    model: &'m FittedModel,
+    series: &Series,
+    rows: &[usize],
+) -> Option<Vec<Option<&'m crate::model::GroupEffect>>> {
+    let e = &model.errors;
+    if e.kind != crate::model::ErrorKind::Group || e.group_effects.is_empty() {
+        return None;
+    }
+    let col = series.column(e.column.as_deref()?)?;
+    let by_name: std::collections::HashMap<&str, &crate::model::GroupEffect> =
+        e.group_effects.iter().map(|g| (g.name.as_str(), g)).collect();
+    let found: Vec<Option<&crate::model::GroupEffect>> = rows
+        .iter()
+        .map(|&i| match col.get(i) {
+            crate::series::Cell::Text(t) => by_name.get(t.as_str()).copied(),
+            crate::series::Cell::Number(v) => by_name.get(crate::series::write::format_number(v).as_str()).copied(),
+            crate::series::Cell::Empty => None,
+        })
+        .collect();
+    // A model used on other data (no group of it found) keeps the pooled line.
+    found.iter().any(Option::is_some).then_some(found)
 }
 
 /// Residuals by level: readings grouped as the fit groups them (runs of one setting in time

@@ -150,6 +150,7 @@ pub fn write_report(input: &ReportInput, dir: &Path, size: (u32, u32)) -> Result
         title: format!("Residuals: {} (no data given)", m.name()),
         points: Vec::new(),
         sigma: m.residual_std_error,
+        own_lines: false,
     };
     let title = format!("meshcap capacity report: {}", m.name());
     let residuals_chart = residuals.as_ref().unwrap_or(&empty_residuals);
