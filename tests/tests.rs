@@ -55,6 +55,7 @@ mod readers_fuzz;
 mod reml_nlme;
 mod report;
 mod rules;
+mod rules_kinds;
 mod rules_live;
 mod rules_slopes;
 mod safe_answers;

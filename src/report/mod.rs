@@ -9,6 +9,7 @@ pub mod charts;
 pub mod fleet;
 mod markdown;
 pub mod plan;
+pub mod rule_lines;
 pub mod rules;
 pub mod sweep_charts;
 

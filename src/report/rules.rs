@@ -12,6 +12,8 @@
 //! proxy; `s^2` becomes the variance function's and the random slopes' terms when the model
 //! has them (issue 19). Past the largest measured count the bound is the larger of the line's
 //! and the quadratic alternative's, as `meshcap safe` and `whatif` compute it (issue 19 §4).
+//! A model with a line per proxy kind or a per-worker slope gets a bound per kind
+//! ([`super::rule_lines`]).
 
 use serde::Serialize;
 
@@ -36,7 +38,7 @@ pub struct RuleSettings {
 }
 
 #[derive(Serialize)]
-struct Rule {
+pub(super) struct Rule {
     #[serde(skip_serializing_if = "Option::is_none")]
     record: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -51,9 +53,14 @@ struct Rule {
 }
 
 #[derive(Serialize)]
-struct Group {
-    name: String,
-    rules: Vec<Rule>,
+pub(super) struct Group {
+    pub(super) name: String,
+    pub(super) rules: Vec<Rule>,
+}
+
+/// A recording rule.
+pub(super) fn record(name: &str, expr: String) -> Rule {
+    Rule { record: Some(name.to_string()), alert: None, expr, for_: None, labels: None, annotations: None }
 }
 
 #[derive(Serialize)]
@@ -73,7 +80,7 @@ pub const UPPER_AHEAD: &str = "meshcap:istio_proxy_memory_upper_bytes_ahead";
 pub const LIMIT: &str = "meshcap:istio_proxy_memory_limit_bytes";
 
 /// A number as PromQL reads it back to the same f64.
-fn num(v: f64) -> String {
+pub(super) fn num(v: f64) -> String {
     if v < 0.0 {
         format!("({v:?})")
     } else {
@@ -118,6 +125,9 @@ pub fn prometheus_rule_yaml(model: &FittedModel, s: &RuleSettings, name: &str, n
 }
 
 fn groups(model: &FittedModel, s: &RuleSettings) -> Result<Vec<Group>> {
+    if super::rule_lines::has_covariates(model) {
+        return super::rule_lines::groups(model, s);
+    }
     let (b0, b1, unit) = linear_in_clusters(model)?;
     let factor = s.push.factor();
     let sigma2 = model.residual_std_error.powi(2);
@@ -155,6 +165,29 @@ fn groups(model: &FittedModel, s: &RuleSettings) -> Result<Vec<Group>> {
         }
         None => line_at(x),
     };
+    let mut rules = vec![
+        record(CLUSTERS, "max by (namespace, pod) (envoy_cluster_manager_active_clusters)".into()),
+        record(
+            LIMIT,
+            "max by (namespace, pod) (kube_pod_container_resource_limits{resource=\"memory\", container=\"istio-proxy\"})"
+                .into(),
+        ),
+        record(PREDICTED, format!("{} + {} * {CLUSTERS}", num(b0), num(b1 * k))),
+        record(UPPER, upper_at(CLUSTERS)),
+        record(
+            UPPER_AHEAD,
+            upper_at(&format!(
+                "{CLUSTERS} + clamp_min(max by (namespace, pod) (deriv(envoy_cluster_manager_active_clusters[7d])), 0) * {}",
+                num(s.alert_days * 86400.0)
+            )),
+        ),
+    ];
+    rules.extend(alerts(s));
+    Ok(vec![Group { name: "meshcap-istio-proxy-memory".into(), rules }])
+}
+
+/// The two alerts on the recorded bounds, against the limit less the headroom.
+pub(super) fn alerts(s: &RuleSettings) -> Vec<Rule> {
     let target = format!("{LIMIT} * {}", num(1.0 - s.headroom));
     let labels = |severity: &str| Some([("severity".to_string(), severity.to_string())].into_iter().collect());
     let annotations = |summary: &str| {
@@ -176,30 +209,7 @@ fn groups(model: &FittedModel, s: &RuleSettings) -> Result<Vec<Group>> {
             .collect(),
         )
     };
-    let record = |name: &str, expr: String| Rule {
-        record: Some(name.to_string()),
-        alert: None,
-        expr,
-        for_: None,
-        labels: None,
-        annotations: None,
-    };
-    let rules = vec![
-        record(CLUSTERS, "max by (namespace, pod) (envoy_cluster_manager_active_clusters)".into()),
-        record(
-            LIMIT,
-            "max by (namespace, pod) (kube_pod_container_resource_limits{resource=\"memory\", container=\"istio-proxy\"})"
-                .into(),
-        ),
-        record(PREDICTED, format!("{} + {} * {CLUSTERS}", num(b0), num(b1 * k))),
-        record(UPPER, upper_at(CLUSTERS)),
-        record(
-            UPPER_AHEAD,
-            upper_at(&format!(
-                "{CLUSTERS} + clamp_min(max by (namespace, pod) (deriv(envoy_cluster_manager_active_clusters[7d])), 0) * {}",
-                num(s.alert_days * 86400.0)
-            )),
-        ),
+    vec![
         Rule {
             record: None,
             alert: Some("MeshcapSidecarNearLimit".into()),
@@ -219,8 +229,7 @@ fn groups(model: &FittedModel, s: &RuleSettings) -> Result<Vec<Group>> {
                 s.alert_days
             )),
         },
-    ];
-    Ok(vec![Group { name: "meshcap-istio-proxy-memory".into(), rules }])
+    ]
 }
 
 /// The quadratic alternative's upper bound as PromQL in the cluster count, for a model that
@@ -291,14 +300,17 @@ impl PastTheData {
 /// variance does not); with random slopes the proxy's own slope adds `2 u tau_01 + u^2
 /// tau_1^2`.
 fn residual_variance(model: &FittedModel, b0: f64, b1: f64, u: &str) -> String {
+    reading_variance(model, &format!("{} + {} * {u}", num(b0), num(b1)), u)
+}
+
+/// [`residual_variance`] around the mean `mean` (a PromQL expression) at `u`.
+pub(super) fn reading_variance(model: &FittedModel, mean: &str, u: &str) -> String {
     let e = &model.errors;
     let mut out = match &e.spread {
         None => num(model.residual_std_error.powi(2)),
         Some(sp) => format!(
-            "{level} * (clamp_min({b0} + {b1} * {u}, 1) / {reference}) ^ {power} + {group}",
+            "{level} * (clamp_min({mean}, 1) / {reference}) ^ {power} + {group}",
             level = num(e.sigma_within.powi(2) + e.sigma_between.powi(2)),
-            b0 = num(b0),
-            b1 = num(b1),
             reference = num(sp.reference_bytes),
             power = num(2.0 * sp.power),
             group = num(e.sigma_group.powi(2)),
