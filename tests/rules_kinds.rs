@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
 use crate::prometheus_live::start_configured;
-use crate::rules_live::{query, rules_config};
+use crate::rules_live::{query, rules_config, rules_for};
 use crate::util::{meshcap, tempdir, write};
 
 /// 3 gateways at 4 workers and 9 sidecars at 2 or 8, 6 levels of 20 readings each: a gateway
@@ -60,14 +60,7 @@ fn live_prometheus_records_each_kinds_bound() {
     let model = meshcap::model::store::load(&model_path).unwrap();
     let names: Vec<String> = model.terms.iter().map(ToString::to_string).collect();
     assert_eq!(names, ["ports", "kind=gateway", "ports:kind=gateway", "concurrency", "ports:concurrency"]);
-    let rules_path = dir.path().join("rules.yaml");
-    meshcap()
-        .args(["rules", "--push", "none", "--model"])
-        .arg(&model_path)
-        .arg("-o")
-        .arg(&rules_path)
-        .assert()
-        .success();
+    let rules_path = rules_for(dir.path(), &model_path);
     if crate::rules::promtool() {
         let out = std::process::Command::new("promtool").arg("check").arg("rules").arg(&rules_path).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

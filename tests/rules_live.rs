@@ -45,6 +45,19 @@ pub(crate) fn rules_config(rules: &std::path::Path) -> String {
     )
 }
 
+/// `meshcap rules --push none` for the model at `model` into `dir/rules.yaml`.
+pub(crate) fn rules_for(dir: &std::path::Path, model: &std::path::Path) -> std::path::PathBuf {
+    let rules = dir.join("rules.yaml");
+    crate::util::meshcap()
+        .args(["rules", "--push", "none", "--model"])
+        .arg(model)
+        .arg("-o")
+        .arg(&rules)
+        .assert()
+        .success();
+    rules
+}
+
 /// One instant query's `data.result` (empty when the server does not answer yet).
 pub(crate) fn query(url: &str, q: &str) -> serde_json::Value {
     let body = ureq::get(&format!("{url}/api/v1/query"))

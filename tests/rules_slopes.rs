@@ -14,7 +14,7 @@ use rand_distr::{Distribution, Normal};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::prometheus_live::start_configured;
-use crate::rules_live::{query, rules_config};
+use crate::rules_live::{query, rules_config, rules_for};
 use crate::util::{meshcap, tempdir, write};
 
 const MI: f64 = 1_048_576.0;
@@ -75,14 +75,7 @@ fn live_prometheus_records_the_slopes_and_spread_bound() {
         .success();
     let model: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&model_path).unwrap()).unwrap();
     assert!(model["errors"]["slope"].is_object() && model["errors"]["spread"].is_object(), "{}", model["errors"]);
-    let rules_path = dir.path().join("rules.yaml");
-    meshcap()
-        .args(["rules", "--push", "none", "--model"])
-        .arg(&model_path)
-        .arg("-o")
-        .arg(&rules_path)
-        .assert()
-        .success();
+    let rules_path = rules_for(dir.path(), &model_path);
     let (want, straight) = expected(&model, CLUSTERS);
     assert!((want / straight - 1.0).abs() > 0.01, "slopes and spread must move the bound: {want} vs {straight}");
 

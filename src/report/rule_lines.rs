@@ -17,7 +17,7 @@ use super::rules::{alerts, num, record, Group, RuleSettings, CLUSTERS, LIMIT, PR
 use crate::error::{Error, Result};
 use crate::model::covariates::{kinds_of, KINDS};
 use crate::model::{FittedModel, ProxyClass};
-use crate::series::{CONCURRENCY, PORTS, REVISIONS};
+use crate::series::CONCURRENCY;
 
 /// Recorded: each proxy's Envoy workers (with its kind label).
 pub const WORKERS: &str = "meshcap:istio_proxy_workers";
@@ -227,20 +227,7 @@ impl KindLine {
 /// each proxy's kind, each kind's bound from its own line, the largest of them for a proxy of
 /// another kind, and the same two alerts.
 pub(super) fn groups(model: &FittedModel, s: &RuleSettings) -> Result<Vec<Group>> {
-    let (driver, unit) = match model.terms.first() {
-        Some(t) if t.power == 1 && t.column == PORTS => (PORTS, 1.0),
-        Some(t) if t.power == 1 && t.column == REVISIONS => (REVISIONS, model.ports_per_revision),
-        _ => {
-            return Err(Error::invalid(format!(
-                "rules need a model whose first term is linear in ports or revisions (what Envoy's cluster count measures); {} has {}",
-                model.name(),
-                model.terms.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
-            )))
-        }
-    };
-    if !model.intercept {
-        return Err(Error::invalid(format!("rules need a model with an intercept; {} has none", model.name())));
-    }
+    let (driver, unit) = super::rules::driver(model, false)?;
     let factor = s.push.factor();
     let lines = kind_lines(model, driver, factor)?;
     let k = factor / unit;

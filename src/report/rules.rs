@@ -327,19 +327,31 @@ pub(super) fn reading_variance(model: &FittedModel, mean: &str, u: &str) -> Stri
 }
 
 fn linear_in_clusters(model: &FittedModel) -> Result<(f64, f64, f64)> {
-    let unit = match model.terms.as_slice() {
-        [t] if t.power == 1 && t.column == PORTS => 1.0,
-        [t] if t.power == 1 && t.column == REVISIONS => model.ports_per_revision,
-        _ => {
-            return Err(Error::invalid(format!(
-                "rules need a model with an intercept and one linear term in ports or revisions (what Envoy's cluster count measures), but {} has {}",
-                model.name(),
-                model.terms.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
-            )))
-        }
+    let (_, unit) = driver(model, true)?;
+    Ok((model.coefficients[0].estimate, model.coefficients[1].estimate, unit))
+}
+
+/// The model's driver (its first term: ports, 1 cluster a unit, or revisions,
+/// `ports_per_revision` clusters a unit) and clusters per unit; with `single`, the only term.
+pub(super) fn driver(model: &FittedModel, single: bool) -> Result<(&'static str, f64)> {
+    let found = match model.terms.as_slice() {
+        [t, rest @ ..] if t.power == 1 && (!single || rest.is_empty()) => match t.column.as_str() {
+            PORTS => Some((PORTS, 1.0)),
+            REVISIONS => Some((REVISIONS, model.ports_per_revision)),
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some(found) = found else {
+        let what = if single { "one linear term" } else { "a first term linear" };
+        return Err(Error::invalid(format!(
+            "rules need a model with an intercept and {what} in ports or revisions (what Envoy's cluster count measures), but {} has {}",
+            model.name(),
+            model.terms.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+        )));
     };
     if !model.intercept {
         return Err(Error::invalid(format!("rules need a model with an intercept; {} has none", model.name())));
     }
-    Ok((model.coefficients[0].estimate, model.coefficients[1].estimate, unit))
+    Ok(found)
 }
