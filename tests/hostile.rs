@@ -502,3 +502,33 @@ fn millisecond_times_are_refused() {
 fn bare_kib_memory_is_refused() {
     all(Hostile::BareKib);
 }
+
+/// Left from the hostile-input run of stop 26: a byte order mark before the header (Excel's
+/// "CSV UTF-8" writes one) is read past, by both CSV readers; a proxy name holding a
+/// bidirectional override (it reorders a table's cells on screen, CVE-2021-42574) or a
+/// zero-width character is refused naming its line; a time before 1970 is refused.
+#[test]
+fn a_bom_is_read_past_and_invisible_characters_and_pre_1970_times_are_refused() {
+    let dir = crate::util::tempdir();
+    let plain = "time,proxy,ports,memory\n1767225600,ns/a,100,100000000\n1767225900,ns/a,120,101000000\n";
+    let quoted = "time,proxy,ports,memory\n1767225600,\"ns/a\",100,100000000\n1767225900,\"ns/a\",120,101000000\n";
+    let want = meshcap::series::Series::load(&crate::util::write(dir.path(), "plain.csv", plain)).unwrap();
+    for (name, text) in [("bom.csv", plain), ("bom-quoted.csv", quoted)] {
+        let path = crate::util::write(dir.path(), name, &format!("\u{feff}{text}"));
+        let got = meshcap::series::Series::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let names = |s: &meshcap::series::Series| s.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&got), names(&want), "{name}");
+        assert_eq!(got.column("memory").unwrap().values(), want.column("memory").unwrap().values(), "{name}");
+        assert_eq!(got.rows.times(), want.rows.times(), "{name}");
+    }
+    for (c, shown) in [('\u{202E}', "U+202E"), ('\u{2067}', "U+2067"), ('\u{200B}', "U+200B")] {
+        let text =
+            format!("time,proxy,ports,memory\n1767225600,ns/a,100,100000000\n1767225900,ns/{c}b,120,101000000\n");
+        let path = crate::util::write(dir.path(), "bidi.csv", &text);
+        let err = crate::util::fails(crate::util::meshcap().arg("fit").arg(&path), 2);
+        assert!(err.contains("bidi.csv:3:proxy") && err.contains(shown) && !err.contains(c), "{err}");
+    }
+    let path = crate::util::write(dir.path(), "old.csv", "time,ports,memory\n-86400,100,100000000\n0,120,101000000\n");
+    let err = crate::util::fails(crate::util::meshcap().arg("fit").arg(&path), 2);
+    assert!(err.contains("old.csv:2:time") && err.contains("before 1970"), "{err}");
+}

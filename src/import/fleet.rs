@@ -47,8 +47,10 @@ pub(crate) fn key_series(
             continue;
         }
         // Label values become proxy names and are quoted in messages: no terminal escapes.
-        if let Some((k, v)) = s.labels.iter().find(|(_, v)| v.chars().any(char::is_control)) {
-            return Err(Error::invalid(format!("{origin}: the label {k} = {v:?} holds a control character")));
+        if let Some((k, v)) = s.labels.iter().find(|(_, v)| crate::series::plausible::hidden_char(v).is_some()) {
+            return Err(Error::invalid(format!(
+                "{origin}: the label {k} = {v:?} holds a control or invisible formatting character"
+            )));
         }
         let mut values = Vec::with_capacity(by.len());
         for label in by {

@@ -36,6 +36,7 @@ pub(crate) fn quotes_only_in_comments(text: &str) -> bool {
 
 /// The general reader (quoted cells, cells spanning lines).
 pub(crate) fn parse_quoted(path: &Path, text: &str) -> Result<Series> {
+    let text = text.strip_prefix(super::csv_fast::BOM).unwrap_or(text);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .comment(Some(b'#'))

@@ -25,6 +25,9 @@ fn records(text: &str) -> impl Iterator<Item = (usize, &str)> {
     })
 }
 
+/// The byte order mark a file may start with.
+pub(crate) const BOM: char = '\u{feff}';
+
 /// Bodies larger than this are parsed in parallel chunks.
 const CHUNK_BYTES: usize = 4 << 20;
 
@@ -54,6 +57,13 @@ impl<'a> Header<'a> {
     /// The header of `text` (the first line that is not a comment or blank) and the byte
     /// offset where the body starts; `None` when there is no such line.
     pub fn read(path: &'a Path, text: &str) -> Result<Option<(Header<'a>, usize)>> {
+        // A UTF-8 byte order mark (Excel's "CSV UTF-8" writes one) is not part of the first name.
+        let bom = if text.starts_with(BOM) { BOM.len_utf8() } else { 0 };
+        let Some((header, body_start)) = Header::read_after(path, &text[bom..])? else { return Ok(None) };
+        Ok(Some((header, body_start + bom)))
+    }
+
+    fn read_after(path: &'a Path, text: &str) -> Result<Option<(Header<'a>, usize)>> {
         let Some((line, header)) = records(text).next() else { return Ok(None) };
         let names: Vec<String> = header.split(',').map(|h| h.trim().to_string()).collect();
         check_unique(&names, || Location::new(path, line))?;

@@ -10,12 +10,13 @@
 //!
 //! - times are unix seconds: a number of at least [`MAX_UNIX_SECONDS`] is milliseconds,
 //!   microseconds or nanoseconds ([`not_seconds`], the importers' rule too), and no reading lies
-//!   after the machine's clock (plus [`CLOCK_SKEW_S`]): a measurement has been taken;
+//!   before 1970 or after the machine's clock (plus [`CLOCK_SKEW_S`]): a measurement has been
+//!   taken;
 //! - memory and limits are bytes of an Envoy process: from [`MIN_MEMORY_BYTES`] (1 MiB) to
 //!   [`MAX_MEMORY_BYTES`] (1 EiB), the range the importers and the limit flags accept. A bare
 //!   number below 1 MiB is a quantity that lost its unit, named as the unit it looks like;
 //! - counts (revisions, ports, services, endpoints) are at most [`MAX_COUNT`];
-//! - labels (`proxy`, `pod`) hold no control character (the importers refuse them in label
+//! - labels (`proxy`, `pod`) hold no control, bidirectional or zero-width character (the importers refuse them in label
 //!   values; a name is echoed to the terminal by every table).
 //!
 //! Each check is one pass over a column (labels: over their distinct names), linear in rows.
@@ -102,6 +103,15 @@ fn check_times(series: &Series) -> Result<()> {
         let why = not_seconds(t).expect("at least MAX_UNIX_SECONDS");
         return Err(Error::parse(format!("time {} {why}", super::write::format_number(t)), series.location(i, "time")));
     }
+    if let Some(i) = first_where(times, |t| t < 0.0) {
+        return Err(Error::parse(
+            format!(
+                "time {} lies before 1970 (a negative Unix time): no proxy was measured then (a sign or unit lost?)",
+                super::write::format_number(times[i])
+            ),
+            series.location(i, "time"),
+        ));
+    }
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
     if let Some(i) = first_where(times, |t| t > now + CLOCK_SKEW_S) {
         return Err(Error::parse(
@@ -149,13 +159,27 @@ fn unit_hint(v: f64) -> String {
     }
 }
 
-/// A label column's names hold no control character.
+/// A character that changes how text around it is shown without showing itself: a control
+/// character (terminal escapes), a bidirectional override or isolate (U+202A-U+202E,
+/// U+2066-U+2069, U+061C, U+200E-U+200F: "Trojan Source", CVE-2021-42574, reorders a table's
+/// cells on screen) or a zero-width character. No Kubernetes name holds one.
+pub(crate) fn hidden_char(text: &str) -> Option<char> {
+    text.chars().find(|&c| {
+        c.is_control()
+            || matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    })
+}
+
+/// A label column's names hold no control, bidirectional or zero-width character.
 fn check_label(series: &Series, column: &super::Column) -> Result<()> {
     let Some((ids, names)) = column.label_ids() else { return Ok(()) };
-    let Some(bad) = names.iter().position(|n| n.chars().any(char::is_control)) else { return Ok(()) };
+    let Some((bad, c)) = names.iter().enumerate().find_map(|(k, n)| hidden_char(n).map(|c| (k, c))) else {
+        return Ok(());
+    };
     let row = ids.iter().position(|&id| id as usize == bad).unwrap_or(0);
+    let what = if c.is_control() { "a control character" } else { "an invisible formatting character" };
     Err(Error::parse(
-        format!("{} {:?} holds a control character (no Kubernetes name does)", column.name, names[bad]),
+        format!("{} {:?} holds {what}, U+{:04X} (no Kubernetes name does)", column.name, names[bad], c as u32),
         series.location(row, &column.name),
     ))
 }
