@@ -160,9 +160,13 @@ impl Staging {
     pub fn path(&mut self, name: &str) -> PathBuf {
         self.names.push(name.to_string());
         let path = self.staged.path().join(name);
-        if let Some(parent) = path.parent() {
-            // A failure shows when the file is written there.
-            let _ = std::fs::create_dir_all(parent);
+        // Only the subfolders below the staging folder, one by one (a failure shows when the
+        // file is written there): `create_dir_all` would make the staging folder itself again
+        // after an interruption removed it, and it would be left behind as the process dies.
+        let mut at = self.staged.path().to_path_buf();
+        for part in Path::new(name).parent().into_iter().flat_map(Path::components) {
+            at.push(part);
+            let _ = std::fs::create_dir(&at);
         }
         path
     }
@@ -182,5 +186,30 @@ impl Staging {
             published.push(self.dir.join(name));
         }
         Ok(published)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An interruption removes the staging folder while the main thread may still be asking
+    /// for a path in it (the report's next chart): the folder must stay gone, or it is left
+    /// behind when the process dies (`tests/no_debris.rs` saw it once in ~400 kills: each
+    /// `path` made its parent, the staging folder itself, with `create_dir_all`).
+    #[test]
+    fn a_removed_staging_folder_is_not_made_again() {
+        let dir = std::env::temp_dir().join(format!("meshcap-staging-test-{}", std::process::id()));
+        let mut staging = Staging::new(&dir, &["sidecars/shop.yaml"]).unwrap();
+        let staged = staging.staged.path().to_path_buf();
+        assert!(staging.path("sidecars/shop.yaml").starts_with(&staged) && staged.join("sidecars").is_dir());
+        std::fs::remove_dir_all(&staged).unwrap();
+        // A file at the top (the report's charts), and one in a subfolder.
+        let _ = staging.path("report.png");
+        assert!(!staged.exists(), "the staging folder was made again for a file at its top");
+        let _ = staging.path("sidecars/pay.yaml");
+        assert!(!staged.exists(), "the staging folder was made again for a subfolder");
+        drop(staging);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
