@@ -287,10 +287,10 @@ fn import_prometheus_writes_the_kind_and_workers_kubectl_pods_give() {
         dir.path(),
         "pods.json",
         r#"{"kind":"List","items":[
-          {"kind":"Pod","metadata":{"name":"p0","namespace":"ns","labels":{"security.istio.io/tlsMode":"istio"}},
+          {"apiVersion":"v1","kind":"Pod","metadata":{"name":"p0","namespace":"ns","labels":{"security.istio.io/tlsMode":"istio"}},
            "spec":{"containers":[{"name":"istio-proxy","env":[{"name":"ISTIO_CPU_LIMIT","valueFrom":{"resourceFieldRef":{"resource":"limits.cpu","divisor":"1"}}}],
              "resources":{"limits":{"cpu":"2"}}}]}},
-          {"kind":"Pod","metadata":{"name":"p1","namespace":"ns","labels":{"istio":"ingressgateway"},
+          {"apiVersion":"v1","kind":"Pod","metadata":{"name":"p1","namespace":"ns","labels":{"istio":"ingressgateway"},
              "annotations":{"proxy.istio.io/config":"concurrency: 6\n"}},
            "spec":{"containers":[{"name":"istio-proxy","env":[{"name":"PROXY_CONFIG","value":"{\"concurrency\":4}"}]}]}}]}"#,
     );
@@ -354,7 +354,7 @@ fn fleet_takes_envoy_workers_from_kubectl_pods_as_pilot_agent_decides_them() {
         let limits =
             cpu.map_or(String::new(), |c| format!(r#","resources":{{"limits":{{"cpu":"{c}","memory":"1Gi"}}}}"#));
         format!(
-            r#"{{"kind":"Pod","metadata":{{"name":"p{i:02}","namespace":"ns","labels":{{"security.istio.io/tlsMode":"istio"}}}},
+            r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"p{i:02}","namespace":"ns","labels":{{"security.istio.io/tlsMode":"istio"}}}},
               "spec":{{"containers":[{{"name":"app"}},{{"name":"istio-proxy","args":["proxy","sidecar"],"env":[{limit_env}]{limits}}}]}}}}"#
         )
     };
@@ -365,7 +365,7 @@ fn fleet_takes_envoy_workers_from_kubectl_pods_as_pilot_agent_decides_them() {
             (r#""proxy","router""#, String::from(r#"{"name":"PROXY_CONFIG","value":"{\"concurrency\":4}\n"}"#))
         };
         format!(
-            r#"{{"kind":"Pod","metadata":{{"name":"g{i:02}","namespace":"gw","labels":{{"istio":"ingressgateway"}}}},
+            r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"g{i:02}","namespace":"gw","labels":{{"istio":"ingressgateway"}}}},
               "spec":{{"containers":[{{"name":"istio-proxy","args":[{args}],"env":[{env}]}}]}}}}"#
         )
     };

@@ -194,7 +194,7 @@ pub(crate) fn covariates_from_pods(
     for f in pods {
         let bytes = meshcap::output::read_input(f).map_err(|source| Error::Read { path: f.to_path_buf(), source })?;
         kinds.extend(meshcap::import::pods::kinds(f, &bytes)?);
-        workers.extend(meshcap::import::pods::workers(f, &bytes)?);
+        workers.extend(meshcap::import::workers::of_pods(f, &bytes)?.0);
     }
     let (filled, differ) = meshcap::import::kinds::fill_from_pods(series, &kinds)?;
     let mut warnings = Vec::new();
@@ -214,7 +214,7 @@ pub(crate) fn covariates_from_pods(
     let (given, unknown) = meshcap::import::workers::fill_from_pods(series, &workers)?;
     if given > 0 && !unknown.is_empty() {
         warnings.push(format!(
-            "--pods-file gives the Envoy workers of {given} proxies but not of {} (no --concurrency argument, ProxyConfig concurrency or CPU limit in the pod: {}): no workers column, as a per-worker slope needs every proxy's",
+            "--pods-file gives the Envoy workers of {given} proxies but not of {} (no --concurrency argument, ProxyConfig concurrency or CPU limit in the pod, and no Node to count CPUs: {}): no workers column, as a per-worker slope needs every proxy's",
             unknown.len(),
             unknown.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
         ));

@@ -1,6 +1,5 @@
 //! Termination records from `kubectl get pods -o json`, for `clean`, and each proxy's kind from
-//! its pod's labels and its Envoy workers from its spec, for `fleet --pods-file` ([`kinds`],
-//! [`workers`]).
+//! its pod's labels, for `fleet --pods-file` ([`kinds`]; its workers: [`super::workers`]).
 //!
 //! The kubelet records each container's last termination in the pod status:
 //! `status.containerStatuses[].lastState.terminated` with `reason` (`OOMKilled`, `Error`,
@@ -29,8 +28,6 @@ struct Object {
     #[serde(default)]
     metadata: Metadata,
     #[serde(default)]
-    spec: super::workers::Spec,
-    #[serde(default)]
     status: Status,
 }
 
@@ -40,8 +37,6 @@ struct Metadata {
     namespace: Option<String>,
     #[serde(default)]
     labels: std::collections::BTreeMap<String, String>,
-    #[serde(default)]
-    annotations: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -116,25 +111,6 @@ pub fn kinds(path: &Path, bytes: &[u8]) -> Result<std::collections::HashMap<Stri
                 None => name,
             };
             out.insert(proxy, kind);
-        }
-    }
-    Ok(out)
-}
-
-/// Each pod's Envoy workers (`namespace/name` -> workers) by pilot-agent's rules
-/// ([`super::workers`]) for its `istio-proxy` container; pods that do not say are left out.
-pub fn workers(path: &Path, bytes: &[u8]) -> Result<std::collections::HashMap<String, u32>> {
-    let mut out = std::collections::HashMap::new();
-    for pod in pods(path, bytes)? {
-        let name = pod.metadata.name.unwrap_or_default();
-        let proxy = match pod.metadata.namespace {
-            Some(ns) => format!("{ns}/{name}"),
-            None => name,
-        };
-        let found = super::workers::of_pod(&pod.spec, &pod.metadata.annotations, DEFAULT_CONTAINER, &proxy)
-            .map_err(|e| Error::data(e, path))?;
-        if let Some(w) = found {
-            out.insert(proxy, w);
         }
     }
     Ok(out)

@@ -9,6 +9,7 @@ pub mod charts;
 pub mod fleet;
 mod markdown;
 pub mod plan;
+mod residual_charts;
 pub mod rule_lines;
 pub mod rules;
 pub mod sweep_charts;

@@ -227,10 +227,9 @@ fn label<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.pointer("/metadata/labels").and_then(|l| l.get(key)).and_then(Value::as_str)
 }
 
-/// Read and join the objects of several files.
-pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
-    // One file at a time: its tree is parsed lean ([`lean`]) and its objects moved out.
-    let mut owned: Vec<(&std::path::PathBuf, Value)> = Vec::new();
+/// The objects of several files, each tree parsed lean ([`lean`]) and its objects moved out.
+fn objects_of(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Vec<(&std::path::PathBuf, Value)>> {
+    let mut owned = Vec::new();
     for (path, bytes) in files {
         let v = lean::parse(bytes).map_err(|e| Error::data(super::json_error_message(bytes, &e), path))?;
         crate::output::check_consistent_keys(path, &String::from_utf8_lossy(bytes))?;
@@ -238,6 +237,20 @@ pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
         items(path, v, None, &mut out)?;
         owned.extend(out.into_iter().map(|o| (path, o)));
     }
+    Ok(owned)
+}
+
+/// How the proxies of a pods file run (Pods, Nodes, the mesh config), with no topology to
+/// join: what `--pods-file` reads.
+pub fn settings_of(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Settings> {
+    let owned = objects_of(files)?;
+    let objects: Vec<(&std::path::PathBuf, &Value)> = owned.iter().map(|(p, o)| (*p, o)).collect();
+    settings::read(&objects, &mut Vec::new())
+}
+
+/// Read and join the objects of several files.
+pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
+    let owned = objects_of(files)?;
     let mut inv = Inventory::default();
     // The same object twice (two files that overlap, a file given twice) counts once.
     let mut keys = std::collections::BTreeSet::new();

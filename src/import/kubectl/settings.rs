@@ -150,6 +150,25 @@ impl Settings {
         self.mesh.as_ref().map_or(Value::Null, |m| m.default_config.clone())
     }
 
+    /// Each running Pod's Envoy workers (`namespace/name` -> workers) where the input decides
+    /// them ([`ProxySpec::workers`], with the mesh config and Nodes among the objects), and the
+    /// pods whose workers it does not (their node's CPUs, without the Node).
+    pub fn pod_workers(&self) -> (BTreeMap<String, u32>, Vec<String>) {
+        let mesh = self.mesh_default();
+        let (mut known, mut unknown) = (BTreeMap::new(), Vec::new());
+        let all = self.proxies.values().chain(self.gateway_proxies.values()).flatten();
+        for p in all.filter(|p| p.pod) {
+            let name = p.what.strip_prefix("pod ").unwrap_or(&p.what).to_string();
+            match p.workers(&mesh, &self.nodes) {
+                Workers::Known(n, _) => {
+                    known.insert(name, n);
+                }
+                Workers::NodeUnknown(_) | Workers::Chart => unknown.push(name),
+            }
+        }
+        (known, unknown)
+    }
+
     /// Workers of a set of proxies: running pods when there are any, else templates; the
     /// largest when they differ (said in `warnings`).
     fn workers(&self, who: &str, proxies: &[ProxySpec], warnings: &mut Vec<String>) -> Option<(u32, String)> {
