@@ -20,16 +20,17 @@ mod cluster;
 mod istiod;
 mod lean;
 mod meshconfig;
+mod objects;
 mod settings;
 mod settings_toml;
 mod workers;
 mod write;
 
+pub use objects::settings_of;
 pub use {istiod::IstiodFlags, meshconfig::MeshConfig, settings::NamespaceSettings, settings::Settings};
 pub use {workers::Cpu, workers::ProxySpec, workers::Workers, write::topology_toml, write::totals};
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -174,51 +175,6 @@ impl KnativeInventory {
     }
 }
 
-/// Objects of one file, flattened out of List wrappers. Items of a typed list without their
-/// own `kind` (what `kubectl get --raw /api/v1/services` returns) take it from the list:
-/// `ServiceList` items are `Service`s of the list's apiVersion.
-fn items(path: &Path, v: Value, inherited: Option<(&str, &str)>, out: &mut Vec<Value>) -> Result<()> {
-    match v {
-        Value::Array(a) => {
-            for x in a {
-                items(path, x, inherited, out)?;
-            }
-        }
-        Value::Object(mut m) => {
-            let list_kind = m.get("kind").and_then(Value::as_str).map(str::to_string);
-            let is_list = matches!(m.get("items"), Some(Value::Array(_)))
-                && list_kind.as_deref().is_none_or(|k| k.ends_with("List"));
-            if is_list {
-                let kind = list_kind.as_deref().and_then(|k| k.strip_suffix("List")).filter(|k| !k.is_empty());
-                let api = m.get("apiVersion").and_then(Value::as_str).unwrap_or("v1").to_string();
-                // Moved out of the list, not copied: an import holds each object once.
-                let Some(Value::Array(a)) = m.remove("items") else { unreachable!("checked above") };
-                for x in a {
-                    items(path, x, kind.map(|k| (k, api.as_str())), out)?;
-                }
-            } else if m.contains_key("kind") {
-                out.push(Value::Object(m));
-            } else {
-                match inherited {
-                    Some((kind, api)) if m.contains_key("metadata") => {
-                        m.insert("kind".into(), Value::String(kind.into()));
-                        m.entry("apiVersion").or_insert_with(|| Value::String(api.into()));
-                        out.push(Value::Object(m));
-                    }
-                    _ => {
-                        return Err(Error::data(
-                            "expected Kubernetes objects: a List with \"items\" or objects with \"kind\"",
-                            path,
-                        ))
-                    }
-                }
-            }
-        }
-        _ => return Err(Error::data("expected a JSON object (a List or a Kubernetes object)", path)),
-    }
-    Ok(())
-}
-
 fn s<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
     v.pointer(ptr).and_then(Value::as_str)
 }
@@ -227,30 +183,9 @@ fn label<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.pointer("/metadata/labels").and_then(|l| l.get(key)).and_then(Value::as_str)
 }
 
-/// The objects of several files, each tree parsed lean ([`lean`]) and its objects moved out.
-fn objects_of(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Vec<(&std::path::PathBuf, Value)>> {
-    let mut owned = Vec::new();
-    for (path, bytes) in files {
-        let v = lean::parse(bytes).map_err(|e| Error::data(super::json_error_message(bytes, &e), path))?;
-        crate::output::check_consistent_keys(path, &String::from_utf8_lossy(bytes))?;
-        let mut out = Vec::new();
-        items(path, v, None, &mut out)?;
-        owned.extend(out.into_iter().map(|o| (path, o)));
-    }
-    Ok(owned)
-}
-
-/// How the proxies of a pods file run (Pods, Nodes, the mesh config), with no topology to
-/// join: what `--pods-file` reads.
-pub fn settings_of(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Settings> {
-    let owned = objects_of(files)?;
-    let objects: Vec<(&std::path::PathBuf, &Value)> = owned.iter().map(|(p, o)| (*p, o)).collect();
-    settings::read(&objects, &mut Vec::new())
-}
-
 /// Read and join the objects of several files.
 pub fn inventory(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<Inventory> {
-    let owned = objects_of(files)?;
+    let owned = objects::objects_of(files)?;
     let mut inv = Inventory::default();
     // The same object twice (two files that overlap, a file given twice) counts once.
     let mut keys = std::collections::BTreeSet::new();
