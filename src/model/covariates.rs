@@ -23,14 +23,10 @@ use serde::{Deserialize, Serialize};
 
 use super::term::Term;
 use crate::error::{Error, Result};
-use crate::series::{Cell, Series, CONCURRENCY};
+use crate::series::{Series, CONCURRENCY};
 
-/// Column naming the proxy's kind.
-pub const KIND: &str = "kind";
-/// The kinds a `kind` cell may hold.
-pub const KINDS: [&str; 4] = ["sidecar", "gateway", "activator", "waypoint"];
-/// Prefix of a kind indicator column (`kind=gateway`).
-pub(super) const INDICATOR: &str = "kind=";
+use super::derived::INDICATOR;
+pub use super::derived::{is_derived, kind_at, KIND, KINDS};
 
 /// What a prediction needs to know of one proxy beyond the driver: its kind and workers.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -74,11 +70,6 @@ pub fn eval(column: &str, value: &dyn Fn(&str) -> f64) -> f64 {
     }
 }
 
-/// True when the column is a derived covariate term (`kind=K`, a product `a:b`).
-pub fn is_derived(column: &str) -> bool {
-    column.contains(':') || column.starts_with(INDICATOR)
-}
-
 /// True when `column` is `concurrency` or a kind indicator, or a product holding one.
 pub fn is_covariate(column: &str) -> bool {
     column.split(':').any(|p| p == CONCURRENCY || p.starts_with(INDICATOR))
@@ -87,24 +78,6 @@ pub fn is_covariate(column: &str) -> bool {
 /// The kinds indicated by a model's terms, baseline excluded.
 pub fn kinds_of(terms: &[Term]) -> Vec<&str> {
     terms.iter().filter_map(|t| t.column.strip_prefix(INDICATOR)).collect()
-}
-
-/// The kind of row `i`, checked: `None` for an empty cell.
-pub fn kind_at(series: &Series, i: usize) -> Result<Option<&'static str>> {
-    let Some(col) = series.column(KIND) else { return Ok(None) };
-    match col.get(i) {
-        Cell::Empty => Ok(None),
-        Cell::Text(t) => KINDS.iter().find(|k| k.eq_ignore_ascii_case(t.trim())).map(|k| Some(*k)).ok_or_else(|| {
-            Error::parse(
-                format!("kind must be sidecar, gateway, activator or waypoint, but \"{t}\" is not"),
-                series.location(i, KIND),
-            )
-        }),
-        Cell::Number(v) => Err(Error::parse(
-            format!("kind must be sidecar, gateway, activator or waypoint, but \"{v}\" is not"),
-            series.location(i, KIND),
-        )),
-    }
 }
 
 /// The class of a proxy from its rows (in time order): kind and workers at its last row.

@@ -4,15 +4,45 @@
 //! A fleet's long form has 2 x 10^7 rows: a stored column is 160 MB, and a fit with gateways
 //! and varying workers derives four. Computing a term's values for the rows a fit (or a chart)
 //! asks for costs one gather, the same as reading a plain column, and the series stays as it
-//! was read, so no caller copies it to add columns.
+//! was read, so no caller copies it to add columns. The `kind` column's vocabulary lives here
+//! too ([`KIND`], [`KINDS`], [`kind_at`]): the covariates ([`super::covariates`]) build on it.
 
 use std::borrow::Cow;
 
 use rayon::prelude::*;
 
-use super::covariates::{kind_at, INDICATOR, KIND, KINDS};
 use crate::error::{Error, Result};
-use crate::series::Series;
+use crate::series::{Cell, Series};
+
+/// Column naming the proxy's kind.
+pub const KIND: &str = "kind";
+/// The kinds a `kind` cell may hold.
+pub const KINDS: [&str; 4] = ["sidecar", "gateway", "activator", "waypoint"];
+/// Prefix of a kind indicator column (`kind=gateway`).
+pub(crate) const INDICATOR: &str = "kind=";
+
+/// True when the column is a derived covariate term (`kind=K`, a product `a:b`).
+pub fn is_derived(column: &str) -> bool {
+    column.contains(':') || column.starts_with(INDICATOR)
+}
+
+/// The kind of row `i`, checked: `None` for an empty cell.
+pub fn kind_at(series: &Series, i: usize) -> Result<Option<&'static str>> {
+    let Some(col) = series.column(KIND) else { return Ok(None) };
+    match col.get(i) {
+        Cell::Empty => Ok(None),
+        Cell::Text(t) => KINDS.iter().find(|k| k.eq_ignore_ascii_case(t.trim())).map(|k| Some(*k)).ok_or_else(|| {
+            Error::parse(
+                format!("kind must be sidecar, gateway, activator or waypoint, but \"{t}\" is not"),
+                series.location(i, KIND),
+            )
+        }),
+        Cell::Number(v) => Err(Error::parse(
+            format!("kind must be sidecar, gateway, activator or waypoint, but \"{v}\" is not"),
+            series.location(i, KIND),
+        )),
+    }
+}
 
 /// One factor of a term: a numeric column, or the indicator of a kind (its index in [`KINDS`]).
 enum Part<'a> {
@@ -97,7 +127,7 @@ impl<'a> Derived<'a> {
 /// derived term computed from its factors (in parallel; the values do not depend on the
 /// order). A NaN names its cell, as a plain column's does.
 pub fn values<'s>(series: &'s Series, column: &str, rows: &[usize]) -> Result<Cow<'s, [f64]>> {
-    if !super::covariates::is_derived(column) || series.column(column).is_some() {
+    if !is_derived(column) || series.column(column).is_some() {
         return series.numbers(column, rows);
     }
     let d = Derived::new(series, column)?;

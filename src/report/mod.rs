@@ -11,6 +11,7 @@ mod markdown;
 pub mod plan;
 mod residual_charts;
 pub mod rule_lines;
+mod rule_parts;
 pub mod rules;
 pub mod sweep_charts;
 

@@ -13,7 +13,7 @@
 //! has no line for (or of none) is held to the largest of the model's kind bounds. A proxy
 //! without the workers gauge is held at the most workers the model measured.
 
-use super::rules::{alerts, num, record, Group, RuleSettings, CLUSTERS, LIMIT, PREDICTED, UPPER, UPPER_AHEAD};
+use super::rule_parts::{alerts, num, record, Group, RuleSettings, CLUSTERS, LIMIT, PREDICTED, UPPER, UPPER_AHEAD};
 use crate::error::{Error, Result};
 use crate::model::covariates::{kinds_of, KINDS};
 use crate::model::{FittedModel, ProxyClass};
@@ -200,7 +200,7 @@ impl KindLine {
         let mono = monomials(u, w);
         let mean = self.mean(u, w);
         let var = quadratic_form(&self.var, &mono[..4]);
-        let reading = super::rules::reading_variance(model, &mean, u);
+        let reading = super::rule_parts::reading_variance(model, &mean, u);
         let line = format!("{mean} + {} * sqrt(clamp_min({var}, 0) + {reading})", num(t));
         let Some((qm, qv)) = &self.quadratic else { return line };
         let q = model.errors.quadratic.as_ref().expect("a quadratic");
@@ -227,7 +227,7 @@ impl KindLine {
 /// each proxy's kind, each kind's bound from its own line, the largest of them for a proxy of
 /// another kind, and the same two alerts.
 pub(super) fn groups(model: &FittedModel, s: &RuleSettings) -> Result<Vec<Group>> {
-    let (driver, unit) = super::rules::driver(model, false)?;
+    let (driver, unit) = super::rule_parts::driver(model, false)?;
     let factor = s.push.factor();
     let lines = kind_lines(model, driver, factor)?;
     let k = factor / unit;
