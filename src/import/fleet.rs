@@ -13,7 +13,8 @@
 use std::collections::BTreeMap;
 
 use super::align::{align, infer_step};
-use super::prometheus::{check_values, number_column, Answer, Report, Settings, COLUMNS};
+use super::answer::Answer;
+use super::prom_parts::{check_values, number_column, Report, Settings, COLUMNS};
 use super::promjson::QueryResult;
 use super::splice::{splice, Spliced, CONTAINER_IDENTITY};
 use super::TimeSeries;
@@ -21,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::series::{Column, Series, LAST_TERMINATED, MEMORY};
 
 /// The column holding the proxy's name in a long-form series.
-pub const PROXY: &str = "proxy";
+pub use crate::series::PROXY;
 
 /// One column's series, keyed by proxy and spliced.
 pub(crate) type Keyed = BTreeMap<String, Spliced>;
@@ -402,7 +403,7 @@ pub(crate) fn assemble(
         columns.push(number_column("limit", &vec![l; times.len()]));
     }
     columns.push(Column::numbers(MEMORY.into(), memory_values));
-    Ok((super::prometheus::imported(columns, times), comments, report))
+    Ok((super::prom_parts::imported(columns, times), comments, report))
 }
 
 #[cfg(test)]

@@ -26,10 +26,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::fleet::PROXY;
 use crate::error::{Error, Result};
 use crate::model::covariates::{KIND, KINDS};
-use crate::series::{Column, Series};
+use crate::series::{Column, Series, PROXY};
 
 /// The value of a pod label under either name Prometheus gives it.
 fn label<'a>(labels: &'a BTreeMap<String, String>, name: &str) -> Option<&'a str> {

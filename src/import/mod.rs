@@ -33,6 +33,7 @@ pub mod istioctl;
 pub mod kinds;
 pub mod kubectl;
 pub mod pods;
+mod prom_parts;
 mod prom_samples;
 pub mod prometheus;
 pub mod promjson;

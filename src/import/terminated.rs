@@ -141,7 +141,7 @@ pub(crate) type Decoded = (String, String, Folded);
 pub(crate) fn decode(
     a: &super::answer::Answer,
     result: Result<super::promjson::QueryResult>,
-    report: &mut super::prometheus::Report,
+    report: &mut super::prom_parts::Report,
 ) -> Result<Decoded> {
     let result = result?;
     for w in &result.warnings {
@@ -163,7 +163,7 @@ pub(crate) fn add_single(
     series: &mut Series,
     (origin, what, folded): Decoded,
     filters: &[(String, String)],
-    report: &mut super::prometheus::Report,
+    report: &mut super::prom_parts::Report,
     comments: &mut Vec<String>,
 ) -> Result<()> {
     let step = report.step_seconds;

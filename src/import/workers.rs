@@ -15,9 +15,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::fleet::PROXY;
 use crate::error::{Error, Result};
-use crate::series::{Column, Series, CONCURRENCY};
+use crate::series::{Column, Series, CONCURRENCY, PROXY};
 
 /// Each pod's workers (`namespace/name` -> workers) in a kubectl JSON file, and the pods whose
 /// workers it does not decide.

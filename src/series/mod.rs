@@ -44,6 +44,8 @@ pub const SERVICES: &str = "services";
 pub const ENDPOINTS: &str = "endpoints";
 /// Column holding the proxy's Envoy worker threads (the model's `concurrency` term).
 pub const CONCURRENCY: &str = "concurrency";
+/// Column holding the proxy's name in a long-form series (`namespace/pod`).
+pub const PROXY: &str = "proxy";
 /// Column holding the memory limit in force.
 pub const LIMIT: &str = "limit";
 /// Column holding the container's last termination reason as kube-state-metrics reports it

@@ -327,7 +327,7 @@ pub fn to_series(
         if s.series.is_empty() {
             return Err(Error::invalid(format!("{} has no values", s.origin)));
         }
-        if let Some(w) = super::prometheus::check_values(column, &s.origin, &s.series)? {
+        if let Some(w) = super::prom_parts::check_values(column, &s.origin, &s.series)? {
             report.warnings.push(w);
         }
         comments.push(format!("{column}: {} ({} samples)", s.origin, s.series.len()));
