@@ -15,9 +15,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::counts::{exported, Counts};
 use super::rules::{KnativeView, Rules};
 use super::scope::HostPattern;
-use super::visibility::{exported, Counts};
 use super::{KnativeService, PlainService, Topology};
 
 /// One Service (or `count` alike) of the topology.

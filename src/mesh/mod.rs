@@ -10,6 +10,7 @@
 //! because it must reach every revision. [`ScopeMap`] gives namespaces their own scopes.
 
 mod check;
+mod counts;
 pub mod deps;
 pub mod gc;
 mod index;

@@ -1,8 +1,8 @@
 //! What one Service puts in a proxy that sees it: clusters, endpoints, listeners, by Istio
 //! and Knative release. The rules and their sources are listed in [`super::visibility`].
 
+use super::counts::{Counts, EXTERNAL_NAME_PORTS};
 use super::version::Versions;
-use super::visibility::{Counts, EXTERNAL_NAME_PORTS};
 use super::{KnativeService, PlainService};
 
 /// How much of a Knative service a proxy sees.
