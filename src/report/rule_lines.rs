@@ -206,17 +206,9 @@ impl KindLine {
         let q = model.errors.quadratic.as_ref().expect("a quadratic");
         let qmean = linear(qm, &mono);
         let qvar = quadratic_form(qv, &mono);
-        let qreading = match &model.errors.spread {
-            None => num(q.sigma_obs * q.sigma_obs),
-            Some(s) => format!(
-                "{} * (clamp_min({qmean}, 1) / {}) ^ {}",
-                num(q.sigma_obs * q.sigma_obs),
-                num(s.reference_bytes),
-                num(2.0 * s.power)
-            ),
-        };
         let tq = crate::model::tdist::quantile(q.dof as f64, level);
-        let upper_q = format!("{qmean} + {} * sqrt(clamp_min({qvar}, 0) + {qreading})", num(tq));
+        let spread = model.errors.spread.as_ref().map(|s| (s.power, s.reference_bytes));
+        let upper_q = super::rule_parts::quadratic_upper(&qmean, &qvar, q.sigma_obs * q.sigma_obs, tq, spread);
         // The quadratic counts only where the line grows (`Bounds::quadratic_peak`).
         let grows = linear(&[self.mean[1], self.mean[3]], &[Some(String::new()), w.map(|w| format!("({w})"))]);
         format!("{line} + clamp_min({upper_q} - ({line}), 0) * ({beyond}) * (({grows}) > bool 0)")

@@ -164,3 +164,17 @@ pub(super) fn driver(model: &FittedModel, single: bool) -> Result<(&'static str,
     }
     Ok(found)
 }
+
+/// The quadratic alternative's upper bound `mean + t sqrt(var + reading)` from PromQL
+/// expressions of its mean and coefficient variance; its reading variance `sigma2` scales with
+/// the variance function `(power, reference)` when the model has one. Shared by the straight
+/// line's rules and the per-kind rules.
+pub(super) fn quadratic_upper(mean: &str, var: &str, sigma2: f64, t: f64, spread: Option<(f64, f64)>) -> String {
+    let reading = match spread {
+        None => num(sigma2),
+        Some((power, reference)) => {
+            format!("{} * (clamp_min({mean}, 1) / {}) ^ {}", num(sigma2), num(reference), num(2.0 * power))
+        }
+    };
+    format!("{mean} + {} * sqrt(clamp_min({var}, 0) + {reading})", num(t))
+}

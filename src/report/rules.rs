@@ -174,14 +174,7 @@ impl PastTheData {
                 .skip(1)
                 .fold(num(*c.last().expect("coefficients")), |acc, a| format!("{} + {u} * ({acc})", num(*a)))
         };
-        let mean = horner(&self.mean);
-        let reading = match self.spread {
-            None => num(self.sigma2),
-            Some((power, reference)) => {
-                format!("{} * (clamp_min({mean}, 1) / {}) ^ {}", num(self.sigma2), num(reference), num(2.0 * power))
-            }
-        };
-        format!("{mean} + {} * sqrt(clamp_min({}, 0) + {reading})", num(self.t), horner(&self.var))
+        super::rule_parts::quadratic_upper(&horner(&self.mean), &horner(&self.var), self.sigma2, self.t, self.spread)
     }
 }
 
